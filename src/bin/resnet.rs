@@ -1,0 +1,228 @@
+//! The `resnet` command-line tool: adapter info, GPU-vs-CPU verification, logits for a tensor.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Instant;
+
+use clap::{Args, Parser, Subcommand};
+use resnet_wgpu::weights::{random_input, read_tensor, write_safetensors};
+use resnet_wgpu::{
+    compare, Architecture, BuildOptions, CpuModel, Engine, EngineOptions, Model, Result, Tensor,
+    Weights,
+};
+
+#[derive(Parser)]
+#[command(
+    name = "resnet",
+    version,
+    about = "ResNet inference on any GPU through wgpu"
+)]
+struct Cli {
+    /// Backends to consider (vulkan, metal, dx12, gl; comma-separated). Default: WGPU_BACKEND or all.
+    #[arg(long, global = true)]
+    backend: Option<String>,
+    /// Pick the adapter whose name contains this text. Default: WGPU_ADAPTER_NAME or the best one.
+    #[arg(long, global = true)]
+    adapter: Option<String>,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Print the adapter, backend, driver, limits and features.
+    Info,
+    /// Run GPU and CPU reference on a seeded input and compare the logits.
+    Verify(VerifyArgs),
+    /// Run the GPU on an NCHW tensor from a safetensors file and write the logits.
+    Logits(LogitsArgs),
+}
+
+#[derive(Args)]
+struct ModelArgs {
+    /// Architecture: simple, resnet18/34/50/101/152, resnet20/32/44/56/110.
+    #[arg(long)]
+    arch: Architecture,
+    /// safetensors weights file, or random:SEED.
+    #[arg(long, default_value = "random:1")]
+    weights: Weights,
+    /// Classes for random weights (default 1000; 10 for CIFAR and simple).
+    #[arg(long)]
+    classes: Option<usize>,
+    /// Blocks of the simple architecture for random weights (default 2).
+    #[arg(long)]
+    blocks: Option<usize>,
+    /// Run every batch norm, residual add and ReLU as its own pass.
+    #[arg(long)]
+    unfused: bool,
+}
+
+impl ModelArgs {
+    fn options(&self) -> BuildOptions {
+        BuildOptions {
+            unfused: self.unfused,
+            classes: self.classes,
+            blocks: self.blocks,
+        }
+    }
+}
+
+#[derive(Args)]
+struct VerifyArgs {
+    #[command(flatten)]
+    model: ModelArgs,
+    #[arg(long, default_value_t = 1)]
+    batch: usize,
+    /// Input height (default 224, 32 for CIFAR).
+    #[arg(long)]
+    height: Option<usize>,
+    /// Input width (default 224, 32 for CIFAR).
+    #[arg(long)]
+    width: Option<usize>,
+    /// Seed of the random input.
+    #[arg(long, default_value_t = 7)]
+    seed: u64,
+    /// Print one JSON object.
+    #[arg(long)]
+    json: bool,
+}
+
+#[derive(Args)]
+struct LogitsArgs {
+    #[command(flatten)]
+    model: ModelArgs,
+    /// safetensors file holding the NCHW f32 input.
+    #[arg(long)]
+    input: PathBuf,
+    /// Name of the input tensor.
+    #[arg(long, default_value = "input_nchw")]
+    tensor: String,
+    /// Where to write the logits (tensor `logits`).
+    #[arg(long)]
+    output: PathBuf,
+}
+
+fn engine(cli: &Cli) -> Result<Engine> {
+    Engine::with_options(&EngineOptions {
+        backend: cli.backend.clone(),
+        adapter_name: cli.adapter.clone(),
+    })
+}
+
+fn info(cli: &Cli) -> Result<()> {
+    let e = engine(cli)?;
+    let i = e.adapter_info();
+    println!("adapter:  {}", i.name);
+    println!("backend:  {:?}", i.backend);
+    println!("type:     {:?}", i.device_type);
+    println!("driver:   {} {}", i.driver, i.driver_info);
+    println!("vendor:   {:#06x}  device: {:#06x}", i.vendor, i.device);
+    let l = e.limits();
+    println!("limits:");
+    println!(
+        "  max_storage_buffer_binding_size  {}",
+        l.max_storage_buffer_binding_size
+    );
+    println!("  max_buffer_size                  {}", l.max_buffer_size);
+    println!(
+        "  max_compute_workgroup_storage    {}",
+        l.max_compute_workgroup_storage_size
+    );
+    println!(
+        "  max_compute_invocations/group    {}",
+        l.max_compute_invocations_per_workgroup
+    );
+    println!(
+        "  max_compute_workgroup_size       {}x{}x{}",
+        l.max_compute_workgroup_size_x,
+        l.max_compute_workgroup_size_y,
+        l.max_compute_workgroup_size_z
+    );
+    println!(
+        "  max_workgroups_per_dimension     {}",
+        l.max_compute_workgroups_per_dimension
+    );
+    println!(
+        "  max_storage_buffers_per_stage    {}",
+        l.max_storage_buffers_per_shader_stage
+    );
+    println!("features (adapter): {:?}", e.adapter_features());
+    println!("features (enabled): {:?}", e.features());
+    Ok(())
+}
+
+fn verify(cli: &Cli, a: &VerifyArgs) -> Result<()> {
+    let arch = a.model.arch;
+    let h = a.height.unwrap_or(arch.default_input());
+    let w = a.width.unwrap_or(arch.default_input());
+    let graph = resnet_wgpu::load_graph(arch, &a.model.weights, a.model.options())?;
+    let input = Tensor::new(
+        vec![a.batch, 3, h, w],
+        random_input(a.seed, a.batch * 3 * h * w),
+    );
+    let e = engine(cli)?;
+    let gpu = Model::new(&e, graph.clone())?;
+    gpu.infer(&input)?; // builds the plan and warms up
+    let t = Instant::now();
+    let logits = gpu.infer(&input)?;
+    let gpu_ms = t.elapsed().as_secs_f64() * 1e3;
+    let cpu = CpuModel::new(graph);
+    let t = Instant::now();
+    let reference = cpu.infer(&input)?;
+    let cpu_ms = t.elapsed().as_secs_f64() * 1e3;
+    let c = compare(&logits, &reference);
+    if a.json {
+        let obj = serde_json::json!({
+            "arch": arch.name(), "adapter": e.adapter_info().name, "batch": a.batch, "height": h, "width": w,
+            "unfused": a.model.unfused,
+            "max_abs_err": c.max_abs_err, "max_rel_err": c.max_rel_err, "max_abs_logit": c.max_abs_ref,
+            "top1_agreement": c.top1_agreement, "gpu_ms": gpu_ms, "cpu_ms": cpu_ms,
+        });
+        println!("{obj}");
+    } else {
+        println!(
+            "{} batch {} {}x{} on {}{}",
+            arch,
+            a.batch,
+            h,
+            w,
+            e.describe(),
+            if a.model.unfused { " (unfused)" } else { "" }
+        );
+        println!("max |Δ|              {:.3e}", c.max_abs_err);
+        println!(
+            "max |Δ| / max|logit| {:.3e}  (max |logit| {:.4})",
+            c.max_rel_err, c.max_abs_ref
+        );
+        println!("top-1 agreement      {:.1} %", c.top1_agreement * 100.0);
+        println!("GPU time             {gpu_ms:.1} ms");
+        println!("CPU time             {cpu_ms:.1} ms");
+    }
+    Ok(())
+}
+
+fn logits(cli: &Cli, a: &LogitsArgs) -> Result<()> {
+    let input = read_tensor(&a.input, &a.tensor)?;
+    let e = engine(cli)?;
+    let model = Model::load(&e, a.model.arch, &a.model.weights, a.model.options())?;
+    let out = model.infer(&input)?;
+    write_safetensors(&a.output, &[("logits", &out)])?;
+    eprintln!("wrote logits {:?} to {}", out.shape, a.output.display());
+    Ok(())
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let r = match &cli.command {
+        Command::Info => info(&cli),
+        Command::Verify(a) => verify(&cli, a),
+        Command::Logits(a) => logits(&cli, a),
+    };
+    match r {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}

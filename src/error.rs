@@ -1,0 +1,89 @@
+//! One error type for the whole crate. Every variant names the thing that was wrong, what was
+//! expected and what was found, so that a one-line message is enough to act on.
+
+use std::path::PathBuf;
+
+/// Everything that can go wrong while loading a model or running it.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// Reading or writing a file failed.
+    #[error("{path}: {source}")]
+    Io {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+
+    /// A weights or tensor file could not be parsed at all (truncated, corrupt header, ...).
+    #[error("{path}: not a valid safetensors file: {reason}")]
+    BadFile { path: String, reason: String },
+
+    /// A tensor that the architecture needs is not in the weights.
+    #[error("weights: missing tensor `{key}` (expected shape {expected:?})")]
+    MissingTensor { key: String, expected: Vec<usize> },
+
+    /// The weights hold tensors that the architecture does not use.
+    #[error("weights: unexpected tensor(s) for architecture {arch}: {keys}")]
+    UnexpectedTensors { arch: String, keys: String },
+
+    /// A tensor has the wrong shape.
+    #[error("tensor `{key}`: expected shape {expected:?}, found {found:?}")]
+    ShapeMismatch {
+        key: String,
+        expected: Vec<usize>,
+        found: Vec<usize>,
+    },
+
+    /// A tensor has a data type the engine cannot read.
+    #[error("tensor `{key}`: expected dtype {expected}, found {found}")]
+    DtypeMismatch {
+        key: String,
+        expected: String,
+        found: String,
+    },
+
+    /// An input tensor, size or option that does not fit the model.
+    #[error("invalid input: {0}")]
+    InvalidInput(String),
+
+    /// A layer configuration that the engine does not support.
+    #[error("unsupported: {0}")]
+    Unsupported(String),
+
+    /// An unknown architecture name.
+    #[error("unknown architecture `{found}`; expected one of: {expected}")]
+    UnknownArchitecture { found: String, expected: String },
+
+    /// No GPU adapter could be found.
+    #[error("no GPU adapter found{detail}. On Linux without a GPU install Mesa's software Vulkan driver (Debian/Ubuntu package `mesa-vulkan-drivers`), then check with `vulkaninfo --summary`")]
+    NoAdapter { detail: String },
+
+    /// The adapter refused to create a device with the limits or features requested.
+    #[error("could not create a GPU device on `{adapter}`: {reason}")]
+    Device { adapter: String, reason: String },
+
+    /// A GPU validation or out-of-memory error caught by an error scope.
+    #[error("GPU error while {during}: {message}")]
+    Gpu { during: String, message: String },
+
+    /// A buffer larger than the adapter allows.
+    #[error("{what} needs {needed} bytes, more than the adapter's limit of {limit} bytes (try a smaller batch or input)")]
+    TooLarge {
+        what: String,
+        needed: u64,
+        limit: u64,
+    },
+}
+
+/// The crate's result type.
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+impl Error {
+    /// Wraps an I/O error with the path it happened on.
+    pub fn io(path: impl Into<PathBuf>, source: std::io::Error) -> Self {
+        Error::Io {
+            path: path.into(),
+            source,
+        }
+    }
+}

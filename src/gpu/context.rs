@@ -1,0 +1,221 @@
+//! The GPU context: adapter choice, device with the adapter's real limits, error scopes.
+//!
+//! Adapter choice: discrete > integrated > virtual > software (CPU) > other, Vulkan/Metal/DX12
+//! before GL on ties. `WGPU_BACKEND` (e.g. `vulkan`, `metal,dx12`) limits the backends and
+//! `WGPU_ADAPTER_NAME` (a case-insensitive substring) picks an adapter by name, as in wgpu's
+//! own tools; [`EngineOptions`] overrides both.
+
+use std::sync::{Arc, Mutex};
+
+use crate::error::{Error, Result};
+
+/// How to choose the adapter.
+#[derive(Clone, Debug, Default)]
+pub struct EngineOptions {
+    /// Comma-separated backend names (`vulkan`, `metal`, `dx12`, `gl`); overrides `WGPU_BACKEND`.
+    pub backend: Option<String>,
+    /// Substring of the adapter name; overrides `WGPU_ADAPTER_NAME`.
+    pub adapter_name: Option<String>,
+}
+
+/// The device, its queue and what the adapter can do. Cheap to clone.
+#[derive(Clone)]
+pub struct Engine {
+    pub(crate) ctx: Arc<Context>,
+}
+
+pub(crate) struct Context {
+    pub adapter: wgpu::Adapter,
+    pub device: wgpu::Device,
+    pub queue: wgpu::Queue,
+    pub info: wgpu::AdapterInfo,
+    pub limits: wgpu::Limits,
+    pub features: wgpu::Features,
+    /// Errors that escaped every error scope (recorded instead of panicking).
+    pub uncaptured: Arc<Mutex<Vec<String>>>,
+    pub pipelines: std::sync::OnceLock<Arc<super::kernels::Pipelines>>,
+}
+
+fn type_rank(t: wgpu::DeviceType) -> u8 {
+    match t {
+        wgpu::DeviceType::DiscreteGpu => 0,
+        wgpu::DeviceType::IntegratedGpu => 1,
+        wgpu::DeviceType::VirtualGpu => 2,
+        wgpu::DeviceType::Cpu => 3,
+        wgpu::DeviceType::Other => 4,
+    }
+}
+
+fn backend_rank(b: wgpu::Backend) -> u8 {
+    match b {
+        wgpu::Backend::Vulkan | wgpu::Backend::Metal | wgpu::Backend::Dx12 => 0,
+        _ => 1,
+    }
+}
+
+impl Engine {
+    /// Picks the best adapter (see the module docs) and creates a device on it.
+    pub fn new() -> Result<Self> {
+        Self::with_options(&EngineOptions::default())
+    }
+
+    /// Like [`Engine::new`] with explicit backend and adapter choices.
+    pub fn with_options(opts: &EngineOptions) -> Result<Self> {
+        pollster::block_on(Self::create(opts))
+    }
+
+    async fn create(opts: &EngineOptions) -> Result<Self> {
+        let backends = match &opts.backend {
+            Some(list) => wgpu::Backends::from_comma_list(list),
+            None => wgpu::Backends::from_env().unwrap_or(wgpu::Backends::all()),
+        };
+        let mut desc = wgpu::InstanceDescriptor::new_without_display_handle();
+        desc.backends = backends;
+        let instance = wgpu::Instance::new(desc);
+        let mut adapters = instance.enumerate_adapters(backends).await;
+        let wanted = opts
+            .adapter_name
+            .clone()
+            .or_else(|| std::env::var("WGPU_ADAPTER_NAME").ok())
+            .map(|s| s.to_lowercase());
+        let all_names: Vec<String> = adapters
+            .iter()
+            .map(|a| {
+                let i = a.get_info();
+                format!("{} ({:?})", i.name, i.backend)
+            })
+            .collect();
+        if let Some(name) = &wanted {
+            adapters.retain(|a| a.get_info().name.to_lowercase().contains(name));
+        }
+        adapters.sort_by_key(|a| {
+            let i = a.get_info();
+            (type_rank(i.device_type), backend_rank(i.backend))
+        });
+        let Some(adapter) = adapters.into_iter().next() else {
+            let detail = match (&wanted, all_names.is_empty()) {
+                (Some(name), false) => format!(
+                    " whose name contains `{name}` (found: {})",
+                    all_names.join(", ")
+                ),
+                _ => format!(" for backends {backends:?}"),
+            };
+            return Err(Error::NoAdapter { detail });
+        };
+        let info = adapter.get_info();
+        let limits = adapter.limits();
+        let features = adapter.features()
+            & (wgpu::Features::SHADER_F16
+                | wgpu::Features::TIMESTAMP_QUERY
+                | wgpu::Features::TIMESTAMP_QUERY_INSIDE_ENCODERS);
+        let (device, queue) = adapter
+            .request_device(&wgpu::DeviceDescriptor {
+                label: Some("resnet-wgpu"),
+                required_features: features,
+                required_limits: limits.clone(),
+                ..Default::default()
+            })
+            .await
+            .map_err(|e| Error::Device {
+                adapter: info.name.clone(),
+                reason: e.to_string(),
+            })?;
+        let uncaptured = Arc::new(Mutex::new(Vec::new()));
+        let sink = uncaptured.clone();
+        device.on_uncaptured_error(Arc::new(move |e: wgpu::Error| {
+            if let Ok(mut v) = sink.lock() {
+                v.push(e.to_string());
+            }
+        }));
+        Ok(Engine {
+            ctx: Arc::new(Context {
+                adapter,
+                device,
+                queue,
+                info,
+                limits,
+                features,
+                uncaptured,
+                pipelines: std::sync::OnceLock::new(),
+            }),
+        })
+    }
+
+    /// The adapter's description (name, backend, driver, device type).
+    pub fn adapter_info(&self) -> &wgpu::AdapterInfo {
+        &self.ctx.info
+    }
+
+    /// The limits the device was created with (the adapter's own).
+    pub fn limits(&self) -> &wgpu::Limits {
+        &self.ctx.limits
+    }
+
+    /// The optional features enabled on the device.
+    pub fn features(&self) -> wgpu::Features {
+        self.ctx.features
+    }
+
+    /// All features the adapter offers.
+    pub fn adapter_features(&self) -> wgpu::Features {
+        self.ctx.adapter.features()
+    }
+
+    /// The wgpu device (for callers that record their own work).
+    pub fn device(&self) -> &wgpu::Device {
+        &self.ctx.device
+    }
+
+    /// The wgpu queue.
+    pub fn queue(&self) -> &wgpu::Queue {
+        &self.ctx.queue
+    }
+
+    /// A one-line description: `name (backend, type, driver)`.
+    pub fn describe(&self) -> String {
+        let i = &self.ctx.info;
+        format!(
+            "{} ({:?}, {:?}, {} {})",
+            i.name, i.backend, i.device_type, i.driver, i.driver_info
+        )
+    }
+}
+
+impl Context {
+    /// Runs `f` inside validation and out-of-memory error scopes; a captured error becomes
+    /// [`Error::Gpu`] naming `during`.
+    pub fn scoped<T>(&self, during: &str, f: impl FnOnce() -> Result<T>) -> Result<T> {
+        let oom = self.device.push_error_scope(wgpu::ErrorFilter::OutOfMemory);
+        let validation = self.device.push_error_scope(wgpu::ErrorFilter::Validation);
+        let out = f();
+        let v = pollster::block_on(validation.pop());
+        let o = pollster::block_on(oom.pop());
+        if let Some(e) = v.or(o) {
+            return Err(Error::Gpu {
+                during: during.to_string(),
+                message: e.to_string(),
+            });
+        }
+        if let Ok(mut list) = self.uncaptured.lock() {
+            if let Some(e) = list.pop() {
+                list.clear();
+                return Err(Error::Gpu {
+                    during: during.to_string(),
+                    message: e,
+                });
+            }
+        }
+        out
+    }
+
+    /// Blocks until the queue is idle.
+    pub fn wait(&self, during: &str) -> Result<()> {
+        self.device
+            .poll(wgpu::PollType::wait_indefinitely())
+            .map(|_| ())
+            .map_err(|e| Error::Gpu {
+                during: during.to_string(),
+                message: e.to_string(),
+            })
+    }
+}

@@ -1,0 +1,425 @@
+//! The executor: a model's weights uploaded once, and per (batch, height, width) a plan with
+//! activation buffers assigned by liveness, every bind group created up front, and one command
+//! buffer per segment (stem, each residual block, head). An inference writes the input,
+//! submits the recorded work and reads back only the logits.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+use wgpu::util::DeviceExt;
+
+use super::context::{Context, Engine};
+use super::kernels::{conv, eltwise, layout, linear, pool, Kernel, Pipelines};
+use crate::error::{Error, Result};
+use crate::model::{Graph, Op, Shape};
+use crate::weights::Tensor;
+
+/// A network on the GPU, ready to run at any batch size and input size it can take.
+pub struct Model {
+    ctx: Arc<Context>,
+    graph: Graph,
+    pipelines: Arc<Pipelines>,
+    /// Weight buffers of every node, in graph order (empty for ops without weights).
+    weights: Vec<Vec<wgpu::Buffer>>,
+    /// Bound where a kernel's optional input is absent.
+    dummy: wgpu::Buffer,
+    plans: Mutex<HashMap<(usize, usize, usize), Arc<Plan>>>,
+}
+
+struct Dispatch {
+    kernel: Kernel,
+    bind_group: wgpu::BindGroup,
+    grid: [u32; 3],
+}
+
+/// Buffers and bind groups for one (batch, height, width).
+pub(crate) struct Plan {
+    input: wgpu::Buffer,
+    readback: wgpu::Buffer,
+    output: usize,
+    output_bytes: u64,
+    buffers: Vec<wgpu::Buffer>,
+    segments: Vec<Vec<Dispatch>>,
+    _params: Vec<wgpu::Buffer>,
+}
+
+impl Model {
+    /// Uploads a graph's weights and creates its pipelines.
+    pub fn new(engine: &Engine, graph: Graph) -> Result<Self> {
+        let ctx = engine.ctx.clone();
+        let limit = ctx.limits.max_storage_buffer_binding_size as u64;
+        ctx.scoped("uploading weights", || {
+            let pipelines = ctx.pipelines();
+            let device = &ctx.device;
+            let upload = |label: &str, data: &[f32]| -> Result<wgpu::Buffer> {
+                let bytes = (data.len() * 4).max(16) as u64;
+                if bytes > limit {
+                    return Err(Error::TooLarge {
+                        what: label.to_string(),
+                        needed: bytes,
+                        limit,
+                    });
+                }
+                let mut padded = data.to_vec();
+                padded.resize((bytes / 4) as usize, 0.0);
+                Ok(
+                    device.create_buffer_init(&wgpu::util::BufferInitDescriptor {
+                        label: Some(label),
+                        contents: bytemuck::cast_slice(&padded),
+                        usage: wgpu::BufferUsages::STORAGE,
+                    }),
+                )
+            };
+            let mut weights = Vec::new();
+            for node in graph.nodes() {
+                let bufs = match &node.op {
+                    Op::Conv {
+                        conv, weight, bias, ..
+                    } => {
+                        let (w, b) = conv::pack(conv, weight, bias);
+                        vec![upload(&node.name, &w)?, upload(&node.name, &b)?]
+                    }
+                    Op::Affine { scale, shift, .. } => {
+                        vec![upload(&node.name, scale)?, upload(&node.name, shift)?]
+                    }
+                    Op::Linear { weight, bias, .. } => {
+                        vec![upload(&node.name, weight)?, upload(&node.name, bias)?]
+                    }
+                    _ => Vec::new(),
+                };
+                weights.push(bufs);
+            }
+            let dummy = upload("unused input", &[0.0; 4])?;
+            Ok(Model {
+                ctx: ctx.clone(),
+                graph,
+                pipelines,
+                weights,
+                dummy,
+                plans: Mutex::new(HashMap::new()),
+            })
+        })
+    }
+
+    /// The graph this model runs.
+    pub fn graph(&self) -> &Graph {
+        &self.graph
+    }
+
+    /// Runs the network on an NCHW f32 tensor `[N, C, H, W]`; returns logits `[N, classes]`.
+    pub fn infer(&self, input: &Tensor) -> Result<Tensor> {
+        let (n, h, w) = check_input(&self.graph, input)?;
+        let plan = self.plan(n, h, w)?;
+        let data = self.run(&plan, &input.data)?;
+        Ok(Tensor::new(vec![n, self.graph.num_classes()], data))
+    }
+
+    /// The plan for (batch, height, width), built on first use.
+    pub(crate) fn plan(&self, n: usize, h: usize, w: usize) -> Result<Arc<Plan>> {
+        let mut plans = self.plans.lock().map_err(|_| Error::Gpu {
+            during: "planning".into(),
+            message: "a previous inference panicked".into(),
+        })?;
+        if let Some(p) = plans.get(&(n, h, w)) {
+            return Ok(p.clone());
+        }
+        let plan = Arc::new(
+            self.ctx
+                .scoped("allocating activations", || self.build_plan(n, h, w))?,
+        );
+        plans.insert((n, h, w), plan.clone());
+        Ok(plan)
+    }
+
+    fn run(&self, plan: &Plan, input: &[f32]) -> Result<Vec<f32>> {
+        let ctx = &self.ctx;
+        ctx.scoped("running inference", || {
+            ctx.queue
+                .write_buffer(&plan.input, 0, bytemuck::cast_slice(input));
+            let mut cmds = Vec::with_capacity(plan.segments.len() + 1);
+            for seg in &plan.segments {
+                let mut enc = ctx.device.create_command_encoder(&Default::default());
+                {
+                    let mut pass = enc.begin_compute_pass(&Default::default());
+                    for d in seg {
+                        pass.set_pipeline(&self.pipelines.get(d.kernel).pipeline);
+                        pass.set_bind_group(0, &d.bind_group, &[]);
+                        pass.dispatch_workgroups(d.grid[0], d.grid[1], d.grid[2]);
+                    }
+                }
+                cmds.push(enc.finish());
+            }
+            let mut enc = ctx.device.create_command_encoder(&Default::default());
+            enc.copy_buffer_to_buffer(
+                &plan.buffers[plan.output],
+                0,
+                &plan.readback,
+                0,
+                plan.output_bytes,
+            );
+            cmds.push(enc.finish());
+            ctx.queue.submit(cmds);
+            read_back(ctx, &plan.readback, plan.output_bytes)
+        })
+    }
+
+    fn build_plan(&self, n: usize, h: usize, w: usize) -> Result<Plan> {
+        let g = &self.graph;
+        let shapes = g.shapes(h, w)?;
+        let device = &self.ctx.device;
+        let limit = self.ctx.limits.max_storage_buffer_binding_size as u64;
+        let bytes_of = |s: Shape| (n * s.len() * 4).max(16) as u64;
+
+        // Liveness: the last node reading each value; the output lives to the end.
+        let nodes: Vec<_> = g.nodes().collect();
+        let mut last_use = vec![0usize; shapes.len()];
+        for (i, node) in nodes.iter().enumerate() {
+            for &v in &node.inputs {
+                last_use[v] = i;
+            }
+        }
+        last_use[g.output] = usize::MAX;
+        // Greedy assignment: a value takes the smallest free buffer that fits, else grows one.
+        let mut capacity: Vec<u64> = Vec::new();
+        let mut free: Vec<usize> = Vec::new();
+        let mut slot = vec![usize::MAX; shapes.len()];
+        for (i, node) in nodes.iter().enumerate() {
+            let need = bytes_of(shapes[node.output]);
+            if need > limit {
+                return Err(Error::TooLarge {
+                    what: format!("activation of `{}`", node.name),
+                    needed: need,
+                    limit,
+                });
+            }
+            let pick = free
+                .iter()
+                .enumerate()
+                .filter(|(_, &b)| capacity[b] >= need)
+                .min_by_key(|(_, &b)| capacity[b])
+                .or_else(|| free.iter().enumerate().max_by_key(|(_, &b)| capacity[b]))
+                .map(|(pos, _)| pos);
+            let b = match pick {
+                Some(pos) => free.swap_remove(pos),
+                None => {
+                    capacity.push(0);
+                    capacity.len() - 1
+                }
+            };
+            capacity[b] = capacity[b].max(need);
+            slot[node.output] = b;
+            for &v in &node.inputs {
+                if v != 0 && last_use[v] == i && !free.contains(&slot[v]) {
+                    free.push(slot[v]);
+                }
+            }
+        }
+        let buffers: Vec<wgpu::Buffer> = capacity
+            .iter()
+            .enumerate()
+            .map(|(i, &size)| {
+                device.create_buffer(&wgpu::BufferDescriptor {
+                    label: Some(&format!("activation {i}")),
+                    size,
+                    usage: wgpu::BufferUsages::STORAGE | wgpu::BufferUsages::COPY_SRC,
+                    mapped_at_creation: false,
+                })
+            })
+            .collect();
+        let input_bytes = bytes_of(shapes[0]);
+        if input_bytes > limit {
+            return Err(Error::TooLarge {
+                what: "input".into(),
+                needed: input_bytes,
+                limit,
+            });
+        }
+        let input = device.create_buffer(&wgpu::BufferDescriptor {
+            label: Some("input (NCHW)"),
+            size: input_bytes,
+            usage: wgpu::BufferUsages::STORAGE | wgpu::BufferUsages::COPY_DST,
+            mapped_at_creation: false,
+        });
+        let output_bytes = (n * shapes[g.output].len() * 4) as u64;
+        let readback = device.create_buffer(&wgpu::BufferDescriptor {
+            label: Some("logits readback"),
+            size: output_bytes.max(16),
+            usage: wgpu::BufferUsages::MAP_READ | wgpu::BufferUsages::COPY_DST,
+            mapped_at_creation: false,
+        });
+
+        let value = |v: usize| -> wgpu::BindingResource<'_> {
+            let buf = if v == 0 { &input } else { &buffers[slot[v]] };
+            wgpu::BindingResource::Buffer(wgpu::BufferBinding {
+                buffer: buf,
+                offset: 0,
+                size: std::num::NonZeroU64::new(bytes_of(shapes[v])),
+            })
+        };
+        let mut params_bufs = Vec::new();
+        let mut segments = Vec::new();
+        let mut node_index = 0;
+        for seg in &g.segments {
+            let mut dispatches = Vec::new();
+            for node in &seg.nodes {
+                let x = shapes[node.inputs[0]];
+                let y = shapes[node.output];
+                let wts = &self.weights[node_index];
+                node_index += 1;
+                let second = node.inputs.get(1).copied();
+                let (kernel, params, grid): (Kernel, Vec<u8>, [u32; 3]) = match &node.op {
+                    Op::InputToNhwc => {
+                        let (p, grid) = layout::params(n, x, y, None);
+                        (Kernel::NchwToNhwc, bytemuck::bytes_of(&p).to_vec(), grid)
+                    }
+                    Op::ShortcutA(s) => {
+                        let (p, grid) = layout::params(n, x, y, Some(s));
+                        (Kernel::ShortcutA, bytemuck::bytes_of(&p).to_vec(), grid)
+                    }
+                    Op::Conv { conv: c, relu, .. } => {
+                        let (p, grid) =
+                            conv::params(c, n, x.h, x.w, y.h, y.w, second.is_some(), *relu);
+                        (Kernel::Conv, bytemuck::bytes_of(&p).to_vec(), grid)
+                    }
+                    Op::Affine { relu, .. } => {
+                        let (p, grid) = eltwise::params(n * y.len(), y.c, *relu);
+                        (Kernel::Affine, bytemuck::bytes_of(&p).to_vec(), grid)
+                    }
+                    Op::Add { relu } => {
+                        let (p, grid) = eltwise::params(n * y.len(), y.c, *relu);
+                        (Kernel::Add, bytemuck::bytes_of(&p).to_vec(), grid)
+                    }
+                    Op::Relu => {
+                        let (p, grid) = eltwise::params(n * y.len(), y.c, true);
+                        (Kernel::Relu, bytemuck::bytes_of(&p).to_vec(), grid)
+                    }
+                    Op::MaxPool(pl) => {
+                        let (p, grid) = pool::params(n, x, y, Some(pl));
+                        (Kernel::MaxPool, bytemuck::bytes_of(&p).to_vec(), grid)
+                    }
+                    Op::GlobalAvgPool => {
+                        let (p, grid) = pool::params(n, x, y, None);
+                        (Kernel::GlobalAvgPool, bytemuck::bytes_of(&p).to_vec(), grid)
+                    }
+                    Op::Linear { in_f, out_f, .. } => {
+                        let (p, grid) = linear::params(n, *in_f, *out_f);
+                        (Kernel::Linear, bytemuck::bytes_of(&p).to_vec(), grid)
+                    }
+                };
+                let params_buf = device.create_buffer_init(&wgpu::util::BufferInitDescriptor {
+                    label: Some(&node.name),
+                    contents: &params,
+                    usage: wgpu::BufferUsages::UNIFORM,
+                });
+                // Resources in binding order: inputs, weights, output, params.
+                let mut res: Vec<wgpu::BindingResource<'_>> = vec![value(node.inputs[0])];
+                match &node.op {
+                    Op::Conv { .. } => {
+                        res.push(wgpu::Buffer::as_entire_binding(&wts[0]));
+                        res.push(wgpu::Buffer::as_entire_binding(&wts[1]));
+                        res.push(second.map_or_else(|| self.dummy.as_entire_binding(), value));
+                    }
+                    Op::Affine { .. } | Op::Linear { .. } => {
+                        res.push(wgpu::Buffer::as_entire_binding(&wts[0]));
+                        res.push(wgpu::Buffer::as_entire_binding(&wts[1]));
+                    }
+                    Op::Add { .. } => {
+                        res.push(second.map_or_else(|| self.dummy.as_entire_binding(), value))
+                    }
+                    _ => {}
+                }
+                res.push(value(node.output));
+                res.push(wgpu::Buffer::as_entire_binding(&params_buf));
+                let entries: Vec<wgpu::BindGroupEntry<'_>> = kernel
+                    .bindings()
+                    .iter()
+                    .zip(res)
+                    .map(|(&(binding, _), resource)| wgpu::BindGroupEntry { binding, resource })
+                    .collect();
+                let bind_group = device.create_bind_group(&wgpu::BindGroupDescriptor {
+                    label: Some(&node.name),
+                    layout: &self.pipelines.get(kernel).layout,
+                    entries: &entries,
+                });
+                params_bufs.push(params_buf);
+                dispatches.push(Dispatch {
+                    kernel,
+                    bind_group,
+                    grid,
+                });
+            }
+            segments.push(dispatches);
+        }
+        Ok(Plan {
+            input,
+            readback,
+            output: slot[g.output],
+            output_bytes,
+            buffers,
+            segments,
+            _params: params_bufs,
+        })
+    }
+}
+
+/// Checks an NCHW input against the graph; returns (batch, height, width).
+pub(crate) fn check_input(graph: &Graph, input: &Tensor) -> Result<(usize, usize, usize)> {
+    let s = &input.shape;
+    if s.len() != 4 || s[0] == 0 || s[1] != graph.input_channels || s[2] == 0 || s[3] == 0 {
+        return Err(Error::InvalidInput(format!(
+            "{}: expected an NCHW tensor [N ≥ 1, {}, H, W], found shape {:?}",
+            graph.name, graph.input_channels, s
+        )));
+    }
+    if input.data.len() != s.iter().product::<usize>() {
+        return Err(Error::InvalidInput(format!(
+            "input tensor has {} values for shape {:?}",
+            input.data.len(),
+            s
+        )));
+    }
+    Ok((s[0], s[2], s[3]))
+}
+
+/// Maps `buf`, waits, and copies out `bytes` bytes as f32.
+fn read_back(ctx: &Context, buf: &wgpu::Buffer, bytes: u64) -> Result<Vec<f32>> {
+    let slice = buf.slice(..bytes);
+    let (tx, rx) = std::sync::mpsc::channel();
+    slice.map_async(wgpu::MapMode::Read, move |r| {
+        let _ = tx.send(r);
+    });
+    ctx.wait("waiting for the GPU")?;
+    match rx.recv() {
+        Ok(Ok(())) => {}
+        Ok(Err(e)) => {
+            return Err(Error::Gpu {
+                during: "reading back the logits".into(),
+                message: e.to_string(),
+            })
+        }
+        Err(_) => {
+            return Err(Error::Gpu {
+                during: "reading back the logits".into(),
+                message: "the map callback never ran".into(),
+            })
+        }
+    }
+    let out = {
+        let view = slice.get_mapped_range().map_err(|e| Error::Gpu {
+            during: "reading back the logits".into(),
+            message: e.to_string(),
+        })?;
+        bytemuck::cast_slice::<u8, f32>(&view).to_vec()
+    };
+    buf.unmap();
+    Ok(out)
+}
+
+impl Context {
+    /// The pipelines, created on first use.
+    pub(crate) fn pipelines(&self) -> Arc<Pipelines> {
+        self.pipelines
+            .get_or_init(|| Arc::new(Pipelines::new(&self.device)))
+            .clone()
+    }
+}

@@ -1,0 +1,197 @@
+//! Kernel families: each WGSL entry point, the bindings it reads and writes (in the fixed
+//! order inputs, weights, output, params), its parameter struct and its grid. Kernels build
+//! their pipelines once and only describe dispatches; the executor records and submits.
+
+pub mod conv;
+pub mod eltwise;
+pub mod layout;
+pub mod linear;
+pub mod pool;
+
+use std::collections::HashMap;
+
+/// Every shader file, by name, for validation and pipeline creation.
+pub const SHADERS: &[(&str, &str)] = &[
+    ("conv2d.wgsl", include_str!("../../../shaders/conv2d.wgsl")),
+    (
+        "eltwise.wgsl",
+        include_str!("../../../shaders/eltwise.wgsl"),
+    ),
+    ("layout.wgsl", include_str!("../../../shaders/layout.wgsl")),
+    ("pool.wgsl", include_str!("../../../shaders/pool.wgsl")),
+    ("linear.wgsl", include_str!("../../../shaders/linear.wgsl")),
+];
+
+/// How a binding is used.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Access {
+    Read,
+    Write,
+    Uniform,
+}
+
+/// One compute entry point.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Kernel {
+    Conv,
+    Affine,
+    Add,
+    Relu,
+    NchwToNhwc,
+    ShortcutA,
+    MaxPool,
+    GlobalAvgPool,
+    Linear,
+}
+
+impl Kernel {
+    pub const ALL: [Kernel; 9] = [
+        Kernel::Conv,
+        Kernel::Affine,
+        Kernel::Add,
+        Kernel::Relu,
+        Kernel::NchwToNhwc,
+        Kernel::ShortcutA,
+        Kernel::MaxPool,
+        Kernel::GlobalAvgPool,
+        Kernel::Linear,
+    ];
+
+    /// (shader file, entry point)
+    pub fn entry(self) -> (&'static str, &'static str) {
+        match self {
+            Kernel::Conv => ("conv2d.wgsl", "main"),
+            Kernel::Affine => ("eltwise.wgsl", "affine"),
+            Kernel::Add => ("eltwise.wgsl", "add"),
+            Kernel::Relu => ("eltwise.wgsl", "relu"),
+            Kernel::NchwToNhwc => ("layout.wgsl", "nchw_to_nhwc"),
+            Kernel::ShortcutA => ("layout.wgsl", "shortcut_a"),
+            Kernel::MaxPool => ("pool.wgsl", "max_pool"),
+            Kernel::GlobalAvgPool => ("pool.wgsl", "global_avg_pool"),
+            Kernel::Linear => ("linear.wgsl", "main"),
+        }
+    }
+
+    /// (binding number, access) of every binding the entry point uses, in binding order.
+    pub fn bindings(self) -> &'static [(u32, Access)] {
+        use Access::*;
+        match self {
+            Kernel::Conv => &[
+                (0, Read),
+                (1, Read),
+                (2, Read),
+                (3, Read),
+                (4, Write),
+                (5, Uniform),
+            ],
+            Kernel::Affine => &[(0, Read), (1, Read), (2, Read), (3, Write), (4, Uniform)],
+            Kernel::Add => &[(0, Read), (1, Read), (3, Write), (4, Uniform)],
+            Kernel::Relu => &[(0, Read), (3, Write), (4, Uniform)],
+            Kernel::NchwToNhwc | Kernel::ShortcutA | Kernel::MaxPool | Kernel::GlobalAvgPool => {
+                &[(0, Read), (1, Write), (2, Uniform)]
+            }
+            Kernel::Linear => &[(0, Read), (1, Read), (2, Read), (3, Write), (4, Uniform)],
+        }
+    }
+
+    fn label(self) -> String {
+        let (file, entry) = self.entry();
+        format!("{file}:{entry}")
+    }
+}
+
+/// Source of a shader file by name.
+pub fn shader_source(file: &str) -> Option<&'static str> {
+    SHADERS.iter().find(|(n, _)| *n == file).map(|(_, s)| *s)
+}
+
+/// A kernel's pipeline and bind group layout.
+pub struct Pipeline {
+    pub pipeline: wgpu::ComputePipeline,
+    pub layout: wgpu::BindGroupLayout,
+}
+
+/// Every pipeline, created once per device.
+pub struct Pipelines {
+    map: HashMap<Kernel, Pipeline>,
+}
+
+impl Pipelines {
+    pub fn new(device: &wgpu::Device) -> Self {
+        let mut modules = HashMap::new();
+        for (name, src) in SHADERS {
+            let module = device.create_shader_module(wgpu::ShaderModuleDescriptor {
+                label: Some(name),
+                source: wgpu::ShaderSource::Wgsl((*src).into()),
+            });
+            modules.insert(*name, module);
+        }
+        let map = Kernel::ALL
+            .iter()
+            .map(|&k| {
+                let (file, entry) = k.entry();
+                let label = k.label();
+                let entries: Vec<wgpu::BindGroupLayoutEntry> = k
+                    .bindings()
+                    .iter()
+                    .map(|&(binding, access)| wgpu::BindGroupLayoutEntry {
+                        binding,
+                        visibility: wgpu::ShaderStages::COMPUTE,
+                        ty: match access {
+                            Access::Uniform => wgpu::BindingType::Buffer {
+                                ty: wgpu::BufferBindingType::Uniform,
+                                has_dynamic_offset: false,
+                                min_binding_size: None,
+                            },
+                            _ => wgpu::BindingType::Buffer {
+                                ty: wgpu::BufferBindingType::Storage {
+                                    read_only: access == Access::Read,
+                                },
+                                has_dynamic_offset: false,
+                                min_binding_size: None,
+                            },
+                        },
+                        count: None,
+                    })
+                    .collect();
+                let layout = device.create_bind_group_layout(&wgpu::BindGroupLayoutDescriptor {
+                    label: Some(&label),
+                    entries: &entries,
+                });
+                let pl = device.create_pipeline_layout(&wgpu::PipelineLayoutDescriptor {
+                    label: Some(&label),
+                    bind_group_layouts: &[Some(&layout)],
+                    immediate_size: 0,
+                });
+                let pipeline = device.create_compute_pipeline(&wgpu::ComputePipelineDescriptor {
+                    label: Some(&label),
+                    layout: Some(&pl),
+                    module: &modules[file],
+                    entry_point: Some(entry),
+                    compilation_options: Default::default(),
+                    cache: None,
+                });
+                (k, Pipeline { pipeline, layout })
+            })
+            .collect();
+        Pipelines { map }
+    }
+
+    pub fn get(&self, k: Kernel) -> &Pipeline {
+        &self.map[&k]
+    }
+}
+
+/// Workgroup counts for `n` workgroups laid out along x (≤ 65,535) and then y.
+pub fn grid_1d(n: u32) -> [u32; 3] {
+    let n = n.max(1);
+    let x = n.min(65_535);
+    [x, n.div_ceil(x), 1]
+}
+
+/// Workgroup counts for `n` workgroups along (y, z).
+pub fn grid_yz(x: u32, n: u32) -> [u32; 3] {
+    let n = n.max(1);
+    let y = n.min(65_535);
+    [x.max(1), y, n.div_ceil(y)]
+}

@@ -1,0 +1,49 @@
+//! Pooling kernels (shaders/pool.wgsl): max pool and global average pool.
+
+use bytemuck::{Pod, Zeroable};
+
+use super::grid_1d;
+use crate::model::{Pool2d, Shape};
+
+#[repr(C)]
+#[derive(Clone, Copy, Pod, Zeroable)]
+pub struct PoolParams {
+    pub count: u32,
+    pub c: u32,
+    pub in_h: u32,
+    pub in_w: u32,
+    pub out_h: u32,
+    pub out_w: u32,
+    pub k_h: u32,
+    pub k_w: u32,
+    pub stride_h: u32,
+    pub stride_w: u32,
+    pub pad_t: u32,
+    pub pad_l: u32,
+}
+
+/// Parameters and grid; `pool` is `None` for the global average pool.
+pub fn params(
+    batch: usize,
+    input: Shape,
+    output: Shape,
+    pool: Option<&Pool2d>,
+) -> (PoolParams, [u32; 3]) {
+    let count = batch * output.len();
+    let (k, s, pad) = pool.map_or(([1, 1], [1, 1], [0; 4]), |p| (p.kernel, p.stride, p.pad));
+    let p = PoolParams {
+        count: count as u32,
+        c: input.c as u32,
+        in_h: input.h as u32,
+        in_w: input.w as u32,
+        out_h: output.h as u32,
+        out_w: output.w as u32,
+        k_h: k[0] as u32,
+        k_w: k[1] as u32,
+        stride_h: s[0] as u32,
+        stride_w: s[1] as u32,
+        pad_t: pad[0] as u32,
+        pad_l: pad[1] as u32,
+    };
+    (p, grid_1d(count.div_ceil(256) as u32))
+}

@@ -1,0 +1,9 @@
+//! Everything that touches wgpu: the context, the kernels (one Rust file per WGSL file) and
+//! the executor.
+
+pub mod context;
+pub mod executor;
+pub mod kernels;
+
+pub use context::{Engine, EngineOptions};
+pub use executor::Model;

@@ -1,0 +1,483 @@
+//! Architecture specs → graph IR. One builder for every family; its parameters come from a
+//! [`ParamSource`] (a weights file or a seed) under torchvision/timm key names:
+//!
+//! - `simple`: conv 7×7/2 (bias) + BN + ReLU, max pool 3/2 pad 1, N BasicBlocks of 64 channels
+//!   with conv biases and identity shortcuts (`res_blocks.I.*`), global average pool, `fc`;
+//! - torchvision `resnet18/34` (BasicBlock) and `resnet50/101/152` (Bottleneck, v1.5: the
+//!   stride sits on the 3×3), projection shortcuts `downsample.0` (conv) + `downsample.1` (BN);
+//! - CIFAR `resnet20/32/44/56/110`: conv 3×3 (16), 3 stages of 16/32/64 channels, option-A
+//!   shortcuts, `linear` classifier.
+//!
+//! Fused mode folds every BN into its conv and fuses the residual add and ReLU into the write
+//! step of the block's last conv; unfused mode emits conv, batch norm, add and ReLU separately.
+
+use super::ir::{Conv2d, Graph, GraphBuilder, Op, Pool2d, ShortcutA, ValueId};
+use crate::error::{Error, Result};
+use crate::weights::{fold_bn, BatchNorm, ParamKind, ParamSource};
+
+/// A supported network family and depth.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Architecture {
+    /// The small 7×7-stem network of N 64-channel BasicBlocks.
+    Simple,
+    /// torchvision ResNet-18/34/50/101/152.
+    ImageNet(usize),
+    /// CIFAR ResNet-20/32/44/56/110.
+    Cifar(usize),
+}
+
+const NAMES: &str = "simple, resnet18, resnet34, resnet50, resnet101, resnet152, resnet20, resnet32, resnet44, resnet56, resnet110";
+
+impl Architecture {
+    /// Parses `simple`, `resnet18`, ..., `resnet110`.
+    pub fn parse(name: &str) -> Result<Self> {
+        let lower = name.to_ascii_lowercase();
+        let arch = match lower.as_str() {
+            "simple" => Some(Architecture::Simple),
+            _ => lower
+                .strip_prefix("resnet")
+                .and_then(|d| d.parse::<usize>().ok())
+                .and_then(|d| match d {
+                    18 | 34 | 50 | 101 | 152 => Some(Architecture::ImageNet(d)),
+                    20 | 32 | 44 | 56 | 110 => Some(Architecture::Cifar(d)),
+                    _ => None,
+                }),
+        };
+        arch.ok_or_else(|| Error::UnknownArchitecture {
+            found: name.to_string(),
+            expected: NAMES.to_string(),
+        })
+    }
+
+    /// The canonical name.
+    pub fn name(&self) -> String {
+        match self {
+            Architecture::Simple => "simple".to_string(),
+            Architecture::ImageNet(d) | Architecture::Cifar(d) => format!("resnet{d}"),
+        }
+    }
+
+    /// Classes when nothing else says: 1000 for ImageNet networks, 10 otherwise.
+    pub fn default_classes(&self) -> usize {
+        match self {
+            Architecture::ImageNet(_) => 1000,
+            _ => 10,
+        }
+    }
+
+    /// The input size the network was designed for (224, or 32 for CIFAR).
+    pub fn default_input(&self) -> usize {
+        match self {
+            Architecture::Cifar(_) => 32,
+            _ => 224,
+        }
+    }
+
+    fn classifier_key(&self) -> &'static str {
+        match self {
+            Architecture::Cifar(_) => "linear",
+            _ => "fc",
+        }
+    }
+}
+
+impl std::fmt::Display for Architecture {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.name())
+    }
+}
+
+impl std::str::FromStr for Architecture {
+    type Err = Error;
+    fn from_str(s: &str) -> Result<Self> {
+        Architecture::parse(s)
+    }
+}
+
+/// How to build a graph.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct BuildOptions {
+    /// Run every BN, residual add and ReLU as its own op instead of fusing them into convs.
+    pub unfused: bool,
+    /// Number of classes when the source does not say (random weights).
+    pub classes: Option<usize>,
+    /// Number of blocks of the `simple` architecture when the source does not say.
+    pub blocks: Option<usize>,
+}
+
+/// Builds the graph of `arch` with parameters from `src`, checking every tensor.
+pub fn build_graph(
+    arch: Architecture,
+    src: &mut dyn ParamSource,
+    opts: BuildOptions,
+) -> Result<Graph> {
+    let fc_key = format!("{}.weight", arch.classifier_key());
+    let classes = match src.shape_of(&fc_key) {
+        Some(shape) if shape.len() == 2 => shape[0],
+        _ => opts.classes.unwrap_or_else(|| arch.default_classes()),
+    };
+    if classes == 0 {
+        return Err(Error::InvalidInput(format!(
+            "{arch}: the number of classes must be at least 1"
+        )));
+    }
+    let mut b = Builder {
+        g: GraphBuilder::new(&arch.name(), 3),
+        src,
+        unfused: opts.unfused,
+    };
+    b.g.segment("stem");
+    let x = b.g.push("input", Op::InputToNhwc, vec![0], 3);
+    let (mut x, mut c) = match arch {
+        Architecture::Cifar(_) => (
+            b.conv_bn(
+                x,
+                "conv1",
+                "bn1",
+                Conv2d::square(3, 16, 3, 1, 1),
+                false,
+                1.0,
+                None,
+                true,
+            )?,
+            16,
+        ),
+        _ => {
+            let stem = Conv2d::square(3, 64, 7, 2, 3);
+            let y = b.conv_bn(
+                x,
+                "conv1",
+                "bn1",
+                stem,
+                arch == Architecture::Simple,
+                1.0,
+                None,
+                true,
+            )?;
+            let pool = Pool2d {
+                kernel: [3, 3],
+                stride: [2, 2],
+                pad: [1; 4],
+            };
+            (b.g.push("maxpool", Op::MaxPool(pool), vec![y], 64), 64)
+        }
+    };
+    match arch {
+        Architecture::Simple => {
+            let blocks = count_simple_blocks(b.src).or(opts.blocks).unwrap_or(2);
+            for i in 0..blocks {
+                x = b.basic_block(x, &format!("res_blocks.{i}"), c, 64, 1, true, false)?;
+            }
+        }
+        Architecture::ImageNet(depth) => {
+            let (bottleneck, layers) = match depth {
+                18 => (false, [2, 2, 2, 2]),
+                34 => (false, [3, 4, 6, 3]),
+                50 => (true, [3, 4, 6, 3]),
+                101 => (true, [3, 4, 23, 3]),
+                _ => (true, [3, 8, 36, 3]),
+            };
+            for (stage, (&n, planes)) in layers.iter().zip([64, 128, 256, 512]).enumerate() {
+                for i in 0..n {
+                    let stride = if stage > 0 && i == 0 { 2 } else { 1 };
+                    let key = format!("layer{}.{i}", stage + 1);
+                    if bottleneck {
+                        x = b.bottleneck(x, &key, c, planes, stride)?;
+                        c = planes * 4;
+                    } else {
+                        x = b.basic_block(x, &key, c, planes, stride, false, false)?;
+                        c = planes;
+                    }
+                }
+            }
+        }
+        Architecture::Cifar(depth) => {
+            let n = (depth - 2) / 6;
+            for (stage, planes) in [16, 32, 64].into_iter().enumerate() {
+                for i in 0..n {
+                    let stride = if stage > 0 && i == 0 { 2 } else { 1 };
+                    x = b.basic_block(
+                        x,
+                        &format!("layer{}.{i}", stage + 1),
+                        c,
+                        planes,
+                        stride,
+                        false,
+                        true,
+                    )?;
+                    c = planes;
+                }
+            }
+        }
+    }
+    b.g.segment("head");
+    let pooled = b.g.push("avgpool", Op::GlobalAvgPool, vec![x], c);
+    let key = arch.classifier_key();
+    let weight = b.src.take(
+        &format!("{key}.weight"),
+        &[classes, c],
+        ParamKind::LinearWeight { fan_in: c },
+    )?;
+    let bias = b
+        .src
+        .take(&format!("{key}.bias"), &[classes], ParamKind::LinearBias)?;
+    let op = Op::Linear {
+        in_f: c,
+        out_f: classes,
+        weight,
+        bias,
+    };
+    let logits = b.g.push(key, op, vec![pooled], classes);
+    b.src.finish(&arch.name())?;
+    Ok(b.g.finish(logits))
+}
+
+/// Number of `res_blocks.I` blocks a file holds, if it holds any.
+fn count_simple_blocks(src: &dyn ParamSource) -> Option<usize> {
+    let n = src
+        .keys()
+        .iter()
+        .filter_map(|k| {
+            k.strip_prefix("res_blocks.")?
+                .split('.')
+                .next()?
+                .parse::<usize>()
+                .ok()
+        })
+        .map(|i| i + 1)
+        .max()?;
+    Some(n)
+}
+
+struct Builder<'a> {
+    g: GraphBuilder,
+    src: &'a mut dyn ParamSource,
+    unfused: bool,
+}
+
+impl Builder<'_> {
+    fn bn(&mut self, key: &str, c: usize, gamma_scale: f32) -> Result<BatchNorm> {
+        Ok(BatchNorm {
+            gamma: self.src.take(
+                &format!("{key}.weight"),
+                &[c],
+                ParamKind::BnGamma { scale: gamma_scale },
+            )?,
+            beta: self
+                .src
+                .take(&format!("{key}.bias"), &[c], ParamKind::BnBeta)?,
+            mean: self
+                .src
+                .take(&format!("{key}.running_mean"), &[c], ParamKind::BnMean)?,
+            var: self
+                .src
+                .take(&format!("{key}.running_var"), &[c], ParamKind::BnVar)?,
+            eps: 1e-5,
+        })
+    }
+
+    /// conv (+ bias) → BN (+ residual) (+ ReLU), fused into one conv op or emitted op by op.
+    #[allow(clippy::too_many_arguments)]
+    fn conv_bn(
+        &mut self,
+        x: ValueId,
+        conv_key: &str,
+        bn_key: &str,
+        conv: Conv2d,
+        conv_bias: bool,
+        gamma_scale: f32,
+        residual: Option<ValueId>,
+        relu: bool,
+    ) -> Result<ValueId> {
+        let [kh, kw] = conv.kernel;
+        let shape = [conv.out_c, conv.in_c, kh, kw];
+        let fan_in = conv.in_c * kh * kw;
+        let w = self.src.take(
+            &format!("{conv_key}.weight"),
+            &shape,
+            ParamKind::ConvWeight { fan_in },
+        )?;
+        let b = if conv_bias {
+            Some(self.src.take(
+                &format!("{conv_key}.bias"),
+                &[conv.out_c],
+                ParamKind::ConvBias,
+            )?)
+        } else {
+            None
+        };
+        let bn = self.bn(bn_key, conv.out_c, gamma_scale)?;
+        let c = conv.out_c;
+        if !self.unfused {
+            let (wf, bf) = fold_bn(&w, b.as_deref(), &bn);
+            let op = Op::Conv {
+                conv,
+                weight: oihw_to_hwio(&wf, &conv),
+                bias: bf,
+                relu,
+            };
+            let mut inputs = vec![x];
+            inputs.extend(residual);
+            return Ok(self.g.push(conv_key, op, inputs, c));
+        }
+        let op = Op::Conv {
+            conv,
+            weight: oihw_to_hwio(&w, &conv),
+            bias: b.unwrap_or_else(|| vec![0.0; c]),
+            relu: false,
+        };
+        let mut y = self.g.push(conv_key, op, vec![x], c);
+        let (scale, shift) = bn.scale_shift();
+        y = self.g.push(
+            bn_key,
+            Op::Affine {
+                scale,
+                shift,
+                relu: false,
+            },
+            vec![y],
+            c,
+        );
+        if let Some(r) = residual {
+            y = self.g.push(
+                &format!("{bn_key}.add"),
+                Op::Add { relu: false },
+                vec![y, r],
+                c,
+            );
+        }
+        if relu {
+            y = self.g.push(&format!("{bn_key}.relu"), Op::Relu, vec![y], c);
+        }
+        Ok(y)
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn basic_block(
+        &mut self,
+        x: ValueId,
+        key: &str,
+        cin: usize,
+        planes: usize,
+        stride: usize,
+        conv_bias: bool,
+        option_a: bool,
+    ) -> Result<ValueId> {
+        self.g.segment(key);
+        let mut shortcut = x;
+        if stride != 1 || cin != planes {
+            shortcut = if option_a {
+                let s = ShortcutA {
+                    stride,
+                    pad_before: planes / 4,
+                    in_c: cin,
+                    out_c: planes,
+                };
+                if cin + 2 * (planes / 4) != planes {
+                    return Err(Error::Unsupported(format!(
+                        "{key}: option-A shortcut from {cin} to {planes} channels (needs planes = 2·in)"
+                    )));
+                }
+                self.g.push(
+                    &format!("{key}.shortcut"),
+                    Op::ShortcutA(s),
+                    vec![x],
+                    planes,
+                )
+            } else {
+                let conv = Conv2d::square(cin, planes, 1, stride, 0);
+                let (ck, bk) = (format!("{key}.downsample.0"), format!("{key}.downsample.1"));
+                self.conv_bn(x, &ck, &bk, conv, false, 0.5, None, false)?
+            };
+        }
+        let c1 = Conv2d::square(cin, planes, 3, stride, 1);
+        let y = self.conv_bn(
+            x,
+            &format!("{key}.conv1"),
+            &format!("{key}.bn1"),
+            c1,
+            conv_bias,
+            0.5,
+            None,
+            true,
+        )?;
+        let c2 = Conv2d::square(planes, planes, 3, 1, 1);
+        self.conv_bn(
+            y,
+            &format!("{key}.conv2"),
+            &format!("{key}.bn2"),
+            c2,
+            conv_bias,
+            0.2,
+            Some(shortcut),
+            true,
+        )
+    }
+
+    fn bottleneck(
+        &mut self,
+        x: ValueId,
+        key: &str,
+        cin: usize,
+        planes: usize,
+        stride: usize,
+    ) -> Result<ValueId> {
+        self.g.segment(key);
+        let out = planes * 4;
+        let mut shortcut = x;
+        if stride != 1 || cin != out {
+            let conv = Conv2d::square(cin, out, 1, stride, 0);
+            let (ck, bk) = (format!("{key}.downsample.0"), format!("{key}.downsample.1"));
+            shortcut = self.conv_bn(x, &ck, &bk, conv, false, 0.5, None, false)?;
+        }
+        let k = |s: &str| format!("{key}.{s}");
+        let y = self.conv_bn(
+            x,
+            &k("conv1"),
+            &k("bn1"),
+            Conv2d::square(cin, planes, 1, 1, 0),
+            false,
+            0.5,
+            None,
+            true,
+        )?;
+        let y = self.conv_bn(
+            y,
+            &k("conv2"),
+            &k("bn2"),
+            Conv2d::square(planes, planes, 3, stride, 1),
+            false,
+            0.5,
+            None,
+            true,
+        )?;
+        self.conv_bn(
+            y,
+            &k("conv3"),
+            &k("bn3"),
+            Conv2d::square(planes, out, 1, 1, 0),
+            false,
+            0.2,
+            Some(shortcut),
+            true,
+        )
+    }
+}
+
+/// OIHW (PyTorch) → HWIO (the kernels' layout).
+pub fn oihw_to_hwio(w: &[f32], conv: &Conv2d) -> Vec<f32> {
+    let [kh, kw] = conv.kernel;
+    let (ci_n, co_n) = (conv.in_c, conv.out_c);
+    let mut out = vec![0.0; w.len()];
+    for co in 0..co_n {
+        for ci in 0..ci_n {
+            for y in 0..kh {
+                for x in 0..kw {
+                    out[((y * kw + x) * ci_n + ci) * co_n + co] =
+                        w[((co * ci_n + ci) * kh + y) * kw + x];
+                }
+            }
+        }
+    }
+    out
+}

@@ -1,0 +1,381 @@
+//! The graph IR: a list of segments (stem, one per residual block, head), each a list of nodes
+//! over numbered activation values. Activations are NHWC; a value only records its channel
+//! count, because heights and widths follow from the input size (see [`Graph::shapes`]).
+//!
+//! Weights are stored in the layouts the kernels read:
+//! - conv weights as HWIO, `w[((kh * KW + kw) * Cin + ci) * Cout + co]` (the B matrix of the
+//!   implicit GEMM, K = KH·KW·Cin rows by Cout columns);
+//! - linear weights as `[out][in]`, as PyTorch stores them.
+
+use crate::error::{Error, Result};
+
+/// Index of an activation value in [`Graph::values`].
+pub type ValueId = usize;
+
+/// Shape arithmetic of a 2-D sliding window (conv or pool), in floor mode:
+/// `out = (in + pad_before + pad_after − kernel) / stride + 1`.
+pub fn window_out(
+    input: usize,
+    kernel: usize,
+    stride: usize,
+    pad_before: usize,
+    pad_after: usize,
+) -> Option<usize> {
+    let padded = input + pad_before + pad_after;
+    if stride == 0 || kernel == 0 || padded < kernel {
+        return None;
+    }
+    Some((padded - kernel) / stride + 1)
+}
+
+/// A convolution's geometry (groups = 1, dilation = 1).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct Conv2d {
+    pub in_c: usize,
+    pub out_c: usize,
+    /// (height, width)
+    pub kernel: [usize; 2],
+    /// (height, width)
+    pub stride: [usize; 2],
+    /// (top, left, bottom, right)
+    pub pad: [usize; 4],
+}
+
+impl Conv2d {
+    /// A square conv with the same stride and padding on both axes.
+    pub fn square(in_c: usize, out_c: usize, k: usize, stride: usize, pad: usize) -> Self {
+        Conv2d {
+            in_c,
+            out_c,
+            kernel: [k, k],
+            stride: [stride, stride],
+            pad: [pad; 4],
+        }
+    }
+
+    /// Output (height, width) for an input of `h × w`, or `None` if the input is too small.
+    pub fn out_hw(&self, h: usize, w: usize) -> Option<(usize, usize)> {
+        Some((
+            window_out(h, self.kernel[0], self.stride[0], self.pad[0], self.pad[2])?,
+            window_out(w, self.kernel[1], self.stride[1], self.pad[1], self.pad[3])?,
+        ))
+    }
+
+    /// Number of weights, KH·KW·Cin·Cout.
+    pub fn weight_len(&self) -> usize {
+        self.kernel[0] * self.kernel[1] * self.in_c * self.out_c
+    }
+}
+
+/// A pooling window's geometry.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct Pool2d {
+    pub kernel: [usize; 2],
+    pub stride: [usize; 2],
+    /// (top, left, bottom, right)
+    pub pad: [usize; 4],
+}
+
+impl Pool2d {
+    /// Output (height, width) for an input of `h × w`.
+    pub fn out_hw(&self, h: usize, w: usize) -> Option<(usize, usize)> {
+        Some((
+            window_out(h, self.kernel[0], self.stride[0], self.pad[0], self.pad[2])?,
+            window_out(w, self.kernel[1], self.stride[1], self.pad[1], self.pad[3])?,
+        ))
+    }
+}
+
+/// The CIFAR "option A" shortcut: `y[n, oh, ow, c] = x[n, oh·s, ow·s, c − pad_before]` for
+/// `pad_before ≤ c < pad_before + Cin`, else 0.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct ShortcutA {
+    pub stride: usize,
+    pub pad_before: usize,
+    pub in_c: usize,
+    pub out_c: usize,
+}
+
+impl ShortcutA {
+    /// Output (height, width): every `stride`-th pixel starting at 0, i.e. ⌈in / stride⌉.
+    pub fn out_hw(&self, h: usize, w: usize) -> (usize, usize) {
+        (h.div_ceil(self.stride), w.div_ceil(self.stride))
+    }
+}
+
+/// One operation of the graph.
+#[derive(Clone, Debug)]
+pub enum Op {
+    /// NCHW f32 input → NHWC activation. Input 0 is the graph input.
+    InputToNhwc,
+    /// `y = conv(x, W) + bias (+ residual) (ReLU)`; inputs: x, and the residual if any.
+    Conv {
+        conv: Conv2d,
+        /// HWIO, see the module docs.
+        weight: Vec<f32>,
+        /// One per output channel (zeros when the conv had neither bias nor BN).
+        bias: Vec<f32>,
+        relu: bool,
+    },
+    /// Per-channel `y = x·scale + shift (ReLU)`: a batch norm that was not folded.
+    Affine {
+        scale: Vec<f32>,
+        shift: Vec<f32>,
+        relu: bool,
+    },
+    /// Max pool; padding never wins the max.
+    MaxPool(Pool2d),
+    /// Mean over H and W: N×H×W×C → N×1×1×C.
+    GlobalAvgPool,
+    /// `y = x·Wᵀ + b` on N×1×1×Cin.
+    Linear {
+        in_f: usize,
+        out_f: usize,
+        /// `[out][in]`
+        weight: Vec<f32>,
+        bias: Vec<f32>,
+    },
+    /// CIFAR option-A shortcut.
+    ShortcutA(ShortcutA),
+    /// `y = a + b (ReLU)`; inputs: a, b of the same shape.
+    Add { relu: bool },
+    /// `y = max(x, 0)`.
+    Relu,
+}
+
+impl Op {
+    /// Short name for tables and labels.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Op::InputToNhwc => "input",
+            Op::Conv { .. } => "conv",
+            Op::Affine { .. } => "batchnorm",
+            Op::MaxPool(_) => "maxpool",
+            Op::GlobalAvgPool => "avgpool",
+            Op::Linear { .. } => "linear",
+            Op::ShortcutA(_) => "shortcut_a",
+            Op::Add { .. } => "add",
+            Op::Relu => "relu",
+        }
+    }
+}
+
+/// One node: an op, its input values and its output value.
+#[derive(Clone, Debug)]
+pub struct Node {
+    pub name: String,
+    pub op: Op,
+    pub inputs: Vec<ValueId>,
+    pub output: ValueId,
+}
+
+/// A run of nodes recorded into one command buffer (the stem, one residual block, the head).
+#[derive(Clone, Debug)]
+pub struct Segment {
+    pub name: String,
+    pub nodes: Vec<Node>,
+}
+
+/// Activation shape of one image: channels, height, width.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct Shape {
+    pub c: usize,
+    pub h: usize,
+    pub w: usize,
+}
+
+impl Shape {
+    /// Elements per image.
+    pub fn len(&self) -> usize {
+        self.c * self.h * self.w
+    }
+
+    /// True for a shape with no elements.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+/// A whole network: value 0 is the NCHW input with `input_channels` channels.
+#[derive(Clone, Debug)]
+pub struct Graph {
+    /// Architecture name, for messages.
+    pub name: String,
+    pub input_channels: usize,
+    /// Channel count of every value; value 0 is the input.
+    pub value_channels: Vec<usize>,
+    pub segments: Vec<Segment>,
+    pub output: ValueId,
+}
+
+impl Graph {
+    /// A graph with only its input value.
+    pub fn new(name: &str, input_channels: usize) -> Self {
+        Graph {
+            name: name.to_string(),
+            input_channels,
+            value_channels: vec![input_channels],
+            segments: Vec::new(),
+            output: 0,
+        }
+    }
+
+    /// The number of classes (channels of the output).
+    pub fn num_classes(&self) -> usize {
+        self.value_channels[self.output]
+    }
+
+    /// All nodes in execution order.
+    pub fn nodes(&self) -> impl Iterator<Item = &Node> {
+        self.segments.iter().flat_map(|s| s.nodes.iter())
+    }
+
+    /// Shapes of every value for an input of `h × w`, checking each node's inputs; an error
+    /// names the first node the input cannot pass through.
+    pub fn shapes(&self, h: usize, w: usize) -> Result<Vec<Shape>> {
+        let mut shapes: Vec<Option<Shape>> = vec![None; self.value_channels.len()];
+        shapes[0] = Some(Shape {
+            c: self.input_channels,
+            h,
+            w,
+        });
+        let too_small = |node: &Node, s: Shape| {
+            Error::InvalidInput(format!(
+                "{}: input {}x{} is too small for layer `{}` (its input would be {}x{})",
+                self.name, h, w, node.name, s.h, s.w
+            ))
+        };
+        for node in self.nodes() {
+            let ins: Vec<Shape> = node
+                .inputs
+                .iter()
+                .map(|&v| shapes[v].expect("graph values are defined before use"))
+                .collect();
+            let x = ins[0];
+            let out = match &node.op {
+                Op::InputToNhwc | Op::Affine { .. } | Op::Relu => x,
+                Op::Conv { conv, .. } => {
+                    let (oh, ow) = conv.out_hw(x.h, x.w).ok_or_else(|| too_small(node, x))?;
+                    Shape {
+                        c: conv.out_c,
+                        h: oh,
+                        w: ow,
+                    }
+                }
+                Op::MaxPool(p) => {
+                    let (oh, ow) = p.out_hw(x.h, x.w).ok_or_else(|| too_small(node, x))?;
+                    Shape {
+                        c: x.c,
+                        h: oh,
+                        w: ow,
+                    }
+                }
+                Op::GlobalAvgPool => Shape { c: x.c, h: 1, w: 1 },
+                Op::Linear { out_f, .. } => Shape {
+                    c: *out_f,
+                    h: 1,
+                    w: 1,
+                },
+                Op::ShortcutA(s) => {
+                    let (oh, ow) = s.out_hw(x.h, x.w);
+                    Shape {
+                        c: s.out_c,
+                        h: oh,
+                        w: ow,
+                    }
+                }
+                Op::Add { .. } => x,
+            };
+            // Residual operands (conv's second input, add's second input) must match.
+            if node.inputs.len() > 1 && ins[1] != out {
+                return Err(Error::InvalidInput(format!(
+                    "{}: layer `{}` adds a residual of shape {:?} to an output of shape {:?} for input {}x{}",
+                    self.name, node.name, ins[1], out, h, w
+                )));
+            }
+            shapes[node.output] = Some(out);
+        }
+        Ok(shapes
+            .into_iter()
+            .map(|s| s.unwrap_or(Shape { c: 0, h: 0, w: 0 }))
+            .collect())
+    }
+
+    /// Multiply-adds of the convs and the linear layer for one image of `h × w`.
+    pub fn macs(&self, h: usize, w: usize) -> Result<u64> {
+        let shapes = self.shapes(h, w)?;
+        Ok(self
+            .nodes()
+            .map(|n| match &n.op {
+                Op::Conv { conv, .. } => {
+                    let s = shapes[n.output];
+                    (s.h * s.w * conv.weight_len()) as u64
+                }
+                Op::Linear { in_f, out_f, .. } => (*in_f * *out_f) as u64,
+                _ => 0,
+            })
+            .sum())
+    }
+}
+
+/// Appends nodes to a graph, one segment at a time.
+pub struct GraphBuilder {
+    pub graph: Graph,
+    current: Option<Segment>,
+}
+
+impl GraphBuilder {
+    pub fn new(name: &str, input_channels: usize) -> Self {
+        GraphBuilder {
+            graph: Graph::new(name, input_channels),
+            current: None,
+        }
+    }
+
+    /// Closes the open segment (if any) and opens a new one.
+    pub fn segment(&mut self, name: &str) {
+        self.close();
+        self.current = Some(Segment {
+            name: name.to_string(),
+            nodes: Vec::new(),
+        });
+    }
+
+    fn close(&mut self) {
+        if let Some(s) = self.current.take() {
+            if !s.nodes.is_empty() {
+                self.graph.segments.push(s);
+            }
+        }
+    }
+
+    /// Channels of a value.
+    pub fn channels(&self, v: ValueId) -> usize {
+        self.graph.value_channels[v]
+    }
+
+    /// Appends a node producing a new value of `out_c` channels; returns the value.
+    pub fn push(&mut self, name: &str, op: Op, inputs: Vec<ValueId>, out_c: usize) -> ValueId {
+        let output = self.graph.value_channels.len();
+        self.graph.value_channels.push(out_c);
+        if self.current.is_none() {
+            self.segment("main");
+        }
+        if let Some(seg) = self.current.as_mut() {
+            seg.nodes.push(Node {
+                name: name.to_string(),
+                op,
+                inputs,
+                output,
+            });
+        }
+        output
+    }
+
+    /// Finishes the graph with `output` as its result.
+    pub fn finish(mut self, output: ValueId) -> Graph {
+        self.close();
+        self.graph.output = output;
+        self.graph
+    }
+}

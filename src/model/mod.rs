@@ -1,0 +1,7 @@
+//! Architectures and the graph IR. Pure CPU: nothing here touches wgpu.
+
+mod arch;
+pub mod ir;
+
+pub use arch::{build_graph, Architecture, BuildOptions};
+pub use ir::{Conv2d, Graph, Node, Op, Pool2d, Segment, Shape, ShortcutA, ValueId};

@@ -26,10 +26,13 @@ pub struct Model {
     plans: Mutex<HashMap<(usize, usize, usize), Arc<Plan>>>,
 }
 
-struct Dispatch {
-    kernel: Kernel,
-    bind_group: wgpu::BindGroup,
-    grid: [u32; 3],
+/// One recorded kernel launch.
+pub(crate) struct Dispatch {
+    /// Index of the node in [`Graph::nodes`] order.
+    pub node: usize,
+    pub kernel: Kernel,
+    pub bind_group: wgpu::BindGroup,
+    pub grid: [u32; 3],
 }
 
 /// Buffers and bind groups for one (batch, height, width).
@@ -39,7 +42,10 @@ pub(crate) struct Plan {
     output: usize,
     output_bytes: u64,
     buffers: Vec<wgpu::Buffer>,
-    segments: Vec<Vec<Dispatch>>,
+    pub segments: Vec<Vec<Dispatch>>,
+    /// Per-image shape of every value.
+    pub shapes: Vec<Shape>,
+    pub batch: usize,
     _params: Vec<wgpu::Buffer>,
 }
 
@@ -132,35 +138,79 @@ impl Model {
     }
 
     fn run(&self, plan: &Plan, input: &[f32]) -> Result<Vec<f32>> {
+        self.ctx.scoped("running inference", || {
+            let cmds = self.record(plan, input, None);
+            self.ctx.queue.submit(cmds);
+            read_back(&self.ctx, &plan.readback, plan.output_bytes)
+        })
+    }
+
+    /// Writes the input and records one command buffer per segment, then the logits copy.
+    /// With `timestamps`, every dispatch gets its own pass that writes query `2i` at its start
+    /// and `2i + 1` at its end (`i` counts dispatches in order).
+    pub(crate) fn record(
+        &self,
+        plan: &Plan,
+        input: &[f32],
+        timestamps: Option<&wgpu::QuerySet>,
+    ) -> Vec<wgpu::CommandBuffer> {
         let ctx = &self.ctx;
-        ctx.scoped("running inference", || {
-            ctx.queue
-                .write_buffer(&plan.input, 0, bytemuck::cast_slice(input));
-            let mut cmds = Vec::with_capacity(plan.segments.len() + 1);
-            for seg in &plan.segments {
-                let mut enc = ctx.device.create_command_encoder(&Default::default());
-                {
+        ctx.queue
+            .write_buffer(&plan.input, 0, bytemuck::cast_slice(input));
+        let mut cmds = Vec::with_capacity(plan.segments.len() + 1);
+        let mut index = 0u32;
+        for seg in &plan.segments {
+            let mut enc = ctx.device.create_command_encoder(&Default::default());
+            match timestamps {
+                None => {
                     let mut pass = enc.begin_compute_pass(&Default::default());
                     for d in seg {
-                        pass.set_pipeline(&self.pipelines.get(d.kernel).pipeline);
-                        pass.set_bind_group(0, &d.bind_group, &[]);
-                        pass.dispatch_workgroups(d.grid[0], d.grid[1], d.grid[2]);
+                        self.dispatch(&mut pass, d);
                     }
                 }
-                cmds.push(enc.finish());
+                Some(qs) => {
+                    for d in seg {
+                        let mut pass = enc.begin_compute_pass(&wgpu::ComputePassDescriptor {
+                            label: None,
+                            timestamp_writes: Some(wgpu::ComputePassTimestampWrites {
+                                query_set: qs,
+                                beginning_of_pass_write_index: Some(2 * index),
+                                end_of_pass_write_index: Some(2 * index + 1),
+                            }),
+                        });
+                        self.dispatch(&mut pass, d);
+                        index += 1;
+                    }
+                }
             }
-            let mut enc = ctx.device.create_command_encoder(&Default::default());
-            enc.copy_buffer_to_buffer(
-                &plan.buffers[plan.output],
-                0,
-                &plan.readback,
-                0,
-                plan.output_bytes,
-            );
             cmds.push(enc.finish());
-            ctx.queue.submit(cmds);
-            read_back(ctx, &plan.readback, plan.output_bytes)
-        })
+        }
+        let mut enc = ctx.device.create_command_encoder(&Default::default());
+        enc.copy_buffer_to_buffer(
+            &plan.buffers[plan.output],
+            0,
+            &plan.readback,
+            0,
+            plan.output_bytes,
+        );
+        cmds.push(enc.finish());
+        cmds
+    }
+
+    fn dispatch(&self, pass: &mut wgpu::ComputePass<'_>, d: &Dispatch) {
+        pass.set_pipeline(&self.pipelines.get(d.kernel).pipeline);
+        pass.set_bind_group(0, &d.bind_group, &[]);
+        pass.dispatch_workgroups(d.grid[0], d.grid[1], d.grid[2]);
+    }
+
+    /// Reads the logits of a submitted run back.
+    pub(crate) fn read_logits(&self, plan: &Plan) -> Result<Vec<f32>> {
+        read_back(&self.ctx, &plan.readback, plan.output_bytes)
+    }
+
+    /// The engine context.
+    pub(crate) fn ctx(&self) -> &Arc<Context> {
+        &self.ctx
     }
 
     fn build_plan(&self, n: usize, h: usize, w: usize) -> Result<Plan> {
@@ -343,6 +393,7 @@ impl Model {
                 });
                 params_bufs.push(params_buf);
                 dispatches.push(Dispatch {
+                    node: node_index - 1,
                     kernel,
                     bind_group,
                     grid,
@@ -357,6 +408,8 @@ impl Model {
             output_bytes,
             buffers,
             segments,
+            shapes,
+            batch: n,
             _params: params_bufs,
         })
     }

@@ -165,3 +165,8 @@ pub fn compare(got: &Tensor, want: &Tensor) -> Comparison {
         },
     }
 }
+
+/// The README's Rust examples, compiled as doctests.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+pub struct ReadmeDoctests;

@@ -21,13 +21,16 @@
 pub mod cpu;
 pub mod error;
 pub mod gpu;
+pub mod loader;
 pub mod model;
+pub mod onnx;
 pub mod weights;
 
 use std::path::PathBuf;
 
 pub use error::{Error, Result};
 pub use gpu::{Engine, EngineOptions, Model};
+pub use loader::{load_model_file, LoadedModel};
 pub use model::{Architecture, BuildOptions, Graph};
 pub use weights::Tensor;
 

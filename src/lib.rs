@@ -18,6 +18,7 @@
 //! # Ok(()) }
 //! ```
 
+pub mod bench;
 pub mod cpu;
 pub mod error;
 pub mod gpu;

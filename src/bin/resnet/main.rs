@@ -1,5 +1,9 @@
 //! The `resnet` command-line tool: adapter info, GPU-vs-CPU verification, logits for a tensor.
 
+mod bench;
+mod chart;
+mod profile;
+
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Instant;
@@ -36,6 +40,10 @@ enum Command {
     Verify(VerifyArgs),
     /// Run the GPU on an NCHW tensor from a safetensors file and write the logits.
     Logits(LogitsArgs),
+    /// Inference speed (latency, images/s, GFLOP/s) and the device's roofline (--peak).
+    Bench(bench::BenchArgs),
+    /// Per-layer GPU times as a table and a bar chart (--out FILE.svg|html).
+    Profile(profile::ProfileArgs),
 }
 
 #[derive(Args)]
@@ -217,6 +225,8 @@ fn main() -> ExitCode {
         Command::Info => info(&cli),
         Command::Verify(a) => verify(&cli, a),
         Command::Logits(a) => logits(&cli, a),
+        Command::Bench(a) => engine(&cli).and_then(|e| bench::run(&e, a)),
+        Command::Profile(a) => engine(&cli).and_then(|e| profile::run(&e, a)),
     };
     match r {
         Ok(()) => ExitCode::SUCCESS,

@@ -2,6 +2,9 @@
 
 mod bench;
 mod chart;
+mod classify;
+mod eval;
+mod images;
 mod profile;
 
 use std::path::PathBuf;
@@ -40,6 +43,10 @@ enum Command {
     Verify(VerifyArgs),
     /// Run the GPU on an NCHW tensor from a safetensors file and write the logits.
     Logits(LogitsArgs),
+    /// Classify image files or folders: the top classes with probabilities.
+    Classify(classify::ClassifyArgs),
+    /// Accuracy (top-1, top-5) over a folder of labelled images.
+    Eval(eval::EvalArgs),
     /// Inference speed (latency, images/s, GFLOP/s) and the device's roofline (--peak).
     Bench(bench::BenchArgs),
     /// Per-layer GPU times as a table and a bar chart (--out FILE.svg|html).
@@ -225,6 +232,8 @@ fn main() -> ExitCode {
         Command::Info => info(&cli),
         Command::Verify(a) => verify(&cli, a),
         Command::Logits(a) => logits(&cli, a),
+        Command::Classify(a) => classify::run(&cli, a),
+        Command::Eval(a) => eval::run(&cli, a),
         Command::Bench(a) => engine(&cli).and_then(|e| bench::run(&e, a)),
         Command::Profile(a) => engine(&cli).and_then(|e| profile::run(&e, a)),
     };

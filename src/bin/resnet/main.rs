@@ -14,8 +14,8 @@ use std::time::Instant;
 use clap::{Args, Parser, Subcommand};
 use resnet_wgpu::weights::{random_input, read_tensor, write_safetensors};
 use resnet_wgpu::{
-    compare, Architecture, BuildOptions, CpuModel, Engine, EngineOptions, Model, Result, Tensor,
-    Weights,
+    compare, Architecture, BuildOptions, CpuModel, Engine, EngineOptions, Error, Model, Result,
+    Tensor, Weights,
 };
 
 #[derive(Parser)]
@@ -104,8 +104,29 @@ struct VerifyArgs {
 
 #[derive(Args)]
 struct LogitsArgs {
-    #[command(flatten)]
-    model: ModelArgs,
+    /// Model file: .onnx, or .safetensors with --arch.
+    #[arg(long, conflicts_with = "weights")]
+    model: Option<PathBuf>,
+    /// Architecture, for --weights or a .safetensors --model: simple, resnet18/34/50/101/152,
+    /// resnet20/32/44/56/110.
+    #[arg(long)]
+    arch: Option<Architecture>,
+    /// With --arch: safetensors weights file, or random:SEED (default random:1).
+    #[arg(long)]
+    weights: Option<Weights>,
+    /// Classes for random weights (default 1000; 10 for CIFAR and simple).
+    #[arg(long)]
+    classes: Option<usize>,
+    /// Blocks of the simple architecture for random weights (default 2).
+    #[arg(long)]
+    blocks: Option<usize>,
+    /// Run every batch norm, residual add and ReLU as its own pass.
+    #[arg(long)]
+    unfused: bool,
+    /// The input's values are in NHWC order (shape [N, H, W, C], or a [N, C, H, W] shape
+    /// over NHWC-ordered values); they are transposed to NCHW.
+    #[arg(long)]
+    nhwc: bool,
     /// safetensors file holding the NCHW f32 input.
     #[arg(long)]
     input: PathBuf,
@@ -217,13 +238,63 @@ fn verify(cli: &Cli, a: &VerifyArgs) -> Result<()> {
 }
 
 fn logits(cli: &Cli, a: &LogitsArgs) -> Result<()> {
-    let input = read_tensor(&a.input, &a.tensor)?;
+    let opts = BuildOptions {
+        unfused: a.unfused,
+        classes: a.classes,
+        blocks: a.blocks,
+    };
+    let (graph, softmax) = match (&a.model, a.arch) {
+        (Some(path), arch) => {
+            let m = resnet_wgpu::load_model_file(path, arch, opts)?;
+            (m.graph, m.softmax)
+        }
+        (None, Some(arch)) => {
+            let weights = a.weights.clone().unwrap_or(Weights::Random(1));
+            (resnet_wgpu::load_graph(arch, &weights, opts)?, false)
+        }
+        (None, None) => {
+            let msg = "give --model FILE (.onnx, or .safetensors with --arch), or --arch";
+            return Err(Error::InvalidInput(msg.into()));
+        }
+    };
+    let mut input = read_tensor(&a.input, &a.tensor)?;
+    if a.nhwc {
+        input = nhwc_to_nchw_tensor(input, graph.input_channels)?;
+    }
     let e = engine(cli)?;
-    let model = Model::load(&e, a.model.arch, &a.model.weights, a.model.options())?;
+    let model = Model::new(&e, graph)?;
     let out = model.infer(&input)?;
     write_safetensors(&a.output, &[("logits", &out)])?;
     eprintln!("wrote logits {:?} to {}", out.shape, a.output.display());
+    if softmax {
+        eprintln!("note: the model ends in a Softmax; the values written are the logits before it");
+    }
     Ok(())
+}
+
+/// An NHWC-ordered 4-D tensor as NCHW: shape [N, H, W, C] (C = `channels`), or a
+/// [N, C, H, W] shape whose values are stored NHWC.
+fn nhwc_to_nchw_tensor(t: Tensor, channels: usize) -> Result<Tensor> {
+    let &[n, d1, d2, d3] = t.shape.as_slice() else {
+        return Err(Error::InvalidInput(format!(
+            "--nhwc: expected a 4-D input tensor, found shape {:?}",
+            t.shape
+        )));
+    };
+    let (c, h, w) = if d3 == channels && d1 != channels {
+        (d3, d1, d2)
+    } else {
+        (d1, d2, d3)
+    };
+    if t.data.len() != n * c * h * w {
+        return Err(Error::InvalidInput(format!(
+            "--nhwc: input tensor has {} values for shape {:?}",
+            t.data.len(),
+            t.shape
+        )));
+    }
+    let data = resnet_wgpu::cpu::nhwc_to_nchw(&t.data, n, c, h, w);
+    Ok(Tensor::new(vec![n, c, h, w], data))
 }
 
 fn main() -> ExitCode {

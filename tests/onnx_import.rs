@@ -74,7 +74,7 @@ fn head(net: &mut Net, x: &str, c: usize, classes: usize) -> String {
 fn conv_bn_relu_add_sum_maxpool_gemm() {
     let mut net = Net::new(3, None, None);
     let c1 = net.conv("c1", "input", 3, 8, 3, 2, [1, 0, 2, 1], true);
-    let b1 = net.bn("bn1", &c1, 8, 1e-3);
+    let b1 = net.bn("bn1", &c1, 8, 0.1);
     let r1 = net.node("Relu", "r1", &[&b1], vec![]);
     let pool = vec![
         a_ints("kernel_shape", &[3, 3]),
@@ -83,7 +83,7 @@ fn conv_bn_relu_add_sum_maxpool_gemm() {
     ];
     let p1 = net.node("MaxPool", "pool", &[&r1], pool);
     let a1 = net.conv("a1", &p1, 8, 8, 3, 1, [1; 4], false);
-    let a1 = net.bn("a1.bn", &a1, 8, 1e-5);
+    let a1 = net.bn("a1.bn", &a1, 8, 1e-2);
     let a1 = net.node("Relu", "a1.r", &[&a1], vec![]);
     let a2 = net.conv("a2", &a1, 8, 8, 3, 1, [1; 4], false);
     let a2 = net.bn("a2.bn", &a2, 8, 1e-5);

@@ -10,6 +10,7 @@
 
 mod common;
 
+use std::cell::OnceCell;
 use std::time::Duration;
 
 use criterion::{criterion_group, criterion_main, Criterion, SamplingMode, Throughput};
@@ -30,23 +31,23 @@ fn conv(c: &mut Criterion) {
             .warm_up_time(Duration::from_millis(200))
             .measurement_time(Duration::from_secs(1));
         for case in &cases {
-            let model = common::or_exit(
-                Model::new(
-                    &engine,
-                    common::or_exit(single_conv_graph(case.conv, 1), "graph"),
-                ),
-                "uploading the conv",
-            );
-            let s = case.input;
-            let input = random_tensor(2, batch, s.c, s.h, s.w);
-            common::or_exit(model.infer(&input), "the first run");
+            // Built on first use, so that a filter that skips the case skips its setup too.
+            let setup = OnceCell::new();
             let flops = 2 * common::or_exit(case.macs(batch), "counting MACs");
             group.throughput(Throughput::Elements(flops));
             group.bench_function(case.id(), |b| {
+                let (model, input) = setup.get_or_init(|| {
+                    let graph = common::or_exit(single_conv_graph(case.conv, 1), "graph");
+                    let model = common::or_exit(Model::new(&engine, graph), "uploading the conv");
+                    let s = case.input;
+                    let input = random_tensor(2, batch, s.c, s.h, s.w);
+                    common::or_exit(model.infer(&input), "the first run");
+                    (model, input)
+                });
                 b.iter_custom(|iters| {
                     let mut total = Duration::ZERO;
                     for _ in 0..iters {
-                        let p = common::or_exit(model.profile(&input, 1), "timing the conv");
+                        let p = common::or_exit(model.profile(input, 1), "timing the conv");
                         total += Duration::from_secs_f64(p.conv_work().1);
                     }
                     total

@@ -8,6 +8,7 @@
 
 mod common;
 
+use std::cell::OnceCell;
 use std::time::Duration;
 
 use criterion::{criterion_group, criterion_main, Criterion, SamplingMode, Throughput};
@@ -18,10 +19,14 @@ fn inference(c: &mut Criterion) {
     let engine = common::engine();
     for depth in [18, 50] {
         let arch = Architecture::ImageNet(depth);
-        let model = common::or_exit(
-            Model::load(&engine, arch, &Weights::Random(1), BuildOptions::default()),
-            "loading the model",
-        );
+        // Loaded on first use, so that a filter that skips the network skips loading it too.
+        let model = OnceCell::new();
+        let load = || {
+            common::or_exit(
+                Model::load(&engine, arch, &Weights::Random(1), BuildOptions::default()),
+                "loading the model",
+            )
+        };
         let mut group = c.benchmark_group(format!("inference/{arch}"));
         group
             .sample_size(10)
@@ -29,12 +34,17 @@ fn inference(c: &mut Criterion) {
             .warm_up_time(Duration::from_millis(200))
             .measurement_time(Duration::from_secs(3));
         for batch in [1, 8] {
-            let input = random_tensor(7, batch, 3, 224, 224);
-            // Builds the plan for this batch outside the measurement.
-            common::or_exit(model.infer(&input), "the first inference");
+            let input = OnceCell::new();
             group.throughput(Throughput::Elements(batch as u64));
             group.bench_function(format!("b{batch}"), |b| {
-                b.iter(|| common::or_exit(model.infer(&input), "inference"))
+                let model = model.get_or_init(load);
+                let input = input.get_or_init(|| {
+                    let x = random_tensor(7, batch, 3, 224, 224);
+                    // Builds the plan for this batch outside the measurement.
+                    common::or_exit(model.infer(&x), "the first inference");
+                    x
+                });
+                b.iter(|| common::or_exit(model.infer(input), "inference"))
             });
         }
         group.finish();

@@ -319,3 +319,32 @@ fn shared_conv_output_is_not_fused() {
     });
     assert_eq!(same_pad, Some([1, 1, 2, 2]));
 }
+
+/// What exporters put around the head: ReduceMean over height and width, the Shape → Gather →
+/// Unsqueeze → Concat chain of `x.view(x.size(0), -1)`, Squeeze and Unsqueeze of the 1×1 axes.
+#[test]
+fn exporter_head_patterns() {
+    let mut net = Net::new(3, None, None);
+    let c = net.conv("conv", "input", 3, 6, 3, 2, [1; 4], true);
+    let r = net.node("Relu", "relu", &[&c], vec![]);
+    let attrs = vec![a_ints("axes", &[2, 3]), a_int("keepdims", 1)];
+    let mean = net.node("ReduceMean", "mean", &[&r], attrs);
+    let shape = net.node("Shape", "shape", &[&mean], vec![]);
+    net.inits.push(int_tensor("idx0", &[], &[0], true));
+    let n = net.node("Gather", "batch", &[&shape, "idx0"], vec![a_int("axis", 0)]);
+    let ax = net.ints("ax0", &[0]);
+    let n1 = net.node("Unsqueeze", "batch1", &[&n, &ax], vec![]);
+    let minus = net.ints("minus1", &[-1]);
+    let target = net.node("Concat", "target", &[&n1, &minus], vec![a_int("axis", 0)]);
+    let view = net.node("Reshape", "view", &[&mean, &target], vec![]);
+    let ax23 = net.ints("ax23", &[2, 3]);
+    let un = net.node("Unsqueeze", "unflat", &[&view, &ax23], vec![]);
+    let sq = net.node("Squeeze", "flat", &[&un, &ax23], vec![]);
+    let w = net.weight("w", &[6, 4], 0.5);
+    let mm = net.node("MatMul", "matmul", &[&sq, &w], vec![]);
+    let b = net.weight("b", &[4], 0.5);
+    let out = net.node("Add", "bias", &[&mm, &b], vec![]);
+    let m = check(&net, &out, &out, &input(3, 3, 11, 9, 8));
+    let kinds: Vec<&str> = m.graph.nodes().map(|n| n.op.kind()).collect();
+    assert_eq!(kinds, ["input", "conv", "avgpool", "linear"]);
+}

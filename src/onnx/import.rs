@@ -183,7 +183,7 @@ pub(super) fn import(
 
     let out = match im.names.get(&output.name).cloned() {
         Some(Val::Act(a)) => a,
-        Some(Val::Const(_)) => {
+        Some(Val::Const(_) | Val::Dims(_)) => {
             return Err(Error::Unsupported(format!(
                 "{origin}: output `{}` is a constant",
                 output.name

@@ -25,6 +25,7 @@
 mod import;
 mod ops;
 mod ops_shape;
+mod shape_ops;
 mod shortcut;
 mod state;
 mod tensors;

@@ -12,7 +12,7 @@ use crate::error::Result;
 use crate::model::Op;
 use crate::weights::{fold_bn, BatchNorm};
 
-const SUPPORTED: &str = "Conv, BatchNormalization, Relu, Add, Sum, MaxPool, Pad, GlobalAveragePool, AveragePool (global), Flatten, Reshape, Gemm, MatMul, Identity, Dropout, Softmax (last), Slice, Constant";
+const SUPPORTED: &str = "Conv, BatchNormalization, Relu, Add, Sum, MaxPool, Pad, GlobalAveragePool, AveragePool (global), ReduceMean (over H, W), Flatten, Reshape, Squeeze, Unsqueeze, Gemm, MatMul, Identity, Dropout, Softmax (last), Slice, Constant, and Shape/Gather/Concat/Cast on shapes";
 
 /// Input `k`'s values as floats.
 pub(super) fn float_data<'c>(ctx: &NodeCtx, c: &'c Const, k: usize) -> Result<&'c [f32]> {
@@ -56,6 +56,12 @@ impl Importer {
             "Slice" => self.slice(ctx),
             "Pad" => self.pad(ctx),
             "Constant" => self.constant(ctx),
+            "Shape" => self.shape(ctx),
+            "Gather" => self.gather(ctx),
+            "Unsqueeze" | "Squeeze" => self.squeeze(ctx),
+            "Concat" => self.concat(ctx),
+            "Cast" => self.cast(ctx),
+            "ReduceMean" => self.reduce_mean(ctx),
             other => Err(ctx.unsupported(format_args!(
                 "op type {other} is not supported by the ResNet importer (supported: {SUPPORTED})"
             ))),
@@ -185,8 +191,8 @@ impl Importer {
         }
         match acc {
             Val::Act(a) if n == 1 => self.alias(&out, a),
-            Val::Const(c) if n == 1 => {
-                self.names.insert(out, Val::Const(c));
+            v @ (Val::Const(_) | Val::Dims(_)) if n == 1 => {
+                self.names.insert(out, v);
             }
             _ => {}
         }
@@ -199,9 +205,7 @@ impl Importer {
             (Val::Act(a), Val::Const(k)) | (Val::Const(k), Val::Act(a)) => {
                 return self.add_bias(ctx, a, &k, out)
             }
-            (Val::Const(_), Val::Const(_)) => {
-                return Err(ctx.unsupported("adding two constants is not supported"))
-            }
+            _ => return Err(ctx.unsupported("adding two constants is not supported")),
         };
         let (x, y) = (&self.acts[a], &self.acts[b]);
         let same_hw = match (x.hw, y.hw) {

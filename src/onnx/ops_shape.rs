@@ -9,7 +9,7 @@
 
 use std::rc::Rc;
 
-use super::ops::{float_data, int_data};
+use super::ops::float_data;
 use super::state::{Importer, Kind, Val};
 use super::tensors::{decode_tensor, Const, ConstData, NodeCtx};
 use crate::error::Result;
@@ -49,8 +49,7 @@ impl Importer {
             ctx.ints("shape")?
                 .ok_or_else(|| ctx.invalid("attribute shape is missing"))?
         } else {
-            let s = self.need_const(ctx, 1)?;
-            int_data(ctx, &s, 1)?
+            self.shape_input(ctx, 1)?
         };
         let x = self.unit_input(ctx, "Reshape")?;
         let c = self.acts[x].c as i64;

@@ -22,6 +22,19 @@ pub(super) enum Val {
     Const(Rc<Const>),
     /// Index into [`Importer::acts`].
     Act(usize),
+    /// A 1-D integer tensor computed from a shape (`Shape`, `Gather`, `Concat`, ...), as in
+    /// `x.view(x.size(0), -1)`.
+    Dims(Rc<Vec<Dim>>),
+}
+
+/// One entry of a computed shape.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub(super) enum Dim {
+    Known(i64),
+    /// The batch size.
+    Batch,
+    /// A height or width the model does not fix.
+    Unknown,
 }
 
 /// A conv waiting for a batch norm, residual and ReLU to fuse.
@@ -171,7 +184,7 @@ impl Importer {
             .ok_or_else(|| ctx.invalid(format_args!("input {k} is missing")))?;
         match self.names.get(name) {
             Some(Val::Act(a)) => Ok(*a),
-            Some(Val::Const(_)) => Err(ctx.unsupported(format_args!(
+            Some(Val::Const(_) | Val::Dims(_)) => Err(ctx.unsupported(format_args!(
                 "input {k} `{name}` is a constant; expected an activation"
             ))),
             None => Err(ctx.invalid(format_args!("input {k} `{name}` is not defined"))),
@@ -185,7 +198,7 @@ impl Importer {
         };
         match self.names.get(name) {
             Some(Val::Const(c)) => Ok(Some(c.clone())),
-            Some(Val::Act(_)) => Err(ctx.unsupported(format_args!(
+            Some(Val::Act(_) | Val::Dims(_)) => Err(ctx.unsupported(format_args!(
                 "input {k} `{name}` is computed by the graph; only a constant (initializer) is supported there"
             ))),
             None => Err(ctx.invalid(format_args!("input {k} `{name}` is not defined"))),

@@ -267,7 +267,7 @@ impl Importer {
         self.emit_global_pool(ctx, x)
     }
 
-    fn emit_global_pool(&mut self, ctx: &NodeCtx, x: usize) -> Result<()> {
+    pub(super) fn emit_global_pool(&mut self, ctx: &NodeCtx, x: usize) -> Result<()> {
         let xv = self.value(x, ctx)?;
         let (c, nonneg) = (self.acts[x].c, self.acts[x].nonneg);
         let v = self.emit(&ctx.ir_name(), Op::GlobalAvgPool, vec![xv], c);

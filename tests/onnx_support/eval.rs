@@ -16,7 +16,7 @@ pub struct T {
 }
 
 #[derive(Clone, Debug)]
-enum V {
+pub(super) enum V {
     F(T),
     I(Vec<i64>),
 }
@@ -69,7 +69,7 @@ fn attr_f(n: &NodeProto, name: &str, default: f32) -> f32 {
         .find(|a| a.name == name)
         .map_or(default, |a| a.f)
 }
-fn attr_is(n: &NodeProto, name: &str) -> Option<Vec<i64>> {
+pub(super) fn attr_is(n: &NodeProto, name: &str) -> Option<Vec<i64>> {
     n.attribute
         .iter()
         .find(|a| a.name == name)
@@ -186,6 +186,10 @@ pub fn run(net: &Net, input: &T, output: &str) -> T {
     }
     env.insert("input".into(), V::F(input.clone()));
     for node in &net.nodes {
+        if let Some(v) = super::eval_shape::shape_op(node, &env) {
+            env.insert(node.output[0].clone(), v);
+            continue;
+        }
         let f = |k: usize| -> T {
             match env.get(&node.input[k]) {
                 Some(V::F(t)) => t.clone(),

@@ -5,6 +5,7 @@
 #![allow(dead_code)]
 
 pub mod eval;
+mod eval_shape;
 
 use prost::Message;
 use resnet_wgpu::onnx::proto::attribute_proto::AttributeType;

@@ -9,7 +9,8 @@ use std::sync::{Arc, Mutex};
 use wgpu::util::DeviceExt;
 
 use super::context::{Context, Engine};
-use super::kernels::{conv, eltwise, layout, linear, pool, Kernel, Pipelines};
+use super::kernels::conv::ConvVariant;
+use super::kernels::{conv, winograd, eltwise, layout, linear, pool, Kernel, Pipelines};
 use crate::error::{Error, Result};
 use crate::model::{Graph, Op, Shape};
 use crate::weights::Tensor;
@@ -24,6 +25,8 @@ pub struct Model {
     /// Bound where a kernel's optional input is absent.
     dummy: wgpu::Buffer,
     plans: Mutex<HashMap<(usize, usize, usize), Arc<Plan>>>,
+    /// Conv variants that override the heuristic, by node index.
+    choices: HashMap<usize, ConvVariant>,
 }
 
 /// One recorded kernel launch.
@@ -47,6 +50,7 @@ pub(crate) struct Plan {
     pub shapes: Vec<Shape>,
     pub batch: usize,
     _params: Vec<wgpu::Buffer>,
+    _scratch: [wgpu::Buffer; 2],
 }
 
 impl Model {
@@ -83,7 +87,12 @@ impl Model {
                         conv, weight, bias, ..
                     } => {
                         let (w, b) = conv::pack(conv, weight, bias);
-                        vec![upload(&node.name, &w)?, upload(&node.name, &b)?]
+                        let mut bufs = vec![upload(&node.name, &w)?, upload(&node.name, &b)?];
+                        if winograd::eligible(conv) {
+                            let u = winograd::transform_weights(conv, weight);
+                            bufs.push(upload(&node.name, &u)?);
+                        }
+                        bufs
                     }
                     Op::Affine { scale, shift, .. } => {
                         vec![upload(&node.name, scale)?, upload(&node.name, shift)?]
@@ -103,8 +112,17 @@ impl Model {
                 weights,
                 dummy,
                 plans: Mutex::new(HashMap::new()),
+                choices: HashMap::new(),
             })
         })
+    }
+
+    /// The conv variant of node `index` (in [`Graph::nodes`] order).
+    pub(crate) fn variant(&self, index: usize, conv: &crate::model::Conv2d) -> ConvVariant {
+        match self.choices.get(&index) {
+            Some(&v) if v.supports(conv) => v,
+            _ => conv::choose(conv),
+        }
     }
 
     /// The graph this model runs.
@@ -298,6 +316,45 @@ impl Model {
             mapped_at_creation: false,
         });
 
+        // Winograd scratch (shared by every Winograd conv of the plan, which run one by one).
+        let variants: Vec<Option<ConvVariant>> = nodes
+            .iter()
+            .enumerate()
+            .map(|(i, node)| match &node.op {
+                Op::Conv { conv: c, .. } => {
+                    let mut v = self.variant(i, c);
+                    let y = shapes[node.output];
+                    if v == ConvVariant::Winograd {
+                        let (vb, mb) = winograd::scratch_bytes(c, n, y.h, y.w);
+                        if vb.max(mb) > limit || self.weights[i].len() < 3 {
+                            v = ConvVariant::DirectVec4;
+                        }
+                    }
+                    Some(v)
+                }
+                _ => None,
+            })
+            .collect();
+        let (mut v_bytes, mut m_bytes) = (16u64, 16u64);
+        for (node, v) in nodes.iter().zip(&variants) {
+            if let (Op::Conv { conv: c, .. }, Some(ConvVariant::Winograd)) = (&node.op, v) {
+                let y = shapes[node.output];
+                let (vb, mb) = winograd::scratch_bytes(c, n, y.h, y.w);
+                v_bytes = v_bytes.max(vb);
+                m_bytes = m_bytes.max(mb);
+            }
+        }
+        let scratch = |label: &str, size: u64| {
+            device.create_buffer(&wgpu::BufferDescriptor {
+                label: Some(label),
+                size,
+                usage: wgpu::BufferUsages::STORAGE,
+                mapped_at_creation: false,
+            })
+        };
+        let wino_v = scratch("winograd V", v_bytes);
+        let wino_m = scratch("winograd M", m_bytes);
+
         let value = |v: usize| -> wgpu::BindingResource<'_> {
             let buf = if v == 0 { &input } else { &buffers[slot[v]] };
             wgpu::BindingResource::Buffer(wgpu::BufferBinding {
@@ -312,92 +369,87 @@ impl Model {
         for seg in &g.segments {
             let mut dispatches = Vec::new();
             for node in &seg.nodes {
+                let index = node_index;
+                node_index += 1;
                 let x = shapes[node.inputs[0]];
                 let y = shapes[node.output];
-                let wts = &self.weights[node_index];
-                node_index += 1;
+                let wts = &self.weights[index];
                 let second = node.inputs.get(1).copied();
-                let (kernel, params, grid): (Kernel, Vec<u8>, [u32; 3]) = match &node.op {
-                    Op::InputToNhwc => {
-                        let (p, grid) = layout::params(n, x, y, None);
-                        (Kernel::NchwToNhwc, bytemuck::bytes_of(&p).to_vec(), grid)
-                    }
-                    Op::ShortcutA(s) => {
-                        let (p, grid) = layout::params(n, x, y, Some(s));
-                        (Kernel::ShortcutA, bytemuck::bytes_of(&p).to_vec(), grid)
+                let residual = || second.map_or_else(|| self.dummy.as_entire_binding(), value);
+                let w = |i: usize| wts[i].as_entire_binding();
+                // (kernel, params, grid, resources in binding order: inputs, weights, output, params)
+                type Step<'a> = (Kernel, Vec<u8>, [u32; 3], Vec<wgpu::BindingResource<'a>>);
+                let steps: Vec<Step<'_>> = match &node.op {
+                    Op::InputToNhwc | Op::ShortcutA(_) => {
+                        let sc = if let Op::ShortcutA(s) = &node.op { Some(s) } else { None };
+                        let (p, grid) = layout::params(n, x, y, sc);
+                        let k = if sc.is_some() { Kernel::ShortcutA } else { Kernel::NchwToNhwc };
+                        vec![(k, bytemuck::bytes_of(&p).to_vec(), grid, vec![value(node.inputs[0]), value(node.output)])]
                     }
                     Op::Conv { conv: c, relu, .. } => {
-                        let (p, grid) =
-                            conv::params(c, n, x.h, x.w, y.h, y.w, second.is_some(), *relu);
-                        (Kernel::Conv, bytemuck::bytes_of(&p).to_vec(), grid)
+                        let variant = variants[index].unwrap_or(ConvVariant::Direct);
+                        if variant == ConvVariant::Winograd {
+                            let (p, grids) = winograd::params(c, n, x.h, x.w, y.h, y.w, second.is_some(), *relu);
+                            let pb = bytemuck::bytes_of(&p).to_vec();
+                            vec![
+                                (Kernel::WinogradInput, pb.clone(), grids[0], vec![value(node.inputs[0]), wino_v.as_entire_binding()]),
+                                (Kernel::WinogradGemm, pb.clone(), grids[1], vec![wino_v.as_entire_binding(), w(2), wino_m.as_entire_binding()]),
+                                (Kernel::WinogradOutput, pb, grids[2], vec![wino_m.as_entire_binding(), w(1), residual(), value(node.output)]),
+                            ]
+                        } else {
+                            let (p, grid) = conv::params(c, n, x.h, x.w, y.h, y.w, second.is_some(), *relu);
+                            let k = match variant {
+                                ConvVariant::Gemm1x1 => Kernel::Conv1x1,
+                                ConvVariant::DirectVec4 => Kernel::ConvVec4,
+                                _ => Kernel::Conv,
+                            };
+                            vec![(k, bytemuck::bytes_of(&p).to_vec(), grid, vec![value(node.inputs[0]), w(0), w(1), residual(), value(node.output)])]
+                        }
                     }
                     Op::Affine { relu, .. } => {
                         let (p, grid) = eltwise::params(n * y.len(), y.c, *relu);
-                        (Kernel::Affine, bytemuck::bytes_of(&p).to_vec(), grid)
+                        vec![(Kernel::Affine, bytemuck::bytes_of(&p).to_vec(), grid, vec![value(node.inputs[0]), w(0), w(1), value(node.output)])]
                     }
                     Op::Add { relu } => {
                         let (p, grid) = eltwise::params(n * y.len(), y.c, *relu);
-                        (Kernel::Add, bytemuck::bytes_of(&p).to_vec(), grid)
+                        vec![(Kernel::Add, bytemuck::bytes_of(&p).to_vec(), grid, vec![value(node.inputs[0]), residual(), value(node.output)])]
                     }
                     Op::Relu => {
                         let (p, grid) = eltwise::params(n * y.len(), y.c, true);
-                        (Kernel::Relu, bytemuck::bytes_of(&p).to_vec(), grid)
+                        vec![(Kernel::Relu, bytemuck::bytes_of(&p).to_vec(), grid, vec![value(node.inputs[0]), value(node.output)])]
                     }
-                    Op::MaxPool(pl) => {
-                        let (p, grid) = pool::params(n, x, y, Some(pl));
-                        (Kernel::MaxPool, bytemuck::bytes_of(&p).to_vec(), grid)
-                    }
-                    Op::GlobalAvgPool => {
-                        let (p, grid) = pool::params(n, x, y, None);
-                        (Kernel::GlobalAvgPool, bytemuck::bytes_of(&p).to_vec(), grid)
+                    Op::MaxPool(_) | Op::GlobalAvgPool => {
+                        let pl = if let Op::MaxPool(pl) = &node.op { Some(pl) } else { None };
+                        let (p, grid) = pool::params(n, x, y, pl);
+                        let k = if pl.is_some() { Kernel::MaxPool } else { Kernel::GlobalAvgPool };
+                        vec![(k, bytemuck::bytes_of(&p).to_vec(), grid, vec![value(node.inputs[0]), value(node.output)])]
                     }
                     Op::Linear { in_f, out_f, .. } => {
                         let (p, grid) = linear::params(n, *in_f, *out_f);
-                        (Kernel::Linear, bytemuck::bytes_of(&p).to_vec(), grid)
+                        vec![(Kernel::Linear, bytemuck::bytes_of(&p).to_vec(), grid, vec![value(node.inputs[0]), w(0), w(1), value(node.output)])]
                     }
                 };
-                let params_buf = device.create_buffer_init(&wgpu::util::BufferInitDescriptor {
-                    label: Some(&node.name),
-                    contents: &params,
-                    usage: wgpu::BufferUsages::UNIFORM,
-                });
-                // Resources in binding order: inputs, weights, output, params.
-                let mut res: Vec<wgpu::BindingResource<'_>> = vec![value(node.inputs[0])];
-                match &node.op {
-                    Op::Conv { .. } => {
-                        res.push(wgpu::Buffer::as_entire_binding(&wts[0]));
-                        res.push(wgpu::Buffer::as_entire_binding(&wts[1]));
-                        res.push(second.map_or_else(|| self.dummy.as_entire_binding(), value));
-                    }
-                    Op::Affine { .. } | Op::Linear { .. } => {
-                        res.push(wgpu::Buffer::as_entire_binding(&wts[0]));
-                        res.push(wgpu::Buffer::as_entire_binding(&wts[1]));
-                    }
-                    Op::Add { .. } => {
-                        res.push(second.map_or_else(|| self.dummy.as_entire_binding(), value))
-                    }
-                    _ => {}
+                for (kernel, params, grid, mut res) in steps {
+                    let params_buf = device.create_buffer_init(&wgpu::util::BufferInitDescriptor {
+                        label: Some(&node.name),
+                        contents: &params,
+                        usage: wgpu::BufferUsages::UNIFORM,
+                    });
+                    res.push(params_buf.as_entire_binding());
+                    let entries: Vec<wgpu::BindGroupEntry<'_>> = kernel
+                        .bindings()
+                        .iter()
+                        .zip(res)
+                        .map(|(&(binding, _), resource)| wgpu::BindGroupEntry { binding, resource })
+                        .collect();
+                    let bind_group = device.create_bind_group(&wgpu::BindGroupDescriptor {
+                        label: Some(&node.name),
+                        layout: &self.pipelines.get(kernel).layout,
+                        entries: &entries,
+                    });
+                    params_bufs.push(params_buf);
+                    dispatches.push(Dispatch { node: index, kernel, bind_group, grid });
                 }
-                res.push(value(node.output));
-                res.push(wgpu::Buffer::as_entire_binding(&params_buf));
-                let entries: Vec<wgpu::BindGroupEntry<'_>> = kernel
-                    .bindings()
-                    .iter()
-                    .zip(res)
-                    .map(|(&(binding, _), resource)| wgpu::BindGroupEntry { binding, resource })
-                    .collect();
-                let bind_group = device.create_bind_group(&wgpu::BindGroupDescriptor {
-                    label: Some(&node.name),
-                    layout: &self.pipelines.get(kernel).layout,
-                    entries: &entries,
-                });
-                params_bufs.push(params_buf);
-                dispatches.push(Dispatch {
-                    node: node_index - 1,
-                    kernel,
-                    bind_group,
-                    grid,
-                });
             }
             segments.push(dispatches);
         }
@@ -411,6 +463,7 @@ impl Model {
             shapes,
             batch: n,
             _params: params_bufs,
+            _scratch: [wino_v, wino_m],
         })
     }
 }
@@ -474,5 +527,41 @@ impl Context {
         self.pipelines
             .get_or_init(|| Arc::new(Pipelines::new(&self.device)))
             .clone()
+    }
+}
+
+impl Model {
+    /// Development aid: per-dispatch GPU time in ms (timestamp queries), with node names.
+    pub fn dev_layer_times(&self, input: &Tensor) -> Result<Vec<(String, String, f64)>> {
+        let (n, h, w) = check_input(&self.graph, input)?;
+        let plan = self.plan(n, h, w)?;
+        let count: usize = plan.segments.iter().map(|s| s.len()).sum();
+        let dev = &self.ctx.device;
+        let qs = dev.create_query_set(&wgpu::QuerySetDescriptor { label: None, ty: wgpu::QueryType::Timestamp, count: (2 * count) as u32 });
+        let resolve = dev.create_buffer(&wgpu::BufferDescriptor { label: None, size: (16 * count) as u64, usage: wgpu::BufferUsages::QUERY_RESOLVE | wgpu::BufferUsages::COPY_SRC, mapped_at_creation: false });
+        let rb = dev.create_buffer(&wgpu::BufferDescriptor { label: None, size: (16 * count) as u64, usage: wgpu::BufferUsages::MAP_READ | wgpu::BufferUsages::COPY_DST, mapped_at_creation: false });
+        let mut cmds = self.record(&plan, &input.data, Some(&qs));
+        let mut enc = dev.create_command_encoder(&Default::default());
+        enc.resolve_query_set(&qs, 0..(2 * count) as u32, &resolve, 0);
+        enc.copy_buffer_to_buffer(&resolve, 0, &rb, 0, (16 * count) as u64);
+        cmds.push(enc.finish());
+        self.ctx.queue.submit(cmds);
+        let slice = rb.slice(..);
+        slice.map_async(wgpu::MapMode::Read, |_| {});
+        self.ctx.wait("profiling")?;
+        let view = slice.get_mapped_range().map_err(|e| Error::Gpu { during: "p".into(), message: e.to_string() })?;
+        let ts: Vec<u64> = bytemuck::cast_slice::<u8, u64>(&view).to_vec();
+        let period = self.ctx.queue.get_timestamp_period() as f64;
+        let nodes: Vec<_> = self.graph.nodes().collect();
+        let mut out = Vec::new();
+        let mut i = 0;
+        for seg in &plan.segments {
+            for d in seg {
+                let ms = (ts[2 * i + 1].saturating_sub(ts[2 * i])) as f64 * period / 1e6;
+                out.push((nodes[d.node].name.clone(), format!("{:?}", d.kernel), ms));
+                i += 1;
+            }
+        }
+        Ok(out)
     }
 }

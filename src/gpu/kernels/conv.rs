@@ -1,5 +1,6 @@
-//! Conv2d (shaders/conv2d.wgsl): register-tiled direct convolution, 4 pixels × 8 channels per
-//! invocation, with bias, residual and ReLU fused into the write step.
+//! Direct conv2d (shaders/conv2d.wgsl for any Cin, shaders/conv2d_vec4.wgsl for Cin % 4 == 0):
+//! register-tiled, 8 output pixels × 16 output channels per invocation, with bias, residual and
+//! ReLU fused into the write step.
 
 use bytemuck::{Pod, Zeroable};
 
@@ -7,9 +8,9 @@ use super::grid_yz;
 use crate::model::Conv2d;
 
 /// Output channels per invocation; Cout is padded to a multiple of this in the packed weights.
-pub const CO_BLOCK: usize = 8;
+pub const CO_BLOCK: usize = 16;
 /// Output pixels per invocation.
-pub const PIXELS: usize = 4;
+pub const PIXELS: usize = 8;
 /// Workgroup size (x = channel blocks, y = pixel blocks).
 pub const WG: usize = 8;
 
@@ -87,4 +88,60 @@ pub fn params(
     let x_groups = (padded_out_c(conv.out_c) / CO_BLOCK).div_ceil(WG);
     let pixel_groups = m.div_ceil(PIXELS * WG);
     (p, grid_yz(x_groups as u32, pixel_groups as u32))
+}
+
+/// How a conv runs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum ConvVariant {
+    /// Direct conv reading one input channel at a time (any Cin).
+    Direct,
+    /// Direct conv with vec4 loads along Cin.
+    DirectVec4,
+    /// 1×1 conv as a plain GEMM.
+    Gemm1x1,
+    /// Winograd F(2,3) for 3×3 stride 1.
+    Winograd,
+}
+
+impl ConvVariant {
+    pub const ALL: [ConvVariant; 4] = [
+        ConvVariant::Direct,
+        ConvVariant::DirectVec4,
+        ConvVariant::Gemm1x1,
+        ConvVariant::Winograd,
+    ];
+
+    /// Short name used in profiles and the tuning cache.
+    pub fn name(self) -> &'static str {
+        match self {
+            ConvVariant::Direct => "direct",
+            ConvVariant::DirectVec4 => "direct_vec4",
+            ConvVariant::Gemm1x1 => "gemm1x1",
+            ConvVariant::Winograd => "winograd_f23",
+        }
+    }
+
+    /// Parses a [`ConvVariant::name`].
+    pub fn from_name(name: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|v| v.name() == name)
+    }
+
+    /// Whether this variant can compute `conv` at all.
+    pub fn supports(self, conv: &Conv2d) -> bool {
+        match self {
+            ConvVariant::Direct => true,
+            ConvVariant::DirectVec4 => conv.in_c % 4 == 0,
+            ConvVariant::Gemm1x1 => conv.kernel == [1, 1] && conv.pad == [0; 4] && conv.in_c % 4 == 0,
+            ConvVariant::Winograd => super::winograd::eligible(conv),
+        }
+    }
+}
+
+/// The heuristic choice: Winograd for eligible 3×3 stride-1 convs, the GEMM for 1×1 convs, the
+/// vec4 direct kernel where Cin allows it, else the scalar direct kernel.
+pub fn choose(conv: &Conv2d) -> ConvVariant {
+    [ConvVariant::Winograd, ConvVariant::Gemm1x1, ConvVariant::DirectVec4]
+        .into_iter()
+        .find(|v| v.supports(conv))
+        .unwrap_or(ConvVariant::Direct)
 }

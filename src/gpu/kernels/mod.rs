@@ -7,12 +7,16 @@ pub mod eltwise;
 pub mod layout;
 pub mod linear;
 pub mod pool;
+pub mod winograd;
 
 use std::collections::HashMap;
 
 /// Every shader file, by name, for validation and pipeline creation.
 pub const SHADERS: &[(&str, &str)] = &[
     ("conv2d.wgsl", include_str!("../../../shaders/conv2d.wgsl")),
+    ("conv2d_vec4.wgsl", include_str!("../../../shaders/conv2d_vec4.wgsl")),
+    ("conv1x1.wgsl", include_str!("../../../shaders/conv1x1.wgsl")),
+    ("winograd.wgsl", include_str!("../../../shaders/winograd.wgsl")),
     (
         "eltwise.wgsl",
         include_str!("../../../shaders/eltwise.wgsl"),
@@ -33,7 +37,16 @@ pub enum Access {
 /// One compute entry point.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Kernel {
+    /// Direct conv, any Cin.
     Conv,
+    /// Direct conv reading four input channels at a time (Cin % 4 == 0).
+    ConvVec4,
+    /// 1×1 conv (no padding, any stride) as a plain GEMM.
+    Conv1x1,
+    /// Winograd F(2,3): input transform, 16 GEMMs, output transform.
+    WinogradInput,
+    WinogradGemm,
+    WinogradOutput,
     Affine,
     Add,
     Relu,
@@ -45,8 +58,13 @@ pub enum Kernel {
 }
 
 impl Kernel {
-    pub const ALL: [Kernel; 9] = [
+    pub const ALL: [Kernel; 14] = [
         Kernel::Conv,
+        Kernel::ConvVec4,
+        Kernel::Conv1x1,
+        Kernel::WinogradInput,
+        Kernel::WinogradGemm,
+        Kernel::WinogradOutput,
         Kernel::Affine,
         Kernel::Add,
         Kernel::Relu,
@@ -61,6 +79,11 @@ impl Kernel {
     pub fn entry(self) -> (&'static str, &'static str) {
         match self {
             Kernel::Conv => ("conv2d.wgsl", "main"),
+            Kernel::ConvVec4 => ("conv2d_vec4.wgsl", "main"),
+            Kernel::Conv1x1 => ("conv1x1.wgsl", "main"),
+            Kernel::WinogradInput => ("winograd.wgsl", "input"),
+            Kernel::WinogradGemm => ("winograd.wgsl", "gemm"),
+            Kernel::WinogradOutput => ("winograd.wgsl", "output"),
             Kernel::Affine => ("eltwise.wgsl", "affine"),
             Kernel::Add => ("eltwise.wgsl", "add"),
             Kernel::Relu => ("eltwise.wgsl", "relu"),
@@ -76,7 +99,10 @@ impl Kernel {
     pub fn bindings(self) -> &'static [(u32, Access)] {
         use Access::*;
         match self {
-            Kernel::Conv => &[
+            Kernel::WinogradInput => &[(0, Read), (1, Write), (9, Uniform)],
+            Kernel::WinogradGemm => &[(2, Read), (3, Read), (4, Write), (9, Uniform)],
+            Kernel::WinogradOutput => &[(5, Read), (6, Read), (7, Read), (8, Write), (9, Uniform)],
+            Kernel::Conv | Kernel::ConvVec4 | Kernel::Conv1x1 => &[
                 (0, Read),
                 (1, Read),
                 (2, Read),
@@ -94,7 +120,8 @@ impl Kernel {
         }
     }
 
-    fn label(self) -> String {
+    /// `file:entry`, as shown in profiles.
+    pub fn label(self) -> String {
         let (file, entry) = self.entry();
         format!("{file}:{entry}")
     }
@@ -120,9 +147,14 @@ impl Pipelines {
     pub fn new(device: &wgpu::Device) -> Self {
         let mut modules = HashMap::new();
         for (name, src) in SHADERS {
+            // Development aid: RESNET_SHADER_DIR points at a folder whose WGSL files replace the
+            // built-in ones, so kernels can be edited without rebuilding.
+            let over = std::env::var_os("RESNET_SHADER_DIR")
+                .and_then(|d| std::fs::read_to_string(std::path::Path::new(&d).join(name)).ok());
+            let src: &str = over.as_deref().unwrap_or(src);
             let module = device.create_shader_module(wgpu::ShaderModuleDescriptor {
                 label: Some(name),
-                source: wgpu::ShaderSource::Wgsl((*src).into()),
+                source: wgpu::ShaderSource::Wgsl(src.into()),
             });
             modules.insert(*name, module);
         }

@@ -56,20 +56,29 @@ fn load_w16(row: u32, c4: u32) -> W16 {
     );
 }
 
-// vec4 index of pixel m's input channel 0 at tap (ky, kx), or -1 in the padding / past the end.
-fn tap(m: u32, ky: u32, kx: u32) -> i32 {
+// Window origin of output pixel m: (first input row of its image, top row, left column), or
+// an origin far outside the image when m is past the last pixel, so that every tap reads 0.
+// Computed once per pixel: integer division is costly on many devices.
+fn origin(m: u32) -> vec3<i32> {
     if (m >= p.batch * p.out_h * p.out_w) {
-        return -1;
+        return vec3<i32>(0, -65536, -65536);
     }
     let hw = p.out_h * p.out_w;
     let n = m / hw;
     let r = m % hw;
-    let iy = i32((r / p.out_w) * p.stride_h + ky) - i32(p.pad_t);
-    let ix = i32((r % p.out_w) * p.stride_w + kx) - i32(p.pad_l);
+    let iy = i32((r / p.out_w) * p.stride_h) - i32(p.pad_t);
+    let ix = i32((r % p.out_w) * p.stride_w) - i32(p.pad_l);
+    return vec3<i32>(i32(n * p.in_h), iy, ix);
+}
+
+// vec4 index of the input channel 0 under tap (ky, kx) of a window, or -1 in the padding.
+fn tap(o: vec3<i32>, ky: u32, kx: u32) -> i32 {
+    let iy = o.y + i32(ky);
+    let ix = o.z + i32(kx);
     if (iy < 0 || ix < 0 || iy >= i32(p.in_h) || ix >= i32(p.in_w)) {
         return -1;
     }
-    return i32(((n * p.in_h + u32(iy)) * p.in_w + u32(ix)) * (p.in_c / 4u));
+    return ((o.x + iy) * i32(p.in_w) + ix) * i32((p.in_c / 4u));
 }
 
 fn load_x(base: i32, c: u32) -> vec4<f32> {
@@ -121,15 +130,17 @@ fn main(
     if (c4 >= p.out_c4 || m0 >= p.batch * p.out_h * p.out_w) {
         return;
     }
+    let o0 = origin(m0); let o1 = origin(m0 + 1u); let o2 = origin(m0 + 2u); let o3 = origin(m0 + 3u);
+    let o4 = origin(m0 + 4u); let o5 = origin(m0 + 5u); let o6 = origin(m0 + 6u); let o7 = origin(m0 + 7u);
     var a0 = zero(); var a1 = zero(); var a2 = zero(); var a3 = zero();
     var a4 = zero(); var a5 = zero(); var a6 = zero(); var a7 = zero();
     let cin4 = p.in_c / 4u;
     for (var ky = 0u; ky < p.k_h; ky++) {
         for (var kx = 0u; kx < p.k_w; kx++) {
-            let t0 = tap(m0, ky, kx); let t1 = tap(m0 + 1u, ky, kx);
-            let t2 = tap(m0 + 2u, ky, kx); let t3 = tap(m0 + 3u, ky, kx);
-            let t4 = tap(m0 + 4u, ky, kx); let t5 = tap(m0 + 5u, ky, kx);
-            let t6 = tap(m0 + 6u, ky, kx); let t7 = tap(m0 + 7u, ky, kx);
+            let t0 = tap(o0, ky, kx); let t1 = tap(o1, ky, kx);
+            let t2 = tap(o2, ky, kx); let t3 = tap(o3, ky, kx);
+            let t4 = tap(o4, ky, kx); let t5 = tap(o5, ky, kx);
+            let t6 = tap(o6, ky, kx); let t7 = tap(o7, ky, kx);
             var row = (ky * p.k_w + kx) * p.in_c;
             for (var c = 0u; c < cin4; c++) {
                 let wt = load_w16(row, c4);

@@ -1,5 +1,6 @@
 // Layout changes, one output element per invocation:
-//   nchw_to_nhwc: the NCHW f32 input -> the internal NHWC layout;
+//   nchw_to_nhwc: the NCHW f32 input -> the internal NHWC layout, with out_c >= in_c channels
+//                 (the extra ones zero, so that a 3-channel stem can read vec4s);
 //   shortcut_a:   the CIFAR option-A shortcut, y[n, oy, ox, c] = x[n, oy*s, ox*s, c - pad]
 //                 for pad <= c < pad + Cin, else 0.
 // Grid: 256 per workgroup, workgroups in (x, y).
@@ -29,12 +30,16 @@ fn nchw_to_nhwc(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) 
         return;
     }
     // i indexes the NHWC output.
-    let c = i % p.in_c;
-    let pix = i / p.in_c;
+    let c = i % p.out_c;
+    let pix = i / p.out_c;
     let hw = p.in_h * p.in_w;
     let n = pix / hw;
     let r = pix % hw;
-    y[i] = x[(n * p.in_c + c) * hw + r];
+    var v = 0.0;
+    if (c < p.in_c) {
+        v = x[(n * p.in_c + c) * hw + r];
+    }
+    y[i] = v;
 }
 
 @compute @workgroup_size(256, 1, 1)

@@ -55,7 +55,8 @@ pub(crate) struct Plan {
 
 impl Model {
     /// Uploads a graph's weights and creates its pipelines.
-    pub fn new(engine: &Engine, graph: Graph) -> Result<Self> {
+    pub fn new(engine: &Engine, mut graph: Graph) -> Result<Self> {
+        crate::model::passes::pad_input_channels(&mut graph);
         let ctx = engine.ctx.clone();
         let limit = ctx.limits.max_storage_buffer_binding_size as u64;
         ctx.scoped("uploading weights", || {

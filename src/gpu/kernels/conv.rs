@@ -140,6 +140,11 @@ impl ConvVariant {
 /// The heuristic choice: Winograd for eligible 3×3 stride-1 convs, the GEMM for 1×1 convs, the
 /// vec4 direct kernel where Cin allows it, else the scalar direct kernel.
 pub fn choose(conv: &Conv2d) -> ConvVariant {
+    if let Some(v) = std::env::var("DEV_VARIANT").ok().and_then(|n| ConvVariant::from_name(&n)) {
+        if v.supports(conv) {
+            return v;
+        }
+    }
     [ConvVariant::Winograd, ConvVariant::Gemm1x1, ConvVariant::DirectVec4]
         .into_iter()
         .find(|v| v.supports(conv))

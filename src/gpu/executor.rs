@@ -25,8 +25,10 @@ pub struct Model {
     /// Bound where a kernel's optional input is absent.
     dummy: wgpu::Buffer,
     plans: Mutex<HashMap<(usize, usize, usize), Arc<Plan>>>,
-    /// Conv variants that override the heuristic, by node index.
-    choices: HashMap<usize, ConvVariant>,
+    /// Tuned conv variants of this adapter, by shape key (see [`super::tune`]).
+    tuned: super::tune::Choices,
+    /// A variant forced on every conv that it supports.
+    forced: Option<ConvVariant>,
 }
 
 /// One recorded kernel launch.
@@ -113,17 +115,43 @@ impl Model {
                 weights,
                 dummy,
                 plans: Mutex::new(HashMap::new()),
-                choices: HashMap::new(),
+                tuned: super::tune::load_choices(engine),
+                forced: None,
             })
         })
     }
 
-    /// The conv variant of node `index` (in [`Graph::nodes`] order).
-    pub(crate) fn variant(&self, index: usize, conv: &crate::model::Conv2d) -> ConvVariant {
-        match self.choices.get(&index) {
-            Some(&v) if v.supports(conv) => v,
-            _ => conv::choose(conv),
+    /// A model whose convs all run as `variant` where it supports them (for tuning and tests).
+    pub fn with_variant(engine: &Engine, graph: Graph, variant: ConvVariant) -> Result<Self> {
+        let mut m = Model::new(engine, graph)?;
+        m.forced = Some(variant);
+        Ok(m)
+    }
+
+    /// The conv variant for `conv` with an input of `batch × h × w`: forced, else tuned (cached
+    /// for this adapter), else the heuristic.
+    pub(crate) fn variant(&self, conv: &crate::model::Conv2d, batch: usize, h: usize, w: usize) -> ConvVariant {
+        let tuned = || self.tuned.get(&super::tune::shape_key(conv, batch, h, w)).copied();
+        match self.forced.or_else(tuned) {
+            Some(v) if v.supports(conv) => v,
+            _ => conv::choose(conv, self.ctx.info.device_type),
         }
+    }
+
+    /// The variant each conv node runs with for `batch` inputs of `h × w`, by node name.
+    pub fn conv_variants(&self, batch: usize, h: usize, w: usize) -> Result<Vec<(String, ConvVariant)>> {
+        let shapes = self.graph.shapes(h, w)?;
+        Ok(self
+            .graph
+            .nodes()
+            .filter_map(|n| match &n.op {
+                Op::Conv { conv: c, .. } => {
+                    let x = shapes[n.inputs[0]];
+                    Some((n.name.clone(), self.variant(c, batch, x.h, x.w)))
+                }
+                _ => None,
+            })
+            .collect())
     }
 
     /// The graph this model runs.
@@ -323,7 +351,8 @@ impl Model {
             .enumerate()
             .map(|(i, node)| match &node.op {
                 Op::Conv { conv: c, .. } => {
-                    let mut v = self.variant(i, c);
+                    let x = shapes[node.inputs[0]];
+                    let mut v = self.variant(c, n, x.h, x.w);
                     let y = shapes[node.output];
                     if v == ConvVariant::Winograd {
                         let (vb, mb) = winograd::scratch_bytes(c, n, y.h, y.w);
@@ -398,10 +427,12 @@ impl Model {
                                 (Kernel::WinogradOutput, pb, grids[2], vec![wino_m.as_entire_binding(), w(1), residual(), value(node.output)]),
                             ]
                         } else {
-                            let (p, grid) = conv::params(c, n, x.h, x.w, y.h, y.w, second.is_some(), *relu);
+                            let (p, grid) = conv::params(c, n, x.h, x.w, y.h, y.w, second.is_some(), *relu, variant);
                             let k = match variant {
                                 ConvVariant::Gemm1x1 => Kernel::Conv1x1,
                                 ConvVariant::DirectVec4 => Kernel::ConvVec4,
+                                ConvVariant::Tiled => Kernel::ConvTiled,
+                                ConvVariant::Small => Kernel::ConvSmall,
                                 _ => Kernel::Conv,
                             };
                             vec![(k, bytemuck::bytes_of(&p).to_vec(), grid, vec![value(node.inputs[0]), w(0), w(1), residual(), value(node.output)])]

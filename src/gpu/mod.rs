@@ -4,6 +4,7 @@
 pub mod context;
 pub mod executor;
 pub mod kernels;
+pub mod tune;
 
 pub use context::{Engine, EngineOptions};
 pub use executor::Model;

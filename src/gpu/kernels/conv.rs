@@ -65,6 +65,7 @@ pub fn params(
     out_w: usize,
     residual: bool,
     relu: bool,
+    variant: ConvVariant,
 ) -> (ConvParams, [u32; 3]) {
     let p = ConvParams {
         batch: batch as u32,
@@ -85,8 +86,15 @@ pub fn params(
         relu: relu as u32,
     };
     let m = batch * out_h * out_w;
-    let x_groups = (padded_out_c(conv.out_c) / CO_BLOCK).div_ceil(WG);
-    let pixel_groups = m.div_ceil(PIXELS * WG);
+    let c4 = padded_out_c(conv.out_c) / 4;
+    // (channel vec4s per workgroup, pixels per workgroup)
+    let (c4_per_group, pixels_per_group) = match variant {
+        ConvVariant::Tiled => (16, 64),
+        ConvVariant::Small => (2 * WG, 4 * WG),
+        _ => (CO_BLOCK / 4 * WG, PIXELS * WG),
+    };
+    let x_groups = c4.div_ceil(c4_per_group);
+    let pixel_groups = m.div_ceil(pixels_per_group);
     (p, grid_yz(x_groups as u32, pixel_groups as u32))
 }
 
@@ -101,14 +109,20 @@ pub enum ConvVariant {
     Gemm1x1,
     /// Winograd F(2,3) for 3×3 stride 1.
     Winograd,
+    /// Implicit GEMM with workgroup-memory tiles.
+    Tiled,
+    /// Direct conv with small register tiles (more invocations for small layers).
+    Small,
 }
 
 impl ConvVariant {
-    pub const ALL: [ConvVariant; 4] = [
+    pub const ALL: [ConvVariant; 6] = [
         ConvVariant::Direct,
         ConvVariant::DirectVec4,
         ConvVariant::Gemm1x1,
         ConvVariant::Winograd,
+        ConvVariant::Tiled,
+        ConvVariant::Small,
     ];
 
     /// Short name used in profiles and the tuning cache.
@@ -118,6 +132,8 @@ impl ConvVariant {
             ConvVariant::DirectVec4 => "direct_vec4",
             ConvVariant::Gemm1x1 => "gemm1x1",
             ConvVariant::Winograd => "winograd_f23",
+            ConvVariant::Tiled => "tiled_gemm",
+            ConvVariant::Small => "direct_small",
         }
     }
 
@@ -133,20 +149,22 @@ impl ConvVariant {
             ConvVariant::DirectVec4 => conv.in_c % 4 == 0,
             ConvVariant::Gemm1x1 => conv.kernel == [1, 1] && conv.pad == [0; 4] && conv.in_c % 4 == 0,
             ConvVariant::Winograd => super::winograd::eligible(conv),
+            ConvVariant::Tiled => conv.in_c % 16 == 0,
+            ConvVariant::Small => true,
         }
     }
 }
 
-/// The heuristic choice: Winograd for eligible 3×3 stride-1 convs, the GEMM for 1×1 convs, the
-/// vec4 direct kernel where Cin allows it, else the scalar direct kernel.
-pub fn choose(conv: &Conv2d) -> ConvVariant {
-    if let Some(v) = std::env::var("DEV_VARIANT").ok().and_then(|n| ConvVariant::from_name(&n)) {
-        if v.supports(conv) {
-            return v;
-        }
-    }
-    [ConvVariant::Winograd, ConvVariant::Gemm1x1, ConvVariant::DirectVec4]
-        .into_iter()
-        .find(|v| v.supports(conv))
-        .unwrap_or(ConvVariant::Direct)
+/// The heuristic choice. On CPU adapters (lavapipe, SwiftShader), where workgroup memory and
+/// barriers are expensive and invocations run as SIMD lanes: Winograd for eligible 3×3
+/// stride-1 convs, the GEMM for 1×1 convs, the vec4 direct kernel where Cin allows it. On GPUs:
+/// the workgroup-memory tiled GEMM where Cin % 16 == 0, else the direct kernels. `--tune`
+/// replaces this with measurements.
+pub fn choose(conv: &Conv2d, device: wgpu::DeviceType) -> ConvVariant {
+    let order: &[ConvVariant] = if device == wgpu::DeviceType::Cpu {
+        &[ConvVariant::Winograd, ConvVariant::Gemm1x1, ConvVariant::DirectVec4]
+    } else {
+        &[ConvVariant::Tiled, ConvVariant::DirectVec4]
+    };
+    order.iter().copied().find(|v| v.supports(conv)).unwrap_or(ConvVariant::Direct)
 }

@@ -16,6 +16,8 @@ pub const SHADERS: &[(&str, &str)] = &[
     ("conv2d.wgsl", include_str!("../../../shaders/conv2d.wgsl")),
     ("conv2d_vec4.wgsl", include_str!("../../../shaders/conv2d_vec4.wgsl")),
     ("conv1x1.wgsl", include_str!("../../../shaders/conv1x1.wgsl")),
+    ("conv2d_tiled.wgsl", include_str!("../../../shaders/conv2d_tiled.wgsl")),
+    ("conv2d_small.wgsl", include_str!("../../../shaders/conv2d_small.wgsl")),
     ("winograd.wgsl", include_str!("../../../shaders/winograd.wgsl")),
     (
         "eltwise.wgsl",
@@ -43,6 +45,10 @@ pub enum Kernel {
     ConvVec4,
     /// 1×1 conv (no padding, any stride) as a plain GEMM.
     Conv1x1,
+    /// Implicit GEMM with workgroup-memory tiles (Cin % 16 == 0).
+    ConvTiled,
+    /// Direct conv with small register tiles.
+    ConvSmall,
     /// Winograd F(2,3): input transform, 16 GEMMs, output transform.
     WinogradInput,
     WinogradGemm,
@@ -58,10 +64,12 @@ pub enum Kernel {
 }
 
 impl Kernel {
-    pub const ALL: [Kernel; 14] = [
+    pub const ALL: [Kernel; 16] = [
         Kernel::Conv,
         Kernel::ConvVec4,
         Kernel::Conv1x1,
+        Kernel::ConvTiled,
+        Kernel::ConvSmall,
         Kernel::WinogradInput,
         Kernel::WinogradGemm,
         Kernel::WinogradOutput,
@@ -81,6 +89,8 @@ impl Kernel {
             Kernel::Conv => ("conv2d.wgsl", "main"),
             Kernel::ConvVec4 => ("conv2d_vec4.wgsl", "main"),
             Kernel::Conv1x1 => ("conv1x1.wgsl", "main"),
+            Kernel::ConvTiled => ("conv2d_tiled.wgsl", "main"),
+            Kernel::ConvSmall => ("conv2d_small.wgsl", "main"),
             Kernel::WinogradInput => ("winograd.wgsl", "input"),
             Kernel::WinogradGemm => ("winograd.wgsl", "gemm"),
             Kernel::WinogradOutput => ("winograd.wgsl", "output"),
@@ -102,7 +112,7 @@ impl Kernel {
             Kernel::WinogradInput => &[(0, Read), (1, Write), (9, Uniform)],
             Kernel::WinogradGemm => &[(2, Read), (3, Read), (4, Write), (9, Uniform)],
             Kernel::WinogradOutput => &[(5, Read), (6, Read), (7, Read), (8, Write), (9, Uniform)],
-            Kernel::Conv | Kernel::ConvVec4 | Kernel::Conv1x1 => &[
+            Kernel::Conv | Kernel::ConvVec4 | Kernel::Conv1x1 | Kernel::ConvTiled | Kernel::ConvSmall => &[
                 (0, Read),
                 (1, Read),
                 (2, Read),

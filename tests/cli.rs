@@ -1,0 +1,140 @@
+//! The `resnet` binary end to end: `verify --json` reports the documented keys and small
+//! errors, failures exit non-zero with a one-line error, and `logits` writes what the CPU
+//! reference computes for the same weights and input.
+
+mod common;
+
+use std::process::{Command, Output};
+
+use common::{assert_close, TempDir};
+use resnet_wgpu::weights::{random_input, read_tensor, write_safetensors};
+use resnet_wgpu::{Architecture, BuildOptions, CpuModel, Tensor, Weights};
+
+fn resnet(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_resnet"))
+        .args(args)
+        .output()
+        .unwrap_or_else(|e| panic!("running resnet {args:?}: {e}"))
+}
+
+/// Runs a command that must succeed; returns its stdout.
+fn ok(args: &[&str]) -> String {
+    let out = resnet(args);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        out.status.success(),
+        "resnet {args:?} failed ({}):\n{stderr}",
+        out.status
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// Runs a command that must fail; returns its error lines (other than wgpu's own notices).
+fn fails(args: &[&str]) -> Vec<String> {
+    let out = resnet(args);
+    assert!(!out.status.success(), "resnet {args:?} succeeded");
+    String::from_utf8_lossy(&out.stderr)
+        .lines()
+        .filter(|l| !l.contains("XDG_RUNTIME_DIR") && !l.trim().is_empty())
+        .map(str::to_string)
+        .collect()
+}
+
+#[test]
+fn verify_json_reports_small_errors() {
+    for args in [
+        &[
+            "verify", "--arch", "simple", "--height", "64", "--width", "48", "--json",
+        ][..],
+        &["verify", "--arch", "resnet20", "--batch", "3", "--json"][..],
+        &["verify", "--arch", "resnet20", "--unfused", "--json"][..],
+    ] {
+        let stdout = ok(args);
+        let v: serde_json::Value = serde_json::from_str(stdout.trim())
+            .unwrap_or_else(|e| panic!("{args:?}: not one JSON object: {e}\n{stdout}"));
+        let num = |key: &str| {
+            v.get(key)
+                .and_then(|x| x.as_f64())
+                .unwrap_or_else(|| panic!("{args:?}: no numeric `{key}` in {v}"))
+        };
+        assert!(num("max_rel_err") <= 1e-4, "{args:?}: {v}");
+        assert!(num("max_abs_err") <= 1e-4 * num("max_abs_logit"), "{v}");
+        assert_eq!(num("top1_agreement"), 1.0, "{v}");
+        assert!(num("gpu_ms") > 0.0 && num("cpu_ms") > 0.0, "{v}");
+    }
+}
+
+#[test]
+fn bad_weights_path_is_a_one_line_error() {
+    let dir = TempDir::new("cli-missing");
+    let missing = dir.join("no-such-weights.safetensors");
+    let path = missing.to_string_lossy().into_owned();
+    let lines = fails(&["verify", "--arch", "resnet20", "--weights", &path]);
+    assert_eq!(lines.len(), 1, "expected one error line, got {lines:?}");
+    assert!(lines[0].starts_with("error:"), "{lines:?}");
+    assert!(
+        lines[0].contains("no-such-weights.safetensors"),
+        "{lines:?}"
+    );
+}
+
+#[test]
+fn bad_arguments_are_one_line_errors() {
+    let lines = fails(&["verify", "--arch", "resnet19"]);
+    assert!(
+        lines
+            .iter()
+            .any(|l| l.contains("resnet19") && l.contains("resnet50")),
+        "{lines:?}"
+    );
+    // An empty input names the shape it found.
+    let lines = fails(&["verify", "--arch", "resnet20", "--height", "0"]);
+    assert_eq!(lines.len(), 1, "{lines:?}");
+    assert!(
+        lines[0].starts_with("error:") && lines[0].contains("[1, 3, 0, 32]"),
+        "{lines:?}"
+    );
+}
+
+/// `logits` on a tensor written to a file equals the CPU reference on the same input, with a
+/// custom tensor name and with the default one.
+#[test]
+fn logits_round_trip() {
+    let dir = TempDir::new("cli-logits");
+    let input = Tensor::new(vec![2, 3, 32, 32], random_input(77, 2 * 3 * 32 * 32));
+    let in_path = dir.join("input.safetensors");
+    write_safetensors(&in_path, &[("images", &input), ("input_nchw", &input)])
+        .unwrap_or_else(|e| panic!("{e}"));
+    let arch = Architecture::parse("resnet20").unwrap_or_else(|e| panic!("{e}"));
+    let want = CpuModel::load(arch, &Weights::Random(9), BuildOptions::default())
+        .and_then(|m| m.infer(&input))
+        .unwrap_or_else(|e| panic!("{e}"));
+    for tensor in [Some("images"), None] {
+        let out_path = dir.join("logits.safetensors");
+        let (i, o) = (in_path.to_string_lossy(), out_path.to_string_lossy());
+        let mut args = vec![
+            "logits",
+            "--arch",
+            "resnet20",
+            "--weights",
+            "random:9",
+            "--input",
+            &i,
+            "--output",
+            &o,
+        ];
+        if let Some(t) = tensor {
+            args.extend(["--tensor", t]);
+        }
+        ok(&args);
+        let got = read_tensor(&out_path, "logits").unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(got.shape, vec![2, 10]);
+        assert_close("resnet logits", &got.data, &want.data, 1e-4);
+    }
+    // A tensor name the file does not hold is named in the error.
+    let i = in_path.to_string_lossy();
+    let lines = fails(&[
+        "logits", "--arch", "resnet20", "--input", &i, "--tensor", "nope", "--output", "x",
+    ]);
+    assert!(lines.iter().any(|l| l.contains("`nope`")), "{lines:?}");
+}

@@ -1,0 +1,159 @@
+//! Conv2d with the fused write step (bias, optional residual, optional ReLU).
+
+use super::{check, graph, randn};
+use resnet_wgpu::model::{Conv2d, Op};
+use resnet_wgpu::weights::random_input;
+
+/// Where the residual operand comes from.
+#[derive(Clone, Copy, Debug, PartialEq)]
+enum Residual {
+    /// No residual.
+    Plain,
+    /// The conv's own input (needs stride 1, same channels and a same-size output).
+    Identity,
+    /// A second conv of the same geometry, like a projection shortcut.
+    Projection,
+}
+use Residual::*;
+
+/// (batch, height, width, conv, residual, relu)
+type Case = (usize, usize, usize, Conv2d, Residual, bool);
+
+/// A conv op with He-scaled random HWIO weights and small random biases.
+fn conv_op(conv: Conv2d, relu: bool, seed: u64) -> Op {
+    let fan_in = conv.in_c * conv.kernel[0] * conv.kernel[1];
+    Op::Conv {
+        conv,
+        weight: randn(seed, conv.weight_len(), (2.0 / fan_in as f32).sqrt()),
+        bias: randn(seed + 1, conv.out_c, 0.1),
+        relu,
+    }
+}
+
+fn sq(in_c: usize, out_c: usize, k: usize, stride: usize, pad: usize) -> Conv2d {
+    Conv2d::square(in_c, out_c, k, stride, pad)
+}
+
+/// A conv with separate (h, w) kernel and stride and (top, left, bottom, right) padding.
+fn rect(
+    in_c: usize,
+    out_c: usize,
+    kernel: [usize; 2],
+    stride: [usize; 2],
+    pad: [usize; 4],
+) -> Conv2d {
+    Conv2d {
+        in_c,
+        out_c,
+        kernel,
+        stride,
+        pad,
+    }
+}
+
+fn run(cases: &[Case]) {
+    for (i, &(n, h, w, conv, residual, relu)) in cases.iter().enumerate() {
+        let name = format!(
+            "conv {}->{} k{:?} s{:?} pad{:?} on {n}x{h}x{w} {residual:?}{}",
+            conv.in_c,
+            conv.out_c,
+            conv.kernel,
+            conv.stride,
+            conv.pad,
+            if relu { " relu" } else { "" }
+        );
+        let seed = 100 + 10 * i as u64;
+        let g = graph(conv.in_c, |g, x| {
+            let r = match residual {
+                Plain => None,
+                Identity => Some(x),
+                Projection => {
+                    Some(g.push("proj", conv_op(conv, false, seed + 5), vec![x], conv.out_c))
+                }
+            };
+            let mut inputs = vec![x];
+            inputs.extend(r);
+            g.push("conv", conv_op(conv, relu, seed), inputs, conv.out_c)
+        });
+        let input = random_input(seed + 7, n * conv.in_c * h * w);
+        let out = check(&name, g, n, h, w, input);
+        if relu {
+            assert!(out.iter().all(|&v| v >= 0.0), "{name}: ReLU output < 0");
+            assert!(out.contains(&0.0), "{name}: ReLU never clipped");
+        }
+    }
+}
+
+/// The conv layers of ResNet-18/50 and the CIFAR ResNets at their real sizes.
+#[test]
+fn conv_resnet_layers() {
+    run(&[
+        // Stem 7×7/2, ResNet-50 layer1 (3×3, 1×1 expand with its projection).
+        (1, 224, 224, sq(3, 64, 7, 2, 3), Plain, true),
+        (1, 56, 56, sq(64, 64, 3, 1, 1), Identity, true),
+        (1, 56, 56, sq(64, 256, 1, 1, 0), Projection, true),
+        // v1.5 stride on the 3×3; the 1×1/2 downsample.
+        (1, 56, 56, sq(128, 128, 3, 2, 1), Plain, true),
+        (1, 56, 56, sq(256, 512, 1, 2, 0), Plain, false),
+        // layer3 1×1 reduce; layer4 BasicBlock conv2 with its identity; layer4 1×1 expand.
+        (1, 14, 14, sq(1024, 256, 1, 1, 0), Plain, true),
+        (3, 7, 7, sq(512, 512, 3, 1, 1), Identity, true),
+        (1, 7, 7, sq(512, 2048, 1, 1, 0), Projection, true),
+        // CIFAR: stem, a block conv with its identity, the stride-2 conv of stage 2.
+        (3, 32, 32, sq(3, 16, 3, 1, 1), Plain, true),
+        (1, 32, 32, sq(16, 16, 3, 1, 1), Identity, true),
+        (1, 32, 32, sq(16, 32, 3, 2, 1), Plain, true),
+    ]);
+}
+
+/// Channels 3 and 13, odd sizes, stride 2 on odd sizes, asymmetric padding and strides,
+/// non-square kernels, inputs no bigger than the kernel, batch 3.
+#[test]
+fn conv_awkward_shapes() {
+    run(&[
+        (3, 15, 15, sq(3, 13, 3, 1, 1), Plain, true),
+        (3, 15, 15, sq(13, 13, 3, 1, 1), Identity, true),
+        (1, 15, 15, sq(13, 13, 3, 2, 1), Projection, true),
+        (1, 97, 131, sq(13, 16, 7, 2, 3), Plain, true),
+        (3, 97, 131, sq(3, 8, 1, 2, 0), Plain, false),
+        (3, 97, 131, sq(3, 64, 7, 2, 3), Plain, true),
+        (3, 7, 7, sq(13, 64, 3, 1, 1), Projection, true),
+        (1, 7, 7, sq(64, 13, 3, 2, 1), Plain, false),
+        (1, 15, 15, sq(67, 35, 3, 1, 1), Plain, true),
+        (3, 7, 7, sq(13, 1, 3, 1, 1), Plain, false),
+        (1, 7, 7, sq(3, 13, 7, 1, 3), Plain, true),
+        (3, 1, 1, sq(13, 13, 3, 1, 1), Identity, true),
+        (
+            1,
+            15,
+            16,
+            rect(13, 16, [3, 3], [2, 2], [0, 1, 2, 1]),
+            Projection,
+            true,
+        ),
+        (
+            3,
+            7,
+            15,
+            rect(3, 13, [3, 3], [1, 1], [2, 0, 0, 1]),
+            Plain,
+            true,
+        ),
+        (
+            1,
+            15,
+            7,
+            rect(13, 16, [1, 3], [2, 1], [0, 1, 0, 1]),
+            Plain,
+            true,
+        ),
+        (
+            3,
+            15,
+            97,
+            rect(3, 13, [3, 1], [1, 2], [1, 0, 1, 0]),
+            Projection,
+            true,
+        ),
+    ]);
+}

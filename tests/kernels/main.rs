@@ -1,0 +1,51 @@
+//! Every op alone on the GPU against the CPU reference (`cpu::run` on the same one-op graph),
+//! on ResNet's real layer shapes and on awkward ones: channels 3 and 13, spatial 7, 15 and
+//! 97×131, stride 2 on odd sizes, batch 1 and 3, conv kernels 1/3/7 with asymmetric padding,
+//! with and without the fused residual and ReLU.
+//!
+//! Each graph is `InputToNhwc` followed by the op (a residual operand comes from the input
+//! itself where the shapes allow, else from a second conv of the same geometry). The outputs
+//! are NHWC; they must agree to `1e-4 × max |reference|`.
+
+#[path = "../common/mod.rs"]
+mod common;
+mod conv;
+mod ops;
+
+use common::{assert_close, engine};
+use resnet_wgpu::model::ir::GraphBuilder;
+use resnet_wgpu::model::{Graph, Op, ValueId};
+use resnet_wgpu::weights::random_input;
+use resnet_wgpu::{cpu, Model, Tensor};
+
+const REL: f64 = 1e-4;
+
+/// Runs `graph` on GPU and CPU for an NCHW input of `n × c × h × w`, compares, and returns
+/// the reference output (NHWC).
+fn check(name: &str, graph: Graph, n: usize, h: usize, w: usize, input: Vec<f32>) -> Vec<f32> {
+    let c = graph.input_channels;
+    assert_eq!(input.len(), n * c * h * w, "{name}: input size");
+    let want = cpu::run(&graph, &input, n, h, w).unwrap_or_else(|e| panic!("{name}: cpu: {e}"));
+    let model = Model::new(engine(), graph).unwrap_or_else(|e| panic!("{name}: load: {e}"));
+    let got = model
+        .infer(&Tensor {
+            shape: vec![n, c, h, w],
+            data: input,
+        })
+        .unwrap_or_else(|e| panic!("{name}: gpu: {e}"));
+    assert_close(name, &got.data, &want, REL);
+    want
+}
+
+/// A graph of the input conversion and whatever `body` appends.
+fn graph(c: usize, body: impl FnOnce(&mut GraphBuilder, ValueId) -> ValueId) -> Graph {
+    let mut g = GraphBuilder::new("kernel test", c);
+    let x = g.push("input", Op::InputToNhwc, vec![0], c);
+    let y = body(&mut g, x);
+    g.finish(y)
+}
+
+/// `n` seeded normal values with standard deviation `std`.
+fn randn(seed: u64, n: usize, std: f32) -> Vec<f32> {
+    random_input(seed, n).into_iter().map(|v| v * std).collect()
+}

@@ -5,6 +5,12 @@
 // the window loop and its padding checks.
 // Weights: [Cin][Cout padded to 16] as vec4. Grid: as conv2d_vec4.wgsl.
 
+// Storage types: f32 here; the half-precision build (see src/gpu/kernels/mod.rs) enables f16
+// and swaps these aliases for f16 types. Arithmetic is f32 in both.
+alias act = f32;
+alias act4 = vec4<f32>;
+alias wgt4 = vec4<f32>;
+
 struct ConvParams {
     batch: u32, in_h: u32, in_w: u32, in_c: u32,
     out_h: u32, out_w: u32, out_c: u32, out_c4: u32,
@@ -12,11 +18,11 @@ struct ConvParams {
     pad_t: u32, pad_l: u32, has_residual: u32, relu: u32,
 }
 
-@group(0) @binding(0) var<storage, read> x: array<vec4<f32>>;
-@group(0) @binding(1) var<storage, read> w: array<vec4<f32>>;
+@group(0) @binding(0) var<storage, read> x: array<act4>;
+@group(0) @binding(1) var<storage, read> w: array<wgt4>;
 @group(0) @binding(2) var<storage, read> bias: array<vec4<f32>>;
-@group(0) @binding(3) var<storage, read> residual: array<f32>;
-@group(0) @binding(4) var<storage, read_write> y: array<f32>;
+@group(0) @binding(3) var<storage, read> residual: array<act>;
+@group(0) @binding(4) var<storage, read_write> y: array<act>;
 @group(0) @binding(5) var<uniform> p: ConvParams;
 
 // 16 output channels of one pixel.
@@ -44,10 +50,10 @@ fn load_w16(row: u32, c4: u32) -> W16 {
     let b2 = b1 + s;
     let b3 = b2 + s;
     return W16(
-        Acc(w[b0], w[b0 + 1u], w[b0 + 2u], w[b0 + 3u]),
-        Acc(w[b1], w[b1 + 1u], w[b1 + 2u], w[b1 + 3u]),
-        Acc(w[b2], w[b2 + 1u], w[b2 + 2u], w[b2 + 3u]),
-        Acc(w[b3], w[b3 + 1u], w[b3 + 2u], w[b3 + 3u]),
+        Acc(vec4<f32>(w[b0]), vec4<f32>(w[b0 + 1u]), vec4<f32>(w[b0 + 2u]), vec4<f32>(w[b0 + 3u])),
+        Acc(vec4<f32>(w[b1]), vec4<f32>(w[b1 + 1u]), vec4<f32>(w[b1 + 2u]), vec4<f32>(w[b1 + 3u])),
+        Acc(vec4<f32>(w[b2]), vec4<f32>(w[b2 + 1u]), vec4<f32>(w[b2 + 2u]), vec4<f32>(w[b2 + 3u])),
+        Acc(vec4<f32>(w[b3]), vec4<f32>(w[b3 + 1u]), vec4<f32>(w[b3 + 2u]), vec4<f32>(w[b3 + 3u])),
     );
 }
 
@@ -68,7 +74,7 @@ fn load_x(base: i32, c: u32) -> vec4<f32> {
     if (base < 0) {
         return vec4<f32>(0.0);
     }
-    return x[u32(base) + c];
+    return vec4<f32>(x[u32(base) + c]);
 }
 
 fn store4(m: u32, c4: u32, acc: vec4<f32>) {
@@ -82,12 +88,12 @@ fn store4(m: u32, c4: u32, acc: vec4<f32>) {
         if (co < p.out_c) {
             var o = v[j];
             if (p.has_residual != 0u) {
-                o += residual[base + co];
+                o += f32(residual[base + co]);
             }
             if (p.relu != 0u) {
                 o = max(o, 0.0);
             }
-            y[base + co] = o;
+            y[base + co] = act(o);
         }
     }
 }

@@ -6,6 +6,12 @@
 // Write step (fused): y = acc + bias (+ residual) (ReLU).
 // Grid: workgroups of 8 x 8; local x walks 4-pixel blocks, local y 8-channel blocks.
 
+// Storage types: f32 here; the half-precision build (see src/gpu/kernels/mod.rs) enables f16
+// and swaps these aliases for f16 types. Arithmetic is f32 in both.
+alias act = f32;
+alias act4 = vec4<f32>;
+alias wgt4 = vec4<f32>;
+
 struct ConvParams {
     batch: u32, in_h: u32, in_w: u32, in_c: u32,
     out_h: u32, out_w: u32, out_c: u32, out_c4: u32,
@@ -13,11 +19,11 @@ struct ConvParams {
     pad_t: u32, pad_l: u32, has_residual: u32, relu: u32,
 }
 
-@group(0) @binding(0) var<storage, read> x: array<f32>;
-@group(0) @binding(1) var<storage, read> w: array<vec4<f32>>;
+@group(0) @binding(0) var<storage, read> x: array<act>;
+@group(0) @binding(1) var<storage, read> w: array<wgt4>;
 @group(0) @binding(2) var<storage, read> bias: array<vec4<f32>>;
-@group(0) @binding(3) var<storage, read> residual: array<f32>;
-@group(0) @binding(4) var<storage, read_write> y: array<f32>;
+@group(0) @binding(3) var<storage, read> residual: array<act>;
+@group(0) @binding(4) var<storage, read_write> y: array<act>;
 @group(0) @binding(5) var<uniform> p: ConvParams;
 
 // Input offset of pixel m's window origin shifted by (ky, kx), or -1 when outside the image
@@ -42,7 +48,7 @@ fn load_x(base: i32, ci: u32) -> f32 {
     if (base < 0) {
         return 0.0;
     }
-    return x[u32(base) + ci];
+    return f32(x[u32(base) + ci]);
 }
 
 fn store(m: u32, c4: u32, acc: vec4<f32>) {
@@ -57,12 +63,12 @@ fn store(m: u32, c4: u32, acc: vec4<f32>) {
         if (co < p.out_c) {
             var o = v[j];
             if (p.has_residual != 0u) {
-                o += residual[base + co];
+                o += f32(residual[base + co]);
             }
             if (p.relu != 0u) {
                 o = max(o, 0.0);
             }
-            y[base + co] = o;
+            y[base + co] = act(o);
         }
     }
 }
@@ -91,8 +97,8 @@ fn main(
             let b3 = tap(m0 + 3u, ky, kx);
             var wrow = (ky * p.k_w + kx) * p.in_c * p.out_c4 + c4;
             for (var ci = 0u; ci < p.in_c; ci++) {
-                let w0 = w[wrow];
-                let w1 = w[wrow + 1u];
+                let w0 = vec4<f32>(w[wrow]);
+                let w1 = vec4<f32>(w[wrow + 1u]);
                 let x0 = load_x(b0, ci);
                 let x1 = load_x(b1, ci);
                 let x2 = load_x(b2, ci);

@@ -10,6 +10,12 @@
 //
 // Weights: HWIO, Cout padded to 16, as vec4. Grid: x = 64-channel tiles, (y, z) = 64-pixel tiles.
 
+// Storage types: f32 here; the half-precision build (see src/gpu/kernels/mod.rs) enables f16
+// and swaps these aliases for f16 types. Arithmetic is f32 in both.
+alias act = f32;
+alias act4 = vec4<f32>;
+alias wgt4 = vec4<f32>;
+
 struct ConvParams {
     batch: u32, in_h: u32, in_w: u32, in_c: u32,
     out_h: u32, out_w: u32, out_c: u32, out_c4: u32,
@@ -17,11 +23,11 @@ struct ConvParams {
     pad_t: u32, pad_l: u32, has_residual: u32, relu: u32,
 }
 
-@group(0) @binding(0) var<storage, read> x: array<vec4<f32>>;
-@group(0) @binding(1) var<storage, read> w: array<vec4<f32>>;
+@group(0) @binding(0) var<storage, read> x: array<act4>;
+@group(0) @binding(1) var<storage, read> w: array<wgt4>;
 @group(0) @binding(2) var<storage, read> bias: array<vec4<f32>>;
-@group(0) @binding(3) var<storage, read> residual: array<f32>;
-@group(0) @binding(4) var<storage, read_write> y: array<f32>;
+@group(0) @binding(3) var<storage, read> residual: array<act>;
+@group(0) @binding(4) var<storage, read_write> y: array<act>;
 @group(0) @binding(5) var<uniform> p: ConvParams;
 
 // a_tile[k][px / 4][px % 4]: 16 k-rows of 64 pixels; b_tile[k][c4]: 16 k-rows of 16 vec4.
@@ -57,7 +63,7 @@ fn load_x(base: i32, c: u32) -> vec4<f32> {
     if (base < 0) {
         return vec4<f32>(0.0);
     }
-    return x[u32(base) + c];
+    return vec4<f32>(x[u32(base) + c]);
 }
 
 fn store4(m: u32, c4: u32, acc: vec4<f32>) {
@@ -71,12 +77,12 @@ fn store4(m: u32, c4: u32, acc: vec4<f32>) {
         if (co < p.out_c) {
             var o = v[j];
             if (p.has_residual != 0u) {
-                o += residual[base + co];
+                o += f32(residual[base + co]);
             }
             if (p.relu != 0u) {
                 o = max(o, 0.0);
             }
-            y[base + co] = o;
+            y[base + co] = act(o);
         }
     }
 }
@@ -113,7 +119,7 @@ fn main(
         a_tile[(cv_l * 4u + 3u) * 16u + px_l / 4u][px_l % 4u] = xv.w;
         var bv = vec4<f32>(0.0);
         if (c4_base + c_l < p.out_c4) {
-            bv = w[(k0 + k_l) * p.out_c4 + c4_base + c_l];
+            bv = vec4<f32>(w[(k0 + k_l) * p.out_c4 + c4_base + c_l]);
         }
         b_tile[k_l * 16u + c_l] = bv;
         workgroupBarrier();

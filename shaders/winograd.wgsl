@@ -11,6 +11,12 @@
 // Cin and Cout are multiples of 4 here (Cout padded to 16 in U and M).
 // Layouts: V [16][T][Cin/4] vec4; U [16][Cin][Cout16/4] vec4; M [16][T][Cout16/4] vec4.
 
+// Storage types: f32 here; the half-precision build (see src/gpu/kernels/mod.rs) enables f16
+// and swaps these aliases for f16 types. Arithmetic is f32 in both.
+alias act = f32;
+alias act4 = vec4<f32>;
+alias wgt4 = vec4<f32>;
+
 struct WinoParams {
     batch: u32, in_h: u32, in_w: u32, in_c4: u32,
     out_h: u32, out_w: u32, out_c: u32, out_c4: u32,
@@ -18,22 +24,22 @@ struct WinoParams {
     pad_l: u32, has_residual: u32, relu: u32, _pad: u32,
 }
 
-@group(0) @binding(0) var<storage, read> x: array<vec4<f32>>;
+@group(0) @binding(0) var<storage, read> x: array<act4>;
 @group(0) @binding(1) var<storage, read_write> v_out: array<vec4<f32>>;
 @group(0) @binding(2) var<storage, read> v_in: array<vec4<f32>>;
-@group(0) @binding(3) var<storage, read> u: array<vec4<f32>>;
+@group(0) @binding(3) var<storage, read> u: array<wgt4>;
 @group(0) @binding(4) var<storage, read_write> m_out: array<vec4<f32>>;
 @group(0) @binding(5) var<storage, read> m_in: array<vec4<f32>>;
 @group(0) @binding(6) var<storage, read> bias: array<vec4<f32>>;
-@group(0) @binding(7) var<storage, read> residual: array<f32>;
-@group(0) @binding(8) var<storage, read_write> y: array<f32>;
+@group(0) @binding(7) var<storage, read> residual: array<act>;
+@group(0) @binding(8) var<storage, read_write> y: array<act>;
 @group(0) @binding(9) var<uniform> p: WinoParams;
 
 fn input_at(n: u32, iy: i32, ix: i32, c4: u32) -> vec4<f32> {
     if (iy < 0 || ix < 0 || iy >= i32(p.in_h) || ix >= i32(p.in_w)) {
         return vec4<f32>(0.0);
     }
-    return x[((n * p.in_h + u32(iy)) * p.in_w + u32(ix)) * p.in_c4 + c4];
+    return vec4<f32>(x[((n * p.in_h + u32(iy)) * p.in_w + u32(ix)) * p.in_c4 + c4]);
 }
 
 // One invocation per (tile, 4 channels).
@@ -103,10 +109,10 @@ fn load_u16(e: u32, c: u32, c4: u32) -> W16 {
     let b2 = b1 + s;
     let b3 = b2 + s;
     return W16(
-        Acc(u[b0], u[b0 + 1u], u[b0 + 2u], u[b0 + 3u]),
-        Acc(u[b1], u[b1 + 1u], u[b1 + 2u], u[b1 + 3u]),
-        Acc(u[b2], u[b2 + 1u], u[b2 + 2u], u[b2 + 3u]),
-        Acc(u[b3], u[b3 + 1u], u[b3 + 2u], u[b3 + 3u]),
+        Acc(vec4<f32>(u[b0]), vec4<f32>(u[b0 + 1u]), vec4<f32>(u[b0 + 2u]), vec4<f32>(u[b0 + 3u])),
+        Acc(vec4<f32>(u[b1]), vec4<f32>(u[b1 + 1u]), vec4<f32>(u[b1 + 2u]), vec4<f32>(u[b1 + 3u])),
+        Acc(vec4<f32>(u[b2]), vec4<f32>(u[b2 + 1u]), vec4<f32>(u[b2 + 2u]), vec4<f32>(u[b2 + 3u])),
+        Acc(vec4<f32>(u[b3]), vec4<f32>(u[b3 + 1u]), vec4<f32>(u[b3 + 2u]), vec4<f32>(u[b3 + 3u])),
     );
 }
 
@@ -162,12 +168,12 @@ fn write_out(n: u32, oy: u32, ox: u32, c4: u32, v: vec4<f32>) {
         if (co < p.out_c) {
             var o = b[j];
             if (p.has_residual != 0u) {
-                o += residual[base + co];
+                o += f32(residual[base + co]);
             }
             if (p.relu != 0u) {
                 o = max(o, 0.0);
             }
-            y[base + co] = o;
+            y[base + co] = act(o);
         }
     }
 }

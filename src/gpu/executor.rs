@@ -10,7 +10,7 @@ use wgpu::util::DeviceExt;
 
 use super::context::{Context, Engine};
 use super::kernels::conv::ConvVariant;
-use super::kernels::{conv, winograd, eltwise, layout, linear, pool, Kernel, Pipelines};
+use super::kernels::{conv, winograd, Precision, eltwise, layout, linear, pool, Kernel, Pipelines};
 use crate::error::{Error, Result};
 use crate::model::{Graph, Op, Shape};
 use crate::weights::Tensor;
@@ -29,6 +29,7 @@ pub struct Model {
     tuned: super::tune::Choices,
     /// A variant forced on every conv that it supports.
     forced: Option<ConvVariant>,
+    precision: Precision,
 }
 
 /// One recorded kernel launch.
@@ -57,31 +58,44 @@ pub(crate) struct Plan {
 
 impl Model {
     /// Uploads a graph's weights and creates its pipelines.
-    pub fn new(engine: &Engine, mut graph: Graph) -> Result<Self> {
+    pub fn new(engine: &Engine, graph: Graph) -> Result<Self> {
+        Self::with_precision(engine, graph, Precision::F32)
+    }
+
+    /// Like [`Model::new`], storing activations and conv weights in `precision`.
+    pub fn with_precision(engine: &Engine, mut graph: Graph, precision: Precision) -> Result<Self> {
+        if precision == Precision::F16 && !engine.ctx.features.contains(wgpu::Features::SHADER_F16) {
+            return Err(Error::Unsupported(format!(
+                "f16 precision needs the SHADER_F16 feature, which adapter `{}` does not offer",
+                engine.ctx.info.name
+            )));
+        }
         crate::model::passes::pad_input_channels(&mut graph);
         let ctx = engine.ctx.clone();
         let limit = ctx.limits.max_storage_buffer_binding_size as u64;
         ctx.scoped("uploading weights", || {
-            let pipelines = ctx.pipelines();
+            let pipelines = ctx.pipelines(precision);
             let device = &ctx.device;
-            let upload = |label: &str, data: &[f32]| -> Result<wgpu::Buffer> {
-                let bytes = (data.len() * 4).max(16) as u64;
-                if bytes > limit {
-                    return Err(Error::TooLarge {
-                        what: label.to_string(),
-                        needed: bytes,
-                        limit,
-                    });
+            let upload_bytes = |label: &str, mut bytes: Vec<u8>| -> Result<wgpu::Buffer> {
+                let len = bytes.len().max(16).div_ceil(16) * 16;
+                if len as u64 > limit {
+                    return Err(Error::TooLarge { what: label.to_string(), needed: len as u64, limit });
                 }
-                let mut padded = data.to_vec();
-                padded.resize((bytes / 4) as usize, 0.0);
-                Ok(
-                    device.create_buffer_init(&wgpu::util::BufferInitDescriptor {
-                        label: Some(label),
-                        contents: bytemuck::cast_slice(&padded),
-                        usage: wgpu::BufferUsages::STORAGE,
-                    }),
-                )
+                bytes.resize(len, 0);
+                Ok(device.create_buffer_init(&wgpu::util::BufferInitDescriptor {
+                    label: Some(label),
+                    contents: &bytes,
+                    usage: wgpu::BufferUsages::STORAGE,
+                }))
+            };
+            let upload = |label: &str, data: &[f32]| upload_bytes(label, bytemuck::cast_slice(data).to_vec());
+            // Conv weights in the storage precision.
+            let upload_w = |label: &str, data: &[f32]| match precision {
+                Precision::F32 => upload(label, data),
+                Precision::F16 => upload_bytes(
+                    label,
+                    data.iter().flat_map(|&v| half::f16::from_f32(v).to_le_bytes()).collect(),
+                ),
             };
             let mut weights = Vec::new();
             for node in graph.nodes() {
@@ -90,10 +104,10 @@ impl Model {
                         conv, weight, bias, ..
                     } => {
                         let (w, b) = conv::pack(conv, weight, bias);
-                        let mut bufs = vec![upload(&node.name, &w)?, upload(&node.name, &b)?];
+                        let mut bufs = vec![upload_w(&node.name, &w)?, upload(&node.name, &b)?];
                         if winograd::eligible(conv) {
                             let u = winograd::transform_weights(conv, weight);
-                            bufs.push(upload(&node.name, &u)?);
+                            bufs.push(upload_w(&node.name, &u)?);
                         }
                         bufs
                     }
@@ -117,6 +131,7 @@ impl Model {
                 plans: Mutex::new(HashMap::new()),
                 tuned: super::tune::load_choices(engine),
                 forced: None,
+                precision,
             })
         })
     }
@@ -265,7 +280,12 @@ impl Model {
         let shapes = g.shapes(h, w)?;
         let device = &self.ctx.device;
         let limit = self.ctx.limits.max_storage_buffer_binding_size as u64;
-        let bytes_of = |s: Shape| (n * s.len() * 4).max(16) as u64;
+        // The NCHW input and the logits are f32; other activations use the storage precision.
+        let act = self.precision.bytes();
+        let bytes_of_value = |v: usize| {
+            let elem = if v == 0 || v == g.output { 4 } else { act };
+            ((n * shapes[v].len() * elem).max(16).div_ceil(16) * 16) as u64
+        };
 
         // Liveness: the last node reading each value; the output lives to the end.
         let nodes: Vec<_> = g.nodes().collect();
@@ -281,7 +301,7 @@ impl Model {
         let mut free: Vec<usize> = Vec::new();
         let mut slot = vec![usize::MAX; shapes.len()];
         for (i, node) in nodes.iter().enumerate() {
-            let need = bytes_of(shapes[node.output]);
+            let need = bytes_of_value(node.output);
             if need > limit {
                 return Err(Error::TooLarge {
                     what: format!("activation of `{}`", node.name),
@@ -323,7 +343,7 @@ impl Model {
                 })
             })
             .collect();
-        let input_bytes = bytes_of(shapes[0]);
+        let input_bytes = bytes_of_value(0);
         if input_bytes > limit {
             return Err(Error::TooLarge {
                 what: "input".into(),
@@ -390,7 +410,7 @@ impl Model {
             wgpu::BindingResource::Buffer(wgpu::BufferBinding {
                 buffer: buf,
                 offset: 0,
-                size: std::num::NonZeroU64::new(bytes_of(shapes[v])),
+                size: std::num::NonZeroU64::new(bytes_of_value(v)),
             })
         };
         let mut params_bufs = Vec::new();
@@ -555,9 +575,9 @@ fn read_back(ctx: &Context, buf: &wgpu::Buffer, bytes: u64) -> Result<Vec<f32>> 
 
 impl Context {
     /// The pipelines, created on first use.
-    pub(crate) fn pipelines(&self) -> Arc<Pipelines> {
-        self.pipelines
-            .get_or_init(|| Arc::new(Pipelines::new(&self.device)))
+    pub(crate) fn pipelines(&self, precision: Precision) -> Arc<Pipelines> {
+        self.pipelines[(precision == Precision::F16) as usize]
+            .get_or_init(|| Arc::new(Pipelines::new(&self.device, precision)))
             .clone()
     }
 }

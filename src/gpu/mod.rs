@@ -8,3 +8,5 @@ pub mod tune;
 
 pub use context::{Engine, EngineOptions};
 pub use executor::Model;
+pub use kernels::conv::ConvVariant;
+pub use kernels::Precision;

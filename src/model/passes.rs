@@ -16,11 +16,11 @@ pub fn pad_input_channels(graph: &mut Graph) -> bool {
     if padded == c {
         return false;
     }
-    let consumers_are_convs = graph
-        .nodes()
-        .filter(|n| n.inputs.contains(&value))
-        .all(|n| matches!(n.op, Op::Conv { .. }) && n.inputs[0] == value && n.inputs.get(1) != Some(&value));
-    if !consumers_are_convs {
+    let consumers: Vec<_> = graph.nodes().filter(|n| n.inputs.contains(&value)).collect();
+    let only_convs = consumers.iter().all(|n| {
+        matches!(n.op, Op::Conv { .. }) && n.inputs[0] == value && n.inputs.get(1) != Some(&value)
+    });
+    if consumers.is_empty() || !only_convs || graph.output == value {
         return false;
     }
     graph.value_channels[value] = padded;
@@ -43,4 +43,45 @@ pub fn pad_input_channels(graph: &mut Graph) -> bool {
         }
     }
     true
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::ir::GraphBuilder;
+    use crate::model::Conv2d;
+
+    fn stem_graph() -> Graph {
+        let mut g = GraphBuilder::new("t", 3);
+        let x = g.push("input", Op::InputToNhwc, vec![0], 3);
+        let conv = Conv2d::square(3, 2, 3, 2, 1);
+        let weight: Vec<f32> = (0..conv.weight_len()).map(|i| i as f32 * 0.1 - 2.0).collect();
+        let op = Op::Conv { conv, weight, bias: vec![0.5, -0.5], relu: true };
+        let y = g.push("conv1", op, vec![x], 2);
+        g.finish(y)
+    }
+
+    #[test]
+    fn padded_stem_computes_the_same() {
+        let g = stem_graph();
+        let mut padded = g.clone();
+        assert!(pad_input_channels(&mut padded));
+        assert_eq!(padded.value_channels[1], 4);
+        let input: Vec<f32> = (0..2 * 3 * 9 * 7).map(|i| ((i * 37) % 11) as f32 - 5.0).collect();
+        let a = crate::cpu::run(&g, &input, 2, 9, 7).expect("reference");
+        let b = crate::cpu::run(&padded, &input, 2, 9, 7).expect("padded");
+        assert_eq!(a.len(), b.len());
+        for (x, y) in a.iter().zip(&b) {
+            assert!((x - y).abs() <= 1e-5 * x.abs().max(1.0), "{x} vs {y}");
+        }
+    }
+
+    #[test]
+    fn leaves_graphs_whose_input_feeds_other_ops() {
+        let mut g = GraphBuilder::new("t", 3);
+        let x = g.push("input", Op::InputToNhwc, vec![0], 3);
+        let mut graph = g.finish(x);
+        assert!(!pad_input_channels(&mut graph));
+        assert_eq!(graph.value_channels[1], 3);
+    }
 }

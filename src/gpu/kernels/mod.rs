@@ -120,10 +120,11 @@ impl Kernel {
                 (4, Write),
                 (5, Uniform),
             ],
-            Kernel::Affine => &[(0, Read), (1, Read), (2, Read), (3, Write), (4, Uniform)],
+            Kernel::Affine => &[(0, Read), (5, Read), (2, Read), (3, Write), (4, Uniform)],
             Kernel::Add => &[(0, Read), (1, Read), (3, Write), (4, Uniform)],
             Kernel::Relu => &[(0, Read), (3, Write), (4, Uniform)],
-            Kernel::NchwToNhwc | Kernel::ShortcutA | Kernel::MaxPool | Kernel::GlobalAvgPool => {
+            Kernel::ShortcutA => &[(3, Read), (1, Write), (2, Uniform)],
+            Kernel::NchwToNhwc | Kernel::MaxPool | Kernel::GlobalAvgPool => {
                 &[(0, Read), (1, Write), (2, Uniform)]
             }
             Kernel::Linear => &[(0, Read), (1, Read), (2, Read), (3, Write), (4, Uniform)],
@@ -137,9 +138,55 @@ impl Kernel {
     }
 }
 
-/// Source of a shader file by name.
+/// Storage precision of activations and conv weights (arithmetic is f32 either way).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub enum Precision {
+    #[default]
+    F32,
+    /// f16 storage; needs the adapter's `SHADER_F16`.
+    F16,
+}
+
+impl Precision {
+    /// Bytes of one stored activation.
+    pub fn bytes(self) -> usize {
+        match self {
+            Precision::F32 => 4,
+            Precision::F16 => 2,
+        }
+    }
+}
+
+impl std::str::FromStr for Precision {
+    type Err = crate::Error;
+    fn from_str(s: &str) -> crate::Result<Self> {
+        match s {
+            "f32" => Ok(Precision::F32),
+            "f16" => Ok(Precision::F16),
+            _ => Err(crate::Error::InvalidInput(format!("precision `{s}`: expected f32 or f16"))),
+        }
+    }
+}
+
+/// Source of a shader file by name, as written on disk.
 pub fn shader_source(file: &str) -> Option<&'static str> {
     SHADERS.iter().find(|(n, _)| *n == file).map(|(_, s)| *s)
+}
+
+/// The source of a shader for a precision. The f16 build is the file with `enable f16;` in
+/// front and its storage aliases (`act`, `act4`, `wgt4`) turned into f16 types; nothing else
+/// changes.
+pub fn shader_for(src: &str, precision: Precision) -> String {
+    match precision {
+        Precision::F32 => src.to_string(),
+        Precision::F16 => {
+            let body = src
+                .replace("alias act = f32;", "alias act = f16;")
+                .replace("alias act4 = vec4<f32>;", "alias act4 = vec4<f16>;")
+                .replace("alias wgt4 = vec4<f32>;", "alias wgt4 = vec4<f16>;");
+            format!("enable f16;\n{body}")
+        }
+    }
 }
 
 /// A kernel's pipeline and bind group layout.
@@ -154,14 +201,14 @@ pub struct Pipelines {
 }
 
 impl Pipelines {
-    pub fn new(device: &wgpu::Device) -> Self {
+    pub fn new(device: &wgpu::Device, precision: Precision) -> Self {
         let mut modules = HashMap::new();
         for (name, src) in SHADERS {
             // Development aid: RESNET_SHADER_DIR points at a folder whose WGSL files replace the
             // built-in ones, so kernels can be edited without rebuilding.
             let over = std::env::var_os("RESNET_SHADER_DIR")
                 .and_then(|d| std::fs::read_to_string(std::path::Path::new(&d).join(name)).ok());
-            let src: &str = over.as_deref().unwrap_or(src);
+            let src = shader_for(over.as_deref().unwrap_or(src), precision);
             let module = device.create_shader_module(wgpu::ShaderModuleDescriptor {
                 label: Some(name),
                 source: wgpu::ShaderSource::Wgsl(src.into()),

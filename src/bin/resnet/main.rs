@@ -5,6 +5,7 @@ use std::process::ExitCode;
 use std::time::Instant;
 
 use clap::{Args, Parser, Subcommand};
+use resnet_wgpu::gpu::Precision;
 use resnet_wgpu::weights::{random_input, read_tensor, write_safetensors};
 use resnet_wgpu::{
     compare, Architecture, BuildOptions, CpuModel, Engine, EngineOptions, Model, Result, Tensor,
@@ -55,6 +56,9 @@ struct ModelArgs {
     /// Run every batch norm, residual add and ReLU as its own pass.
     #[arg(long)]
     unfused: bool,
+    /// Storage precision of activations and conv weights on the GPU (f16 needs SHADER_F16).
+    #[arg(long, default_value = "f32")]
+    precision: Precision,
 }
 
 impl ModelArgs {
@@ -63,6 +67,7 @@ impl ModelArgs {
             unfused: self.unfused,
             classes: self.classes,
             blocks: self.blocks,
+            precision: self.precision,
         }
     }
 }
@@ -161,7 +166,7 @@ fn verify(cli: &Cli, a: &VerifyArgs) -> Result<()> {
         random_input(a.seed, a.batch * 3 * h * w),
     );
     let e = engine(cli)?;
-    let gpu = Model::new(&e, graph.clone())?;
+    let gpu = Model::with_precision(&e, graph.clone(), a.model.precision)?;
     gpu.infer(&input)?; // builds the plan and warms up
     let t = Instant::now();
     let logits = gpu.infer(&input)?;

@@ -139,8 +139,16 @@ impl Model {
     /// A model whose convs all run as `variant` where it supports them (for tuning and tests).
     pub fn with_variant(engine: &Engine, graph: Graph, variant: ConvVariant) -> Result<Self> {
         let mut m = Model::new(engine, graph)?;
-        m.forced = Some(variant);
+        m.force_variant(variant);
         Ok(m)
+    }
+
+    /// Runs every conv as `variant` where it supports the conv (plans built earlier are dropped).
+    pub fn force_variant(&mut self, variant: ConvVariant) {
+        self.forced = Some(variant);
+        if let Ok(plans) = self.plans.get_mut() {
+            plans.clear();
+        }
     }
 
     /// The conv variant for `conv` with an input of `batch × h × w`: forced, else tuned (cached

@@ -10,3 +10,5 @@ pub use context::{Engine, EngineOptions};
 pub use executor::Model;
 pub use kernels::conv::ConvVariant;
 pub use kernels::Precision;
+/// wgpu's feature flags, for checking [`Engine::features`].
+pub use wgpu::Features as wgpu_features;

@@ -47,6 +47,8 @@ pub(crate) struct Plan {
     readback: wgpu::Buffer,
     output: usize,
     output_bytes: u64,
+    /// Whether the output is stored as f16 (a graph that does not end in the classifier).
+    output_f16: bool,
     buffers: Vec<wgpu::Buffer>,
     pub segments: Vec<Vec<Dispatch>>,
     /// Per-image shape of every value.
@@ -211,7 +213,7 @@ impl Model {
         self.ctx.scoped("running inference", || {
             let cmds = self.record(plan, input, None);
             self.ctx.queue.submit(cmds);
-            read_back(&self.ctx, &plan.readback, plan.output_bytes)
+            read_back(&self.ctx, &plan.readback, plan.output_bytes, plan.output_f16)
         })
     }
 
@@ -275,7 +277,7 @@ impl Model {
 
     /// Reads the logits of a submitted run back.
     pub(crate) fn read_logits(&self, plan: &Plan) -> Result<Vec<f32>> {
-        read_back(&self.ctx, &plan.readback, plan.output_bytes)
+        read_back(&self.ctx, &plan.readback, plan.output_bytes, plan.output_f16)
     }
 
     /// The engine context.
@@ -288,10 +290,15 @@ impl Model {
         let shapes = g.shapes(h, w)?;
         let device = &self.ctx.device;
         let limit = self.ctx.limits.max_storage_buffer_binding_size as u64;
-        // The NCHW input and the logits are f32; other activations use the storage precision.
+        // The NCHW input and the classifier's logits are f32; other activations (a graph may
+        // end elsewhere) use the storage precision.
         let act = self.precision.bytes();
+        let f32_output = g
+            .nodes()
+            .any(|nd| nd.output == g.output && matches!(nd.op, Op::Linear { .. }));
+        let output_elem = if f32_output { 4 } else { act };
         let bytes_of_value = |v: usize| {
-            let elem = if v == 0 || v == g.output { 4 } else { act };
+            let elem = if v == 0 { 4 } else if v == g.output { output_elem } else { act };
             ((n * shapes[v].len() * elem).max(16).div_ceil(16) * 16) as u64
         };
 
@@ -365,7 +372,7 @@ impl Model {
             usage: wgpu::BufferUsages::STORAGE | wgpu::BufferUsages::COPY_DST,
             mapped_at_creation: false,
         });
-        let output_bytes = (n * shapes[g.output].len() * 4) as u64;
+        let output_bytes = (n * shapes[g.output].len() * output_elem) as u64;
         let readback = device.create_buffer(&wgpu::BufferDescriptor {
             label: Some("logits readback"),
             size: output_bytes.max(16),
@@ -421,6 +428,18 @@ impl Model {
                 size: std::num::NonZeroU64::new(bytes_of_value(v)),
             })
         };
+        // Global average pools read only by a classifier run fused with it: pooled value →
+        // the pool's input.
+        let pooled_by: HashMap<usize, usize> = nodes
+            .iter()
+            .filter(|p| matches!(p.op, Op::GlobalAvgPool) && shapes[p.output].c <= linear::POOL_LINEAR_MAX_IN)
+            .filter(|p| p.output != g.output)
+            .filter(|p| {
+                let readers: Vec<_> = nodes.iter().filter(|r| r.inputs.contains(&p.output)).collect();
+                readers.len() == 1 && matches!(readers[0].op, Op::Linear { .. })
+            })
+            .map(|p| (p.output, p.inputs[0]))
+            .collect();
         let mut params_bufs = Vec::new();
         let mut segments = Vec::new();
         let mut node_index = 0;
@@ -429,6 +448,9 @@ impl Model {
             for node in &seg.nodes {
                 let index = node_index;
                 node_index += 1;
+                if pooled_by.contains_key(&node.output) {
+                    continue; // fused into the classifier that reads it
+                }
                 let x = shapes[node.inputs[0]];
                 let y = shapes[node.output];
                 let wts = &self.weights[index];
@@ -484,10 +506,18 @@ impl Model {
                         let k = if pl.is_some() { Kernel::MaxPool } else { Kernel::GlobalAvgPool };
                         vec![(k, bytemuck::bytes_of(&p).to_vec(), grid, vec![value(node.inputs[0]), value(node.output)])]
                     }
-                    Op::Linear { in_f, out_f, .. } => {
-                        let (p, grid) = linear::params(n, *in_f, *out_f);
-                        vec![(Kernel::Linear, bytemuck::bytes_of(&p).to_vec(), grid, vec![value(node.inputs[0]), w(0), w(1), value(node.output)])]
-                    }
+                    Op::Linear { in_f, out_f, .. } => match pooled_by.get(&node.inputs[0]) {
+                        // The pool was skipped: average and classify in one pass.
+                        Some(&pool_input) => {
+                            let x = shapes[pool_input];
+                            let (p, grid) = linear::params(n, *in_f, *out_f, Some(x.h * x.w));
+                            vec![(Kernel::PoolLinear, bytemuck::bytes_of(&p).to_vec(), grid, vec![value(pool_input), w(0), w(1), value(node.output)])]
+                        }
+                        None => {
+                            let (p, grid) = linear::params(n, *in_f, *out_f, None);
+                            vec![(Kernel::Linear, bytemuck::bytes_of(&p).to_vec(), grid, vec![value(node.inputs[0]), w(0), w(1), value(node.output)])]
+                        }
+                    },
                 };
                 for (kernel, params, grid, mut res) in steps {
                     let params_buf = device.create_buffer_init(&wgpu::util::BufferInitDescriptor {
@@ -518,6 +548,7 @@ impl Model {
             readback,
             output: slot[g.output],
             output_bytes,
+            output_f16: output_elem == 2,
             buffers,
             segments,
             shapes,
@@ -547,8 +578,8 @@ pub(crate) fn check_input(graph: &Graph, input: &Tensor) -> Result<(usize, usize
     Ok((s[0], s[2], s[3]))
 }
 
-/// Maps `buf`, waits, and copies out `bytes` bytes as f32.
-fn read_back(ctx: &Context, buf: &wgpu::Buffer, bytes: u64) -> Result<Vec<f32>> {
+/// Maps `buf`, waits, and copies out `bytes` bytes as f32 (decoding f16 when `f16`).
+fn read_back(ctx: &Context, buf: &wgpu::Buffer, bytes: u64, f16: bool) -> Result<Vec<f32>> {
     let slice = buf.slice(..bytes);
     let (tx, rx) = std::sync::mpsc::channel();
     slice.map_async(wgpu::MapMode::Read, move |r| {
@@ -575,7 +606,13 @@ fn read_back(ctx: &Context, buf: &wgpu::Buffer, bytes: u64) -> Result<Vec<f32>> 
             during: "reading back the logits".into(),
             message: e.to_string(),
         })?;
-        bytemuck::cast_slice::<u8, f32>(&view).to_vec()
+        if f16 {
+            view.chunks_exact(2)
+                .map(|b| half::f16::from_le_bytes([b[0], b[1]]).to_f32())
+                .collect()
+        } else {
+            bytemuck::cast_slice::<u8, f32>(&view).to_vec()
+        }
     };
     buf.unmap();
     Ok(out)
@@ -587,41 +624,5 @@ impl Context {
         self.pipelines[(precision == Precision::F16) as usize]
             .get_or_init(|| Arc::new(Pipelines::new(&self.device, precision)))
             .clone()
-    }
-}
-
-impl Model {
-    /// Development aid: per-dispatch GPU time in ms (timestamp queries), with node names.
-    pub fn dev_layer_times(&self, input: &Tensor) -> Result<Vec<(String, String, f64)>> {
-        let (n, h, w) = check_input(&self.graph, input)?;
-        let plan = self.plan(n, h, w)?;
-        let count: usize = plan.segments.iter().map(|s| s.len()).sum();
-        let dev = &self.ctx.device;
-        let qs = dev.create_query_set(&wgpu::QuerySetDescriptor { label: None, ty: wgpu::QueryType::Timestamp, count: (2 * count) as u32 });
-        let resolve = dev.create_buffer(&wgpu::BufferDescriptor { label: None, size: (16 * count) as u64, usage: wgpu::BufferUsages::QUERY_RESOLVE | wgpu::BufferUsages::COPY_SRC, mapped_at_creation: false });
-        let rb = dev.create_buffer(&wgpu::BufferDescriptor { label: None, size: (16 * count) as u64, usage: wgpu::BufferUsages::MAP_READ | wgpu::BufferUsages::COPY_DST, mapped_at_creation: false });
-        let mut cmds = self.record(&plan, &input.data, Some(&qs));
-        let mut enc = dev.create_command_encoder(&Default::default());
-        enc.resolve_query_set(&qs, 0..(2 * count) as u32, &resolve, 0);
-        enc.copy_buffer_to_buffer(&resolve, 0, &rb, 0, (16 * count) as u64);
-        cmds.push(enc.finish());
-        self.ctx.queue.submit(cmds);
-        let slice = rb.slice(..);
-        slice.map_async(wgpu::MapMode::Read, |_| {});
-        self.ctx.wait("profiling")?;
-        let view = slice.get_mapped_range().map_err(|e| Error::Gpu { during: "p".into(), message: e.to_string() })?;
-        let ts: Vec<u64> = bytemuck::cast_slice::<u8, u64>(&view).to_vec();
-        let period = self.ctx.queue.get_timestamp_period() as f64;
-        let nodes: Vec<_> = self.graph.nodes().collect();
-        let mut out = Vec::new();
-        let mut i = 0;
-        for seg in &plan.segments {
-            for d in seg {
-                let ms = (ts[2 * i + 1].saturating_sub(ts[2 * i])) as f64 * period / 1e6;
-                out.push((nodes[d.node].name.clone(), format!("{:?}", d.kernel), ms));
-                i += 1;
-            }
-        }
-        Ok(out)
     }
 }

@@ -4,6 +4,8 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Instant;
 
+mod tune;
+
 use clap::{Args, Parser, Subcommand};
 use resnet_wgpu::gpu::Precision;
 use resnet_wgpu::weights::{random_input, read_tensor, write_safetensors};
@@ -18,7 +20,7 @@ use resnet_wgpu::{
     version,
     about = "ResNet inference on any GPU through wgpu"
 )]
-struct Cli {
+pub struct Cli {
     /// Backends to consider (vulkan, metal, dx12, gl; comma-separated). Default: WGPU_BACKEND or all.
     #[arg(long, global = true)]
     backend: Option<String>,
@@ -37,10 +39,13 @@ enum Command {
     Verify(VerifyArgs),
     /// Run the GPU on an NCHW tensor from a safetensors file and write the logits.
     Logits(LogitsArgs),
+    /// Time every conv variant per layer shape on this adapter, verify each against the CPU
+    /// reference, and cache the fastest (used by every later run on this adapter).
+    Tune(tune::TuneArgs),
 }
 
 #[derive(Args)]
-struct ModelArgs {
+pub struct ModelArgs {
     /// Architecture: simple, resnet18/34/50/101/152, resnet20/32/44/56/110.
     #[arg(long)]
     arch: Architecture,
@@ -62,7 +67,7 @@ struct ModelArgs {
 }
 
 impl ModelArgs {
-    fn options(&self) -> BuildOptions {
+    pub fn options(&self) -> BuildOptions {
         BuildOptions {
             unfused: self.unfused,
             classes: self.classes,
@@ -107,7 +112,7 @@ struct LogitsArgs {
     output: PathBuf,
 }
 
-fn engine(cli: &Cli) -> Result<Engine> {
+pub fn engine(cli: &Cli) -> Result<Engine> {
     Engine::with_options(&EngineOptions {
         backend: cli.backend.clone(),
         adapter_name: cli.adapter.clone(),
@@ -222,6 +227,7 @@ fn main() -> ExitCode {
         Command::Info => info(&cli),
         Command::Verify(a) => verify(&cli, a),
         Command::Logits(a) => logits(&cli, a),
+        Command::Tune(a) => tune::run(&cli, a),
     };
     match r {
         Ok(()) => ExitCode::SUCCESS,

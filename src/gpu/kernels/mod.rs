@@ -61,10 +61,13 @@ pub enum Kernel {
     MaxPool,
     GlobalAvgPool,
     Linear,
+    /// Global average pool fused with the classifier.
+    PoolLinear,
 }
 
 impl Kernel {
-    pub const ALL: [Kernel; 16] = [
+    pub const ALL: [Kernel; 17] = [
+        Kernel::PoolLinear,
         Kernel::Conv,
         Kernel::ConvVec4,
         Kernel::Conv1x1,
@@ -102,6 +105,7 @@ impl Kernel {
             Kernel::MaxPool => ("pool.wgsl", "max_pool"),
             Kernel::GlobalAvgPool => ("pool.wgsl", "global_avg_pool"),
             Kernel::Linear => ("linear.wgsl", "main"),
+            Kernel::PoolLinear => ("linear.wgsl", "pool_linear"),
         }
     }
 
@@ -127,7 +131,9 @@ impl Kernel {
             Kernel::NchwToNhwc | Kernel::MaxPool | Kernel::GlobalAvgPool => {
                 &[(0, Read), (1, Write), (2, Uniform)]
             }
-            Kernel::Linear => &[(0, Read), (1, Read), (2, Read), (3, Write), (4, Uniform)],
+            Kernel::Linear | Kernel::PoolLinear => {
+                &[(0, Read), (1, Read), (2, Read), (3, Write), (4, Uniform)]
+            }
         }
     }
 
@@ -204,11 +210,7 @@ impl Pipelines {
     pub fn new(device: &wgpu::Device, precision: Precision) -> Self {
         let mut modules = HashMap::new();
         for (name, src) in SHADERS {
-            // Development aid: RESNET_SHADER_DIR points at a folder whose WGSL files replace the
-            // built-in ones, so kernels can be edited without rebuilding.
-            let over = std::env::var_os("RESNET_SHADER_DIR")
-                .and_then(|d| std::fs::read_to_string(std::path::Path::new(&d).join(name)).ok());
-            let src = shader_for(over.as_deref().unwrap_or(src), precision);
+            let src = shader_for(src, precision);
             let module = device.create_shader_module(wgpu::ShaderModuleDescriptor {
                 label: Some(name),
                 source: wgpu::ShaderSource::Wgsl(src.into()),

@@ -304,10 +304,26 @@ impl Model {
 
         // Liveness: the last node reading each value; the output lives to the end.
         let nodes: Vec<_> = g.nodes().collect();
+        // Global average pools read only by a classifier run fused with it: pooled value →
+        // the pool's input.
+        let pooled_by: HashMap<usize, usize> = nodes
+            .iter()
+            .filter(|p| matches!(p.op, Op::GlobalAvgPool) && shapes[p.output].c <= linear::POOL_LINEAR_MAX_IN)
+            .filter(|p| p.output != g.output)
+            .filter(|p| {
+                let readers: Vec<_> = nodes.iter().filter(|r| r.inputs.contains(&p.output)).collect();
+                readers.len() == 1 && matches!(readers[0].op, Op::Linear { .. })
+            })
+            .map(|p| (p.output, p.inputs[0]))
+            .collect();
         let mut last_use = vec![0usize; shapes.len()];
         for (i, node) in nodes.iter().enumerate() {
             for &v in &node.inputs {
                 last_use[v] = i;
+                // A fused classifier reads the pool's input directly.
+                if let Some(&pool_input) = pooled_by.get(&v) {
+                    last_use[pool_input] = i;
+                }
             }
         }
         last_use[g.output] = usize::MAX;
@@ -428,18 +444,6 @@ impl Model {
                 size: std::num::NonZeroU64::new(bytes_of_value(v)),
             })
         };
-        // Global average pools read only by a classifier run fused with it: pooled value →
-        // the pool's input.
-        let pooled_by: HashMap<usize, usize> = nodes
-            .iter()
-            .filter(|p| matches!(p.op, Op::GlobalAvgPool) && shapes[p.output].c <= linear::POOL_LINEAR_MAX_IN)
-            .filter(|p| p.output != g.output)
-            .filter(|p| {
-                let readers: Vec<_> = nodes.iter().filter(|r| r.inputs.contains(&p.output)).collect();
-                readers.len() == 1 && matches!(readers[0].op, Op::Linear { .. })
-            })
-            .map(|p| (p.output, p.inputs[0]))
-            .collect();
         let mut params_bufs = Vec::new();
         let mut segments = Vec::new();
         let mut node_index = 0;

@@ -18,6 +18,10 @@ pub enum Error {
     #[error("{path}: not a valid safetensors file: {reason}")]
     BadFile { path: String, reason: String },
 
+    /// An ONNX file that could not be decoded, or whose graph is malformed.
+    #[error("{path}: not a valid ONNX model: {reason}")]
+    BadOnnx { path: String, reason: String },
+
     /// A tensor that the architecture needs is not in the weights.
     #[error("weights: missing tensor `{key}` (expected shape {expected:?})")]
     MissingTensor { key: String, expected: Vec<usize> },

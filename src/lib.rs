@@ -18,16 +18,20 @@
 //! # Ok(()) }
 //! ```
 
+pub mod bench;
 pub mod cpu;
 pub mod error;
 pub mod gpu;
+pub mod loader;
 pub mod model;
+pub mod onnx;
 pub mod weights;
 
 use std::path::PathBuf;
 
 pub use error::{Error, Result};
 pub use gpu::{Engine, EngineOptions, Model};
+pub use loader::{load_model_file, LoadedModel};
 pub use model::{Architecture, BuildOptions, Graph};
 pub use weights::Tensor;
 
@@ -165,3 +169,8 @@ pub fn compare(got: &Tensor, want: &Tensor) -> Comparison {
         },
     }
 }
+
+/// The README's Rust examples, compiled as doctests.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+pub struct ReadmeDoctests;

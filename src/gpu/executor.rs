@@ -269,7 +269,7 @@ impl Model {
         cmds
     }
 
-    fn dispatch(&self, pass: &mut wgpu::ComputePass<'_>, d: &Dispatch) {
+    pub(crate) fn dispatch(&self, pass: &mut wgpu::ComputePass<'_>, d: &Dispatch) {
         pass.set_pipeline(&self.pipelines.get(d.kernel).pipeline);
         pass.set_bind_group(0, &d.bind_group, &[]);
         pass.dispatch_workgroups(d.grid[0], d.grid[1], d.grid[2]);

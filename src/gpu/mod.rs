@@ -4,6 +4,9 @@
 pub mod context;
 pub mod executor;
 pub mod kernels;
+pub mod peak;
+pub mod profile;
+pub mod timer;
 pub mod tune;
 
 pub use context::{Engine, EngineOptions};

@@ -208,6 +208,9 @@ pub struct Graph {
     pub value_channels: Vec<usize>,
     pub segments: Vec<Segment>,
     pub output: ValueId,
+    /// The only input (height, width) the graph is valid for, when it was built for one size
+    /// (an imported ONNX average pool whose window was sized to the declared input).
+    pub fixed_input: Option<(usize, usize)>,
 }
 
 impl Graph {
@@ -219,6 +222,7 @@ impl Graph {
             value_channels: vec![input_channels],
             segments: Vec::new(),
             output: 0,
+            fixed_input: None,
         }
     }
 
@@ -235,6 +239,14 @@ impl Graph {
     /// Shapes of every value for an input of `h × w`, checking each node's inputs; an error
     /// names the first node the input cannot pass through.
     pub fn shapes(&self, h: usize, w: usize) -> Result<Vec<Shape>> {
+        if let Some((fh, fw)) = self.fixed_input {
+            if (fh, fw) != (h, w) {
+                return Err(Error::InvalidInput(format!(
+                    "{}: this model only takes {fh}x{fw} inputs, found {h}x{w}",
+                    self.name
+                )));
+            }
+        }
         let mut shapes: Vec<Option<Shape>> = vec![None; self.value_channels.len()];
         shapes[0] = Some(Shape {
             c: self.input_channels,

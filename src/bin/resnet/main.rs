@@ -1,10 +1,13 @@
 //! The `resnet` command-line tool: adapter info, GPU-vs-CPU verification, logits for a tensor.
 
+mod bench;
+mod chart;
+mod profile;
+mod tune;
+
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Instant;
-
-mod tune;
 
 use clap::{Args, Parser, Subcommand};
 use resnet_wgpu::gpu::Precision;
@@ -42,6 +45,10 @@ enum Command {
     /// Time every conv variant per layer shape on this adapter, verify each against the CPU
     /// reference, and cache the fastest (used by every later run on this adapter).
     Tune(tune::TuneArgs),
+    /// Inference speed (latency, images/s, GFLOP/s) and the device's roofline (--peak).
+    Bench(bench::BenchArgs),
+    /// Per-layer GPU times as a table and a bar chart (--out FILE.svg|html).
+    Profile(profile::ProfileArgs),
 }
 
 #[derive(Args)]
@@ -228,6 +235,8 @@ fn main() -> ExitCode {
         Command::Verify(a) => verify(&cli, a),
         Command::Logits(a) => logits(&cli, a),
         Command::Tune(a) => tune::run(&cli, a),
+        Command::Bench(a) => engine(&cli).and_then(|e| bench::run(&e, a)),
+        Command::Profile(a) => engine(&cli).and_then(|e| profile::run(&e, a)),
     };
     match r {
         Ok(()) => ExitCode::SUCCESS,

@@ -1,0 +1,234 @@
+//! `resnet bench`: the device's roofline (`--peak`) and a network's inference speed.
+//!
+//! - latency: wall clock of one whole inference (input upload, every dispatch, logits readback),
+//!   after `--warmup` untimed ones; median and nearest-rank p90 over `--iters`;
+//! - images/s = batch / median latency; gflops = 2 · MACs (convs + fc) · batch / median latency;
+//! - conv_gflops = conv FLOPs / conv GPU time, the conv layers' summed per-layer times (GPU
+//!   timestamps where the adapter has them), median over `--profile-runs` runs;
+//! - every figure is also given as a fraction of the peak measured in the same run (f32 peak,
+//!   or the f16 peak for `--precision f16`), unless `--no-peak`.
+
+use std::time::Instant;
+
+use clap::{Args, ValueEnum};
+use resnet_wgpu::gpu::peak::{self, Peak, PeakOptions};
+use resnet_wgpu::gpu::profile::{median, percentile};
+use resnet_wgpu::gpu::Precision;
+use resnet_wgpu::weights::random_input;
+use resnet_wgpu::{Architecture, BuildOptions, Engine, Error, Model, Result, Tensor, Weights};
+use serde_json::{json, Value};
+
+/// Storage precision of weights and activations.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum PrecisionArg {
+    F32,
+    F16,
+}
+
+impl PrecisionArg {
+    pub fn name(self) -> &'static str {
+        match self {
+            PrecisionArg::F32 => "f32",
+            PrecisionArg::F16 => "f16",
+        }
+    }
+
+    /// The build options for this precision.
+    pub fn apply(self, opts: BuildOptions) -> Result<BuildOptions> {
+        let precision = match self {
+            PrecisionArg::F32 => Precision::F32,
+            PrecisionArg::F16 => Precision::F16,
+        };
+        Ok(BuildOptions { precision, ..opts })
+    }
+}
+
+#[derive(Args)]
+pub struct BenchArgs {
+    /// Measure the device's roofline (f32/f16 FMA GFLOP/s, copy GB/s); alone, print only that.
+    #[arg(long)]
+    peak: bool,
+    /// Do not measure the roofline (no fractions of peak).
+    #[arg(long, conflicts_with = "peak")]
+    no_peak: bool,
+    /// Architecture: simple, resnet18/34/50/101/152, resnet20/32/44/56/110.
+    #[arg(long, required_unless_present = "peak")]
+    arch: Option<Architecture>,
+    /// safetensors weights file, or random:SEED (speed does not depend on the values).
+    #[arg(long, default_value = "random:1")]
+    weights: Weights,
+    /// Classes for random weights (default 1000; 10 for CIFAR and simple).
+    #[arg(long)]
+    classes: Option<usize>,
+    /// Run every batch norm, residual add and ReLU as its own pass.
+    #[arg(long)]
+    unfused: bool,
+    #[arg(long, default_value_t = 1)]
+    batch: usize,
+    /// Timed inferences.
+    #[arg(long, default_value_t = 10)]
+    iters: usize,
+    /// Untimed inferences first.
+    #[arg(long, default_value_t = 2)]
+    warmup: usize,
+    /// Input height (default 224, 32 for CIFAR).
+    #[arg(long)]
+    height: Option<usize>,
+    /// Input width (default 224, 32 for CIFAR).
+    #[arg(long)]
+    width: Option<usize>,
+    #[arg(long, value_enum, default_value_t = PrecisionArg::F32)]
+    precision: PrecisionArg,
+    /// Timed runs of the per-layer profile behind conv_gflops.
+    #[arg(long, default_value_t = 3)]
+    profile_runs: usize,
+    /// Print one JSON object.
+    #[arg(long)]
+    json: bool,
+}
+
+fn peak_json(engine: &Engine, p: Option<&Peak>) -> Value {
+    json!({
+        "adapter": engine.adapter_info().name,
+        "backend": format!("{:?}", engine.adapter_info().backend),
+        "f32_gflops": p.map(|p| p.f32_gflops),
+        "f16_gflops": p.and_then(|p| p.f16_gflops),
+        "bandwidth_gbs": p.map(|p| p.bandwidth_gbs),
+        "peak_timing": p.map(|p| p.timing.name()),
+    })
+}
+
+/// One line describing a roofline.
+pub fn describe_peak(p: &Peak) -> String {
+    let f16 = p
+        .f16_gflops
+        .map_or("n/a (no SHADER_F16)".to_string(), |g| format!("{g:.1}"));
+    format!(
+        "peak: f32 {:.1} GFLOP/s, f16 {} GFLOP/s, copy bandwidth {:.1} GB/s ({})",
+        p.f32_gflops,
+        f16,
+        p.bandwidth_gbs,
+        p.timing.name()
+    )
+}
+
+pub fn run(engine: &Engine, a: &BenchArgs) -> Result<()> {
+    for (name, v) in [
+        ("--batch", a.batch),
+        ("--iters", a.iters),
+        ("--profile-runs", a.profile_runs),
+    ] {
+        if v == 0 {
+            return Err(Error::InvalidInput(format!(
+                "{name}: expected at least 1, found 0"
+            )));
+        }
+    }
+    let opts = a.precision.apply(BuildOptions {
+        unfused: a.unfused,
+        classes: a.classes,
+        ..Default::default()
+    })?;
+    let peak = if a.no_peak {
+        None
+    } else {
+        Some(peak::measure(engine, &PeakOptions::default())?)
+    };
+    let Some(arch) = a.arch else {
+        // --peak alone (clap requires --arch otherwise).
+        if a.json {
+            println!("{}", peak_json(engine, peak.as_ref()));
+        } else {
+            println!("{}", engine.describe());
+            if let Some(p) = &peak {
+                println!("{}", describe_peak(p));
+            }
+        }
+        return Ok(());
+    };
+    let h = a.height.unwrap_or(arch.default_input());
+    let w = a.width.unwrap_or(arch.default_input());
+    let model = Model::load(engine, arch, &a.weights, opts)?;
+    let input = Tensor::new(vec![a.batch, 3, h, w], random_input(7, a.batch * 3 * h * w));
+    for _ in 0..a.warmup {
+        model.infer(&input)?;
+    }
+    let mut latencies = Vec::with_capacity(a.iters);
+    for _ in 0..a.iters {
+        let t = Instant::now();
+        model.infer(&input)?;
+        latencies.push(t.elapsed().as_secs_f64());
+    }
+    let profile = model.profile(&input, a.profile_runs)?;
+    let (conv_flops, conv_s) = profile.conv_work();
+    let lat = median(&latencies);
+    let p90 = percentile(&latencies, 90.0);
+    let flops = 2.0 * model.graph().macs(h, w)? as f64 * a.batch as f64;
+    let gflops = flops / lat / 1e9;
+    let conv_gflops = if conv_s > 0.0 {
+        conv_flops / conv_s / 1e9
+    } else {
+        0.0
+    };
+    let reference = peak.as_ref().and_then(|p| match a.precision {
+        PrecisionArg::F32 => Some(p.f32_gflops),
+        PrecisionArg::F16 => p.f16_gflops,
+    });
+    let fraction = |g: f64| reference.map(|r| g / r);
+    if a.json {
+        let mut obj = peak_json(engine, peak.as_ref());
+        let extra = json!({
+            "arch": arch.name(), "batch": a.batch, "height": h, "width": w,
+            "precision": a.precision.name(), "unfused": a.unfused, "iters": a.iters,
+            "latency_ms_median": lat * 1e3, "latency_ms_p90": p90 * 1e3,
+            "latency_ms_min": latencies.iter().copied().fold(f64::INFINITY, f64::min) * 1e3,
+            "images_per_s": a.batch as f64 / lat, "gflops": gflops,
+            "gflops_fraction_of_peak": fraction(gflops),
+            "conv_gflops": conv_gflops, "conv_fraction_of_peak": fraction(conv_gflops),
+            "conv_gpu_ms": conv_s * 1e3, "gpu_ms": profile.total_seconds() * 1e3,
+            "layer_timing": profile.timing.name(), "profile_runs": profile.runs,
+        });
+        if let (Value::Object(o), Value::Object(e)) = (&mut obj, extra) {
+            o.extend(e);
+        }
+        println!("{obj}");
+        return Ok(());
+    }
+    let pct =
+        |g: f64| fraction(g).map_or(String::new(), |f| format!(" ({:.1} % of peak)", f * 1e2));
+    println!(
+        "{arch} batch {} {h}x{w} {}{} on {}",
+        a.batch,
+        a.precision.name(),
+        if a.unfused { " unfused" } else { "" },
+        engine.describe()
+    );
+    if let Some(p) = &peak {
+        println!("{}", describe_peak(p));
+    }
+    println!(
+        "latency     median {:.2} ms, p90 {:.2} ms over {} runs (upload + GPU + readback)",
+        lat * 1e3,
+        p90 * 1e3,
+        a.iters
+    );
+    println!(
+        "throughput  {:.2} images/s, {:.2} GFLOP/s effective{}",
+        a.batch as f64 / lat,
+        gflops,
+        pct(gflops)
+    );
+    println!(
+        "convs       {:.2} GFLOP/s over {:.2} ms of GPU time{} [{}, median of {} runs]",
+        conv_gflops,
+        conv_s * 1e3,
+        pct(conv_gflops),
+        profile.timing.name(),
+        profile.runs
+    );
+    println!(
+        "GPU total   {:.2} ms (sum of all layers)",
+        profile.total_seconds() * 1e3
+    );
+    Ok(())
+}

@@ -1,0 +1,229 @@
+//! `resnet profile`: per-layer GPU times (median of `--runs` runs after one warm-up inference)
+//! as a table, and optionally as a bar chart (`--out FILE.svg` or `FILE.html`).
+//!
+//! Per layer: GFLOP/s = FLOPs / time (convs and the classifier), GB/s = ideal bytes / time (see
+//! `resnet_wgpu::gpu::profile`), fraction of peak = GFLOP/s over the f32 (or f16) peak for
+//! layers with FLOPs ("compute"), GB/s over the copy bandwidth for the others ("memory"), and
+//! share = time / sum of the layer times.
+
+use std::path::PathBuf;
+
+use clap::Args;
+use resnet_wgpu::gpu::peak::{self, Peak, PeakOptions};
+use resnet_wgpu::gpu::profile::{LayerTime, Profile};
+use resnet_wgpu::model::Shape;
+use resnet_wgpu::weights::random_input;
+use resnet_wgpu::{Engine, Error, Model, Result, Tensor};
+use serde_json::json;
+
+use super::bench::{describe_peak, PrecisionArg};
+use super::chart;
+use super::ModelArgs;
+
+#[derive(Args)]
+pub struct ProfileArgs {
+    #[command(flatten)]
+    model: ModelArgs,
+    #[arg(long, default_value_t = 1)]
+    batch: usize,
+    /// Input height (default 224, 32 for CIFAR).
+    #[arg(long)]
+    height: Option<usize>,
+    /// Input width (default 224, 32 for CIFAR).
+    #[arg(long)]
+    width: Option<usize>,
+    /// Timed runs; each layer's time is its median.
+    #[arg(long, default_value_t = 5)]
+    runs: usize,
+    #[arg(long, value_enum, default_value_t = PrecisionArg::F32)]
+    precision: PrecisionArg,
+    /// Also write a bar chart: FILE.svg, or FILE.html (chart and table).
+    #[arg(long)]
+    out: Option<PathBuf>,
+    /// Do not measure the roofline (no fractions of peak).
+    #[arg(long)]
+    no_peak: bool,
+    /// Print one JSON object instead of the table.
+    #[arg(long)]
+    json: bool,
+}
+
+/// One table row.
+pub struct Row {
+    pub name: String,
+    pub op: &'static str,
+    pub shape: String,
+    pub kernel: String,
+    pub ms: f64,
+    pub gflops: Option<f64>,
+    pub gbs: f64,
+    pub fraction: Option<f64>,
+    /// `compute` (fraction of FLOP peak) or `memory` (fraction of bandwidth).
+    pub bound: &'static str,
+    pub share: f64,
+}
+
+fn shape(s: Shape) -> String {
+    format!("{}x{}x{}", s.c, s.h, s.w)
+}
+
+fn row(l: &LayerTime, total: f64, flop_peak: Option<f64>, peak: Option<&Peak>) -> Row {
+    let s = l.seconds.max(1e-12);
+    let gflops = (l.flops > 0.0).then(|| l.flops / s / 1e9);
+    let gbs = l.bytes / s / 1e9;
+    let (fraction, bound) = match gflops {
+        Some(g) => (flop_peak.map(|p| g / p), "compute"),
+        None => (peak.map(|p| gbs / p.bandwidth_gbs), "memory"),
+    };
+    Row {
+        name: l.name.clone(),
+        op: l.op,
+        shape: format!("{} -> {}", shape(l.input), shape(l.output)),
+        kernel: l.kernel.clone(),
+        ms: l.seconds * 1e3,
+        gflops,
+        gbs,
+        fraction,
+        bound,
+        share: if total > 0.0 { l.seconds / total } else { 0.0 },
+    }
+}
+
+fn rows(p: &Profile, flop_peak: Option<f64>, peak: Option<&Peak>) -> Vec<Row> {
+    let total = p.total_seconds();
+    p.layers
+        .iter()
+        .map(|l| row(l, total, flop_peak, peak))
+        .collect()
+}
+
+pub fn run(engine: &Engine, a: &ProfileArgs) -> Result<()> {
+    if a.batch == 0 || a.runs == 0 {
+        return Err(Error::InvalidInput(format!(
+            "--batch and --runs: expected at least 1, found {} and {}",
+            a.batch, a.runs
+        )));
+    }
+    let format = match &a.out {
+        None => None,
+        Some(path) => match path.extension().and_then(|e| e.to_str()) {
+            Some(e) if e.eq_ignore_ascii_case("svg") => Some(false),
+            Some(e) if e.eq_ignore_ascii_case("html") || e.eq_ignore_ascii_case("htm") => {
+                Some(true)
+            }
+            _ => {
+                return Err(Error::InvalidInput(format!(
+                    "--out {}: expected a file name ending in .svg or .html",
+                    path.display()
+                )))
+            }
+        },
+    };
+    let arch = a.model.arch;
+    let opts = a.precision.apply(a.model.options())?;
+    let h = a.height.unwrap_or(arch.default_input());
+    let w = a.width.unwrap_or(arch.default_input());
+    let peak = if a.no_peak {
+        None
+    } else {
+        Some(peak::measure(engine, &PeakOptions::default())?)
+    };
+    let flop_peak = peak.as_ref().and_then(|p| match a.precision {
+        PrecisionArg::F32 => Some(p.f32_gflops),
+        PrecisionArg::F16 => p.f16_gflops,
+    });
+    let model = Model::load(engine, arch, &a.model.weights, opts)?;
+    let input = Tensor::new(vec![a.batch, 3, h, w], random_input(7, a.batch * 3 * h * w));
+    model.infer(&input)?; // warm-up: plan, pipelines, first-touch of the buffers
+    let profile = model.profile(&input, a.runs)?;
+    let rows = rows(&profile, flop_peak, peak.as_ref());
+    let total_ms = profile.total_seconds() * 1e3;
+    let title = format!(
+        "{arch} batch {} {h}x{w} {}: {:.2} ms of GPU time",
+        a.batch,
+        a.precision.name(),
+        total_ms
+    );
+    let mut header = vec![
+        format!("device: {}", engine.describe()),
+        format!(
+            "layer times: {} (median of {} runs){}",
+            profile.timing.name(),
+            profile.runs,
+            match profile.timing {
+                resnet_wgpu::gpu::timer::Timing::Timestamps => "",
+                _ => "; no timestamp queries on this adapter: every layer was submitted and waited for alone, so each time includes the submit latency",
+            }
+        ),
+    ];
+    if let Some(p) = &peak {
+        header.push(describe_peak(p));
+    }
+    if a.json {
+        let layers: Vec<_> = rows
+            .iter()
+            .map(|r| {
+                json!({"layer": r.name, "op": r.op, "shape": r.shape, "kernel": r.kernel,
+                    "ms": r.ms, "gflops": r.gflops, "gbs": r.gbs, "fraction_of_peak": r.fraction,
+                    "bound": r.bound, "share": r.share})
+            })
+            .collect();
+        let obj = json!({
+            "arch": arch.name(), "batch": a.batch, "height": h, "width": w,
+            "precision": a.precision.name(), "adapter": engine.adapter_info().name,
+            "timing": profile.timing.name(), "runs": profile.runs, "total_ms": total_ms,
+            "f32_gflops": peak.as_ref().map(|p| p.f32_gflops),
+            "f16_gflops": peak.as_ref().and_then(|p| p.f16_gflops),
+            "bandwidth_gbs": peak.as_ref().map(|p| p.bandwidth_gbs),
+            "layers": layers,
+        });
+        println!("{obj}");
+    } else {
+        println!("{title}");
+        for line in &header {
+            println!("{line}");
+        }
+        print_table(&rows);
+    }
+    if let (Some(path), Some(as_html)) = (&a.out, format) {
+        let svg = chart::svg(&title, &rows, path)?;
+        let text = if as_html {
+            chart::html(&title, &header, &rows, &svg)
+        } else {
+            svg
+        };
+        std::fs::write(path, text).map_err(|e| Error::io(path, e))?;
+        eprintln!("wrote {}", path.display());
+    }
+    Ok(())
+}
+
+fn print_table(rows: &[Row]) {
+    let name_w = rows.iter().map(|r| r.name.len()).max().unwrap_or(5).max(5);
+    let shape_w = rows.iter().map(|r| r.shape.len()).max().unwrap_or(5).max(5);
+    let kernel_w = rows
+        .iter()
+        .map(|r| r.kernel.len())
+        .max()
+        .unwrap_or(6)
+        .max(6);
+    println!(
+        "{:name_w$}  {:10}  {:shape_w$}  {:kernel_w$}  {:>9}  {:>8}  {:>7}  {:>15}  {:>6}",
+        "layer", "op", "shape", "kernel", "ms", "GFLOP/s", "GB/s", "% of peak", "share"
+    );
+    for r in rows {
+        println!(
+            "{:name_w$}  {:10}  {:shape_w$}  {:kernel_w$}  {:>9.3}  {:>8}  {:>7.1}  {:>15}  {:>5.1}%",
+            r.name,
+            r.op,
+            r.shape,
+            r.kernel,
+            r.ms,
+            r.gflops.map_or("-".to_string(), |g| format!("{g:.1}")),
+            r.gbs,
+            r.fraction
+                .map_or("-".to_string(), |f| format!("{:.1} ({})", f * 1e2, r.bound)),
+            r.share * 1e2
+        );
+    }
+}

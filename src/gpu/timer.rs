@@ -1,0 +1,141 @@
+//! GPU timestamps for compute passes: pass `i` writes query `2i` at its start and `2i + 1` at its
+//! end; its duration is `(t[2i+1] − t[2i]) · period` nanoseconds, with the period from
+//! [`wgpu::Queue::get_timestamp_period`]. Without `TIMESTAMP_QUERY` callers fall back to wall
+//! clock around submit-and-wait (see [`Timing`]).
+
+use super::context::Context;
+use crate::error::{Error, Result};
+
+/// How a time was measured.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Timing {
+    /// GPU timestamp queries around each pass.
+    Timestamps,
+    /// Wall clock around a submit and a wait for the queue to drain.
+    SubmitAndWait,
+}
+
+impl Timing {
+    /// `timestamps` or `submit-and-wait`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Timing::Timestamps => "timestamps",
+            Timing::SubmitAndWait => "submit-and-wait",
+        }
+    }
+}
+
+/// A query set for `passes` timed passes and the buffers to read it back.
+pub(crate) struct PassTimer {
+    pub query_set: wgpu::QuerySet,
+    resolve: wgpu::Buffer,
+    readback: wgpu::Buffer,
+    passes: u32,
+}
+
+impl PassTimer {
+    /// `None` when the device has no timestamp queries.
+    pub fn new(ctx: &Context, passes: usize) -> Result<Option<Self>> {
+        if !ctx.features.contains(wgpu::Features::TIMESTAMP_QUERY) {
+            return Ok(None);
+        }
+        let queries = 2 * passes.max(1);
+        if queries > wgpu::QUERY_SET_MAX_QUERIES as usize {
+            return Err(Error::Unsupported(format!(
+                "timing {passes} passes needs {queries} timestamp queries, more than wgpu's limit of {}",
+                wgpu::QUERY_SET_MAX_QUERIES
+            )));
+        }
+        let bytes = (queries * 8) as u64;
+        let query_set = ctx.device.create_query_set(&wgpu::QuerySetDescriptor {
+            label: Some("pass timestamps"),
+            ty: wgpu::QueryType::Timestamp,
+            count: queries as u32,
+        });
+        let resolve = ctx.device.create_buffer(&wgpu::BufferDescriptor {
+            label: Some("timestamp resolve"),
+            size: bytes,
+            usage: wgpu::BufferUsages::QUERY_RESOLVE | wgpu::BufferUsages::COPY_SRC,
+            mapped_at_creation: false,
+        });
+        let readback = ctx.device.create_buffer(&wgpu::BufferDescriptor {
+            label: Some("timestamp readback"),
+            size: bytes,
+            usage: wgpu::BufferUsages::MAP_READ | wgpu::BufferUsages::COPY_DST,
+            mapped_at_creation: false,
+        });
+        Ok(Some(PassTimer {
+            query_set,
+            resolve,
+            readback,
+            passes: queries as u32 / 2,
+        }))
+    }
+
+    /// The timestamp writes of pass `i`.
+    pub fn writes(&self, i: u32) -> wgpu::ComputePassTimestampWrites<'_> {
+        wgpu::ComputePassTimestampWrites {
+            query_set: &self.query_set,
+            beginning_of_pass_write_index: Some(2 * i),
+            end_of_pass_write_index: Some(2 * i + 1),
+        }
+    }
+
+    /// A command buffer that resolves the first `passes` pairs into the readback buffer; submit
+    /// it after the timed work.
+    pub fn resolve(&self, ctx: &Context, passes: u32) -> wgpu::CommandBuffer {
+        let n = passes.clamp(1, self.passes);
+        let mut enc = ctx.device.create_command_encoder(&Default::default());
+        enc.resolve_query_set(&self.query_set, 0..2 * n, &self.resolve, 0);
+        enc.copy_buffer_to_buffer(&self.resolve, 0, &self.readback, 0, 16 * n as u64);
+        enc.finish()
+    }
+
+    /// Seconds of each of the first `passes` passes (waits for the GPU).
+    pub fn read(&self, ctx: &Context, passes: u32) -> Result<Vec<f64>> {
+        let n = passes.clamp(1, self.passes);
+        let bytes = read_buffer(ctx, &self.readback, 16 * n as u64, "reading timestamps")?;
+        let ticks: Vec<u64> = bytes
+            .chunks_exact(8)
+            .map(|c| u64::from_le_bytes([c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7]]))
+            .collect();
+        let period_ns = ctx.queue.get_timestamp_period() as f64;
+        Ok(ticks
+            .chunks_exact(2)
+            // Clocks that are not monotonic across a very short pass can go backwards: count 0.
+            .map(|p| p[1].saturating_sub(p[0]) as f64 * period_ns * 1e-9)
+            .collect())
+    }
+}
+
+/// Maps `buf`, waits for the GPU and copies out its first `bytes` bytes.
+pub(crate) fn read_buffer(
+    ctx: &Context,
+    buf: &wgpu::Buffer,
+    bytes: u64,
+    during: &str,
+) -> Result<Vec<u8>> {
+    let slice = buf.slice(..bytes);
+    let (tx, rx) = std::sync::mpsc::channel();
+    slice.map_async(wgpu::MapMode::Read, move |r| {
+        let _ = tx.send(r);
+    });
+    ctx.wait(during)?;
+    let gpu_err = |message: String| Error::Gpu {
+        during: during.to_string(),
+        message,
+    };
+    match rx.recv() {
+        Ok(Ok(())) => {}
+        Ok(Err(e)) => return Err(gpu_err(e.to_string())),
+        Err(_) => return Err(gpu_err("the map callback never ran".into())),
+    }
+    let out = {
+        let view = slice
+            .get_mapped_range()
+            .map_err(|e| gpu_err(e.to_string()))?;
+        view.to_vec()
+    };
+    buf.unmap();
+    Ok(out)
+}

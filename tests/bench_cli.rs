@@ -1,0 +1,223 @@
+//! `resnet bench` and `resnet profile` through the binary, on tiny workloads: the JSON keys the
+//! issue promises, figures that are positive and finite, and the relations between them that
+//! follow from their definitions (images/s = batch / latency, fractions = figure / peak,
+//! shares summing to 1, the chart naming every layer of the graph).
+
+use std::path::PathBuf;
+use std::process::Command;
+
+use resnet_wgpu::{load_graph, Architecture, BuildOptions, Engine, Weights};
+use serde_json::Value;
+
+fn resnet(args: &[&str]) -> (bool, String, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_resnet"))
+        .args(args)
+        .output()
+        .unwrap_or_else(|e| panic!("running resnet {args:?}: {e}"));
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+fn json(args: &[&str]) -> Value {
+    let (ok, stdout, stderr) = resnet(args);
+    assert!(ok, "resnet {args:?} failed: {stderr}");
+    serde_json::from_str(stdout.trim())
+        .unwrap_or_else(|e| panic!("resnet {args:?}: not JSON ({e}): {stdout}"))
+}
+
+fn positive(v: &Value, key: &str) -> f64 {
+    let x = v[key]
+        .as_f64()
+        .unwrap_or_else(|| panic!("`{key}` is not a number in {v}"));
+    assert!(x.is_finite() && x > 0.0, "`{key}` = {x} in {v}");
+    x
+}
+
+fn close(a: f64, b: f64, what: &str) {
+    assert!(
+        (a - b).abs() <= 1e-6 * a.abs().max(b.abs()),
+        "{what}: {a} vs {b}"
+    );
+}
+
+fn has_f16() -> bool {
+    Engine::new()
+        .unwrap_or_else(|e| panic!("these tests need a GPU adapter: {e}"))
+        .features()
+        .contains(wgpu::Features::SHADER_F16)
+}
+
+#[test]
+fn bench_peak_json_reports_the_roofline() {
+    let v = json(&["bench", "--peak", "--json"]);
+    positive(&v, "f32_gflops");
+    positive(&v, "bandwidth_gbs");
+    if has_f16() {
+        positive(&v, "f16_gflops");
+    } else {
+        assert!(v["f16_gflops"].is_null(), "{v}");
+    }
+}
+
+#[test]
+fn bench_json_reports_consistent_figures() {
+    let (batch, h, w) = (2.0, 48, 40);
+    let v = json(&[
+        "bench",
+        "--arch",
+        "simple",
+        "--batch",
+        "2",
+        "--iters",
+        "2",
+        "--warmup",
+        "1",
+        "--profile-runs",
+        "1",
+        "--height",
+        "48",
+        "--width",
+        "40",
+        "--json",
+    ]);
+    let median = positive(&v, "latency_ms_median");
+    let p90 = positive(&v, "latency_ms_p90");
+    assert!(p90 >= median, "p90 {p90} < median {median}");
+    close(
+        positive(&v, "images_per_s"),
+        batch / (median / 1e3),
+        "images/s",
+    );
+    let graph = load_graph(
+        Architecture::Simple,
+        &Weights::Random(1),
+        BuildOptions::default(),
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    let macs = graph.macs(h, w).unwrap_or_else(|e| panic!("{e}")) as f64;
+    let gflops = positive(&v, "gflops");
+    close(gflops, 2.0 * macs * batch / (median / 1e3) / 1e9, "GFLOP/s");
+    let conv = positive(&v, "conv_gflops");
+    let peak = positive(&v, "f32_gflops");
+    close(
+        positive(&v, "gflops_fraction_of_peak"),
+        gflops / peak,
+        "fraction",
+    );
+    close(
+        positive(&v, "conv_fraction_of_peak"),
+        conv / peak,
+        "conv fraction",
+    );
+    // The convs are part of the GPU time.
+    assert!(positive(&v, "conv_gpu_ms") <= positive(&v, "gpu_ms"), "{v}");
+}
+
+fn temp_file(name: &str) -> PathBuf {
+    std::env::temp_dir().join(format!("resnet-wgpu-{}-{name}", std::process::id()))
+}
+
+#[test]
+fn profile_times_every_layer_and_draws_them() {
+    let svg = temp_file("profile.svg");
+    let svg_arg = svg.to_string_lossy().into_owned();
+    let v = json(&[
+        "profile", "--arch", "simple", "--height", "48", "--width", "48", "--runs", "2", "--json",
+        "--out", &svg_arg,
+    ]);
+    let graph = load_graph(
+        Architecture::Simple,
+        &Weights::Random(1),
+        BuildOptions::default(),
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    let names: Vec<&str> = graph.nodes().map(|n| n.name.as_str()).collect();
+    let layers = v["layers"]
+        .as_array()
+        .unwrap_or_else(|| panic!("no layers in {v}"));
+    let got: Vec<&str> = layers.iter().filter_map(|l| l["layer"].as_str()).collect();
+    // One row per node that ran (a node fused into another has none), in graph order, and
+    // every conv has its row.
+    let mut rest = names.iter();
+    for g in &got {
+        assert!(
+            rest.any(|n| n == g),
+            "row `{g}` is not a node in graph order: {got:?}"
+        );
+    }
+    for n in graph.nodes().filter(|n| n.op.kind() == "conv") {
+        assert!(
+            got.contains(&n.name.as_str()),
+            "no row for conv `{}`",
+            n.name
+        );
+    }
+    let mut share = 0.0;
+    let mut ms = 0.0;
+    for l in layers {
+        ms += positive(l, "ms");
+        share += positive(l, "share");
+        positive(l, "fraction_of_peak");
+        assert!(l["kernel"].as_str().is_some_and(|k| !k.is_empty()), "{l}");
+    }
+    close(ms, positive(&v, "total_ms"), "total");
+    assert!((share - 1.0).abs() < 1e-9, "shares sum to {share}");
+    let text = std::fs::read_to_string(&svg).unwrap_or_else(|e| panic!("{}: {e}", svg.display()));
+    let _ = std::fs::remove_file(&svg);
+    assert!(
+        text.starts_with("<svg"),
+        "not an SVG: {}",
+        &text[..text.len().min(80)]
+    );
+    for n in &got {
+        assert!(text.contains(n), "the chart does not name layer `{n}`");
+    }
+}
+
+#[test]
+fn profile_html_wraps_chart_and_table() {
+    let html = temp_file("profile.html");
+    let arg = html.to_string_lossy().into_owned();
+    let (ok, stdout, stderr) = resnet(&[
+        "profile",
+        "--arch",
+        "resnet20",
+        "--height",
+        "16",
+        "--width",
+        "16",
+        "--runs",
+        "1",
+        "--no-peak",
+        "--out",
+        &arg,
+    ]);
+    assert!(ok, "{stderr}");
+    assert!(stdout.contains("layer3.2.conv2"), "{stdout}");
+    let text = std::fs::read_to_string(&html).unwrap_or_else(|e| panic!("{}: {e}", html.display()));
+    let _ = std::fs::remove_file(&html);
+    assert!(text.contains("<svg") && text.contains("<table>"), "{text}");
+    assert!(
+        text.contains("<td>layer3.2.conv2</td>"),
+        "the table lacks the last conv"
+    );
+}
+
+#[test]
+fn bad_arguments_are_named() {
+    let (ok, _, stderr) = resnet(&["profile", "--arch", "simple", "--out", "chart.png"]);
+    assert!(!ok);
+    assert!(
+        stderr.contains("chart.png") && stderr.contains(".svg or .html"),
+        "{stderr}"
+    );
+    let (ok, _, stderr) = resnet(&["bench", "--arch", "simple", "--iters", "0"]);
+    assert!(!ok);
+    assert!(stderr.contains("--iters"), "{stderr}");
+    let (ok, _, stderr) = resnet(&["bench", "--json"]);
+    assert!(!ok, "bench needs --arch or --peak");
+    assert!(stderr.contains("--arch"), "{stderr}");
+}

@@ -54,7 +54,10 @@ fn shader_names_are_unique() {
 /// uniform). A mismatch here would only show up as a pipeline-creation error on a device.
 #[test]
 fn kernel_bindings_match_their_shaders() {
-    for (kernel, precision) in Kernel::ALL.into_iter().flat_map(|k| PRECISIONS.map(|p| (k, p))) {
+    for (kernel, precision) in Kernel::ALL
+        .into_iter()
+        .flat_map(|k| PRECISIONS.map(|p| (k, p)))
+    {
         let (file, entry) = kernel.entry();
         let src = shader_source(file)
             .unwrap_or_else(|| panic!("{kernel:?}: shader `{file}` is not in SHADERS"));

@@ -10,7 +10,7 @@ use wgpu::util::DeviceExt;
 
 use super::context::{Context, Engine};
 use super::kernels::conv::ConvVariant;
-use super::kernels::{conv, winograd, Precision, eltwise, layout, linear, pool, Kernel, Pipelines};
+use super::kernels::{conv, eltwise, layout, linear, pool, winograd, Kernel, Pipelines, Precision};
 use crate::error::{Error, Result};
 use crate::model::{Graph, Op, Shape};
 use crate::weights::Tensor;
@@ -18,7 +18,11 @@ use crate::weights::Tensor;
 /// A network on the GPU, ready to run at any batch size and input size it can take.
 pub struct Model {
     ctx: Arc<Context>,
+    /// The graph as built (what [`Model::graph`] returns and FLOPs are counted on).
     graph: Graph,
+    /// The graph as run: `graph` after GPU-side rewrites such as the stem's channel padding
+    /// (same nodes in the same order, so node indices agree).
+    exec: Graph,
     pipelines: Arc<Pipelines>,
     /// Weight buffers of every node, in graph order (empty for ops without weights).
     weights: Vec<Vec<wgpu::Buffer>>,
@@ -66,12 +70,14 @@ impl Model {
 
     /// Like [`Model::new`], storing activations and conv weights in `precision`.
     pub fn with_precision(engine: &Engine, mut graph: Graph, precision: Precision) -> Result<Self> {
-        if precision == Precision::F16 && !engine.ctx.features.contains(wgpu::Features::SHADER_F16) {
+        if precision == Precision::F16 && !engine.ctx.features.contains(wgpu::Features::SHADER_F16)
+        {
             return Err(Error::Unsupported(format!(
                 "f16 precision needs the SHADER_F16 feature, which adapter `{}` does not offer",
                 engine.ctx.info.name
             )));
         }
+        let original = graph.clone();
         crate::model::passes::pad_input_channels(&mut graph);
         let ctx = engine.ctx.clone();
         let limit = ctx.limits.max_storage_buffer_binding_size as u64;
@@ -81,22 +87,32 @@ impl Model {
             let upload_bytes = |label: &str, mut bytes: Vec<u8>| -> Result<wgpu::Buffer> {
                 let len = bytes.len().max(16).div_ceil(16) * 16;
                 if len as u64 > limit {
-                    return Err(Error::TooLarge { what: label.to_string(), needed: len as u64, limit });
+                    return Err(Error::TooLarge {
+                        what: label.to_string(),
+                        needed: len as u64,
+                        limit,
+                    });
                 }
                 bytes.resize(len, 0);
-                Ok(device.create_buffer_init(&wgpu::util::BufferInitDescriptor {
-                    label: Some(label),
-                    contents: &bytes,
-                    usage: wgpu::BufferUsages::STORAGE,
-                }))
+                Ok(
+                    device.create_buffer_init(&wgpu::util::BufferInitDescriptor {
+                        label: Some(label),
+                        contents: &bytes,
+                        usage: wgpu::BufferUsages::STORAGE,
+                    }),
+                )
             };
-            let upload = |label: &str, data: &[f32]| upload_bytes(label, bytemuck::cast_slice(data).to_vec());
+            let upload = |label: &str, data: &[f32]| {
+                upload_bytes(label, bytemuck::cast_slice(data).to_vec())
+            };
             // Conv weights in the storage precision.
             let upload_w = |label: &str, data: &[f32]| match precision {
                 Precision::F32 => upload(label, data),
                 Precision::F16 => upload_bytes(
                     label,
-                    data.iter().flat_map(|&v| half::f16::from_f32(v).to_le_bytes()).collect(),
+                    data.iter()
+                        .flat_map(|&v| half::f16::from_f32(v).to_le_bytes())
+                        .collect(),
                 ),
             };
             let mut weights = Vec::new();
@@ -126,7 +142,8 @@ impl Model {
             let dummy = upload("unused input", &[0.0; 4])?;
             Ok(Model {
                 ctx: ctx.clone(),
-                graph,
+                graph: original,
+                exec: graph,
                 pipelines,
                 weights,
                 dummy,
@@ -155,8 +172,18 @@ impl Model {
 
     /// The conv variant for `conv` with an input of `batch × h × w`: forced, else tuned (cached
     /// for this adapter), else the heuristic.
-    pub(crate) fn variant(&self, conv: &crate::model::Conv2d, batch: usize, h: usize, w: usize) -> ConvVariant {
-        let tuned = || self.tuned.get(&super::tune::shape_key(conv, batch, h, w)).copied();
+    pub(crate) fn variant(
+        &self,
+        conv: &crate::model::Conv2d,
+        batch: usize,
+        h: usize,
+        w: usize,
+    ) -> ConvVariant {
+        let tuned = || {
+            self.tuned
+                .get(&super::tune::shape_key(conv, batch, h, w))
+                .copied()
+        };
         match self.forced.or_else(tuned) {
             Some(v) if v.supports(conv) => v,
             _ => conv::choose(conv, self.ctx.info.device_type),
@@ -164,10 +191,15 @@ impl Model {
     }
 
     /// The variant each conv node runs with for `batch` inputs of `h × w`, by node name.
-    pub fn conv_variants(&self, batch: usize, h: usize, w: usize) -> Result<Vec<(String, ConvVariant)>> {
-        let shapes = self.graph.shapes(h, w)?;
+    pub fn conv_variants(
+        &self,
+        batch: usize,
+        h: usize,
+        w: usize,
+    ) -> Result<Vec<(String, ConvVariant)>> {
+        let shapes = self.exec.shapes(h, w)?;
         Ok(self
-            .graph
+            .exec
             .nodes()
             .filter_map(|n| match &n.op {
                 Op::Conv { conv: c, .. } => {
@@ -213,7 +245,12 @@ impl Model {
         self.ctx.scoped("running inference", || {
             let cmds = self.record(plan, input, None);
             self.ctx.queue.submit(cmds);
-            read_back(&self.ctx, &plan.readback, plan.output_bytes, plan.output_f16)
+            read_back(
+                &self.ctx,
+                &plan.readback,
+                plan.output_bytes,
+                plan.output_f16,
+            )
         })
     }
 
@@ -277,7 +314,12 @@ impl Model {
 
     /// Reads the logits of a submitted run back.
     pub(crate) fn read_logits(&self, plan: &Plan) -> Result<Vec<f32>> {
-        read_back(&self.ctx, &plan.readback, plan.output_bytes, plan.output_f16)
+        read_back(
+            &self.ctx,
+            &plan.readback,
+            plan.output_bytes,
+            plan.output_f16,
+        )
     }
 
     /// The engine context.
@@ -286,7 +328,7 @@ impl Model {
     }
 
     fn build_plan(&self, n: usize, h: usize, w: usize) -> Result<Plan> {
-        let g = &self.graph;
+        let g = &self.exec;
         let shapes = g.shapes(h, w)?;
         let device = &self.ctx.device;
         let limit = self.ctx.limits.max_storage_buffer_binding_size as u64;
@@ -298,7 +340,13 @@ impl Model {
             .any(|nd| nd.output == g.output && matches!(nd.op, Op::Linear { .. }));
         let output_elem = if f32_output { 4 } else { act };
         let bytes_of_value = |v: usize| {
-            let elem = if v == 0 { 4 } else if v == g.output { output_elem } else { act };
+            let elem = if v == 0 {
+                4
+            } else if v == g.output {
+                output_elem
+            } else {
+                act
+            };
             ((n * shapes[v].len() * elem).max(16).div_ceil(16) * 16) as u64
         };
 
@@ -308,10 +356,16 @@ impl Model {
         // the pool's input.
         let pooled_by: HashMap<usize, usize> = nodes
             .iter()
-            .filter(|p| matches!(p.op, Op::GlobalAvgPool) && shapes[p.output].c <= linear::POOL_LINEAR_MAX_IN)
+            .filter(|p| {
+                matches!(p.op, Op::GlobalAvgPool)
+                    && shapes[p.output].c <= linear::POOL_LINEAR_MAX_IN
+            })
             .filter(|p| p.output != g.output)
             .filter(|p| {
-                let readers: Vec<_> = nodes.iter().filter(|r| r.inputs.contains(&p.output)).collect();
+                let readers: Vec<_> = nodes
+                    .iter()
+                    .filter(|r| r.inputs.contains(&p.output))
+                    .collect();
                 readers.len() == 1 && matches!(readers[0].op, Op::Linear { .. })
             })
             .map(|p| (p.output, p.inputs[0]))
@@ -465,23 +519,71 @@ impl Model {
                 type Step<'a> = (Kernel, Vec<u8>, [u32; 3], Vec<wgpu::BindingResource<'a>>);
                 let steps: Vec<Step<'_>> = match &node.op {
                     Op::InputToNhwc | Op::ShortcutA(_) => {
-                        let sc = if let Op::ShortcutA(s) = &node.op { Some(s) } else { None };
+                        let sc = if let Op::ShortcutA(s) = &node.op {
+                            Some(s)
+                        } else {
+                            None
+                        };
                         let (p, grid) = layout::params(n, x, y, sc);
-                        let k = if sc.is_some() { Kernel::ShortcutA } else { Kernel::NchwToNhwc };
-                        vec![(k, bytemuck::bytes_of(&p).to_vec(), grid, vec![value(node.inputs[0]), value(node.output)])]
+                        let k = if sc.is_some() {
+                            Kernel::ShortcutA
+                        } else {
+                            Kernel::NchwToNhwc
+                        };
+                        vec![(
+                            k,
+                            bytemuck::bytes_of(&p).to_vec(),
+                            grid,
+                            vec![value(node.inputs[0]), value(node.output)],
+                        )]
                     }
                     Op::Conv { conv: c, relu, .. } => {
                         let variant = variants[index].unwrap_or(ConvVariant::Direct);
                         if variant == ConvVariant::Winograd {
-                            let (p, grids) = winograd::params(c, n, x.h, x.w, y.h, y.w, second.is_some(), *relu);
+                            let (p, grids) =
+                                winograd::params(c, n, x.h, x.w, y.h, y.w, second.is_some(), *relu);
                             let pb = bytemuck::bytes_of(&p).to_vec();
                             vec![
-                                (Kernel::WinogradInput, pb.clone(), grids[0], vec![value(node.inputs[0]), wino_v.as_entire_binding()]),
-                                (Kernel::WinogradGemm, pb.clone(), grids[1], vec![wino_v.as_entire_binding(), w(2), wino_m.as_entire_binding()]),
-                                (Kernel::WinogradOutput, pb, grids[2], vec![wino_m.as_entire_binding(), w(1), residual(), value(node.output)]),
+                                (
+                                    Kernel::WinogradInput,
+                                    pb.clone(),
+                                    grids[0],
+                                    vec![value(node.inputs[0]), wino_v.as_entire_binding()],
+                                ),
+                                (
+                                    Kernel::WinogradGemm,
+                                    pb.clone(),
+                                    grids[1],
+                                    vec![
+                                        wino_v.as_entire_binding(),
+                                        w(2),
+                                        wino_m.as_entire_binding(),
+                                    ],
+                                ),
+                                (
+                                    Kernel::WinogradOutput,
+                                    pb,
+                                    grids[2],
+                                    vec![
+                                        wino_m.as_entire_binding(),
+                                        w(1),
+                                        residual(),
+                                        value(node.output),
+                                    ],
+                                ),
                             ]
                         } else {
-                            let (p, grid) = conv::params(c, n, x.h, x.w, y.h, y.w, second.is_some(), *relu, variant);
+                            let (p, grid) = conv::params(
+                                c,
+                                n,
+                                x.h,
+                                x.w,
+                                y.h,
+                                y.w,
+                                second.is_some(),
+                                *relu,
+                                variant,
+                            );
                             let k = match variant {
                                 ConvVariant::Gemm1x1 => Kernel::Conv1x1,
                                 ConvVariant::DirectVec4 => Kernel::ConvVec4,
@@ -489,37 +591,86 @@ impl Model {
                                 ConvVariant::Small => Kernel::ConvSmall,
                                 _ => Kernel::Conv,
                             };
-                            vec![(k, bytemuck::bytes_of(&p).to_vec(), grid, vec![value(node.inputs[0]), w(0), w(1), residual(), value(node.output)])]
+                            vec![(
+                                k,
+                                bytemuck::bytes_of(&p).to_vec(),
+                                grid,
+                                vec![
+                                    value(node.inputs[0]),
+                                    w(0),
+                                    w(1),
+                                    residual(),
+                                    value(node.output),
+                                ],
+                            )]
                         }
                     }
                     Op::Affine { relu, .. } => {
                         let (p, grid) = eltwise::params(n * y.len(), y.c, *relu);
-                        vec![(Kernel::Affine, bytemuck::bytes_of(&p).to_vec(), grid, vec![value(node.inputs[0]), w(0), w(1), value(node.output)])]
+                        vec![(
+                            Kernel::Affine,
+                            bytemuck::bytes_of(&p).to_vec(),
+                            grid,
+                            vec![value(node.inputs[0]), w(0), w(1), value(node.output)],
+                        )]
                     }
                     Op::Add { relu } => {
                         let (p, grid) = eltwise::params(n * y.len(), y.c, *relu);
-                        vec![(Kernel::Add, bytemuck::bytes_of(&p).to_vec(), grid, vec![value(node.inputs[0]), residual(), value(node.output)])]
+                        vec![(
+                            Kernel::Add,
+                            bytemuck::bytes_of(&p).to_vec(),
+                            grid,
+                            vec![value(node.inputs[0]), residual(), value(node.output)],
+                        )]
                     }
                     Op::Relu => {
                         let (p, grid) = eltwise::params(n * y.len(), y.c, true);
-                        vec![(Kernel::Relu, bytemuck::bytes_of(&p).to_vec(), grid, vec![value(node.inputs[0]), value(node.output)])]
+                        vec![(
+                            Kernel::Relu,
+                            bytemuck::bytes_of(&p).to_vec(),
+                            grid,
+                            vec![value(node.inputs[0]), value(node.output)],
+                        )]
                     }
                     Op::MaxPool(_) | Op::GlobalAvgPool => {
-                        let pl = if let Op::MaxPool(pl) = &node.op { Some(pl) } else { None };
+                        let pl = if let Op::MaxPool(pl) = &node.op {
+                            Some(pl)
+                        } else {
+                            None
+                        };
                         let (p, grid) = pool::params(n, x, y, pl);
-                        let k = if pl.is_some() { Kernel::MaxPool } else { Kernel::GlobalAvgPool };
-                        vec![(k, bytemuck::bytes_of(&p).to_vec(), grid, vec![value(node.inputs[0]), value(node.output)])]
+                        let k = if pl.is_some() {
+                            Kernel::MaxPool
+                        } else {
+                            Kernel::GlobalAvgPool
+                        };
+                        vec![(
+                            k,
+                            bytemuck::bytes_of(&p).to_vec(),
+                            grid,
+                            vec![value(node.inputs[0]), value(node.output)],
+                        )]
                     }
                     Op::Linear { in_f, out_f, .. } => match pooled_by.get(&node.inputs[0]) {
                         // The pool was skipped: average and classify in one pass.
                         Some(&pool_input) => {
                             let x = shapes[pool_input];
                             let (p, grid) = linear::params(n, *in_f, *out_f, Some(x.h * x.w));
-                            vec![(Kernel::PoolLinear, bytemuck::bytes_of(&p).to_vec(), grid, vec![value(pool_input), w(0), w(1), value(node.output)])]
+                            vec![(
+                                Kernel::PoolLinear,
+                                bytemuck::bytes_of(&p).to_vec(),
+                                grid,
+                                vec![value(pool_input), w(0), w(1), value(node.output)],
+                            )]
                         }
                         None => {
                             let (p, grid) = linear::params(n, *in_f, *out_f, None);
-                            vec![(Kernel::Linear, bytemuck::bytes_of(&p).to_vec(), grid, vec![value(node.inputs[0]), w(0), w(1), value(node.output)])]
+                            vec![(
+                                Kernel::Linear,
+                                bytemuck::bytes_of(&p).to_vec(),
+                                grid,
+                                vec![value(node.inputs[0]), w(0), w(1), value(node.output)],
+                            )]
                         }
                     },
                 };
@@ -542,7 +693,12 @@ impl Model {
                         entries: &entries,
                     });
                     params_bufs.push(params_buf);
-                    dispatches.push(Dispatch { node: index, kernel, bind_group, grid });
+                    dispatches.push(Dispatch {
+                        node: index,
+                        kernel,
+                        bind_group,
+                        grid,
+                    });
                 }
             }
             segments.push(dispatches);

@@ -45,7 +45,10 @@ pub fn shape_key(conv: &Conv2d, batch: usize, h: usize, w: usize) -> String {
 /// The key of an adapter: name, backend and driver.
 pub fn adapter_key(engine: &Engine) -> String {
     let i = engine.adapter_info();
-    format!("{} | {:?} | {} {}", i.name, i.backend, i.driver, i.driver_info)
+    format!(
+        "{} | {:?} | {} {}",
+        i.name, i.backend, i.driver, i.driver_info
+    )
 }
 
 /// Where the cache lives.
@@ -108,7 +111,8 @@ fn save_choices(engine: &Engine, new: &[(String, ConvVariant)]) -> Result<PathBu
     if let Some(dir) = path.parent() {
         std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
     }
-    let text = serde_json::to_string_pretty(&cache).map_err(|e| Error::InvalidInput(e.to_string()))?;
+    let text =
+        serde_json::to_string_pretty(&cache).map_err(|e| Error::InvalidInput(e.to_string()))?;
     std::fs::write(&path, text).map_err(|e| Error::io(&path, e))?;
     Ok(path)
 }
@@ -136,19 +140,40 @@ pub struct LayerTuning {
 fn one_conv_graph(conv: &Conv2d, weight: &[f32], bias: &[f32], relu: bool) -> Graph {
     let mut g = GraphBuilder::new("tune", conv.in_c);
     let x = g.push("input", Op::InputToNhwc, vec![0], conv.in_c);
-    let op = Op::Conv { conv: *conv, weight: weight.to_vec(), bias: bias.to_vec(), relu };
+    let op = Op::Conv {
+        conv: *conv,
+        weight: weight.to_vec(),
+        bias: bias.to_vec(),
+        relu,
+    };
     let y = g.push("conv", op, vec![x], conv.out_c);
     g.finish(y)
 }
 
 /// Tunes every distinct conv shape of `graph` for `batch` inputs of `h × w`, caches the
 /// choices and returns what was measured.
-pub fn tune(engine: &Engine, graph: &Graph, batch: usize, h: usize, w: usize, iters: usize) -> Result<Vec<LayerTuning>> {
+pub fn tune(
+    engine: &Engine,
+    graph: &Graph,
+    batch: usize,
+    h: usize,
+    w: usize,
+    iters: usize,
+) -> Result<Vec<LayerTuning>> {
+    // Tune the convs as the executor will run them.
+    let mut graph = graph.clone();
+    crate::model::passes::pad_input_channels(&mut graph);
     let shapes = graph.shapes(h, w)?;
     let mut seen = std::collections::HashSet::new();
     let mut out = Vec::new();
     for node in graph.nodes() {
-        let Op::Conv { conv, weight, bias, relu } = &node.op else {
+        let Op::Conv {
+            conv,
+            weight,
+            bias,
+            relu,
+        } = &node.op
+        else {
             continue;
         };
         let x = shapes[node.inputs[0]];
@@ -157,7 +182,10 @@ pub fn tune(engine: &Engine, graph: &Graph, batch: usize, h: usize, w: usize, it
             continue;
         }
         let g = one_conv_graph(conv, weight, bias, *relu);
-        let input = Tensor::new(vec![batch, conv.in_c, x.h, x.w], random_input(17, batch * x.len()));
+        let input = Tensor::new(
+            vec![batch, conv.in_c, x.h, x.w],
+            random_input(17, batch * x.len()),
+        );
         let reference = crate::CpuModel::new(g.clone()).infer(&input)?;
         let mut candidates = Vec::new();
         for variant in ConvVariant::ALL.into_iter().filter(|v| v.supports(conv)) {
@@ -187,7 +215,12 @@ pub fn tune(engine: &Engine, graph: &Graph, batch: usize, h: usize, w: usize, it
                 during: format!("tuning layer `{}`", node.name),
                 message: "no conv variant agreed with the CPU reference".into(),
             })?;
-        out.push(LayerTuning { key, layer: node.name.clone(), chosen, candidates });
+        out.push(LayerTuning {
+            key,
+            layer: node.name.clone(),
+            chosen,
+            candidates,
+        });
     }
     let new: Vec<(String, ConvVariant)> = out.iter().map(|l| (l.key.clone(), l.chosen)).collect();
     save_choices(engine, &new)?;

@@ -16,7 +16,10 @@ pub fn pad_input_channels(graph: &mut Graph) -> bool {
     if padded == c {
         return false;
     }
-    let consumers: Vec<_> = graph.nodes().filter(|n| n.inputs.contains(&value)).collect();
+    let consumers: Vec<_> = graph
+        .nodes()
+        .filter(|n| n.inputs.contains(&value))
+        .collect();
     let only_convs = consumers.iter().all(|n| {
         matches!(n.op, Op::Conv { .. }) && n.inputs[0] == value && n.inputs.get(1) != Some(&value)
     });
@@ -55,8 +58,15 @@ mod tests {
         let mut g = GraphBuilder::new("t", 3);
         let x = g.push("input", Op::InputToNhwc, vec![0], 3);
         let conv = Conv2d::square(3, 2, 3, 2, 1);
-        let weight: Vec<f32> = (0..conv.weight_len()).map(|i| i as f32 * 0.1 - 2.0).collect();
-        let op = Op::Conv { conv, weight, bias: vec![0.5, -0.5], relu: true };
+        let weight: Vec<f32> = (0..conv.weight_len())
+            .map(|i| i as f32 * 0.1 - 2.0)
+            .collect();
+        let op = Op::Conv {
+            conv,
+            weight,
+            bias: vec![0.5, -0.5],
+            relu: true,
+        };
         let y = g.push("conv1", op, vec![x], 2);
         g.finish(y)
     }
@@ -67,7 +77,9 @@ mod tests {
         let mut padded = g.clone();
         assert!(pad_input_channels(&mut padded));
         assert_eq!(padded.value_channels[1], 4);
-        let input: Vec<f32> = (0..2 * 3 * 9 * 7).map(|i| ((i * 37) % 11) as f32 - 5.0).collect();
+        let input: Vec<f32> = (0..2 * 3 * 9 * 7)
+            .map(|i| ((i * 37) % 11) as f32 - 5.0)
+            .collect();
         let a = crate::cpu::run(&g, &input, 2, 9, 7).expect("reference");
         let b = crate::cpu::run(&padded, &input, 2, 9, 7).expect("padded");
         assert_eq!(a.len(), b.len());

@@ -165,11 +165,18 @@ fn every_variant_in_f16() {
     use resnet_wgpu::gpu::{ConvVariant, Precision};
     use resnet_wgpu::{cpu, Model, Tensor};
     let engine = super::common::engine();
-    if !engine.features().contains(resnet_wgpu::gpu::wgpu_features::SHADER_F16) {
+    if !engine
+        .features()
+        .contains(resnet_wgpu::gpu::wgpu_features::SHADER_F16)
+    {
         eprintln!("note: f16 skipped: the adapter has no SHADER_F16");
         return;
     }
-    for (conv, residual) in [(sq(32, 32, 3, 1, 1), true), (sq(16, 40, 1, 2, 0), false), (sq(3, 16, 7, 2, 3), false)] {
+    for (conv, residual) in [
+        (sq(32, 32, 3, 1, 1), true),
+        (sq(16, 40, 1, 2, 0), false),
+        (sq(3, 16, 7, 2, 3), false),
+    ] {
         let (n, h, w) = (2, 15, 13);
         let g = graph(conv.in_c, |g, x| {
             let mut inputs = vec![x];

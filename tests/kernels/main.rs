@@ -13,10 +13,10 @@ mod conv;
 mod ops;
 
 use common::{assert_close, engine};
+use resnet_wgpu::gpu::ConvVariant;
 use resnet_wgpu::model::ir::GraphBuilder;
 use resnet_wgpu::model::{Graph, Op, ValueId};
 use resnet_wgpu::weights::random_input;
-use resnet_wgpu::gpu::ConvVariant;
 use resnet_wgpu::{cpu, Model, Tensor};
 
 const REL: f64 = 1e-4;

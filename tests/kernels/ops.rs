@@ -185,7 +185,10 @@ fn pooled_classifier() {
             };
             g.push(name, op, vec![pooled], out_f)
         });
-        let input: Vec<f32> = random_input(23, n * c * h * w).iter().map(|v| v + 0.3).collect();
+        let input: Vec<f32> = random_input(23, n * c * h * w)
+            .iter()
+            .map(|v| v + 0.3)
+            .collect();
         check(name, g, n, h, w, input);
     }
 }

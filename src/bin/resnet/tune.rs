@@ -31,14 +31,22 @@ pub fn run(cli: &Cli, a: &TuneArgs) -> Result<()> {
     let graph = resnet_wgpu::load_graph(arch, &a.model.weights, a.model.options())?;
     let e = engine(cli)?;
     let layers = tune(&e, &graph, a.batch, h, w, a.iters)?;
-    println!("{:<28} {:<14} candidates (median ms, rel. error vs CPU)", "layer", "chosen");
+    println!(
+        "{:<28} {:<14} candidates (median ms, rel. error vs CPU)",
+        "layer", "chosen"
+    );
     for l in &layers {
         let c: Vec<String> = l
             .candidates
             .iter()
             .map(|c| {
                 let mark = if c.verified { "" } else { " REJECTED" };
-                format!("{} {:.2} ms ({:.1e}){mark}", c.variant.name(), c.ms, c.rel_err)
+                format!(
+                    "{} {:.2} ms ({:.1e}){mark}",
+                    c.variant.name(),
+                    c.ms,
+                    c.rel_err
+                )
             })
             .collect();
         println!("{:<28} {:<14} {}", l.layer, l.chosen.name(), c.join(", "));

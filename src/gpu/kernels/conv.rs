@@ -147,7 +147,9 @@ impl ConvVariant {
         match self {
             ConvVariant::Direct => true,
             ConvVariant::DirectVec4 => conv.in_c % 4 == 0,
-            ConvVariant::Gemm1x1 => conv.kernel == [1, 1] && conv.pad == [0; 4] && conv.in_c % 4 == 0,
+            ConvVariant::Gemm1x1 => {
+                conv.kernel == [1, 1] && conv.pad == [0; 4] && conv.in_c % 4 == 0
+            }
             ConvVariant::Winograd => super::winograd::eligible(conv),
             ConvVariant::Tiled => conv.in_c % 16 == 0,
             ConvVariant::Small => true,
@@ -162,9 +164,17 @@ impl ConvVariant {
 /// replaces this with measurements.
 pub fn choose(conv: &Conv2d, device: wgpu::DeviceType) -> ConvVariant {
     let order: &[ConvVariant] = if device == wgpu::DeviceType::Cpu {
-        &[ConvVariant::Winograd, ConvVariant::Gemm1x1, ConvVariant::DirectVec4]
+        &[
+            ConvVariant::Winograd,
+            ConvVariant::Gemm1x1,
+            ConvVariant::DirectVec4,
+        ]
     } else {
         &[ConvVariant::Tiled, ConvVariant::DirectVec4]
     };
-    order.iter().copied().find(|v| v.supports(conv)).unwrap_or(ConvVariant::Direct)
+    order
+        .iter()
+        .copied()
+        .find(|v| v.supports(conv))
+        .unwrap_or(ConvVariant::Direct)
 }

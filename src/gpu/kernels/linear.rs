@@ -20,7 +20,12 @@ pub const POOL_LINEAR_MAX_IN: usize = 2048;
 
 /// Parameters and grid of the classifier; with `pool_hw = Some(h·w)` of the fused global
 /// average pool + classifier (one workgroup per image).
-pub fn params(batch: usize, in_f: usize, out_f: usize, pool_hw: Option<usize>) -> (LinearParams, [u32; 3]) {
+pub fn params(
+    batch: usize,
+    in_f: usize,
+    out_f: usize,
+    pool_hw: Option<usize>,
+) -> (LinearParams, [u32; 3]) {
     let p = LinearParams {
         batch: batch as u32,
         in_f: in_f as u32,

@@ -14,11 +14,26 @@ use std::collections::HashMap;
 /// Every shader file, by name, for validation and pipeline creation.
 pub const SHADERS: &[(&str, &str)] = &[
     ("conv2d.wgsl", include_str!("../../../shaders/conv2d.wgsl")),
-    ("conv2d_vec4.wgsl", include_str!("../../../shaders/conv2d_vec4.wgsl")),
-    ("conv1x1.wgsl", include_str!("../../../shaders/conv1x1.wgsl")),
-    ("conv2d_tiled.wgsl", include_str!("../../../shaders/conv2d_tiled.wgsl")),
-    ("conv2d_small.wgsl", include_str!("../../../shaders/conv2d_small.wgsl")),
-    ("winograd.wgsl", include_str!("../../../shaders/winograd.wgsl")),
+    (
+        "conv2d_vec4.wgsl",
+        include_str!("../../../shaders/conv2d_vec4.wgsl"),
+    ),
+    (
+        "conv1x1.wgsl",
+        include_str!("../../../shaders/conv1x1.wgsl"),
+    ),
+    (
+        "conv2d_tiled.wgsl",
+        include_str!("../../../shaders/conv2d_tiled.wgsl"),
+    ),
+    (
+        "conv2d_small.wgsl",
+        include_str!("../../../shaders/conv2d_small.wgsl"),
+    ),
+    (
+        "winograd.wgsl",
+        include_str!("../../../shaders/winograd.wgsl"),
+    ),
     (
         "eltwise.wgsl",
         include_str!("../../../shaders/eltwise.wgsl"),
@@ -116,7 +131,11 @@ impl Kernel {
             Kernel::WinogradInput => &[(0, Read), (1, Write), (9, Uniform)],
             Kernel::WinogradGemm => &[(2, Read), (3, Read), (4, Write), (9, Uniform)],
             Kernel::WinogradOutput => &[(5, Read), (6, Read), (7, Read), (8, Write), (9, Uniform)],
-            Kernel::Conv | Kernel::ConvVec4 | Kernel::Conv1x1 | Kernel::ConvTiled | Kernel::ConvSmall => &[
+            Kernel::Conv
+            | Kernel::ConvVec4
+            | Kernel::Conv1x1
+            | Kernel::ConvTiled
+            | Kernel::ConvSmall => &[
                 (0, Read),
                 (1, Read),
                 (2, Read),
@@ -169,7 +188,9 @@ impl std::str::FromStr for Precision {
         match s {
             "f32" => Ok(Precision::F32),
             "f16" => Ok(Precision::F16),
-            _ => Err(crate::Error::InvalidInput(format!("precision `{s}`: expected f32 or f16"))),
+            _ => Err(crate::Error::InvalidInput(format!(
+                "precision `{s}`: expected f32 or f16"
+            ))),
         }
     }
 }

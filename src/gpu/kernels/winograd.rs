@@ -41,7 +41,12 @@ pub fn eligible(conv: &Conv2d) -> bool {
 
 /// `U[e][ci][co]` (Cout padded to 16) from HWIO weights, `U = G g Gᵀ` per (ci, co).
 pub fn transform_weights(conv: &Conv2d, hwio: &[f32]) -> Vec<f32> {
-    const G: [[f64; 3]; 4] = [[1.0, 0.0, 0.0], [0.5, 0.5, 0.5], [0.5, -0.5, 0.5], [0.0, 0.0, 1.0]];
+    const G: [[f64; 3]; 4] = [
+        [1.0, 0.0, 0.0],
+        [0.5, 0.5, 0.5],
+        [0.5, -0.5, 0.5],
+        [0.0, 0.0, 1.0],
+    ];
     let (cin, cout) = (conv.in_c, conv.out_c);
     let cp = padded_out_c(cout);
     let mut u = vec![0.0f32; 16 * cin * cp];
@@ -75,7 +80,10 @@ pub fn tiles(batch: usize, oh: usize, ow: usize) -> (usize, usize, usize) {
 /// Bytes of the transformed input V and the GEMM output M.
 pub fn scratch_bytes(conv: &Conv2d, batch: usize, oh: usize, ow: usize) -> (u64, u64) {
     let (_, _, t) = tiles(batch, oh, ow);
-    ((16 * t * conv.in_c * 4) as u64, (16 * t * padded_out_c(conv.out_c) * 4) as u64)
+    (
+        (16 * t * conv.in_c * 4) as u64,
+        (16 * t * padded_out_c(conv.out_c) * 4) as u64,
+    )
 }
 
 /// Parameters and the grids of the input, GEMM and output passes.

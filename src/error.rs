@@ -18,6 +18,10 @@ pub enum Error {
     #[error("{path}: not a valid safetensors file: {reason}")]
     BadFile { path: String, reason: String },
 
+    /// An image file that could not be read or decoded.
+    #[error("{path}: not a decodable image: {reason}")]
+    BadImage { path: String, reason: String },
+
     /// An ONNX file that could not be decoded, or whose graph is malformed.
     #[error("{path}: not a valid ONNX model: {reason}")]
     BadOnnx { path: String, reason: String },

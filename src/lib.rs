@@ -22,9 +22,11 @@ pub mod bench;
 pub mod cpu;
 pub mod error;
 pub mod gpu;
+pub mod labels;
 pub mod loader;
 pub mod model;
 pub mod onnx;
+pub mod preprocess;
 pub mod weights;
 
 use std::path::PathBuf;

@@ -80,7 +80,7 @@ impl Model {
         let original = graph.clone();
         crate::model::passes::pad_input_channels(&mut graph);
         let ctx = engine.ctx.clone();
-        let limit = ctx.limits.max_storage_buffer_binding_size as u64;
+        let limit = ctx.limits.max_storage_buffer_binding_size;
         ctx.scoped("uploading weights", || {
             let pipelines = ctx.pipelines(precision);
             let device = &ctx.device;
@@ -331,7 +331,7 @@ impl Model {
         let g = &self.exec;
         let shapes = g.shapes(h, w)?;
         let device = &self.ctx.device;
-        let limit = self.ctx.limits.max_storage_buffer_binding_size as u64;
+        let limit = self.ctx.limits.max_storage_buffer_binding_size;
         // The NCHW input and the classifier's logits are f32; other activations (a graph may
         // end elsewhere) use the storage precision.
         let act = self.precision.bytes();

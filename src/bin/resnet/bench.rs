@@ -219,7 +219,7 @@ pub fn run(engine: &Engine, a: &BenchArgs) -> Result<()> {
         pct(gflops)
     );
     println!(
-        "convs       {:.2} GFLOP/s over {:.2} ms of GPU time{} [{}, median of {} runs]",
+        "convs       {:.2} GFLOP/s over {:.2} ms of GPU time{} [{}, median of {} run(s)]",
         conv_gflops,
         conv_s * 1e3,
         pct(conv_gflops),

@@ -2,6 +2,9 @@
 
 mod bench;
 mod chart;
+mod classify;
+mod eval;
+mod images;
 mod profile;
 mod tune;
 
@@ -45,6 +48,10 @@ enum Command {
     /// Time every conv variant per layer shape on this adapter, verify each against the CPU
     /// reference, and cache the fastest (used by every later run on this adapter).
     Tune(tune::TuneArgs),
+    /// Classify image files or folders: the top classes with probabilities.
+    Classify(classify::ClassifyArgs),
+    /// Accuracy (top-1, top-5) over a folder of labelled images.
+    Eval(eval::EvalArgs),
     /// Inference speed (latency, images/s, GFLOP/s) and the device's roofline (--peak).
     Bench(bench::BenchArgs),
     /// Per-layer GPU times as a table and a bar chart (--out FILE.svg|html).
@@ -235,6 +242,8 @@ fn main() -> ExitCode {
         Command::Verify(a) => verify(&cli, a),
         Command::Logits(a) => logits(&cli, a),
         Command::Tune(a) => tune::run(&cli, a),
+        Command::Classify(a) => classify::run(&cli, a),
+        Command::Eval(a) => eval::run(&cli, a),
         Command::Bench(a) => engine(&cli).and_then(|e| bench::run(&e, a)),
         Command::Profile(a) => engine(&cli).and_then(|e| profile::run(&e, a)),
     };

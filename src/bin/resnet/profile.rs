@@ -146,7 +146,7 @@ pub fn run(engine: &Engine, a: &ProfileArgs) -> Result<()> {
     let mut header = vec![
         format!("device: {}", engine.describe()),
         format!(
-            "layer times: {} (median of {} runs){}",
+            "layer times: {} (median of {} run(s)){}",
             profile.timing.name(),
             profile.runs,
             match profile.timing {

@@ -146,12 +146,12 @@ impl ConvVariant {
     pub fn supports(self, conv: &Conv2d) -> bool {
         match self {
             ConvVariant::Direct => true,
-            ConvVariant::DirectVec4 => conv.in_c % 4 == 0,
+            ConvVariant::DirectVec4 => conv.in_c.is_multiple_of(4),
             ConvVariant::Gemm1x1 => {
-                conv.kernel == [1, 1] && conv.pad == [0; 4] && conv.in_c % 4 == 0
+                conv.kernel == [1, 1] && conv.pad == [0; 4] && conv.in_c.is_multiple_of(4)
             }
             ConvVariant::Winograd => super::winograd::eligible(conv),
-            ConvVariant::Tiled => conv.in_c % 16 == 0,
+            ConvVariant::Tiled => conv.in_c.is_multiple_of(16),
             ConvVariant::Small => true,
         }
     }

@@ -34,7 +34,7 @@ pub struct WinoParams {
 pub fn eligible(conv: &Conv2d) -> bool {
     conv.kernel == [3, 3]
         && conv.stride == [1, 1]
-        && conv.in_c % 4 == 0
+        && conv.in_c.is_multiple_of(4)
         && conv.in_c >= 16
         && conv.out_c >= 16
 }

@@ -1,0 +1,274 @@
+#!/usr/bin/env bash
+# Benchmarks resnet-wgpu against PyTorch on one NVIDIA GPU, side by side in the same run.
+#
+#   scripts/gpu-bench.sh [RESULTS_DIR]        (default: $OUT, else bench-results/<time>)
+#
+# Needs: Linux, an NVIDIA GPU and driver, python3 with torch + torchvision (CUDA). Runs within
+# about 8 minutes and writes everything (raw JSON, logs, the profile chart, summary.md) to
+# RESULTS_DIR:
+#   1. device description (nvidia-smi, `resnet info`);
+#   2. torchvision resnet50 in eval mode at batch 1, 8, 64, f32 with TF32 off and f16, timed
+#      with CUDA events after warm-up (GPU time of the forward pass) and end to end (input
+#      upload + forward + logits download, wall clock);
+#   3. `resnet bench --peak` (f32 and f16 FMA GFLOP/s, copy GB/s);
+#   4. `resnet bench --arch resnet50` at batch 1, 8, 64 in f32 and f16 (end to end: upload,
+#      GPU, logits readback; median and p90);
+#   5. `resnet profile --arch resnet50` at batch 1 and 64 (per-layer table + SVG/HTML chart);
+#   6. summary.md: one table with both engines and the ratios.
+# Every step has a time limit and the steps share a budget, so that one slow step cannot
+# starve the others; a failed step is reported at the end and the rest still run.
+#
+# Environment:
+#   RESNET_BIN         a prebuilt `resnet` binary (else `cargo build --release`, else
+#                      target/release/resnet if it exists)
+#   VULKAN_LOADER_DIR  folder with libvulkan.so.1 for machines without the Vulkan loader
+#                      (default: target/vulkan-loader when it exists)
+#   PYTHON             python with torch (default python3)
+#   CUDNN_BENCHMARK    1 (default) lets cuDNN pick its fastest algorithms, as tuned inference
+#                      would; 0 for plain eager defaults
+#   BUDGET_S           seconds for all measurements (default 450; the build is extra)
+# For a dry run of the script itself on a machine without the GPU (e.g. on lavapipe):
+#   ALLOW_CPU_ADAPTER=1 ARCH=simple SIZE=64 BATCHES="1 2" scripts/gpu-bench.sh /tmp/dry
+set -uo pipefail
+
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$root" || exit 1
+results="${1:-${OUT:-bench-results/$(date +%Y%m%d-%H%M%S)}}"
+mkdir -p "$results" || exit 1
+results="$(cd "$results" && pwd)"
+python="${PYTHON:-python3}"
+arch="${ARCH:-resnet50}"
+size="${SIZE:-224}"
+read -r -a batches <<<"${BATCHES:-1 8 64}"
+export ARCH="$arch" SIZE="$size" BATCHES="${batches[*]}"
+failures=()
+
+log() { printf '\n== %s\n' "$*" | tee -a "$results/run.log"; }
+# run NAME SECONDS CMD...: stdout to NAME.out, stderr to NAME.err, at most SECONDS and never
+# past the time budget; records a failure.
+budget_end=$((SECONDS + 100000)) # set after the build
+run() {
+    local name="$1" secs="$2"
+    shift 2
+    local left=$((budget_end - SECONDS))
+    if [ "$left" -lt 15 ]; then
+        echo "$name: skipped (time budget spent)" | tee -a "$results/run.log"
+        failures+=("$name (skipped: time budget spent)")
+        return 124
+    fi
+    [ "$secs" -gt "$left" ] && secs=$left
+    local start=$SECONDS
+    timeout "$secs" "$@" >"$results/$name.out" 2>"$results/$name.err"
+    local rc=$?
+    printf '%s: exit %d after %ds\n' "$name" "$rc" "$((SECONDS - start))" | tee -a "$results/run.log"
+    if [ "$rc" -ne 0 ]; then
+        failures+=("$name (exit $rc: $(tail -n 1 "$results/$name.err"))")
+    fi
+    return "$rc"
+}
+
+log "device"
+if command -v nvidia-smi >/dev/null 2>&1; then
+    nvidia-smi --query-gpu=name,driver_version,memory.total,clocks.max.sm --format=csv |
+        tee "$results/nvidia-smi.csv" | tee -a "$results/run.log"
+else
+    echo "nvidia-smi not found" | tee -a "$results/run.log"
+fi
+
+# --- Vulkan: loader and NVIDIA driver ---------------------------------------------------------
+has_loader() {
+    ldconfig -p 2>/dev/null | grep -q 'libvulkan\.so\.1' && return 0
+    local d
+    for d in ${LD_LIBRARY_PATH//:/ }; do
+        [ -e "$d/libvulkan.so.1" ] && return 0
+    done
+    return 1
+}
+if ! has_loader; then
+    loader_dir="${VULKAN_LOADER_DIR:-$root/target/vulkan-loader}"
+    if [ -e "$loader_dir/libvulkan.so.1" ]; then
+        export LD_LIBRARY_PATH="$loader_dir${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
+        echo "Vulkan loader: $loader_dir/libvulkan.so.1" | tee -a "$results/run.log"
+    else
+        echo "no Vulkan loader (libvulkan.so.1): install libvulkan1 or set VULKAN_LOADER_DIR" |
+            tee -a "$results/run.log"
+    fi
+fi
+# Use the NVIDIA ICD alone (so that a software driver can never be picked). Its manifest sits
+# in one of the standard folders; containers sometimes mount only the library, in which case a
+# manifest pointing at it is written here.
+icd=""
+for f in /usr/share/vulkan/icd.d/nvidia_icd*.json /etc/vulkan/icd.d/nvidia_icd*.json \
+    /usr/local/share/vulkan/icd.d/nvidia_icd*.json; do
+    if [ -e "$f" ]; then
+        icd="$f"
+        break
+    fi
+done
+if [ -z "$icd" ]; then
+    glx="$(ldconfig -p 2>/dev/null | awk '/libGLX_nvidia\.so\.0/ {print $NF; exit}')"
+    for f in /usr/lib/x86_64-linux-gnu/libGLX_nvidia.so.0 /usr/lib64/libGLX_nvidia.so.0; do
+        [ -z "$glx" ] && [ -e "$f" ] && glx="$f"
+    done
+    if [ -n "$glx" ]; then
+        icd="$results/nvidia_icd.json"
+        printf '{"file_format_version": "1.0.0", "ICD": {"library_path": "%s", "api_version": "1.3.0"}}\n' \
+            "$glx" >"$icd"
+    fi
+fi
+if [ -n "$icd" ]; then
+    export VK_DRIVER_FILES="$icd" VK_ICD_FILENAMES="$icd"
+    echo "Vulkan ICD: $icd" | tee -a "$results/run.log"
+else
+    echo "no NVIDIA Vulkan ICD found (nvidia_icd.json or libGLX_nvidia.so.0); in a container, enable the 'graphics' driver capability" |
+        tee -a "$results/run.log"
+fi
+export WGPU_BACKEND=vulkan
+
+# --- build -------------------------------------------------------------------------------------
+bin="${RESNET_BIN:-}"
+if [ -z "$bin" ] && command -v cargo >/dev/null 2>&1; then
+    log "building (cargo build --release)"
+    if run build 300 cargo build --release; then
+        bin="$root/target/release/resnet"
+    fi
+fi
+if [ -z "$bin" ] && [ -x "$root/target/release/resnet" ]; then
+    bin="$root/target/release/resnet"
+fi
+budget_end=$((SECONDS + ${BUDGET_S:-450}))
+
+# --- PyTorch ------------------------------------------------------------------------------------
+log "torchvision $arch (eval), CUDA events after warm-up"
+cat >"$results/torch_bench.py" <<'PY'
+"""torchvision's $ARCH in eval mode: per batch and precision, the median forward time from
+CUDA events (after warm-up) and the median end-to-end time (upload, forward, download)."""
+import json, os, statistics, time
+import torch, torchvision
+
+torch.backends.cuda.matmul.allow_tf32 = False
+torch.backends.cudnn.allow_tf32 = False
+torch.backends.cudnn.benchmark = os.environ.get("CUDNN_BENCHMARK", "1") == "1"
+dev = torch.device("cuda")
+print(json.dumps({"device": torch.cuda.get_device_name(0), "torch": torch.__version__,
+                  "torchvision": torchvision.__version__,
+                  "cudnn_benchmark": torch.backends.cudnn.benchmark}), flush=True)
+size = int(os.environ["SIZE"])
+model = getattr(torchvision.models, os.environ["ARCH"])(weights=None).eval().to(dev)
+for prec, dtype in (("f32", torch.float32), ("f16", torch.float16)):
+    m = model.to(dtype)
+    for batch in map(int, os.environ["BATCHES"].split()):
+        iters = 20 if batch >= 64 else 50
+        x_host = torch.randn(batch, 3, size, size).to(dtype).pin_memory()
+        with torch.inference_mode():
+            x = x_host.to(dev)
+            for _ in range(10):
+                m(x)
+            torch.cuda.synchronize()
+            gpu = []
+            for _ in range(iters):
+                a, b = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
+                a.record()
+                m(x)
+                b.record()
+                b.synchronize()
+                gpu.append(a.elapsed_time(b))
+            e2e = []
+            for _ in range(iters):
+                t = time.perf_counter()
+                m(x_host.to(dev, non_blocking=True)).float().cpu()
+                e2e.append((time.perf_counter() - t) * 1e3)
+        med = statistics.median(e2e)
+        print(json.dumps({"precision": prec, "batch": batch, "iters": iters,
+                          "events_ms_median": statistics.median(gpu),
+                          "e2e_ms_median": med, "images_per_s": batch / med * 1e3}), flush=True)
+PY
+run torch 150 "$python" "$results/torch_bench.py" && cat "$results/torch.out"
+
+# --- resnet-wgpu --------------------------------------------------------------------------------
+wgpu_ok=0
+if [ -n "$bin" ] && run info 60 "$bin" info; then
+    tee -a "$results/run.log" <"$results/info.out"
+    if grep -q '^type: *Cpu' "$results/info.out" && [ "${ALLOW_CPU_ADAPTER:-0}" != 1 ]; then
+        echo "the adapter is a CPU driver, not the GPU: skipping resnet-wgpu runs" |
+            tee -a "$results/run.log"
+        failures+=("resnet-wgpu: no GPU adapter (see info.out)")
+    else
+        wgpu_ok=1
+    fi
+else
+    failures+=("resnet-wgpu: no binary or no adapter")
+fi
+
+if [ "$wgpu_ok" -eq 1 ]; then
+    log "resnet bench --peak"
+    run peak 30 "$bin" bench --peak --json && cat "$results/peak.out"
+    for prec in f32 f16; do
+        for batch in "${batches[@]}"; do
+            iters=$((batch >= 64 ? 20 : 50))
+            log "resnet bench $arch batch $batch $prec"
+            run "wgpu-b$batch-$prec" 45 "$bin" bench --arch "$arch" --batch "$batch" \
+                --height "$size" --width "$size" --precision "$prec" --iters "$iters" \
+                --warmup 5 --no-peak --json &&
+                cat "$results/wgpu-b$batch-$prec.out"
+        done
+    done
+    first="${batches[0]}" last="${batches[${#batches[@]} - 1]}"
+    log "resnet profile $arch batch $first (table and HTML chart)"
+    run "profile-b$first" 60 "$bin" profile --arch "$arch" --batch "$first" --runs 5 \
+        --height "$size" --width "$size" --out "$results/profile-$arch-b$first.html" &&
+        cat "$results/profile-b$first.out"
+    log "resnet profile $arch batch $last (JSON and SVG chart)"
+    run "profile-b$last" 60 "$bin" profile --arch "$arch" --batch "$last" --runs 3 --no-peak \
+        --height "$size" --width "$size" --json --out "$results/profile-$arch-b$last.svg"
+fi
+
+# --- summary ------------------------------------------------------------------------------------
+log "summary"
+"$python" - "$results" <<'PY' | tee "$results/summary.md"
+import json, os, pathlib, sys
+d = pathlib.Path(sys.argv[1])
+batches = [int(b) for b in os.environ["BATCHES"].split()]
+def load(name):
+    try:
+        return json.loads((d / f"{name}.out").read_text().strip().splitlines()[-1])
+    except Exception:
+        return None
+peak = load("peak") or {}
+torch = {}
+try:
+    lines = [json.loads(l) for l in (d / "torch.out").read_text().splitlines() if l.strip()]
+    head = lines[0]
+    torch = {(l["precision"], l["batch"]): l for l in lines[1:]}
+except Exception:
+    head = {}
+dev = (d / "nvidia-smi.csv").read_text().splitlines()[-1] if (d / "nvidia-smi.csv").exists() else "?"
+print(f"# {os.environ['ARCH']} at {os.environ['SIZE']}x{os.environ['SIZE']} on {dev}\n")
+fmt = lambda v, f="{:.2f}": "–" if v is None else f.format(v)
+print(f"resnet-wgpu peak: f32 {fmt(peak.get('f32_gflops'), '{:.0f}')} GFLOP/s, "
+      f"f16 {fmt(peak.get('f16_gflops'), '{:.0f}')} GFLOP/s, "
+      f"copy {fmt(peak.get('bandwidth_gbs'), '{:.0f}')} GB/s ({peak.get('adapter')})  ")
+print(f"PyTorch {head.get('torch')} / torchvision {head.get('torchvision')}, "
+      f"cudnn.benchmark={head.get('cudnn_benchmark')}, TF32 off\n")
+print("| precision | batch | resnet-wgpu median ms | p90 ms | GPU ms | images/s | conv GFLOP/s (% of peak) "
+      "| PyTorch events ms | PyTorch end-to-end ms | images/s | wgpu / PyTorch (end to end) |")
+print("|---|---|---|---|---|---|---|---|---|---|---|")
+for prec in ("f32", "f16"):
+    p = peak.get("f16_gflops" if prec == "f16" else "f32_gflops")
+    for batch in batches:
+        w = load(f"wgpu-b{batch}-{prec}") or {}
+        t = torch.get((prec, batch), {})
+        lat, te = w.get("latency_ms_median"), t.get("e2e_ms_median")
+        conv = w.get("conv_gflops")
+        conv_s = "–" if conv is None else (f"{conv:.1f}" + (f" ({conv / p * 100:.0f} %)" if p else ""))
+        print(f"| {prec} | {batch} | {fmt(lat)} | {fmt(w.get('latency_ms_p90'))} | {fmt(w.get('gpu_ms'))} | "
+              f"{fmt(w.get('images_per_s'), '{:.0f}')} | {conv_s} | {fmt(t.get('events_ms_median'))} | "
+              f"{fmt(te)} | {fmt(t.get('images_per_s'), '{:.0f}')} | "
+              f"{fmt(lat / te if lat and te else None)} |")
+PY
+
+if [ "${#failures[@]}" -gt 0 ]; then
+    log "failures"
+    printf '%s\n' "${failures[@]}" | tee -a "$results/run.log"
+fi
+echo "results in $results"

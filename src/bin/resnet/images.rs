@@ -1,0 +1,211 @@
+//! What `classify` and `eval` share: the model file, the preprocessing flags, the class names,
+//! and the loop that decodes batches ahead (on a background thread) while the GPU runs the
+//! current one, with a progress bar on a terminal.
+
+use std::io::IsTerminal;
+use std::path::PathBuf;
+use std::time::Instant;
+
+use clap::Args;
+use indicatif::{ProgressBar, ProgressStyle};
+use resnet_wgpu::labels::Labels;
+use resnet_wgpu::onnx::softmax_rows;
+use resnet_wgpu::preprocess::{Batch, BatchReader, Preprocess};
+use resnet_wgpu::{
+    load_model_file, Architecture, BuildOptions, Engine, Error, LoadedModel, Model, Result, Tensor,
+};
+
+/// `--model FILE [--arch A] [--labels FILE]`.
+#[derive(Args)]
+pub struct ModelFileArgs {
+    /// Model file: .onnx, or .safetensors together with --arch.
+    #[arg(long)]
+    pub model: PathBuf,
+    /// Architecture of a .safetensors model: simple, resnet18/34/50/101/152, resnet20/32/44/56/110.
+    #[arg(long)]
+    pub arch: Option<Architecture>,
+    /// Class names, one a line (default: ImageNet names for 1000 classes, CIFAR-10 names for 10,
+    /// otherwise the indices).
+    #[arg(long)]
+    pub labels: Option<PathBuf>,
+    /// Storage precision of activations and conv weights on the GPU (f16 needs SHADER_F16).
+    #[arg(long, default_value = "f32")]
+    pub precision: resnet_wgpu::gpu::Precision,
+}
+
+impl ModelFileArgs {
+    /// Loads the `.onnx` or `.safetensors` (with `--arch`) model.
+    pub fn load(&self) -> Result<LoadedModel> {
+        let opts = BuildOptions {
+            precision: self.precision,
+            ..Default::default()
+        };
+        load_model_file(&self.model, self.arch, opts)
+    }
+
+    pub fn labels(&self, classes: usize) -> Result<Labels> {
+        match &self.labels {
+            Some(p) => Labels::from_file(p, classes),
+            None => Ok(Labels::for_classes(classes)),
+        }
+    }
+}
+
+/// `--preset P` and the custom settings that override it.
+#[derive(Args)]
+pub struct PreprocessArgs {
+    /// imagenet (torchvision), caffe (Keras ResNet-50), cifar. Default: cifar for a 10-class
+    /// model, otherwise imagenet.
+    #[arg(long)]
+    pub preset: Option<String>,
+    /// Resize the short side to this many pixels (Pillow bilinear).
+    #[arg(long)]
+    pub resize: Option<u32>,
+    /// Center crop to this square size.
+    #[arg(long)]
+    pub crop: Option<u32>,
+    /// Per output channel mean, a,b,c (subtracted after scaling).
+    #[arg(long, value_parser = parse_triple)]
+    pub mean: Option<[f32; 3]>,
+    /// Per output channel std, a,b,c.
+    #[arg(long, value_parser = parse_triple)]
+    pub std: Option<[f32; 3]>,
+    /// Feed channels as B, G, R.
+    #[arg(long)]
+    pub bgr: bool,
+    /// Divide pixel values by 255 or by 1.
+    #[arg(long)]
+    pub scale: Option<f32>,
+}
+
+fn parse_triple(s: &str) -> std::result::Result<[f32; 3], String> {
+    let v: Vec<f32> = s
+        .split(',')
+        .map(|x| x.trim().parse::<f32>())
+        .collect::<std::result::Result<_, _>>()
+        .map_err(|e| format!("`{s}`: expected three numbers a,b,c ({e})"))?;
+    <[f32; 3]>::try_from(v.as_slice())
+        .map_err(|_| format!("`{s}`: expected three numbers a,b,c, found {}", v.len()))
+}
+
+impl PreprocessArgs {
+    pub fn build(&self, classes: usize) -> Result<Preprocess> {
+        let default = if classes == 10 { "cifar" } else { "imagenet" };
+        let mut p = Preprocess::preset(self.preset.as_deref().unwrap_or(default))?;
+        if let Some(r) = self.resize {
+            p.resize = Some(r);
+        }
+        if let Some(c) = self.crop {
+            p.crop = Some(c);
+        }
+        if let Some(m) = self.mean {
+            p.mean = m;
+        }
+        if let Some(s) = self.std {
+            p.std = s;
+        }
+        if self.bgr {
+            p.bgr = true;
+        }
+        if let Some(s) = self.scale {
+            p.scale = s;
+        }
+        p.validate()?;
+        Ok(p)
+    }
+}
+
+/// Images used, files skipped and the time taken by [`run_images`].
+pub struct RunStats {
+    pub images: usize,
+    pub skipped: usize,
+    pub seconds: f64,
+}
+
+impl RunStats {
+    pub fn images_per_s(&self) -> f64 {
+        self.images as f64 / self.seconds.max(1e-9)
+    }
+}
+
+/// Decoding threads: the cores less one for the thread that drives the GPU, at least two.
+fn decode_threads() -> usize {
+    std::thread::available_parallelism()
+        .map(|n| n.get().saturating_sub(1))
+        .unwrap_or(1)
+        .max(2)
+}
+
+/// Runs the network over `paths` in batches, calling `each(batch, probabilities_or_logits)`;
+/// a file that does not decode is reported on stderr and counted. `softmax` turns logits into
+/// probabilities first.
+#[allow(clippy::too_many_arguments)]
+pub fn run_images(
+    engine: &Engine,
+    net: &LoadedModel,
+    precision: resnet_wgpu::gpu::Precision,
+    paths: Vec<PathBuf>,
+    pre: Preprocess,
+    batch: usize,
+    softmax: bool,
+    mut each: impl FnMut(&Batch, &Tensor) -> Result<()>,
+) -> Result<RunStats> {
+    let total = paths.len();
+    let model = Model::with_precision(engine, net.graph.clone(), precision)?;
+    let classes = net.graph.num_classes();
+    let bar = progress_bar(total);
+    let start = Instant::now();
+    let mut stats = RunStats {
+        images: 0,
+        skipped: 0,
+        seconds: 0.0,
+    };
+    for b in BatchReader::new(paths, pre, batch, decode_threads()) {
+        for (_, e) in &b.skipped {
+            bar.suspend(|| eprintln!("skipped: {e}"));
+        }
+        stats.skipped += b.skipped.len();
+        if !b.paths.is_empty() {
+            let mut out = model.infer(&b.tensor).map_err(|e| with_files(e, &b))?;
+            if softmax {
+                out.data = softmax_rows(&out.data, classes);
+            }
+            bar.suspend(|| each(&b, &out))?;
+            stats.images += b.paths.len();
+        }
+        bar.inc((b.paths.len() + b.skipped.len()) as u64);
+    }
+    stats.seconds = start.elapsed().as_secs_f64();
+    bar.finish_and_clear();
+    Ok(stats)
+}
+
+fn with_files(e: Error, b: &Batch) -> Error {
+    let first = b.paths.first().map(|p| p.display().to_string());
+    Error::InvalidInput(format!(
+        "running the batch that starts with {} ({} images of {:?}): {e}",
+        first.unwrap_or_default(),
+        b.paths.len(),
+        &b.tensor.shape[1..]
+    ))
+}
+
+/// A bar with images/s on a terminal when there are enough images to wait for.
+fn progress_bar(total: usize) -> ProgressBar {
+    if total < 64 || !std::io::stderr().is_terminal() {
+        return ProgressBar::hidden();
+    }
+    let bar = ProgressBar::new(total as u64);
+    let style = ProgressStyle::with_template("{bar:40} {pos}/{len} images  {per_sec}  eta {eta}")
+        .unwrap_or_else(|_| ProgressStyle::default_bar());
+    bar.set_style(style);
+    bar
+}
+
+/// Indices of the `k` largest values, largest first (the lower index first on ties).
+pub fn top_k(row: &[f32], k: usize) -> Vec<usize> {
+    let mut idx: Vec<usize> = (0..row.len()).collect();
+    idx.sort_by(|&a, &b| row[b].total_cmp(&row[a]).then(a.cmp(&b)));
+    idx.truncate(k);
+    idx
+}

@@ -1,9 +1,19 @@
-// Direct conv2d over NHWC activations, register-tiled: each invocation computes 4 output
-// pixels x 8 output channels (two vec4 columns), accumulating over K = KH*KW*Cin.
+// conv2d for any Cin (the stem's 3 channels, odd counts) over NHWC activations: the same
+// register tiling as conv2d_vec4.wgsl (8 output pixels x 16 output channels per invocation),
+// reading the input one channel at a time.
 //
-// Weights are HWIO with Cout padded to a multiple of 8: w[(ky*KW + kx)*Cin + ci][co/4].
-// Write step (fused): y = acc + bias (+ residual) (ReLU).
-// Grid: x = 8-channel blocks, (y, z) = blocks of 4 pixels, in workgroups of 8 x 8.
+//   acc[m][co] = sum over (ky, kx, ci) of x[n, oy*sh + ky - pt, ox*sw + kx - pl, ci] * w[ky][kx][ci][co]
+//   y[m][co]   = acc + bias[co] (+ residual[m][co]) (ReLU)          (the fused write step)
+//
+// Weights are HWIO with Cout padded to a multiple of 16: w[((ky*KW + kx)*Cin + ci) * Cout4 + co/4].
+// Grid: workgroups of 8 x 8 invocations; local x walks pixel blocks, local y channel blocks;
+// workgroup x = channel-block group, (y, z) = pixel-block groups.
+
+// Storage types: f32 here; the half-precision build (see src/gpu/kernels/mod.rs) enables f16
+// and swaps these aliases for f16 types. Arithmetic is f32 in both.
+alias act = f32;
+alias act4 = vec4<f32>;
+alias wgt4 = vec4<f32>;
 
 struct ConvParams {
     batch: u32, in_h: u32, in_w: u32, in_c: u32,
@@ -12,100 +22,125 @@ struct ConvParams {
     pad_t: u32, pad_l: u32, has_residual: u32, relu: u32,
 }
 
-@group(0) @binding(0) var<storage, read> x: array<f32>;
-@group(0) @binding(1) var<storage, read> w: array<vec4<f32>>;
+@group(0) @binding(0) var<storage, read> x: array<act>;
+@group(0) @binding(1) var<storage, read> w: array<wgt4>;
 @group(0) @binding(2) var<storage, read> bias: array<vec4<f32>>;
-@group(0) @binding(3) var<storage, read> residual: array<f32>;
-@group(0) @binding(4) var<storage, read_write> y: array<f32>;
+@group(0) @binding(3) var<storage, read> residual: array<act>;
+@group(0) @binding(4) var<storage, read_write> y: array<act>;
 @group(0) @binding(5) var<uniform> p: ConvParams;
 
-// Input offset of pixel m's window origin shifted by (ky, kx), or -1 when outside the image
-// (padding) or past the last pixel.
-fn tap(m: u32, ky: u32, kx: u32) -> i32 {
-    let m_total = p.batch * p.out_h * p.out_w;
-    if (m >= m_total) {
-        return -1;
+// 16 output channels of one pixel.
+struct Acc { c0: vec4<f32>, c1: vec4<f32>, c2: vec4<f32>, c3: vec4<f32> }
+
+fn zero() -> Acc {
+    return Acc(vec4<f32>(0.0), vec4<f32>(0.0), vec4<f32>(0.0), vec4<f32>(0.0));
+}
+
+fn mac_row(a: Acc, s: f32, r: Acc) -> Acc {
+    let v = vec4<f32>(s);
+    return Acc(fma(v, r.c0, a.c0), fma(v, r.c1, a.c1), fma(v, r.c2, a.c2), fma(v, r.c3, a.c3));
+}
+
+fn load_row(row: u32, c4: u32) -> Acc {
+    let b = row * p.out_c4 + c4;
+    return Acc(vec4<f32>(w[b]), vec4<f32>(w[b + 1u]), vec4<f32>(w[b + 2u]), vec4<f32>(w[b + 3u]));
+}
+
+// Window origin of output pixel m: (first input row of its image, top row, left column), or
+// an origin far outside the image when m is past the last pixel, so that every tap reads 0.
+// Computed once per pixel: integer division is costly on many devices.
+fn origin(m: u32) -> vec3<i32> {
+    if (m >= p.batch * p.out_h * p.out_w) {
+        return vec3<i32>(0, -65536, -65536);
     }
     let hw = p.out_h * p.out_w;
     let n = m / hw;
     let r = m % hw;
-    let iy = i32((r / p.out_w) * p.stride_h + ky) - i32(p.pad_t);
-    let ix = i32((r % p.out_w) * p.stride_w + kx) - i32(p.pad_l);
+    let iy = i32((r / p.out_w) * p.stride_h) - i32(p.pad_t);
+    let ix = i32((r % p.out_w) * p.stride_w) - i32(p.pad_l);
+    return vec3<i32>(i32(n * p.in_h), iy, ix);
+}
+
+// index of the input channel 0 under tap (ky, kx) of a window, or -1 in the padding.
+fn tap(o: vec3<i32>, ky: u32, kx: u32) -> i32 {
+    let iy = o.y + i32(ky);
+    let ix = o.z + i32(kx);
     if (iy < 0 || ix < 0 || iy >= i32(p.in_h) || ix >= i32(p.in_w)) {
         return -1;
     }
-    return i32(((n * p.in_h + u32(iy)) * p.in_w + u32(ix)) * p.in_c);
+    return ((o.x + iy) * i32(p.in_w) + ix) * i32(p.in_c);
 }
 
-fn load_x(base: i32, ci: u32) -> f32 {
+fn load_x(base: i32, c: u32) -> f32 {
     if (base < 0) {
         return 0.0;
     }
-    return x[u32(base) + ci];
+    return f32(x[u32(base) + c]);
 }
 
-fn store(m: u32, c4: u32, acc: vec4<f32>) {
-    let m_total = p.batch * p.out_h * p.out_w;
-    if (m >= m_total) {
+fn store4(m: u32, c4: u32, acc: vec4<f32>) {
+    if (c4 >= p.out_c4) {
         return;
     }
-    var v = acc + bias[c4];
+    let v = acc + bias[c4];
     let base = m * p.out_c;
     for (var j = 0u; j < 4u; j++) {
         let co = c4 * 4u + j;
         if (co < p.out_c) {
             var o = v[j];
             if (p.has_residual != 0u) {
-                o += residual[base + co];
+                o += f32(residual[base + co]);
             }
             if (p.relu != 0u) {
                 o = max(o, 0.0);
             }
-            y[base + co] = o;
+            y[base + co] = act(o);
         }
     }
 }
 
+fn store(m: u32, c4: u32, a: Acc) {
+    if (m >= p.batch * p.out_h * p.out_w) {
+        return;
+    }
+    store4(m, c4, a.c0);
+    store4(m, c4 + 1u, a.c1);
+    store4(m, c4 + 2u, a.c2);
+    store4(m, c4 + 3u, a.c3);
+}
+
 @compute @workgroup_size(8, 8, 1)
 fn main(
-    @builtin(global_invocation_id) gid: vec3<u32>,
     @builtin(local_invocation_id) lid: vec3<u32>,
     @builtin(workgroup_id) wid: vec3<u32>,
     @builtin(num_workgroups) nwg: vec3<u32>,
 ) {
-    let c4 = gid.x * 2u;
-    let m0 = ((wid.z * nwg.y + wid.y) * 8u + lid.y) * 4u;
+    let c4 = (wid.x * 8u + lid.y) * 4u;
+    let m0 = ((wid.z * nwg.y + wid.y) * 8u + lid.x) * 8u;
     if (c4 >= p.out_c4 || m0 >= p.batch * p.out_h * p.out_w) {
         return;
     }
-    var a00 = vec4<f32>(0.0); var a01 = vec4<f32>(0.0);
-    var a10 = vec4<f32>(0.0); var a11 = vec4<f32>(0.0);
-    var a20 = vec4<f32>(0.0); var a21 = vec4<f32>(0.0);
-    var a30 = vec4<f32>(0.0); var a31 = vec4<f32>(0.0);
+    let o0 = origin(m0); let o1 = origin(m0 + 1u); let o2 = origin(m0 + 2u); let o3 = origin(m0 + 3u);
+    let o4 = origin(m0 + 4u); let o5 = origin(m0 + 5u); let o6 = origin(m0 + 6u); let o7 = origin(m0 + 7u);
+    var a0 = zero(); var a1 = zero(); var a2 = zero(); var a3 = zero();
+    var a4 = zero(); var a5 = zero(); var a6 = zero(); var a7 = zero();
     for (var ky = 0u; ky < p.k_h; ky++) {
         for (var kx = 0u; kx < p.k_w; kx++) {
-            let b0 = tap(m0, ky, kx);
-            let b1 = tap(m0 + 1u, ky, kx);
-            let b2 = tap(m0 + 2u, ky, kx);
-            let b3 = tap(m0 + 3u, ky, kx);
-            var wrow = (ky * p.k_w + kx) * p.in_c * p.out_c4 + c4;
-            for (var ci = 0u; ci < p.in_c; ci++) {
-                let w0 = w[wrow];
-                let w1 = w[wrow + 1u];
-                let x0 = load_x(b0, ci);
-                let x1 = load_x(b1, ci);
-                let x2 = load_x(b2, ci);
-                let x3 = load_x(b3, ci);
-                a00 = fma(vec4<f32>(x0), w0, a00); a01 = fma(vec4<f32>(x0), w1, a01);
-                a10 = fma(vec4<f32>(x1), w0, a10); a11 = fma(vec4<f32>(x1), w1, a11);
-                a20 = fma(vec4<f32>(x2), w0, a20); a21 = fma(vec4<f32>(x2), w1, a21);
-                a30 = fma(vec4<f32>(x3), w0, a30); a31 = fma(vec4<f32>(x3), w1, a31);
-                wrow += p.out_c4;
+            let t0 = tap(o0, ky, kx); let t1 = tap(o1, ky, kx);
+            let t2 = tap(o2, ky, kx); let t3 = tap(o3, ky, kx);
+            let t4 = tap(o4, ky, kx); let t5 = tap(o5, ky, kx);
+            let t6 = tap(o6, ky, kx); let t7 = tap(o7, ky, kx);
+            var row = (ky * p.k_w + kx) * p.in_c;
+            for (var c = 0u; c < p.in_c; c++) {
+                let wr = load_row(row, c4);
+                a0 = mac_row(a0, load_x(t0, c), wr); a1 = mac_row(a1, load_x(t1, c), wr);
+                a2 = mac_row(a2, load_x(t2, c), wr); a3 = mac_row(a3, load_x(t3, c), wr);
+                a4 = mac_row(a4, load_x(t4, c), wr); a5 = mac_row(a5, load_x(t5, c), wr);
+                a6 = mac_row(a6, load_x(t6, c), wr); a7 = mac_row(a7, load_x(t7, c), wr);
+                row += 1u;
             }
         }
     }
-    store(m0, c4, a00); store(m0, c4 + 1u, a01);
-    store(m0 + 1u, c4, a10); store(m0 + 1u, c4 + 1u, a11);
-    store(m0 + 2u, c4, a20); store(m0 + 2u, c4 + 1u, a21);
-    store(m0 + 3u, c4, a30); store(m0 + 3u, c4 + 1u, a31);
+    store(m0, c4, a0); store(m0 + 1u, c4, a1); store(m0 + 2u, c4, a2); store(m0 + 3u, c4, a3);
+    store(m0 + 4u, c4, a4); store(m0 + 5u, c4, a5); store(m0 + 6u, c4, a6); store(m0 + 7u, c4, a7);
 }

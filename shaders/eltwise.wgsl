@@ -1,8 +1,12 @@
 // Element-wise ops on NHWC activations, one element per invocation:
-//   affine: y = x * scale[c] + shift[c] (ReLU)   (a batch norm that was not folded)
+//   affine: y = a * scale[c] + shift[c] (ReLU)   (a batch norm that was not folded)
 //   add:    y = a + b (ReLU)                      (a residual add that could not fuse)
 //   relu:   y = max(x, 0)
 // Element i has channel i % channels. Grid: 256 per workgroup, workgroups in (x, y).
+
+// Storage types: f32 here; the half-precision build (see src/gpu/kernels/mod.rs) enables f16
+// and swaps these aliases for f16 types. Arithmetic is f32 in both.
+alias act = f32;
 
 struct EltParams {
     count: u32,
@@ -11,11 +15,12 @@ struct EltParams {
     _pad: u32,
 }
 
-@group(0) @binding(0) var<storage, read> a: array<f32>;
-@group(0) @binding(1) var<storage, read> b: array<f32>;
+@group(0) @binding(0) var<storage, read> a: array<act>;
+@group(0) @binding(1) var<storage, read> b: array<act>;
 @group(0) @binding(2) var<storage, read> shift: array<f32>;
-@group(0) @binding(3) var<storage, read_write> y: array<f32>;
+@group(0) @binding(3) var<storage, read_write> y: array<act>;
 @group(0) @binding(4) var<uniform> p: EltParams;
+@group(0) @binding(5) var<storage, read> scale: array<f32>;
 
 fn index(wid: vec3<u32>, nwg: vec3<u32>, lid: vec3<u32>) -> u32 {
     return (wid.y * nwg.x + wid.x) * 256u + lid.x;
@@ -33,7 +38,7 @@ fn affine(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: v
         return;
     }
     let c = i % p.channels;
-    y[i] = finish(a[i] * b[c] + shift[c]);
+    y[i] = act(finish(f32(a[i]) * scale[c] + shift[c]));
 }
 
 @compute @workgroup_size(256, 1, 1)
@@ -43,7 +48,7 @@ fn add(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3
     if (i >= p.count) {
         return;
     }
-    y[i] = finish(a[i] + b[i]);
+    y[i] = act(finish(f32(a[i]) + f32(b[i])));
 }
 
 @compute @workgroup_size(256, 1, 1)
@@ -53,5 +58,5 @@ fn relu(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
     if (i >= p.count) {
         return;
     }
-    y[i] = max(a[i], 0.0);
+    y[i] = act(max(f32(a[i]), 0.0));
 }

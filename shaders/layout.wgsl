@@ -1,8 +1,13 @@
 // Layout changes, one output element per invocation:
-//   nchw_to_nhwc: the NCHW f32 input -> the internal NHWC layout;
+//   nchw_to_nhwc: the NCHW f32 input -> the internal NHWC layout, with out_c >= in_c channels
+//                 (the extra ones zero, so that a 3-channel stem can read vec4s);
 //   shortcut_a:   the CIFAR option-A shortcut, y[n, oy, ox, c] = x[n, oy*s, ox*s, c - pad]
 //                 for pad <= c < pad + Cin, else 0.
 // Grid: 256 per workgroup, workgroups in (x, y).
+
+// Storage types: f32 here; the half-precision build (see src/gpu/kernels/mod.rs) enables f16
+// and swaps these aliases for f16 types. Arithmetic is f32 in both.
+alias act = f32;
 
 struct LayoutParams {
     count: u32,
@@ -13,8 +18,9 @@ struct LayoutParams {
     _p0: u32, _p1: u32, _p2: u32,
 }
 
-@group(0) @binding(0) var<storage, read> x: array<f32>;
-@group(0) @binding(1) var<storage, read_write> y: array<f32>;
+@group(0) @binding(0) var<storage, read> x_nchw: array<f32>;
+@group(0) @binding(1) var<storage, read_write> y: array<act>;
+@group(0) @binding(3) var<storage, read> x: array<act>;
 @group(0) @binding(2) var<uniform> p: LayoutParams;
 
 fn index(wid: vec3<u32>, nwg: vec3<u32>, lid: vec3<u32>) -> u32 {
@@ -29,12 +35,16 @@ fn nchw_to_nhwc(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) 
         return;
     }
     // i indexes the NHWC output.
-    let c = i % p.in_c;
-    let pix = i / p.in_c;
+    let c = i % p.out_c;
+    let pix = i / p.out_c;
     let hw = p.in_h * p.in_w;
     let n = pix / hw;
     let r = pix % hw;
-    y[i] = x[(n * p.in_c + c) * hw + r];
+    var v = 0.0;
+    if (c < p.in_c) {
+        v = x_nchw[(n * p.in_c + c) * hw + r];
+    }
+    y[i] = act(v);
 }
 
 @compute @workgroup_size(256, 1, 1)
@@ -51,7 +61,7 @@ fn shortcut_a(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nw
     let r = pix % ohw;
     let iy = (r / p.out_w) * p.stride;
     let ix = (r % p.out_w) * p.stride;
-    var v = 0.0;
+    var v = act(0.0);
     if (c >= p.pad_before && c < p.pad_before + p.in_c) {
         v = x[((n * p.in_h + iy) * p.in_w + ix) * p.in_c + (c - p.pad_before)];
     }

@@ -3,6 +3,10 @@
 //   global_avg_pool: mean over H x W, y[n, c].
 // Grid: 256 per workgroup, workgroups in (x, y).
 
+// Storage types: f32 here; the half-precision build (see src/gpu/kernels/mod.rs) enables f16
+// and swaps these aliases for f16 types. Arithmetic is f32 in both.
+alias act = f32;
+
 struct PoolParams {
     count: u32,
     c: u32, in_h: u32, in_w: u32,
@@ -12,8 +16,8 @@ struct PoolParams {
     pad_t: u32, pad_l: u32,
 }
 
-@group(0) @binding(0) var<storage, read> x: array<f32>;
-@group(0) @binding(1) var<storage, read_write> y: array<f32>;
+@group(0) @binding(0) var<storage, read> x: array<act>;
+@group(0) @binding(1) var<storage, read_write> y: array<act>;
 @group(0) @binding(2) var<uniform> p: PoolParams;
 
 fn index(wid: vec3<u32>, nwg: vec3<u32>, lid: vec3<u32>) -> u32 {
@@ -45,10 +49,10 @@ fn max_pool(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg:
             if (ix < 0 || ix >= i32(p.in_w)) {
                 continue;
             }
-            m = max(m, x[((n * p.in_h + u32(iy)) * p.in_w + u32(ix)) * p.c + c]);
+            m = max(m, f32(x[((n * p.in_h + u32(iy)) * p.in_w + u32(ix)) * p.c + c]));
         }
     }
-    y[i] = m;
+    y[i] = act(m);
 }
 
 @compute @workgroup_size(256, 1, 1)
@@ -63,7 +67,7 @@ fn global_avg_pool(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroup
     let hw = p.in_h * p.in_w;
     var s = 0.0;
     for (var q = 0u; q < hw; q++) {
-        s += x[(n * hw + q) * p.c + c];
+        s += f32(x[(n * hw + q) * p.c + c]);
     }
-    y[i] = s / f32(hw);
+    y[i] = act(s / f32(hw));
 }

@@ -82,7 +82,7 @@ impl Model {
         weights: &Weights,
         opts: BuildOptions,
     ) -> Result<Self> {
-        Model::new(engine, load_graph(arch, weights, opts)?)
+        Model::with_precision(engine, load_graph(arch, weights, opts)?, opts.precision)
     }
 }
 

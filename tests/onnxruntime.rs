@@ -19,6 +19,7 @@ mod common;
 use std::path::Path;
 
 use common::{engine, generated, require, testdata};
+use resnet_wgpu::gpu::Precision;
 use resnet_wgpu::weights::read_tensor;
 use resnet_wgpu::{compare, Architecture, BuildOptions, CpuModel, Model, Tensor, Weights};
 
@@ -116,7 +117,46 @@ fn pretrained_cifar10_on_first20() {
             .unwrap_or_else(|e| panic!("{e}"));
         let arch = Architecture::Cifar(depth);
         against_onnxruntime(&format!("resnet{depth}"), arch, &file, &input, &want);
+        f16_against_onnxruntime(&format!("resnet{depth}"), arch, &file, &input, &want);
     }
+}
+
+/// f16 storage (where the adapter has SHADER_F16): the same top-1 as onnxruntime on at least
+/// 19 of the 20 images, and logits within 3 % of the largest.
+fn f16_against_onnxruntime(
+    name: &str,
+    arch: Architecture,
+    weights: &Path,
+    input: &Tensor,
+    want: &Tensor,
+) {
+    if !engine()
+        .features()
+        .contains(resnet_wgpu::gpu::wgpu_features::SHADER_F16)
+    {
+        eprintln!("note: {name} f16 skipped: the adapter has no SHADER_F16");
+        return;
+    }
+    let opts = BuildOptions {
+        precision: Precision::F16,
+        ..Default::default()
+    };
+    let got = Model::load(engine(), arch, &Weights::File(weights.to_path_buf()), opts)
+        .and_then(|m| m.infer(input))
+        .unwrap_or_else(|e| panic!("{name} f16: {e}"));
+    let c = compare(&got, want);
+    eprintln!(
+        "{name} f16: max |Δ| {:.2e} × max |logit|, top-1 agreement {:.3}",
+        c.max_rel_err, c.top1_agreement
+    );
+    assert!(
+        c.top1_agreement >= 0.95,
+        "{name} f16: top-1 agreement {c:?}"
+    );
+    assert!(
+        c.max_rel_err <= 3e-2,
+        "{name} f16: logits too far from onnxruntime's: {c:?}"
+    );
 }
 
 #[test]

@@ -1,8 +1,11 @@
-//! CPU-only checks of every WGSL file the engine compiles (`gpu::kernels::SHADERS`): each
-//! parses and validates with naga (all capabilities), and every kernel's entry point exists
-//! with exactly the bindings its pipeline layout declares.
+//! CPU-only checks of every WGSL file the engine compiles (`gpu::kernels::SHADERS`), in every
+//! variant the engine generates from it (f32 as on disk, and the f16 build): each parses and
+//! validates with naga (all capabilities), and every kernel's entry point exists with exactly
+//! the bindings its pipeline layout declares.
 
-use resnet_wgpu::gpu::kernels::{shader_source, Access, Kernel, SHADERS};
+use resnet_wgpu::gpu::kernels::{shader_for, shader_source, Access, Kernel, Precision, SHADERS};
+
+const PRECISIONS: [Precision; 2] = [Precision::F32, Precision::F16];
 
 fn parse(name: &str, src: &str) -> naga::Module {
     naga::front::wgsl::parse_str(src)
@@ -21,7 +24,9 @@ fn validate(name: &str, src: &str, module: &naga::Module) -> naga::valid::Module
 #[test]
 fn every_shader_parses_and_validates() {
     assert!(!SHADERS.is_empty(), "no shaders registered");
-    for (name, src) in SHADERS {
+    for ((name, src), precision) in SHADERS.iter().flat_map(|s| PRECISIONS.map(|p| (s, p))) {
+        let src = &shader_for(src, precision);
+        let name = &format!("{name} ({precision:?})");
         let module = parse(name, src);
         validate(name, src, &module);
         assert!(
@@ -49,10 +54,14 @@ fn shader_names_are_unique() {
 /// uniform). A mismatch here would only show up as a pipeline-creation error on a device.
 #[test]
 fn kernel_bindings_match_their_shaders() {
-    for kernel in Kernel::ALL {
+    for (kernel, precision) in Kernel::ALL
+        .into_iter()
+        .flat_map(|k| PRECISIONS.map(|p| (k, p)))
+    {
         let (file, entry) = kernel.entry();
         let src = shader_source(file)
             .unwrap_or_else(|| panic!("{kernel:?}: shader `{file}` is not in SHADERS"));
+        let src = &shader_for(src, precision);
         let module = parse(file, src);
         let info = validate(file, src, &module);
         let index = module
@@ -87,10 +96,13 @@ fn kernel_bindings_match_their_shaders() {
             used.push((binding.binding, access));
         }
         used.sort_by_key(|(b, _)| *b);
+        // The layout lists bindings in resource order (inputs, weights, output, params).
+        let mut declared = kernel.bindings().to_vec();
+        declared.sort_by_key(|(b, _)| *b);
         assert_eq!(
             used,
-            kernel.bindings(),
-            "{kernel:?} ({file}:{entry}): bindings used by the shader (left) differ from the \
+            declared,
+            "{kernel:?} {precision:?} ({file}:{entry}): bindings used by the shader (left) differ from the \
              pipeline layout (right)"
         );
     }

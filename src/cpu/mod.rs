@@ -5,14 +5,14 @@
 use crate::error::{Error, Result};
 use crate::model::{Conv2d, Graph, Op, Pool2d, Shape, ShortcutA};
 
-/// NCHW → NHWC.
-pub fn nchw_to_nhwc(x: &[f32], n: usize, c: usize, h: usize, w: usize) -> Vec<f32> {
-    let mut y = vec![0.0; x.len()];
+/// NCHW → NHWC with `out_c ≥ c` channels (the extra ones zero).
+pub fn nchw_to_nhwc(x: &[f32], n: usize, c: usize, h: usize, w: usize, out_c: usize) -> Vec<f32> {
+    let mut y = vec![0.0; n * h * w * out_c];
     for b in 0..n {
         for ch in 0..c {
             for i in 0..h {
                 for j in 0..w {
-                    y[((b * h + i) * w + j) * c + ch] = x[((b * c + ch) * h + i) * w + j];
+                    y[((b * h + i) * w + j) * out_c + ch] = x[((b * c + ch) * h + i) * w + j];
                 }
             }
         }
@@ -238,7 +238,7 @@ pub fn run(graph: &Graph, input: &[f32], batch: usize, h: usize, w: usize) -> Re
         let second = node.inputs.get(1).and_then(|&v| values[v].as_deref());
         let Shape { c, h, w } = shapes[node.inputs[0]];
         let y = match &node.op {
-            Op::InputToNhwc => nchw_to_nhwc(x, batch, c, h, w),
+            Op::InputToNhwc => nchw_to_nhwc(x, batch, c, h, w, shapes[node.output].c),
             Op::Conv {
                 conv,
                 weight,

@@ -33,7 +33,8 @@ pub(crate) struct Context {
     pub features: wgpu::Features,
     /// Errors that escaped every error scope (recorded instead of panicking).
     pub uncaptured: Arc<Mutex<Vec<String>>>,
-    pub pipelines: std::sync::OnceLock<Arc<super::kernels::Pipelines>>,
+    /// Pipelines per precision (f32, f16), created on first use.
+    pub pipelines: [std::sync::OnceLock<Arc<super::kernels::Pipelines>>; 2],
 }
 
 fn type_rank(t: wgpu::DeviceType) -> u8 {
@@ -136,7 +137,7 @@ impl Engine {
                 limits,
                 features,
                 uncaptured,
-                pipelines: std::sync::OnceLock::new(),
+                pipelines: Default::default(),
             }),
         })
     }

@@ -106,7 +106,9 @@ impl ShortcutA {
 /// One operation of the graph.
 #[derive(Clone, Debug)]
 pub enum Op {
-    /// NCHW f32 input → NHWC activation. Input 0 is the graph input.
+    /// NCHW f32 input → NHWC activation. Input 0 is the graph input. The output may have more
+    /// channels than the input (see [`crate::model::passes::pad_input_channels`]); the extra
+    /// channels are zero.
     InputToNhwc,
     /// `y = conv(x, W) + bias (+ residual) (ReLU)`; inputs: x, and the residual if any.
     Conv {
@@ -265,7 +267,11 @@ impl Graph {
                 .collect();
             let x = ins[0];
             let out = match &node.op {
-                Op::InputToNhwc | Op::Affine { .. } | Op::Relu => x,
+                Op::InputToNhwc => Shape {
+                    c: self.value_channels[node.output],
+                    ..x
+                },
+                Op::Affine { .. } | Op::Relu => x,
                 Op::Conv { conv, .. } => {
                     let (oh, ow) = conv.out_hw(x.h, x.w).ok_or_else(|| too_small(node, x))?;
                     Shape {

@@ -2,6 +2,7 @@
 
 mod arch;
 pub mod ir;
+pub mod passes;
 
 pub use arch::{build_graph, oihw_to_hwio, Architecture, BuildOptions};
 pub use ir::{Conv2d, Graph, Node, Op, Pool2d, Segment, Shape, ShortcutA, ValueId};

@@ -157,3 +157,45 @@ fn conv_awkward_shapes() {
         ),
     ]);
 }
+
+/// Every conv variant with f16 storage against the f32 reference (f16 keeps ~3 significant
+/// digits per stored value, so the tolerance is 1e-2 of the largest output).
+#[test]
+fn every_variant_in_f16() {
+    use resnet_wgpu::gpu::{ConvVariant, Precision};
+    use resnet_wgpu::{cpu, Model, Tensor};
+    let engine = super::common::engine();
+    if !engine
+        .features()
+        .contains(resnet_wgpu::gpu::wgpu_features::SHADER_F16)
+    {
+        eprintln!("note: f16 skipped: the adapter has no SHADER_F16");
+        return;
+    }
+    for (conv, residual) in [
+        (sq(32, 32, 3, 1, 1), true),
+        (sq(16, 40, 1, 2, 0), false),
+        (sq(3, 16, 7, 2, 3), false),
+    ] {
+        let (n, h, w) = (2, 15, 13);
+        let g = graph(conv.in_c, |g, x| {
+            let mut inputs = vec![x];
+            if residual {
+                inputs.push(x);
+            }
+            g.push("conv", conv_op(conv, true, 3), inputs, conv.out_c)
+        });
+        if residual && conv.in_c != conv.out_c {
+            continue;
+        }
+        let input = random_input(9, n * conv.in_c * h * w);
+        let want = cpu::run(&g, &input, n, h, w).expect("reference");
+        let tensor = Tensor::new(vec![n, conv.in_c, h, w], input);
+        for v in ConvVariant::ALL.into_iter().filter(|v| v.supports(&conv)) {
+            let mut model = Model::with_precision(engine, g.clone(), Precision::F16).expect("load");
+            model.force_variant(v);
+            let got = model.infer(&tensor).expect("gpu");
+            super::common::assert_close(&format!("f16 {conv:?} {v:?}"), &got.data, &want, 1e-2);
+        }
+    }
+}

@@ -13,6 +13,7 @@ mod conv;
 mod ops;
 
 use common::{assert_close, engine};
+use resnet_wgpu::gpu::ConvVariant;
 use resnet_wgpu::model::ir::GraphBuilder;
 use resnet_wgpu::model::{Graph, Op, ValueId};
 use resnet_wgpu::weights::random_input;
@@ -26,14 +27,39 @@ fn check(name: &str, graph: Graph, n: usize, h: usize, w: usize, input: Vec<f32>
     let c = graph.input_channels;
     assert_eq!(input.len(), n * c * h * w, "{name}: input size");
     let want = cpu::run(&graph, &input, n, h, w).unwrap_or_else(|e| panic!("{name}: cpu: {e}"));
-    let model = Model::new(engine(), graph).unwrap_or_else(|e| panic!("{name}: load: {e}"));
-    let got = model
-        .infer(&Tensor {
-            shape: vec![n, c, h, w],
-            data: input,
+    let tensor = Tensor {
+        shape: vec![n, c, h, w],
+        data: input,
+    };
+    // Every conv variant that supports every conv of the graph, or the default choice when
+    // the graph has no conv.
+    let convs: Vec<_> = graph
+        .nodes()
+        .filter_map(|node| match &node.op {
+            Op::Conv { conv, .. } => Some(*conv),
+            _ => None,
         })
-        .unwrap_or_else(|e| panic!("{name}: gpu: {e}"));
-    assert_close(name, &got.data, &want, REL);
+        .collect();
+    let variants: Vec<Option<ConvVariant>> = if convs.is_empty() {
+        vec![None]
+    } else {
+        ConvVariant::ALL
+            .into_iter()
+            .filter(|v| convs.iter().all(|c| v.supports(c)))
+            .map(Some)
+            .collect()
+    };
+    for variant in variants {
+        let model = match variant {
+            Some(v) => Model::with_variant(engine(), graph.clone(), v),
+            None => Model::new(engine(), graph.clone()),
+        }
+        .unwrap_or_else(|e| panic!("{name}: load: {e}"));
+        let got = model
+            .infer(&tensor)
+            .unwrap_or_else(|e| panic!("{name} {variant:?}: gpu: {e}"));
+        assert_close(&format!("{name} [{variant:?}]"), &got.data, &want, REL);
+    }
     want
 }
 

@@ -165,6 +165,34 @@ fn linear_classifier() {
     }
 }
 
+/// A global average pool read only by the classifier runs fused with it (one pass); wider
+/// inputs than the fused kernel keeps in workgroup memory run as two passes.
+#[test]
+fn pooled_classifier() {
+    for (name, n, h, w, c, out_f) in [
+        ("avgpool+fc 7x7x2048->1000", 1, 7, 7, 2048, 1000),
+        ("avgpool+fc 8x8x64->10 b3", 3, 8, 8, 64, 10),
+        ("avgpool+fc 5x3x13->7 b3", 3, 5, 3, 13, 7),
+        ("avgpool+fc 2x2x3000->5 (unfused)", 2, 2, 2, 3000, 5),
+    ] {
+        let g = graph(c, |g, x| {
+            let pooled = g.push("avgpool", Op::GlobalAvgPool, vec![x], c);
+            let op = Op::Linear {
+                in_f: c,
+                out_f,
+                weight: randn(21, c * out_f, 1.0 / (c as f32).sqrt()),
+                bias: randn(22, out_f, 0.1),
+            };
+            g.push(name, op, vec![pooled], out_f)
+        });
+        let input: Vec<f32> = random_input(23, n * c * h * w)
+            .iter()
+            .map(|v| v + 0.3)
+            .collect();
+        check(name, g, n, h, w, input);
+    }
+}
+
 #[test]
 fn option_a_shortcut() {
     for (name, n, h, w, s) in [

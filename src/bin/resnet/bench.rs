@@ -13,6 +13,7 @@ use std::time::Instant;
 use clap::{Args, ValueEnum};
 use resnet_wgpu::gpu::peak::{self, Peak, PeakOptions};
 use resnet_wgpu::gpu::profile::{median, percentile};
+use resnet_wgpu::gpu::Precision;
 use resnet_wgpu::weights::random_input;
 use resnet_wgpu::{Architecture, BuildOptions, Engine, Error, Model, Result, Tensor, Weights};
 use serde_json::{json, Value};
@@ -34,12 +35,11 @@ impl PrecisionArg {
 
     /// The build options for this precision.
     pub fn apply(self, opts: BuildOptions) -> Result<BuildOptions> {
-        match self {
-            PrecisionArg::F32 => Ok(opts),
-            PrecisionArg::F16 => Err(Error::Unsupported(
-                "--precision f16: this build stores weights and activations in f32 only; expected --precision f32".into(),
-            )),
-        }
+        let precision = match self {
+            PrecisionArg::F32 => Precision::F32,
+            PrecisionArg::F16 => Precision::F16,
+        };
+        Ok(BuildOptions { precision, ..opts })
     }
 }
 

@@ -38,27 +38,36 @@ pub fn run(cli: &crate::Cli, a: &ClassifyArgs) -> Result<()> {
     let engine = crate::engine(cli)?;
     let k = a.top.clamp(1, classes.max(1));
     let total = files.len();
-    let stats = run_images(&engine, &net, files, pre, a.batch, true, |b, probs| {
-        for (path, row) in b.paths.iter().zip(probs.data.chunks(classes)) {
-            let top = top_k(row, k);
-            if a.json {
-                let top: Vec<_> = top
+    let stats = run_images(
+        &engine,
+        &net,
+        a.model.precision,
+        files,
+        pre,
+        a.batch,
+        true,
+        |b, probs| {
+            for (path, row) in b.paths.iter().zip(probs.data.chunks(classes)) {
+                let top = top_k(row, k);
+                if a.json {
+                    let top: Vec<_> = top
                     .iter()
                     .map(|&i| serde_json::json!({"index": i, "label": labels.name(i), "prob": row[i]}))
                     .collect();
-                println!(
-                    "{}",
-                    serde_json::json!({"path": path.display().to_string(), "top": top})
-                );
-            } else {
-                println!("{}", path.display());
-                for &i in &top {
-                    println!("  {:6.2} %  {} ({i})", row[i] * 100.0, labels.name(i));
+                    println!(
+                        "{}",
+                        serde_json::json!({"path": path.display().to_string(), "top": top})
+                    );
+                } else {
+                    println!("{}", path.display());
+                    for &i in &top {
+                        println!("  {:6.2} %  {} ({i})", row[i] * 100.0, labels.name(i));
+                    }
                 }
             }
-        }
-        Ok(())
-    })?;
+            Ok(())
+        },
+    )?;
     eprintln!(
         "classified {} of {total} files in {:.2} s ({:.1} images/s); skipped {}",
         stats.images,

@@ -131,22 +131,31 @@ pub fn run(cli: &crate::Cli, a: &EvalArgs) -> Result<()> {
     let engine = crate::engine(cli)?;
     let (mut top1, mut top5) = (0usize, 0usize);
     let mut per_class: BTreeMap<usize, ClassStats> = BTreeMap::new();
-    let stats = run_images(&engine, &net, files, pre, a.batch, false, |b, logits| {
-        for (path, row) in b.paths.iter().zip(logits.data.chunks(classes)) {
-            let Some(&t) = truth.get(path) else { continue };
-            let top = top_k(row, 5);
-            let s = per_class.entry(t).or_default();
-            s.images += 1;
-            if top[0] == t {
-                top1 += 1;
-                s.correct += 1;
-            } else {
-                *s.confused.entry(top[0]).or_default() += 1;
+    let stats = run_images(
+        &engine,
+        &net,
+        a.model.precision,
+        files,
+        pre,
+        a.batch,
+        false,
+        |b, logits| {
+            for (path, row) in b.paths.iter().zip(logits.data.chunks(classes)) {
+                let Some(&t) = truth.get(path) else { continue };
+                let top = top_k(row, 5);
+                let s = per_class.entry(t).or_default();
+                s.images += 1;
+                if top[0] == t {
+                    top1 += 1;
+                    s.correct += 1;
+                } else {
+                    *s.confused.entry(top[0]).or_default() += 1;
+                }
+                top5 += usize::from(top.contains(&t));
             }
-            top5 += usize::from(top.contains(&t));
-        }
-        Ok(())
-    })?;
+            Ok(())
+        },
+    )?;
     let n = stats.images;
     if n == 0 {
         return Err(Error::InvalidInput(format!(

@@ -28,12 +28,19 @@ pub struct ModelFileArgs {
     /// otherwise the indices).
     #[arg(long)]
     pub labels: Option<PathBuf>,
+    /// Storage precision of activations and conv weights on the GPU (f16 needs SHADER_F16).
+    #[arg(long, default_value = "f32")]
+    pub precision: resnet_wgpu::gpu::Precision,
 }
 
 impl ModelFileArgs {
     /// Loads the `.onnx` or `.safetensors` (with `--arch`) model.
     pub fn load(&self) -> Result<LoadedModel> {
-        load_model_file(&self.model, self.arch, BuildOptions::default())
+        let opts = BuildOptions {
+            precision: self.precision,
+            ..Default::default()
+        };
+        load_model_file(&self.model, self.arch, opts)
     }
 
     pub fn labels(&self, classes: usize) -> Result<Labels> {
@@ -132,9 +139,11 @@ fn decode_threads() -> usize {
 /// Runs the network over `paths` in batches, calling `each(batch, probabilities_or_logits)`;
 /// a file that does not decode is reported on stderr and counted. `softmax` turns logits into
 /// probabilities first.
+#[allow(clippy::too_many_arguments)]
 pub fn run_images(
     engine: &Engine,
     net: &LoadedModel,
+    precision: resnet_wgpu::gpu::Precision,
     paths: Vec<PathBuf>,
     pre: Preprocess,
     batch: usize,
@@ -142,7 +151,7 @@ pub fn run_images(
     mut each: impl FnMut(&Batch, &Tensor) -> Result<()>,
 ) -> Result<RunStats> {
     let total = paths.len();
-    let model = Model::new(engine, net.graph.clone())?;
+    let model = Model::with_precision(engine, net.graph.clone(), precision)?;
     let classes = net.graph.num_classes();
     let bar = progress_bar(total);
     let start = Instant::now();

@@ -6,12 +6,14 @@ mod classify;
 mod eval;
 mod images;
 mod profile;
+mod tune;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Instant;
 
 use clap::{Args, Parser, Subcommand};
+use resnet_wgpu::gpu::Precision;
 use resnet_wgpu::weights::{random_input, read_tensor, write_safetensors};
 use resnet_wgpu::{
     compare, Architecture, BuildOptions, CpuModel, Engine, EngineOptions, Error, Model, Result,
@@ -24,7 +26,7 @@ use resnet_wgpu::{
     version,
     about = "ResNet inference on any GPU through wgpu"
 )]
-struct Cli {
+pub struct Cli {
     /// Backends to consider (vulkan, metal, dx12, gl; comma-separated). Default: WGPU_BACKEND or all.
     #[arg(long, global = true)]
     backend: Option<String>,
@@ -43,6 +45,9 @@ enum Command {
     Verify(VerifyArgs),
     /// Run the GPU on an NCHW tensor from a safetensors file and write the logits.
     Logits(LogitsArgs),
+    /// Time every conv variant per layer shape on this adapter, verify each against the CPU
+    /// reference, and cache the fastest (used by every later run on this adapter).
+    Tune(tune::TuneArgs),
     /// Classify image files or folders: the top classes with probabilities.
     Classify(classify::ClassifyArgs),
     /// Accuracy (top-1, top-5) over a folder of labelled images.
@@ -54,7 +59,7 @@ enum Command {
 }
 
 #[derive(Args)]
-struct ModelArgs {
+pub struct ModelArgs {
     /// Architecture: simple, resnet18/34/50/101/152, resnet20/32/44/56/110.
     #[arg(long)]
     arch: Architecture,
@@ -70,14 +75,18 @@ struct ModelArgs {
     /// Run every batch norm, residual add and ReLU as its own pass.
     #[arg(long)]
     unfused: bool,
+    /// Storage precision of activations and conv weights on the GPU (f16 needs SHADER_F16).
+    #[arg(long, default_value = "f32")]
+    precision: Precision,
 }
 
 impl ModelArgs {
-    fn options(&self) -> BuildOptions {
+    pub fn options(&self) -> BuildOptions {
         BuildOptions {
             unfused: self.unfused,
             classes: self.classes,
             blocks: self.blocks,
+            precision: self.precision,
         }
     }
 }
@@ -138,7 +147,7 @@ struct LogitsArgs {
     output: PathBuf,
 }
 
-fn engine(cli: &Cli) -> Result<Engine> {
+pub fn engine(cli: &Cli) -> Result<Engine> {
     Engine::with_options(&EngineOptions {
         backend: cli.backend.clone(),
         adapter_name: cli.adapter.clone(),
@@ -197,7 +206,7 @@ fn verify(cli: &Cli, a: &VerifyArgs) -> Result<()> {
         random_input(a.seed, a.batch * 3 * h * w),
     );
     let e = engine(cli)?;
-    let gpu = Model::new(&e, graph.clone())?;
+    let gpu = Model::with_precision(&e, graph.clone(), a.model.precision)?;
     gpu.infer(&input)?; // builds the plan and warms up
     let t = Instant::now();
     let logits = gpu.infer(&input)?;
@@ -303,6 +312,7 @@ fn main() -> ExitCode {
         Command::Info => info(&cli),
         Command::Verify(a) => verify(&cli, a),
         Command::Logits(a) => logits(&cli, a),
+        Command::Tune(a) => tune::run(&cli, a),
         Command::Classify(a) => classify::run(&cli, a),
         Command::Eval(a) => eval::run(&cli, a),
         Command::Bench(a) => engine(&cli).and_then(|e| bench::run(&e, a)),

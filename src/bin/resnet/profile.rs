@@ -16,9 +16,10 @@ use resnet_wgpu::weights::random_input;
 use resnet_wgpu::{Engine, Error, Model, Result, Tensor};
 use serde_json::json;
 
-use super::bench::{describe_peak, PrecisionArg};
+use super::bench::describe_peak;
 use super::chart;
 use super::ModelArgs;
+use resnet_wgpu::gpu::Precision;
 
 #[derive(Args)]
 pub struct ProfileArgs {
@@ -35,8 +36,6 @@ pub struct ProfileArgs {
     /// Timed runs; each layer's time is its median.
     #[arg(long, default_value_t = 5)]
     runs: usize,
-    #[arg(long, value_enum, default_value_t = PrecisionArg::F32)]
-    precision: PrecisionArg,
     /// Also write a bar chart: FILE.svg, or FILE.html (chart and table).
     #[arg(long)]
     out: Option<PathBuf>,
@@ -120,7 +119,7 @@ pub fn run(engine: &Engine, a: &ProfileArgs) -> Result<()> {
         },
     };
     let arch = a.model.arch;
-    let opts = a.precision.apply(a.model.options())?;
+    let opts = a.model.options();
     let h = a.height.unwrap_or(arch.default_input());
     let w = a.width.unwrap_or(arch.default_input());
     let peak = if a.no_peak {
@@ -128,9 +127,9 @@ pub fn run(engine: &Engine, a: &ProfileArgs) -> Result<()> {
     } else {
         Some(peak::measure(engine, &PeakOptions::default())?)
     };
-    let flop_peak = peak.as_ref().and_then(|p| match a.precision {
-        PrecisionArg::F32 => Some(p.f32_gflops),
-        PrecisionArg::F16 => p.f16_gflops,
+    let flop_peak = peak.as_ref().and_then(|p| match a.model.precision {
+        Precision::F32 => Some(p.f32_gflops),
+        Precision::F16 => p.f16_gflops,
     });
     let model = Model::load(engine, arch, &a.model.weights, opts)?;
     let input = Tensor::new(vec![a.batch, 3, h, w], random_input(7, a.batch * 3 * h * w));
@@ -141,7 +140,7 @@ pub fn run(engine: &Engine, a: &ProfileArgs) -> Result<()> {
     let title = format!(
         "{arch} batch {} {h}x{w} {}: {:.2} ms of GPU time",
         a.batch,
-        a.precision.name(),
+        precision_name(a.model.precision),
         total_ms
     );
     let mut header = vec![
@@ -170,7 +169,7 @@ pub fn run(engine: &Engine, a: &ProfileArgs) -> Result<()> {
             .collect();
         let obj = json!({
             "arch": arch.name(), "batch": a.batch, "height": h, "width": w,
-            "precision": a.precision.name(), "adapter": engine.adapter_info().name,
+            "precision": precision_name(a.model.precision), "adapter": engine.adapter_info().name,
             "timing": profile.timing.name(), "runs": profile.runs, "total_ms": total_ms,
             "f32_gflops": peak.as_ref().map(|p| p.f32_gflops),
             "f16_gflops": peak.as_ref().and_then(|p| p.f16_gflops),
@@ -225,5 +224,12 @@ fn print_table(rows: &[Row]) {
                 .map_or("-".to_string(), |f| format!("{:.1} ({})", f * 1e2, r.bound)),
             r.share * 1e2
         );
+    }
+}
+
+fn precision_name(p: Precision) -> &'static str {
+    match p {
+        Precision::F32 => "f32",
+        Precision::F16 => "f16",
     }
 }

@@ -1,5 +1,6 @@
-//! Conv2d (shaders/conv2d.wgsl): register-tiled direct convolution, 4 pixels × 8 channels per
-//! invocation, with bias, residual and ReLU fused into the write step.
+//! Direct conv2d (shaders/conv2d.wgsl for any Cin, shaders/conv2d_vec4.wgsl for Cin % 4 == 0):
+//! register-tiled, 8 output pixels × 16 output channels per invocation, with bias, residual and
+//! ReLU fused into the write step.
 
 use bytemuck::{Pod, Zeroable};
 
@@ -7,9 +8,9 @@ use super::grid_yz;
 use crate::model::Conv2d;
 
 /// Output channels per invocation; Cout is padded to a multiple of this in the packed weights.
-pub const CO_BLOCK: usize = 8;
+pub const CO_BLOCK: usize = 16;
 /// Output pixels per invocation.
-pub const PIXELS: usize = 4;
+pub const PIXELS: usize = 8;
 /// Workgroup size (x = channel blocks, y = pixel blocks).
 pub const WG: usize = 8;
 
@@ -64,6 +65,7 @@ pub fn params(
     out_w: usize,
     residual: bool,
     relu: bool,
+    variant: ConvVariant,
 ) -> (ConvParams, [u32; 3]) {
     let p = ConvParams {
         batch: batch as u32,
@@ -84,7 +86,95 @@ pub fn params(
         relu: relu as u32,
     };
     let m = batch * out_h * out_w;
-    let x_groups = (padded_out_c(conv.out_c) / CO_BLOCK).div_ceil(WG);
-    let pixel_groups = m.div_ceil(PIXELS * WG);
+    let c4 = padded_out_c(conv.out_c) / 4;
+    // (channel vec4s per workgroup, pixels per workgroup)
+    let (c4_per_group, pixels_per_group) = match variant {
+        ConvVariant::Tiled => (16, 64),
+        ConvVariant::Small => (2 * WG, 4 * WG),
+        _ => (CO_BLOCK / 4 * WG, PIXELS * WG),
+    };
+    let x_groups = c4.div_ceil(c4_per_group);
+    let pixel_groups = m.div_ceil(pixels_per_group);
     (p, grid_yz(x_groups as u32, pixel_groups as u32))
+}
+
+/// How a conv runs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum ConvVariant {
+    /// Direct conv reading one input channel at a time (any Cin).
+    Direct,
+    /// Direct conv with vec4 loads along Cin.
+    DirectVec4,
+    /// 1×1 conv as a plain GEMM.
+    Gemm1x1,
+    /// Winograd F(2,3) for 3×3 stride 1.
+    Winograd,
+    /// Implicit GEMM with workgroup-memory tiles.
+    Tiled,
+    /// Direct conv with small register tiles (more invocations for small layers).
+    Small,
+}
+
+impl ConvVariant {
+    pub const ALL: [ConvVariant; 6] = [
+        ConvVariant::Direct,
+        ConvVariant::DirectVec4,
+        ConvVariant::Gemm1x1,
+        ConvVariant::Winograd,
+        ConvVariant::Tiled,
+        ConvVariant::Small,
+    ];
+
+    /// Short name used in profiles and the tuning cache.
+    pub fn name(self) -> &'static str {
+        match self {
+            ConvVariant::Direct => "direct",
+            ConvVariant::DirectVec4 => "direct_vec4",
+            ConvVariant::Gemm1x1 => "gemm1x1",
+            ConvVariant::Winograd => "winograd_f23",
+            ConvVariant::Tiled => "tiled_gemm",
+            ConvVariant::Small => "direct_small",
+        }
+    }
+
+    /// Parses a [`ConvVariant::name`].
+    pub fn from_name(name: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|v| v.name() == name)
+    }
+
+    /// Whether this variant can compute `conv` at all.
+    pub fn supports(self, conv: &Conv2d) -> bool {
+        match self {
+            ConvVariant::Direct => true,
+            ConvVariant::DirectVec4 => conv.in_c.is_multiple_of(4),
+            ConvVariant::Gemm1x1 => {
+                conv.kernel == [1, 1] && conv.pad == [0; 4] && conv.in_c.is_multiple_of(4)
+            }
+            ConvVariant::Winograd => super::winograd::eligible(conv),
+            ConvVariant::Tiled => conv.in_c.is_multiple_of(16),
+            ConvVariant::Small => true,
+        }
+    }
+}
+
+/// The heuristic choice. On CPU adapters (lavapipe, SwiftShader), where workgroup memory and
+/// barriers are expensive and invocations run as SIMD lanes: Winograd for eligible 3×3
+/// stride-1 convs, the GEMM for 1×1 convs, the vec4 direct kernel where Cin allows it. On GPUs:
+/// the workgroup-memory tiled GEMM where Cin % 16 == 0, else the direct kernels. `--tune`
+/// replaces this with measurements.
+pub fn choose(conv: &Conv2d, device: wgpu::DeviceType) -> ConvVariant {
+    let order: &[ConvVariant] = if device == wgpu::DeviceType::Cpu {
+        &[
+            ConvVariant::Winograd,
+            ConvVariant::Gemm1x1,
+            ConvVariant::DirectVec4,
+        ]
+    } else {
+        &[ConvVariant::Tiled, ConvVariant::DirectVec4]
+    };
+    order
+        .iter()
+        .copied()
+        .find(|v| v.supports(conv))
+        .unwrap_or(ConvVariant::Direct)
 }

@@ -1,4 +1,5 @@
-//! The classifier (shaders/linear.wgsl): `y = x·Wᵀ + b`, one output per invocation.
+//! The classifier (shaders/linear.wgsl): `y = x·Wᵀ + b`, one output per invocation; and the
+//! global average pool fused with it (one workgroup per image).
 
 use bytemuck::{Pod, Zeroable};
 
@@ -10,15 +11,30 @@ pub struct LinearParams {
     pub batch: u32,
     pub in_f: u32,
     pub out_f: u32,
-    pub _pad: u32,
+    /// Pixels per image, for the fused pool.
+    pub hw: u32,
 }
 
-pub fn params(batch: usize, in_f: usize, out_f: usize) -> (LinearParams, [u32; 3]) {
+/// Largest channel count the fused pool + classifier keeps in workgroup memory.
+pub const POOL_LINEAR_MAX_IN: usize = 2048;
+
+/// Parameters and grid of the classifier; with `pool_hw = Some(h·w)` of the fused global
+/// average pool + classifier (one workgroup per image).
+pub fn params(
+    batch: usize,
+    in_f: usize,
+    out_f: usize,
+    pool_hw: Option<usize>,
+) -> (LinearParams, [u32; 3]) {
     let p = LinearParams {
         batch: batch as u32,
         in_f: in_f as u32,
         out_f: out_f as u32,
-        _pad: 0,
+        hw: pool_hw.unwrap_or(1) as u32,
     };
-    (p, grid_1d((batch * out_f).div_ceil(64) as u32))
+    let grid = match pool_hw {
+        Some(_) => [batch as u32, 1, 1],
+        None => grid_1d((batch * out_f).div_ceil(64) as u32),
+    };
+    (p, grid)
 }

@@ -7,12 +7,33 @@ pub mod eltwise;
 pub mod layout;
 pub mod linear;
 pub mod pool;
+pub mod winograd;
 
 use std::collections::HashMap;
 
 /// Every shader file, by name, for validation and pipeline creation.
 pub const SHADERS: &[(&str, &str)] = &[
     ("conv2d.wgsl", include_str!("../../../shaders/conv2d.wgsl")),
+    (
+        "conv2d_vec4.wgsl",
+        include_str!("../../../shaders/conv2d_vec4.wgsl"),
+    ),
+    (
+        "conv1x1.wgsl",
+        include_str!("../../../shaders/conv1x1.wgsl"),
+    ),
+    (
+        "conv2d_tiled.wgsl",
+        include_str!("../../../shaders/conv2d_tiled.wgsl"),
+    ),
+    (
+        "conv2d_small.wgsl",
+        include_str!("../../../shaders/conv2d_small.wgsl"),
+    ),
+    (
+        "winograd.wgsl",
+        include_str!("../../../shaders/winograd.wgsl"),
+    ),
     (
         "eltwise.wgsl",
         include_str!("../../../shaders/eltwise.wgsl"),
@@ -33,7 +54,20 @@ pub enum Access {
 /// One compute entry point.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Kernel {
+    /// Direct conv, any Cin.
     Conv,
+    /// Direct conv reading four input channels at a time (Cin % 4 == 0).
+    ConvVec4,
+    /// 1×1 conv (no padding, any stride) as a plain GEMM.
+    Conv1x1,
+    /// Implicit GEMM with workgroup-memory tiles (Cin % 16 == 0).
+    ConvTiled,
+    /// Direct conv with small register tiles.
+    ConvSmall,
+    /// Winograd F(2,3): input transform, 16 GEMMs, output transform.
+    WinogradInput,
+    WinogradGemm,
+    WinogradOutput,
     Affine,
     Add,
     Relu,
@@ -42,11 +76,21 @@ pub enum Kernel {
     MaxPool,
     GlobalAvgPool,
     Linear,
+    /// Global average pool fused with the classifier.
+    PoolLinear,
 }
 
 impl Kernel {
-    pub const ALL: [Kernel; 9] = [
+    pub const ALL: [Kernel; 17] = [
+        Kernel::PoolLinear,
         Kernel::Conv,
+        Kernel::ConvVec4,
+        Kernel::Conv1x1,
+        Kernel::ConvTiled,
+        Kernel::ConvSmall,
+        Kernel::WinogradInput,
+        Kernel::WinogradGemm,
+        Kernel::WinogradOutput,
         Kernel::Affine,
         Kernel::Add,
         Kernel::Relu,
@@ -61,6 +105,13 @@ impl Kernel {
     pub fn entry(self) -> (&'static str, &'static str) {
         match self {
             Kernel::Conv => ("conv2d.wgsl", "main"),
+            Kernel::ConvVec4 => ("conv2d_vec4.wgsl", "main"),
+            Kernel::Conv1x1 => ("conv1x1.wgsl", "main"),
+            Kernel::ConvTiled => ("conv2d_tiled.wgsl", "main"),
+            Kernel::ConvSmall => ("conv2d_small.wgsl", "main"),
+            Kernel::WinogradInput => ("winograd.wgsl", "input"),
+            Kernel::WinogradGemm => ("winograd.wgsl", "gemm"),
+            Kernel::WinogradOutput => ("winograd.wgsl", "output"),
             Kernel::Affine => ("eltwise.wgsl", "affine"),
             Kernel::Add => ("eltwise.wgsl", "add"),
             Kernel::Relu => ("eltwise.wgsl", "relu"),
@@ -69,6 +120,7 @@ impl Kernel {
             Kernel::MaxPool => ("pool.wgsl", "max_pool"),
             Kernel::GlobalAvgPool => ("pool.wgsl", "global_avg_pool"),
             Kernel::Linear => ("linear.wgsl", "main"),
+            Kernel::PoolLinear => ("linear.wgsl", "pool_linear"),
         }
     }
 
@@ -76,7 +128,14 @@ impl Kernel {
     pub fn bindings(self) -> &'static [(u32, Access)] {
         use Access::*;
         match self {
-            Kernel::Conv => &[
+            Kernel::WinogradInput => &[(0, Read), (1, Write), (9, Uniform)],
+            Kernel::WinogradGemm => &[(2, Read), (3, Read), (4, Write), (9, Uniform)],
+            Kernel::WinogradOutput => &[(5, Read), (6, Read), (7, Read), (8, Write), (9, Uniform)],
+            Kernel::Conv
+            | Kernel::ConvVec4
+            | Kernel::Conv1x1
+            | Kernel::ConvTiled
+            | Kernel::ConvSmall => &[
                 (0, Read),
                 (1, Read),
                 (2, Read),
@@ -84,25 +143,77 @@ impl Kernel {
                 (4, Write),
                 (5, Uniform),
             ],
-            Kernel::Affine => &[(0, Read), (1, Read), (2, Read), (3, Write), (4, Uniform)],
+            Kernel::Affine => &[(0, Read), (5, Read), (2, Read), (3, Write), (4, Uniform)],
             Kernel::Add => &[(0, Read), (1, Read), (3, Write), (4, Uniform)],
             Kernel::Relu => &[(0, Read), (3, Write), (4, Uniform)],
-            Kernel::NchwToNhwc | Kernel::ShortcutA | Kernel::MaxPool | Kernel::GlobalAvgPool => {
+            Kernel::ShortcutA => &[(3, Read), (1, Write), (2, Uniform)],
+            Kernel::NchwToNhwc | Kernel::MaxPool | Kernel::GlobalAvgPool => {
                 &[(0, Read), (1, Write), (2, Uniform)]
             }
-            Kernel::Linear => &[(0, Read), (1, Read), (2, Read), (3, Write), (4, Uniform)],
+            Kernel::Linear | Kernel::PoolLinear => {
+                &[(0, Read), (1, Read), (2, Read), (3, Write), (4, Uniform)]
+            }
         }
     }
 
-    fn label(self) -> String {
+    /// `file:entry`, as shown in profiles.
+    pub fn label(self) -> String {
         let (file, entry) = self.entry();
         format!("{file}:{entry}")
     }
 }
 
-/// Source of a shader file by name.
+/// Storage precision of activations and conv weights (arithmetic is f32 either way).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub enum Precision {
+    #[default]
+    F32,
+    /// f16 storage; needs the adapter's `SHADER_F16`.
+    F16,
+}
+
+impl Precision {
+    /// Bytes of one stored activation.
+    pub fn bytes(self) -> usize {
+        match self {
+            Precision::F32 => 4,
+            Precision::F16 => 2,
+        }
+    }
+}
+
+impl std::str::FromStr for Precision {
+    type Err = crate::Error;
+    fn from_str(s: &str) -> crate::Result<Self> {
+        match s {
+            "f32" => Ok(Precision::F32),
+            "f16" => Ok(Precision::F16),
+            _ => Err(crate::Error::InvalidInput(format!(
+                "precision `{s}`: expected f32 or f16"
+            ))),
+        }
+    }
+}
+
+/// Source of a shader file by name, as written on disk.
 pub fn shader_source(file: &str) -> Option<&'static str> {
     SHADERS.iter().find(|(n, _)| *n == file).map(|(_, s)| *s)
+}
+
+/// The source of a shader for a precision. The f16 build is the file with `enable f16;` in
+/// front and its storage aliases (`act`, `act4`, `wgt4`) turned into f16 types; nothing else
+/// changes.
+pub fn shader_for(src: &str, precision: Precision) -> String {
+    match precision {
+        Precision::F32 => src.to_string(),
+        Precision::F16 => {
+            let body = src
+                .replace("alias act = f32;", "alias act = f16;")
+                .replace("alias act4 = vec4<f32>;", "alias act4 = vec4<f16>;")
+                .replace("alias wgt4 = vec4<f32>;", "alias wgt4 = vec4<f16>;");
+            format!("enable f16;\n{body}")
+        }
+    }
 }
 
 /// A kernel's pipeline and bind group layout.
@@ -117,12 +228,13 @@ pub struct Pipelines {
 }
 
 impl Pipelines {
-    pub fn new(device: &wgpu::Device) -> Self {
+    pub fn new(device: &wgpu::Device, precision: Precision) -> Self {
         let mut modules = HashMap::new();
         for (name, src) in SHADERS {
+            let src = shader_for(src, precision);
             let module = device.create_shader_module(wgpu::ShaderModuleDescriptor {
                 label: Some(name),
-                source: wgpu::ShaderSource::Wgsl((*src).into()),
+                source: wgpu::ShaderSource::Wgsl(src.into()),
             });
             modules.insert(*name, module);
         }

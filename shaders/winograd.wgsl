@@ -1,0 +1,215 @@
+// Winograd F(2x2, 3x3) for 3x3 stride-1 convs over NHWC activations, in three passes:
+//
+//   input:  V[e][t][c] = (B^T d B)[e]   for every 4x4 input patch d of tile t (origin 2*ty - pt,
+//           2*tx - pl; outside the image reads 0), e = 4*i + j indexing the 4x4 result;
+//   gemm:   M[e][t][co] = sum over c of V[e][t][c] * U[e][c][co]   (16 independent GEMMs);
+//   output: y[2*ty + a][2*tx + b][co] = (A^T M A)[a][b] + bias[co] (+ residual) (ReLU).
+//
+// with B^T = [[1,0,-1,0],[0,1,1,0],[0,-1,1,0],[0,1,0,-1]], A^T = [[1,1,1,0],[0,1,-1,-1]] and
+// the weights U = G g G^T transformed once at load time (G = [[1,0,0],[.5,.5,.5],[.5,-.5,.5],[0,0,1]]).
+// A 2x2 output tile costs 16 multiplies per (c, co) instead of 36. Channels move as vec4, so
+// Cin and Cout are multiples of 4 here (Cout padded to 16 in U and M).
+// Layouts: V [16][T][Cin/4] vec4; U [16][Cin][Cout16/4] vec4; M [16][T][Cout16/4] vec4.
+
+// Storage types: f32 here; the half-precision build (see src/gpu/kernels/mod.rs) enables f16
+// and swaps these aliases for f16 types. Arithmetic is f32 in both.
+alias act = f32;
+alias act4 = vec4<f32>;
+alias wgt4 = vec4<f32>;
+
+struct WinoParams {
+    batch: u32, in_h: u32, in_w: u32, in_c4: u32,
+    out_h: u32, out_w: u32, out_c: u32, out_c4: u32,
+    tiles_h: u32, tiles_w: u32, tiles: u32, pad_t: u32,
+    pad_l: u32, has_residual: u32, relu: u32, _pad: u32,
+}
+
+@group(0) @binding(0) var<storage, read> x: array<act4>;
+@group(0) @binding(1) var<storage, read_write> v_out: array<vec4<f32>>;
+@group(0) @binding(2) var<storage, read> v_in: array<vec4<f32>>;
+@group(0) @binding(3) var<storage, read> u: array<wgt4>;
+@group(0) @binding(4) var<storage, read_write> m_out: array<vec4<f32>>;
+@group(0) @binding(5) var<storage, read> m_in: array<vec4<f32>>;
+@group(0) @binding(6) var<storage, read> bias: array<vec4<f32>>;
+@group(0) @binding(7) var<storage, read> residual: array<act>;
+@group(0) @binding(8) var<storage, read_write> y: array<act>;
+@group(0) @binding(9) var<uniform> p: WinoParams;
+
+fn input_at(n: u32, iy: i32, ix: i32, c4: u32) -> vec4<f32> {
+    if (iy < 0 || ix < 0 || iy >= i32(p.in_h) || ix >= i32(p.in_w)) {
+        return vec4<f32>(0.0);
+    }
+    return vec4<f32>(x[((n * p.in_h + u32(iy)) * p.in_w + u32(ix)) * p.in_c4 + c4]);
+}
+
+// One invocation per (tile, 4 channels).
+@compute @workgroup_size(64, 1, 1)
+fn input(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
+         @builtin(local_invocation_id) lid: vec3<u32>) {
+    let i = (wid.y * nwg.x + wid.x) * 64u + lid.x;
+    if (i >= p.tiles * p.in_c4) {
+        return;
+    }
+    let c4 = i % p.in_c4;
+    let t = i / p.in_c4;
+    let per_image = p.tiles_h * p.tiles_w;
+    let n = t / per_image;
+    let r = t % per_image;
+    let oy = i32((r / p.tiles_w) * 2u) - i32(p.pad_t);
+    let ox = i32((r % p.tiles_w) * 2u) - i32(p.pad_l);
+    var d: array<vec4<f32>, 16>;
+    for (var a = 0; a < 4; a++) {
+        for (var b = 0; b < 4; b++) {
+            d[a * 4 + b] = input_at(n, oy + a, ox + b, c4);
+        }
+    }
+    // Rows: s = B^T d.
+    var s: array<vec4<f32>, 16>;
+    for (var b = 0; b < 4; b++) {
+        s[b] = d[b] - d[8 + b];
+        s[4 + b] = d[4 + b] + d[8 + b];
+        s[8 + b] = d[8 + b] - d[4 + b];
+        s[12 + b] = d[4 + b] - d[12 + b];
+    }
+    // Columns: V = s B.
+    let stride = p.tiles * p.in_c4;
+    let base = t * p.in_c4 + c4;
+    for (var a = 0u; a < 4u; a++) {
+        let r0 = s[a * 4u];
+        let r1 = s[a * 4u + 1u];
+        let r2 = s[a * 4u + 2u];
+        let r3 = s[a * 4u + 3u];
+        v_out[(a * 4u) * stride + base] = r0 - r2;
+        v_out[(a * 4u + 1u) * stride + base] = r1 + r2;
+        v_out[(a * 4u + 2u) * stride + base] = r2 - r1;
+        v_out[(a * 4u + 3u) * stride + base] = r1 - r3;
+    }
+}
+
+struct Acc { c0: vec4<f32>, c1: vec4<f32>, c2: vec4<f32>, c3: vec4<f32> }
+struct W16 { r0: Acc, r1: Acc, r2: Acc, r3: Acc }
+
+fn zero() -> Acc {
+    return Acc(vec4<f32>(0.0), vec4<f32>(0.0), vec4<f32>(0.0), vec4<f32>(0.0));
+}
+
+fn mac_row(a: Acc, s: f32, r: Acc) -> Acc {
+    let v = vec4<f32>(s);
+    return Acc(fma(v, r.c0, a.c0), fma(v, r.c1, a.c1), fma(v, r.c2, a.c2), fma(v, r.c3, a.c3));
+}
+
+fn mac(a: Acc, xv: vec4<f32>, wt: W16) -> Acc {
+    return mac_row(mac_row(mac_row(mac_row(a, xv.x, wt.r0), xv.y, wt.r1), xv.z, wt.r2), xv.w, wt.r3);
+}
+
+fn load_u16(e: u32, c: u32, c4: u32) -> W16 {
+    let s = p.out_c4;
+    let b0 = (e * p.in_c4 * 4u + c) * s + c4;
+    let b1 = b0 + s;
+    let b2 = b1 + s;
+    let b3 = b2 + s;
+    return W16(
+        Acc(vec4<f32>(u[b0]), vec4<f32>(u[b0 + 1u]), vec4<f32>(u[b0 + 2u]), vec4<f32>(u[b0 + 3u])),
+        Acc(vec4<f32>(u[b1]), vec4<f32>(u[b1 + 1u]), vec4<f32>(u[b1 + 2u]), vec4<f32>(u[b1 + 3u])),
+        Acc(vec4<f32>(u[b2]), vec4<f32>(u[b2 + 1u]), vec4<f32>(u[b2 + 2u]), vec4<f32>(u[b2 + 3u])),
+        Acc(vec4<f32>(u[b3]), vec4<f32>(u[b3 + 1u]), vec4<f32>(u[b3 + 2u]), vec4<f32>(u[b3 + 3u])),
+    );
+}
+
+fn load_v(e: u32, t: u32, c: u32) -> vec4<f32> {
+    if (t >= p.tiles) {
+        return vec4<f32>(0.0);
+    }
+    return v_in[(e * p.tiles + t) * p.in_c4 + c];
+}
+
+fn store_m(e: u32, t: u32, c4: u32, a: Acc) {
+    if (t >= p.tiles) {
+        return;
+    }
+    let b = (e * p.tiles + t) * p.out_c4 + c4;
+    m_out[b] = a.c0;
+    m_out[b + 1u] = a.c1;
+    m_out[b + 2u] = a.c2;
+    m_out[b + 3u] = a.c3;
+}
+
+// 8 tiles x 16 output channels per invocation; workgroup z is e.
+@compute @workgroup_size(8, 8, 1)
+fn gemm(@builtin(local_invocation_id) lid: vec3<u32>, @builtin(workgroup_id) wid: vec3<u32>) {
+    let c4 = (wid.x * 8u + lid.y) * 4u;
+    let t0 = (wid.y * 8u + lid.x) * 8u;
+    let e = wid.z;
+    if (c4 >= p.out_c4 || t0 >= p.tiles) {
+        return;
+    }
+    var a0 = zero(); var a1 = zero(); var a2 = zero(); var a3 = zero();
+    var a4 = zero(); var a5 = zero(); var a6 = zero(); var a7 = zero();
+    for (var c = 0u; c < p.in_c4; c++) {
+        let wt = load_u16(e, c * 4u, c4);
+        a0 = mac(a0, load_v(e, t0, c), wt); a1 = mac(a1, load_v(e, t0 + 1u, c), wt);
+        a2 = mac(a2, load_v(e, t0 + 2u, c), wt); a3 = mac(a3, load_v(e, t0 + 3u, c), wt);
+        a4 = mac(a4, load_v(e, t0 + 4u, c), wt); a5 = mac(a5, load_v(e, t0 + 5u, c), wt);
+        a6 = mac(a6, load_v(e, t0 + 6u, c), wt); a7 = mac(a7, load_v(e, t0 + 7u, c), wt);
+    }
+    store_m(e, t0, c4, a0); store_m(e, t0 + 1u, c4, a1); store_m(e, t0 + 2u, c4, a2);
+    store_m(e, t0 + 3u, c4, a3); store_m(e, t0 + 4u, c4, a4); store_m(e, t0 + 5u, c4, a5);
+    store_m(e, t0 + 6u, c4, a6); store_m(e, t0 + 7u, c4, a7);
+}
+
+fn write_out(n: u32, oy: u32, ox: u32, c4: u32, v: vec4<f32>) {
+    if (oy >= p.out_h || ox >= p.out_w) {
+        return;
+    }
+    let base = ((n * p.out_h + oy) * p.out_w + ox) * p.out_c;
+    let b = v + bias[c4];
+    for (var j = 0u; j < 4u; j++) {
+        let co = c4 * 4u + j;
+        if (co < p.out_c) {
+            var o = b[j];
+            if (p.has_residual != 0u) {
+                o += f32(residual[base + co]);
+            }
+            if (p.relu != 0u) {
+                o = max(o, 0.0);
+            }
+            y[base + co] = act(o);
+        }
+    }
+}
+
+// One invocation per (tile, 4 output channels): Y = A^T M A, then the fused write step.
+@compute @workgroup_size(64, 1, 1)
+fn output(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
+          @builtin(local_invocation_id) lid: vec3<u32>) {
+    let i = (wid.y * nwg.x + wid.x) * 64u + lid.x;
+    if (i >= p.tiles * p.out_c4) {
+        return;
+    }
+    let c4 = i % p.out_c4;
+    let t = i / p.out_c4;
+    let stride = p.tiles * p.out_c4;
+    var m: array<vec4<f32>, 16>;
+    for (var e = 0u; e < 16u; e++) {
+        m[e] = m_in[e * stride + t * p.out_c4 + c4];
+    }
+    // Rows: q = A^T m (2 x 4).
+    var q: array<vec4<f32>, 8>;
+    for (var b = 0; b < 4; b++) {
+        q[b] = m[b] + m[4 + b] + m[8 + b];
+        q[4 + b] = m[4 + b] - m[8 + b] - m[12 + b];
+    }
+    let per_image = p.tiles_h * p.tiles_w;
+    let n = t / per_image;
+    let r = t % per_image;
+    let oy = (r / p.tiles_w) * 2u;
+    let ox = (r % p.tiles_w) * 2u;
+    for (var a = 0u; a < 2u; a++) {
+        let r0 = q[a * 4u];
+        let r1 = q[a * 4u + 1u];
+        let r2 = q[a * 4u + 2u];
+        let r3 = q[a * 4u + 3u];
+        write_out(n, oy + a, ox, c4, r0 + r1 + r2);
+        write_out(n, oy + a, ox + 1u, c4, r1 - r2 - r3);
+    }
+}

@@ -1,0 +1,58 @@
+//! `resnet tune`: times every conv variant on this adapter for each layer shape of a model,
+//! verifies each against the CPU reference, and caches the fastest verified one.
+
+use clap::Args;
+use resnet_wgpu::gpu::tune::{cache_path, tune};
+use resnet_wgpu::Result;
+
+use crate::{engine, Cli, ModelArgs};
+
+#[derive(Args)]
+pub struct TuneArgs {
+    #[command(flatten)]
+    pub model: ModelArgs,
+    #[arg(long, default_value_t = 1)]
+    pub batch: usize,
+    /// Input height (default 224, 32 for CIFAR).
+    #[arg(long)]
+    pub height: Option<usize>,
+    /// Input width (default 224, 32 for CIFAR).
+    #[arg(long)]
+    pub width: Option<usize>,
+    /// Timed runs per candidate (the median counts).
+    #[arg(long, default_value_t = 3)]
+    pub iters: usize,
+}
+
+pub fn run(cli: &Cli, a: &TuneArgs) -> Result<()> {
+    let arch = a.model.arch;
+    let h = a.height.unwrap_or(arch.default_input());
+    let w = a.width.unwrap_or(arch.default_input());
+    let graph = resnet_wgpu::load_graph(arch, &a.model.weights, a.model.options())?;
+    let e = engine(cli)?;
+    let layers = tune(&e, &graph, a.batch, h, w, a.iters)?;
+    println!(
+        "{:<28} {:<14} candidates (median ms, rel. error vs CPU)",
+        "layer", "chosen"
+    );
+    for l in &layers {
+        let c: Vec<String> = l
+            .candidates
+            .iter()
+            .map(|c| {
+                let mark = if c.verified { "" } else { " REJECTED" };
+                format!(
+                    "{} {:.2} ms ({:.1e}){mark}",
+                    c.variant.name(),
+                    c.ms,
+                    c.rel_err
+                )
+            })
+            .collect();
+        println!("{:<28} {:<14} {}", l.layer, l.chosen.name(), c.join(", "));
+    }
+    if let Some(p) = cache_path() {
+        println!("{} shapes cached in {}", layers.len(), p.display());
+    }
+    Ok(())
+}

@@ -1,0 +1,228 @@
+//! Kernel choice by measurement (`--tune`): every conv variant that supports a layer's shape is
+//! run on the user's adapter, checked against the CPU reference on that shape (a variant that
+//! disagrees is never chosen), and timed; the fastest is cached on disk, keyed by adapter,
+//! driver and shape, and used by every later run on the same adapter. Without a cache entry the
+//! heuristic of [`conv::choose`] decides, so tuning is never needed for correct results.
+//!
+//! Cache file: `$RESNET_TUNE_CACHE`, else `$XDG_CACHE_HOME/resnet-wgpu/tune.json`, else
+//! `~/.cache/resnet-wgpu/tune.json`; a JSON object `{ "<adapter key>": { "<shape key>": "variant" } }`.
+
+use std::collections::{BTreeMap, HashMap};
+use std::path::PathBuf;
+use std::time::Instant;
+
+use super::context::Engine;
+use super::executor::Model;
+use super::kernels::conv::ConvVariant;
+use crate::error::{Error, Result};
+use crate::model::ir::{GraphBuilder, Op};
+use crate::model::{Conv2d, Graph};
+use crate::weights::{random_input, Tensor};
+
+/// Largest accepted `max |Δ| / max |reference|` of a candidate on its layer.
+pub const TUNE_TOLERANCE: f64 = 1e-4;
+
+/// The key of one conv shape at one batch and input size.
+pub fn shape_key(conv: &Conv2d, batch: usize, h: usize, w: usize) -> String {
+    format!(
+        "cin{}_cout{}_k{}x{}_s{}x{}_p{}-{}-{}-{}_n{}_{}x{}",
+        conv.in_c,
+        conv.out_c,
+        conv.kernel[0],
+        conv.kernel[1],
+        conv.stride[0],
+        conv.stride[1],
+        conv.pad[0],
+        conv.pad[1],
+        conv.pad[2],
+        conv.pad[3],
+        batch,
+        h,
+        w
+    )
+}
+
+/// The key of an adapter: name, backend and driver.
+pub fn adapter_key(engine: &Engine) -> String {
+    let i = engine.adapter_info();
+    format!(
+        "{} | {:?} | {} {}",
+        i.name, i.backend, i.driver, i.driver_info
+    )
+}
+
+/// Where the cache lives.
+pub fn cache_path() -> Option<PathBuf> {
+    if let Some(p) = std::env::var_os("RESNET_TUNE_CACHE") {
+        return Some(PathBuf::from(p));
+    }
+    let base = std::env::var_os("XDG_CACHE_HOME")
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache")))?;
+    Some(base.join("resnet-wgpu").join("tune.json"))
+}
+
+/// Tuned choices of one adapter, by shape key.
+pub type Choices = HashMap<String, ConvVariant>;
+
+type CacheFile = BTreeMap<String, BTreeMap<String, String>>;
+
+fn read_cache() -> CacheFile {
+    cache_path()
+        .and_then(|p| std::fs::read_to_string(p).ok())
+        .and_then(|s| serde_json::from_str::<serde_json::Value>(&s).ok())
+        .map(|v| {
+            let mut out = CacheFile::new();
+            if let Some(obj) = v.as_object() {
+                for (adapter, shapes) in obj {
+                    let entry = out.entry(adapter.clone()).or_default();
+                    for (shape, variant) in shapes.as_object().into_iter().flatten() {
+                        if let Some(name) = variant.as_str() {
+                            entry.insert(shape.clone(), name.to_string());
+                        }
+                    }
+                }
+            }
+            out
+        })
+        .unwrap_or_default()
+}
+
+/// The cached choices for this engine's adapter (empty when there is no cache; an unreadable
+/// cache is treated as empty, since the heuristic is always correct).
+pub fn load_choices(engine: &Engine) -> Choices {
+    read_cache()
+        .remove(&adapter_key(engine))
+        .unwrap_or_default()
+        .into_iter()
+        .filter_map(|(k, v)| Some((k, ConvVariant::from_name(&v)?)))
+        .collect()
+}
+
+fn save_choices(engine: &Engine, new: &[(String, ConvVariant)]) -> Result<PathBuf> {
+    let path = cache_path().ok_or_else(|| {
+        Error::InvalidInput("no cache directory: set RESNET_TUNE_CACHE or HOME".into())
+    })?;
+    let mut cache = read_cache();
+    let entry = cache.entry(adapter_key(engine)).or_default();
+    for (k, v) in new {
+        entry.insert(k.clone(), v.name().to_string());
+    }
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
+    }
+    let text =
+        serde_json::to_string_pretty(&cache).map_err(|e| Error::InvalidInput(e.to_string()))?;
+    std::fs::write(&path, text).map_err(|e| Error::io(&path, e))?;
+    Ok(path)
+}
+
+/// One candidate's result on one layer shape.
+#[derive(Clone, Debug)]
+pub struct Candidate {
+    pub variant: ConvVariant,
+    /// Median milliseconds (one conv plus the input conversion and readback it needs).
+    pub ms: f64,
+    /// `max |Δ| / max |reference|` against the CPU reference.
+    pub rel_err: f64,
+    pub verified: bool,
+}
+
+/// The tuning of one distinct conv shape.
+#[derive(Clone, Debug)]
+pub struct LayerTuning {
+    pub key: String,
+    pub layer: String,
+    pub chosen: ConvVariant,
+    pub candidates: Vec<Candidate>,
+}
+
+fn one_conv_graph(conv: &Conv2d, weight: &[f32], bias: &[f32], relu: bool) -> Graph {
+    let mut g = GraphBuilder::new("tune", conv.in_c);
+    let x = g.push("input", Op::InputToNhwc, vec![0], conv.in_c);
+    let op = Op::Conv {
+        conv: *conv,
+        weight: weight.to_vec(),
+        bias: bias.to_vec(),
+        relu,
+    };
+    let y = g.push("conv", op, vec![x], conv.out_c);
+    g.finish(y)
+}
+
+/// Tunes every distinct conv shape of `graph` for `batch` inputs of `h × w`, caches the
+/// choices and returns what was measured.
+pub fn tune(
+    engine: &Engine,
+    graph: &Graph,
+    batch: usize,
+    h: usize,
+    w: usize,
+    iters: usize,
+) -> Result<Vec<LayerTuning>> {
+    // Tune the convs as the executor will run them.
+    let mut graph = graph.clone();
+    crate::model::passes::pad_input_channels(&mut graph);
+    let shapes = graph.shapes(h, w)?;
+    let mut seen = std::collections::HashSet::new();
+    let mut out = Vec::new();
+    for node in graph.nodes() {
+        let Op::Conv {
+            conv,
+            weight,
+            bias,
+            relu,
+        } = &node.op
+        else {
+            continue;
+        };
+        let x = shapes[node.inputs[0]];
+        let key = shape_key(conv, batch, x.h, x.w);
+        if !seen.insert(key.clone()) {
+            continue;
+        }
+        let g = one_conv_graph(conv, weight, bias, *relu);
+        let input = Tensor::new(
+            vec![batch, conv.in_c, x.h, x.w],
+            random_input(17, batch * x.len()),
+        );
+        let reference = crate::CpuModel::new(g.clone()).infer(&input)?;
+        let mut candidates = Vec::new();
+        for variant in ConvVariant::ALL.into_iter().filter(|v| v.supports(conv)) {
+            let model = Model::with_variant(engine, g.clone(), variant)?;
+            let got = model.infer(&input)?;
+            let cmp = crate::compare(&got, &reference);
+            let mut times = Vec::with_capacity(iters);
+            for _ in 0..iters.max(1) {
+                let t = Instant::now();
+                model.infer(&input)?;
+                times.push(t.elapsed().as_secs_f64() * 1e3);
+            }
+            times.sort_by(f64::total_cmp);
+            candidates.push(Candidate {
+                variant,
+                ms: times[times.len() / 2],
+                rel_err: cmp.max_rel_err,
+                verified: cmp.max_rel_err <= TUNE_TOLERANCE && cmp.max_abs_err.is_finite(),
+            });
+        }
+        let chosen = candidates
+            .iter()
+            .filter(|c| c.verified)
+            .min_by(|a, b| a.ms.total_cmp(&b.ms))
+            .map(|c| c.variant)
+            .ok_or_else(|| Error::Gpu {
+                during: format!("tuning layer `{}`", node.name),
+                message: "no conv variant agreed with the CPU reference".into(),
+            })?;
+        out.push(LayerTuning {
+            key,
+            layer: node.name.clone(),
+            chosen,
+            candidates,
+        });
+    }
+    let new: Vec<(String, ConvVariant)> = out.iter().map(|l| (l.key.clone(), l.chosen)).collect();
+    save_choices(engine, &new)?;
+    Ok(out)
+}

@@ -10,8 +10,13 @@ use resnet_wgpu::{load_graph, Architecture, BuildOptions, Engine, Weights};
 use serde_json::Value;
 
 fn resnet(args: &[&str]) -> (bool, String, String) {
+    resnet_env(args, &[])
+}
+
+fn resnet_env(args: &[&str], env: &[(&str, &str)]) -> (bool, String, String) {
     let out = Command::new(env!("CARGO_BIN_EXE_resnet"))
         .args(args)
+        .envs(env.iter().copied())
         .output()
         .unwrap_or_else(|e| panic!("running resnet {args:?}: {e}"));
     (
@@ -220,4 +225,28 @@ fn bad_arguments_are_named() {
     let (ok, _, stderr) = resnet(&["bench", "--json"]);
     assert!(!ok, "bench needs --arch or --peak");
     assert!(stderr.contains("--arch"), "{stderr}");
+}
+
+#[test]
+fn without_timestamps_layers_are_timed_one_submit_at_a_time() {
+    let args = [
+        "profile", "--arch", "resnet20", "--height", "16", "--width", "16", "--runs", "1",
+    ];
+    let (ok, stdout, stderr) = resnet_env(&args, &[("RESNET_TIMESTAMPS", "0")]);
+    assert!(ok, "{stderr}");
+    assert!(
+        stdout.contains("submit-and-wait") && stdout.contains("no timestamp queries"),
+        "the fallback is not announced: {stdout}"
+    );
+    assert!(stdout.contains("layer3.2.conv2"), "{stdout}");
+    // The roofline falls back to wall clock too and still measures something.
+    let (ok, stdout, stderr) = resnet_env(
+        &["bench", "--peak", "--json"],
+        &[("RESNET_TIMESTAMPS", "0")],
+    );
+    assert!(ok, "{stderr}");
+    let v: Value = serde_json::from_str(stdout.trim()).unwrap_or_else(|e| panic!("{e}: {stdout}"));
+    assert_eq!(v["peak_timing"], "submit-and-wait", "{v}");
+    positive(&v, "f32_gflops");
+    positive(&v, "bandwidth_gbs");
 }

@@ -1,7 +1,8 @@
 //! GPU timestamps for compute passes: pass `i` writes query `2i` at its start and `2i + 1` at its
 //! end; its duration is `(t[2i+1] − t[2i]) · period` nanoseconds, with the period from
 //! [`wgpu::Queue::get_timestamp_period`]. Without `TIMESTAMP_QUERY` callers fall back to wall
-//! clock around submit-and-wait (see [`Timing`]).
+//! clock around submit-and-wait (see [`Timing`]); `RESNET_TIMESTAMPS=0` forces that fallback
+//! (to compare the two, or to test it on an adapter that has timestamps).
 
 use super::context::Context;
 use crate::error::{Error, Result};
@@ -36,7 +37,8 @@ pub(crate) struct PassTimer {
 impl PassTimer {
     /// `None` when the device has no timestamp queries.
     pub fn new(ctx: &Context, passes: usize) -> Result<Option<Self>> {
-        if !ctx.features.contains(wgpu::Features::TIMESTAMP_QUERY) {
+        let disabled = std::env::var("RESNET_TIMESTAMPS").is_ok_and(|v| v == "0");
+        if disabled || !ctx.features.contains(wgpu::Features::TIMESTAMP_QUERY) {
             return Ok(None);
         }
         let queries = 2 * passes.max(1);

@@ -163,43 +163,57 @@ fn pad_folds_into_conv_and_max_pool() {
     assert_eq!(pads, vec![[3, 2, 1, 2], [1, 1, 1, 1]]);
 }
 
-/// The CIFAR option-A shortcut: x[:, :, ::2, ::2] then zero channels on both sides.
+/// The CIFAR option-A shortcut: x[:, :, ::2, ::2] (one Slice over both axes, or one per axis
+/// as some exporters write it) then zero channels on both sides.
 #[test]
 fn slice_and_pad_become_the_option_a_shortcut() {
-    let mut net = Net::new(3, None, None);
-    let c1 = net.conv("c1", "input", 3, 4, 3, 1, [1; 4], false);
-    let c1 = net.bn("bn1", &c1, 4, 1e-5);
-    let r1 = net.node("Relu", "r1", &[&c1], vec![]);
-    let c2 = net.conv("c2", &r1, 4, 8, 3, 2, [1; 4], false);
-    let c2 = net.bn("bn2", &c2, 8, 1e-5);
-    let c2 = net.node("Relu", "r2", &[&c2], vec![]);
-    let c3 = net.conv("c3", &c2, 8, 8, 3, 1, [1; 4], false);
-    let c3 = net.bn("bn3", &c3, 8, 1e-5);
-    let big = 1i64 << 62;
-    let (st, en) = (net.ints("st", &[0, 0]), net.ints("en", &[big, big]));
-    let (ax, sp) = (net.ints("ax", &[2, 3]), net.ints("sp", &[2, 2]));
-    let sl = net.node("Slice", "slice", &[&r1, &st, &en, &ax, &sp], vec![]);
-    let pads = net.ints("pads", &[0, 2, 0, 0, 0, 2, 0, 0]);
-    let pd = net.node("Pad", "pad", &[&sl, &pads], vec![]);
-    let add = net.node("Add", "add", &[&c3, &pd], vec![]);
-    let r = net.node("Relu", "r3", &[&add], vec![]);
-    let fc = head(&mut net, &r, 8, 3);
-    let m = check(&net, &fc, &fc, &input(3, 3, 9, 7, 3));
-    let shortcuts: Vec<ShortcutA> = m
-        .graph
-        .nodes()
-        .filter_map(|n| match n.op {
-            Op::ShortcutA(s) => Some(s),
-            _ => None,
-        })
-        .collect();
-    let want = ShortcutA {
-        stride: 2,
-        pad_before: 2,
-        in_c: 4,
-        out_c: 8,
-    };
-    assert_eq!(shortcuts, vec![want]);
+    for split in [false, true] {
+        let mut net = Net::new(3, None, None);
+        let c1 = net.conv("c1", "input", 3, 4, 3, 1, [1; 4], false);
+        let c1 = net.bn("bn1", &c1, 4, 1e-5);
+        let r1 = net.node("Relu", "r1", &[&c1], vec![]);
+        let c2 = net.conv("c2", &r1, 4, 8, 3, 2, [1; 4], false);
+        let c2 = net.bn("bn2", &c2, 8, 1e-5);
+        let c2 = net.node("Relu", "r2", &[&c2], vec![]);
+        let c3 = net.conv("c3", &c2, 8, 8, 3, 1, [1; 4], false);
+        let c3 = net.bn("bn3", &c3, 8, 1e-5);
+        let big = 1i64 << 62;
+        let sl = if split {
+            let (st, en) = (net.ints("st", &[0]), net.ints("en", &[big]));
+            let (a2, a3, sp) = (
+                net.ints("a2", &[2]),
+                net.ints("a3", &[3]),
+                net.ints("sp", &[2]),
+            );
+            let h = net.node("Slice", "slice_h", &[&r1, &st, &en, &a2, &sp], vec![]);
+            net.node("Slice", "slice_w", &[&h, &st, &en, &a3, &sp], vec![])
+        } else {
+            let (st, en) = (net.ints("st", &[0, 0]), net.ints("en", &[big, big]));
+            let (ax, sp) = (net.ints("ax", &[2, 3]), net.ints("sp", &[2, 2]));
+            net.node("Slice", "slice", &[&r1, &st, &en, &ax, &sp], vec![])
+        };
+        let pads = net.ints("pads", &[0, 2, 0, 0, 0, 2, 0, 0]);
+        let pd = net.node("Pad", "pad", &[&sl, &pads], vec![]);
+        let add = net.node("Add", "add", &[&c3, &pd], vec![]);
+        let r = net.node("Relu", "r3", &[&add], vec![]);
+        let fc = head(&mut net, &r, 8, 3);
+        let m = check(&net, &fc, &fc, &input(3, 3, 9, 7, 3));
+        let shortcuts: Vec<ShortcutA> = m
+            .graph
+            .nodes()
+            .filter_map(|n| match n.op {
+                Op::ShortcutA(s) => Some(s),
+                _ => None,
+            })
+            .collect();
+        let want = ShortcutA {
+            stride: 2,
+            pad_before: 2,
+            in_c: 4,
+            out_c: 8,
+        };
+        assert_eq!(shortcuts, vec![want], "split slices: {split}");
+    }
 }
 
 /// AveragePool over the whole declared 8×8 input, Reshape to [N, C] with its shape from a

@@ -73,24 +73,26 @@ impl Importer {
                 )));
             }
         }
-        if stride[0] != stride[1] {
-            return Err(ctx.unsupported(format_args!(
-                "steps {stride:?} on height and width differ; only equal steps are supported"
-            )));
-        }
         let out = self.out_name(ctx)?;
-        let s = stride[0];
-        if s == 1 {
+        if stride == [1, 1] {
             self.alias(&out, x);
             return Ok(());
         }
-        let xv = self.value(x, ctx)?;
+        let hw = hw.map(|(h, w)| (h.div_ceil(stride[0]), w.div_ceil(stride[1])));
+        // x[::a][::b] = x[::a·b]: a slice of a slice is one slice.
+        let (xv, stride) = match &self.acts[x].kind {
+            Kind::Slice {
+                x: inner,
+                stride: s,
+                ..
+            } => (*inner, [s[0] * stride[0], s[1] * stride[1]]),
+            _ => (self.value(x, ctx)?, stride),
+        };
         let (unit, nonneg) = (self.acts[x].unit, self.acts[x].nonneg);
-        let hw = hw.map(|(h, w)| (h.div_ceil(s), w.div_ceil(s)));
         let kind = Kind::Slice {
             name: ctx.ir_name(),
             x: xv,
-            stride: s,
+            stride,
         };
         self.new_act(&out, kind, c, hw, unit, nonneg);
         Ok(())
@@ -171,7 +173,7 @@ impl Importer {
             let (xv, stride, in_c) = match &self.acts[x].kind {
                 Kind::Slice {
                     x: inner, stride, ..
-                } => (*inner, *stride, c),
+                } if stride[0] == stride[1] => (*inner, stride[0], c),
                 _ => (self.value(x, ctx)?, 1, c),
             };
             let s = ShortcutA {

@@ -73,11 +73,12 @@ pub(super) enum Kind {
         weight: Vec<f32>,
         bias: Vec<f32>,
     },
-    /// `x[:, :, ::stride, ::stride]`.
+    /// `x[:, :, ::sh, ::sw]` with `stride = [sh, sw]` (exporters may slice one axis at a
+    /// time; the option-A shortcut needs `sh = sw` in the end).
     Slice {
         name: String,
         x: ValueId,
-        stride: usize,
+        stride: [usize; 2],
     },
     /// Zero padding (top, left, bottom, right) that only a conv or max pool may absorb;
     /// `nonneg` says whether the padded values are all ≥ 0.
@@ -280,8 +281,15 @@ impl Importer {
                 self.emit(&name, op, vec![x], c)
             }
             Kind::Slice { name, x, stride } => {
+                if stride[0] != stride[1] {
+                    self.acts[a].kind = Kind::Slice { name, x, stride };
+                    return Err(ctx.unsupported(format_args!(
+                        "input `{}` is strided by {stride:?} on height and width; only equal steps are supported",
+                        self.acts[a].name
+                    )));
+                }
                 let s = ShortcutA {
-                    stride,
+                    stride: stride[0],
                     pad_before: 0,
                     in_c: c,
                     out_c: c,

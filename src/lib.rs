@@ -108,7 +108,10 @@ impl CpuModel {
     pub fn infer(&self, input: &Tensor) -> Result<Tensor> {
         let (n, h, w) = gpu::executor::check_input(&self.graph, input)?;
         let data = cpu::run(&self.graph, &input.data, n, h, w)?;
-        Ok(Tensor::new(vec![n, self.graph.num_classes()], data))
+        Ok(Tensor::new(
+            gpu::executor::output_shape(&self.graph, n, h, w)?,
+            data,
+        ))
     }
 }
 

@@ -221,7 +221,7 @@ impl Model {
         let (n, h, w) = check_input(&self.graph, input)?;
         let plan = self.plan(n, h, w)?;
         let data = self.run(&plan, &input.data)?;
-        Ok(Tensor::new(vec![n, self.graph.num_classes()], data))
+        Ok(Tensor::new(output_shape(&self.graph, n, h, w)?, data))
     }
 
     /// The plan for (batch, height, width), built on first use.
@@ -717,6 +717,17 @@ impl Model {
             _scratch: [wino_v, wino_m],
         })
     }
+}
+
+/// Shape of a graph's output for `n` inputs of `h × w`: `[N, classes]` for a classifier's
+/// logits (1 × 1 outputs), else `[N, H, W, C]` (NHWC, as the kernels store it).
+pub(crate) fn output_shape(graph: &Graph, n: usize, h: usize, w: usize) -> Result<Vec<usize>> {
+    let s = graph.shapes(h, w)?[graph.output];
+    Ok(if s.h * s.w == 1 {
+        vec![n, s.c]
+    } else {
+        vec![n, s.h, s.w, s.c]
+    })
 }
 
 /// Checks an NCHW input against the graph; returns (batch, height, width).

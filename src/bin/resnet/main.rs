@@ -132,6 +132,9 @@ struct LogitsArgs {
     /// Run every batch norm, residual add and ReLU as its own pass.
     #[arg(long)]
     unfused: bool,
+    /// Storage precision of activations and conv weights on the GPU (f16 needs SHADER_F16).
+    #[arg(long, default_value = "f32")]
+    precision: Precision,
     /// The input's values are in NHWC order (shape [N, H, W, C], or a [N, C, H, W] shape
     /// over NHWC-ordered values); they are transposed to NCHW.
     #[arg(long)]
@@ -251,6 +254,7 @@ fn logits(cli: &Cli, a: &LogitsArgs) -> Result<()> {
         unfused: a.unfused,
         classes: a.classes,
         blocks: a.blocks,
+        precision: a.precision,
     };
     let (graph, softmax) = match (&a.model, a.arch) {
         (Some(path), arch) => {
@@ -271,7 +275,7 @@ fn logits(cli: &Cli, a: &LogitsArgs) -> Result<()> {
         input = nhwc_to_nchw_tensor(input, graph.input_channels)?;
     }
     let e = engine(cli)?;
-    let model = Model::new(&e, graph)?;
+    let model = Model::with_precision(&e, graph, a.precision)?;
     let out = model.infer(&input)?;
     write_safetensors(&a.output, &[("logits", &out)])?;
     eprintln!("wrote logits {:?} to {}", out.shape, a.output.display());

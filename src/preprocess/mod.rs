@@ -1,5 +1,6 @@
-//! Image preprocessing: decode (JPEG, PNG, WebP, BMP, GIF; grey and RGBA become RGB), resize
-//! the short side (Pillow bilinear, see [`resize`]), center crop, normalise, NCHW f32.
+//! Image preprocessing: decode (JPEG, PNG, WebP, BMP, GIF; grey and RGBA become RGB; see
+//! [`decode`]), resize the short side (Pillow bilinear, see [`resize`]), center crop,
+//! normalise, NCHW f32.
 //!
 //! Per channel `c` of the output (in output order, BGR when `bgr`):
 //! `x = (pixel / scale − mean[c]) / std[c]`.
@@ -15,9 +16,11 @@
 //! `caffe`, whose reference pipeline rounds it to nearest.
 
 mod batch;
+mod decode;
 pub mod resize;
 
 pub use batch::{collect_images, Batch, BatchReader, IMAGE_EXTENSIONS};
+pub use decode::decode;
 
 use std::path::Path;
 
@@ -171,23 +174,4 @@ impl Preprocess {
         let (w, h) = img.dimensions();
         Ok((self.normalise(&img), h as usize, w as usize))
     }
-}
-
-/// Decodes an image file (the format from its content, not its name) to 8-bit RGB.
-pub fn decode(path: &Path) -> Result<RgbImage> {
-    let bad = |reason: String| Error::BadImage {
-        path: path.display().to_string(),
-        reason,
-    };
-    let reader = image::ImageReader::open(path)
-        .map_err(|e| Error::io(path, e))?
-        .with_guessed_format()
-        .map_err(|e| Error::io(path, e))?;
-    if reader.format().is_none() {
-        return Err(bad(
-            "unknown format (expected JPEG, PNG, WebP, BMP or GIF content)".into(),
-        ));
-    }
-    let img = reader.decode().map_err(|e| bad(e.to_string()))?;
-    Ok(img.into_rgb8())
 }

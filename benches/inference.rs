@@ -13,7 +13,7 @@ use std::time::Duration;
 
 use criterion::{criterion_group, criterion_main, Criterion, SamplingMode, Throughput};
 use resnet_wgpu::bench::random_tensor;
-use resnet_wgpu::{Architecture, BuildOptions, Model, Weights};
+use resnet_wgpu::{Architecture, BuildOptions, Model, ModelOptions, Weights};
 
 fn inference(c: &mut Criterion) {
     let engine = common::engine();
@@ -23,7 +23,13 @@ fn inference(c: &mut Criterion) {
         let model = OnceCell::new();
         let load = || {
             common::or_exit(
-                Model::load(&engine, arch, &Weights::Random(1), BuildOptions::default()),
+                Model::load(
+                    &engine,
+                    arch,
+                    &Weights::Random(1),
+                    BuildOptions::default(),
+                    ModelOptions::default(),
+                ),
                 "loading the model",
             )
         };

@@ -74,6 +74,10 @@ pub enum Error {
     #[error("GPU error while {during}: {message}")]
     Gpu { during: String, message: String },
 
+    /// The device stopped working (driver reset, GPU removed, or destroyed).
+    #[error("the GPU device on `{adapter}` was lost ({reason}); create a new Engine and load the model again")]
+    DeviceLost { adapter: String, reason: String },
+
     /// A buffer larger than the adapter allows.
     #[error("{what} needs {needed} bytes, more than the adapter's limit of {limit} bytes (try a smaller batch or input)")]
     TooLarge {

@@ -1,11 +1,10 @@
 //! One entry point for model files: `.onnx` (the architecture comes from the file) or
 //! `.safetensors` (weights under torchvision/timm key names, with an [`Architecture`]).
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use crate::error::{Error, Result};
 use crate::model::{Architecture, BuildOptions, Graph};
-use crate::Weights;
 
 /// A network loaded from a file.
 #[derive(Clone, Debug)]
@@ -46,7 +45,7 @@ pub fn load_model_file(
                     path.display()
                 ))
             })?;
-            let graph = crate::load_graph(arch, &Weights::File(path.to_path_buf()), opts)?;
+            let graph = load_graph(arch, &Weights::File(path.to_path_buf()), opts)?;
             Ok(LoadedModel {
                 graph,
                 softmax: false,
@@ -57,5 +56,42 @@ pub fn load_model_file(
             "{}: unknown model file type `.{ext}`; expected .onnx or .safetensors",
             path.display()
         ))),
+    }
+}
+
+/// Where a model's weights come from.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Weights {
+    /// A safetensors file with torchvision/timm (or CIFAR) key names.
+    File(PathBuf),
+    /// Seeded random weights, scaled to keep logits of order one.
+    Random(u64),
+}
+
+impl std::str::FromStr for Weights {
+    type Err = Error;
+    /// `random:SEED` or a path.
+    fn from_str(s: &str) -> Result<Self> {
+        match s.strip_prefix("random:") {
+            Some(seed) => seed.parse().map(Weights::Random).map_err(|_| {
+                Error::InvalidInput(format!(
+                    "weights `{s}`: expected random:SEED with an integer SEED"
+                ))
+            }),
+            None => Ok(Weights::File(PathBuf::from(s))),
+        }
+    }
+}
+
+/// Builds the graph of `arch` from `weights` (BN folded unless `opts.unfused`).
+pub fn load_graph(arch: Architecture, weights: &Weights, opts: BuildOptions) -> Result<Graph> {
+    match weights {
+        Weights::File(path) => {
+            let tensors = crate::weights::load_safetensors(path)?;
+            crate::model::build_graph(arch, &mut crate::weights::FileSource::new(tensors), opts)
+        }
+        Weights::Random(seed) => {
+            crate::model::build_graph(arch, &mut crate::weights::RandomSource::new(*seed), opts)
+        }
     }
 }

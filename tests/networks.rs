@@ -8,7 +8,7 @@ mod common;
 use common::{assert_close, engine};
 use resnet_wgpu::weights::random_input;
 use resnet_wgpu::{
-    compare, load_graph, Architecture, BuildOptions, CpuModel, Model, Tensor, Weights,
+    compare, load_graph, Architecture, BuildOptions, CpuModel, Model, ModelOptions, Tensor, Weights,
 };
 
 const REL: f64 = 1e-4;
@@ -135,6 +135,7 @@ fn batch_rows_are_independent() {
         arch,
         &Weights::Random(21),
         BuildOptions::default(),
+        ModelOptions::default(),
     )
     .unwrap_or_else(|e| panic!("{e}"));
     let x = input(22, 3, 64, 64);

@@ -21,7 +21,9 @@ use std::path::Path;
 use common::{engine, generated, require, testdata};
 use resnet_wgpu::gpu::Precision;
 use resnet_wgpu::weights::read_tensor;
-use resnet_wgpu::{compare, Architecture, BuildOptions, CpuModel, Model, Tensor, Weights};
+use resnet_wgpu::{
+    compare, Architecture, BuildOptions, CpuModel, Model, ModelOptions, Tensor, Weights,
+};
 
 const REL: f64 = 1e-3;
 
@@ -53,9 +55,15 @@ fn against_onnxruntime(
     want: &Tensor,
 ) {
     let weights = Weights::File(weights.to_path_buf());
-    let gpu = Model::load(engine(), arch, &weights, BuildOptions::default())
-        .and_then(|m| m.infer(input))
-        .unwrap_or_else(|e| panic!("{name}: gpu: {e}"));
+    let gpu = Model::load(
+        engine(),
+        arch,
+        &weights,
+        BuildOptions::default(),
+        ModelOptions::default(),
+    )
+    .and_then(|m| m.infer(input))
+    .unwrap_or_else(|e| panic!("{name}: gpu: {e}"));
     check(&format!("{name} (GPU)"), &gpu, want);
     let cpu = CpuModel::load(arch, &weights, BuildOptions::default())
         .and_then(|m| m.infer(input))
@@ -137,13 +145,15 @@ fn f16_against_onnxruntime(
         eprintln!("note: {name} f16 skipped: the adapter has no SHADER_F16");
         return;
     }
-    let opts = BuildOptions {
-        precision: Precision::F16,
-        ..Default::default()
-    };
-    let got = Model::load(engine(), arch, &Weights::File(weights.to_path_buf()), opts)
-        .and_then(|m| m.infer(input))
-        .unwrap_or_else(|e| panic!("{name} f16: {e}"));
+    let got = Model::load(
+        engine(),
+        arch,
+        &Weights::File(weights.to_path_buf()),
+        BuildOptions::default(),
+        ModelOptions::precision(Precision::F16),
+    )
+    .and_then(|m| m.infer(input))
+    .unwrap_or_else(|e| panic!("{name} f16: {e}"));
     let c = compare(&got, want);
     eprintln!(
         "{name} f16: max |Δ| {:.2e} × max |logit|, top-1 agreement {:.3}",

@@ -2,6 +2,10 @@
 //! [`Graph`]. It is the oracle of the tests and of `resnet verify`, so it favours code anyone
 //! can check by eye over speed (the conv splits its output rows across threads, nothing more).
 
+mod model;
+
+pub use model::CpuModel;
+
 use crate::error::{Error, Result};
 use crate::model::{Conv2d, Graph, Op, Pool2d, Shape, ShortcutA};
 

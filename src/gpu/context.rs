@@ -31,8 +31,11 @@ pub(crate) struct Context {
     pub info: wgpu::AdapterInfo,
     pub limits: wgpu::Limits,
     pub features: wgpu::Features,
-    /// Errors that escaped every error scope (recorded instead of panicking).
+    /// Errors that escaped every error scope (recorded instead of panicking; every call's own
+    /// work runs inside its thread's scopes, so these are never blamed on a call).
     pub uncaptured: Arc<Mutex<Vec<String>>>,
+    /// Why the device was lost, once it is.
+    pub lost: Arc<Mutex<Option<String>>>,
     /// Pipelines per precision (f32, f16), created on first use.
     pub pipelines: [std::sync::OnceLock<Arc<super::kernels::Pipelines>>; 2],
 }
@@ -128,6 +131,14 @@ impl Engine {
                 v.push(e.to_string());
             }
         }));
+        let lost = Arc::new(Mutex::new(None));
+        let lost_sink = lost.clone();
+        device.set_device_lost_callback(move |reason, message| {
+            let mut l = lost_sink
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            *l = Some(format!("{reason:?}: {message}"));
+        });
         Ok(Engine {
             ctx: Arc::new(Context {
                 adapter,
@@ -137,9 +148,19 @@ impl Engine {
                 limits,
                 features,
                 uncaptured,
+                lost,
                 pipelines: Default::default(),
             }),
         })
+    }
+
+    /// GPU errors that no call's error scope caught (none are expected; for diagnostics).
+    pub fn uncaptured_errors(&self) -> Vec<String> {
+        self.ctx
+            .uncaptured
+            .lock()
+            .map(|v| v.clone())
+            .unwrap_or_default()
     }
 
     /// The adapter's description (name, backend, driver, device type).
@@ -172,6 +193,13 @@ impl Engine {
         &self.ctx.queue
     }
 
+    /// Destroys the device, as a driver reset or an unplugged GPU would: every later call on
+    /// this engine's models fails with [`Error::DeviceLost`]. For testing recovery.
+    #[doc(hidden)]
+    pub fn destroy_device(&self) {
+        self.ctx.device.destroy();
+    }
+
     /// A one-line description: `name (backend, type, driver)`.
     pub fn describe(&self) -> String {
         let i = &self.ctx.info;
@@ -184,29 +212,37 @@ impl Engine {
 
 impl Context {
     /// Runs `f` inside validation and out-of-memory error scopes; a captured error becomes
-    /// [`Error::Gpu`] naming `during`.
+    /// [`Error::Gpu`] naming `during`. wgpu's error scopes are per thread, so an error is
+    /// reported to the call whose thread caused it and to no other.
     pub fn scoped<T>(&self, during: &str, f: impl FnOnce() -> Result<T>) -> Result<T> {
         let oom = self.device.push_error_scope(wgpu::ErrorFilter::OutOfMemory);
         let validation = self.device.push_error_scope(wgpu::ErrorFilter::Validation);
         let out = f();
         let v = pollster::block_on(validation.pop());
         let o = pollster::block_on(oom.pop());
+        self.check_lost()?;
         if let Some(e) = v.or(o) {
             return Err(Error::Gpu {
                 during: during.to_string(),
                 message: e.to_string(),
             });
         }
-        if let Ok(mut list) = self.uncaptured.lock() {
-            if let Some(e) = list.pop() {
-                list.clear();
-                return Err(Error::Gpu {
-                    during: during.to_string(),
-                    message: e,
-                });
-            }
-        }
         out
+    }
+
+    /// [`Error::DeviceLost`] once the device is lost.
+    pub fn check_lost(&self) -> Result<()> {
+        let lost = self
+            .lost
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        match &*lost {
+            Some(reason) => Err(Error::DeviceLost {
+                adapter: self.info.name.clone(),
+                reason: reason.clone(),
+            }),
+            None => Ok(()),
+        }
     }
 
     /// Blocks until the queue is idle.

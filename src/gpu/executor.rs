@@ -1,75 +1,84 @@
-//! The executor: a model's weights uploaded once, and per (batch, height, width) a plan with
-//! activation buffers assigned by liveness, every bind group created up front, and one command
-//! buffer per segment (stem, each residual block, head). An inference writes the input,
-//! submits the recorded work and reads back only the logits.
+//! The executor: a model's weights uploaded once; per (batch, height, width) an immutable
+//! [`Schedule`] shared by every call and a pool of [`Workspace`]s, one owned by each call in
+//! flight; one command buffer per segment (stem, each residual block, head).
+//!
+//! A call ([`Model::submit`]) splits its batch into chunks that fit the adapter's binding
+//! limit and the memory budget, and for each chunk takes a workspace (waiting, while polling
+//! the device, when the shape's pool is full), writes the input, records, submits and maps
+//! the readback with a callback that copies the logits out and returns the workspace.
+//! [`Pending::wait`] then waits for that call's submissions only. `Model` is `Send + Sync`:
+//! any number of threads may share one and get exactly the results of serial calls.
 
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::Duration;
 
 use wgpu::util::DeviceExt;
 
 use super::context::{Context, Engine};
 use super::kernels::conv::ConvVariant;
-use super::kernels::{conv, eltwise, layout, linear, pool, winograd, Kernel, Pipelines, Precision};
+use super::kernels::{conv, winograd, Pipelines, Precision};
+use super::memory_plan::MemoryPlan;
+use super::options::{MemoryReport, ModelOptions};
+use super::pending::{copy_mapped, decode, Chunk, Pending, Slot};
+use super::schedule::{self, Schedule, Step};
+use super::workspace::{Pool, Resident, Take, Workspace};
 use crate::error::{Error, Result};
-use crate::model::{Graph, Op, Shape};
+use crate::model::{Graph, Op};
 use crate::weights::Tensor;
 
-/// A network on the GPU, ready to run at any batch size and input size it can take.
+/// A network on the GPU, ready to run at any batch size and input size it can take, from any
+/// number of threads at once.
 pub struct Model {
     ctx: Arc<Context>,
-    /// The graph as built (what [`Model::graph`] returns and FLOPs are counted on).
+    /// The graph as built, without its weights (what [`Model::graph`] returns).
     graph: Graph,
-    /// The graph as run: `graph` after GPU-side rewrites such as the stem's channel padding
-    /// (same nodes in the same order, so node indices agree).
+    /// The graph as run, without weights: `graph` after GPU-side rewrites such as the stem's
+    /// channel padding (same nodes in the same order, so node indices agree).
     exec: Graph,
     pipelines: Arc<Pipelines>,
     /// Weight buffers of every node, in graph order (empty for ops without weights).
     weights: Vec<Vec<wgpu::Buffer>>,
+    weight_bytes: u64,
     /// Bound where a kernel's optional input is absent.
     dummy: wgpu::Buffer,
-    plans: Mutex<HashMap<(usize, usize, usize), Arc<Plan>>>,
-    /// Tuned conv variants of this adapter, by shape key (see [`super::tune`]).
-    tuned: super::tune::Choices,
-    /// A variant forced on every conv that it supports.
-    forced: Option<ConvVariant>,
-    precision: Precision,
+    shapes: Mutex<HashMap<(usize, usize, usize), Arc<Shaped>>>,
+    /// Bytes of every workspace created and not dropped.
+    allocated: Arc<AtomicU64>,
+    options: ModelOptions,
 }
 
-/// One recorded kernel launch.
-pub(crate) struct Dispatch {
-    /// Index of the node in [`Graph::nodes`] order.
-    pub node: usize,
-    pub kernel: Kernel,
-    pub bind_group: wgpu::BindGroup,
-    pub grid: [u32; 3],
-}
-
-/// Buffers and bind groups for one (batch, height, width).
-pub(crate) struct Plan {
-    input: wgpu::Buffer,
-    readback: wgpu::Buffer,
-    output: usize,
-    output_bytes: u64,
-    /// Whether the output is stored as f16 (a graph that does not end in the classifier).
-    output_f16: bool,
-    buffers: Vec<wgpu::Buffer>,
-    pub segments: Vec<Vec<Dispatch>>,
-    /// Per-image shape of every value.
-    pub shapes: Vec<Shape>,
-    pub batch: usize,
-    _params: Vec<wgpu::Buffer>,
-    _scratch: [wgpu::Buffer; 2],
+/// What one (batch, height, width) shares between calls.
+pub(crate) struct Shaped {
+    pub schedule: Schedule,
+    pool: Arc<Pool>,
 }
 
 impl Model {
-    /// Uploads a graph's weights and creates its pipelines.
+    /// Uploads a graph's weights with the default options.
     pub fn new(engine: &Engine, graph: Graph) -> Result<Self> {
-        Self::with_precision(engine, graph, Precision::F32)
+        Self::with_options(engine, graph, ModelOptions::default())
     }
 
     /// Like [`Model::new`], storing activations and conv weights in `precision`.
-    pub fn with_precision(engine: &Engine, mut graph: Graph, precision: Precision) -> Result<Self> {
+    pub fn with_precision(engine: &Engine, graph: Graph, precision: Precision) -> Result<Self> {
+        Self::with_options(engine, graph, ModelOptions::precision(precision))
+    }
+
+    /// A model whose convs all run as `variant` where it supports them (for tuning and tests).
+    pub fn with_variant(engine: &Engine, graph: Graph, variant: ConvVariant) -> Result<Self> {
+        let options = ModelOptions {
+            variant: Some(variant),
+            ..Default::default()
+        };
+        Self::with_options(engine, graph, options)
+    }
+
+    /// Uploads a graph's weights and creates its pipelines; the host copies of the weights are
+    /// dropped once they are on the device.
+    pub fn with_options(engine: &Engine, graph: Graph, options: ModelOptions) -> Result<Self> {
+        let precision = options.precision;
         if precision == Precision::F16 && !engine.ctx.features.contains(wgpu::Features::SHADER_F16)
         {
             return Err(Error::Unsupported(format!(
@@ -77,101 +86,43 @@ impl Model {
                 engine.ctx.info.name
             )));
         }
-        let original = graph.clone();
-        crate::model::passes::pad_input_channels(&mut graph);
+        let mut exec = graph.clone();
+        crate::model::passes::pad_input_channels(&mut exec);
         let ctx = engine.ctx.clone();
-        let limit = ctx.limits.max_storage_buffer_binding_size;
-        ctx.scoped("uploading weights", || {
-            let pipelines = ctx.pipelines(precision);
-            let device = &ctx.device;
-            let upload_bytes = |label: &str, mut bytes: Vec<u8>| -> Result<wgpu::Buffer> {
-                let len = bytes.len().max(16).div_ceil(16) * 16;
-                if len as u64 > limit {
-                    return Err(Error::TooLarge {
-                        what: label.to_string(),
-                        needed: len as u64,
-                        limit,
-                    });
-                }
-                bytes.resize(len, 0);
-                Ok(
-                    device.create_buffer_init(&wgpu::util::BufferInitDescriptor {
-                        label: Some(label),
-                        contents: &bytes,
-                        usage: wgpu::BufferUsages::STORAGE,
-                    }),
-                )
-            };
-            let upload = |label: &str, data: &[f32]| {
-                upload_bytes(label, bytemuck::cast_slice(data).to_vec())
-            };
-            // Conv weights in the storage precision.
-            let upload_w = |label: &str, data: &[f32]| match precision {
-                Precision::F32 => upload(label, data),
-                Precision::F16 => upload_bytes(
-                    label,
-                    data.iter()
-                        .flat_map(|&v| half::f16::from_f32(v).to_le_bytes())
-                        .collect(),
-                ),
-            };
-            let mut weights = Vec::new();
-            for node in graph.nodes() {
-                let bufs = match &node.op {
-                    Op::Conv {
-                        conv, weight, bias, ..
-                    } => {
-                        let (w, b) = conv::pack(conv, weight, bias);
-                        let mut bufs = vec![upload_w(&node.name, &w)?, upload(&node.name, &b)?];
-                        if winograd::eligible(conv) {
-                            let u = winograd::transform_weights(conv, weight);
-                            bufs.push(upload_w(&node.name, &u)?);
-                        }
-                        bufs
-                    }
-                    Op::Affine { scale, shift, .. } => {
-                        vec![upload(&node.name, scale)?, upload(&node.name, shift)?]
-                    }
-                    Op::Linear { weight, bias, .. } => {
-                        vec![upload(&node.name, weight)?, upload(&node.name, bias)?]
-                    }
-                    _ => Vec::new(),
-                };
-                weights.push(bufs);
-            }
-            let dummy = upload("unused input", &[0.0; 4])?;
-            Ok(Model {
-                ctx: ctx.clone(),
-                graph: original,
-                exec: graph,
-                pipelines,
-                weights,
-                dummy,
-                plans: Mutex::new(HashMap::new()),
-                tuned: super::tune::load_choices(engine),
-                forced: None,
-                precision,
-            })
+        let (weights, dummy) =
+            ctx.scoped("uploading weights", || upload(&ctx, &exec, precision))?;
+        let weight_bytes = weights.iter().flatten().map(|b| b.size()).sum();
+        Ok(Model {
+            pipelines: ctx.pipelines(precision),
+            ctx,
+            graph: graph.without_weights(),
+            exec: exec.without_weights(),
+            weights,
+            weight_bytes,
+            dummy,
+            shapes: Mutex::new(HashMap::new()),
+            allocated: Arc::new(AtomicU64::new(0)),
+            options,
         })
     }
 
-    /// A model whose convs all run as `variant` where it supports them (for tuning and tests).
-    pub fn with_variant(engine: &Engine, graph: Graph, variant: ConvVariant) -> Result<Self> {
-        let mut m = Model::new(engine, graph)?;
-        m.force_variant(variant);
-        Ok(m)
-    }
-
-    /// Runs every conv as `variant` where it supports the conv (plans built earlier are dropped).
+    /// Runs every conv as `variant` where it supports the conv (schedules built earlier are
+    /// dropped).
     pub fn force_variant(&mut self, variant: ConvVariant) {
-        self.forced = Some(variant);
-        if let Ok(plans) = self.plans.get_mut() {
-            plans.clear();
-        }
+        self.options.variant = Some(variant);
+        self.shapes
+            .get_mut()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clear();
     }
 
-    /// The conv variant for `conv` with an input of `batch × h × w`: forced, else tuned (cached
-    /// for this adapter), else the heuristic.
+    /// The options the model was made with.
+    pub fn options(&self) -> &ModelOptions {
+        &self.options
+    }
+
+    /// The conv variant for `conv` with an input of `batch × h × w`: forced, else tuned, else
+    /// the heuristic.
     pub(crate) fn variant(
         &self,
         conv: &crate::model::Conv2d,
@@ -180,11 +131,10 @@ impl Model {
         w: usize,
     ) -> ConvVariant {
         let tuned = || {
-            self.tuned
-                .get(&super::tune::shape_key(conv, batch, h, w))
-                .copied()
+            let key = super::tune::shape_key(conv, batch, h, w);
+            self.options.tuned.get(&key).copied()
         };
-        match self.forced.or_else(tuned) {
+        match self.options.variant.or_else(tuned) {
             Some(v) if v.supports(conv) => v,
             _ => conv::choose(conv, self.ctx.info.device_type),
         }
@@ -197,61 +147,263 @@ impl Model {
         h: usize,
         w: usize,
     ) -> Result<Vec<(String, ConvVariant)>> {
-        let shapes = self.exec.shapes(h, w)?;
+        let limit = self.ctx.limits.max_storage_buffer_binding_size;
+        let act = self.options.precision.bytes();
+        let mem = MemoryPlan::new(&self.exec, batch, h, w, act, limit)?;
         Ok(self
             .exec
             .nodes()
-            .filter_map(|n| match &n.op {
-                Op::Conv { conv: c, .. } => {
-                    let x = shapes[n.inputs[0]];
-                    Some((n.name.clone(), self.variant(c, batch, x.h, x.w)))
-                }
-                _ => None,
-            })
+            .zip(self.variants(&mem))
+            .filter_map(|(node, v)| Some((node.name.clone(), v?)))
             .collect())
     }
 
-    /// The graph this model runs.
+    /// The graph this model runs (its structure; the weights live on the device only).
     pub fn graph(&self) -> &Graph {
         &self.graph
     }
 
+    /// Workspaces that exist now, over every shape (each is reused by later calls).
+    pub fn workspace_count(&self) -> usize {
+        self.lock_shapes().values().map(|s| s.pool.counts().0).sum()
+    }
+
+    /// Bytes of the weights on the device.
+    pub fn weight_bytes(&self) -> u64 {
+        self.weight_bytes
+    }
+
     /// Runs the network on an NCHW f32 tensor `[N, C, H, W]`; returns logits `[N, classes]`.
     pub fn infer(&self, input: &Tensor) -> Result<Tensor> {
-        let (n, h, w) = check_input(&self.graph, input)?;
-        let plan = self.plan(n, h, w)?;
-        let data = self.run(&plan, &input.data)?;
-        Ok(Tensor::new(output_shape(&self.graph, n, h, w)?, data))
+        self.submit(input)?.wait()
     }
 
-    /// The plan for (batch, height, width), built on first use.
-    pub(crate) fn plan(&self, n: usize, h: usize, w: usize) -> Result<Arc<Plan>> {
-        let mut plans = self.plans.lock().map_err(|_| Error::Gpu {
-            during: "planning".into(),
-            message: "a previous inference panicked".into(),
-        })?;
-        if let Some(p) = plans.get(&(n, h, w)) {
-            return Ok(p.clone());
+    /// Uploads the input and submits the work of one call, returning at once (unless every
+    /// workspace of this shape is in use, or the batch needs more chunks than run at once).
+    pub fn submit(&self, input: &Tensor) -> Result<Pending> {
+        let (n, h, w) = self.graph.check_input(input)?;
+        self.ctx.check_lost()?;
+        let chunk = self.chunk_size(n, h, w)?;
+        let per_image = input.data.len() / n;
+        let mut chunks = Vec::with_capacity(n.div_ceil(chunk));
+        for start in (0..n).step_by(chunk) {
+            let m = chunk.min(n - start);
+            let shaped = self.shaped(m, h, w)?;
+            let data = &input.data[start * per_image..(start + m) * per_image];
+            chunks.push(self.submit_chunk(&shaped, data)?);
         }
-        let plan = Arc::new(
-            self.ctx
-                .scoped("allocating activations", || self.build_plan(n, h, w))?,
-        );
-        plans.insert((n, h, w), plan.clone());
-        Ok(plan)
+        Ok(Pending {
+            ctx: self.ctx.clone(),
+            shape: self.graph.output_shape(n, h, w)?,
+            chunks,
+        })
     }
 
-    fn run(&self, plan: &Plan, input: &[f32]) -> Result<Vec<f32>> {
-        self.ctx.scoped("running inference", || {
-            let cmds = self.record(plan, input, None);
-            self.ctx.queue.submit(cmds);
-            read_back(
-                &self.ctx,
-                &plan.readback,
-                plan.output_bytes,
-                plan.output_f16,
-            )
+    /// Images per chunk for a call of `n` images of `h × w`: the most that fit the binding
+    /// limit, the memory budget and [`ModelOptions::max_chunk`], evened out over the chunks.
+    pub fn chunk_size(&self, n: usize, h: usize, w: usize) -> Result<usize> {
+        let limit = self.ctx.limits.max_storage_buffer_binding_size;
+        let (one, one_workspace) = self.plan_for(1, h, w, u64::MAX)?;
+        let (worst, bytes) = (0..one.value_bytes.len())
+            .map(|v| (v, one.value_bytes[v]))
+            .max_by_key(|&(_, b)| b)
+            .unwrap_or((0, 16));
+        let mut fit = (limit / bytes.max(1)) as usize;
+        if fit == 0 {
+            return Err(self.too_large_error(worst, bytes, limit, h, w));
+        }
+        if let Some(budget) = self.options.memory_budget {
+            // Workspaces grow linearly with the batch (scratch included).
+            fit = fit.min((budget / one_workspace.max(1)).max(1) as usize);
+        }
+        if let Some(max) = self.options.max_chunk {
+            fit = fit.min(max.max(1));
+        }
+        let chunks = n.div_ceil(fit.max(1));
+        Ok(n.div_ceil(chunks))
+    }
+
+    /// The memory plan of (n, h, w) with bindings up to `limit`, and the bytes of one
+    /// workspace of it.
+    fn plan_for(&self, n: usize, h: usize, w: usize, limit: u64) -> Result<(MemoryPlan, u64)> {
+        let act = self.options.precision.bytes();
+        let mem = MemoryPlan::new(&self.exec, n, h, w, act, limit)?;
+        let variants = self.variants(&mem);
+        let scratch: u64 = schedule::winograd_bytes(&self.exec, &mem, &variants)
+            .iter()
+            .sum();
+        let bytes = mem.workspace_bytes(scratch);
+        Ok((mem, bytes))
+    }
+
+    fn too_large_error(&self, value: usize, bytes: u64, limit: u64, h: usize, w: usize) -> Error {
+        let what = match self.exec.nodes().find(|nd| nd.output == value) {
+            Some(node) => format!("the activation of `{}`", node.name),
+            None => "the input".to_string(),
+        };
+        let scale = (limit as f64 / bytes as f64).sqrt();
+        let (fh, fw) = ((h as f64 * scale) as usize, (w as f64 * scale) as usize);
+        Error::InvalidInput(format!(
+            "{}: one {h}×{w} image needs {bytes} bytes for {what}, more than the adapter's \
+             binding limit of {limit} bytes; inputs up to about {fh}×{fw} fit",
+            self.graph.name
+        ))
+    }
+
+    /// The device memory of a call of `n` images of `h × w`.
+    pub fn memory(&self, n: usize, h: usize, w: usize) -> Result<MemoryReport> {
+        let chunk = self.chunk_size(n, h, w)?;
+        let limit = self.ctx.limits.max_storage_buffer_binding_size;
+        let (mem, workspace) = self.plan_for(chunk, h, w, limit)?;
+        Ok(MemoryReport {
+            weights: self.weight_bytes,
+            workspace,
+            activations: mem.activation_bytes(),
+            live_peak: mem.live_peak,
+            activation_buffers: mem.capacity.len(),
+            chunk,
+            chunks: n.div_ceil(chunk),
         })
+    }
+
+    fn variants(&self, mem: &MemoryPlan) -> Vec<Option<ConvVariant>> {
+        let limit = self.ctx.limits.max_storage_buffer_binding_size;
+        schedule::choose_variants(
+            &self.exec,
+            mem,
+            limit,
+            |i| self.weights[i].len() >= 3,
+            |c, h, w| self.variant(c, mem.batch, h, w),
+        )
+    }
+
+    /// The schedule and pool of (batch, height, width), built on first use.
+    pub(crate) fn shaped(&self, n: usize, h: usize, w: usize) -> Result<Arc<Shaped>> {
+        let key = (n, h, w);
+        if let Some(s) = self.lock_shapes().get(&key) {
+            return Ok(s.clone());
+        }
+        let limit = self.ctx.limits.max_storage_buffer_binding_size;
+        let act = self.options.precision.bytes();
+        let built = self.ctx.scoped("planning", || {
+            let mem = MemoryPlan::new(&self.exec, n, h, w, act, limit)?;
+            let variants = self.variants(&mem);
+            schedule::build(&self.ctx.device, &self.exec, mem, &variants)
+        })?;
+        let shaped = Arc::new(Shaped {
+            schedule: built,
+            pool: Arc::new(Pool::new(self.options.workspaces_per_shape)),
+        });
+        Ok(self.lock_shapes().entry(key).or_insert(shaped).clone())
+    }
+
+    fn lock_shapes(
+        &self,
+    ) -> std::sync::MutexGuard<'_, HashMap<(usize, usize, usize), Arc<Shaped>>> {
+        self.shapes.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// A workspace of `shaped` for this call: a free one, a new one while the pool and the
+    /// budget allow, else the next one to come back (polling the device meanwhile, which runs
+    /// the callbacks that return them).
+    pub(crate) fn lease(&self, shaped: &Shaped) -> Result<Workspace> {
+        let bytes = shaped.schedule.workspace_bytes();
+        loop {
+            let under_budget = match self.options.memory_budget {
+                None => true,
+                Some(b) => self.allocated.load(Ordering::Relaxed) + bytes <= b,
+            };
+            match shaped.pool.take(under_budget) {
+                Take::Free(ws) => return Ok(ws),
+                Take::Create => {
+                    if !under_budget {
+                        self.release_other_shapes(shaped);
+                    }
+                    let made = self.ctx.scoped("allocating a workspace", || {
+                        Ok(Workspace::new(
+                            &self.ctx.device,
+                            &shaped.schedule,
+                            &self.resident(),
+                        ))
+                    });
+                    match made {
+                        Ok(ws) => {
+                            self.allocated.fetch_add(ws.bytes, Ordering::Relaxed);
+                            return Ok(ws);
+                        }
+                        Err(e) => {
+                            shaped.pool.forget();
+                            return Err(e);
+                        }
+                    }
+                }
+                Take::Full => {
+                    self.ctx.check_lost()?;
+                    let _ = self.ctx.device.poll(wgpu::PollType::Wait {
+                        submission_index: None,
+                        timeout: Some(Duration::from_millis(5)),
+                    });
+                    shaped.pool.wait_for_return(Duration::from_millis(1));
+                }
+            }
+        }
+    }
+
+    /// Drops the free workspaces of every other shape (to make room under the budget).
+    fn release_other_shapes(&self, keep: &Shaped) {
+        let others: Vec<Arc<Shaped>> = self.lock_shapes().values().cloned().collect();
+        for s in others {
+            if !std::ptr::eq(&*s, keep) {
+                let freed = s.pool.shrink();
+                self.allocated.fetch_sub(freed, Ordering::Relaxed);
+            }
+        }
+    }
+
+    pub(crate) fn resident(&self) -> Resident<'_> {
+        Resident {
+            weights: &self.weights,
+            dummy: &self.dummy,
+            pipelines: &self.pipelines,
+        }
+    }
+
+    fn submit_chunk(&self, shaped: &Arc<Shaped>, data: &[f32]) -> Result<Chunk> {
+        let ws = self.lease(shaped)?;
+        let submitted = self.ctx.scoped("running inference", || {
+            let cmds = self.record(&shaped.schedule, &ws, data, None);
+            Ok(self.ctx.queue.submit(cmds))
+        });
+        let submission = match submitted {
+            Ok(s) => s,
+            Err(e) => {
+                // The workspace may be in an unknown state: let it go.
+                self.allocated.fetch_sub(ws.bytes, Ordering::Relaxed);
+                shaped.pool.forget();
+                return Err(e);
+            }
+        };
+        let slot = Arc::new(Slot::default());
+        let (sink, pool) = (slot.clone(), shaped.pool.clone());
+        let bytes = shaped.schedule.memory.output_bytes();
+        let f16 = shaped.schedule.memory.output_f16;
+        let readback = ws.readback.clone();
+        readback
+            .clone()
+            .slice(..bytes)
+            .map_async(wgpu::MapMode::Read, move |r| {
+                let out = match r {
+                    Ok(()) => copy_mapped(&readback, bytes, "reading back the logits")
+                        .map(|b| decode(&b, f16)),
+                    Err(e) => Err(Error::Gpu {
+                        during: "reading back the logits".into(),
+                        message: e.to_string(),
+                    }),
+                };
+                pool.put(ws);
+                sink.set(out);
+            });
+        Ok(Chunk { slot, submission })
     }
 
     /// Writes the input and records one command buffer per segment, then the logits copy.
@@ -259,35 +411,38 @@ impl Model {
     /// and `2i + 1` at its end (`i` counts dispatches in order).
     pub(crate) fn record(
         &self,
-        plan: &Plan,
+        schedule: &Schedule,
+        ws: &Workspace,
         input: &[f32],
         timestamps: Option<&wgpu::QuerySet>,
     ) -> Vec<wgpu::CommandBuffer> {
         let ctx = &self.ctx;
         ctx.queue
-            .write_buffer(&plan.input, 0, bytemuck::cast_slice(input));
-        let mut cmds = Vec::with_capacity(plan.segments.len() + 1);
-        let mut index = 0u32;
-        for seg in &plan.segments {
+            .write_buffer(&ws.input, 0, bytemuck::cast_slice(input));
+        let mut cmds = Vec::with_capacity(schedule.segments.len() + 1);
+        let mut index = 0usize;
+        for seg in &schedule.segments {
             let mut enc = ctx.device.create_command_encoder(&Default::default());
             match timestamps {
                 None => {
                     let mut pass = enc.begin_compute_pass(&Default::default());
-                    for d in seg {
-                        self.dispatch(&mut pass, d);
+                    for step in seg {
+                        self.dispatch(&mut pass, step, &ws.bind_groups[index]);
+                        index += 1;
                     }
                 }
                 Some(qs) => {
-                    for d in seg {
+                    for step in seg {
+                        let i = index as u32;
                         let mut pass = enc.begin_compute_pass(&wgpu::ComputePassDescriptor {
                             label: None,
                             timestamp_writes: Some(wgpu::ComputePassTimestampWrites {
                                 query_set: qs,
-                                beginning_of_pass_write_index: Some(2 * index),
-                                end_of_pass_write_index: Some(2 * index + 1),
+                                beginning_of_pass_write_index: Some(2 * i),
+                                end_of_pass_write_index: Some(2 * i + 1),
                             }),
                         });
-                        self.dispatch(&mut pass, d);
+                        self.dispatch(&mut pass, step, &ws.bind_groups[index]);
                         index += 1;
                     }
                 }
@@ -295,498 +450,104 @@ impl Model {
             cmds.push(enc.finish());
         }
         let mut enc = ctx.device.create_command_encoder(&Default::default());
-        enc.copy_buffer_to_buffer(
-            &plan.buffers[plan.output],
-            0,
-            &plan.readback,
-            0,
-            plan.output_bytes,
-        );
+        let bytes = schedule.memory.output_bytes();
+        enc.copy_buffer_to_buffer(ws.output(schedule), 0, &ws.readback, 0, bytes);
         cmds.push(enc.finish());
         cmds
     }
 
-    pub(crate) fn dispatch(&self, pass: &mut wgpu::ComputePass<'_>, d: &Dispatch) {
-        pass.set_pipeline(&self.pipelines.get(d.kernel).pipeline);
-        pass.set_bind_group(0, &d.bind_group, &[]);
-        pass.dispatch_workgroups(d.grid[0], d.grid[1], d.grid[2]);
+    pub(crate) fn dispatch(
+        &self,
+        pass: &mut wgpu::ComputePass<'_>,
+        step: &Step,
+        bind_group: &wgpu::BindGroup,
+    ) {
+        pass.set_pipeline(&self.pipelines.get(step.kernel).pipeline);
+        pass.set_bind_group(0, bind_group, &[]);
+        pass.dispatch_workgroups(step.grid[0], step.grid[1], step.grid[2]);
     }
 
-    /// Reads the logits of a submitted run back.
-    pub(crate) fn read_logits(&self, plan: &Plan) -> Result<Vec<f32>> {
-        read_back(
-            &self.ctx,
-            &plan.readback,
-            plan.output_bytes,
-            plan.output_f16,
-        )
+    /// Runs `f` with the schedule of (n, h, w) and a workspace leased for the duration.
+    pub(crate) fn with_workspace<T>(
+        &self,
+        n: usize,
+        h: usize,
+        w: usize,
+        f: impl FnOnce(&Schedule, &Workspace) -> Result<T>,
+    ) -> Result<T> {
+        let shaped = self.shaped(n, h, w)?;
+        let ws = self.lease(&shaped)?;
+        let out = f(&shaped.schedule, &ws);
+        shaped.pool.put(ws);
+        out
     }
 
     /// The engine context.
     pub(crate) fn ctx(&self) -> &Arc<Context> {
         &self.ctx
     }
+}
 
-    fn build_plan(&self, n: usize, h: usize, w: usize) -> Result<Plan> {
-        let g = &self.exec;
-        let shapes = g.shapes(h, w)?;
-        let device = &self.ctx.device;
-        let limit = self.ctx.limits.max_storage_buffer_binding_size;
-        // The NCHW input and the classifier's logits are f32; other activations (a graph may
-        // end elsewhere) use the storage precision.
-        let act = self.precision.bytes();
-        let f32_output = g
-            .nodes()
-            .any(|nd| nd.output == g.output && matches!(nd.op, Op::Linear { .. }));
-        let output_elem = if f32_output { 4 } else { act };
-        let bytes_of_value = |v: usize| {
-            let elem = if v == 0 {
-                4
-            } else if v == g.output {
-                output_elem
-            } else {
-                act
-            };
-            ((n * shapes[v].len() * elem).max(16).div_ceil(16) * 16) as u64
-        };
-
-        // Liveness: the last node reading each value; the output lives to the end.
-        let nodes: Vec<_> = g.nodes().collect();
-        // Global average pools read only by a classifier run fused with it: pooled value →
-        // the pool's input.
-        let pooled_by: HashMap<usize, usize> = nodes
-            .iter()
-            .filter(|p| {
-                matches!(p.op, Op::GlobalAvgPool)
-                    && shapes[p.output].c <= linear::POOL_LINEAR_MAX_IN
-            })
-            .filter(|p| p.output != g.output)
-            .filter(|p| {
-                let readers: Vec<_> = nodes
-                    .iter()
-                    .filter(|r| r.inputs.contains(&p.output))
-                    .collect();
-                readers.len() == 1 && matches!(readers[0].op, Op::Linear { .. })
-            })
-            .map(|p| (p.output, p.inputs[0]))
-            .collect();
-        let mut last_use = vec![0usize; shapes.len()];
-        for (i, node) in nodes.iter().enumerate() {
-            for &v in &node.inputs {
-                last_use[v] = i;
-                // A fused classifier reads the pool's input directly.
-                if let Some(&pool_input) = pooled_by.get(&v) {
-                    last_use[pool_input] = i;
-                }
-            }
-        }
-        last_use[g.output] = usize::MAX;
-        // Greedy assignment: a value takes the smallest free buffer that fits, else grows one.
-        let mut capacity: Vec<u64> = Vec::new();
-        let mut free: Vec<usize> = Vec::new();
-        let mut slot = vec![usize::MAX; shapes.len()];
-        for (i, node) in nodes.iter().enumerate() {
-            let need = bytes_of_value(node.output);
-            if need > limit {
-                return Err(Error::TooLarge {
-                    what: format!("activation of `{}`", node.name),
-                    needed: need,
-                    limit,
-                });
-            }
-            let pick = free
-                .iter()
-                .enumerate()
-                .filter(|(_, &b)| capacity[b] >= need)
-                .min_by_key(|(_, &b)| capacity[b])
-                .or_else(|| free.iter().enumerate().max_by_key(|(_, &b)| capacity[b]))
-                .map(|(pos, _)| pos);
-            let b = match pick {
-                Some(pos) => free.swap_remove(pos),
-                None => {
-                    capacity.push(0);
-                    capacity.len() - 1
-                }
-            };
-            capacity[b] = capacity[b].max(need);
-            slot[node.output] = b;
-            for &v in &node.inputs {
-                if v != 0 && last_use[v] == i && !free.contains(&slot[v]) {
-                    free.push(slot[v]);
-                }
-            }
-        }
-        let buffers: Vec<wgpu::Buffer> = capacity
-            .iter()
-            .enumerate()
-            .map(|(i, &size)| {
-                device.create_buffer(&wgpu::BufferDescriptor {
-                    label: Some(&format!("activation {i}")),
-                    size,
-                    usage: wgpu::BufferUsages::STORAGE | wgpu::BufferUsages::COPY_SRC,
-                    mapped_at_creation: false,
-                })
-            })
-            .collect();
-        let input_bytes = bytes_of_value(0);
-        if input_bytes > limit {
+/// Uploads the weights of every node (conv weights in the storage precision) and the dummy.
+fn upload(
+    ctx: &Context,
+    graph: &Graph,
+    precision: Precision,
+) -> Result<(Vec<Vec<wgpu::Buffer>>, wgpu::Buffer)> {
+    let limit = ctx.limits.max_storage_buffer_binding_size;
+    let upload_bytes = |label: &str, mut bytes: Vec<u8>| -> Result<wgpu::Buffer> {
+        let len = bytes.len().max(16).div_ceil(16) * 16;
+        if len as u64 > limit {
             return Err(Error::TooLarge {
-                what: "input".into(),
-                needed: input_bytes,
+                what: format!("the weights of `{label}`"),
+                needed: len as u64,
                 limit,
             });
         }
-        let input = device.create_buffer(&wgpu::BufferDescriptor {
-            label: Some("input (NCHW)"),
-            size: input_bytes,
-            usage: wgpu::BufferUsages::STORAGE | wgpu::BufferUsages::COPY_DST,
-            mapped_at_creation: false,
-        });
-        let output_bytes = (n * shapes[g.output].len() * output_elem) as u64;
-        let readback = device.create_buffer(&wgpu::BufferDescriptor {
-            label: Some("logits readback"),
-            size: output_bytes.max(16),
-            usage: wgpu::BufferUsages::MAP_READ | wgpu::BufferUsages::COPY_DST,
-            mapped_at_creation: false,
-        });
-
-        // Winograd scratch (shared by every Winograd conv of the plan, which run one by one).
-        let variants: Vec<Option<ConvVariant>> = nodes
-            .iter()
-            .enumerate()
-            .map(|(i, node)| match &node.op {
-                Op::Conv { conv: c, .. } => {
-                    let x = shapes[node.inputs[0]];
-                    let mut v = self.variant(c, n, x.h, x.w);
-                    let y = shapes[node.output];
-                    if v == ConvVariant::Winograd {
-                        let (vb, mb) = winograd::scratch_bytes(c, n, y.h, y.w);
-                        if vb.max(mb) > limit || self.weights[i].len() < 3 {
-                            v = ConvVariant::DirectVec4;
-                        }
-                    }
-                    Some(v)
-                }
-                _ => None,
-            })
-            .collect();
-        let (mut v_bytes, mut m_bytes) = (16u64, 16u64);
-        for (node, v) in nodes.iter().zip(&variants) {
-            if let (Op::Conv { conv: c, .. }, Some(ConvVariant::Winograd)) = (&node.op, v) {
-                let y = shapes[node.output];
-                let (vb, mb) = winograd::scratch_bytes(c, n, y.h, y.w);
-                v_bytes = v_bytes.max(vb);
-                m_bytes = m_bytes.max(mb);
-            }
-        }
-        let scratch = |label: &str, size: u64| {
-            device.create_buffer(&wgpu::BufferDescriptor {
+        bytes.resize(len, 0);
+        Ok(ctx
+            .device
+            .create_buffer_init(&wgpu::util::BufferInitDescriptor {
                 label: Some(label),
-                size,
+                contents: &bytes,
                 usage: wgpu::BufferUsages::STORAGE,
-                mapped_at_creation: false,
-            })
-        };
-        let wino_v = scratch("winograd V", v_bytes);
-        let wino_m = scratch("winograd M", m_bytes);
-
-        let value = |v: usize| -> wgpu::BindingResource<'_> {
-            let buf = if v == 0 { &input } else { &buffers[slot[v]] };
-            wgpu::BindingResource::Buffer(wgpu::BufferBinding {
-                buffer: buf,
-                offset: 0,
-                size: std::num::NonZeroU64::new(bytes_of_value(v)),
-            })
-        };
-        let mut params_bufs = Vec::new();
-        let mut segments = Vec::new();
-        let mut node_index = 0;
-        for seg in &g.segments {
-            let mut dispatches = Vec::new();
-            for node in &seg.nodes {
-                let index = node_index;
-                node_index += 1;
-                if pooled_by.contains_key(&node.output) {
-                    continue; // fused into the classifier that reads it
-                }
-                let x = shapes[node.inputs[0]];
-                let y = shapes[node.output];
-                let wts = &self.weights[index];
-                let second = node.inputs.get(1).copied();
-                let residual = || second.map_or_else(|| self.dummy.as_entire_binding(), value);
-                let w = |i: usize| wts[i].as_entire_binding();
-                // (kernel, params, grid, resources in binding order: inputs, weights, output, params)
-                type Step<'a> = (Kernel, Vec<u8>, [u32; 3], Vec<wgpu::BindingResource<'a>>);
-                let steps: Vec<Step<'_>> = match &node.op {
-                    Op::InputToNhwc | Op::ShortcutA(_) => {
-                        let sc = if let Op::ShortcutA(s) = &node.op {
-                            Some(s)
-                        } else {
-                            None
-                        };
-                        let (p, grid) = layout::params(n, x, y, sc);
-                        let k = if sc.is_some() {
-                            Kernel::ShortcutA
-                        } else {
-                            Kernel::NchwToNhwc
-                        };
-                        vec![(
-                            k,
-                            bytemuck::bytes_of(&p).to_vec(),
-                            grid,
-                            vec![value(node.inputs[0]), value(node.output)],
-                        )]
-                    }
-                    Op::Conv { conv: c, relu, .. } => {
-                        let variant = variants[index].unwrap_or(ConvVariant::Direct);
-                        if variant == ConvVariant::Winograd {
-                            let (p, grids) =
-                                winograd::params(c, n, x.h, x.w, y.h, y.w, second.is_some(), *relu);
-                            let pb = bytemuck::bytes_of(&p).to_vec();
-                            vec![
-                                (
-                                    Kernel::WinogradInput,
-                                    pb.clone(),
-                                    grids[0],
-                                    vec![value(node.inputs[0]), wino_v.as_entire_binding()],
-                                ),
-                                (
-                                    Kernel::WinogradGemm,
-                                    pb.clone(),
-                                    grids[1],
-                                    vec![
-                                        wino_v.as_entire_binding(),
-                                        w(2),
-                                        wino_m.as_entire_binding(),
-                                    ],
-                                ),
-                                (
-                                    Kernel::WinogradOutput,
-                                    pb,
-                                    grids[2],
-                                    vec![
-                                        wino_m.as_entire_binding(),
-                                        w(1),
-                                        residual(),
-                                        value(node.output),
-                                    ],
-                                ),
-                            ]
-                        } else {
-                            let (p, grid) = conv::params(
-                                c,
-                                n,
-                                x.h,
-                                x.w,
-                                y.h,
-                                y.w,
-                                second.is_some(),
-                                *relu,
-                                variant,
-                            );
-                            let k = match variant {
-                                ConvVariant::Gemm1x1 => Kernel::Conv1x1,
-                                ConvVariant::DirectVec4 => Kernel::ConvVec4,
-                                ConvVariant::Tiled => Kernel::ConvTiled,
-                                ConvVariant::Small => Kernel::ConvSmall,
-                                _ => Kernel::Conv,
-                            };
-                            vec![(
-                                k,
-                                bytemuck::bytes_of(&p).to_vec(),
-                                grid,
-                                vec![
-                                    value(node.inputs[0]),
-                                    w(0),
-                                    w(1),
-                                    residual(),
-                                    value(node.output),
-                                ],
-                            )]
-                        }
-                    }
-                    Op::Affine { relu, .. } => {
-                        let (p, grid) = eltwise::params(n * y.len(), y.c, *relu);
-                        vec![(
-                            Kernel::Affine,
-                            bytemuck::bytes_of(&p).to_vec(),
-                            grid,
-                            vec![value(node.inputs[0]), w(0), w(1), value(node.output)],
-                        )]
-                    }
-                    Op::Add { relu } => {
-                        let (p, grid) = eltwise::params(n * y.len(), y.c, *relu);
-                        vec![(
-                            Kernel::Add,
-                            bytemuck::bytes_of(&p).to_vec(),
-                            grid,
-                            vec![value(node.inputs[0]), residual(), value(node.output)],
-                        )]
-                    }
-                    Op::Relu => {
-                        let (p, grid) = eltwise::params(n * y.len(), y.c, true);
-                        vec![(
-                            Kernel::Relu,
-                            bytemuck::bytes_of(&p).to_vec(),
-                            grid,
-                            vec![value(node.inputs[0]), value(node.output)],
-                        )]
-                    }
-                    Op::MaxPool(_) | Op::GlobalAvgPool => {
-                        let pl = if let Op::MaxPool(pl) = &node.op {
-                            Some(pl)
-                        } else {
-                            None
-                        };
-                        let (p, grid) = pool::params(n, x, y, pl);
-                        let k = if pl.is_some() {
-                            Kernel::MaxPool
-                        } else {
-                            Kernel::GlobalAvgPool
-                        };
-                        vec![(
-                            k,
-                            bytemuck::bytes_of(&p).to_vec(),
-                            grid,
-                            vec![value(node.inputs[0]), value(node.output)],
-                        )]
-                    }
-                    Op::Linear { in_f, out_f, .. } => match pooled_by.get(&node.inputs[0]) {
-                        // The pool was skipped: average and classify in one pass.
-                        Some(&pool_input) => {
-                            let x = shapes[pool_input];
-                            let (p, grid) = linear::params(n, *in_f, *out_f, Some(x.h * x.w));
-                            vec![(
-                                Kernel::PoolLinear,
-                                bytemuck::bytes_of(&p).to_vec(),
-                                grid,
-                                vec![value(pool_input), w(0), w(1), value(node.output)],
-                            )]
-                        }
-                        None => {
-                            let (p, grid) = linear::params(n, *in_f, *out_f, None);
-                            vec![(
-                                Kernel::Linear,
-                                bytemuck::bytes_of(&p).to_vec(),
-                                grid,
-                                vec![value(node.inputs[0]), w(0), w(1), value(node.output)],
-                            )]
-                        }
-                    },
-                };
-                for (kernel, params, grid, mut res) in steps {
-                    let params_buf = device.create_buffer_init(&wgpu::util::BufferInitDescriptor {
-                        label: Some(&node.name),
-                        contents: &params,
-                        usage: wgpu::BufferUsages::UNIFORM,
-                    });
-                    res.push(params_buf.as_entire_binding());
-                    let entries: Vec<wgpu::BindGroupEntry<'_>> = kernel
-                        .bindings()
-                        .iter()
-                        .zip(res)
-                        .map(|(&(binding, _), resource)| wgpu::BindGroupEntry { binding, resource })
-                        .collect();
-                    let bind_group = device.create_bind_group(&wgpu::BindGroupDescriptor {
-                        label: Some(&node.name),
-                        layout: &self.pipelines.get(kernel).layout,
-                        entries: &entries,
-                    });
-                    params_bufs.push(params_buf);
-                    dispatches.push(Dispatch {
-                        node: index,
-                        kernel,
-                        bind_group,
-                        grid,
-                    });
-                }
-            }
-            segments.push(dispatches);
-        }
-        Ok(Plan {
-            input,
-            readback,
-            output: slot[g.output],
-            output_bytes,
-            output_f16: output_elem == 2,
-            buffers,
-            segments,
-            shapes,
-            batch: n,
-            _params: params_bufs,
-            _scratch: [wino_v, wino_m],
-        })
-    }
-}
-
-/// Shape of a graph's output for `n` inputs of `h × w`: `[N, classes]` for a classifier's
-/// logits (1 × 1 outputs), else `[N, H, W, C]` (NHWC, as the kernels store it).
-pub(crate) fn output_shape(graph: &Graph, n: usize, h: usize, w: usize) -> Result<Vec<usize>> {
-    let s = graph.shapes(h, w)?[graph.output];
-    Ok(if s.h * s.w == 1 {
-        vec![n, s.c]
-    } else {
-        vec![n, s.h, s.w, s.c]
-    })
-}
-
-/// Checks an NCHW input against the graph; returns (batch, height, width).
-pub(crate) fn check_input(graph: &Graph, input: &Tensor) -> Result<(usize, usize, usize)> {
-    let s = &input.shape;
-    if s.len() != 4 || s[0] == 0 || s[1] != graph.input_channels || s[2] == 0 || s[3] == 0 {
-        return Err(Error::InvalidInput(format!(
-            "{}: expected an NCHW tensor [N ≥ 1, {}, H, W], found shape {:?}",
-            graph.name, graph.input_channels, s
-        )));
-    }
-    if input.data.len() != s.iter().product::<usize>() {
-        return Err(Error::InvalidInput(format!(
-            "input tensor has {} values for shape {:?}",
-            input.data.len(),
-            s
-        )));
-    }
-    Ok((s[0], s[2], s[3]))
-}
-
-/// Maps `buf`, waits, and copies out `bytes` bytes as f32 (decoding f16 when `f16`).
-fn read_back(ctx: &Context, buf: &wgpu::Buffer, bytes: u64, f16: bool) -> Result<Vec<f32>> {
-    let slice = buf.slice(..bytes);
-    let (tx, rx) = std::sync::mpsc::channel();
-    slice.map_async(wgpu::MapMode::Read, move |r| {
-        let _ = tx.send(r);
-    });
-    ctx.wait("waiting for the GPU")?;
-    match rx.recv() {
-        Ok(Ok(())) => {}
-        Ok(Err(e)) => {
-            return Err(Error::Gpu {
-                during: "reading back the logits".into(),
-                message: e.to_string(),
-            })
-        }
-        Err(_) => {
-            return Err(Error::Gpu {
-                during: "reading back the logits".into(),
-                message: "the map callback never ran".into(),
-            })
-        }
-    }
-    let out = {
-        let view = slice.get_mapped_range().map_err(|e| Error::Gpu {
-            during: "reading back the logits".into(),
-            message: e.to_string(),
-        })?;
-        if f16 {
-            view.chunks_exact(2)
-                .map(|b| half::f16::from_le_bytes([b[0], b[1]]).to_f32())
-                .collect()
-        } else {
-            bytemuck::cast_slice::<u8, f32>(&view).to_vec()
-        }
+            }))
     };
-    buf.unmap();
-    Ok(out)
+    let f32s = |label: &str, data: &[f32]| upload_bytes(label, bytemuck::cast_slice(data).to_vec());
+    let stored = |label: &str, data: &[f32]| match precision {
+        Precision::F32 => f32s(label, data),
+        Precision::F16 => upload_bytes(
+            label,
+            data.iter()
+                .flat_map(|&v| half::f16::from_f32(v).to_le_bytes())
+                .collect(),
+        ),
+    };
+    let mut weights = Vec::new();
+    for node in graph.nodes() {
+        let bufs = match &node.op {
+            Op::Conv {
+                conv, weight, bias, ..
+            } => {
+                let (w, b) = conv::pack(conv, weight, bias);
+                let mut bufs = vec![stored(&node.name, &w)?, f32s(&node.name, &b)?];
+                if winograd::eligible(conv) {
+                    let u = winograd::transform_weights(conv, weight);
+                    bufs.push(stored(&node.name, &u)?);
+                }
+                bufs
+            }
+            Op::Affine { scale, shift, .. } => {
+                vec![f32s(&node.name, scale)?, f32s(&node.name, shift)?]
+            }
+            Op::Linear { weight, bias, .. } => {
+                vec![f32s(&node.name, weight)?, f32s(&node.name, bias)?]
+            }
+            _ => Vec::new(),
+        };
+        weights.push(bufs);
+    }
+    Ok((weights, f32s("unused input", &[0.0; 4])?))
 }
 
 impl Context {

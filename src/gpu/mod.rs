@@ -1,17 +1,26 @@
 //! Everything that touches wgpu: the context, the kernels (one Rust file per WGSL file) and
-//! the executor.
+//! the executor (memory plan → schedule → workspaces → submit/wait).
 
 pub mod context;
 pub mod executor;
 pub mod kernels;
+mod memory_plan;
+pub mod options;
 pub mod peak;
+mod pending;
 pub mod profile;
+mod schedule;
+mod stream;
 pub mod timer;
 pub mod tune;
+mod workspace;
 
 pub use context::{Engine, EngineOptions};
 pub use executor::Model;
 pub use kernels::conv::ConvVariant;
 pub use kernels::Precision;
+pub use options::{MemoryReport, ModelOptions};
+pub use pending::Pending;
+pub use stream::InferStream;
 /// wgpu's feature flags, for checking [`Engine::features`].
 pub use wgpu::Features as wgpu_features;

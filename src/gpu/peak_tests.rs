@@ -2,7 +2,7 @@
 //! recurrence computed on the CPU (so no step is skipped or folded), and the copy copies.
 
 use super::*;
-use crate::gpu::timer::read_buffer;
+use crate::gpu::pending::read_buffer;
 
 fn engine() -> Engine {
     Engine::new().unwrap_or_else(|e| panic!("these tests need a GPU adapter: {e}"))

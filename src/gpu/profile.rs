@@ -12,8 +12,11 @@
 
 use std::time::Instant;
 
-use super::executor::{check_input, Model, Plan};
+use super::executor::Model;
+use super::pending::read_buffer;
+use super::schedule::Schedule;
 use super::timer::{PassTimer, Timing};
+use super::workspace::Workspace;
 use crate::error::{Error, Result};
 use crate::model::{Op, Shape};
 use crate::weights::Tensor;
@@ -90,25 +93,33 @@ impl Model {
     /// Warm the model up first (one [`Model::infer`] at this size) to leave pipeline and
     /// buffer creation out.
     pub fn profile(&self, input: &Tensor, runs: usize) -> Result<Profile> {
-        let (n, h, w) = check_input(self.graph(), input)?;
-        let plan = self.plan(n, h, w)?;
-        let mut layers = self.layers(&plan)?;
-        let mut timing = Timing::Timestamps;
-        let mut samples: Vec<Vec<f64>> = vec![Vec::new(); layers.len()];
-        for _ in 0..runs.max(1) {
-            let (times, how) = self.time_dispatches(&plan, input)?;
-            timing = how;
-            let mut per_layer = vec![0.0; layers.len()];
-            for (slot, t) in self.dispatch_layers(&plan, &layers).into_iter().zip(times) {
-                per_layer[slot] += t;
-            }
-            for (s, t) in samples.iter_mut().zip(per_layer) {
-                s.push(t);
-            }
+        let (n, h, w) = self.graph().check_input(input)?;
+        if self.chunk_size(n, h, w)? < n {
+            return Err(Error::InvalidInput(format!(
+                "profiling a batch of {n} that runs in chunks of {}: profile a batch that fits",
+                self.chunk_size(n, h, w)?
+            )));
         }
-        for (layer, s) in layers.iter_mut().zip(&samples) {
-            layer.seconds = median(s);
-        }
+        let (layers, timing) = self.with_workspace(n, h, w, |plan, ws| {
+            let mut layers = self.layers(plan)?;
+            let mut timing = Timing::Timestamps;
+            let mut samples: Vec<Vec<f64>> = vec![Vec::new(); layers.len()];
+            for _ in 0..runs.max(1) {
+                let (times, how) = self.time_dispatches(plan, ws, input)?;
+                timing = how;
+                let mut per_layer = vec![0.0; layers.len()];
+                for (slot, t) in self.dispatch_layers(plan, &layers).into_iter().zip(times) {
+                    per_layer[slot] += t;
+                }
+                for (s, t) in samples.iter_mut().zip(per_layer) {
+                    s.push(t);
+                }
+            }
+            for (layer, s) in layers.iter_mut().zip(&samples) {
+                layer.seconds = median(s);
+            }
+            Ok((layers, timing))
+        })?;
         Ok(Profile {
             batch: n,
             height: h,
@@ -120,11 +131,12 @@ impl Model {
     }
 
     /// One row per node that has dispatches, in order of first dispatch (times zero).
-    fn layers(&self, plan: &Plan) -> Result<Vec<LayerTime>> {
+    fn layers(&self, plan: &Schedule) -> Result<Vec<LayerTime>> {
         let nodes: Vec<_> = self.graph().nodes().collect();
-        let n = plan.batch as f64;
+        let n = plan.memory.batch as f64;
+        let shapes = &plan.memory.shapes;
         let mut layers: Vec<LayerTime> = Vec::new();
-        for d in plan.segments.iter().flatten() {
+        for d in plan.steps() {
             let kernel = format!("{:?}", d.kernel);
             if let Some(l) = layers.iter_mut().find(|l| l.node == d.node) {
                 if !l.kernel.split('+').any(|k| k == kernel) {
@@ -136,14 +148,10 @@ impl Model {
                 during: "profiling".into(),
                 message: format!("a dispatch names node {} of {}", d.node, nodes.len()),
             })?;
-            let input = plan.shapes[node.inputs[0]];
-            let output = plan.shapes[node.output];
-            let activations: usize = node
-                .inputs
-                .iter()
-                .map(|&v| plan.shapes[v].len())
-                .sum::<usize>()
-                + output.len();
+            let input = shapes[node.inputs[0]];
+            let output = shapes[node.output];
+            let activations: usize =
+                node.inputs.iter().map(|&v| shapes[v].len()).sum::<usize>() + output.len();
             let (flops, weights) = match &node.op {
                 Op::Conv { conv, .. } => (
                     2.0 * n * (output.h * output.w * conv.weight_len()) as f64,
@@ -171,10 +179,8 @@ impl Model {
     }
 
     /// For every dispatch in order, the index of its row in `layers`.
-    fn dispatch_layers(&self, plan: &Plan, layers: &[LayerTime]) -> Vec<usize> {
-        plan.segments
-            .iter()
-            .flatten()
+    fn dispatch_layers(&self, plan: &Schedule, layers: &[LayerTime]) -> Vec<usize> {
+        plan.steps()
             .map(|d| layers.iter().position(|l| l.node == d.node).unwrap_or(0))
             .collect()
     }
@@ -182,29 +188,31 @@ impl Model {
     /// Seconds of every dispatch of one run, in order.
     pub(crate) fn time_dispatches(
         &self,
-        plan: &Plan,
+        plan: &Schedule,
+        ws: &Workspace,
         input: &Tensor,
     ) -> Result<(Vec<f64>, Timing)> {
         let ctx = self.ctx().clone();
-        let count = plan.segments.iter().map(Vec::len).sum::<usize>();
+        let count = plan.steps().count();
         ctx.scoped("profiling", || match PassTimer::new(&ctx, count)? {
             Some(timer) => {
-                let mut cmds = self.record(plan, &input.data, Some(&timer.query_set));
+                let mut cmds = self.record(plan, ws, &input.data, Some(&timer.query_set));
                 cmds.push(timer.resolve(&ctx, count as u32));
                 ctx.queue.submit(cmds);
-                self.read_logits(plan)?;
+                let bytes = plan.memory.output_bytes();
+                read_buffer(&ctx, &ws.readback, bytes, "reading back the logits")?;
                 Ok((timer.read(&ctx, count as u32)?, Timing::Timestamps))
             }
             None => {
                 // record() writes the input; its command buffers are dropped unsubmitted and
                 // every dispatch is submitted on its own instead, in the same order.
-                drop(self.record(plan, &input.data, None));
+                drop(self.record(plan, ws, &input.data, None));
                 let mut times = Vec::with_capacity(count);
-                for d in plan.segments.iter().flatten() {
+                for (d, bind_group) in plan.steps().zip(&ws.bind_groups) {
                     let mut enc = ctx.device.create_command_encoder(&Default::default());
                     {
                         let mut pass = enc.begin_compute_pass(&Default::default());
-                        self.dispatch(&mut pass, d);
+                        self.dispatch(&mut pass, d, bind_group);
                     }
                     let start = Instant::now();
                     ctx.queue.submit([enc.finish()]);

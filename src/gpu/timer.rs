@@ -96,7 +96,8 @@ impl PassTimer {
     /// Seconds of each of the first `passes` passes (waits for the GPU).
     pub fn read(&self, ctx: &Context, passes: u32) -> Result<Vec<f64>> {
         let n = passes.clamp(1, self.passes);
-        let bytes = read_buffer(ctx, &self.readback, 16 * n as u64, "reading timestamps")?;
+        let bytes =
+            super::pending::read_buffer(ctx, &self.readback, 16 * n as u64, "reading timestamps")?;
         let ticks: Vec<u64> = bytes
             .chunks_exact(8)
             .map(|c| u64::from_le_bytes([c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7]]))
@@ -108,36 +109,4 @@ impl PassTimer {
             .map(|p| p[1].saturating_sub(p[0]) as f64 * period_ns * 1e-9)
             .collect())
     }
-}
-
-/// Maps `buf`, waits for the GPU and copies out its first `bytes` bytes.
-pub(crate) fn read_buffer(
-    ctx: &Context,
-    buf: &wgpu::Buffer,
-    bytes: u64,
-    during: &str,
-) -> Result<Vec<u8>> {
-    let slice = buf.slice(..bytes);
-    let (tx, rx) = std::sync::mpsc::channel();
-    slice.map_async(wgpu::MapMode::Read, move |r| {
-        let _ = tx.send(r);
-    });
-    ctx.wait(during)?;
-    let gpu_err = |message: String| Error::Gpu {
-        during: during.to_string(),
-        message,
-    };
-    match rx.recv() {
-        Ok(Ok(())) => {}
-        Ok(Err(e)) => return Err(gpu_err(e.to_string())),
-        Err(_) => return Err(gpu_err("the map callback never ran".into())),
-    }
-    let out = {
-        let view = slice
-            .get_mapped_range()
-            .map_err(|e| gpu_err(e.to_string()))?;
-        view.to_vec()
-    };
-    buf.unmap();
-    Ok(out)
 }

@@ -14,6 +14,8 @@ use std::time::Instant;
 use super::context::Engine;
 use super::executor::Model;
 use super::kernels::conv::ConvVariant;
+use crate::compare::compare;
+use crate::cpu::CpuModel;
 use crate::error::{Error, Result};
 use crate::model::ir::{GraphBuilder, Op};
 use crate::model::{Conv2d, Graph};
@@ -186,12 +188,12 @@ pub fn tune(
             vec![batch, conv.in_c, x.h, x.w],
             random_input(17, batch * x.len()),
         );
-        let reference = crate::CpuModel::new(g.clone()).infer(&input)?;
+        let reference = CpuModel::new(g.clone()).infer(&input)?;
         let mut candidates = Vec::new();
         for variant in ConvVariant::ALL.into_iter().filter(|v| v.supports(conv)) {
             let model = Model::with_variant(engine, g.clone(), variant)?;
             let got = model.infer(&input)?;
-            let cmp = crate::compare(&got, &reference);
+            let cmp = compare(&got, &reference);
             let mut times = Vec::with_capacity(iters);
             for _ in 0..iters.max(1) {
                 let t = Instant::now();

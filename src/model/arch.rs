@@ -103,8 +103,6 @@ pub struct BuildOptions {
     pub classes: Option<usize>,
     /// Number of blocks of the `simple` architecture when the source does not say.
     pub blocks: Option<usize>,
-    /// Storage precision on the GPU ([`crate::gpu::Model::load`]); the CPU reference is f32.
-    pub precision: crate::gpu::Precision,
 }
 
 /// Builds the graph of `arch` with parameters from `src`, checking every tensor.

@@ -8,6 +8,7 @@
 //! - linear weights as `[out][in]`, as PyTorch stores them.
 
 use crate::error::{Error, Result};
+use crate::weights::Tensor;
 
 /// Index of an activation value in [`Graph::values`].
 pub type ValueId = usize;
@@ -234,6 +235,87 @@ impl Graph {
     /// All nodes in execution order.
     pub fn nodes(&self) -> impl Iterator<Item = &Node> {
         self.segments.iter().flat_map(|s| s.nodes.iter())
+    }
+
+    /// Checks an NCHW input against the graph; returns (batch, height, width).
+    pub fn check_input(&self, input: &Tensor) -> Result<(usize, usize, usize)> {
+        let s = &input.shape;
+        if s.len() != 4 || s[0] == 0 || s[1] != self.input_channels || s[2] == 0 || s[3] == 0 {
+            return Err(Error::InvalidInput(format!(
+                "{}: expected an NCHW tensor [N ≥ 1, {}, H, W], found shape {:?}",
+                self.name, self.input_channels, s
+            )));
+        }
+        let expected = s.iter().try_fold(1usize, |a, &d| a.checked_mul(d));
+        if expected != Some(input.data.len()) {
+            return Err(Error::InvalidInput(format!(
+                "{}: input tensor has {} values for shape {:?}",
+                self.name,
+                input.data.len(),
+                s
+            )));
+        }
+        Ok((s[0], s[2], s[3]))
+    }
+
+    /// Shape of the output for `n` inputs of `h × w`: `[N, classes]` for a classifier's
+    /// logits (1 × 1 outputs), else `[N, H, W, C]` (NHWC, as the kernels store it).
+    pub fn output_shape(&self, n: usize, h: usize, w: usize) -> Result<Vec<usize>> {
+        let s = self.shapes(h, w)?[self.output];
+        Ok(if s.h * s.w == 1 {
+            vec![n, s.c]
+        } else {
+            vec![n, s.h, s.w, s.c]
+        })
+    }
+
+    /// The same graph with every weight and bias vector emptied (for keeping the structure
+    /// once the weights live elsewhere).
+    pub fn without_weights(&self) -> Graph {
+        let strip = |op: &Op| match op {
+            Op::Conv { conv, relu, .. } => Op::Conv {
+                conv: *conv,
+                weight: Vec::new(),
+                bias: Vec::new(),
+                relu: *relu,
+            },
+            Op::Linear { in_f, out_f, .. } => Op::Linear {
+                in_f: *in_f,
+                out_f: *out_f,
+                weight: Vec::new(),
+                bias: Vec::new(),
+            },
+            Op::Affine { relu, .. } => Op::Affine {
+                scale: Vec::new(),
+                shift: Vec::new(),
+                relu: *relu,
+            },
+            other => other.clone(),
+        };
+        Graph {
+            name: self.name.clone(),
+            input_channels: self.input_channels,
+            value_channels: self.value_channels.clone(),
+            segments: self
+                .segments
+                .iter()
+                .map(|seg| Segment {
+                    name: seg.name.clone(),
+                    nodes: seg
+                        .nodes
+                        .iter()
+                        .map(|n| Node {
+                            name: n.name.clone(),
+                            op: strip(&n.op),
+                            inputs: n.inputs.clone(),
+                            output: n.output,
+                        })
+                        .collect(),
+                })
+                .collect(),
+            output: self.output,
+            fixed_input: self.fixed_input,
+        }
     }
 
     /// Shapes of every value for an input of `h × w`, checking each node's inputs; an error

@@ -78,6 +78,12 @@ pub struct Batch {
     pub skipped: Vec<(PathBuf, Error)>,
 }
 
+impl AsRef<Tensor> for Batch {
+    fn as_ref(&self) -> &Tensor {
+        &self.tensor
+    }
+}
+
 /// Iterates over batches decoded ahead on a background thread.
 pub struct BatchReader {
     rx: Receiver<Batch>,

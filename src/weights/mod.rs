@@ -20,6 +20,12 @@ pub struct Tensor {
     pub data: Vec<f32>,
 }
 
+impl AsRef<Tensor> for Tensor {
+    fn as_ref(&self) -> &Tensor {
+        self
+    }
+}
+
 impl Tensor {
     /// A tensor of the given shape; `data.len()` must equal the product of the shape.
     pub fn new(shape: Vec<usize>, data: Vec<f32>) -> Self {

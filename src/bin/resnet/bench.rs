@@ -33,13 +33,11 @@ impl PrecisionArg {
         }
     }
 
-    /// The build options for this precision.
-    pub fn apply(self, opts: BuildOptions) -> Result<BuildOptions> {
-        let precision = match self {
+    pub fn precision(self) -> Precision {
+        match self {
             PrecisionArg::F32 => Precision::F32,
             PrecisionArg::F16 => Precision::F16,
-        };
-        Ok(BuildOptions { precision, ..opts })
+        }
     }
 }
 
@@ -124,11 +122,11 @@ pub fn run(engine: &Engine, a: &BenchArgs) -> Result<()> {
             )));
         }
     }
-    let opts = a.precision.apply(BuildOptions {
+    let opts = BuildOptions {
         unfused: a.unfused,
         classes: a.classes,
         ..Default::default()
-    })?;
+    };
     let peak = if a.no_peak {
         None
     } else {
@@ -148,7 +146,8 @@ pub fn run(engine: &Engine, a: &BenchArgs) -> Result<()> {
     };
     let h = a.height.unwrap_or(arch.default_input());
     let w = a.width.unwrap_or(arch.default_input());
-    let model = Model::load(engine, arch, &a.weights, opts)?;
+    let options = crate::model_options(engine, a.precision.precision());
+    let model = Model::load(engine, arch, &a.weights, opts, options)?;
     let input = Tensor::new(vec![a.batch, 3, h, w], random_input(7, a.batch * 3 * h * w));
     for _ in 0..a.warmup {
         model.infer(&input)?;

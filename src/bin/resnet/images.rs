@@ -36,11 +36,7 @@ pub struct ModelFileArgs {
 impl ModelFileArgs {
     /// Loads the `.onnx` or `.safetensors` (with `--arch`) model.
     pub fn load(&self) -> Result<LoadedModel> {
-        let opts = BuildOptions {
-            precision: self.precision,
-            ..Default::default()
-        };
-        load_model_file(&self.model, self.arch, opts)
+        load_model_file(&self.model, self.arch, BuildOptions::default())
     }
 
     pub fn labels(&self, classes: usize) -> Result<Labels> {
@@ -151,7 +147,11 @@ pub fn run_images(
     mut each: impl FnMut(&Batch, &Tensor) -> Result<()>,
 ) -> Result<RunStats> {
     let total = paths.len();
-    let model = Model::with_precision(engine, net.graph.clone(), precision)?;
+    let model = Model::with_options(
+        engine,
+        net.graph.clone(),
+        crate::model_options(engine, precision),
+    )?;
     let classes = net.graph.num_classes();
     let bar = progress_bar(total);
     let start = Instant::now();

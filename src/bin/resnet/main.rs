@@ -16,8 +16,8 @@ use clap::{Args, Parser, Subcommand};
 use resnet_wgpu::gpu::Precision;
 use resnet_wgpu::weights::{random_input, read_tensor, write_safetensors};
 use resnet_wgpu::{
-    compare, Architecture, BuildOptions, CpuModel, Engine, EngineOptions, Error, Model, Result,
-    Tensor, Weights,
+    compare, Architecture, BuildOptions, CpuModel, Engine, EngineOptions, Error, Model,
+    ModelOptions, Result, Tensor, Weights,
 };
 
 #[derive(Parser)]
@@ -86,8 +86,16 @@ impl ModelArgs {
             unfused: self.unfused,
             classes: self.classes,
             blocks: self.blocks,
-            precision: self.precision,
         }
+    }
+}
+
+/// The GPU-side options every command uses: `precision` and this adapter's tuned choices.
+pub fn model_options(engine: &Engine, precision: Precision) -> ModelOptions {
+    ModelOptions {
+        precision,
+        tuned: resnet_wgpu::gpu::tune::load_choices(engine),
+        ..Default::default()
     }
 }
 
@@ -209,7 +217,7 @@ fn verify(cli: &Cli, a: &VerifyArgs) -> Result<()> {
         random_input(a.seed, a.batch * 3 * h * w),
     );
     let e = engine(cli)?;
-    let gpu = Model::with_precision(&e, graph.clone(), a.model.precision)?;
+    let gpu = Model::with_options(&e, graph.clone(), model_options(&e, a.model.precision))?;
     gpu.infer(&input)?; // builds the plan and warms up
     let t = Instant::now();
     let logits = gpu.infer(&input)?;
@@ -254,7 +262,6 @@ fn logits(cli: &Cli, a: &LogitsArgs) -> Result<()> {
         unfused: a.unfused,
         classes: a.classes,
         blocks: a.blocks,
-        precision: a.precision,
     };
     let (graph, softmax) = match (&a.model, a.arch) {
         (Some(path), arch) => {
@@ -275,7 +282,7 @@ fn logits(cli: &Cli, a: &LogitsArgs) -> Result<()> {
         input = nhwc_to_nchw_tensor(input, graph.input_channels)?;
     }
     let e = engine(cli)?;
-    let model = Model::with_precision(&e, graph, a.precision)?;
+    let model = Model::with_options(&e, graph, model_options(&e, a.precision))?;
     let out = model.infer(&input)?;
     write_safetensors(&a.output, &[("logits", &out)])?;
     eprintln!("wrote logits {:?} to {}", out.shape, a.output.display());

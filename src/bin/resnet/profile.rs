@@ -131,7 +131,8 @@ pub fn run(engine: &Engine, a: &ProfileArgs) -> Result<()> {
         Precision::F32 => Some(p.f32_gflops),
         Precision::F16 => p.f16_gflops,
     });
-    let model = Model::load(engine, arch, &a.model.weights, opts)?;
+    let options = crate::model_options(engine, a.model.precision);
+    let model = Model::load(engine, arch, &a.model.weights, opts, options)?;
     let input = Tensor::new(vec![a.batch, 3, h, w], random_input(7, a.batch * 3 * h * w));
     model.infer(&input)?; // warm-up: plan, pipelines, first-touch of the buffers
     let profile = model.profile(&input, a.runs)?;

@@ -1,0 +1,68 @@
+//! GPU-side options of a [`super::Model`]: storage precision, kernel choices, and how much
+//! device memory its calls may use; and the memory report a model gives for a shape.
+
+use super::kernels::conv::ConvVariant;
+use super::kernels::Precision;
+use super::tune::Choices;
+
+/// How a model runs on its device.
+#[derive(Clone, Debug)]
+pub struct ModelOptions {
+    /// Storage precision of activations and conv weights (arithmetic is f32 either way).
+    pub precision: Precision,
+    /// Tuned conv variants by shape key ([`super::tune::load_choices`] reads the cache that
+    /// `resnet tune` writes); shapes without an entry use the per-device heuristic.
+    pub tuned: Choices,
+    /// A variant forced on every conv that supports it (for tuning and tests).
+    pub variant: Option<ConvVariant>,
+    /// Workspaces (buffers for one call in flight) that may exist per (batch, height, width);
+    /// more concurrent calls of that shape wait for one. At least 1.
+    pub workspaces_per_shape: usize,
+    /// Bytes that all workspaces together may take (`None`: no limit beyond the per-shape
+    /// count). A batch whose single workspace would not fit is split into chunks that do.
+    pub memory_budget: Option<u64>,
+    /// Images per chunk at most (`None`: as many as the adapter's binding limit and the
+    /// budget allow). Larger batches are split, run and concatenated.
+    pub max_chunk: Option<usize>,
+}
+
+impl Default for ModelOptions {
+    fn default() -> Self {
+        ModelOptions {
+            precision: Precision::F32,
+            tuned: Choices::new(),
+            variant: None,
+            workspaces_per_shape: 3,
+            memory_budget: None,
+            max_chunk: None,
+        }
+    }
+}
+
+impl ModelOptions {
+    /// The defaults with `precision`.
+    pub fn precision(precision: Precision) -> Self {
+        ModelOptions {
+            precision,
+            ..Default::default()
+        }
+    }
+}
+
+/// Device memory of a model for one (batch, height, width), in bytes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct MemoryReport {
+    /// Weights, biases and transformed weights (uploaded once, shared by every call).
+    pub weights: u64,
+    /// One workspace: input, activations, scratch and readback of one chunk.
+    pub workspace: u64,
+    /// The activation buffers of one workspace (the liveness plan's allocation).
+    pub activations: u64,
+    /// The most bytes of activations alive at the same time (a lower bound for any plan).
+    pub live_peak: u64,
+    /// Activation buffers of one workspace.
+    pub activation_buffers: usize,
+    /// Images per chunk, and chunks per call.
+    pub chunk: usize,
+    pub chunks: usize,
+}

@@ -1,0 +1,292 @@
+//! The schedule of a graph at one (batch, height, width): what runs, in which order, on which
+//! buffers. Immutable once built and shared by every call of that shape; the buffers it names
+//! abstractly ([`Res`]) are a [`super::workspace::Workspace`]'s, owned by one call at a time.
+//!
+//! Stages: the [`MemoryPlan`] (shapes, fusions, liveness, assignment), the conv variant of each
+//! conv ([`choose_variants`]), then the dispatch steps of every segment with their uniform
+//! parameters ([`steps`]). The uniform buffers never change and are shared too.
+
+use wgpu::util::DeviceExt;
+
+use super::kernels::conv::ConvVariant;
+use super::kernels::{conv, eltwise, layout, linear, pool, winograd, Kernel};
+use super::memory_plan::MemoryPlan;
+use crate::error::Result;
+use crate::model::{Graph, Op};
+
+/// A buffer a dispatch binds, named independently of any workspace.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Res {
+    /// The buffer of a value (0 = the NCHW input).
+    Value(usize),
+    /// Weight buffer `i` of node `node`.
+    Weight {
+        node: usize,
+        i: usize,
+    },
+    /// Bound where a kernel's optional input is absent.
+    Dummy,
+    /// Winograd's transformed input and GEMM output scratch.
+    WinogradV,
+    WinogradM,
+}
+
+/// One kernel launch.
+pub(crate) struct Step {
+    /// Index of the node in [`Graph::nodes`] order.
+    pub node: usize,
+    pub kernel: Kernel,
+    pub grid: [u32; 3],
+    /// Resources in binding order (inputs, weights, output), the params uniform last.
+    pub resources: Vec<Res>,
+    /// Index into [`Schedule::params`].
+    pub params: usize,
+}
+
+/// Everything about one (batch, height, width) that does not change between calls.
+pub(crate) struct Schedule {
+    pub memory: MemoryPlan,
+    pub segments: Vec<Vec<Step>>,
+    pub params: Vec<wgpu::Buffer>,
+    /// Bytes of the two Winograd scratch buffers (16 when unused).
+    pub winograd_bytes: [u64; 2],
+}
+
+impl Schedule {
+    /// Every step in order.
+    pub fn steps(&self) -> impl Iterator<Item = &Step> {
+        self.segments.iter().flatten()
+    }
+
+    /// Bytes one workspace of this schedule allocates.
+    pub fn workspace_bytes(&self) -> u64 {
+        self.memory
+            .workspace_bytes(self.winograd_bytes.iter().sum::<u64>())
+    }
+}
+
+/// The variant of every conv node (`None` for other nodes). `choose(node, conv, input shape)`
+/// gives the preferred variant; Winograd falls back to the vec4 direct conv where its scratch
+/// would not fit in `limit` or the node has no transformed weights.
+pub(crate) fn choose_variants(
+    graph: &Graph,
+    memory: &MemoryPlan,
+    limit: u64,
+    has_winograd_weights: impl Fn(usize) -> bool,
+    choose: impl Fn(&crate::model::Conv2d, usize, usize) -> ConvVariant,
+) -> Vec<Option<ConvVariant>> {
+    let n = memory.batch;
+    graph
+        .nodes()
+        .enumerate()
+        .map(|(i, node)| match &node.op {
+            Op::Conv { conv: c, .. } => {
+                let x = memory.shapes[node.inputs[0]];
+                let y = memory.shapes[node.output];
+                let mut v = choose(c, x.h, x.w);
+                if v == ConvVariant::Winograd {
+                    let (vb, mb) = winograd::scratch_bytes(c, n, y.h, y.w);
+                    if vb.max(mb) > limit || !has_winograd_weights(i) {
+                        v = ConvVariant::DirectVec4;
+                    }
+                }
+                Some(v)
+            }
+            _ => None,
+        })
+        .collect()
+}
+
+/// Bytes of the Winograd scratch buffers: the largest of any Winograd conv (16 at least).
+pub(crate) fn winograd_bytes(
+    graph: &Graph,
+    memory: &MemoryPlan,
+    variants: &[Option<ConvVariant>],
+) -> [u64; 2] {
+    let mut bytes = [16u64, 16u64];
+    for (node, v) in graph.nodes().zip(variants) {
+        if let (Op::Conv { conv: c, .. }, Some(ConvVariant::Winograd)) = (&node.op, v) {
+            let y = memory.shapes[node.output];
+            let (vb, mb) = winograd::scratch_bytes(c, memory.batch, y.h, y.w);
+            bytes = [bytes[0].max(vb), bytes[1].max(mb)];
+        }
+    }
+    bytes
+}
+
+/// (kernel, params, grid, resources) of one launch.
+type Launch = (Kernel, Vec<u8>, [u32; 3], Vec<Res>);
+
+/// The launches of one node.
+fn launches(
+    node: &crate::model::Node,
+    index: usize,
+    memory: &MemoryPlan,
+    variant: Option<ConvVariant>,
+) -> Vec<Launch> {
+    let n = memory.batch;
+    let x = memory.shapes[node.inputs[0]];
+    let y = memory.shapes[node.output];
+    let second = node.inputs.get(1).copied();
+    let residual = second.map_or(Res::Dummy, Res::Value);
+    let w = |i: usize| Res::Weight { node: index, i };
+    let input = Res::Value(node.inputs[0]);
+    let output = Res::Value(node.output);
+    let bytes = |p: &[u8]| p.to_vec();
+    match &node.op {
+        Op::InputToNhwc => {
+            let (p, grid) = layout::params(n, x, y, None);
+            let k = Kernel::NchwToNhwc;
+            vec![(k, bytes(bytemuck::bytes_of(&p)), grid, vec![input, output])]
+        }
+        Op::ShortcutA(s) => {
+            let (p, grid) = layout::params(n, x, y, Some(s));
+            let k = Kernel::ShortcutA;
+            vec![(k, bytes(bytemuck::bytes_of(&p)), grid, vec![input, output])]
+        }
+        Op::Conv { conv: c, relu, .. } => {
+            let variant = variant.unwrap_or(ConvVariant::Direct);
+            if variant == ConvVariant::Winograd {
+                let (p, grids) =
+                    winograd::params(c, n, x.h, x.w, y.h, y.w, second.is_some(), *relu);
+                let pb = bytes(bytemuck::bytes_of(&p));
+                vec![
+                    (
+                        Kernel::WinogradInput,
+                        pb.clone(),
+                        grids[0],
+                        vec![input, Res::WinogradV],
+                    ),
+                    (
+                        Kernel::WinogradGemm,
+                        pb.clone(),
+                        grids[1],
+                        vec![Res::WinogradV, w(2), Res::WinogradM],
+                    ),
+                    (
+                        Kernel::WinogradOutput,
+                        pb,
+                        grids[2],
+                        vec![Res::WinogradM, w(1), residual, output],
+                    ),
+                ]
+            } else {
+                let (p, grid) =
+                    conv::params(c, n, x.h, x.w, y.h, y.w, second.is_some(), *relu, variant);
+                let k = match variant {
+                    ConvVariant::Gemm1x1 => Kernel::Conv1x1,
+                    ConvVariant::DirectVec4 => Kernel::ConvVec4,
+                    ConvVariant::Tiled => Kernel::ConvTiled,
+                    ConvVariant::Small => Kernel::ConvSmall,
+                    _ => Kernel::Conv,
+                };
+                let res = vec![input, w(0), w(1), residual, output];
+                vec![(k, bytes(bytemuck::bytes_of(&p)), grid, res)]
+            }
+        }
+        Op::Affine { relu, .. } => {
+            let (p, grid) = eltwise::params(n * y.len(), y.c, *relu);
+            let res = vec![input, w(0), w(1), output];
+            vec![(Kernel::Affine, bytes(bytemuck::bytes_of(&p)), grid, res)]
+        }
+        Op::Add { relu } => {
+            let (p, grid) = eltwise::params(n * y.len(), y.c, *relu);
+            let res = vec![input, residual, output];
+            vec![(Kernel::Add, bytes(bytemuck::bytes_of(&p)), grid, res)]
+        }
+        Op::Relu => {
+            let (p, grid) = eltwise::params(n * y.len(), y.c, true);
+            vec![(
+                Kernel::Relu,
+                bytes(bytemuck::bytes_of(&p)),
+                grid,
+                vec![input, output],
+            )]
+        }
+        Op::MaxPool(pl) => {
+            let (p, grid) = pool::params(n, x, y, Some(pl));
+            vec![(
+                Kernel::MaxPool,
+                bytes(bytemuck::bytes_of(&p)),
+                grid,
+                vec![input, output],
+            )]
+        }
+        Op::GlobalAvgPool => {
+            let (p, grid) = pool::params(n, x, y, None);
+            let k = Kernel::GlobalAvgPool;
+            vec![(k, bytes(bytemuck::bytes_of(&p)), grid, vec![input, output])]
+        }
+        Op::Linear { in_f, out_f, .. } => match memory.pooled_by.get(&node.inputs[0]) {
+            // The pool was skipped: average and classify in one pass.
+            Some(&pool_input) => {
+                let x = memory.shapes[pool_input];
+                let (p, grid) = linear::params(n, *in_f, *out_f, Some(x.h * x.w));
+                let res = vec![Res::Value(pool_input), w(0), w(1), output];
+                vec![(Kernel::PoolLinear, bytes(bytemuck::bytes_of(&p)), grid, res)]
+            }
+            None => {
+                let (p, grid) = linear::params(n, *in_f, *out_f, None);
+                let res = vec![input, w(0), w(1), output];
+                vec![(Kernel::Linear, bytes(bytemuck::bytes_of(&p)), grid, res)]
+            }
+        },
+    }
+}
+
+/// The steps of every segment, and the uniform buffer of each step's parameters.
+pub(crate) fn steps(
+    device: &wgpu::Device,
+    graph: &Graph,
+    memory: &MemoryPlan,
+    variants: &[Option<ConvVariant>],
+) -> (Vec<Vec<Step>>, Vec<wgpu::Buffer>) {
+    let mut params = Vec::new();
+    let mut segments = Vec::new();
+    let mut index = 0;
+    for seg in &graph.segments {
+        let mut out = Vec::new();
+        for node in &seg.nodes {
+            let i = index;
+            index += 1;
+            if memory.pooled_by.contains_key(&node.output) {
+                continue; // fused into the classifier that reads it
+            }
+            for (kernel, p, grid, resources) in launches(node, i, memory, variants[i]) {
+                params.push(
+                    device.create_buffer_init(&wgpu::util::BufferInitDescriptor {
+                        label: Some(&node.name),
+                        contents: &p,
+                        usage: wgpu::BufferUsages::UNIFORM,
+                    }),
+                );
+                out.push(Step {
+                    node: i,
+                    kernel,
+                    grid,
+                    resources,
+                    params: params.len() - 1,
+                });
+            }
+        }
+        segments.push(out);
+    }
+    (segments, params)
+}
+
+/// Builds the schedule (the memory plan comes first; see the module docs).
+pub(crate) fn build(
+    device: &wgpu::Device,
+    graph: &Graph,
+    memory: MemoryPlan,
+    variants: &[Option<ConvVariant>],
+) -> Result<Schedule> {
+    let winograd_bytes = winograd_bytes(graph, &memory, variants);
+    let (segments, params) = steps(device, graph, &memory, variants);
+    Ok(Schedule {
+        memory,
+        segments,
+        params,
+        winograd_bytes,
+    })
+}

@@ -1,0 +1,220 @@
+//! Workspaces: the buffers one call owns while it runs (NCHW input, activations, Winograd
+//! scratch, logits readback) and the bind groups that tie a [`Schedule`]'s steps to them; and
+//! the pool of a shape's workspaces.
+//!
+//! A pool hands out a free workspace, or lets the caller create one while fewer than its limit
+//! exist, or says it is full (the caller then waits for one to come back). A workspace comes
+//! back when its call's readback has been copied out, whichever thread saw the GPU finish.
+
+use std::sync::{Condvar, Mutex, MutexGuard, PoisonError};
+use std::time::Duration;
+
+use super::kernels::Pipelines;
+use super::schedule::{Res, Schedule};
+
+/// The per-call buffers of one schedule.
+pub(crate) struct Workspace {
+    pub input: wgpu::Buffer,
+    pub activations: Vec<wgpu::Buffer>,
+    pub readback: wgpu::Buffer,
+    /// One bind group per step of the schedule, in step order.
+    pub bind_groups: Vec<wgpu::BindGroup>,
+    /// Bytes allocated.
+    pub bytes: u64,
+    _scratch: [wgpu::Buffer; 2],
+}
+
+/// The model-side buffers a workspace's bind groups refer to.
+pub(crate) struct Resident<'a> {
+    pub weights: &'a [Vec<wgpu::Buffer>],
+    pub dummy: &'a wgpu::Buffer,
+    pub pipelines: &'a Pipelines,
+}
+
+impl Workspace {
+    /// Allocates the buffers of `schedule` and creates the bind group of every step.
+    pub fn new(device: &wgpu::Device, schedule: &Schedule, model: &Resident<'_>) -> Self {
+        let mem = &schedule.memory;
+        let storage = |label: &str, size: u64, extra: wgpu::BufferUsages| {
+            device.create_buffer(&wgpu::BufferDescriptor {
+                label: Some(label),
+                size,
+                usage: wgpu::BufferUsages::STORAGE | extra,
+                mapped_at_creation: false,
+            })
+        };
+        let input = storage(
+            "input (NCHW)",
+            mem.input_bytes(),
+            wgpu::BufferUsages::COPY_DST,
+        );
+        let activations: Vec<wgpu::Buffer> = mem
+            .capacity
+            .iter()
+            .enumerate()
+            .map(|(i, &size)| {
+                let label = format!("activation {i}");
+                storage(&label, size, wgpu::BufferUsages::COPY_SRC)
+            })
+            .collect();
+        let none = wgpu::BufferUsages::empty();
+        let scratch = [
+            storage("winograd V", schedule.winograd_bytes[0], none),
+            storage("winograd M", schedule.winograd_bytes[1], none),
+        ];
+        let readback = device.create_buffer(&wgpu::BufferDescriptor {
+            label: Some("logits readback"),
+            size: mem.output_bytes().max(16),
+            usage: wgpu::BufferUsages::MAP_READ | wgpu::BufferUsages::COPY_DST,
+            mapped_at_creation: false,
+        });
+        let resource = |r: Res| -> wgpu::BindingResource<'_> {
+            match r {
+                Res::Value(v) => {
+                    let buffer = if v == 0 {
+                        &input
+                    } else {
+                        &activations[mem.slot[v]]
+                    };
+                    wgpu::BindingResource::Buffer(wgpu::BufferBinding {
+                        buffer,
+                        offset: 0,
+                        size: std::num::NonZeroU64::new(mem.value_bytes[v]),
+                    })
+                }
+                Res::Weight { node, i } => model.weights[node][i].as_entire_binding(),
+                Res::Dummy => model.dummy.as_entire_binding(),
+                Res::WinogradV => scratch[0].as_entire_binding(),
+                Res::WinogradM => scratch[1].as_entire_binding(),
+            }
+        };
+        let bind_groups = schedule
+            .steps()
+            .map(|step| {
+                let mut res: Vec<wgpu::BindingResource<'_>> =
+                    step.resources.iter().map(|&r| resource(r)).collect();
+                res.push(schedule.params[step.params].as_entire_binding());
+                let entries: Vec<wgpu::BindGroupEntry<'_>> = step
+                    .kernel
+                    .bindings()
+                    .iter()
+                    .zip(res)
+                    .map(|(&(binding, _), resource)| wgpu::BindGroupEntry { binding, resource })
+                    .collect();
+                device.create_bind_group(&wgpu::BindGroupDescriptor {
+                    label: Some(&step.kernel.label()),
+                    layout: &model.pipelines.get(step.kernel).layout,
+                    entries: &entries,
+                })
+            })
+            .collect();
+        Workspace {
+            input,
+            activations,
+            readback,
+            bind_groups,
+            bytes: schedule.workspace_bytes(),
+            _scratch: scratch,
+        }
+    }
+
+    /// The buffer holding the graph's output.
+    pub fn output(&self, schedule: &Schedule) -> &wgpu::Buffer {
+        &self.activations[schedule.memory.slot[schedule.memory.output]]
+    }
+}
+
+/// What [`Pool::take`] gives.
+pub(crate) enum Take {
+    /// A free workspace.
+    Free(Workspace),
+    /// Permission to create one (counted as created already; [`Pool::forget`] if that fails).
+    Create,
+    /// Every workspace is in use and no more may be created.
+    Full,
+}
+
+struct PoolState {
+    free: Vec<Workspace>,
+    created: usize,
+}
+
+/// The workspaces of one shape.
+pub(crate) struct Pool {
+    state: Mutex<PoolState>,
+    returned: Condvar,
+    limit: usize,
+}
+
+impl Pool {
+    /// A pool that lets at most `limit` (≥ 1) workspaces exist.
+    pub fn new(limit: usize) -> Self {
+        Pool {
+            state: Mutex::new(PoolState {
+                free: Vec::new(),
+                created: 0,
+            }),
+            returned: Condvar::new(),
+            limit: limit.max(1),
+        }
+    }
+
+    /// A poisoned lock (a thread panicked while holding it) is recovered: the state is a list
+    /// and a count that every critical section leaves consistent.
+    fn lock(&self) -> MutexGuard<'_, PoolState> {
+        self.state.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// A free workspace, else permission to create one (`allow_create` and under the limit).
+    pub fn take(&self, allow_create: bool) -> Take {
+        let mut s = self.lock();
+        if let Some(ws) = s.free.pop() {
+            Take::Free(ws)
+        } else if s.created < self.limit && (allow_create || s.created == 0) {
+            s.created += 1;
+            Take::Create
+        } else {
+            Take::Full
+        }
+    }
+
+    /// Gives a workspace back.
+    pub fn put(&self, ws: Workspace) {
+        self.lock().free.push(ws);
+        self.returned.notify_one();
+    }
+
+    /// Forgets a workspace that was counted but not created, or that was lost.
+    pub fn forget(&self) {
+        let mut s = self.lock();
+        s.created = s.created.saturating_sub(1);
+        drop(s);
+        self.returned.notify_one();
+    }
+
+    /// Drops the free workspaces; returns their bytes.
+    pub fn shrink(&self) -> u64 {
+        let mut s = self.lock();
+        let freed: Vec<Workspace> = std::mem::take(&mut s.free);
+        s.created -= freed.len();
+        drop(s); // the buffers are released outside the lock
+        freed.iter().map(|w| w.bytes).sum()
+    }
+
+    /// Waits up to `timeout` for a workspace to come back.
+    pub fn wait_for_return(&self, timeout: Duration) {
+        let s = self.lock();
+        if s.free.is_empty() {
+            let _ = self
+                .returned
+                .wait_timeout(s, timeout)
+                .unwrap_or_else(PoisonError::into_inner);
+        }
+    }
+
+    /// (workspaces created, free).
+    pub fn counts(&self) -> (usize, usize) {
+        let s = self.lock();
+        (s.created, s.free.len())
+    }
+}

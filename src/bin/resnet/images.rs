@@ -124,6 +124,9 @@ impl RunStats {
     }
 }
 
+/// Batches submitted to the GPU ahead of the one being read back.
+const IN_FLIGHT: usize = 3;
+
 /// Decoding threads: the cores less one for the thread that drives the GPU, at least two.
 fn decode_threads() -> usize {
     std::thread::available_parallelism()
@@ -160,21 +163,33 @@ pub fn run_images(
         skipped: 0,
         seconds: 0.0,
     };
-    for b in BatchReader::new(paths, pre, batch, decode_threads()) {
+    // Up to IN_FLIGHT batches on the GPU while the next ones decode; a batch with no image
+    // left (every file skipped) makes no GPU call.
+    let unused = std::cell::Cell::new(0usize);
+    let batches = BatchReader::new(paths, pre, batch, decode_threads()).filter(|b| {
+        if b.paths.is_empty() {
+            for (_, e) in &b.skipped {
+                bar.suspend(|| eprintln!("skipped: {e}"));
+            }
+            unused.set(unused.get() + b.skipped.len());
+            bar.inc(b.skipped.len() as u64);
+        }
+        !b.paths.is_empty()
+    });
+    for (b, out) in model.infer_stream(batches, IN_FLIGHT) {
         for (_, e) in &b.skipped {
             bar.suspend(|| eprintln!("skipped: {e}"));
         }
         stats.skipped += b.skipped.len();
-        if !b.paths.is_empty() {
-            let mut out = model.infer(&b.tensor).map_err(|e| with_files(e, &b))?;
-            if softmax {
-                out.data = softmax_rows(&out.data, classes);
-            }
-            bar.suspend(|| each(&b, &out))?;
-            stats.images += b.paths.len();
+        let mut out = out.map_err(|e| with_files(e, &b))?;
+        if softmax {
+            out.data = softmax_rows(&out.data, classes);
         }
+        bar.suspend(|| each(&b, &out))?;
+        stats.images += b.paths.len();
         bar.inc((b.paths.len() + b.skipped.len()) as u64);
     }
+    stats.skipped += unused.get();
     stats.seconds = start.elapsed().as_secs_f64();
     bar.finish_and_clear();
     Ok(stats)

@@ -67,6 +67,7 @@ pub fn load_graph(arch: Architecture, weights: &Weights, opts: BuildOptions) -> 
         Weights::File(path) => {
             let tensors = weights::load_safetensors(path)?;
             model::build_graph(arch, &mut weights::FileSource::new(tensors), opts)
+                .map_err(|e| e.in_file(&path.display().to_string()))
         }
         Weights::Random(seed) => {
             model::build_graph(arch, &mut weights::RandomSource::new(*seed), opts)

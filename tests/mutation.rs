@@ -35,7 +35,8 @@ struct Recorder(RandomSource, Vec<(String, Tensor)>);
 impl ParamSource for Recorder {
     fn take(&mut self, key: &str, shape: &[usize], kind: ParamKind) -> Result<Vec<f32>> {
         let v = self.0.take(key, shape, kind)?;
-        self.1.push((key.to_string(), Tensor::new(shape.to_vec(), v.clone())));
+        self.1
+            .push((key.to_string(), Tensor::new(shape.to_vec(), v.clone())));
         Ok(v)
     }
     fn finish(&self, arch: &str) -> Result<()> {
@@ -95,19 +96,25 @@ fn small_onnx(store: Store, reshape: bool) -> Vec<u8> {
 
 fn encode(img: image::DynamicImage, format: ImageFormat) -> Vec<u8> {
     let mut out = Cursor::new(Vec::new());
-    img.write_to(&mut out, format).unwrap_or_else(|e| panic!("{e}"));
+    img.write_to(&mut out, format)
+        .unwrap_or_else(|e| panic!("{e}"));
     out.into_inner()
 }
 
 fn pattern(w: u32, h: u32) -> RgbImage {
-    RgbImage::from_fn(w, h, |x, y| Rgb([(x * 9) as u8, (y * 13) as u8, ((x + y) * 5) as u8]))
+    RgbImage::from_fn(w, h, |x, y| {
+        Rgb([(x * 9) as u8, (y * 13) as u8, ((x + y) * 5) as u8])
+    })
 }
 
 fn load_weights(arch: Architecture) -> impl Fn(&Path) -> Result<()> + Send + 'static {
     let calls = AtomicUsize::new(0);
     move |p| {
-        let unfused = calls.fetch_add(1, Ordering::Relaxed) % 3 == 0;
-        let opts = BuildOptions { unfused, ..Default::default() };
+        let unfused = calls.fetch_add(1, Ordering::Relaxed).is_multiple_of(3);
+        let opts = BuildOptions {
+            unfused,
+            ..Default::default()
+        };
         load_model_file(p, Some(arch), opts).map(|_| ())
     }
 }
@@ -120,7 +127,7 @@ fn load_onnx(p: &Path) -> Result<()> {
 fn load_image() -> impl Fn(&Path) -> Result<()> + Send + 'static {
     let calls = AtomicUsize::new(0);
     move |p| {
-        let pre = if calls.fetch_add(1, Ordering::Relaxed) % 5 == 0 {
+        let pre = if calls.fetch_add(1, Ordering::Relaxed).is_multiple_of(5) {
             Preprocess::imagenet()
         } else {
             Preprocess::cifar()
@@ -129,7 +136,9 @@ fn load_image() -> impl Fn(&Path) -> Result<()> + Send + 'static {
     }
 }
 
-fn mutator(format: Format) -> impl Fn(&mut mutation_support::Rng, &[u8]) -> mutation_support::Mutant {
+fn mutator(
+    format: Format,
+) -> impl Fn(&mut mutation_support::Rng, &[u8]) -> mutation_support::Mutant {
     move |rng, bytes| mutant(format, rng, bytes)
 }
 
@@ -139,17 +148,36 @@ fn safetensors_mutants() {
     let original = simple_safetensors(&dir);
     let path = dir.join("mutant-simple.safetensors");
     let load = load_weights(Architecture::Simple);
-    run("simple.safetensors", &original, &path, 1500, 1_000_000, mutator(Format::Safetensors), load);
+    run(
+        "simple.safetensors",
+        &original,
+        &path,
+        1500,
+        1_000_000,
+        mutator(Format::Safetensors),
+        load,
+    );
 }
 
 #[test]
 fn onnx_mutants() {
     let dir = TempDir::new("mut-onnx");
-    for (i, (store, reshape)) in [(Store::Raw, false), (Store::Typed, true)].into_iter().enumerate() {
+    for (i, (store, reshape)) in [(Store::Raw, false), (Store::Typed, true)]
+        .into_iter()
+        .enumerate()
+    {
         let original = small_onnx(store, reshape);
         let path = dir.join(&format!("mutant-small{i}.onnx"));
         let seed = 2_000_000 + 100_000 * i as u64;
-        run(&format!("small{i}.onnx"), &original, &path, 750, seed, mutator(Format::Onnx), load_onnx);
+        run(
+            &format!("small{i}.onnx"),
+            &original,
+            &path,
+            750,
+            seed,
+            mutator(Format::Onnx),
+            load_onnx,
+        );
     }
 }
 
@@ -158,13 +186,30 @@ fn png_mutants() {
     let dir = TempDir::new("mut-png");
     let originals = [
         encode(pattern(24, 16).into(), ImageFormat::Png),
-        encode(RgbaImage::from_fn(16, 16, |x, y| Rgba([x as u8 * 16, y as u8, 7, 200])).into(), ImageFormat::Png),
-        encode(image::ImageBuffer::<Luma<u16>, _>::from_fn(16, 20, |x, y| Luma([(x * y * 200) as u16])).into(), ImageFormat::Png),
+        encode(
+            RgbaImage::from_fn(16, 16, |x, y| Rgba([x as u8 * 16, y as u8, 7, 200])).into(),
+            ImageFormat::Png,
+        ),
+        encode(
+            image::ImageBuffer::<Luma<u16>, _>::from_fn(16, 20, |x, y| {
+                Luma([(x * y * 200) as u16])
+            })
+            .into(),
+            ImageFormat::Png,
+        ),
     ];
     for (i, original) in originals.iter().enumerate() {
         let path = dir.join(&format!("mutant-{i}.png"));
         let seed = 3_000_000 + 100_000 * i as u64;
-        run(&format!("png {i}"), original, &path, 500, seed, mutator(Format::Png), load_image());
+        run(
+            &format!("png {i}"),
+            original,
+            &path,
+            500,
+            seed,
+            mutator(Format::Png),
+            load_image(),
+        );
     }
 }
 
@@ -173,12 +218,23 @@ fn jpeg_mutants() {
     let dir = TempDir::new("mut-jpeg");
     let originals = [
         encode(pattern(24, 16).into(), ImageFormat::Jpeg),
-        encode(GrayImage::from_fn(16, 16, |x, y| Luma([(x * 16 + y) as u8])).into(), ImageFormat::Jpeg),
+        encode(
+            GrayImage::from_fn(16, 16, |x, y| Luma([(x * 16 + y) as u8])).into(),
+            ImageFormat::Jpeg,
+        ),
     ];
     for (i, original) in originals.iter().enumerate() {
         let path = dir.join(&format!("mutant-{i}.jpg"));
         let seed = 4_000_000 + 100_000 * i as u64;
-        run(&format!("jpeg {i}"), original, &path, 600, seed, mutator(Format::Jpeg), load_image());
+        run(
+            &format!("jpeg {i}"),
+            original,
+            &path,
+            600,
+            seed,
+            mutator(Format::Jpeg),
+            load_image(),
+        );
     }
 }
 
@@ -191,19 +247,52 @@ fn shared_file_mutants() {
     };
     let dir = TempDir::new("mut-shared");
     let models = data.join("models/cifar10");
-    let read = |p: &Path| std::fs::read(require(p)).unwrap_or_else(|e| panic!("{}: {e}", p.display()));
+    let read =
+        |p: &Path| std::fs::read(require(p)).unwrap_or_else(|e| panic!("{}: {e}", p.display()));
     let st = read(&models.join("resnet20-12fca82f.safetensors"));
     let path = dir.join("mutant-resnet20.safetensors");
     let load = load_weights(Architecture::Cifar(20));
-    run("resnet20.safetensors", &st, &path, 300, 5_000_000, mutator(Format::Safetensors), load);
+    run(
+        "resnet20.safetensors",
+        &st,
+        &path,
+        300,
+        5_000_000,
+        mutator(Format::Safetensors),
+        load,
+    );
     let onnx = read(&models.join("resnet20-12fca82f.onnx"));
     let path = dir.join("mutant-resnet20.onnx");
-    run("resnet20.onnx", &onnx, &path, 300, 6_000_000, mutator(Format::Onnx), load_onnx);
-    for (i, name) in ["cifar10_00_3.png", "cifar10_01_8.png", "cifar10_02_8.png", "cifar10_03_0.png"].iter().enumerate() {
+    run(
+        "resnet20.onnx",
+        &onnx,
+        &path,
+        300,
+        6_000_000,
+        mutator(Format::Onnx),
+        load_onnx,
+    );
+    for (i, name) in [
+        "cifar10_00_3.png",
+        "cifar10_01_8.png",
+        "cifar10_02_8.png",
+        "cifar10_03_0.png",
+    ]
+    .iter()
+    .enumerate()
+    {
         let png = read(&data.join("data/cifar10/first20").join(name));
         let path = dir.join(&format!("mutant-{name}"));
         let seed = 7_000_000 + 100_000 * i as u64;
-        run(name, &png, &path, 100, seed, mutator(Format::Png), load_image());
+        run(
+            name,
+            &png,
+            &path,
+            100,
+            seed,
+            mutator(Format::Png),
+            load_image(),
+        );
     }
 }
 
@@ -243,15 +332,26 @@ fn refused(dir: &TempDir, file: &str, bytes: &[u8], pre: &Preprocess) -> (String
 #[test]
 fn images_declaring_30000x30000_pixels_are_refused() {
     let dir = TempDir::new("bombs");
-    let png = png_declaring(&encode(pattern(16, 16).into(), ImageFormat::Png), 30000, 30000);
-    let jpeg = jpeg_declaring(&encode(pattern(16, 16).into(), ImageFormat::Jpeg), 30000, 30000);
+    let png = png_declaring(
+        &encode(pattern(16, 16).into(), ImageFormat::Png),
+        30000,
+        30000,
+    );
+    let jpeg = jpeg_declaring(
+        &encode(pattern(16, 16).into(), ImageFormat::Jpeg),
+        30000,
+        30000,
+    );
     for (file, bytes) in [("bomb.png", png), ("bomb.jpg", jpeg)] {
         let (msg, heap) = refused(&dir, file, &bytes, &Preprocess::cifar());
         eprintln!("{file}: {msg} ({heap} bytes allocated)");
         for part in [file, "30000×30000", &format!("at most {MAX_PIXELS}")] {
             assert!(msg.contains(part), "`{msg}` does not mention `{part}`");
         }
-        assert!(heap < 1 << 20, "{file}: {heap} bytes allocated before refusing");
+        assert!(
+            heap < 1 << 20,
+            "{file}: {heap} bytes allocated before refusing"
+        );
     }
 }
 

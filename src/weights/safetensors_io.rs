@@ -90,7 +90,10 @@ pub fn read_tensor(path: impl AsRef<Path>, name: &str) -> Result<Tensor> {
             path.display()
         ))
     })?;
-    Ok(Tensor::new(view.shape().to_vec(), to_f32(path, name, &view)?))
+    Ok(Tensor::new(
+        view.shape().to_vec(),
+        to_f32(path, name, &view)?,
+    ))
 }
 
 /// Writes f32 tensors to a safetensors file.

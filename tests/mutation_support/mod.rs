@@ -162,8 +162,15 @@ static SERIAL: Mutex<()> = Mutex::new(());
 /// one and loads each with `load`; fails the test, listing every mutant at fault, when one
 /// panics, hangs, takes too long, allocates too much, or fails with a message that does not
 /// contain the file's name. The original must load.
-pub fn run<M, L>(corpus: &str, original: &[u8], path: &Path, count: usize, seed: u64, mutate: M, load: L)
-where
+pub fn run<M, L>(
+    corpus: &str,
+    original: &[u8],
+    path: &Path,
+    count: usize,
+    seed: u64,
+    mutate: M,
+    load: L,
+) where
     M: Fn(&mut Rng, &[u8]) -> Mutant + Send + 'static,
     L: Fn(&Path) -> resnet_wgpu::Result<()> + Send + 'static,
 {
@@ -205,7 +212,9 @@ where
             tally.max_alloc = tally.max_alloc.max(alloc);
             tally.max_time = tally.max_time.max(took);
             if took > CALL_LIMIT {
-                tally.failures.push(format!("{label}: took {took:?}, more than {CALL_LIMIT:?}"));
+                tally
+                    .failures
+                    .push(format!("{label}: took {took:?}, more than {CALL_LIMIT:?}"));
             }
             if alloc > ALLOC_LIMIT {
                 tally.failures.push(format!(
@@ -218,7 +227,9 @@ where
                     tally.refused += 1;
                     let msg = e.to_string();
                     if !msg.contains(&name) {
-                        tally.failures.push(format!("{label}: error without the file name: {msg}"));
+                        tally
+                            .failures
+                            .push(format!("{label}: error without the file name: {msg}"));
                     }
                 }
                 Err(payload) => {
@@ -244,7 +255,10 @@ where
             Err(mpsc::RecvTimeoutError::Disconnected) => break,
             Err(mpsc::RecvTimeoutError::Timeout) => {
                 let label = current.lock().unwrap_or_else(|e| e.into_inner()).clone();
-                panic!("{label}: no result after {:?}: the loader hangs", CALL_LIMIT + Duration::from_secs(5));
+                panic!(
+                    "{label}: no result after {:?}: the loader hangs",
+                    CALL_LIMIT + Duration::from_secs(5)
+                );
             }
         }
     }

@@ -38,7 +38,10 @@ pub fn blind(rng: &mut Rng, bytes: &[u8]) -> Mutant {
                     at.push(i);
                 }
             }
-            Mutant { bytes: b, what: format!("bits flipped at offsets {at:?}") }
+            Mutant {
+                bytes: b,
+                what: format!("bits flipped at offsets {at:?}"),
+            }
         }
         2 => {
             let n = 1 + rng.below(4);
@@ -50,13 +53,19 @@ pub fn blind(rng: &mut Rng, bytes: &[u8]) -> Mutant {
                     at.push((i, v));
                 }
             }
-            Mutant { bytes: b, what: format!("bytes set (offset, value) {at:?}") }
+            Mutant {
+                bytes: b,
+                what: format!("bytes set (offset, value) {at:?}"),
+            }
         }
         3 => {
             let start = rng.below(len);
             let end = (start + 1 + rng.below(64)).min(b.len());
             b.drain(start.min(end)..end);
-            Mutant { bytes: b, what: format!("bytes {start}..{end} deleted") }
+            Mutant {
+                bytes: b,
+                what: format!("bytes {start}..{end} deleted"),
+            }
         }
         _ => {
             let start = rng.below(len);
@@ -64,7 +73,10 @@ pub fn blind(rng: &mut Rng, bytes: &[u8]) -> Mutant {
             let copy = b[start.min(end)..end].to_vec();
             let at = rng.below(len);
             b.splice(at..at, copy);
-            Mutant { bytes: b, what: format!("bytes {start}..{end} repeated at {at}") }
+            Mutant {
+                bytes: b,
+                what: format!("bytes {start}..{end} repeated at {at}"),
+            }
         }
     }
 }

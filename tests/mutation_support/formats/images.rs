@@ -46,13 +46,21 @@ pub fn png(rng: &mut Rng, bytes: &[u8]) -> Option<Mutant> {
     let mut c = *rng.pick(&cs);
     let what = match rng.below(8) {
         0 => {
-            let v = if rng.one_in(2) { *rng.pick(&HUGE) } else { (c.len as u32).wrapping_add(*rng.pick(&[1, 4, u32::MAX])) };
+            let v = if rng.one_in(2) {
+                *rng.pick(&HUGE)
+            } else {
+                (c.len as u32).wrapping_add(*rng.pick(&[1, 4, u32::MAX]))
+            };
             b[c.at..c.at + 4].copy_from_slice(&v.to_be_bytes());
             return mutant(b, format!("chunk at {} length {} set to {v}", c.at, c.len));
         }
         1 | 2 => {
             c = ihdr;
-            let v = if rng.one_in(4) { *rng.pick(&HUGE) } else { *rng.pick(&SIZES) };
+            let v = if rng.one_in(4) {
+                *rng.pick(&HUGE)
+            } else {
+                *rng.pick(&SIZES)
+            };
             let (field, off) = *rng.pick(&[("width", 8), ("height", 12)]);
             b[c.at + off..c.at + off + 4].copy_from_slice(&v.to_be_bytes());
             format!("IHDR {field} set to {v}")
@@ -88,10 +96,16 @@ pub fn png(rng: &mut Rng, bytes: &[u8]) -> Option<Mutant> {
         6 => {
             let range = c.at..c.at + 12 + c.len;
             if rng.one_in(2) {
-                return mutant(splice(bytes, range, &[]), format!("chunk at {} dropped", c.at));
+                return mutant(
+                    splice(bytes, range, &[]),
+                    format!("chunk at {} dropped", c.at),
+                );
             }
             let copy = bytes[range.clone()].to_vec();
-            return mutant(splice(bytes, range.start..range.start, &copy), format!("chunk at {} repeated", c.at));
+            return mutant(
+                splice(bytes, range.start..range.start, &copy),
+                format!("chunk at {} repeated", c.at),
+            );
         }
         _ => {
             // The chunk's data cut short, with a matching length (and CRC).
@@ -135,18 +149,30 @@ fn segments(b: &[u8]) -> Option<Vec<Segment>> {
         }
         let marker = *b.get(at + 1)?;
         if marker == 0xD9 {
-            out.push(Segment { at, marker, len: 0, end: at + 2 });
+            out.push(Segment {
+                at,
+                marker,
+                len: 0,
+                end: at + 2,
+            });
             return Some(out);
         }
         let len = usize::from(u16::from_be_bytes([*b.get(at + 2)?, *b.get(at + 3)?]));
         let mut end = at + 2 + len;
         if marker == 0xDA {
             // Entropy-coded data runs to the next marker that is not a stuffed 0 or a restart.
-            while end + 1 < b.len() && !(b[end] == 0xFF && b[end + 1] != 0 && !(0xD0..=0xD7).contains(&b[end + 1])) {
+            while end + 1 < b.len()
+                && !(b[end] == 0xFF && b[end + 1] != 0 && !(0xD0..=0xD7).contains(&b[end + 1]))
+            {
                 end += 1;
             }
         }
-        out.push(Segment { at, marker, len, end });
+        out.push(Segment {
+            at,
+            marker,
+            len,
+            end,
+        });
         at = end;
     }
 }
@@ -166,9 +192,20 @@ pub fn jpeg(rng: &mut Rng, bytes: &[u8]) -> Option<Mutant> {
     let be16 = |b: &mut Vec<u8>, at: usize, v: u16| b[at..at + 2].copy_from_slice(&v.to_be_bytes());
     let what = match rng.below(8) {
         0 => {
-            let v = *rng.pick(&[0, 1, 2, 3, (s.len as u16).wrapping_sub(1), (s.len as u16).wrapping_add(1), 0xFFFF]);
+            let v = *rng.pick(&[
+                0,
+                1,
+                2,
+                3,
+                (s.len as u16).wrapping_sub(1),
+                (s.len as u16).wrapping_add(1),
+                0xFFFF,
+            ]);
             be16(&mut b, s.at + 2, v);
-            format!("length {} of marker {:02X} at {} set to {v}", s.len, s.marker, s.at)
+            format!(
+                "length {} of marker {:02X} at {} set to {v}",
+                s.len, s.marker, s.at
+            )
         }
         1 | 2 => {
             let both = rng.one_in(4);
@@ -195,16 +232,25 @@ pub fn jpeg(rng: &mut Rng, bytes: &[u8]) -> Option<Mutant> {
             format!("frame header byte {off} set to {v}")
         }
         4 => {
-            let m = *rng.pick(&[0xC0, 0xC1, 0xC2, 0xC3, 0xC9, 0xCA, 0xC4, 0xDB, 0xDD, 0xDA, 0xD9, 0xFE, 0xE0, 0x01, 0xD0]);
+            let m = *rng.pick(&[
+                0xC0, 0xC1, 0xC2, 0xC3, 0xC9, 0xCA, 0xC4, 0xDB, 0xDD, 0xDA, 0xD9, 0xFE, 0xE0, 0x01,
+                0xD0,
+            ]);
             b[s.at + 1] = m;
             format!("marker {:02X} at {} changed to {m:02X}", s.marker, s.at)
         }
         5 => {
             if rng.one_in(2) {
-                return mutant(splice(bytes, s.at..s.end, &[]), format!("segment {:02X} at {} dropped", s.marker, s.at));
+                return mutant(
+                    splice(bytes, s.at..s.end, &[]),
+                    format!("segment {:02X} at {} dropped", s.marker, s.at),
+                );
             }
             let copy = bytes[s.at..s.end].to_vec();
-            return mutant(splice(bytes, s.at..s.at, &copy), format!("segment {:02X} at {} repeated", s.marker, s.at));
+            return mutant(
+                splice(bytes, s.at..s.at, &copy),
+                format!("segment {:02X} at {} repeated", s.marker, s.at),
+            );
         }
         6 => {
             let n = 1 + rng.below(6);
@@ -219,7 +265,10 @@ pub fn jpeg(rng: &mut Rng, bytes: &[u8]) -> Option<Mutant> {
         _ => {
             // The scan cut short and closed with an end-of-image marker.
             let scan = segs.iter().find(|s| s.marker == 0xDA)?;
-            let cut = scan.at + 4 + scan.len + rng.below((scan.end - scan.at).saturating_sub(4 + scan.len).max(1));
+            let cut = scan.at
+                + 4
+                + scan.len
+                + rng.below((scan.end - scan.at).saturating_sub(4 + scan.len).max(1));
             let mut out = bytes[..cut.min(bytes.len())].to_vec();
             out.extend_from_slice(&[0xFF, 0xD9]);
             return mutant(out, format!("scan data cut at {cut}, then EOI"));

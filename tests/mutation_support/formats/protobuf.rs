@@ -57,18 +57,33 @@ fn walk(buf: &[u8], start: usize, end: usize, depth: usize, out: &mut Vec<Varint
             if tag >> 3 == 0 {
                 return None;
             }
-            out.push(Varint { start: pos, len: tl, value: tag, kind: Kind::Tag });
+            out.push(Varint {
+                start: pos,
+                len: tl,
+                value: tag,
+                kind: Kind::Tag,
+            });
             pos += tl;
             match tag & 7 {
                 0 => {
                     let (v, l) = read_varint(buf, pos, end)?;
-                    out.push(Varint { start: pos, len: l, value: v, kind: Kind::Value });
+                    out.push(Varint {
+                        start: pos,
+                        len: l,
+                        value: v,
+                        kind: Kind::Value,
+                    });
                     pos += l;
                 }
                 1 => pos += 8,
                 2 => {
                     let (n, l) = read_varint(buf, pos, end)?;
-                    out.push(Varint { start: pos, len: l, value: n, kind: Kind::Length });
+                    out.push(Varint {
+                        start: pos,
+                        len: l,
+                        value: n,
+                        kind: Kind::Length,
+                    });
                     pos += l;
                     let payload_end = pos.checked_add(usize::try_from(n).ok()?)?;
                     if payload_end > end {
@@ -100,7 +115,12 @@ fn packed(buf: &[u8], start: usize, end: usize, out: &mut Vec<Varint>) {
         let Some((v, l)) = read_varint(buf, pos, end) else {
             return;
         };
-        found.push(Varint { start: pos, len: l, value: v, kind: Kind::Value });
+        found.push(Varint {
+            start: pos,
+            len: l,
+            value: v,
+            kind: Kind::Value,
+        });
         pos += l;
     }
     // Short strings of ASCII also read as varints; only keep plausible numeric runs.
@@ -115,7 +135,13 @@ pub fn protobuf(rng: &mut Rng, bytes: &[u8]) -> Option<Mutant> {
     if !walk(bytes, 0, bytes.len(), 0, &mut fields) {
         return None;
     }
-    let kind = *rng.pick(&[Kind::Length, Kind::Length, Kind::Value, Kind::Value, Kind::Tag]);
+    let kind = *rng.pick(&[
+        Kind::Length,
+        Kind::Length,
+        Kind::Value,
+        Kind::Value,
+        Kind::Tag,
+    ]);
     let of_kind: Vec<Varint> = fields.iter().copied().filter(|f| f.kind == kind).collect();
     if of_kind.is_empty() {
         return None;
@@ -136,7 +162,10 @@ pub fn protobuf(rng: &mut Rng, bytes: &[u8]) -> Option<Mutant> {
                 1 << 40,
                 u64::MAX,
             ]);
-            (v, format!("length {} at offset {} set to {v}", f.value, f.start))
+            (
+                v,
+                format!("length {} at offset {} set to {v}", f.value, f.start),
+            )
         }
         Kind::Value => {
             let v = *rng.pick(&[
@@ -154,7 +183,10 @@ pub fn protobuf(rng: &mut Rng, bytes: &[u8]) -> Option<Mutant> {
                 u64::MAX,
                 (-2i64) as u64,
             ]);
-            (v, format!("value {} at offset {} set to {v}", f.value, f.start))
+            (
+                v,
+                format!("value {} at offset {} set to {v}", f.value, f.start),
+            )
         }
         Kind::Tag => {
             let v = if rng.one_in(2) {
@@ -162,7 +194,10 @@ pub fn protobuf(rng: &mut Rng, bytes: &[u8]) -> Option<Mutant> {
             } else {
                 ((1 + rng.below(20) as u64) << 3) | (f.value & 7)
             };
-            (v, format!("tag {} at offset {} set to {v}", f.value, f.start))
+            (
+                v,
+                format!("tag {} at offset {} set to {v}", f.value, f.start),
+            )
         }
     };
     // Now and then an over-long encoding of the same value (11 bytes is never valid).

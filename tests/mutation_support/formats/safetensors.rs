@@ -106,14 +106,30 @@ pub fn safetensors(rng: &mut Rng, bytes: &[u8]) -> Option<Mutant> {
     let data = &bytes[end..];
     if rng.one_in(4) {
         let len = bytes.len() as u64;
-        let v = *rng.pick(&[0, 1, 7, n.wrapping_sub(1), n + 1, n + 8, len, len.saturating_sub(7), 100_000_001, 1 << 40, u64::MAX]);
+        let v = *rng.pick(&[
+            0,
+            1,
+            7,
+            n.wrapping_sub(1),
+            n + 1,
+            n + 8,
+            len,
+            len.saturating_sub(7),
+            100_000_001,
+            1 << 40,
+            u64::MAX,
+        ]);
         return mutant(
             splice(bytes, 0..8, &v.to_le_bytes()),
             format!("header length {n} set to {v}"),
         );
     }
     let mut map: Map<String, Value> = serde_json::from_slice(header).ok()?;
-    let keys: Vec<String> = map.keys().filter(|k| *k != "__metadata__").cloned().collect();
+    let keys: Vec<String> = map
+        .keys()
+        .filter(|k| *k != "__metadata__")
+        .cloned()
+        .collect();
     if keys.is_empty() {
         return None;
     }

@@ -26,25 +26,31 @@ pub enum Error {
     #[error("{path}: not a valid ONNX model: {reason}")]
     BadOnnx { path: String, reason: String },
 
-    /// A tensor that the architecture needs is not in the weights.
-    #[error("weights: missing tensor `{key}` (expected shape {expected:?})")]
-    MissingTensor { key: String, expected: Vec<usize> },
+    /// A tensor that the architecture needs is not in the weights (`origin`: the file).
+    #[error("{origin}: missing tensor `{key}` (expected shape {expected:?})")]
+    MissingTensor {
+        origin: String,
+        key: String,
+        expected: Vec<usize>,
+    },
 
     /// The weights hold tensors that the architecture does not use.
     #[error("weights: unexpected tensor(s) for architecture {arch}: {keys}")]
     UnexpectedTensors { arch: String, keys: String },
 
-    /// A tensor has the wrong shape.
-    #[error("tensor `{key}`: expected shape {expected:?}, found {found:?}")]
+    /// A tensor has the wrong shape (`origin`: the file or what else holds it).
+    #[error("{origin}: tensor `{key}`: expected shape {expected:?}, found {found:?}")]
     ShapeMismatch {
+        origin: String,
         key: String,
         expected: Vec<usize>,
         found: Vec<usize>,
     },
 
-    /// A tensor has a data type the engine cannot read.
-    #[error("tensor `{key}`: expected dtype {expected}, found {found}")]
+    /// A tensor has a data type the engine cannot read (`origin`: the file).
+    #[error("{origin}: tensor `{key}`: expected dtype {expected}, found {found}")]
     DtypeMismatch {
+        origin: String,
         key: String,
         expected: String,
         found: String,
@@ -91,6 +97,23 @@ pub enum Error {
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
 impl Error {
+    /// The error as one that names `origin` (a file) for the variants whose message would not
+    /// otherwise mention it; errors that already name it are returned unchanged.
+    pub fn in_file(self, origin: &str) -> Self {
+        let prefix = |m: String| {
+            if m.contains(origin) {
+                m
+            } else {
+                format!("{origin}: {m}")
+            }
+        };
+        match self {
+            Error::InvalidInput(m) => Error::InvalidInput(prefix(m)),
+            Error::Unsupported(m) => Error::Unsupported(prefix(m)),
+            other => other,
+        }
+    }
+
     /// Wraps an I/O error with the path it happened on.
     pub fn io(path: impl Into<PathBuf>, source: std::io::Error) -> Self {
         Error::Io {

@@ -89,6 +89,7 @@ pub fn load_graph(arch: Architecture, weights: &Weights, opts: BuildOptions) -> 
         Weights::File(path) => {
             let tensors = crate::weights::load_safetensors(path)?;
             crate::model::build_graph(arch, &mut crate::weights::FileSource::new(tensors), opts)
+                .map_err(|e| e.in_file(&path.display().to_string()))
         }
         Weights::Random(seed) => {
             crate::model::build_graph(arch, &mut crate::weights::RandomSource::new(*seed), opts)

@@ -192,6 +192,7 @@ fn wrong_shape() {
             key: k,
             expected,
             found,
+            ..
         } => {
             assert_eq!(k, key);
             assert_eq!(expected, vec![64, 64, 3, 3]);
@@ -211,7 +212,7 @@ fn missing_key() {
     t.retain(|e| e.0 != "res_blocks.0.bn2.running_var");
     let (err, msg) = load_err(&dir, "missing.safetensors", &t);
     assert!(
-        matches!(&err, Error::MissingTensor { key, expected }
+        matches!(&err, Error::MissingTensor { key, expected, .. }
             if key == "res_blocks.0.bn2.running_var" && expected == &vec![64]),
         "{err:?}"
     );

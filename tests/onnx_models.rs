@@ -7,10 +7,7 @@
 //! - the seeded `$RESNET_GENERATED/<case>/ARCH.onnx` models that `.ci/run` generates;
 //! - `resnet logits --model FILE.onnx`.
 //!
-//! The shared reference files label their inputs [N, 3, H, W] but store the values NHWC;
-//! [`images_as_nchw`] tells the two orders apart by how smooth each image row is (natural
-//! images are smooth along a row only in their true layout), so the tests keep working if
-//! the files are fixed.
+//! The shared reference inputs are stored in NCHW order, as their [N, 3, H, W] shape says.
 
 mod common;
 
@@ -33,33 +30,6 @@ fn check(name: &str, got: &Tensor, want: &Tensor) {
         c.max_abs_err,
         c.max_abs_ref
     );
-}
-
-/// Mean |Δ| between horizontally adjacent values, rows of `w` values.
-fn roughness(data: &[f32], w: usize) -> f64 {
-    let d: f64 = data
-        .chunks(w)
-        .flat_map(|r| r.windows(2).map(|p| (p[1] - p[0]).abs() as f64))
-        .sum();
-    d / (data.len() / w * (w - 1)) as f64
-}
-
-/// The images of an `[N, C, H, W]` tensor in NCHW order, whether stored NCHW or NHWC.
-fn images_as_nchw(t: Tensor) -> Tensor {
-    let &[n, c, h, w] = t.shape.as_slice() else {
-        panic!("expected a 4-D input, found {:?}", t.shape);
-    };
-    let transposed = resnet_wgpu::cpu::nhwc_to_nchw(&t.data, n, c, h, w);
-    let (as_is, as_nhwc) = (roughness(&t.data, w), roughness(&transposed, w));
-    assert!(
-        as_is.max(as_nhwc) > 1.3 * as_is.min(as_nhwc),
-        "cannot tell the layout of the reference input ({as_is} vs {as_nhwc})"
-    );
-    if as_nhwc < as_is {
-        Tensor::new(t.shape, transposed)
-    } else {
-        t
-    }
 }
 
 /// The first `n` images (or rows) of a tensor.
@@ -118,7 +88,6 @@ fn pretrained_cifar10_onnx_on_first20() {
     };
     let reference = require(&data.join("data/cifar10/first20-reference.safetensors"));
     let input = read_tensor(&reference, "input_nchw").unwrap_or_else(|e| panic!("{e}"));
-    let input = images_as_nchw(input);
     for depth in [20, 32, 44, 56] {
         let want = read_tensor(&reference, &format!("logits_resnet{depth}"))
             .unwrap_or_else(|e| panic!("{e}"));
@@ -145,7 +114,6 @@ fn keras_resnet50_onnx_on_imagenet_samples() {
     let reference = require(&data.join("data/imagenet/samples-reference.safetensors"));
     let model = require(&data.join("models/imagenet/resnet50-keras.onnx"));
     let input = read_tensor(&reference, "input_nchw_first4").unwrap_or_else(|e| panic!("{e}"));
-    let input = images_as_nchw(input);
     let n = input.shape[0];
     let logits = read_tensor(&reference, "logits").unwrap_or_else(|e| panic!("{e}"));
     against(
@@ -198,8 +166,7 @@ fn cli_logits_with_an_onnx_model() {
         return;
     };
     let reference = require(&data.join("data/cifar10/first20-reference.safetensors"));
-    let input =
-        images_as_nchw(read_tensor(&reference, "input_nchw").unwrap_or_else(|e| panic!("{e}")));
+    let input = read_tensor(&reference, "input_nchw").unwrap_or_else(|e| panic!("{e}"));
     let want = read_tensor(&reference, "logits_resnet20").unwrap_or_else(|e| panic!("{e}"));
     let dir = TempDir::new("onnx-cli");
     let (in_path, out_path) = (

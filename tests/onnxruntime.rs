@@ -8,11 +8,8 @@
 //! reference. Each test is skipped (with a note) when its variable is unset and fails when
 //! the variable is set but the data is missing.
 //!
-//! `first20-reference.safetensors` labels `input_nchw` as [20, 3, 32, 32] but stores its
-//! values in NHWC order ([20, 32, 32, 3]): read that way they equal the preprocessed PNGs
-//! (to 5e-7) and onnxruntime reproduces `logits_resnetNN` exactly; read as NCHW they give
-//! logits unrelated to the stored ones. [`images_as_nchw`] tells the two orders apart by how
-//! smooth the images are along their width, so the test keeps working if the file is fixed.
+//! `input_nchw` of `first20-reference.safetensors` is stored in NCHW order, as its shape
+//! [20, 3, 32, 32] says.
 
 mod common;
 
@@ -71,35 +68,6 @@ fn against_onnxruntime(
     check(&format!("{name} (CPU reference)"), &cpu, want);
 }
 
-/// Mean |Δ| between horizontally adjacent values of an NCHW buffer.
-fn roughness(data: &[f32], w: usize) -> f64 {
-    let d: f64 = data
-        .chunks(w)
-        .flat_map(|row| row.windows(2).map(|p| (p[1] - p[0]).abs() as f64))
-        .sum();
-    d / (data.len() / w * (w - 1)) as f64
-}
-
-/// The images of a tensor shaped [N, C, H, W] in NCHW order, whether its values are stored
-/// NCHW or NHWC (natural images are much smoother along a row in their true layout).
-fn images_as_nchw(t: Tensor) -> Tensor {
-    let &[n, c, h, w] = &t.shape[..] else {
-        panic!("expected a 4-D input, found {:?}", t.shape);
-    };
-    let transposed = resnet_wgpu::cpu::nhwc_to_nchw(&t.data, n, c, h, w);
-    let (as_nchw, as_nhwc) = (roughness(&t.data, w), roughness(&transposed, w));
-    assert!(
-        as_nchw.max(as_nhwc) > 1.3 * as_nchw.min(as_nhwc),
-        "cannot tell the layout of the reference input (roughness {as_nchw} vs {as_nhwc})"
-    );
-    if as_nhwc < as_nchw {
-        eprintln!("note: reference input values are stored NHWC; transposing to NCHW");
-        Tensor::new(t.shape, transposed)
-    } else {
-        t
-    }
-}
-
 #[test]
 fn pretrained_cifar10_on_first20() {
     let Some(data) = testdata("pretrained_cifar10_on_first20") else {
@@ -108,7 +76,6 @@ fn pretrained_cifar10_on_first20() {
     let reference = require(&data.join("data/cifar10/first20-reference.safetensors"));
     let input = read_tensor(&reference, "input_nchw").unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(input.shape, vec![20, 3, 32, 32]);
-    let input = images_as_nchw(input);
     let models = data.join("models/cifar10");
     for depth in [20, 32, 44, 56] {
         let prefix = format!("resnet{depth}-");

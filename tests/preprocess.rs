@@ -256,31 +256,6 @@ fn custom_resize_and_crop_give_the_requested_size() {
     assert!(msg.contains("wide.png") && msg.contains("64"), "{msg}");
 }
 
-/// The reference tensor as NCHW. The shared files store the values of `input_nchw*` in NHWC
-/// order under an NCHW shape (onnxruntime reproduces the reference logits only from their
-/// NHWC → NCHW transpose); accept either layout, whichever matches, and say which.
-fn reference_nchw(data: &[f32], n: usize, h: usize, w: usize, ours: &[f32]) -> Vec<f32> {
-    let transposed: Vec<f32> = (0..n * 3 * h * w)
-        .map(|i| {
-            let (b, r) = (i / (3 * h * w), i % (3 * h * w));
-            let (c, y, x) = (r / (h * w), (r / w) % h, r % w);
-            data[((b * h + y) * w + x) * 3 + c]
-        })
-        .collect();
-    let err = |a: &[f32]| {
-        a.iter()
-            .zip(ours)
-            .map(|(p, q)| (p - q).abs() as f64)
-            .sum::<f64>()
-    };
-    if err(&transposed) < err(data) {
-        eprintln!("note: reference stored in NHWC order");
-        transposed
-    } else {
-        data.to_vec()
-    }
-}
-
 fn load_all(pre: &Preprocess, files: &[std::path::PathBuf]) -> Vec<f32> {
     files.iter().flat_map(|f| ok(pre.load(f)).0).collect()
 }
@@ -296,8 +271,7 @@ fn cifar_preset_matches_the_reference_tensor() {
     let files = ok(collect_images(&[data.join("data/cifar10/first20")]));
     assert_eq!(files.len(), 20, "first20 should hold 20 PNGs");
     let got = load_all(&Preprocess::cifar(), &files);
-    let want = reference_nchw(&want.data, 20, 32, 32, &got);
-    let (err, _) = common::max_err(&got, &want);
+    let (err, _) = common::max_err(&got, &want.data);
     eprintln!("cifar preset: max |Δ| = {err:.2e} over 20 images");
     assert!(err <= 1e-5, "max |Δ| = {err}");
 }
@@ -312,7 +286,7 @@ fn caffe_preset_matches_the_reference_tensor_within_resize_rounding() {
     assert_eq!(want.shape, [4, 3, 224, 224]);
     let files = ok(collect_images(&[data.join("data/imagenet/samples")]));
     let got = load_all(&Preprocess::caffe(), &files[..4]);
-    let want = reference_nchw(&want.data, 4, 224, 224, &got);
+    let want = want.data;
     // The JPEG decode is libjpeg's, as Pillow's; the resize's fixed-point coefficients round
     // a few values one level away from Pillow's. A wrong size, crop or channel order would
     // move most values by far more.

@@ -14,7 +14,8 @@ use crate::weights::Tensor;
 pub type ValueId = usize;
 
 /// Shape arithmetic of a 2-D sliding window (conv or pool), in floor mode:
-/// `out = (in + pad_before + pad_after − kernel) / stride + 1`.
+/// `out = (in + pad_before + pad_after − kernel) / stride + 1`; `None` when the window does
+/// not fit (or the sizes overflow).
 pub fn window_out(
     input: usize,
     kernel: usize,
@@ -22,7 +23,7 @@ pub fn window_out(
     pad_before: usize,
     pad_after: usize,
 ) -> Option<usize> {
-    let padded = input + pad_before + pad_after;
+    let padded = input.checked_add(pad_before)?.checked_add(pad_after)?;
     if stride == 0 || kernel == 0 || padded < kernel {
         return None;
     }

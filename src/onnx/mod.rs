@@ -65,7 +65,8 @@ pub fn load_onnx(path: &Path, opts: BuildOptions) -> Result<OnnxModel> {
     let name = path
         .file_stem()
         .map_or_else(|| "onnx".to_string(), |s| s.to_string_lossy().into_owned());
-    import::import(&bytes, &path.display().to_string(), &name, opts)
+    let origin = path.display().to_string();
+    import::import(&bytes, &origin, &name, opts).map_err(|e| e.in_file(&origin))
 }
 
 /// Imports an ONNX model from its serialized bytes.

@@ -4,11 +4,15 @@
 //!   `Pad(pads [0, p, 0, 0, 0, q, 0, 0])` → `y[c] = x[::s, ::s, c − p]` for `p ≤ c < p + C`,
 //!   else 0 (a slice alone is the same with p = q = 0, a channel pad alone with s = 1).
 //! - `Pad` of height/width (`pads = [0, 0, t, l, 0, 0, b, r]`) stays pending until the conv or
-//!   max pool that follows absorbs it (see `window.rs`).
+//!   max pool that follows absorbs it (see `window.rs`). Pads above 65536 are refused.
 
 use super::ops::{float_data, int_data};
 use super::state::{Importer, Kind};
 use super::tensors::NodeCtx;
+
+/// The largest pad a `Pad` node may ask for on one side of one axis (larger ones would only
+/// come from corrupt files).
+const MAX_PAD: i64 = 1 << 16;
 use crate::error::Result;
 use crate::model::{Op, ShortcutA};
 
@@ -148,6 +152,11 @@ impl Importer {
         if full.iter().any(|&p| p < 0) {
             return Err(ctx.unsupported(format_args!(
                 "negative pads {full:?} (cropping) are not supported"
+            )));
+        }
+        if full.iter().any(|&p| p > MAX_PAD) {
+            return Err(ctx.invalid(format_args!(
+                "pads {full:?}: expected each at most {MAX_PAD}"
             )));
         }
         let [nb, cb, t, l, ne, ce, b, r] = full.map(|p| p as usize);

@@ -147,7 +147,11 @@ impl NodeCtx<'_> {
 
     /// The node uses something the importer does not support.
     pub fn unsupported(&self, what: impl std::fmt::Display) -> Error {
-        Error::Unsupported(format!("ONNX node {}: {what}", self.label()))
+        Error::Unsupported(format!(
+            "{}: ONNX node {}: {what}",
+            self.origin,
+            self.label()
+        ))
     }
 
     /// The node is malformed (wrong input count, shapes that do not fit, ...).

@@ -9,6 +9,10 @@
 //! fallback for JPEGs libjpeg refuses (CMYK, arithmetic coding). Every other format (PNG, WebP,
 //! BMP, GIF) is decoded by the `image` crate; grey and RGBA become RGB as Pillow's
 //! `convert("RGB")` does (grey replicated, alpha dropped).
+//!
+//! Before any pixel is decoded, the size the file declares is checked against
+//! [`MAX_PIXELS`]: a few bytes can declare billions of pixels (a decompression bomb), and
+//! libjpeg would fill a truncated one with grey rather than fail.
 
 use std::io::Cursor;
 use std::panic::{catch_unwind, AssertUnwindSafe};
@@ -17,6 +21,10 @@ use std::path::Path;
 use image::{ImageFormat, RgbImage};
 
 use crate::error::{Error, Result};
+
+/// The most pixels an image may declare (2^27 = 134,217,728, e.g. 16384×8192: 384 MiB as
+/// 8-bit RGB); larger ones are refused before decoding.
+pub const MAX_PIXELS: u64 = 1 << 27;
 
 /// Decodes an image file to 8-bit RGB.
 pub fn decode(path: &Path) -> Result<RgbImage> {
@@ -27,6 +35,15 @@ pub fn decode(path: &Path) -> Result<RgbImage> {
     };
     let format = image::guess_format(&bytes)
         .map_err(|_| bad("unknown format (expected JPEG, PNG, WebP, BMP or GIF content)".into()))?;
+    if let Some((w, h)) = declared_size(&bytes, format) {
+        let pixels = w * h;
+        if pixels > MAX_PIXELS {
+            return Err(bad(format!(
+                "it declares {w}×{h} pixels ({pixels} in all); expected at most {MAX_PIXELS} \
+                 (refused before decoding: a likely decompression bomb)"
+            )));
+        }
+    }
     if format == ImageFormat::Jpeg {
         match decode_libjpeg(&bytes) {
             Ok(img) => return Ok(img),
@@ -37,6 +54,22 @@ pub fn decode(path: &Path) -> Result<RgbImage> {
         }
     }
     decode_image_crate(&bytes, format).map_err(bad)
+}
+
+/// The width and height the file's header declares, when a decoder can read the header.
+fn declared_size(bytes: &[u8], format: ImageFormat) -> Option<(u64, u64)> {
+    if format == ImageFormat::Jpeg {
+        let header = catch_unwind(AssertUnwindSafe(|| {
+            mozjpeg::Decompress::new_mem(bytes).map(|d| (d.width() as u64, d.height() as u64))
+        }));
+        if let Ok(Ok(size)) = header {
+            return Some(size);
+        }
+    }
+    image::ImageReader::with_format(Cursor::new(bytes), format)
+        .into_dimensions()
+        .ok()
+        .map(|(w, h)| (u64::from(w), u64::from(h)))
 }
 
 fn decode_image_crate(bytes: &[u8], format: ImageFormat) -> std::result::Result<RgbImage, String> {

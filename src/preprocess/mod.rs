@@ -20,7 +20,7 @@ mod decode;
 pub mod resize;
 
 pub use batch::{collect_images, Batch, BatchReader, IMAGE_EXTENSIONS};
-pub use decode::decode;
+pub use decode::{decode, MAX_PIXELS};
 
 use std::path::Path;
 
@@ -134,6 +134,15 @@ impl Preprocess {
         let resized = match self.resize {
             Some(s) => {
                 let (rw, rh) = resize::short_side_size(w, h, s, self.round_long_side);
+                // The horizontal pass makes rw × h, the vertical one rw × rh.
+                let pixels = u64::from(rw) * u64::from(rh.max(h));
+                if pixels > MAX_PIXELS {
+                    return Err(Error::InvalidInput(format!(
+                        "{what}: resizing {w}×{h} to a short side of {s} needs {rw}×{} pixels; \
+                         expected at most {MAX_PIXELS} (the image is too elongated)",
+                        rh.max(h)
+                    )));
+                }
                 resize::resize_bilinear(img, rw, rh, what)?
             }
             None => img.clone(),

@@ -20,14 +20,15 @@ use image::RgbImage;
 use crate::error::{Error, Result};
 
 /// The size `(w, h)` that makes the short side `s`; the long side is `s · long / short`
-/// truncated, or rounded to nearest (half to even, as Python's `round`) when `round`.
+/// truncated, or rounded to nearest (half to even, as Python's `round`) when `round`, and at
+/// most `u32::MAX`.
 pub fn short_side_size(w: u32, h: u32, s: u32, round: bool) -> (u32, u32) {
     let long_of = |long: u32, short: u32| {
         let (num, den) = (s as u64 * long as u64, short.max(1) as u64);
         let (q, r) = (num / den, num % den);
         // Python's round: to nearest, half to even.
         let up = round && (2 * r > den || (2 * r == den && q % 2 == 1));
-        (q + u64::from(up)) as u32
+        u32::try_from(q + u64::from(up)).unwrap_or(u32::MAX)
     };
     if w <= h {
         (s, long_of(h, w))

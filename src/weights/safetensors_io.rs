@@ -16,12 +16,12 @@ fn read_file(path: &Path) -> Result<Vec<u8>> {
 fn parse<'a>(path: &Path, bytes: &'a [u8]) -> Result<SafeTensors<'a>> {
     SafeTensors::deserialize(bytes).map_err(|e| Error::BadFile {
         path: path.display().to_string(),
-        reason: e.to_string(),
+        reason: format!("{e} (the file has {} bytes)", bytes.len()),
     })
 }
 
-/// Converts one tensor view to f32, or says which dtype it has.
-fn to_f32(key: &str, view: &TensorView<'_>) -> Result<Vec<f32>> {
+/// Converts one tensor view of the file `path` to f32, or says which dtype it has.
+fn to_f32(path: &Path, key: &str, view: &TensorView<'_>) -> Result<Vec<f32>> {
     let data = view.data();
     let out = match view.dtype() {
         Dtype::F32 => data
@@ -42,6 +42,7 @@ fn to_f32(key: &str, view: &TensorView<'_>) -> Result<Vec<f32>> {
             .collect(),
         other => {
             return Err(Error::DtypeMismatch {
+                origin: path.display().to_string(),
                 key: key.to_string(),
                 expected: "F32 (or F16, BF16, F64)".to_string(),
                 found: format!("{other:?}"),
@@ -65,7 +66,7 @@ pub fn load_safetensors(path: impl AsRef<Path>) -> Result<NamedTensors> {
         if key.ends_with("num_batches_tracked") {
             continue;
         }
-        let data = to_f32(&key, &view)?;
+        let data = to_f32(path, &key, &view)?;
         out.tensors
             .insert(key, Tensor::new(view.shape().to_vec(), data));
     }
@@ -89,7 +90,10 @@ pub fn read_tensor(path: impl AsRef<Path>, name: &str) -> Result<Tensor> {
             path.display()
         ))
     })?;
-    Ok(Tensor::new(view.shape().to_vec(), to_f32(name, &view)?))
+    Ok(Tensor::new(
+        view.shape().to_vec(),
+        to_f32(path, name, &view)?,
+    ))
 }
 
 /// Writes f32 tensors to a safetensors file.

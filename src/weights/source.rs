@@ -62,11 +62,13 @@ impl ParamSource for FileSource {
             .tensors
             .get(key)
             .ok_or_else(|| Error::MissingTensor {
+                origin: self.tensors.origin.clone(),
                 key: key.to_string(),
                 expected: shape.to_vec(),
             })?;
         if t.shape != shape {
             return Err(Error::ShapeMismatch {
+                origin: self.tensors.origin.clone(),
                 key: key.to_string(),
                 expected: shape.to_vec(),
                 found: t.shape.clone(),

@@ -77,6 +77,10 @@ pub struct BenchArgs {
     width: Option<usize>,
     #[arg(long, value_enum, default_value_t = PrecisionArg::F32)]
     precision: PrecisionArg,
+    /// Also measure images/s with this many calls in flight at once (submit/wait through
+    /// `infer_stream`), beside one in flight.
+    #[arg(long, default_value_t = 1)]
+    concurrency: usize,
     /// Timed runs of the per-layer profile behind conv_gflops.
     #[arg(long, default_value_t = 3)]
     profile_runs: usize,
@@ -115,6 +119,7 @@ pub fn run(engine: &Engine, a: &BenchArgs) -> Result<()> {
         ("--batch", a.batch),
         ("--iters", a.iters),
         ("--profile-runs", a.profile_runs),
+        ("--concurrency", a.concurrency),
     ] {
         if v == 0 {
             return Err(Error::InvalidInput(format!(
@@ -158,6 +163,13 @@ pub fn run(engine: &Engine, a: &BenchArgs) -> Result<()> {
         model.infer(&input)?;
         latencies.push(t.elapsed().as_secs_f64());
     }
+    let streamed = if a.concurrency > 1 {
+        let one = stream_images_per_s(&model, &input, a.iters, 1)?;
+        let many = stream_images_per_s(&model, &input, a.iters * a.concurrency, a.concurrency)?;
+        Some((one, many))
+    } else {
+        None
+    };
     let profile = model.profile(&input, a.profile_runs)?;
     let (conv_flops, conv_s) = profile.conv_work();
     let lat = median(&latencies);
@@ -190,6 +202,11 @@ pub fn run(engine: &Engine, a: &BenchArgs) -> Result<()> {
         if let (Value::Object(o), Value::Object(e)) = (&mut obj, extra) {
             o.extend(e);
         }
+        if let (Value::Object(o), Some((one, many))) = (&mut obj, streamed) {
+            o.insert("concurrency".into(), json!(a.concurrency));
+            o.insert("images_per_s_in_flight_1".into(), json!(one));
+            o.insert("images_per_s_in_flight_k".into(), json!(many));
+        }
         println!("{obj}");
         return Ok(());
     }
@@ -217,6 +234,14 @@ pub fn run(engine: &Engine, a: &BenchArgs) -> Result<()> {
         gflops,
         pct(gflops)
     );
+    if let Some((one, many)) = streamed {
+        println!(
+            "in flight   {many:.2} images/s with {} calls in flight, {one:.2} images/s with 1 \
+             ({:.2}×)",
+            a.concurrency,
+            many / one.max(1e-12)
+        );
+    }
     println!(
         "convs       {:.2} GFLOP/s over {:.2} ms of GPU time{} [{}, median of {} run(s)]",
         conv_gflops,
@@ -230,4 +255,19 @@ pub fn run(engine: &Engine, a: &BenchArgs) -> Result<()> {
         profile.total_seconds() * 1e3
     );
     Ok(())
+}
+
+/// Images/s of `calls` calls on `input` with `in_flight` of them submitted at once.
+fn stream_images_per_s(
+    model: &Model,
+    input: &Tensor,
+    calls: usize,
+    in_flight: usize,
+) -> Result<f64> {
+    let t = Instant::now();
+    for (_, out) in model.infer_stream(std::iter::repeat_n(input, calls), in_flight) {
+        out?;
+    }
+    let batch = input.shape[0] as f64;
+    Ok(calls as f64 * batch / t.elapsed().as_secs_f64().max(1e-12))
 }

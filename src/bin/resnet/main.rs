@@ -39,8 +39,9 @@ pub struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Print the adapter, backend, driver, limits and features.
-    Info,
+    /// Print the adapter, backend, driver, limits and features; with --arch, the model's
+    /// device memory (weights, one workspace, liveness peak, chunks) for --batch.
+    Info(InfoArgs),
     /// Run GPU and CPU reference on a seeded input and compare the logits.
     Verify(VerifyArgs),
     /// Run the GPU on an NCHW tensor from a safetensors file and write the logits.
@@ -97,6 +98,27 @@ pub fn model_options(engine: &Engine, precision: Precision) -> ModelOptions {
         tuned: resnet_wgpu::gpu::tune::load_choices(engine),
         ..Default::default()
     }
+}
+
+#[derive(Args)]
+struct InfoArgs {
+    /// Architecture whose memory to report: simple, resnet18/34/50/101/152, resnet20/32/44/56/110.
+    #[arg(long)]
+    arch: Option<Architecture>,
+    /// safetensors weights file, or random:SEED.
+    #[arg(long, default_value = "random:1")]
+    weights: Weights,
+    #[arg(long, default_value_t = 1)]
+    batch: usize,
+    /// Input height (default 224, 32 for CIFAR).
+    #[arg(long)]
+    height: Option<usize>,
+    /// Input width (default 224, 32 for CIFAR).
+    #[arg(long)]
+    width: Option<usize>,
+    /// Storage precision of activations and conv weights on the GPU.
+    #[arg(long, default_value = "f32")]
+    precision: Precision,
 }
 
 #[derive(Args)]
@@ -165,7 +187,7 @@ pub fn engine(cli: &Cli) -> Result<Engine> {
     })
 }
 
-fn info(cli: &Cli) -> Result<()> {
+fn info(cli: &Cli, a: &InfoArgs) -> Result<()> {
     let e = engine(cli)?;
     let i = e.adapter_info();
     println!("adapter:  {}", i.name);
@@ -204,6 +226,38 @@ fn info(cli: &Cli) -> Result<()> {
     );
     println!("features (adapter): {:?}", e.adapter_features());
     println!("features (enabled): {:?}", e.features());
+    if let Some(arch) = a.arch {
+        let h = a.height.unwrap_or(arch.default_input());
+        let w = a.width.unwrap_or(arch.default_input());
+        let graph = resnet_wgpu::load_graph(arch, &a.weights, BuildOptions::default())?;
+        let model = Model::with_options(&e, graph, model_options(&e, a.precision))?;
+        let m = model.memory(a.batch, h, w)?;
+        let mib = |b: u64| b as f64 / (1 << 20) as f64;
+        println!(
+            "memory of {arch} batch {} {h}x{w} ({:?}):",
+            a.batch, a.precision
+        );
+        println!(
+            "  weights                          {:.2} MiB",
+            mib(m.weights)
+        );
+        println!(
+            "  one workspace                    {:.2} MiB ({} images per chunk, {} chunk(s) per call)",
+            mib(m.workspace),
+            m.chunk,
+            m.chunks
+        );
+        println!(
+            "  activations (liveness plan)      {:.2} MiB in {} buffers, live peak {:.2} MiB",
+            mib(m.activations),
+            m.activation_buffers,
+            mib(m.live_peak)
+        );
+        println!(
+            "  workspaces per shape (at most)   {}",
+            model.options().workspaces_per_shape
+        );
+    }
     Ok(())
 }
 
@@ -320,7 +374,7 @@ fn nhwc_to_nchw_tensor(t: Tensor, channels: usize) -> Result<Tensor> {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let r = match &cli.command {
-        Command::Info => info(&cli),
+        Command::Info(a) => info(&cli, a),
         Command::Verify(a) => verify(&cli, a),
         Command::Logits(a) => logits(&cli, a),
         Command::Tune(a) => tune::run(&cli, a),

@@ -57,7 +57,6 @@ fn valid_tensors() -> Vec<Raw> {
         blocks: Some(1),
         classes: Some(7),
         unfused: false,
-        ..Default::default()
     };
     build_graph(simple(), &mut rec, opts).unwrap_or_else(|e| panic!("{e}"));
     rec.taken
@@ -127,7 +126,6 @@ fn valid_file_matches_its_random_weights() {
         blocks: Some(1),
         classes: Some(7),
         unfused: false,
-        ..Default::default()
     };
     let random =
         CpuModel::load(simple(), &Weights::Random(42), opts).unwrap_or_else(|e| panic!("{e}"));

@@ -4,13 +4,13 @@
 //! WGSL compute shaders, and a CPU reference that runs the same graph.
 //!
 //! ```no_run
-//! use resnet_wgpu::{Architecture, BuildOptions, CpuModel, Engine, Model, Tensor, Weights};
+//! use resnet_wgpu::{Architecture, BuildOptions, CpuModel, Engine, Model, ModelOptions, Tensor, Weights};
 //!
 //! # fn main() -> resnet_wgpu::Result<()> {
 //! let engine = Engine::new()?;
 //! let arch = Architecture::parse("resnet18")?;
 //! let weights: Weights = "random:1".parse()?;
-//! let model = Model::load(&engine, arch, &weights, BuildOptions::default())?;
+//! let model = Model::load(&engine, arch, &weights, BuildOptions::default(), ModelOptions::default())?;
 //! let input = Tensor::new(vec![1, 3, 224, 224], vec![0.5; 3 * 224 * 224]);
 //! let logits = model.infer(&input)?; // [1, 1000]
 //! let reference = CpuModel::load(arch, &weights, BuildOptions::default())?.infer(&input)?;

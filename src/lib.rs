@@ -27,6 +27,7 @@ pub mod loader;
 pub mod model;
 pub mod onnx;
 pub mod preprocess;
+pub mod serve;
 pub mod weights;
 
 use std::path::PathBuf;

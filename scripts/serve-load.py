@@ -67,6 +67,7 @@ def client(k):
                  else conn_errors).append(f"{e.status()}: {e.message()[:200]}")
             if a.until_stopped:
                 return
+            i += 1
             continue
         except Exception as e:  # noqa: BLE001 - connection refused/reset while stopping
             with lock:

@@ -280,7 +280,11 @@ fn tritonclient_http_and_grpc() {
         format!("--max-body-bytes={max_body}"),
     ];
     if let Some(dir) = &r18 {
-        args.push(format!("--model=r18={}", require(&dir.join("resnet18.onnx")).display()));
+        // A small max batch keeps the warm-up (every batch size it runs) short on lavapipe.
+        let folder = repo.join("r18");
+        std::fs::create_dir_all(&folder).unwrap_or_else(|e| panic!("{e}"));
+        let cfg = serde_json::json!({"file": require(&dir.join("resnet18.onnx")), "max_batch_size": 4});
+        std::fs::write(folder.join("config.json"), cfg.to_string()).unwrap_or_else(|e| panic!("{e}"));
     }
     let mut server = Server::start(&args);
     let dir = clients_dir();

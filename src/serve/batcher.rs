@@ -5,6 +5,9 @@
 //! batch runs on a blocking thread, with up to `in_flight` batches at once, and the rows of
 //! the logits go back to their requests.
 //!
+//! Batches run at power-of-two sizes (padded with zero images, see [`bucket`]), so that the
+//! model holds buffers for a few batch sizes only, all created when it is warmed up.
+//!
 //! A full queue refuses a request at once (503 / UNAVAILABLE); a request still queued past
 //! its timeout is answered with an error and never run; a request whose caller went away
 //! (the client disconnected) is dropped unrun. With dynamic batching off, every request is
@@ -195,8 +198,9 @@ impl BatchTask {
             let runner = self.runner.clone();
             let metrics = self.metrics.clone();
             let name = self.name.clone();
+            let max_batch = self.max_batch;
             tokio::spawn(async move {
-                run_batch(&name, runner, metrics, batch).await;
+                run_batch(&name, runner, metrics, batch, max_batch).await;
                 drop(slot);
             });
         }
@@ -229,15 +233,37 @@ impl BatchTask {
     }
 }
 
-/// Concatenates the inputs, runs them and sends every request its rows.
-async fn run_batch(name: &str, runner: Arc<ModelRunner>, metrics: Arc<ModelMetrics>, batch: Vec<Job>) {
+/// The batch size a batch of `images` runs at: the next power of two, at most `max`. The
+/// model keeps buffers per batch size, so this bounds them to log2(max) + 1 sets (all
+/// created by the warm-up), at the cost of running up to twice the images.
+pub fn bucket(images: usize, max: usize) -> usize {
+    images.next_power_of_two().min(max.max(images))
+}
+
+/// The batch sizes of [`bucket`] for `max`: 1, 2, 4, … and `max`.
+pub fn buckets(max: usize) -> Vec<usize> {
+    let mut b: Vec<usize> = (0..usize::BITS).map(|i| 1usize << i).take_while(|&n| n < max).collect();
+    b.push(max.max(1));
+    b
+}
+
+/// Concatenates the inputs (padded with zero images to the bucket size), runs them and
+/// sends every request its rows.
+async fn run_batch(
+    name: &str,
+    runner: Arc<ModelRunner>,
+    metrics: Arc<ModelMetrics>,
+    batch: Vec<Job>,
+    max_batch: usize,
+) {
     let total: usize = batch.iter().map(Job::images).sum();
     let mut shape = batch[0].input.shape.clone();
-    shape[0] = total;
+    shape[0] = bucket(total, max_batch);
     let mut data = Vec::with_capacity(shape.iter().product());
     for j in &batch {
         data.extend_from_slice(&j.input.data);
     }
+    data.resize(shape.iter().product(), 0.0);
     let input = Tensor::new(shape, data);
     let started = Instant::now();
     let result = tokio::task::spawn_blocking(move || runner.infer(&input)).await;
@@ -269,5 +295,26 @@ async fn run_batch(name: &str, runner: Arc<ModelRunner>, metrics: Arc<ModelMetri
 fn fail_all(batch: Vec<Job>, message: &str) {
     for j in batch {
         let _ = j.reply.send(Err(ApiError::internal(message)));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn batch_buckets() {
+        assert_eq!(buckets(32), vec![1, 2, 4, 8, 16, 32]);
+        assert_eq!(buckets(24), vec![1, 2, 4, 8, 16, 24]);
+        assert_eq!(buckets(1), vec![1]);
+        assert_eq!(bucket(5, 32), 8);
+        assert_eq!(bucket(20, 24), 24);
+        assert_eq!(bucket(16, 32), 16);
+        for max in 1..40 {
+            for n in 1..=max {
+                let b = bucket(n, max);
+                assert!(b >= n && b <= max && buckets(max).contains(&b), "{n} of {max} → {b}");
+            }
+        }
     }
 }

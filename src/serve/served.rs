@@ -53,7 +53,7 @@ pub struct ServedModel {
     batcher: Batcher,
 }
 
-/// The blocking part of loading: file, GPU upload, one warm-up inference.
+/// The blocking part of loading: file, GPU upload, warm-up.
 pub struct Loaded {
     info: ModelInfo,
     labels: Labels,
@@ -62,7 +62,7 @@ pub struct Loaded {
     runner: ModelRunner,
 }
 
-/// Loads a model file onto the engine's GPU and runs one inference on it.
+/// Loads a model file onto the engine's GPU and warms it up at every batch size it will run.
 pub fn load(engine: &Engine, spec: &ModelSpec) -> Result<Loaded, String> {
     let at = |e: &dyn std::fmt::Display| format!("model `{}`: {e}", spec.name);
     let opts = BuildOptions {
@@ -86,10 +86,14 @@ pub fn load(engine: &Engine, spec: &ModelSpec) -> Result<Loaded, String> {
         .map_err(|e| at(&e))?;
     let crop = preprocess.crop.unwrap_or(224) as usize;
     let (h, w) = graph.fixed_input.or(loaded.input_hw).unwrap_or((crop, crop));
-    let warm = Tensor::new(vec![1, graph.input_channels, h, w], vec![0.0; graph.input_channels * h * w]);
-    model
-        .infer(&warm)
-        .map_err(|e| at(&format!("warm-up inference at {h}x{w}: {e}")))?;
+    // One inference per batch size the batcher runs: every buffer and pipeline is made.
+    let c = graph.input_channels;
+    for n in super::batcher::buckets(spec.settings.max_batch_size) {
+        let warm = Tensor::new(vec![n, c, h, w], vec![0.0; n * c * h * w]);
+        model
+            .infer(&warm)
+            .map_err(|e| at(&format!("warm-up inference of batch {n} at {h}x{w}: {e}")))?;
+    }
     Ok(Loaded {
         info: ModelInfo {
             name: spec.name.clone(),
@@ -247,6 +251,12 @@ impl ServedModel {
             return Err(ApiError::bad_request(format!(
                 "{what}: wrong datatype: expected BYTES (encoded image files), found {}",
                 t.datatype
+            )));
+        }
+        if self.info.channels != 3 {
+            return Err(ApiError::bad_request(format!(
+                "{what}: this model takes {} input channels; decoded images have 3 (send `{INPUT}` instead)",
+                self.info.channels
             )));
         }
         let Data::Bytes(files) = &t.data else {

@@ -81,8 +81,7 @@ def run():
     cases.append(("header length past the body", infer, body, hd, 400, "past the end"))
     cases.append(("unknown output", infer, json.dumps({"inputs": [tensor([1, 3, 32, 32])], "outputs": [{"name": "feat"}]}).encode(), {}, 400, "unknown output `feat`"))
     cases.append(("bad image", infer, json.dumps({"inputs": [{"name": "image", "datatype": "BYTES", "shape": [1], "data": ["not an image"]}]}).encode(), {}, 400, "unknown format"))
-    cases.append(("too small", infer, json.dumps({"inputs": [tensor([1, 3, 1, 1], data=[0.0] * 3)]}).encode(), {}, 400, "too small"))
-    cases.append(("body over the limit", infer, b"x" * (a.max_body + 1), {}, 413, "over the limit"))
+    cases.append(("empty image size", infer, json.dumps({"inputs": [tensor([1, 3, 0, 32], data=[])]}).encode(), {}, 400, "H, W ≥ 1"))
     results = {}
     for name, path, body, hd, status, needle in cases:
         got, data = post(path, body, hd)
@@ -90,6 +89,20 @@ def run():
         check(got == status and needle in msg, f"{name}: expected {status} with `{needle}`, got {got}: {msg}")
         results[name] = got
         good()
+
+    # A body over the limit is refused from its Content-Length, before it is sent.
+    s = socket.create_connection((host, int(port)), timeout=30)
+    s.sendall(f"POST {infer} HTTP/1.1\r\nHost: x\r\nContent-Length: {a.max_body + 1}\r\n\r\n".encode())
+    answer = b""
+    while b"}" not in answer:
+        chunk = s.recv(4096)
+        if not chunk:
+            break
+        answer += chunk
+    s.close()
+    check(answer.startswith(b"HTTP/1.1 413") and b"over the limit" in answer, f"body over the limit: {answer[:300]}")
+    results["body over the limit"] = 413
+    good()
 
     # Unknown route and a client that disconnects mid-body.
     c = http.client.HTTPConnection(host, int(port), timeout=30)
@@ -111,8 +124,6 @@ def run():
             check(False, "gRPC: unknown model answered")
         except InferenceServerException as e:
             check(e.status() == code and "unknown model" in e.message(), f"gRPC unknown model: {e.status()} {e.message()}")
-    gi = grpcclient.InferInput("input", [1, 3, 32, 31], "FP32")
-    gi.set_data_from_numpy(np.zeros((1, 3, 32, 31), np.float32)[:, :, :, :31])
     wrong = grpcclient.InferInput("input", [1, 3, 32, 32], "FP16")
     wrong.set_data_from_numpy(np.zeros((1, 3, 32, 32), np.float16))
     try:

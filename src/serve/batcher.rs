@@ -5,8 +5,8 @@
 //! batch runs on a blocking thread, with up to `in_flight` batches at once, and the rows of
 //! the logits go back to their requests.
 //!
-//! Batches run at power-of-two sizes (padded with zero images, see [`bucket`]), so that the
-//! model holds buffers for a few batch sizes only, all created when it is warmed up.
+//! Batches run in chunks of power-of-two sizes (see [`chunks`]), so that the model holds
+//! buffers for a few batch sizes only, all created when it is warmed up.
 //!
 //! A full queue refuses a request at once (503 / UNAVAILABLE); a request still queued past
 //! its timeout is answered with an error and never run; a request whose caller went away
@@ -233,22 +233,30 @@ impl BatchTask {
     }
 }
 
-/// The batch size a batch of `images` runs at: the next power of two, at most `max`. The
-/// model keeps buffers per batch size, so this bounds them to log2(max) + 1 sets (all
-/// created by the warm-up), at the cost of running up to twice the images.
-pub fn bucket(images: usize, max: usize) -> usize {
-    images.next_power_of_two().min(max.max(images))
+/// How a batch of `images` runs: as chunks of the sizes of [`buckets`], largest first
+/// (13 of at most 32: 8 + 4 + 1). The model keeps buffers per batch size, so this bounds them
+/// to log2(max) + 1 sets, all created by the warm-up, without computing padding images.
+pub fn chunks(images: usize, max: usize) -> Vec<usize> {
+    let sizes = buckets(max);
+    let mut out = Vec::new();
+    let mut left = images;
+    while left > 0 {
+        let b = sizes.iter().rev().copied().find(|&b| b <= left).unwrap_or(1);
+        out.push(b);
+        left -= b;
+    }
+    out
 }
 
-/// The batch sizes of [`bucket`] for `max`: 1, 2, 4, … and `max`.
+/// The batch sizes of [`chunks`] for `max`: 1, 2, 4, … and `max`.
 pub fn buckets(max: usize) -> Vec<usize> {
     let mut b: Vec<usize> = (0..usize::BITS).map(|i| 1usize << i).take_while(|&n| n < max).collect();
     b.push(max.max(1));
     b
 }
 
-/// Concatenates the inputs (padded with zero images to the bucket size), runs them and
-/// sends every request its rows.
+/// Concatenates the inputs, runs them (in the chunks of [`chunks`]) and sends every request
+/// its rows.
 async fn run_batch(
     name: &str,
     runner: Arc<ModelRunner>,
@@ -257,16 +265,33 @@ async fn run_batch(
     max_batch: usize,
 ) {
     let total: usize = batch.iter().map(Job::images).sum();
-    let mut shape = batch[0].input.shape.clone();
-    shape[0] = bucket(total, max_batch);
-    let mut data = Vec::with_capacity(shape.iter().product());
+    let image_shape = batch[0].input.shape[1..].to_vec();
+    let per_image: usize = image_shape.iter().product();
+    let mut data = Vec::with_capacity(total * per_image);
     for j in &batch {
         data.extend_from_slice(&j.input.data);
     }
-    data.resize(shape.iter().product(), 0.0);
-    let input = Tensor::new(shape, data);
     let started = Instant::now();
-    let result = tokio::task::spawn_blocking(move || runner.infer(&input)).await;
+    let result = tokio::task::spawn_blocking(move || -> crate::Result<Tensor> {
+        let mut out: Option<Tensor> = None;
+        let mut first = 0;
+        for n in chunks(total, max_batch) {
+            let mut shape = vec![n];
+            shape.extend_from_slice(&image_shape);
+            let part = data[first * per_image..(first + n) * per_image].to_vec();
+            let logits = runner.infer(&Tensor::new(shape, part))?;
+            first += n;
+            match &mut out {
+                None => out = Some(logits),
+                Some(t) => {
+                    t.shape[0] += n;
+                    t.data.extend_from_slice(&logits.data);
+                }
+            }
+        }
+        out.ok_or_else(|| crate::Error::InvalidInput("an empty batch".into()))
+    })
+    .await;
     let compute_us = started.elapsed().as_micros() as u64;
     let logits = match result {
         Ok(Ok(t)) => t,
@@ -307,13 +332,14 @@ mod tests {
         assert_eq!(buckets(32), vec![1, 2, 4, 8, 16, 32]);
         assert_eq!(buckets(24), vec![1, 2, 4, 8, 16, 24]);
         assert_eq!(buckets(1), vec![1]);
-        assert_eq!(bucket(5, 32), 8);
-        assert_eq!(bucket(20, 24), 24);
-        assert_eq!(bucket(16, 32), 16);
+        assert_eq!(chunks(13, 32), vec![8, 4, 1]);
+        assert_eq!(chunks(20, 24), vec![16, 4]);
+        assert_eq!(chunks(16, 32), vec![16]);
         for max in 1..40 {
             for n in 1..=max {
-                let b = bucket(n, max);
-                assert!(b >= n && b <= max && buckets(max).contains(&b), "{n} of {max} → {b}");
+                let c = chunks(n, max);
+                assert_eq!(c.iter().sum::<usize>(), n, "{n} of {max} → {c:?}");
+                assert!(c.iter().all(|b| buckets(max).contains(b)), "{n} of {max} → {c:?}");
             }
         }
     }

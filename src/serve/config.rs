@@ -45,7 +45,7 @@ impl Default for ModelSettings {
             max_queue_delay: Duration::from_micros(2000),
             max_queue_size: 256,
             timeout: Duration::from_secs(30),
-            in_flight: 2,
+            in_flight: 1,
             preset: None,
             labels: None,
             precision: Precision::F32,

@@ -50,8 +50,9 @@ pub struct ServeArgs {
     /// Run every request as its own batch (no dynamic batching).
     #[arg(long)]
     no_dynamic_batching: bool,
-    /// Batches of one model run at once.
-    #[arg(long, default_value_t = 2)]
+    /// Batches of one model run at once (1 while runs of one model are serialised: more
+    /// would only split batches).
+    #[arg(long, default_value_t = 1)]
     in_flight: usize,
     /// Preprocessing preset of the raw-image input: imagenet, caffe, cifar (default by
     /// classes: 10 → cifar, else imagenet).

@@ -46,7 +46,15 @@ fn stdout_lines(out: ChildStdout) -> Receiver<String> {
 impl Server {
     fn start(args: &[String]) -> Server {
         let mut child = Command::new(env!("CARGO_BIN_EXE_resnet"))
-            .args(["serve", "--http-port", "0", "--grpc-port", "0", "--metrics-port", "0"])
+            .args([
+                "serve",
+                "--http-port",
+                "0",
+                "--grpc-port",
+                "0",
+                "--metrics-port",
+                "0",
+            ])
             .args(args)
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
@@ -92,7 +100,9 @@ impl Server {
         loop {
             match self.child.try_wait() {
                 Ok(Some(s)) => return s,
-                Ok(None) if Instant::now() < deadline => std::thread::sleep(Duration::from_millis(100)),
+                Ok(None) if Instant::now() < deadline => {
+                    std::thread::sleep(Duration::from_millis(100))
+                }
                 _ => {
                     let _ = self.child.kill();
                     panic!("resnet serve did not exit within {STOP_TIMEOUT:?} of SIGTERM");
@@ -111,22 +121,45 @@ impl Drop for Server {
 }
 
 /// One HTTP/1.1 exchange on a fresh connection: (status, body).
-fn http(addr: &str, method: &str, path: &str, headers: &[(&str, String)], body: &[u8]) -> (u16, Vec<u8>) {
+fn http(
+    addr: &str,
+    method: &str,
+    path: &str,
+    headers: &[(&str, String)],
+    body: &[u8],
+) -> (u16, Vec<u8>) {
     let mut s = TcpStream::connect(addr).unwrap_or_else(|e| panic!("connecting to {addr}: {e}"));
-    s.set_read_timeout(Some(Duration::from_secs(120))).unwrap_or_else(|e| panic!("{e}"));
-    let mut req = format!("{method} {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\nContent-Length: {}\r\n", body.len());
+    s.set_read_timeout(Some(Duration::from_secs(120)))
+        .unwrap_or_else(|e| panic!("{e}"));
+    let mut req = format!(
+        "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\nContent-Length: {}\r\n",
+        body.len()
+    );
     for (k, v) in headers {
         req.push_str(&format!("{k}: {v}\r\n"));
     }
     req.push_str("\r\n");
-    s.write_all(req.as_bytes()).and_then(|_| s.write_all(body)).unwrap_or_else(|e| panic!("{e}"));
+    s.write_all(req.as_bytes())
+        .and_then(|_| s.write_all(body))
+        .unwrap_or_else(|e| panic!("{e}"));
     let mut resp = Vec::new();
-    s.read_to_end(&mut resp).unwrap_or_else(|e| panic!("reading the answer to {path}: {e}"));
-    let split = resp.windows(4).position(|w| w == b"\r\n\r\n").unwrap_or_else(|| panic!("no header end"));
+    s.read_to_end(&mut resp)
+        .unwrap_or_else(|e| panic!("reading the answer to {path}: {e}"));
+    let split = resp
+        .windows(4)
+        .position(|w| w == b"\r\n\r\n")
+        .unwrap_or_else(|| panic!("no header end"));
     let head = String::from_utf8_lossy(&resp[..split]).to_string();
-    let status = head.split(' ').nth(1).and_then(|s| s.parse().ok()).unwrap_or_else(|| panic!("bad status line: {head}"));
+    let status = head
+        .split(' ')
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or_else(|| panic!("bad status line: {head}"));
     let mut body = resp[split + 4..].to_vec();
-    if head.to_ascii_lowercase().contains("transfer-encoding: chunked") {
+    if head
+        .to_ascii_lowercase()
+        .contains("transfer-encoding: chunked")
+    {
         body = dechunk(&body);
     }
     (status, body)
@@ -146,7 +179,8 @@ fn dechunk(mut b: &[u8]) -> Vec<u8> {
 }
 
 fn json(body: &[u8]) -> serde_json::Value {
-    serde_json::from_slice(body).unwrap_or_else(|e| panic!("not JSON ({e}): {}", String::from_utf8_lossy(body)))
+    serde_json::from_slice(body)
+        .unwrap_or_else(|e| panic!("not JSON ({e}): {}", String::from_utf8_lossy(body)))
 }
 
 fn cifar_files(data: &Path) -> (PathBuf, PathBuf) {
@@ -177,7 +211,13 @@ fn plain_http_inference_errors_metrics_and_sigterm() {
     let per = 3 * 32 * 32;
     let req = serde_json::json!({"inputs": [{"name": "input", "datatype": "FP32", "shape": [2, 3, 32, 32], "data": input.data[..2 * per]}],
                                  "outputs": [{"name": "logits"}]});
-    let (st, body) = http(&addr, "POST", "/v2/models/cifar/infer", &[], req.to_string().as_bytes());
+    let (st, body) = http(
+        &addr,
+        "POST",
+        "/v2/models/cifar/infer",
+        &[],
+        req.to_string().as_bytes(),
+    );
     assert_eq!(st, 200, "{}", String::from_utf8_lossy(&body));
     let got: Vec<f32> = json(&body)["outputs"][0]["data"]
         .as_array()
@@ -192,24 +232,45 @@ fn plain_http_inference_errors_metrics_and_sigterm() {
                                     "outputs": [{"name": "logits", "parameters": {"binary_data": true}}]}).to_string();
     let mut body = header.clone().into_bytes();
     body.extend(input.data[..per].iter().flat_map(|v| v.to_le_bytes()));
-    let (st, resp) = http(&addr, "POST", "/v2/models/cifar/versions/1/infer", &[("Inference-Header-Content-Length", header.len().to_string())], &body);
+    let (st, resp) = http(
+        &addr,
+        "POST",
+        "/v2/models/cifar/versions/1/infer",
+        &[("Inference-Header-Content-Length", header.len().to_string())],
+        &body,
+    );
     assert_eq!(st, 200, "{}", String::from_utf8_lossy(&resp));
     let tail = &resp[resp.len() - 40..];
-    let got: Vec<f32> = tail.chunks(4).map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]])).collect();
+    let got: Vec<f32> = tail
+        .chunks(4)
+        .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))
+        .collect();
     common::assert_close("logits over HTTP/binary", &got, &want.data[..10], 1e-3);
 
     let (st, body) = http(&addr, "POST", "/v2/models/cifar/infer", &[], b"{oops");
     assert_eq!(st, 400);
-    assert!(json(&body)["error"].as_str().is_some_and(|e| e.contains("malformed JSON")));
+    assert!(json(&body)["error"]
+        .as_str()
+        .is_some_and(|e| e.contains("malformed JSON")));
     let (st, body) = http(&addr, "GET", "/v2/models/other/config", &[], b"");
     assert_eq!(st, 404);
-    assert!(json(&body)["error"].as_str().is_some_and(|e| e.contains("unknown model `other`")));
+    assert!(json(&body)["error"]
+        .as_str()
+        .is_some_and(|e| e.contains("unknown model `other`")));
 
     let (st, body) = http(&addr, "GET", "/metrics", &[], b"");
     let text = String::from_utf8_lossy(&body);
     assert_eq!(st, 200);
-    assert!(text.contains("nv_inference_request_success{model=\"cifar\",version=\"1\"} 2"), "{text}");
-    assert!(text.contains("nv_inference_request_failure{model=\"cifar\",version=\"1\",reason=\"bad_request\"} 1"), "{text}");
+    assert!(
+        text.contains("nv_inference_request_success{model=\"cifar\",version=\"1\"} 2"),
+        "{text}"
+    );
+    assert!(
+        text.contains(
+            "nv_inference_request_failure{model=\"cifar\",version=\"1\",reason=\"bad_request\"} 1"
+        ),
+        "{text}"
+    );
     let status = server.stop();
     assert!(status.success(), "exit status after SIGTERM: {status}");
 }
@@ -223,7 +284,11 @@ fn python() -> Option<PathBuf> {
         }
         Some(p) => {
             let p = PathBuf::from(p);
-            assert!(p.is_file(), "RESNET_PYTHON={} is set but is not a file", p.display());
+            assert!(
+                p.is_file(),
+                "RESNET_PYTHON={} is set but is not a file",
+                p.display()
+            );
             Some(p)
         }
     }
@@ -255,8 +320,14 @@ fn run_py(python: &Path, script: &Path, args: &[String]) -> serde_json::Value {
             }
         }
     };
-    let out: Vec<String> = std::iter::from_fn(|| lines.recv_timeout(Duration::from_secs(5)).ok()).collect();
-    assert!(status.success(), "{} failed ({status}); stdout:\n{}", script.display(), out.join("\n"));
+    let out: Vec<String> =
+        std::iter::from_fn(|| lines.recv_timeout(Duration::from_secs(5)).ok()).collect();
+    assert!(
+        status.success(),
+        "{} failed ({status}); stdout:\n{}",
+        script.display(),
+        out.join("\n")
+    );
     json(out.last().map(|s| s.as_bytes()).unwrap_or(b""))
 }
 
@@ -267,14 +338,15 @@ fn tritonclient_http_and_grpc() {
         return;
     };
     let (model, reference) = cifar_files(&data);
-    let r18 = generated("tritonclient_http_and_grpc (resnet18)").map(|g| g.join("resnet18-64x80-b2"));
+    let r18 =
+        generated("tritonclient_http_and_grpc (resnet18)").map(|g| g.join("resnet18-64x80-b2"));
     let repo = TempDir::new("serve-repo");
     let tiny = repo.join("tiny");
     std::fs::create_dir_all(&tiny).unwrap_or_else(|e| panic!("{e}"));
     let cfg = serde_json::json!({"file": model, "max_queue_size": 1, "in_flight": 1, "dynamic_batching": false});
     std::fs::write(tiny.join("config.json"), cfg.to_string()).unwrap_or_else(|e| panic!("{e}"));
     let max_body = 4 << 20;
-    let mut args = vec![
+    let args = vec![
         format!("--model=cifar={}", model.display()),
         format!("--model-repository={}", repo.path().display()),
         format!("--max-body-bytes={max_body}"),
@@ -283,13 +355,21 @@ fn tritonclient_http_and_grpc() {
         // A small max batch keeps the warm-up (every batch size it runs) short on lavapipe.
         let folder = repo.join("r18");
         std::fs::create_dir_all(&folder).unwrap_or_else(|e| panic!("{e}"));
-        let cfg = serde_json::json!({"file": require(&dir.join("resnet18.onnx")), "max_batch_size": 4});
-        std::fs::write(folder.join("config.json"), cfg.to_string()).unwrap_or_else(|e| panic!("{e}"));
+        let cfg =
+            serde_json::json!({"file": require(&dir.join("resnet18.onnx")), "max_batch_size": 4});
+        std::fs::write(folder.join("config.json"), cfg.to_string())
+            .unwrap_or_else(|e| panic!("{e}"));
     }
     let mut server = Server::start(&args);
     let dir = clients_dir();
     let repo_root = env!("CARGO_MANIFEST_DIR").to_string();
-    let base = |m: &str| vec![format!("--http={}", server.http), format!("--grpc={}", server.grpc), format!("--model={m}")];
+    let base = |m: &str| {
+        vec![
+            format!("--http={}", server.http),
+            format!("--grpc={}", server.grpc),
+            format!("--model={m}"),
+        ]
+    };
 
     let mut a = base("cifar");
     a.extend([
@@ -304,7 +384,10 @@ fn tritonclient_http_and_grpc() {
     if let Some(d) = &r18 {
         let mut a = base("r18");
         a.extend([
-            format!("--reference={}", require(&d.join("resnet18-reference.safetensors")).display()),
+            format!(
+                "--reference={}",
+                require(&d.join("resnet18-reference.safetensors")).display()
+            ),
             "--labels=imagenet".into(),
             format!("--repo={repo_root}"),
             "--batch=2".into(),
@@ -314,11 +397,17 @@ fn tritonclient_http_and_grpc() {
     }
 
     let mut a = base("cifar");
-    a.extend([format!("--reference={}", reference.display()), "--logits-tensor=logits_resnet20".into()]);
+    a.extend([
+        format!("--reference={}", reference.display()),
+        "--logits-tensor=logits_resnet20".into(),
+    ]);
     let r = run_py(&python, &dir.join("concurrency.py"), &a);
     eprintln!("concurrency: {r}");
     let avg = r["avg_batch"].as_f64().unwrap_or(0.0);
-    assert!(avg > 1.0, "average batch size {avg} with dynamic batching on: {r}");
+    assert!(
+        avg > 1.0,
+        "average batch size {avg} with dynamic batching on: {r}"
+    );
 
     let mut a = base("cifar");
     a.extend([
@@ -347,9 +436,15 @@ fn tritonclient_http_and_grpc() {
         .unwrap_or_else(|e| panic!("starting {}: {e}", load.display()));
     let lines = stdout_lines(child.stdout.take().unwrap_or_else(|| panic!("no stdout")));
     let first = lines.recv_timeout(Duration::from_secs(180));
-    assert!(first.as_deref().is_ok_and(|l| l == "started"), "the load script did not start: {first:?}");
+    assert!(
+        first.as_deref().is_ok_and(|l| l == "started"),
+        "the load script did not start: {first:?}"
+    );
     let status = server.stop();
-    assert!(status.success(), "exit status after SIGTERM under load: {status}");
+    assert!(
+        status.success(),
+        "exit status after SIGTERM under load: {status}"
+    );
     let deadline = Instant::now() + Duration::from_secs(120);
     let st = loop {
         match child.try_wait() {
@@ -361,10 +456,14 @@ fn tritonclient_http_and_grpc() {
             }
         }
     };
-    let report: Vec<String> = std::iter::from_fn(|| lines.recv_timeout(Duration::from_secs(5)).ok()).collect();
+    let report: Vec<String> =
+        std::iter::from_fn(|| lines.recv_timeout(Duration::from_secs(5)).ok()).collect();
     let report = json(report.last().map(|s| s.as_bytes()).unwrap_or(b""));
     eprintln!("load during SIGTERM: {report}");
-    assert!(st.success(), "the load saw wrong answers or error statuses: {report}");
+    assert!(
+        st.success(),
+        "the load saw wrong answers or error statuses: {report}"
+    );
     assert!(report["requests"].as_u64().unwrap_or(0) > 0, "{report}");
     assert_eq!(report["wrong"], 0, "{report}");
     assert_eq!(report["errors"], 0, "{report}");

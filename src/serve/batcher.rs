@@ -241,7 +241,12 @@ pub fn chunks(images: usize, max: usize) -> Vec<usize> {
     let mut out = Vec::new();
     let mut left = images;
     while left > 0 {
-        let b = sizes.iter().rev().copied().find(|&b| b <= left).unwrap_or(1);
+        let b = sizes
+            .iter()
+            .rev()
+            .copied()
+            .find(|&b| b <= left)
+            .unwrap_or(1);
         out.push(b);
         left -= b;
     }
@@ -250,7 +255,10 @@ pub fn chunks(images: usize, max: usize) -> Vec<usize> {
 
 /// The batch sizes of [`chunks`] for `max`: 1, 2, 4, … and `max`.
 pub fn buckets(max: usize) -> Vec<usize> {
-    let mut b: Vec<usize> = (0..usize::BITS).map(|i| 1usize << i).take_while(|&n| n < max).collect();
+    let mut b: Vec<usize> = (0..usize::BITS)
+        .map(|i| 1usize << i)
+        .take_while(|&n| n < max)
+        .collect();
     b.push(max.max(1));
     b
 }
@@ -296,7 +304,12 @@ async fn run_batch(
     let logits = match result {
         Ok(Ok(t)) => t,
         Ok(Err(e)) => return fail_all(batch, &format!("model `{name}`: inference failed: {e}")),
-        Err(e) => return fail_all(batch, &format!("model `{name}`: the inference thread stopped: {e}")),
+        Err(e) => {
+            return fail_all(
+                batch,
+                &format!("model `{name}`: the inference thread stopped: {e}"),
+            )
+        }
     };
     metrics.executions.fetch_add(1, Relaxed);
     metrics.inferences.fetch_add(total as u64, Relaxed);
@@ -306,7 +319,10 @@ async fn run_batch(
         let n = j.images();
         let mut shape = logits.shape.clone();
         shape[0] = n;
-        let part = Tensor::new(shape, logits.data[row * per_row..(row + n) * per_row].to_vec());
+        let part = Tensor::new(
+            shape,
+            logits.data[row * per_row..(row + n) * per_row].to_vec(),
+        );
         row += n;
         let queue_us = started.saturating_duration_since(j.enqueued).as_micros() as u64;
         let _ = j.reply.send(Ok(JobOutput {
@@ -339,7 +355,10 @@ mod tests {
             for n in 1..=max {
                 let c = chunks(n, max);
                 assert_eq!(c.iter().sum::<usize>(), n, "{n} of {max} → {c:?}");
-                assert!(c.iter().all(|b| buckets(max).contains(b)), "{n} of {max} → {c:?}");
+                assert!(
+                    c.iter().all(|b| buckets(max).contains(b)),
+                    "{n} of {max} → {c:?}"
+                );
             }
         }
     }

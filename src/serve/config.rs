@@ -57,16 +57,24 @@ impl ModelSettings {
     /// Checks the values; the error names the setting, the expected and the found.
     pub fn validate(&self, model: &str) -> Result<(), String> {
         if self.max_batch_size == 0 {
-            return Err(format!("model `{model}`: max_batch_size must be at least 1, found 0"));
+            return Err(format!(
+                "model `{model}`: max_batch_size must be at least 1, found 0"
+            ));
         }
         if self.max_queue_size == 0 {
-            return Err(format!("model `{model}`: max_queue_size must be at least 1, found 0"));
+            return Err(format!(
+                "model `{model}`: max_queue_size must be at least 1, found 0"
+            ));
         }
         if self.in_flight == 0 {
-            return Err(format!("model `{model}`: in_flight must be at least 1, found 0"));
+            return Err(format!(
+                "model `{model}`: in_flight must be at least 1, found 0"
+            ));
         }
         if self.timeout.is_zero() {
-            return Err(format!("model `{model}`: the request timeout must be positive, found 0"));
+            return Err(format!(
+                "model `{model}`: the request timeout must be positive, found 0"
+            ));
         }
         Ok(())
     }
@@ -141,7 +149,10 @@ mod tests {
     #[test]
     fn model_args() {
         let (n, f, a) = parse_model_arg("cifar=/m/resnet20.onnx").unwrap_or_else(|e| panic!("{e}"));
-        assert_eq!((n.as_str(), f, a), ("cifar", PathBuf::from("/m/resnet20.onnx"), None));
+        assert_eq!(
+            (n.as_str(), f, a),
+            ("cifar", PathBuf::from("/m/resnet20.onnx"), None)
+        );
         let (_, f, a) =
             parse_model_arg("r=/m/w.safetensors:resnet20").unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(f, PathBuf::from("/m/w.safetensors"));

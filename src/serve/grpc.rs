@@ -13,7 +13,9 @@ use super::error::ApiError;
 use super::metadata::PLATFORM;
 use super::served::ModelInfo;
 use super::state::{ServerState, EXTENSIONS, SERVER_NAME, VERSION};
-use super::tensors::{Data, InferRequest, InputTensor, OutputRequest, IMAGE, INPUT, LOGITS, PROBABILITIES};
+use super::tensors::{
+    Data, InferRequest, InputTensor, OutputRequest, IMAGE, INPUT, LOGITS, PROBABILITIES,
+};
 
 /// The generated messages and server stub.
 #[allow(clippy::all, missing_docs)]
@@ -44,7 +46,11 @@ fn int_param(p: &HashMap<String, pb::InferParameter>, key: &str) -> Option<i64> 
     }
 }
 
-fn tensor_meta(name: &str, datatype: &str, shape: Vec<i64>) -> pb::model_metadata_response::TensorMetadata {
+fn tensor_meta(
+    name: &str,
+    datatype: &str,
+    shape: Vec<i64>,
+) -> pb::model_metadata_response::TensorMetadata {
     pb::model_metadata_response::TensorMetadata {
         name: name.into(),
         datatype: datatype.into(),
@@ -163,7 +169,7 @@ impl Service {
     async fn infer(&self, r: pb::ModelInferRequest) -> Result<pb::ModelInferResponse, ApiError> {
         let name = r.model_name.clone();
         let model = self.state.model(&name, Some(&r.model_version))?;
-    // While stopping, requests on open connections are still answered (they are in flight).
+        // While stopping, requests on open connections are still answered (they are in flight).
         let req = convert(r)?;
         let id = req.id.clone().unwrap_or_default();
         let outs = model.infer(req).await?;
@@ -175,12 +181,13 @@ impl Service {
         };
         for o in outs {
             resp.raw_output_contents.push(o.data.to_raw());
-            resp.outputs.push(pb::model_infer_response::InferOutputTensor {
-                name: o.name,
-                datatype: o.datatype.into(),
-                shape: o.shape,
-                ..Default::default()
-            });
+            resp.outputs
+                .push(pb::model_infer_response::InferOutputTensor {
+                    name: o.name,
+                    datatype: o.datatype.into(),
+                    shape: o.shape,
+                    ..Default::default()
+                });
         }
         Ok(resp)
     }
@@ -188,15 +195,26 @@ impl Service {
 
 #[tonic::async_trait]
 impl GrpcInferenceService for Service {
-    async fn server_live(&self, _: Request<pb::ServerLiveRequest>) -> Result<Response<pb::ServerLiveResponse>, Status> {
+    async fn server_live(
+        &self,
+        _: Request<pb::ServerLiveRequest>,
+    ) -> Result<Response<pb::ServerLiveResponse>, Status> {
         Ok(Response::new(pb::ServerLiveResponse { live: true }))
     }
 
-    async fn server_ready(&self, _: Request<pb::ServerReadyRequest>) -> Result<Response<pb::ServerReadyResponse>, Status> {
-        Ok(Response::new(pb::ServerReadyResponse { ready: self.state.ready() }))
+    async fn server_ready(
+        &self,
+        _: Request<pb::ServerReadyRequest>,
+    ) -> Result<Response<pb::ServerReadyResponse>, Status> {
+        Ok(Response::new(pb::ServerReadyResponse {
+            ready: self.state.ready(),
+        }))
     }
 
-    async fn model_ready(&self, r: Request<pb::ModelReadyRequest>) -> Result<Response<pb::ModelReadyResponse>, Status> {
+    async fn model_ready(
+        &self,
+        r: Request<pb::ModelReadyRequest>,
+    ) -> Result<Response<pb::ModelReadyResponse>, Status> {
         let r = r.into_inner();
         if let Err(e) = self.state.model(&r.name, Some(&r.version)) {
             if e.kind == super::error::Kind::NotFound {
@@ -208,7 +226,10 @@ impl GrpcInferenceService for Service {
         }))
     }
 
-    async fn server_metadata(&self, _: Request<pb::ServerMetadataRequest>) -> Result<Response<pb::ServerMetadataResponse>, Status> {
+    async fn server_metadata(
+        &self,
+        _: Request<pb::ServerMetadataRequest>,
+    ) -> Result<Response<pb::ServerMetadataResponse>, Status> {
         Ok(Response::new(pb::ServerMetadataResponse {
             name: SERVER_NAME.into(),
             version: env!("CARGO_PKG_VERSION").into(),
@@ -216,7 +237,10 @@ impl GrpcInferenceService for Service {
         }))
     }
 
-    async fn model_metadata(&self, r: Request<pb::ModelMetadataRequest>) -> Result<Response<pb::ModelMetadataResponse>, Status> {
+    async fn model_metadata(
+        &self,
+        r: Request<pb::ModelMetadataRequest>,
+    ) -> Result<Response<pb::ModelMetadataResponse>, Status> {
         let r = r.into_inner();
         let m = self.state.model(&r.name, Some(&r.version))?;
         let classes = m.info.classes as i64;
@@ -235,7 +259,10 @@ impl GrpcInferenceService for Service {
         }))
     }
 
-    async fn model_infer(&self, r: Request<pb::ModelInferRequest>) -> Result<Response<pb::ModelInferResponse>, Status> {
+    async fn model_infer(
+        &self,
+        r: Request<pb::ModelInferRequest>,
+    ) -> Result<Response<pb::ModelInferResponse>, Status> {
         let r = r.into_inner();
         let name = r.model_name.clone();
         match self.infer(r).await {
@@ -247,7 +274,10 @@ impl GrpcInferenceService for Service {
         }
     }
 
-    async fn model_config(&self, r: Request<pb::ModelConfigRequest>) -> Result<Response<pb::ModelConfigResponse>, Status> {
+    async fn model_config(
+        &self,
+        r: Request<pb::ModelConfigRequest>,
+    ) -> Result<Response<pb::ModelConfigResponse>, Status> {
         let r = r.into_inner();
         let m = self.state.model(&r.name, Some(&r.version))?;
         Ok(Response::new(pb::ModelConfigResponse {

@@ -61,7 +61,12 @@ pub fn metrics_router(state: Arc<ServerState>) -> Router {
 
 fn json_response(status: u16, v: &Value) -> Response {
     let status = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-    (status, [(header::CONTENT_TYPE, "application/json")], v.to_string()).into_response()
+    (
+        status,
+        [(header::CONTENT_TYPE, "application/json")],
+        v.to_string(),
+    )
+        .into_response()
 }
 
 fn error_response(e: &ApiError) -> Response {
@@ -127,7 +132,10 @@ async fn model_ready(State(s): State<Arc<ServerState>>, Path(p): Params) -> Resp
         }
     }
     let ready = s.model_ready(name, version);
-    json_response(if ready { 200 } else { 503 }, &json!({"name": name, "ready": ready}))
+    json_response(
+        if ready { 200 } else { 503 },
+        &json!({"name": name, "ready": ready}),
+    )
 }
 
 async fn infer(
@@ -159,7 +167,9 @@ async fn infer_inner(
     let too_large = |found: String| {
         ApiError::new(
             Kind::TooLarge,
-            format!("the request body is {found}, over the limit of {limit} bytes (--max-body-bytes)"),
+            format!(
+                "the request body is {found}, over the limit of {limit} bytes (--max-body-bytes)"
+            ),
         )
     };
     let declared = headers
@@ -171,11 +181,16 @@ async fn infer_inner(
     }
     let header_len = match headers.get(HEADER_LENGTH) {
         None => None,
-        Some(v) => Some(v.to_str().ok().and_then(|v| v.trim().parse::<usize>().ok()).ok_or_else(|| {
-            ApiError::bad_request(format!(
+        Some(v) => Some(
+            v.to_str()
+                .ok()
+                .and_then(|v| v.trim().parse::<usize>().ok())
+                .ok_or_else(|| {
+                    ApiError::bad_request(format!(
                 "Inference-Header-Content-Length must be a non-negative integer, found {v:?}"
             ))
-        })?),
+                })?,
+        ),
     };
     let bytes = axum::body::to_bytes(body, limit).await.map_err(|e| {
         if e.to_string().contains("length limit exceeded") {
@@ -192,11 +207,17 @@ async fn infer_inner(
     let h = resp.headers_mut();
     match json_len {
         Some(len) => {
-            h.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/octet-stream"));
+            h.insert(
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("application/octet-stream"),
+            );
             h.insert(HEADER_LENGTH, HeaderValue::from(len));
         }
         None => {
-            h.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
+            h.insert(
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("application/json"),
+            );
         }
     }
     Ok(resp)

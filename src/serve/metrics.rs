@@ -57,15 +57,33 @@ impl ModelMetrics {
 pub fn render<'a>(models: impl IntoIterator<Item = (&'a str, &'a ModelMetrics)>) -> String {
     let models: Vec<_> = models.into_iter().collect();
     let mut out = String::new();
-    let counter = |out: &mut String, name: &str, help: &str, kind: &str, get: &dyn Fn(&ModelMetrics) -> u64| {
+    let counter = |out: &mut String,
+                   name: &str,
+                   help: &str,
+                   kind: &str,
+                   get: &dyn Fn(&ModelMetrics) -> u64| {
         let _ = writeln!(out, "# HELP {name} {help}");
         let _ = writeln!(out, "# TYPE {name} {kind}");
         for (m, c) in &models {
-            let _ = writeln!(out, "{name}{{model=\"{}\",version=\"1\"}} {}", escape(m), get(c));
+            let _ = writeln!(
+                out,
+                "{name}{{model=\"{}\",version=\"1\"}} {}",
+                escape(m),
+                get(c)
+            );
         }
     };
-    counter(&mut out, "nv_inference_request_success", "Requests answered", "counter", &|c| c.success.load(Relaxed));
-    let _ = writeln!(out, "# HELP nv_inference_request_failure Requests refused or failed, by reason");
+    counter(
+        &mut out,
+        "nv_inference_request_success",
+        "Requests answered",
+        "counter",
+        &|c| c.success.load(Relaxed),
+    );
+    let _ = writeln!(
+        out,
+        "# HELP nv_inference_request_failure Requests refused or failed, by reason"
+    );
     let _ = writeln!(out, "# TYPE nv_inference_request_failure counter");
     for (m, c) in &models {
         for (reason, n) in c.failures() {
@@ -76,17 +94,56 @@ pub fn render<'a>(models: impl IntoIterator<Item = (&'a str, &'a ModelMetrics)>)
             );
         }
     }
-    counter(&mut out, "nv_inference_count", "Images inferred (a request of batch n counts n)", "counter", &|c| c.inferences.load(Relaxed));
-    counter(&mut out, "nv_inference_exec_count", "Model executions (batches run)", "counter", &|c| c.executions.load(Relaxed));
-    counter(&mut out, "nv_inference_pending_request_count", "Requests waiting in the queue", "gauge", &|c| c.pending.load(Relaxed));
-    counter(&mut out, "nv_inference_request_duration_us", "Cumulative end-to-end time of answered requests", "counter", &|c| c.request_us.load(Relaxed));
-    counter(&mut out, "nv_inference_queue_duration_us", "Cumulative time answered requests waited in the queue", "counter", &|c| c.queue_us.load(Relaxed));
-    counter(&mut out, "nv_inference_compute_infer_duration_us", "Cumulative time the batches of answered requests ran", "counter", &|c| c.compute_us.load(Relaxed));
+    counter(
+        &mut out,
+        "nv_inference_count",
+        "Images inferred (a request of batch n counts n)",
+        "counter",
+        &|c| c.inferences.load(Relaxed),
+    );
+    counter(
+        &mut out,
+        "nv_inference_exec_count",
+        "Model executions (batches run)",
+        "counter",
+        &|c| c.executions.load(Relaxed),
+    );
+    counter(
+        &mut out,
+        "nv_inference_pending_request_count",
+        "Requests waiting in the queue",
+        "gauge",
+        &|c| c.pending.load(Relaxed),
+    );
+    counter(
+        &mut out,
+        "nv_inference_request_duration_us",
+        "Cumulative end-to-end time of answered requests",
+        "counter",
+        &|c| c.request_us.load(Relaxed),
+    );
+    counter(
+        &mut out,
+        "nv_inference_queue_duration_us",
+        "Cumulative time answered requests waited in the queue",
+        "counter",
+        &|c| c.queue_us.load(Relaxed),
+    );
+    counter(
+        &mut out,
+        "nv_inference_compute_infer_duration_us",
+        "Cumulative time the batches of answered requests ran",
+        "counter",
+        &|c| c.compute_us.load(Relaxed),
+    );
     out
 }
 
 fn escape(label: &str) -> String {
-    label.replace('\\', "\\\\").replace('"', "\\\"").replace('\n', "\\n")
+    label
+        .replace('\\', "\\\\")
+        .replace('"', "\\\"")
+        .replace('\n', "\\n")
 }
 
 #[cfg(test)]

@@ -48,7 +48,9 @@ async fn bind(host: std::net::IpAddr, port: u16, what: &str) -> Result<TcpListen
 }
 
 fn local(l: &TcpListener) -> String {
-    l.local_addr().map(|a| a.to_string()).unwrap_or_else(|_| "?".into())
+    l.local_addr()
+        .map(|a| a.to_string())
+        .unwrap_or_else(|_| "?".into())
 }
 
 /// Resolves once SIGTERM or Ctrl-C arrives.
@@ -99,8 +101,12 @@ pub async fn serve(opts: ServeOptions, engine_opts: EngineOptions) -> Result<(),
 
     let state = ServerState::new(names, opts.max_body_bytes);
     let (health, health_service) = tonic_health::server::health_reporter();
-    health.set_service_status("", ServingStatus::NotServing).await;
-    health.set_service_status(GRPC_SERVICE, ServingStatus::NotServing).await;
+    health
+        .set_service_status("", ServingStatus::NotServing)
+        .await;
+    health
+        .set_service_status(GRPC_SERVICE, ServingStatus::NotServing)
+        .await;
 
     let (stop_tx, stop_rx) = watch::channel(false);
     let stopped = move || {
@@ -116,8 +122,12 @@ pub async fn serve(opts: ServeOptions, engine_opts: EngineOptions) -> Result<(),
             stop_signal().await;
             eprintln!("stopping: no new connections; finishing in-flight requests");
             state.begin_shutdown();
-            health.set_service_status("", ServingStatus::NotServing).await;
-            health.set_service_status(GRPC_SERVICE, ServingStatus::NotServing).await;
+            health
+                .set_service_status("", ServingStatus::NotServing)
+                .await;
+            health
+                .set_service_status(GRPC_SERVICE, ServingStatus::NotServing)
+                .await;
             let _ = stop_tx.send(true);
         });
     }
@@ -166,10 +176,13 @@ pub async fn serve(opts: ServeOptions, engine_opts: EngineOptions) -> Result<(),
         }
     };
     let loaded = loaded?;
-    let models: Vec<served::ServedModel> = loaded.into_iter().map(served::ServedModel::start).collect();
+    let models: Vec<served::ServedModel> =
+        loaded.into_iter().map(served::ServedModel::start).collect();
     state.set_models(models);
     health.set_service_status("", ServingStatus::Serving).await;
-    health.set_service_status(GRPC_SERVICE, ServingStatus::Serving).await;
+    health
+        .set_service_status(GRPC_SERVICE, ServingStatus::Serving)
+        .await;
     println!("ready {}", state.names().join(" "));
     let _ = std::io::stdout().flush();
 

@@ -97,7 +97,10 @@ fn read_folder(name: &str, dir: &Path, defaults: &ModelSettings) -> Result<Model
             .map(Duration::from_micros)
             .unwrap_or(d.max_queue_delay),
         max_queue_size: cfg.max_queue_size.unwrap_or(d.max_queue_size),
-        timeout: cfg.timeout_ms.map(Duration::from_millis).unwrap_or(d.timeout),
+        timeout: cfg
+            .timeout_ms
+            .map(Duration::from_millis)
+            .unwrap_or(d.timeout),
         in_flight: cfg.in_flight.unwrap_or(d.in_flight),
         preset: cfg.preset.or(d.preset),
         labels: cfg.labels.map(|l| dir.join(l)).or(d.labels),
@@ -119,9 +122,9 @@ fn find_model_file(dir: &Path) -> Result<PathBuf, String> {
         .filter_map(|e| e.ok().map(|e| e.path()))
         .filter(|p| {
             p.is_file()
-                && p.extension()
-                    .and_then(|e| e.to_str())
-                    .is_some_and(|e| matches!(e.to_ascii_lowercase().as_str(), "onnx" | "safetensors"))
+                && p.extension().and_then(|e| e.to_str()).is_some_and(|e| {
+                    matches!(e.to_ascii_lowercase().as_str(), "onnx" | "safetensors")
+                })
         })
         .collect();
     found.sort();
@@ -163,7 +166,8 @@ mod tests {
             br#"{"arch": "resnet20", "max_batch_size": 4, "dynamic_batching": false}"#,
         )
         .unwrap_or_else(|e| panic!("{e}"));
-        let specs = read_repository(&root, &ModelSettings::default()).unwrap_or_else(|e| panic!("{e}"));
+        let specs =
+            read_repository(&root, &ModelSettings::default()).unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(specs.len(), 2);
         assert_eq!(specs[0].name, "alpha");
         assert_eq!(specs[0].file, a.join("m.onnx"));
@@ -171,8 +175,11 @@ mod tests {
         assert!(!specs[1].settings.dynamic_batching);
         assert!(specs[1].arch.is_some());
 
-        std::fs::write(b.join("config.json"), br#"{"max_batch": 4}"#).unwrap_or_else(|e| panic!("{e}"));
-        let err = read_repository(&root, &ModelSettings::default()).err().unwrap_or_default();
+        std::fs::write(b.join("config.json"), br#"{"max_batch": 4}"#)
+            .unwrap_or_else(|e| panic!("{e}"));
+        let err = read_repository(&root, &ModelSettings::default())
+            .err()
+            .unwrap_or_default();
         assert!(err.contains("unknown field `max_batch`"), "{err}");
         let _ = std::fs::remove_dir_all(&root);
     }

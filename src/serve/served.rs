@@ -85,7 +85,10 @@ pub fn load(engine: &Engine, spec: &ModelSpec) -> Result<Loaded, String> {
     let model = Model::with_precision(engine, graph.clone(), spec.settings.precision)
         .map_err(|e| at(&e))?;
     let crop = preprocess.crop.unwrap_or(224) as usize;
-    let (h, w) = graph.fixed_input.or(loaded.input_hw).unwrap_or((crop, crop));
+    let (h, w) = graph
+        .fixed_input
+        .or(loaded.input_hw)
+        .unwrap_or((crop, crop));
     // One inference per batch size the batcher runs: every buffer and pipeline is made.
     let c = graph.input_channels;
     for n in super::batcher::buckets(spec.settings.max_batch_size) {
@@ -174,12 +177,17 @@ impl ServedModel {
             enqueued: Instant::now(),
             reply: tx,
         })?;
-        let out = rx
-            .await
-            .map_err(|_| ApiError::internal("the batcher dropped the request (shutting down?)"))??;
-        let outputs = tensors::outputs(&req, &out.logits.data, n, self.info.classes, &|i| self.label(i))?;
-        self.metrics
-            .succeed(start.elapsed().as_micros() as u64, out.queue_us, out.compute_us);
+        let out = rx.await.map_err(|_| {
+            ApiError::internal("the batcher dropped the request (shutting down?)")
+        })??;
+        let outputs = tensors::outputs(&req, &out.logits.data, n, self.info.classes, &|i| {
+            self.label(i)
+        })?;
+        self.metrics.succeed(
+            start.elapsed().as_micros() as u64,
+            out.queue_us,
+            out.compute_us,
+        );
         Ok(outputs)
     }
 
@@ -230,13 +238,17 @@ impl ServedModel {
         self.check_batch(&what, dims[0])?;
         let count = dims.iter().try_fold(1usize, |a, &d| a.checked_mul(d));
         let Data::Fp32(values) = &t.data else {
-            return Err(ApiError::bad_request(format!("{what}: expected FP32 values, found BYTES")));
+            return Err(ApiError::bad_request(format!(
+                "{what}: expected FP32 values, found BYTES"
+            )));
         };
         if count != Some(values.len()) {
             return Err(ApiError::bad_request(format!(
                 "{what}: shape {:?} needs {} values, found {}",
                 t.shape,
-                count.map(|c| c.to_string()).unwrap_or_else(|| "too many".into()),
+                count
+                    .map(|c| c.to_string())
+                    .unwrap_or_else(|| "too many".into()),
                 values.len()
             )));
         }
@@ -260,7 +272,9 @@ impl ServedModel {
             )));
         }
         let Data::Bytes(files) = &t.data else {
-            return Err(ApiError::bad_request(format!("{what}: expected BYTES values, found FP32")));
+            return Err(ApiError::bad_request(format!(
+                "{what}: expected BYTES values, found FP32"
+            )));
         };
         let n = match t.shape.as_slice() {
             [n] | [n, 1] if *n >= 0 => *n as usize,

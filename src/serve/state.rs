@@ -13,7 +13,11 @@ use super::served::ServedModel;
 pub const SERVER_NAME: &str = "resnet-wgpu";
 
 /// The protocol extensions this server implements (listed by `GET /v2`).
-pub const EXTENSIONS: [&str; 3] = ["binary_tensor_data", "classification", "model_configuration"];
+pub const EXTENSIONS: [&str; 3] = [
+    "binary_tensor_data",
+    "classification",
+    "model_configuration",
+];
 
 /// The only model version served.
 pub const VERSION: &str = "1";

@@ -59,7 +59,7 @@ impl Data {
     pub fn from_raw(what: &str, datatype: &str, raw: &[u8]) -> Result<Data, ApiError> {
         match datatype {
             "FP32" => {
-                if raw.len() % 4 != 0 {
+                if !raw.len().is_multiple_of(4) {
                     return Err(ApiError::bad_request(format!(
                         "{what}: FP32 data of {} bytes is not a whole number of 4-byte values",
                         raw.len()
@@ -171,7 +171,9 @@ pub fn outputs(
     for o in asked {
         let values: &[f32] = match o.name.as_str() {
             LOGITS => logits,
-            PROBABILITIES => probs.get_or_insert_with(|| crate::onnx::softmax_rows(logits, classes)),
+            PROBABILITIES => {
+                probs.get_or_insert_with(|| crate::onnx::softmax_rows(logits, classes))
+            }
             other => {
                 return Err(ApiError::bad_request(format!(
                     "unknown output `{other}`; expected one of: {}",
@@ -228,7 +230,9 @@ mod tests {
         let b = Data::Bytes(vec![b"ab".to_vec(), Vec::new(), b"xyz".to_vec()]);
         assert_eq!(Data::from_raw("x", "BYTES", &b.to_raw()), Ok(b));
         assert!(Data::from_raw("x", "FP32", &[0; 5]).is_err());
-        let bad = Data::from_raw("x", "BYTES", &[9, 0, 0, 0, 1]).err().map(|e| e.message);
+        let bad = Data::from_raw("x", "BYTES", &[9, 0, 0, 0, 1])
+            .err()
+            .map(|e| e.message);
         assert!(bad.is_some_and(|m| m.contains("declares 9 bytes, only 1 follow")));
         assert!(Data::from_raw("x", "INT8", &[]).is_err_and(|e| e.message.contains("found INT8")));
     }
@@ -243,11 +247,18 @@ mod tests {
             }],
             ..Default::default()
         };
-        let out = outputs(&req, &[0.5, 3.0, 1.0, 9.0, 8.0, 7.0], 2, 3, &|i| format!("c{i}"))
-            .unwrap_or_else(|e| panic!("{e}"));
+        let out = outputs(&req, &[0.5, 3.0, 1.0, 9.0, 8.0, 7.0], 2, 3, &|i| {
+            format!("c{i}")
+        })
+        .unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(out[0].shape, vec![2, 2]);
-        let Data::Bytes(cells) = &out[0].data else { panic!("expected BYTES") };
-        let cells: Vec<String> = cells.iter().map(|c| String::from_utf8_lossy(c).into()).collect();
+        let Data::Bytes(cells) = &out[0].data else {
+            panic!("expected BYTES")
+        };
+        let cells: Vec<String> = cells
+            .iter()
+            .map(|c| String::from_utf8_lossy(c).into())
+            .collect();
         assert_eq!(cells, ["3:1:c1", "1:2:c2", "9:0:c0", "8:1:c1"]);
         assert_eq!(top_k(&[1.0, 1.0, 2.0], 3), vec![2, 0, 1]);
     }

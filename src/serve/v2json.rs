@@ -13,7 +13,9 @@ use serde_json::{json, Map, Value};
 
 use super::error::ApiError;
 use super::state::VERSION;
-use super::tensors::{wrong_datatype, Data, InferRequest, InputTensor, OutputRequest, OutputTensor};
+use super::tensors::{
+    wrong_datatype, Data, InferRequest, InputTensor, OutputRequest, OutputTensor,
+};
 
 /// Parses a request body; `header_len` is the `Inference-Header-Content-Length`.
 pub fn parse_request(body: &[u8], header_len: Option<usize>) -> Result<InferRequest, ApiError> {
@@ -40,7 +42,11 @@ pub fn parse_request(body: &[u8], header_len: Option<usize>) -> Result<InferRequ
     let id = match obj.get("id") {
         None | Some(Value::Null) => None,
         Some(Value::String(s)) => Some(s.clone()),
-        Some(other) => return Err(ApiError::bad_request(format!("`id` must be a string, found {other}"))),
+        Some(other) => {
+            return Err(ApiError::bad_request(format!(
+                "`id` must be a string, found {other}"
+            )))
+        }
     };
     let inputs_json = obj
         .get("inputs")
@@ -95,7 +101,9 @@ fn parse_input(i: usize, t: &Value, binary: &mut &[u8]) -> Result<InputTensor, A
     let data = match (size, t.get("data")) {
         (Some(size), _) => {
             let size = size.as_u64().ok_or_else(|| {
-                ApiError::bad_request(format!("{what}: binary_data_size must be a non-negative integer, found {size}"))
+                ApiError::bad_request(format!(
+                    "{what}: binary_data_size must be a non-negative integer, found {size}"
+                ))
             })? as usize;
             if size > binary.len() {
                 return Err(ApiError::bad_request(format!(
@@ -189,7 +197,11 @@ fn parse_output(o: &Value, binary_default: bool) -> Result<OutputRequest, ApiErr
 
 /// The response body and, when any output is binary, the JSON's length (for the
 /// `Inference-Header-Content-Length` header).
-pub fn response(model: &str, id: Option<&str>, outputs: &[OutputTensor]) -> (Vec<u8>, Option<usize>) {
+pub fn response(
+    model: &str,
+    id: Option<&str>,
+    outputs: &[OutputTensor],
+) -> (Vec<u8>, Option<usize>) {
     let mut binary = Vec::new();
     let list: Vec<Value> = outputs
         .iter()
@@ -205,7 +217,10 @@ pub fn response(model: &str, id: Option<&str>, outputs: &[OutputTensor]) -> (Vec
             } else {
                 let data = match &o.data {
                     Data::Fp32(v) => json!(v),
-                    Data::Bytes(v) => json!(v.iter().map(|b| String::from_utf8_lossy(b)).collect::<Vec<_>>()),
+                    Data::Bytes(v) => json!(v
+                        .iter()
+                        .map(|b| String::from_utf8_lossy(b))
+                        .collect::<Vec<_>>()),
                 };
                 t.insert("data".into(), data);
             }
@@ -239,14 +254,22 @@ mod tests {
         assert_eq!(r.inputs[0].data, Data::Fp32(vec![1.0, 2.0]));
         assert_eq!(r.outputs[0].classification, Some(3));
 
-        let r = parse_request(br#"{"inputs":[{"name":"input","datatype":"FP32","shape":[1,2],"data":[[1,2.5]]}]}"#, None)
-            .unwrap_or_else(|e| panic!("{e}"));
+        let r = parse_request(
+            br#"{"inputs":[{"name":"input","datatype":"FP32","shape":[1,2],"data":[[1,2.5]]}]}"#,
+            None,
+        )
+        .unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(r.inputs[0].data, Data::Fp32(vec![1.0, 2.5]));
     }
 
     #[test]
     fn errors_name_the_problem() {
-        let msg = |body: &[u8], len| parse_request(body, len).err().map(|e| e.message).unwrap_or_default();
+        let msg = |body: &[u8], len| {
+            parse_request(body, len)
+                .err()
+                .map(|e| e.message)
+                .unwrap_or_default()
+        };
         assert!(msg(b"{not json", None).contains("malformed JSON"));
         assert!(msg(b"{}", Some(10)).contains("past the end"));
         let header = br#"{"inputs":[{"name":"input","datatype":"FP32","shape":[1],"parameters":{"binary_data_size":8}}]}"#;

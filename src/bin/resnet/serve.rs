@@ -6,7 +6,9 @@ use std::time::Duration;
 
 use clap::Args;
 use resnet_wgpu::gpu::Precision;
-use resnet_wgpu::serve::{config::parse_model_arg, repository, ModelSettings, ModelSpec, ServeOptions};
+use resnet_wgpu::serve::{
+    config::parse_model_arg, repository, ModelSettings, ModelSpec, ServeOptions,
+};
 use resnet_wgpu::{EngineOptions, Error, Result};
 
 #[derive(Args)]

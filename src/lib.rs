@@ -28,6 +28,7 @@ pub mod loader;
 pub mod model;
 pub mod onnx;
 pub mod preprocess;
+pub mod serve;
 pub mod weights;
 
 pub use compare::{argmax, compare, Comparison};

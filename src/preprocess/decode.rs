@@ -29,11 +29,16 @@ pub const MAX_PIXELS: u64 = 1 << 27;
 /// Decodes an image file to 8-bit RGB.
 pub fn decode(path: &Path) -> Result<RgbImage> {
     let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
+    decode_bytes(&bytes, &path.display().to_string())
+}
+
+/// Decodes an image file's content to 8-bit RGB; `what` names it in errors.
+pub fn decode_bytes(bytes: &[u8], what: &str) -> Result<RgbImage> {
     let bad = |reason: String| Error::BadImage {
-        path: path.display().to_string(),
+        path: what.to_string(),
         reason,
     };
-    let format = image::guess_format(&bytes)
+    let format = image::guess_format(bytes)
         .map_err(|_| bad("unknown format (expected JPEG, PNG, WebP, BMP or GIF content)".into()))?;
     if let Some((w, h)) = declared_size(&bytes, format) {
         let pixels = w * h;
@@ -45,15 +50,15 @@ pub fn decode(path: &Path) -> Result<RgbImage> {
         }
     }
     if format == ImageFormat::Jpeg {
-        match decode_libjpeg(&bytes) {
+        match decode_libjpeg(bytes) {
             Ok(img) => return Ok(img),
             Err(libjpeg) => {
-                return decode_image_crate(&bytes, format)
+                return decode_image_crate(bytes, format)
                     .map_err(|other| bad(format!("{libjpeg} (and {other})")));
             }
         }
     }
-    decode_image_crate(&bytes, format).map_err(bad)
+    decode_image_crate(bytes, format).map_err(bad)
 }
 
 /// The width and height the file's header declares, when a decoder can read the header.

@@ -20,7 +20,7 @@ mod decode;
 pub mod resize;
 
 pub use batch::{collect_images, Batch, BatchReader, IMAGE_EXTENSIONS};
-pub use decode::{decode, MAX_PIXELS};
+pub use decode::{decode, decode_bytes, MAX_PIXELS};
 
 use std::path::Path;
 
@@ -178,8 +178,17 @@ impl Preprocess {
     /// Decodes, resizes, crops and normalises one image file: `(CHW data, height, width)`.
     pub fn load(&self, path: &Path) -> Result<(Vec<f32>, usize, usize)> {
         let img = decode(path)?;
-        let what = path.display().to_string();
-        let img = self.geometry(&img, &what)?;
+        self.prepare(&img, &path.display().to_string())
+    }
+
+    /// [`Preprocess::load`] for a file's content; `what` names it in errors.
+    pub fn load_bytes(&self, bytes: &[u8], what: &str) -> Result<(Vec<f32>, usize, usize)> {
+        let img = decode_bytes(bytes, what)?;
+        self.prepare(&img, what)
+    }
+
+    fn prepare(&self, img: &RgbImage, what: &str) -> Result<(Vec<f32>, usize, usize)> {
+        let img = self.geometry(img, what)?;
         let (w, h) = img.dimensions();
         Ok((self.normalise(&img), h as usize, w as usize))
     }

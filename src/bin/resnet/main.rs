@@ -6,6 +6,7 @@ mod classify;
 mod eval;
 mod images;
 mod profile;
+mod serve;
 mod tune;
 
 use std::path::PathBuf;
@@ -57,6 +58,9 @@ enum Command {
     Bench(bench::BenchArgs),
     /// Per-layer GPU times as a table and a bar chart (--out FILE.svg|html).
     Profile(profile::ProfileArgs),
+    /// Serve models over the KServe V2 / Open Inference Protocol (HTTP and gRPC), with
+    /// dynamic batching and Prometheus metrics.
+    Serve(serve::ServeArgs),
 }
 
 #[derive(Args)]
@@ -382,6 +386,7 @@ fn main() -> ExitCode {
         Command::Eval(a) => eval::run(&cli, a),
         Command::Bench(a) => engine(&cli).and_then(|e| bench::run(&e, a)),
         Command::Profile(a) => engine(&cli).and_then(|e| profile::run(&e, a)),
+        Command::Serve(a) => serve::run(&cli, a),
     };
     match r {
         Ok(()) => ExitCode::SUCCESS,

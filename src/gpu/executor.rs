@@ -185,8 +185,8 @@ impl Model {
                 .copied()
         };
         match self.forced.or_else(tuned) {
-            Some(v) if v.supports(conv) => v,
-            _ => conv::choose(conv, self.ctx.info.device_type),
+            Some(v) if v.runs_on(conv, self.ctx.caps) => v,
+            _ => conv::choose(conv, self.ctx.caps),
         }
     }
 
@@ -589,6 +589,7 @@ impl Model {
                                 ConvVariant::DirectVec4 => Kernel::ConvVec4,
                                 ConvVariant::Tiled => Kernel::ConvTiled,
                                 ConvVariant::Small => Kernel::ConvSmall,
+                                ConvVariant::Subgroup => Kernel::ConvSubgroup,
                                 _ => Kernel::Conv,
                             };
                             vec![(

@@ -93,6 +93,9 @@ pub fn params(
         ConvVariant::Small => (2 * WG, 4 * WG),
         _ => (CO_BLOCK / 4 * WG, PIXELS * WG),
     };
+    if variant == ConvVariant::Subgroup {
+        return (p, super::conv_sg::grid(m, c4));
+    }
     let x_groups = c4.div_ceil(c4_per_group);
     let pixel_groups = m.div_ceil(pixels_per_group);
     (p, grid_yz(x_groups as u32, pixel_groups as u32))
@@ -113,16 +116,19 @@ pub enum ConvVariant {
     Tiled,
     /// Direct conv with small register tiles (more invocations for small layers).
     Small,
+    /// Implicit GEMM with the weights shared across a subgroup (needs `SUBGROUP`).
+    Subgroup,
 }
 
 impl ConvVariant {
-    pub const ALL: [ConvVariant; 6] = [
+    pub const ALL: [ConvVariant; 7] = [
         ConvVariant::Direct,
         ConvVariant::DirectVec4,
         ConvVariant::Gemm1x1,
         ConvVariant::Winograd,
         ConvVariant::Tiled,
         ConvVariant::Small,
+        ConvVariant::Subgroup,
     ];
 
     /// Short name used in profiles and the tuning cache.
@@ -134,6 +140,7 @@ impl ConvVariant {
             ConvVariant::Winograd => "winograd_f23",
             ConvVariant::Tiled => "tiled_gemm",
             ConvVariant::Small => "direct_small",
+            ConvVariant::Subgroup => "sg_gemm",
         }
     }
 
@@ -153,18 +160,55 @@ impl ConvVariant {
             ConvVariant::Winograd => super::winograd::eligible(conv),
             ConvVariant::Tiled => conv.in_c.is_multiple_of(16),
             ConvVariant::Small => true,
+            ConvVariant::Subgroup => super::conv_sg::eligible(conv),
+        }
+    }
+
+    /// Whether the variant needs subgroup operations.
+    pub fn needs_subgroups(self) -> bool {
+        self == ConvVariant::Subgroup
+    }
+
+    /// Whether this variant can compute `conv` on a device with `caps`.
+    pub fn runs_on(self, conv: &Conv2d, caps: DeviceCaps) -> bool {
+        self.supports(conv) && (caps.subgroups || !self.needs_subgroups())
+    }
+}
+
+/// What a device offers that the choice of conv variant depends on.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct DeviceCaps {
+    pub device_type: wgpu::DeviceType,
+    /// `SUBGROUP` enabled and every subgroup at least [`conv_sg::MIN_SUBGROUP`] invocations
+    /// (`AdapterInfo::subgroup_min_size`); `RESNET_SUBGROUPS=0` turns it off.
+    ///
+    /// [`conv_sg::MIN_SUBGROUP`]: super::conv_sg::MIN_SUBGROUP
+    pub subgroups: bool,
+}
+
+impl DeviceCaps {
+    /// The capabilities of an adapter with `features` enabled on its device.
+    pub fn new(info: &wgpu::AdapterInfo, features: wgpu::Features) -> Self {
+        let disabled = std::env::var("RESNET_SUBGROUPS").is_ok_and(|v| v == "0");
+        DeviceCaps {
+            device_type: info.device_type,
+            subgroups: !disabled
+                && features.contains(wgpu::Features::SUBGROUP)
+                && info.subgroup_min_size >= super::conv_sg::MIN_SUBGROUP,
         }
     }
 }
 
 /// The heuristic choice. On CPU adapters (lavapipe, SwiftShader), where workgroup memory and
-/// barriers are expensive and invocations run as SIMD lanes: Winograd for eligible 3×3
-/// stride-1 convs, the GEMM for 1×1 convs, the vec4 direct kernel where Cin allows it. On GPUs:
-/// the workgroup-memory tiled GEMM where Cin % 16 == 0, else the direct kernels. `--tune`
-/// replaces this with measurements.
-pub fn choose(conv: &Conv2d, device: wgpu::DeviceType) -> ConvVariant {
-    let order: &[ConvVariant] = if device == wgpu::DeviceType::Cpu {
+/// barriers are expensive, invocations run as SIMD lanes and every storage load is costly: the
+/// subgroup GEMM wherever Cin % 4 == 0 and the adapter has subgroups; without them Winograd for
+/// eligible 3×3 stride-1 convs, the GEMM for 1×1 convs, the vec4 direct kernel where Cin
+/// allows it. On GPUs: the workgroup-memory tiled GEMM where Cin % 16 == 0, else the direct
+/// kernels. `--tune` replaces this with measurements.
+pub fn choose(conv: &Conv2d, caps: DeviceCaps) -> ConvVariant {
+    let order: &[ConvVariant] = if caps.device_type == wgpu::DeviceType::Cpu {
         &[
+            ConvVariant::Subgroup,
             ConvVariant::Winograd,
             ConvVariant::Gemm1x1,
             ConvVariant::DirectVec4,
@@ -175,6 +219,6 @@ pub fn choose(conv: &Conv2d, device: wgpu::DeviceType) -> ConvVariant {
     order
         .iter()
         .copied()
-        .find(|v| v.supports(conv))
+        .find(|v| v.runs_on(conv, caps))
         .unwrap_or(ConvVariant::Direct)
 }

@@ -17,7 +17,8 @@
 // (llvmpipe) time follows the loads, so each load feeds as many FMAs as possible: per 4 input
 // channels ROWS + 8 loads feed ROWS · 256 FMAs (spilled accumulators cost less than loads).
 // Weights: HWIO, Cout padded to 16, as vec4 (rows of Cout4); columns past Cout4 read 0.
-// Grid: x = 64-channel blocks, (y, z) = blocks of ROWS·8 pixels.
+// Entry points: `main` (ROWS = 16) and `main8` (ROWS = 8, for maps too small to fill 128-pixel
+// tiles). Grid: x = 64-channel blocks, (y, z) = blocks of ROWS·8 pixels.
 
 // 64 output channels of one pixel.
 struct Acc64 { q0: Acc, q1: Acc, q2: Acc, q3: Acc }
@@ -99,7 +100,60 @@ fn store64(m: u32, cb: u32, a: Acc64, b: Acc64) {
     store16(base, cb + 12u, a.q3, b.q3);
 }
 
-// ROWS = 16 pixels per invocation, 128 per workgroup.
+// Eight pixels of one invocation, m, m + 8, ..., m + 56: their window origins, their input
+// offsets under one tap, their accumulators.
+struct Origins8 {
+    o0: vec3<i32>, o1: vec3<i32>, o2: vec3<i32>, o3: vec3<i32>,
+    o4: vec3<i32>, o5: vec3<i32>, o6: vec3<i32>, o7: vec3<i32>,
+}
+struct Taps8 { t0: i32, t1: i32, t2: i32, t3: i32, t4: i32, t5: i32, t6: i32, t7: i32 }
+struct Rows8 {
+    a0: Acc64, a1: Acc64, a2: Acc64, a3: Acc64, a4: Acc64, a5: Acc64, a6: Acc64, a7: Acc64,
+}
+
+fn origins8(m: u32) -> Origins8 {
+    return Origins8(origin(m), origin(m + 8u), origin(m + 16u), origin(m + 24u),
+                    origin(m + 32u), origin(m + 40u), origin(m + 48u), origin(m + 56u));
+}
+
+fn taps8(o: Origins8, ky: u32, kx: u32, cin4: u32) -> Taps8 {
+    return Taps8(tap(o.o0, ky, kx, cin4), tap(o.o1, ky, kx, cin4), tap(o.o2, ky, kx, cin4),
+                 tap(o.o3, ky, kx, cin4), tap(o.o4, ky, kx, cin4), tap(o.o5, ky, kx, cin4),
+                 tap(o.o6, ky, kx, cin4), tap(o.o7, ky, kx, cin4));
+}
+
+fn zero_rows8() -> Rows8 {
+    let z = zero64();
+    return Rows8(z, z, z, z, z, z, z, z);
+}
+
+// r + x[taps, c] · b for the eight pixels (4 input channels).
+fn mac_rows8(r: Rows8, t: Taps8, c: u32, b: B64) -> Rows8 {
+    return Rows8(
+        mac64(r.a0, load_x(t.t0, c), b),
+        mac64(r.a1, load_x(t.t1, c), b),
+        mac64(r.a2, load_x(t.t2, c), b),
+        mac64(r.a3, load_x(t.t3, c), b),
+        mac64(r.a4, load_x(t.t4, c), b),
+        mac64(r.a5, load_x(t.t5, c), b),
+        mac64(r.a6, load_x(t.t6, c), b),
+        mac64(r.a7, load_x(t.t7, c), b),
+    );
+}
+
+fn store_rows8(m: u32, cb: u32, r: Rows8, bv: Acc64) {
+    store64(m, cb, r.a0, bv);
+    store64(m + 8u, cb, r.a1, bv);
+    store64(m + 16u, cb, r.a2, bv);
+    store64(m + 24u, cb, r.a3, bv);
+    store64(m + 32u, cb, r.a4, bv);
+    store64(m + 40u, cb, r.a5, bv);
+    store64(m + 48u, cb, r.a6, bv);
+    store64(m + 56u, cb, r.a7, bv);
+}
+
+// ROWS = 16: pixels mb + l + 8i (i < 16) of a 128-pixel block, as two halves of eight that
+// share every weight row.
 @compute @workgroup_size(8, 1, 1)
 fn main(
     @builtin(local_invocation_index) li: u32,
@@ -115,43 +169,56 @@ fn main(
     }
     let l = lane % 8u;
     let m0 = mb + li;
-    let o0 = origin(m0); let o1 = origin(m0 + 8u); let o2 = origin(m0 + 16u); let o3 = origin(m0 + 24u);
-    let o4 = origin(m0 + 32u); let o5 = origin(m0 + 40u); let o6 = origin(m0 + 48u); let o7 = origin(m0 + 56u);
-    let o8 = origin(m0 + 64u); let o9 = origin(m0 + 72u); let o10 = origin(m0 + 80u); let o11 = origin(m0 + 88u);
-    let o12 = origin(m0 + 96u); let o13 = origin(m0 + 104u); let o14 = origin(m0 + 112u); let o15 = origin(m0 + 120u);
-    var a0 = zero64(); var a1 = zero64(); var a2 = zero64(); var a3 = zero64();
-    var a4 = zero64(); var a5 = zero64(); var a6 = zero64(); var a7 = zero64();
-    var a8 = zero64(); var a9 = zero64(); var a10 = zero64(); var a11 = zero64();
-    var a12 = zero64(); var a13 = zero64(); var a14 = zero64(); var a15 = zero64();
+    let o_lo = origins8(m0);
+    let o_hi = origins8(m0 + 64u);
+    var r_lo = zero_rows8();
+    var r_hi = zero_rows8();
     let cin4 = p.in_c / 4u;
     for (var ky = 0u; ky < p.k_h; ky++) {
         for (var kx = 0u; kx < p.k_w; kx++) {
-            let t0 = tap(o0, ky, kx, cin4); let t1 = tap(o1, ky, kx, cin4); let t2 = tap(o2, ky, kx, cin4); let t3 = tap(o3, ky, kx, cin4);
-            let t4 = tap(o4, ky, kx, cin4); let t5 = tap(o5, ky, kx, cin4); let t6 = tap(o6, ky, kx, cin4); let t7 = tap(o7, ky, kx, cin4);
-            let t8 = tap(o8, ky, kx, cin4); let t9 = tap(o9, ky, kx, cin4); let t10 = tap(o10, ky, kx, cin4); let t11 = tap(o11, ky, kx, cin4);
-            let t12 = tap(o12, ky, kx, cin4); let t13 = tap(o13, ky, kx, cin4); let t14 = tap(o14, ky, kx, cin4); let t15 = tap(o15, ky, kx, cin4);
+            let t_lo = taps8(o_lo, ky, kx, cin4);
+            let t_hi = taps8(o_hi, ky, kx, cin4);
             var row = (ky * p.k_w + kx) * p.in_c;
             for (var c = 0u; c < cin4; c++) {
                 let b = share_rows(row, cb, l);
-                a0 = mac64(a0, load_x(t0, c), b); a1 = mac64(a1, load_x(t1, c), b);
-                a2 = mac64(a2, load_x(t2, c), b); a3 = mac64(a3, load_x(t3, c), b);
-                a4 = mac64(a4, load_x(t4, c), b); a5 = mac64(a5, load_x(t5, c), b);
-                a6 = mac64(a6, load_x(t6, c), b); a7 = mac64(a7, load_x(t7, c), b);
-                a8 = mac64(a8, load_x(t8, c), b); a9 = mac64(a9, load_x(t9, c), b);
-                a10 = mac64(a10, load_x(t10, c), b); a11 = mac64(a11, load_x(t11, c), b);
-                a12 = mac64(a12, load_x(t12, c), b); a13 = mac64(a13, load_x(t13, c), b);
-                a14 = mac64(a14, load_x(t14, c), b); a15 = mac64(a15, load_x(t15, c), b);
+                r_lo = mac_rows8(r_lo, t_lo, c, b);
+                r_hi = mac_rows8(r_hi, t_hi, c, b);
                 row += 4u;
             }
         }
     }
     let bv = load_bias(cb);
-    store64(m0, cb, a0, bv); store64(m0 + 8u, cb, a1, bv);
-    store64(m0 + 16u, cb, a2, bv); store64(m0 + 24u, cb, a3, bv);
-    store64(m0 + 32u, cb, a4, bv); store64(m0 + 40u, cb, a5, bv);
-    store64(m0 + 48u, cb, a6, bv); store64(m0 + 56u, cb, a7, bv);
-    store64(m0 + 64u, cb, a8, bv); store64(m0 + 72u, cb, a9, bv);
-    store64(m0 + 80u, cb, a10, bv); store64(m0 + 88u, cb, a11, bv);
-    store64(m0 + 96u, cb, a12, bv); store64(m0 + 104u, cb, a13, bv);
-    store64(m0 + 112u, cb, a14, bv); store64(m0 + 120u, cb, a15, bv);
+    store_rows8(m0, cb, r_lo, bv);
+    store_rows8(m0 + 64u, cb, r_hi, bv);
+}
+
+// ROWS = 8: a 64-pixel block, for maps too small to fill 128-pixel ones (7 x 7 at batch 1).
+@compute @workgroup_size(8, 1, 1)
+fn main8(
+    @builtin(local_invocation_index) li: u32,
+    @builtin(subgroup_invocation_id) lane: u32,
+    @builtin(workgroup_id) wid: vec3<u32>,
+    @builtin(num_workgroups) nwg: vec3<u32>,
+) {
+    let cb = wid.x * 16u;
+    let mb = (wid.z * nwg.y + wid.y) * 64u;
+    if (cb >= p.out_c4 || mb >= pixels()) {
+        return;
+    }
+    let l = lane % 8u;
+    let m0 = mb + li;
+    let o = origins8(m0);
+    var r = zero_rows8();
+    let cin4 = p.in_c / 4u;
+    for (var ky = 0u; ky < p.k_h; ky++) {
+        for (var kx = 0u; kx < p.k_w; kx++) {
+            let t = taps8(o, ky, kx, cin4);
+            var row = (ky * p.k_w + kx) * p.in_c;
+            for (var c = 0u; c < cin4; c++) {
+                r = mac_rows8(r, t, c, share_rows(row, cb, l));
+                row += 4u;
+            }
+        }
+    }
+    store_rows8(m0, cb, r, load_bias(cb));
 }

@@ -186,7 +186,10 @@ impl Model {
         };
         match self.forced.or_else(tuned) {
             Some(v) if v.runs_on(conv, self.ctx.caps) => v,
-            _ => conv::choose(conv, self.ctx.caps),
+            _ => {
+                let pixels = conv.out_hw(h, w).map_or(0, |(oh, ow)| batch * oh * ow);
+                conv::choose(conv, pixels, self.ctx.caps)
+            }
         }
     }
 
@@ -590,6 +593,7 @@ impl Model {
                                 ConvVariant::Tiled => Kernel::ConvTiled,
                                 ConvVariant::Small => Kernel::ConvSmall,
                                 ConvVariant::Subgroup => Kernel::ConvSubgroup,
+                                ConvVariant::Subgroup8 => Kernel::ConvSubgroup8,
                                 _ => Kernel::Conv,
                             };
                             vec![(

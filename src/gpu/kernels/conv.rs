@@ -93,8 +93,12 @@ pub fn params(
         ConvVariant::Small => (2 * WG, 4 * WG),
         _ => (CO_BLOCK / 4 * WG, PIXELS * WG),
     };
-    if variant == ConvVariant::Subgroup {
-        return (p, super::conv_sg::grid(m, c4));
+    match variant {
+        ConvVariant::Subgroup => return (p, super::conv_sg::grid(m, c4, super::conv_sg::ROWS)),
+        ConvVariant::Subgroup8 => {
+            return (p, super::conv_sg::grid(m, c4, super::conv_sg::ROWS_SMALL))
+        }
+        _ => {}
     }
     let x_groups = c4.div_ceil(c4_per_group);
     let pixel_groups = m.div_ceil(pixels_per_group);
@@ -116,12 +120,15 @@ pub enum ConvVariant {
     Tiled,
     /// Direct conv with small register tiles (more invocations for small layers).
     Small,
-    /// Implicit GEMM with the weights shared across a subgroup (needs `SUBGROUP`).
+    /// Implicit GEMM with the weights shared across a subgroup (needs `SUBGROUP`), 16 pixels
+    /// per invocation.
     Subgroup,
+    /// The same with 8 pixels per invocation (maps too small for the large tile).
+    Subgroup8,
 }
 
 impl ConvVariant {
-    pub const ALL: [ConvVariant; 7] = [
+    pub const ALL: [ConvVariant; 8] = [
         ConvVariant::Direct,
         ConvVariant::DirectVec4,
         ConvVariant::Gemm1x1,
@@ -129,6 +136,7 @@ impl ConvVariant {
         ConvVariant::Tiled,
         ConvVariant::Small,
         ConvVariant::Subgroup,
+        ConvVariant::Subgroup8,
     ];
 
     /// Short name used in profiles and the tuning cache.
@@ -141,6 +149,7 @@ impl ConvVariant {
             ConvVariant::Tiled => "tiled_gemm",
             ConvVariant::Small => "direct_small",
             ConvVariant::Subgroup => "sg_gemm",
+            ConvVariant::Subgroup8 => "sg_gemm8",
         }
     }
 
@@ -160,13 +169,13 @@ impl ConvVariant {
             ConvVariant::Winograd => super::winograd::eligible(conv),
             ConvVariant::Tiled => conv.in_c.is_multiple_of(16),
             ConvVariant::Small => true,
-            ConvVariant::Subgroup => super::conv_sg::eligible(conv),
+            ConvVariant::Subgroup | ConvVariant::Subgroup8 => super::conv_sg::eligible(conv),
         }
     }
 
     /// Whether the variant needs subgroup operations.
     pub fn needs_subgroups(self) -> bool {
-        self == ConvVariant::Subgroup
+        matches!(self, ConvVariant::Subgroup | ConvVariant::Subgroup8)
     }
 
     /// Whether this variant can compute `conv` on a device with `caps`.
@@ -199,20 +208,28 @@ impl DeviceCaps {
     }
 }
 
-/// The heuristic choice. On CPU adapters (lavapipe, SwiftShader), where workgroup memory and
-/// barriers are expensive, invocations run as SIMD lanes and every storage load is costly: the
-/// subgroup GEMM wherever Cin % 4 == 0 and the adapter has subgroups; without them Winograd for
-/// eligible 3×3 stride-1 convs, the GEMM for 1×1 convs, the vec4 direct kernel where Cin
-/// allows it. On GPUs: the workgroup-memory tiled GEMM where Cin % 16 == 0, else the direct
-/// kernels. `--tune` replaces this with measurements.
-pub fn choose(conv: &Conv2d, caps: DeviceCaps) -> ConvVariant {
+/// The heuristic choice for `conv` computing `pixels` output pixels (batch × out_h × out_w).
+/// On CPU adapters (lavapipe, SwiftShader), where workgroup memory and barriers are expensive,
+/// invocations run as SIMD lanes and every storage load is costly: the subgroup GEMM wherever
+/// Cin % 4 == 0 and the adapter has subgroups (its small tile where the map is too small for
+/// the large one); without subgroups Winograd for eligible 3×3 stride-1 convs, the GEMM for
+/// 1×1 convs, the vec4 direct kernel where Cin allows it. On GPUs: the workgroup-memory tiled
+/// GEMM where Cin % 16 == 0, else the direct kernels. `--tune` replaces this with
+/// measurements.
+pub fn choose(conv: &Conv2d, pixels: usize, caps: DeviceCaps) -> ConvVariant {
+    let sg = if super::conv_sg::prefers_small(pixels) {
+        ConvVariant::Subgroup8
+    } else {
+        ConvVariant::Subgroup
+    };
+    let cpu = [
+        sg,
+        ConvVariant::Winograd,
+        ConvVariant::Gemm1x1,
+        ConvVariant::DirectVec4,
+    ];
     let order: &[ConvVariant] = if caps.device_type == wgpu::DeviceType::Cpu {
-        &[
-            ConvVariant::Subgroup,
-            ConvVariant::Winograd,
-            ConvVariant::Gemm1x1,
-            ConvVariant::DirectVec4,
-        ]
+        &cpu
     } else {
         &[ConvVariant::Tiled, ConvVariant::DirectVec4]
     };

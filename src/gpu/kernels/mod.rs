@@ -34,8 +34,10 @@ pub enum Kernel {
     ConvTiled,
     /// Direct conv with small register tiles.
     ConvSmall,
-    /// Implicit GEMM with weights shared across a subgroup (needs `SUBGROUP`).
+    /// Implicit GEMM with weights shared across a subgroup (needs `SUBGROUP`), 16 pixels per
+    /// invocation; and with 8 (small maps).
     ConvSubgroup,
+    ConvSubgroup8,
     /// Winograd F(2,3): input transform, 16 GEMMs, output transform.
     WinogradInput,
     WinogradGemm,
@@ -53,7 +55,7 @@ pub enum Kernel {
 }
 
 impl Kernel {
-    pub const ALL: [Kernel; 18] = [
+    pub const ALL: [Kernel; 19] = [
         Kernel::PoolLinear,
         Kernel::Conv,
         Kernel::ConvVec4,
@@ -61,6 +63,7 @@ impl Kernel {
         Kernel::ConvTiled,
         Kernel::ConvSmall,
         Kernel::ConvSubgroup,
+        Kernel::ConvSubgroup8,
         Kernel::WinogradInput,
         Kernel::WinogradGemm,
         Kernel::WinogradOutput,
@@ -83,6 +86,7 @@ impl Kernel {
             Kernel::ConvTiled => ("conv2d_tiled.wgsl", "main"),
             Kernel::ConvSmall => ("conv2d_small.wgsl", "main"),
             Kernel::ConvSubgroup => ("conv_sg.wgsl", "main"),
+            Kernel::ConvSubgroup8 => ("conv_sg.wgsl", "main8"),
             Kernel::WinogradInput => ("winograd.wgsl", "input"),
             Kernel::WinogradGemm => ("winograd.wgsl", "gemm"),
             Kernel::WinogradOutput => ("winograd.wgsl", "output"),
@@ -110,7 +114,8 @@ impl Kernel {
             | Kernel::Conv1x1
             | Kernel::ConvTiled
             | Kernel::ConvSmall
-            | Kernel::ConvSubgroup => &[
+            | Kernel::ConvSubgroup
+            | Kernel::ConvSubgroup8 => &[
                 (0, Read),
                 (1, Read),
                 (2, Read),

@@ -1,6 +1,9 @@
-// conv2d for any Cin (the stem's 3 channels, odd counts) over NHWC activations: the same
-// register tiling as conv2d_vec4.wgsl (8 output pixels x 16 output channels per invocation),
-// reading the input one channel at a time.
+// Fragment (assembled by src/gpu/kernels/shaders.rs after the pieces prelude, conv_io, conv_x1,
+// window, write_step, acc16, conv_store; validated in that form by tests/shaders.rs).
+//
+// conv2d for any Cin (odd counts) over NHWC activations: the same register tiling as
+// conv2d_vec4.wgsl (8 output pixels x 16 output channels per invocation), reading the input
+// one channel at a time.
 //
 //   acc[m][co] = sum over (ky, kx, ci) of x[n, oy*sh + ky - pt, ox*sw + kx - pl, ci] * w[ky][kx][ci][co]
 //   y[m][co]   = acc + bias[co] (+ residual[m][co]) (ReLU)          (the fused write step)
@@ -8,106 +11,6 @@
 // Weights are HWIO with Cout padded to a multiple of 16: w[((ky*KW + kx)*Cin + ci) * Cout4 + co/4].
 // Grid: workgroups of 8 x 8 invocations; local x walks pixel blocks, local y channel blocks;
 // workgroup x = channel-block group, (y, z) = pixel-block groups.
-
-// Storage types: f32 here; the half-precision build (see src/gpu/kernels/mod.rs) enables f16
-// and swaps these aliases for f16 types. Arithmetic is f32 in both.
-alias act = f32;
-alias act4 = vec4<f32>;
-alias wgt4 = vec4<f32>;
-
-struct ConvParams {
-    batch: u32, in_h: u32, in_w: u32, in_c: u32,
-    out_h: u32, out_w: u32, out_c: u32, out_c4: u32,
-    k_h: u32, k_w: u32, stride_h: u32, stride_w: u32,
-    pad_t: u32, pad_l: u32, has_residual: u32, relu: u32,
-}
-
-@group(0) @binding(0) var<storage, read> x: array<act>;
-@group(0) @binding(1) var<storage, read> w: array<wgt4>;
-@group(0) @binding(2) var<storage, read> bias: array<vec4<f32>>;
-@group(0) @binding(3) var<storage, read> residual: array<act>;
-@group(0) @binding(4) var<storage, read_write> y: array<act>;
-@group(0) @binding(5) var<uniform> p: ConvParams;
-
-// 16 output channels of one pixel.
-struct Acc { c0: vec4<f32>, c1: vec4<f32>, c2: vec4<f32>, c3: vec4<f32> }
-
-fn zero() -> Acc {
-    return Acc(vec4<f32>(0.0), vec4<f32>(0.0), vec4<f32>(0.0), vec4<f32>(0.0));
-}
-
-fn mac_row(a: Acc, s: f32, r: Acc) -> Acc {
-    let v = vec4<f32>(s);
-    return Acc(fma(v, r.c0, a.c0), fma(v, r.c1, a.c1), fma(v, r.c2, a.c2), fma(v, r.c3, a.c3));
-}
-
-fn load_row(row: u32, c4: u32) -> Acc {
-    let b = row * p.out_c4 + c4;
-    return Acc(vec4<f32>(w[b]), vec4<f32>(w[b + 1u]), vec4<f32>(w[b + 2u]), vec4<f32>(w[b + 3u]));
-}
-
-// Window origin of output pixel m: (first input row of its image, top row, left column), or
-// an origin far outside the image when m is past the last pixel, so that every tap reads 0.
-// Computed once per pixel: integer division is costly on many devices.
-fn origin(m: u32) -> vec3<i32> {
-    if (m >= p.batch * p.out_h * p.out_w) {
-        return vec3<i32>(0, -65536, -65536);
-    }
-    let hw = p.out_h * p.out_w;
-    let n = m / hw;
-    let r = m % hw;
-    let iy = i32((r / p.out_w) * p.stride_h) - i32(p.pad_t);
-    let ix = i32((r % p.out_w) * p.stride_w) - i32(p.pad_l);
-    return vec3<i32>(i32(n * p.in_h), iy, ix);
-}
-
-// index of the input channel 0 under tap (ky, kx) of a window, or -1 in the padding.
-fn tap(o: vec3<i32>, ky: u32, kx: u32) -> i32 {
-    let iy = o.y + i32(ky);
-    let ix = o.z + i32(kx);
-    if (iy < 0 || ix < 0 || iy >= i32(p.in_h) || ix >= i32(p.in_w)) {
-        return -1;
-    }
-    return ((o.x + iy) * i32(p.in_w) + ix) * i32(p.in_c);
-}
-
-fn load_x(base: i32, c: u32) -> f32 {
-    if (base < 0) {
-        return 0.0;
-    }
-    return f32(x[u32(base) + c]);
-}
-
-fn store4(m: u32, c4: u32, acc: vec4<f32>) {
-    if (c4 >= p.out_c4) {
-        return;
-    }
-    let v = acc + bias[c4];
-    let base = m * p.out_c;
-    for (var j = 0u; j < 4u; j++) {
-        let co = c4 * 4u + j;
-        if (co < p.out_c) {
-            var o = v[j];
-            if (p.has_residual != 0u) {
-                o += f32(residual[base + co]);
-            }
-            if (p.relu != 0u) {
-                o = max(o, 0.0);
-            }
-            y[base + co] = act(o);
-        }
-    }
-}
-
-fn store(m: u32, c4: u32, a: Acc) {
-    if (m >= p.batch * p.out_h * p.out_w) {
-        return;
-    }
-    store4(m, c4, a.c0);
-    store4(m, c4 + 1u, a.c1);
-    store4(m, c4 + 2u, a.c2);
-    store4(m, c4 + 3u, a.c3);
-}
 
 @compute @workgroup_size(8, 8, 1)
 fn main(
@@ -117,7 +20,7 @@ fn main(
 ) {
     let c4 = (wid.x * 8u + lid.y) * 4u;
     let m0 = ((wid.z * nwg.y + wid.y) * 8u + lid.x) * 8u;
-    if (c4 >= p.out_c4 || m0 >= p.batch * p.out_h * p.out_w) {
+    if (c4 >= p.out_c4 || m0 >= pixels()) {
         return;
     }
     let o0 = origin(m0); let o1 = origin(m0 + 1u); let o2 = origin(m0 + 2u); let o3 = origin(m0 + 3u);
@@ -126,10 +29,10 @@ fn main(
     var a4 = zero(); var a5 = zero(); var a6 = zero(); var a7 = zero();
     for (var ky = 0u; ky < p.k_h; ky++) {
         for (var kx = 0u; kx < p.k_w; kx++) {
-            let t0 = tap(o0, ky, kx); let t1 = tap(o1, ky, kx);
-            let t2 = tap(o2, ky, kx); let t3 = tap(o3, ky, kx);
-            let t4 = tap(o4, ky, kx); let t5 = tap(o5, ky, kx);
-            let t6 = tap(o6, ky, kx); let t7 = tap(o7, ky, kx);
+            let t0 = tap(o0, ky, kx, p.in_c); let t1 = tap(o1, ky, kx, p.in_c);
+            let t2 = tap(o2, ky, kx, p.in_c); let t3 = tap(o3, ky, kx, p.in_c);
+            let t4 = tap(o4, ky, kx, p.in_c); let t5 = tap(o5, ky, kx, p.in_c);
+            let t6 = tap(o6, ky, kx, p.in_c); let t7 = tap(o7, ky, kx, p.in_c);
             var row = (ky * p.k_w + kx) * p.in_c;
             for (var c = 0u; c < p.in_c; c++) {
                 let wr = load_row(row, c4);

@@ -1,12 +1,11 @@
+// Fragment (assembled by src/gpu/kernels/shaders.rs after the prelude that defines the
+// storage type `act`; validated in that form by tests/shaders.rs).
+//
 // Element-wise ops on NHWC activations, one element per invocation:
 //   affine: y = a * scale[c] + shift[c] (ReLU)   (a batch norm that was not folded)
 //   add:    y = a + b (ReLU)                      (a residual add that could not fuse)
 //   relu:   y = max(x, 0)
 // Element i has channel i % channels. Grid: 256 per workgroup, workgroups in (x, y).
-
-// Storage types: f32 here; the half-precision build (see src/gpu/kernels/mod.rs) enables f16
-// and swaps these aliases for f16 types. Arithmetic is f32 in both.
-alias act = f32;
 
 struct EltParams {
     count: u32,

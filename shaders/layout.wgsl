@@ -1,13 +1,12 @@
+// Fragment (assembled by src/gpu/kernels/shaders.rs after the prelude that defines the
+// storage type `act`; validated in that form by tests/shaders.rs).
+//
 // Layout changes, one output element per invocation:
 //   nchw_to_nhwc: the NCHW f32 input -> the internal NHWC layout, with out_c >= in_c channels
 //                 (the extra ones zero, so that a 3-channel stem can read vec4s);
 //   shortcut_a:   the CIFAR option-A shortcut, y[n, oy, ox, c] = x[n, oy*s, ox*s, c - pad]
 //                 for pad <= c < pad + Cin, else 0.
 // Grid: 256 per workgroup, workgroups in (x, y).
-
-// Storage types: f32 here; the half-precision build (see src/gpu/kernels/mod.rs) enables f16
-// and swaps these aliases for f16 types. Arithmetic is f32 in both.
-alias act = f32;
 
 struct LayoutParams {
     count: u32,

@@ -1,9 +1,8 @@
+// Fragment (assembled by src/gpu/kernels/shaders.rs after the prelude that defines the
+// storage type `act`; validated in that form by tests/shaders.rs).
+//
 // The classifier: y[n, o] = sum_i x[n, i] * w[o, i] + b[o], with W as [out][in].
 // One output per invocation; 64 per workgroup, workgroups in (x, y).
-
-// Storage types: f32 here; the half-precision build (see src/gpu/kernels/mod.rs) enables f16
-// and swaps these aliases for f16 types. Arithmetic is f32 in both.
-alias act = f32;
 
 struct LinearParams {
     batch: u32,

@@ -1,11 +1,10 @@
+// Fragment (assembled by src/gpu/kernels/shaders.rs after the prelude that defines the
+// storage type `act`; validated in that form by tests/shaders.rs).
+//
 // Pooling over NHWC activations, one output element per invocation:
 //   max_pool: window max; padded taps are skipped, so padding never wins;
 //   global_avg_pool: mean over H x W, y[n, c].
 // Grid: 256 per workgroup, workgroups in (x, y).
-
-// Storage types: f32 here; the half-precision build (see src/gpu/kernels/mod.rs) enables f16
-// and swaps these aliases for f16 types. Arithmetic is f32 in both.
-alias act = f32;
 
 struct PoolParams {
     count: u32,

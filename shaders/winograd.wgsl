@@ -1,3 +1,6 @@
+// Fragment (assembled by src/gpu/kernels/shaders.rs after the pieces prelude, write_step,
+// acc16; validated in that form by tests/shaders.rs).
+//
 // Winograd F(2x2, 3x3) for 3x3 stride-1 convs over NHWC activations, in three passes:
 //
 //   input:  V[e][t][c] = (B^T d B)[e]   for every 4x4 input patch d of tile t (origin 2*ty - pt,
@@ -11,12 +14,6 @@
 // Cin and Cout are multiples of 4 here (Cout padded to 16 in U and M).
 // Layouts: V [16][T][Cin/4] vec4; U [16][Cin][Cout16/4] vec4; M [16][T][Cout16/4] vec4.
 
-// Storage types: f32 here; the half-precision build (see src/gpu/kernels/mod.rs) enables f16
-// and swaps these aliases for f16 types. Arithmetic is f32 in both.
-alias act = f32;
-alias act4 = vec4<f32>;
-alias wgt4 = vec4<f32>;
-
 struct WinoParams {
     batch: u32, in_h: u32, in_w: u32, in_c4: u32,
     out_h: u32, out_w: u32, out_c: u32, out_c4: u32,
@@ -27,7 +24,7 @@ struct WinoParams {
 @group(0) @binding(0) var<storage, read> x: array<act4>;
 @group(0) @binding(1) var<storage, read_write> v_out: array<vec4<f32>>;
 @group(0) @binding(2) var<storage, read> v_in: array<vec4<f32>>;
-@group(0) @binding(3) var<storage, read> u: array<wgt4>;
+@group(0) @binding(3) var<storage, read> w: array<wgt4>;  // U
 @group(0) @binding(4) var<storage, read_write> m_out: array<vec4<f32>>;
 @group(0) @binding(5) var<storage, read> m_in: array<vec4<f32>>;
 @group(0) @binding(6) var<storage, read> bias: array<vec4<f32>>;
@@ -86,36 +83,6 @@ fn input(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: ve
     }
 }
 
-struct Acc { c0: vec4<f32>, c1: vec4<f32>, c2: vec4<f32>, c3: vec4<f32> }
-struct W16 { r0: Acc, r1: Acc, r2: Acc, r3: Acc }
-
-fn zero() -> Acc {
-    return Acc(vec4<f32>(0.0), vec4<f32>(0.0), vec4<f32>(0.0), vec4<f32>(0.0));
-}
-
-fn mac_row(a: Acc, s: f32, r: Acc) -> Acc {
-    let v = vec4<f32>(s);
-    return Acc(fma(v, r.c0, a.c0), fma(v, r.c1, a.c1), fma(v, r.c2, a.c2), fma(v, r.c3, a.c3));
-}
-
-fn mac(a: Acc, xv: vec4<f32>, wt: W16) -> Acc {
-    return mac_row(mac_row(mac_row(mac_row(a, xv.x, wt.r0), xv.y, wt.r1), xv.z, wt.r2), xv.w, wt.r3);
-}
-
-fn load_u16(e: u32, c: u32, c4: u32) -> W16 {
-    let s = p.out_c4;
-    let b0 = (e * p.in_c4 * 4u + c) * s + c4;
-    let b1 = b0 + s;
-    let b2 = b1 + s;
-    let b3 = b2 + s;
-    return W16(
-        Acc(vec4<f32>(u[b0]), vec4<f32>(u[b0 + 1u]), vec4<f32>(u[b0 + 2u]), vec4<f32>(u[b0 + 3u])),
-        Acc(vec4<f32>(u[b1]), vec4<f32>(u[b1 + 1u]), vec4<f32>(u[b1 + 2u]), vec4<f32>(u[b1 + 3u])),
-        Acc(vec4<f32>(u[b2]), vec4<f32>(u[b2 + 1u]), vec4<f32>(u[b2 + 2u]), vec4<f32>(u[b2 + 3u])),
-        Acc(vec4<f32>(u[b3]), vec4<f32>(u[b3 + 1u]), vec4<f32>(u[b3 + 2u]), vec4<f32>(u[b3 + 3u])),
-    );
-}
-
 fn load_v(e: u32, t: u32, c: u32) -> vec4<f32> {
     if (t >= p.tiles) {
         return vec4<f32>(0.0);
@@ -146,7 +113,7 @@ fn gemm(@builtin(local_invocation_id) lid: vec3<u32>, @builtin(workgroup_id) wid
     var a0 = zero(); var a1 = zero(); var a2 = zero(); var a3 = zero();
     var a4 = zero(); var a5 = zero(); var a6 = zero(); var a7 = zero();
     for (var c = 0u; c < p.in_c4; c++) {
-        let wt = load_u16(e, c * 4u, c4);
+        let wt = load_w16(e * p.in_c4 * 4u + c * 4u, c4);
         a0 = mac(a0, load_v(e, t0, c), wt); a1 = mac(a1, load_v(e, t0 + 1u, c), wt);
         a2 = mac(a2, load_v(e, t0 + 2u, c), wt); a3 = mac(a3, load_v(e, t0 + 3u, c), wt);
         a4 = mac(a4, load_v(e, t0 + 4u, c), wt); a5 = mac(a5, load_v(e, t0 + 5u, c), wt);
@@ -161,21 +128,7 @@ fn write_out(n: u32, oy: u32, ox: u32, c4: u32, v: vec4<f32>) {
     if (oy >= p.out_h || ox >= p.out_w) {
         return;
     }
-    let base = ((n * p.out_h + oy) * p.out_w + ox) * p.out_c;
-    let b = v + bias[c4];
-    for (var j = 0u; j < 4u; j++) {
-        let co = c4 * 4u + j;
-        if (co < p.out_c) {
-            var o = b[j];
-            if (p.has_residual != 0u) {
-                o += f32(residual[base + co]);
-            }
-            if (p.relu != 0u) {
-                o = max(o, 0.0);
-            }
-            y[base + co] = act(o);
-        }
-    }
+    write_out4(((n * p.out_h + oy) * p.out_w + ox) * p.out_c, c4, v + bias[c4]);
 }
 
 // One invocation per (tile, 4 output channels): Y = A^T M A, then the fused write step.

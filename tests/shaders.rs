@@ -1,9 +1,15 @@
-//! CPU-only checks of every WGSL file the engine compiles (`gpu::kernels::SHADERS`), in every
-//! variant the engine generates from it (f32 as on disk, and the f16 build): each parses and
-//! validates with naga (all capabilities), and every kernel's entry point exists with exactly
-//! the bindings its pipeline layout declares.
+//! CPU-only checks of every WGSL module the engine compiles (`gpu::kernels::shaders::FILES`,
+//! each assembled from the shared pieces in both precisions): each parses and validates with
+//! naga (all capabilities); every kernel's entry point exists with exactly the bindings its
+//! pipeline layout declares; the f16 build stores f16 and the f32 build does not; every
+//! piece is used and no kernel is assembled from the same piece twice; and every WGSL
+//! parameter struct has the size and the field names and offsets of its Rust struct.
 
-use resnet_wgpu::gpu::kernels::{shader_for, shader_source, Access, Kernel, Precision, SHADERS};
+use resnet_wgpu::gpu::kernels::shaders::{file, Piece, FILES};
+use resnet_wgpu::gpu::kernels::{
+    conv::ConvParams, eltwise::EltParams, layout::LayoutParams, linear::LinearParams,
+    pool::PoolParams, winograd::WinoParams, Access, Kernel, Precision,
+};
 
 const PRECISIONS: [Precision; 2] = [Precision::F32, Precision::F16];
 
@@ -21,14 +27,25 @@ fn validate(name: &str, src: &str, module: &naga::Module) -> naga::valid::Module
     .unwrap_or_else(|e| panic!("{name} does not validate:\n{}", e.emit_to_string(src)))
 }
 
+/// Every (file, precision) module, assembled, parsed and validated.
+fn modules() -> Vec<(String, Precision, naga::Module, naga::valid::ModuleInfo)> {
+    FILES
+        .iter()
+        .flat_map(|f| PRECISIONS.map(|p| (f, p)))
+        .map(|(f, precision)| {
+            let src = f.assemble(precision);
+            let name = format!("{} ({precision:?})", f.name);
+            let module = parse(&name, &src);
+            let info = validate(&name, &src, &module);
+            (name, precision, module, info)
+        })
+        .collect()
+}
+
 #[test]
 fn every_shader_parses_and_validates() {
-    assert!(!SHADERS.is_empty(), "no shaders registered");
-    for ((name, src), precision) in SHADERS.iter().flat_map(|s| PRECISIONS.map(|p| (s, p))) {
-        let src = &shader_for(src, precision);
-        let name = &format!("{name} ({precision:?})");
-        let module = parse(name, src);
-        validate(name, src, &module);
+    assert!(!FILES.is_empty(), "no shaders registered");
+    for (name, _, module, _) in modules() {
         assert!(
             module
                 .entry_points
@@ -40,12 +57,54 @@ fn every_shader_parses_and_validates() {
 }
 
 #[test]
-fn shader_names_are_unique() {
-    for (i, (a, _)) in SHADERS.iter().enumerate() {
+fn shader_names_are_unique_and_pieces_used_once() {
+    for (i, a) in FILES.iter().enumerate() {
         assert!(
-            SHADERS[i + 1..].iter().all(|(b, _)| a != b),
-            "shader `{a}` is registered twice"
+            FILES[i + 1..].iter().all(|b| a.name != b.name),
+            "shader `{}` is registered twice",
+            a.name
         );
+        for (j, p) in a.pieces.iter().enumerate() {
+            assert!(
+                !a.pieces[j + 1..].contains(p),
+                "{}: piece {p:?} listed twice",
+                a.name
+            );
+        }
+    }
+    for piece in Piece::ALL {
+        assert!(
+            FILES.iter().any(|f| f.pieces.contains(&piece)),
+            "piece {piece:?} is used by no shader"
+        );
+    }
+}
+
+/// The storage scalar of a global: the element type of an array, or the type itself.
+fn storage_scalar(module: &naga::Module, ty: naga::Handle<naga::Type>) -> Option<naga::Scalar> {
+    match &module.types[ty].inner {
+        naga::TypeInner::Array { base, .. } => storage_scalar(module, *base),
+        naga::TypeInner::Scalar(s) => Some(*s),
+        naga::TypeInner::Vector { scalar, .. } => Some(*scalar),
+        _ => None,
+    }
+}
+
+/// The f16 build is not the f32 build with a new name: the prelude's aliases reach the
+/// storage buffers (which a textual rewrite could silently miss).
+#[test]
+fn f16_builds_store_f16_and_f32_builds_do_not() {
+    for (name, precision, module, _) in modules() {
+        let halves = module
+            .global_variables
+            .iter()
+            .filter(|(_, v)| matches!(v.space, naga::AddressSpace::Storage { .. }))
+            .filter(|(_, v)| storage_scalar(&module, v.ty) == Some(naga::Scalar::F16))
+            .count();
+        match precision {
+            Precision::F32 => assert_eq!(halves, 0, "{name}: f16 storage in the f32 build"),
+            Precision::F16 => assert!(halves > 0, "{name}: the f16 build stores no f16"),
+        }
     }
 }
 
@@ -58,17 +117,16 @@ fn kernel_bindings_match_their_shaders() {
         .into_iter()
         .flat_map(|k| PRECISIONS.map(|p| (k, p)))
     {
-        let (file, entry) = kernel.entry();
-        let src = shader_source(file)
-            .unwrap_or_else(|| panic!("{kernel:?}: shader `{file}` is not in SHADERS"));
-        let src = &shader_for(src, precision);
-        let module = parse(file, src);
-        let info = validate(file, src, &module);
+        let (name, entry) = kernel.entry();
+        let f = file(name).unwrap_or_else(|| panic!("{kernel:?}: shader `{name}` is not in FILES"));
+        let src = &f.assemble(precision);
+        let module = parse(name, src);
+        let info = validate(name, src, &module);
         let index = module
             .entry_points
             .iter()
             .position(|e| e.name == entry)
-            .unwrap_or_else(|| panic!("{kernel:?}: `{file}` has no entry point `{entry}`"));
+            .unwrap_or_else(|| panic!("{kernel:?}: `{name}` has no entry point `{entry}`"));
         let fn_info = info.get_entry_point(index);
         let mut used: Vec<(u32, Access)> = Vec::new();
         for (handle, var) in module.global_variables.iter() {
@@ -80,7 +138,7 @@ fn kernel_bindings_match_their_shaders() {
             };
             assert_eq!(
                 binding.group, 0,
-                "{kernel:?}: `{file}` binds a global in group {}",
+                "{kernel:?}: `{name}` binds a global in group {}",
                 binding.group
             );
             let access = match var.space {
@@ -102,8 +160,115 @@ fn kernel_bindings_match_their_shaders() {
         assert_eq!(
             used,
             declared,
-            "{kernel:?} {precision:?} ({file}:{entry}): bindings used by the shader (left) differ from the \
+            "{kernel:?} {precision:?} ({name}:{entry}): bindings used by the shader (left) differ from the \
              pipeline layout (right)"
         );
+    }
+}
+
+/// (size, [(field, offset)]) of a Rust struct, in declaration order.
+macro_rules! rust_layout {
+    ($t:ty, [$($f:ident),* $(,)?]) => {
+        (
+            std::mem::size_of::<$t>(),
+            vec![$((stringify!($f), std::mem::offset_of!($t, $f))),*],
+        )
+    };
+}
+
+/// The WGSL struct `name` of `module`: (span, [(member, offset)]).
+fn wgsl_layout(module: &naga::Module, name: &str) -> Option<(usize, Vec<(String, usize)>)> {
+    module.types.iter().find_map(|(_, ty)| match &ty.inner {
+        naga::TypeInner::Struct { members, span } if ty.name.as_deref() == Some(name) => Some((
+            *span as usize,
+            members
+                .iter()
+                .map(|m| (m.name.clone().unwrap_or_default(), m.offset as usize))
+                .collect(),
+        )),
+        _ => None,
+    })
+}
+
+/// Every parameter struct the kernels read, in every module that declares it, has its Rust
+/// struct's size and its field names and offsets in the same order.
+#[test]
+fn params_structs_match_their_rust_structs() {
+    let rust = [
+        (
+            "ConvParams",
+            rust_layout!(
+                ConvParams,
+                [
+                    batch, in_h, in_w, in_c, out_h, out_w, out_c, out_c4, k_h, k_w, stride_h,
+                    stride_w, pad_t, pad_l, has_residual, relu
+                ]
+            ),
+        ),
+        (
+            "WinoParams",
+            rust_layout!(
+                WinoParams,
+                [
+                    batch, in_h, in_w, in_c4, out_h, out_w, out_c, out_c4, tiles_h, tiles_w,
+                    tiles, pad_t, pad_l, has_residual, relu, _pad
+                ]
+            ),
+        ),
+        (
+            "EltParams",
+            rust_layout!(EltParams, [count, channels, relu, _pad]),
+        ),
+        (
+            "LayoutParams",
+            rust_layout!(
+                LayoutParams,
+                [count, in_c, in_h, in_w, out_c, out_h, out_w, stride, pad_before, _p0, _p1, _p2]
+            ),
+        ),
+        (
+            "LinearParams",
+            rust_layout!(LinearParams, [batch, in_f, out_f, hw]),
+        ),
+        (
+            "PoolParams",
+            rust_layout!(
+                PoolParams,
+                [
+                    count, c, in_h, in_w, out_h, out_w, k_h, k_w, stride_h, stride_w, pad_t,
+                    pad_l
+                ]
+            ),
+        ),
+    ];
+    let modules = modules();
+    for (name, (size, fields)) in &rust {
+        let mut seen = 0;
+        for (module_name, _, module, _) in &modules {
+            let Some((span, members)) = wgsl_layout(module, name) else {
+                continue;
+            };
+            seen += 1;
+            let members: Vec<(&str, usize)> =
+                members.iter().map(|(n, o)| (n.as_str(), *o)).collect();
+            assert_eq!(
+                &members, fields,
+                "{module_name}: WGSL `{name}` (left) and its Rust struct (right) differ in fields or offsets"
+            );
+            assert_eq!(span, *size, "{module_name}: WGSL `{name}` size vs Rust size_of");
+        }
+        assert!(seen > 0, "no module declares `{name}`");
+    }
+    // Every struct bound as a uniform is one of the checked ones.
+    for (module_name, _, module, _) in &modules {
+        for (_, var) in module.global_variables.iter() {
+            if var.space == naga::AddressSpace::Uniform {
+                let ty = module.types[var.ty].name.as_deref().unwrap_or("?");
+                assert!(
+                    rust.iter().any(|(n, _)| *n == ty),
+                    "{module_name}: uniform of type `{ty}` has no Rust struct check"
+                );
+            }
+        }
     }
 }

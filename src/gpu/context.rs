@@ -36,6 +36,8 @@ pub(crate) struct Context {
     pub uncaptured: Arc<Mutex<Vec<String>>>,
     /// Why the device was lost, once it is.
     pub lost: Arc<Mutex<Option<String>>>,
+    /// What the conv variant choice depends on.
+    pub caps: super::kernels::conv::DeviceCaps,
     /// Pipelines per precision (f32, f16), created on first use.
     pub pipelines: [std::sync::OnceLock<Arc<super::kernels::Pipelines>>; 2],
 }
@@ -110,6 +112,7 @@ impl Engine {
         let limits = adapter.limits();
         let features = adapter.features()
             & (wgpu::Features::SHADER_F16
+                | wgpu::Features::SUBGROUP
                 | wgpu::Features::TIMESTAMP_QUERY
                 | wgpu::Features::TIMESTAMP_QUERY_INSIDE_ENCODERS);
         let (device, queue) = adapter
@@ -124,6 +127,7 @@ impl Engine {
                 adapter: info.name.clone(),
                 reason: e.to_string(),
             })?;
+        let caps = super::kernels::conv::DeviceCaps::new(&info, features);
         let uncaptured = Arc::new(Mutex::new(Vec::new()));
         let sink = uncaptured.clone();
         device.on_uncaptured_error(Arc::new(move |e: wgpu::Error| {
@@ -147,6 +151,7 @@ impl Engine {
                 info,
                 limits,
                 features,
+                caps,
                 uncaptured,
                 lost,
                 pipelines: Default::default(),
@@ -176,6 +181,11 @@ impl Engine {
     /// The optional features enabled on the device.
     pub fn features(&self) -> wgpu::Features {
         self.ctx.features
+    }
+
+    /// What the conv variant choice depends on (device type, usable subgroups).
+    pub fn conv_caps(&self) -> super::kernels::conv::DeviceCaps {
+        self.ctx.caps
     }
 
     /// All features the adapter offers.

@@ -135,8 +135,11 @@ impl Model {
             self.options.tuned.get(&key).copied()
         };
         match self.options.variant.or_else(tuned) {
-            Some(v) if v.supports(conv) => v,
-            _ => conv::choose(conv, self.ctx.info.device_type),
+            Some(v) if v.runs_on(conv, self.ctx.caps) => v,
+            _ => {
+                let pixels = conv.out_hw(h, w).map_or(0, |(oh, ow)| batch * oh * ow);
+                conv::choose(conv, pixels, self.ctx.caps)
+            }
         }
     }
 

@@ -178,6 +178,8 @@ fn launches(
                     ConvVariant::DirectVec4 => Kernel::ConvVec4,
                     ConvVariant::Tiled => Kernel::ConvTiled,
                     ConvVariant::Small => Kernel::ConvSmall,
+                    ConvVariant::Subgroup => Kernel::ConvSubgroup,
+                    ConvVariant::Subgroup8 => Kernel::ConvSubgroup8,
                     _ => Kernel::Conv,
                 };
                 let res = vec![input, w(0), w(1), residual, output];

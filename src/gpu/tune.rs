@@ -190,7 +190,10 @@ pub fn tune(
         );
         let reference = CpuModel::new(g.clone()).infer(&input)?;
         let mut candidates = Vec::new();
-        for variant in ConvVariant::ALL.into_iter().filter(|v| v.supports(conv)) {
+        for variant in ConvVariant::ALL
+            .into_iter()
+            .filter(|v| v.runs_on(conv, engine.conv_caps()))
+        {
             let model = Model::with_variant(engine, g.clone(), variant)?;
             let got = model.infer(&input)?;
             let cmp = compare(&got, &reference);

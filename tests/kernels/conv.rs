@@ -158,6 +158,24 @@ fn conv_awkward_shapes() {
     ]);
 }
 
+/// Shapes that stress the subgroup GEMM's tiling (64 channels × 128 pixels per workgroup, 16
+/// pixels per invocation): Cout not a multiple of 64 or of 16, pixel counts that leave partial
+/// tiles and idle lanes, strided 1×1 and 3×3 on odd sizes, the stem padded to 4 channels, a
+/// 97×131 map, batches 1 and 3 (every variant that supports the shape runs, as everywhere).
+#[test]
+fn conv_subgroup_tiling() {
+    run(&[
+        (3, 15, 15, sq(16, 13, 3, 1, 1), Plain, true),
+        (1, 97, 131, sq(4, 16, 7, 2, 3), Plain, true),
+        (3, 15, 15, sq(20, 40, 1, 2, 0), Plain, false),
+        (1, 7, 7, sq(64, 72, 1, 1, 0), Projection, true),
+        (3, 13, 13, sq(32, 32, 3, 2, 1), Plain, true),
+        (1, 97, 131, sq(8, 12, 3, 1, 1), Projection, true),
+        (3, 7, 7, sq(136, 136, 3, 1, 1), Identity, true),
+        (1, 15, 15, sq(12, 200, 1, 1, 0), Plain, true),
+    ]);
+}
+
 /// Every conv variant with f16 storage against the f32 reference (f16 keeps ~3 significant
 /// digits per stored value, so the tolerance is 1e-2 of the largest output).
 #[test]
@@ -176,8 +194,12 @@ fn every_variant_in_f16() {
         (sq(32, 32, 3, 1, 1), true),
         (sq(16, 40, 1, 2, 0), false),
         (sq(3, 16, 7, 2, 3), false),
+        (sq(4, 16, 7, 2, 3), false),
+        (sq(12, 13, 3, 2, 1), false),
+        (sq(64, 72, 1, 1, 0), false),
+        (sq(20, 20, 3, 1, 1), true),
     ] {
-        let (n, h, w) = (2, 15, 13);
+        let (n, h, w) = (3, 15, 13);
         let g = graph(conv.in_c, |g, x| {
             let mut inputs = vec![x];
             if residual {
@@ -191,7 +213,10 @@ fn every_variant_in_f16() {
         let input = random_input(9, n * conv.in_c * h * w);
         let want = cpu::run(&g, &input, n, h, w).expect("reference");
         let tensor = Tensor::new(vec![n, conv.in_c, h, w], input);
-        for v in ConvVariant::ALL.into_iter().filter(|v| v.supports(&conv)) {
+        for v in ConvVariant::ALL
+            .into_iter()
+            .filter(|v| v.runs_on(&conv, engine.conv_caps()))
+        {
             let mut model = Model::with_precision(engine, g.clone(), Precision::F16).expect("load");
             model.force_variant(v);
             let got = model.infer(&tensor).expect("gpu");

@@ -43,9 +43,15 @@ fn check(name: &str, graph: Graph, n: usize, h: usize, w: usize, input: Vec<f32>
     let variants: Vec<Option<ConvVariant>> = if convs.is_empty() {
         vec![None]
     } else {
+        // Variants this adapter cannot run (the subgroup GEMM without `SUBGROUP`) are left
+        // out: the executor never picks them there.
         ConvVariant::ALL
             .into_iter()
-            .filter(|v| convs.iter().all(|c| v.supports(c)))
+            .filter(|v| {
+                convs
+                    .iter()
+                    .all(|c| v.runs_on(c, engine().conv_caps()))
+            })
             .map(Some)
             .collect()
     };
@@ -55,6 +61,16 @@ fn check(name: &str, graph: Graph, n: usize, h: usize, w: usize, input: Vec<f32>
             None => Model::new(engine(), graph.clone()),
         }
         .unwrap_or_else(|e| panic!("{name}: load: {e}"));
+        if let Some(v) = variant {
+            // The forced variant really runs (nothing fell back to the heuristic).
+            let used = model
+                .conv_variants(n, h, w)
+                .unwrap_or_else(|e| panic!("{name}: {e}"));
+            assert!(
+                used.iter().all(|(_, u)| *u == v),
+                "{name}: forced {v:?}, ran {used:?}"
+            );
+        }
         let got = model
             .infer(&tensor)
             .unwrap_or_else(|e| panic!("{name} {variant:?}: gpu: {e}"));

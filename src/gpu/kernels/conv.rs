@@ -93,6 +93,13 @@ pub fn params(
         ConvVariant::Small => (2 * WG, 4 * WG),
         _ => (CO_BLOCK / 4 * WG, PIXELS * WG),
     };
+    match variant {
+        ConvVariant::Subgroup => return (p, super::conv_sg::grid(m, c4, super::conv_sg::ROWS)),
+        ConvVariant::Subgroup8 => {
+            return (p, super::conv_sg::grid(m, c4, super::conv_sg::ROWS_SMALL))
+        }
+        _ => {}
+    }
     let x_groups = c4.div_ceil(c4_per_group);
     let pixel_groups = m.div_ceil(pixels_per_group);
     (p, grid_yz(x_groups as u32, pixel_groups as u32))
@@ -113,16 +120,23 @@ pub enum ConvVariant {
     Tiled,
     /// Direct conv with small register tiles (more invocations for small layers).
     Small,
+    /// Implicit GEMM with the weights shared across a subgroup (needs `SUBGROUP`), 16 pixels
+    /// per invocation.
+    Subgroup,
+    /// The same with 8 pixels per invocation (maps too small for the large tile).
+    Subgroup8,
 }
 
 impl ConvVariant {
-    pub const ALL: [ConvVariant; 6] = [
+    pub const ALL: [ConvVariant; 8] = [
         ConvVariant::Direct,
         ConvVariant::DirectVec4,
         ConvVariant::Gemm1x1,
         ConvVariant::Winograd,
         ConvVariant::Tiled,
         ConvVariant::Small,
+        ConvVariant::Subgroup,
+        ConvVariant::Subgroup8,
     ];
 
     /// Short name used in profiles and the tuning cache.
@@ -134,6 +148,8 @@ impl ConvVariant {
             ConvVariant::Winograd => "winograd_f23",
             ConvVariant::Tiled => "tiled_gemm",
             ConvVariant::Small => "direct_small",
+            ConvVariant::Subgroup => "sg_gemm",
+            ConvVariant::Subgroup8 => "sg_gemm8",
         }
     }
 
@@ -153,28 +169,73 @@ impl ConvVariant {
             ConvVariant::Winograd => super::winograd::eligible(conv),
             ConvVariant::Tiled => conv.in_c.is_multiple_of(16),
             ConvVariant::Small => true,
+            ConvVariant::Subgroup | ConvVariant::Subgroup8 => super::conv_sg::eligible(conv),
+        }
+    }
+
+    /// Whether the variant needs subgroup operations.
+    pub fn needs_subgroups(self) -> bool {
+        matches!(self, ConvVariant::Subgroup | ConvVariant::Subgroup8)
+    }
+
+    /// Whether this variant can compute `conv` on a device with `caps`.
+    pub fn runs_on(self, conv: &Conv2d, caps: DeviceCaps) -> bool {
+        self.supports(conv) && (caps.subgroups || !self.needs_subgroups())
+    }
+}
+
+/// What a device offers that the choice of conv variant depends on.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct DeviceCaps {
+    pub device_type: wgpu::DeviceType,
+    /// `SUBGROUP` enabled and every subgroup at least [`conv_sg::MIN_SUBGROUP`] invocations
+    /// (`AdapterInfo::subgroup_min_size`); `RESNET_SUBGROUPS=0` turns it off.
+    ///
+    /// [`conv_sg::MIN_SUBGROUP`]: super::conv_sg::MIN_SUBGROUP
+    pub subgroups: bool,
+}
+
+impl DeviceCaps {
+    /// The capabilities of an adapter with `features` enabled on its device.
+    pub fn new(info: &wgpu::AdapterInfo, features: wgpu::Features) -> Self {
+        let disabled = std::env::var("RESNET_SUBGROUPS").is_ok_and(|v| v == "0");
+        DeviceCaps {
+            device_type: info.device_type,
+            subgroups: !disabled
+                && features.contains(wgpu::Features::SUBGROUP)
+                && info.subgroup_min_size >= super::conv_sg::MIN_SUBGROUP,
         }
     }
 }
 
-/// The heuristic choice. On CPU adapters (lavapipe, SwiftShader), where workgroup memory and
-/// barriers are expensive and invocations run as SIMD lanes: Winograd for eligible 3×3
-/// stride-1 convs, the GEMM for 1×1 convs, the vec4 direct kernel where Cin allows it. On GPUs:
-/// the workgroup-memory tiled GEMM where Cin % 16 == 0, else the direct kernels. `--tune`
-/// replaces this with measurements.
-pub fn choose(conv: &Conv2d, device: wgpu::DeviceType) -> ConvVariant {
-    let order: &[ConvVariant] = if device == wgpu::DeviceType::Cpu {
-        &[
-            ConvVariant::Winograd,
-            ConvVariant::Gemm1x1,
-            ConvVariant::DirectVec4,
-        ]
+/// The heuristic choice for `conv` computing `pixels` output pixels (batch × out_h × out_w).
+/// On CPU adapters (lavapipe, SwiftShader), where workgroup memory and barriers are expensive,
+/// invocations run as SIMD lanes and every storage load is costly: the subgroup GEMM wherever
+/// Cin % 4 == 0 and the adapter has subgroups (its small tile where the map is too small for
+/// the large one); without subgroups Winograd for eligible 3×3 stride-1 convs, the GEMM for
+/// 1×1 convs, the vec4 direct kernel where Cin allows it. On GPUs: the workgroup-memory tiled
+/// GEMM where Cin % 16 == 0, else the direct kernels. `--tune` replaces this with
+/// measurements.
+pub fn choose(conv: &Conv2d, pixels: usize, caps: DeviceCaps) -> ConvVariant {
+    let sg = if super::conv_sg::prefers_small(pixels) {
+        ConvVariant::Subgroup8
+    } else {
+        ConvVariant::Subgroup
+    };
+    let cpu = [
+        sg,
+        ConvVariant::Winograd,
+        ConvVariant::Gemm1x1,
+        ConvVariant::DirectVec4,
+    ];
+    let order: &[ConvVariant] = if caps.device_type == wgpu::DeviceType::Cpu {
+        &cpu
     } else {
         &[ConvVariant::Tiled, ConvVariant::DirectVec4]
     };
     order
         .iter()
         .copied()
-        .find(|v| v.supports(conv))
+        .find(|v| v.runs_on(conv, caps))
         .unwrap_or(ConvVariant::Direct)
 }

@@ -17,7 +17,9 @@ pub struct LayoutParams {
     pub out_w: u32,
     pub stride: u32,
     pub pad_before: u32,
-    pub _pad: [u32; 3],
+    pub _p0: u32,
+    pub _p1: u32,
+    pub _p2: u32,
 }
 
 /// Parameters and grid for a layout op from `input` to `output` (per-image shapes).
@@ -38,7 +40,9 @@ pub fn params(
         out_w: output.w as u32,
         stride: shortcut.map_or(1, |s| s.stride) as u32,
         pad_before: shortcut.map_or(0, |s| s.pad_before) as u32,
-        _pad: [0; 3],
+        _p0: 0,
+        _p1: 0,
+        _p2: 0,
     };
     (p, grid_1d(count.div_ceil(256) as u32))
 }

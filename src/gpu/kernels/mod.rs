@@ -3,45 +3,15 @@
 //! their pipelines once and only describe dispatches; the executor records and submits.
 
 pub mod conv;
+pub mod conv_sg;
 pub mod eltwise;
 pub mod layout;
 pub mod linear;
 pub mod pool;
+pub mod shaders;
 pub mod winograd;
 
 use std::collections::HashMap;
-
-/// Every shader file, by name, for validation and pipeline creation.
-pub const SHADERS: &[(&str, &str)] = &[
-    ("conv2d.wgsl", include_str!("../../../shaders/conv2d.wgsl")),
-    (
-        "conv2d_vec4.wgsl",
-        include_str!("../../../shaders/conv2d_vec4.wgsl"),
-    ),
-    (
-        "conv1x1.wgsl",
-        include_str!("../../../shaders/conv1x1.wgsl"),
-    ),
-    (
-        "conv2d_tiled.wgsl",
-        include_str!("../../../shaders/conv2d_tiled.wgsl"),
-    ),
-    (
-        "conv2d_small.wgsl",
-        include_str!("../../../shaders/conv2d_small.wgsl"),
-    ),
-    (
-        "winograd.wgsl",
-        include_str!("../../../shaders/winograd.wgsl"),
-    ),
-    (
-        "eltwise.wgsl",
-        include_str!("../../../shaders/eltwise.wgsl"),
-    ),
-    ("layout.wgsl", include_str!("../../../shaders/layout.wgsl")),
-    ("pool.wgsl", include_str!("../../../shaders/pool.wgsl")),
-    ("linear.wgsl", include_str!("../../../shaders/linear.wgsl")),
-];
 
 /// How a binding is used.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -64,6 +34,10 @@ pub enum Kernel {
     ConvTiled,
     /// Direct conv with small register tiles.
     ConvSmall,
+    /// Implicit GEMM with weights shared across a subgroup (needs `SUBGROUP`), 16 pixels per
+    /// invocation; and with 8 (small maps).
+    ConvSubgroup,
+    ConvSubgroup8,
     /// Winograd F(2,3): input transform, 16 GEMMs, output transform.
     WinogradInput,
     WinogradGemm,
@@ -81,13 +55,15 @@ pub enum Kernel {
 }
 
 impl Kernel {
-    pub const ALL: [Kernel; 17] = [
+    pub const ALL: [Kernel; 19] = [
         Kernel::PoolLinear,
         Kernel::Conv,
         Kernel::ConvVec4,
         Kernel::Conv1x1,
         Kernel::ConvTiled,
         Kernel::ConvSmall,
+        Kernel::ConvSubgroup,
+        Kernel::ConvSubgroup8,
         Kernel::WinogradInput,
         Kernel::WinogradGemm,
         Kernel::WinogradOutput,
@@ -109,6 +85,8 @@ impl Kernel {
             Kernel::Conv1x1 => ("conv1x1.wgsl", "main"),
             Kernel::ConvTiled => ("conv2d_tiled.wgsl", "main"),
             Kernel::ConvSmall => ("conv2d_small.wgsl", "main"),
+            Kernel::ConvSubgroup => ("conv_sg.wgsl", "main"),
+            Kernel::ConvSubgroup8 => ("conv_sg.wgsl", "main8"),
             Kernel::WinogradInput => ("winograd.wgsl", "input"),
             Kernel::WinogradGemm => ("winograd.wgsl", "gemm"),
             Kernel::WinogradOutput => ("winograd.wgsl", "output"),
@@ -135,7 +113,9 @@ impl Kernel {
             | Kernel::ConvVec4
             | Kernel::Conv1x1
             | Kernel::ConvTiled
-            | Kernel::ConvSmall => &[
+            | Kernel::ConvSmall
+            | Kernel::ConvSubgroup
+            | Kernel::ConvSubgroup8 => &[
                 (0, Read),
                 (1, Read),
                 (2, Read),
@@ -195,27 +175,6 @@ impl std::str::FromStr for Precision {
     }
 }
 
-/// Source of a shader file by name, as written on disk.
-pub fn shader_source(file: &str) -> Option<&'static str> {
-    SHADERS.iter().find(|(n, _)| *n == file).map(|(_, s)| *s)
-}
-
-/// The source of a shader for a precision. The f16 build is the file with `enable f16;` in
-/// front and its storage aliases (`act`, `act4`, `wgt4`) turned into f16 types; nothing else
-/// changes.
-pub fn shader_for(src: &str, precision: Precision) -> String {
-    match precision {
-        Precision::F32 => src.to_string(),
-        Precision::F16 => {
-            let body = src
-                .replace("alias act = f32;", "alias act = f16;")
-                .replace("alias act4 = vec4<f32>;", "alias act4 = vec4<f16>;")
-                .replace("alias wgt4 = vec4<f32>;", "alias wgt4 = vec4<f16>;");
-            format!("enable f16;\n{body}")
-        }
-    }
-}
-
 /// A kernel's pipeline and bind group layout.
 pub struct Pipeline {
     pub pipeline: wgpu::ComputePipeline,
@@ -228,20 +187,24 @@ pub struct Pipelines {
 }
 
 impl Pipelines {
+    /// Compiles every kernel for `precision`; kernels that need subgroups only where the
+    /// device has `SUBGROUP` (elsewhere [`Pipelines::get`] never sees them: the variants
+    /// that use them are not offered, see [`conv::DeviceCaps`]).
     pub fn new(device: &wgpu::Device, precision: Precision) -> Self {
+        let subgroups = device.features().contains(wgpu::Features::SUBGROUP);
         let mut modules = HashMap::new();
-        for (name, src) in SHADERS {
-            let src = shader_for(src, precision);
+        for file in shaders::FILES.iter().filter(|f| subgroups || !f.subgroups) {
             let module = device.create_shader_module(wgpu::ShaderModuleDescriptor {
-                label: Some(name),
-                source: wgpu::ShaderSource::Wgsl(src.into()),
+                label: Some(file.name),
+                source: wgpu::ShaderSource::Wgsl(file.assemble(precision).into()),
             });
-            modules.insert(*name, module);
+            modules.insert(file.name, module);
         }
         let map = Kernel::ALL
             .iter()
-            .map(|&k| {
+            .filter_map(|&k| {
                 let (file, entry) = k.entry();
+                let module = modules.get(file)?;
                 let label = k.label();
                 let entries: Vec<wgpu::BindGroupLayoutEntry> = k
                     .bindings()
@@ -278,12 +241,12 @@ impl Pipelines {
                 let pipeline = device.create_compute_pipeline(&wgpu::ComputePipelineDescriptor {
                     label: Some(&label),
                     layout: Some(&pl),
-                    module: &modules[file],
+                    module,
                     entry_point: Some(entry),
                     compilation_options: Default::default(),
                     cache: None,
                 });
-                (k, Pipeline { pipeline, layout })
+                Some((k, Pipeline { pipeline, layout }))
             })
             .collect();
         Pipelines { map }

@@ -1,0 +1,224 @@
+// Fragment (assembled by src/gpu/kernels/shaders.rs after the pieces prelude, conv_io, conv_x4,
+// window, write_step, acc16; validated in that form by tests/shaders.rs). Needs the SUBGROUP
+// feature and subgroups of at least 8 invocations.
+//
+// conv2d (any kernel, stride and padding; Cin % 4 == 0) as an implicit GEMM over NHWC
+// activations whose weights are shared across a subgroup instead of loaded by every lane:
+//
+//   acc[m][co] = sum over (ky, kx, ci) of x[n, oy*sh + ky - pt, ox*sw + kx - pl, ci] * w[ky][kx][ci][co]
+//   y[m][co]   = acc + bias[co] (+ residual[m][co]) (ReLU)          (the fused write step)
+//
+// A workgroup is 8 invocations (one subgroup on lavapipe; lanes 0..7 of a larger one elsewhere)
+// and owns 64 output channels (vec4 columns cb .. cb + 15) × ROWS·8 output pixels; the
+// invocation with index l computes the ROWS pixels mb + 8i + l. Per 4 input channels every
+// invocation loads one input vec4 per pixel, while the 4 × 64 weights are loaded once per
+// subgroup: lane l loads vec4 columns l and l + 8 of each of the 4 rows, and the others get
+// them with subgroupBroadcast. On devices where every storage load is a per-lane gather
+// (llvmpipe) time follows the loads, so each load feeds as many FMAs as possible: per 4 input
+// channels ROWS + 8 loads feed ROWS · 256 FMAs (spilled accumulators cost less than loads).
+// Weights: HWIO, Cout padded to 16, as vec4 (rows of Cout4); columns past Cout4 read 0.
+// Entry points: `main` (ROWS = 16) and `main8` (ROWS = 8, for maps too small to fill 128-pixel
+// tiles). Grid: x = 64-channel blocks, (y, z) = blocks of ROWS·8 pixels.
+
+// 64 output channels of one pixel.
+struct Acc64 { q0: Acc, q1: Acc, q2: Acc, q3: Acc }
+// 4 weight rows (4 input channels) × 64 output channels.
+struct B64 { r0: Acc64, r1: Acc64, r2: Acc64, r3: Acc64 }
+
+fn zero64() -> Acc64 {
+    return Acc64(zero(), zero(), zero(), zero());
+}
+
+// a + s · r
+fn mac_row64(a: Acc64, s: f32, r: Acc64) -> Acc64 {
+    return Acc64(mac_row(a.q0, s, r.q0), mac_row(a.q1, s, r.q1), mac_row(a.q2, s, r.q2),
+                 mac_row(a.q3, s, r.q3));
+}
+
+// a + xv · b (4 input channels)
+fn mac64(a: Acc64, xv: vec4<f32>, b: B64) -> Acc64 {
+    return mac_row64(mac_row64(mac_row64(mac_row64(a, xv.x, b.r0), xv.y, b.r1), xv.z, b.r2), xv.w, b.r3);
+}
+
+// Weight vec4 (row, c4), 0 past the padded Cout.
+fn load_b(row: u32, c4: u32) -> vec4<f32> {
+    if (c4 >= p.out_c4) {
+        return vec4<f32>(0.0);
+    }
+    return vec4<f32>(w[row * p.out_c4 + c4]);
+}
+
+// A weight row of 64 channels from what lanes 0..7 loaded: lane j holds columns j (lo) and
+// j + 8 (hi).
+fn share(lo: vec4<f32>, hi: vec4<f32>) -> Acc64 {
+    return Acc64(
+        Acc(subgroupBroadcast(lo, 0u), subgroupBroadcast(lo, 1u), subgroupBroadcast(lo, 2u), subgroupBroadcast(lo, 3u)),
+        Acc(subgroupBroadcast(lo, 4u), subgroupBroadcast(lo, 5u), subgroupBroadcast(lo, 6u), subgroupBroadcast(lo, 7u)),
+        Acc(subgroupBroadcast(hi, 0u), subgroupBroadcast(hi, 1u), subgroupBroadcast(hi, 2u), subgroupBroadcast(hi, 3u)),
+        Acc(subgroupBroadcast(hi, 4u), subgroupBroadcast(hi, 5u), subgroupBroadcast(hi, 6u), subgroupBroadcast(hi, 7u)),
+    );
+}
+
+// Weight rows row..row+3 × the block's 64 channels; `l` is this lane's loader column.
+fn share_rows(row: u32, cb: u32, l: u32) -> B64 {
+    let lo = cb + l;
+    let hi = lo + 8u;
+    return B64(
+        share(load_b(row, lo), load_b(row, hi)),
+        share(load_b(row + 1u, lo), load_b(row + 1u, hi)),
+        share(load_b(row + 2u, lo), load_b(row + 2u, hi)),
+        share(load_b(row + 3u, lo), load_b(row + 3u, hi)),
+    );
+}
+
+// The block's bias, once per invocation (0 past the padded Cout).
+fn load_bias(cb: u32) -> Acc64 {
+    var v: array<vec4<f32>, 16>;
+    for (var j = 0u; j < 16u; j++) {
+        v[j] = select(vec4<f32>(0.0), bias[min(cb + j, p.out_c4 - 1u)], cb + j < p.out_c4);
+    }
+    return Acc64(Acc(v[0], v[1], v[2], v[3]), Acc(v[4], v[5], v[6], v[7]),
+                 Acc(v[8], v[9], v[10], v[11]), Acc(v[12], v[13], v[14], v[15]));
+}
+
+fn store16(base: u32, c4: u32, a: Acc, b: Acc) {
+    if (c4 < p.out_c4) { write_out4(base, c4, a.c0 + b.c0); }
+    if (c4 + 1u < p.out_c4) { write_out4(base, c4 + 1u, a.c1 + b.c1); }
+    if (c4 + 2u < p.out_c4) { write_out4(base, c4 + 2u, a.c2 + b.c2); }
+    if (c4 + 3u < p.out_c4) { write_out4(base, c4 + 3u, a.c3 + b.c3); }
+}
+
+// Pixel m's 64 channels from vec4 column cb, plus the bias b; nothing past the last pixel.
+fn store64(m: u32, cb: u32, a: Acc64, b: Acc64) {
+    if (m >= pixels()) {
+        return;
+    }
+    let base = m * p.out_c;
+    store16(base, cb, a.q0, b.q0);
+    store16(base, cb + 4u, a.q1, b.q1);
+    store16(base, cb + 8u, a.q2, b.q2);
+    store16(base, cb + 12u, a.q3, b.q3);
+}
+
+// Eight pixels of one invocation, m, m + 8, ..., m + 56: their window origins, their input
+// offsets under one tap, their accumulators.
+struct Origins8 {
+    o0: vec3<i32>, o1: vec3<i32>, o2: vec3<i32>, o3: vec3<i32>,
+    o4: vec3<i32>, o5: vec3<i32>, o6: vec3<i32>, o7: vec3<i32>,
+}
+struct Taps8 { t0: i32, t1: i32, t2: i32, t3: i32, t4: i32, t5: i32, t6: i32, t7: i32 }
+struct Rows8 {
+    a0: Acc64, a1: Acc64, a2: Acc64, a3: Acc64, a4: Acc64, a5: Acc64, a6: Acc64, a7: Acc64,
+}
+
+fn origins8(m: u32) -> Origins8 {
+    return Origins8(origin(m), origin(m + 8u), origin(m + 16u), origin(m + 24u),
+                    origin(m + 32u), origin(m + 40u), origin(m + 48u), origin(m + 56u));
+}
+
+fn taps8(o: Origins8, ky: u32, kx: u32, cin4: u32) -> Taps8 {
+    return Taps8(tap(o.o0, ky, kx, cin4), tap(o.o1, ky, kx, cin4), tap(o.o2, ky, kx, cin4),
+                 tap(o.o3, ky, kx, cin4), tap(o.o4, ky, kx, cin4), tap(o.o5, ky, kx, cin4),
+                 tap(o.o6, ky, kx, cin4), tap(o.o7, ky, kx, cin4));
+}
+
+fn zero_rows8() -> Rows8 {
+    let z = zero64();
+    return Rows8(z, z, z, z, z, z, z, z);
+}
+
+// r + x[taps, c] · b for the eight pixels (4 input channels).
+fn mac_rows8(r: Rows8, t: Taps8, c: u32, b: B64) -> Rows8 {
+    return Rows8(
+        mac64(r.a0, load_x(t.t0, c), b),
+        mac64(r.a1, load_x(t.t1, c), b),
+        mac64(r.a2, load_x(t.t2, c), b),
+        mac64(r.a3, load_x(t.t3, c), b),
+        mac64(r.a4, load_x(t.t4, c), b),
+        mac64(r.a5, load_x(t.t5, c), b),
+        mac64(r.a6, load_x(t.t6, c), b),
+        mac64(r.a7, load_x(t.t7, c), b),
+    );
+}
+
+fn store_rows8(m: u32, cb: u32, r: Rows8, bv: Acc64) {
+    store64(m, cb, r.a0, bv);
+    store64(m + 8u, cb, r.a1, bv);
+    store64(m + 16u, cb, r.a2, bv);
+    store64(m + 24u, cb, r.a3, bv);
+    store64(m + 32u, cb, r.a4, bv);
+    store64(m + 40u, cb, r.a5, bv);
+    store64(m + 48u, cb, r.a6, bv);
+    store64(m + 56u, cb, r.a7, bv);
+}
+
+// ROWS = 16: pixels mb + l + 8i (i < 16) of a 128-pixel block, as two halves of eight that
+// share every weight row.
+@compute @workgroup_size(8, 1, 1)
+fn main(
+    @builtin(local_invocation_index) li: u32,
+    @builtin(subgroup_invocation_id) lane: u32,
+    @builtin(workgroup_id) wid: vec3<u32>,
+    @builtin(num_workgroups) nwg: vec3<u32>,
+) {
+    let cb = wid.x * 16u;
+    let mb = (wid.z * nwg.y + wid.y) * 128u;
+    // Uniform exits only: every lane takes part in the broadcasts.
+    if (cb >= p.out_c4 || mb >= pixels()) {
+        return;
+    }
+    let l = lane % 8u;
+    let m0 = mb + li;
+    let o_lo = origins8(m0);
+    let o_hi = origins8(m0 + 64u);
+    var r_lo = zero_rows8();
+    var r_hi = zero_rows8();
+    let cin4 = p.in_c / 4u;
+    for (var ky = 0u; ky < p.k_h; ky++) {
+        for (var kx = 0u; kx < p.k_w; kx++) {
+            let t_lo = taps8(o_lo, ky, kx, cin4);
+            let t_hi = taps8(o_hi, ky, kx, cin4);
+            var row = (ky * p.k_w + kx) * p.in_c;
+            for (var c = 0u; c < cin4; c++) {
+                let b = share_rows(row, cb, l);
+                r_lo = mac_rows8(r_lo, t_lo, c, b);
+                r_hi = mac_rows8(r_hi, t_hi, c, b);
+                row += 4u;
+            }
+        }
+    }
+    let bv = load_bias(cb);
+    store_rows8(m0, cb, r_lo, bv);
+    store_rows8(m0 + 64u, cb, r_hi, bv);
+}
+
+// ROWS = 8: a 64-pixel block, for maps too small to fill 128-pixel ones (7 x 7 at batch 1).
+@compute @workgroup_size(8, 1, 1)
+fn main8(
+    @builtin(local_invocation_index) li: u32,
+    @builtin(subgroup_invocation_id) lane: u32,
+    @builtin(workgroup_id) wid: vec3<u32>,
+    @builtin(num_workgroups) nwg: vec3<u32>,
+) {
+    let cb = wid.x * 16u;
+    let mb = (wid.z * nwg.y + wid.y) * 64u;
+    if (cb >= p.out_c4 || mb >= pixels()) {
+        return;
+    }
+    let l = lane % 8u;
+    let m0 = mb + li;
+    let o = origins8(m0);
+    var r = zero_rows8();
+    let cin4 = p.in_c / 4u;
+    for (var ky = 0u; ky < p.k_h; ky++) {
+        for (var kx = 0u; kx < p.k_w; kx++) {
+            let t = taps8(o, ky, kx, cin4);
+            var row = (ky * p.k_w + kx) * p.in_c;
+            for (var c = 0u; c < cin4; c++) {
+                r = mac_rows8(r, t, c, share_rows(row, cb, l));
+                row += 4u;
+            }
+        }
+    }
+    store_rows8(m0, cb, r, load_bias(cb));
+}

@@ -1,0 +1,193 @@
+//! Shader assembly: the one place where WGSL modules are put together. WGSL has no includes,
+//! so every piece that several kernels share (the storage-type prelude per precision, the conv
+//! parameter struct and bindings, the window addressing, the fused write step, the accumulator
+//! helpers) lives once in `shaders/common/`, and each kernel file in `shaders/` is a fragment
+//! that lists the pieces it is assembled after:
+//!
+//! ```text
+//! module = prelude(precision) + pieces (in the order listed) + the kernel's own source
+//! ```
+//!
+//! Nothing is rewritten: the precision only chooses the prelude (`alias act = f32;` or
+//! `enable f16; alias act = f16;`), so a kernel that redefines an alias, or uses a name no
+//! piece defines, fails to compile instead of silently keeping f32. `tests/shaders.rs`
+//! validates every assembled module with naga in both precisions, checks that the f16 build
+//! really stores f16, and compares each parameter struct with its Rust twin.
+
+use super::Precision;
+
+/// A shared piece of WGSL (`shaders/common/<name>.wgsl`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Piece {
+    /// `ConvParams`, the conv bindings 1–5 and `pixels()`.
+    ConvIo,
+    /// The conv input `x` as vec4 and its `load_x`.
+    ConvX4,
+    /// The conv input `x` as scalars and its `load_x`.
+    ConvX1,
+    /// `origin` and `tap`: window addressing.
+    Window,
+    /// `write_out4`: bias + residual + ReLU write step.
+    WriteStep,
+    /// `Acc`, `W16`, `mac_row`, `mac`, `load_row`, `load_w16`.
+    Acc16,
+    /// `store4`, `store`: the conv kernels' stores through the write step.
+    ConvStore,
+}
+
+impl Piece {
+    pub const ALL: [Piece; 7] = [
+        Piece::ConvIo,
+        Piece::ConvX4,
+        Piece::ConvX1,
+        Piece::Window,
+        Piece::WriteStep,
+        Piece::Acc16,
+        Piece::ConvStore,
+    ];
+
+    /// File name under `shaders/common/`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Piece::ConvIo => "conv_io.wgsl",
+            Piece::ConvX4 => "conv_x4.wgsl",
+            Piece::ConvX1 => "conv_x1.wgsl",
+            Piece::Window => "window.wgsl",
+            Piece::WriteStep => "write_step.wgsl",
+            Piece::Acc16 => "acc16.wgsl",
+            Piece::ConvStore => "conv_store.wgsl",
+        }
+    }
+
+    pub fn source(self) -> &'static str {
+        match self {
+            Piece::ConvIo => include_str!("../../../shaders/common/conv_io.wgsl"),
+            Piece::ConvX4 => include_str!("../../../shaders/common/conv_x4.wgsl"),
+            Piece::ConvX1 => include_str!("../../../shaders/common/conv_x1.wgsl"),
+            Piece::Window => include_str!("../../../shaders/common/window.wgsl"),
+            Piece::WriteStep => include_str!("../../../shaders/common/write_step.wgsl"),
+            Piece::Acc16 => include_str!("../../../shaders/common/acc16.wgsl"),
+            Piece::ConvStore => include_str!("../../../shaders/common/conv_store.wgsl"),
+        }
+    }
+}
+
+/// The storage-type prelude of a precision (`shaders/common/prelude_*.wgsl`).
+pub fn prelude(precision: Precision) -> &'static str {
+    match precision {
+        Precision::F32 => include_str!("../../../shaders/common/prelude_f32.wgsl"),
+        Precision::F16 => include_str!("../../../shaders/common/prelude_f16.wgsl"),
+    }
+}
+
+/// One kernel file: its fragment and the pieces it is assembled after.
+#[derive(Clone, Copy, Debug)]
+pub struct ShaderFile {
+    /// File name under `shaders/`.
+    pub name: &'static str,
+    pub pieces: &'static [Piece],
+    pub body: &'static str,
+    /// Whether the module uses subgroup built-ins (needs `Features::SUBGROUP`).
+    pub subgroups: bool,
+}
+
+use Piece::*;
+
+const CONV4: &[Piece] = &[ConvIo, ConvX4, Window, WriteStep, Acc16, ConvStore];
+
+/// Every kernel file the engine compiles.
+pub const FILES: &[ShaderFile] = &[
+    ShaderFile {
+        name: "conv2d.wgsl",
+        pieces: &[ConvIo, ConvX1, Window, WriteStep, Acc16, ConvStore],
+        body: include_str!("../../../shaders/conv2d.wgsl"),
+        subgroups: false,
+    },
+    ShaderFile {
+        name: "conv2d_vec4.wgsl",
+        pieces: CONV4,
+        body: include_str!("../../../shaders/conv2d_vec4.wgsl"),
+        subgroups: false,
+    },
+    ShaderFile {
+        name: "conv1x1.wgsl",
+        pieces: CONV4,
+        body: include_str!("../../../shaders/conv1x1.wgsl"),
+        subgroups: false,
+    },
+    ShaderFile {
+        name: "conv2d_tiled.wgsl",
+        pieces: &[ConvIo, ConvX4, Window, WriteStep, Acc16, ConvStore],
+        body: include_str!("../../../shaders/conv2d_tiled.wgsl"),
+        subgroups: false,
+    },
+    ShaderFile {
+        name: "conv2d_small.wgsl",
+        pieces: &[ConvIo, ConvX1, Window, WriteStep, Acc16, ConvStore],
+        body: include_str!("../../../shaders/conv2d_small.wgsl"),
+        subgroups: false,
+    },
+    ShaderFile {
+        name: "conv_sg.wgsl",
+        pieces: &[ConvIo, ConvX4, Window, WriteStep, Acc16],
+        body: include_str!("../../../shaders/conv_sg.wgsl"),
+        subgroups: true,
+    },
+    ShaderFile {
+        name: "winograd.wgsl",
+        pieces: &[WriteStep, Acc16],
+        body: include_str!("../../../shaders/winograd.wgsl"),
+        subgroups: false,
+    },
+    ShaderFile {
+        name: "eltwise.wgsl",
+        pieces: &[],
+        body: include_str!("../../../shaders/eltwise.wgsl"),
+        subgroups: false,
+    },
+    ShaderFile {
+        name: "layout.wgsl",
+        pieces: &[],
+        body: include_str!("../../../shaders/layout.wgsl"),
+        subgroups: false,
+    },
+    ShaderFile {
+        name: "pool.wgsl",
+        pieces: &[],
+        body: include_str!("../../../shaders/pool.wgsl"),
+        subgroups: false,
+    },
+    ShaderFile {
+        name: "linear.wgsl",
+        pieces: &[],
+        body: include_str!("../../../shaders/linear.wgsl"),
+        subgroups: false,
+    },
+];
+
+/// The kernel file called `name`.
+pub fn file(name: &str) -> Option<&'static ShaderFile> {
+    FILES.iter().find(|f| f.name == name)
+}
+
+impl ShaderFile {
+    /// The module for `precision`: the prelude, the pieces, then the fragment, each headed by
+    /// a comment naming where it comes from (so that a compiler message can be traced).
+    pub fn assemble(&self, precision: Precision) -> String {
+        let mut src = String::with_capacity(
+            self.body.len() + self.pieces.iter().map(|p| p.source().len()).sum::<usize>() + 4096,
+        );
+        src.push_str(prelude(precision));
+        for piece in self.pieces {
+            src.push_str("\n// ---- shaders/common/");
+            src.push_str(piece.name());
+            src.push_str(" ----\n");
+            src.push_str(piece.source());
+        }
+        src.push_str("\n// ---- shaders/");
+        src.push_str(self.name);
+        src.push_str(" ----\n");
+        src.push_str(self.body);
+        src
+    }
+}

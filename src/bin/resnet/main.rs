@@ -104,6 +104,27 @@ pub fn model_options(engine: &Engine, precision: Precision) -> ModelOptions {
     }
 }
 
+/// `--batch N --height H --width W`: the input a command runs on.
+#[derive(Args)]
+pub struct InputSize {
+    #[arg(long, default_value_t = 1)]
+    pub batch: usize,
+    /// Input height (default 224, 32 for CIFAR).
+    #[arg(long)]
+    pub height: Option<usize>,
+    /// Input width (default 224, 32 for CIFAR).
+    #[arg(long)]
+    pub width: Option<usize>,
+}
+
+impl InputSize {
+    /// (height, width), the architecture's default where not given.
+    pub fn hw(&self, arch: Architecture) -> (usize, usize) {
+        let d = arch.default_input();
+        (self.height.unwrap_or(d), self.width.unwrap_or(d))
+    }
+}
+
 #[derive(Args)]
 struct InfoArgs {
     /// Architecture whose memory to report: simple, resnet18/34/50/101/152, resnet20/32/44/56/110.
@@ -112,14 +133,8 @@ struct InfoArgs {
     /// safetensors weights file, or random:SEED.
     #[arg(long, default_value = "random:1")]
     weights: Weights,
-    #[arg(long, default_value_t = 1)]
-    batch: usize,
-    /// Input height (default 224, 32 for CIFAR).
-    #[arg(long)]
-    height: Option<usize>,
-    /// Input width (default 224, 32 for CIFAR).
-    #[arg(long)]
-    width: Option<usize>,
+    #[command(flatten)]
+    input: InputSize,
     /// Storage precision of activations and conv weights on the GPU.
     #[arg(long, default_value = "f32")]
     precision: Precision,
@@ -129,14 +144,8 @@ struct InfoArgs {
 struct VerifyArgs {
     #[command(flatten)]
     model: ModelArgs,
-    #[arg(long, default_value_t = 1)]
-    batch: usize,
-    /// Input height (default 224, 32 for CIFAR).
-    #[arg(long)]
-    height: Option<usize>,
-    /// Input width (default 224, 32 for CIFAR).
-    #[arg(long)]
-    width: Option<usize>,
+    #[command(flatten)]
+    input: InputSize,
     /// Seed of the random input.
     #[arg(long, default_value_t = 7)]
     seed: u64,
@@ -231,15 +240,14 @@ fn info(cli: &Cli, a: &InfoArgs) -> Result<()> {
     println!("features (adapter): {:?}", e.adapter_features());
     println!("features (enabled): {:?}", e.features());
     if let Some(arch) = a.arch {
-        let h = a.height.unwrap_or(arch.default_input());
-        let w = a.width.unwrap_or(arch.default_input());
+        let (h, w) = a.input.hw(arch);
         let graph = resnet_wgpu::load_graph(arch, &a.weights, BuildOptions::default())?;
         let model = Model::with_options(&e, graph, model_options(&e, a.precision))?;
-        let m = model.memory(a.batch, h, w)?;
+        let m = model.memory(a.input.batch, h, w)?;
         let mib = |b: u64| b as f64 / (1 << 20) as f64;
         println!(
             "memory of {arch} batch {} {h}x{w} ({:?}):",
-            a.batch, a.precision
+            a.input.batch, a.precision
         );
         println!(
             "  weights                          {:.2} MiB",
@@ -267,12 +275,11 @@ fn info(cli: &Cli, a: &InfoArgs) -> Result<()> {
 
 fn verify(cli: &Cli, a: &VerifyArgs) -> Result<()> {
     let arch = a.model.arch;
-    let h = a.height.unwrap_or(arch.default_input());
-    let w = a.width.unwrap_or(arch.default_input());
+    let (h, w) = a.input.hw(arch);
     let graph = resnet_wgpu::load_graph(arch, &a.model.weights, a.model.options())?;
     let input = Tensor::new(
-        vec![a.batch, 3, h, w],
-        random_input(a.seed, a.batch * 3 * h * w),
+        vec![a.input.batch, 3, h, w],
+        random_input(a.seed, a.input.batch * 3 * h * w),
     );
     let e = engine(cli)?;
     let gpu = Model::with_options(&e, graph.clone(), model_options(&e, a.model.precision))?;
@@ -287,7 +294,7 @@ fn verify(cli: &Cli, a: &VerifyArgs) -> Result<()> {
     let c = compare(&logits, &reference);
     if a.json {
         let obj = serde_json::json!({
-            "arch": arch.name(), "adapter": e.adapter_info().name, "batch": a.batch, "height": h, "width": w,
+            "arch": arch.name(), "adapter": e.adapter_info().name, "batch": a.input.batch, "height": h, "width": w,
             "unfused": a.model.unfused,
             "max_abs_err": c.max_abs_err, "max_rel_err": c.max_rel_err, "max_abs_logit": c.max_abs_ref,
             "top1_agreement": c.top1_agreement, "gpu_ms": gpu_ms, "cpu_ms": cpu_ms,
@@ -297,7 +304,7 @@ fn verify(cli: &Cli, a: &VerifyArgs) -> Result<()> {
         println!(
             "{} batch {} {}x{} on {}{}",
             arch,
-            a.batch,
+            a.input.batch,
             h,
             w,
             e.describe(),

@@ -18,21 +18,15 @@ use serde_json::json;
 
 use super::bench::describe_peak;
 use super::chart;
-use super::ModelArgs;
+use super::{InputSize, ModelArgs};
 use resnet_wgpu::gpu::Precision;
 
 #[derive(Args)]
 pub struct ProfileArgs {
     #[command(flatten)]
     model: ModelArgs,
-    #[arg(long, default_value_t = 1)]
-    batch: usize,
-    /// Input height (default 224, 32 for CIFAR).
-    #[arg(long)]
-    height: Option<usize>,
-    /// Input width (default 224, 32 for CIFAR).
-    #[arg(long)]
-    width: Option<usize>,
+    #[command(flatten)]
+    input: InputSize,
     /// Timed runs; each layer's time is its median.
     #[arg(long, default_value_t = 5)]
     runs: usize,
@@ -97,10 +91,10 @@ fn rows(p: &Profile, flop_peak: Option<f64>, peak: Option<&Peak>) -> Vec<Row> {
 }
 
 pub fn run(engine: &Engine, a: &ProfileArgs) -> Result<()> {
-    if a.batch == 0 || a.runs == 0 {
+    if a.input.batch == 0 || a.runs == 0 {
         return Err(Error::InvalidInput(format!(
             "--batch and --runs: expected at least 1, found {} and {}",
-            a.batch, a.runs
+            a.input.batch, a.runs
         )));
     }
     let format = match &a.out {
@@ -120,8 +114,7 @@ pub fn run(engine: &Engine, a: &ProfileArgs) -> Result<()> {
     };
     let arch = a.model.arch;
     let opts = a.model.options();
-    let h = a.height.unwrap_or(arch.default_input());
-    let w = a.width.unwrap_or(arch.default_input());
+    let (h, w) = a.input.hw(arch);
     let peak = if a.no_peak {
         None
     } else {
@@ -133,14 +126,14 @@ pub fn run(engine: &Engine, a: &ProfileArgs) -> Result<()> {
     });
     let options = crate::model_options(engine, a.model.precision);
     let model = Model::load(engine, arch, &a.model.weights, opts, options)?;
-    let input = Tensor::new(vec![a.batch, 3, h, w], random_input(7, a.batch * 3 * h * w));
+    let input = Tensor::new(vec![a.input.batch, 3, h, w], random_input(7, a.input.batch * 3 * h * w));
     model.infer(&input)?; // warm-up: plan, pipelines, first-touch of the buffers
     let profile = model.profile(&input, a.runs)?;
     let rows = rows(&profile, flop_peak, peak.as_ref());
     let total_ms = profile.total_seconds() * 1e3;
     let title = format!(
         "{arch} batch {} {h}x{w} {}: {:.2} ms of GPU time",
-        a.batch,
+        a.input.batch,
         precision_name(a.model.precision),
         total_ms
     );
@@ -169,7 +162,7 @@ pub fn run(engine: &Engine, a: &ProfileArgs) -> Result<()> {
             })
             .collect();
         let obj = json!({
-            "arch": arch.name(), "batch": a.batch, "height": h, "width": w,
+            "arch": arch.name(), "batch": a.input.batch, "height": h, "width": w,
             "precision": precision_name(a.model.precision), "adapter": engine.adapter_info().name,
             "timing": profile.timing.name(), "runs": profile.runs, "total_ms": total_ms,
             "f32_gflops": peak.as_ref().map(|p| p.f32_gflops),

@@ -146,6 +146,21 @@ fn submitted_calls_can_be_waited_in_any_order() {
 }
 
 #[test]
+fn many_input_sizes_do_not_accumulate_workspaces() {
+    let g = graph("resnet20", 18);
+    let model = Model::new(engine(), g.clone()).unwrap_or_else(|e| panic!("{e}"));
+    let cpu = CpuModel::new(g);
+    for side in 20..60 {
+        let x = input(side as u64, 1, side, side);
+        let got = model.infer(&x).unwrap_or_else(|e| panic!("{side}: {e}"));
+        let want = cpu.infer(&x).unwrap_or_else(|e| panic!("{e}"));
+        assert_close(&format!("{side}×{side}"), &got.data, &want.data, REL);
+    }
+    // 40 sizes were run; only the most recent shapes keep their workspaces.
+    assert!(model.workspace_count() <= 17, "{} workspaces", model.workspace_count());
+}
+
+#[test]
 fn split_batches_equal_unsplit_runs_and_the_reference() {
     let g = graph("resnet20", 8);
     let x = input(9, 5, 32, 36);

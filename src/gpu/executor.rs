@@ -49,6 +49,9 @@ pub struct Model {
     options: ModelOptions,
 }
 
+/// Shapes whose schedules are kept; past this, idle shapes are forgotten when a new one comes.
+const MAX_SHAPES: usize = 16;
+
 /// What one (batch, height, width) shares between calls.
 pub(crate) struct Shaped {
     pub schedule: Schedule,
@@ -297,7 +300,25 @@ impl Model {
             schedule: built,
             pool: Arc::new(Pool::new(self.options.workspaces_per_shape)),
         });
-        Ok(self.lock_shapes().entry(key).or_insert(shaped).clone())
+        let mut shapes = self.lock_shapes();
+        if shapes.len() >= MAX_SHAPES {
+            // Forget the shapes no call is using; a call in flight keeps its own pool alive.
+            let idle: Vec<_> = shapes
+                .iter()
+                .filter(|(_, s)| {
+                    let (created, free) = s.pool.counts();
+                    created == free && Arc::strong_count(s) == 1
+                })
+                .map(|(k, _)| *k)
+                .collect();
+            for k in idle {
+                if let Some(s) = shapes.remove(&k) {
+                    let freed = s.pool.shrink();
+                    self.allocated.fetch_sub(freed, Ordering::Relaxed);
+                }
+            }
+        }
+        Ok(shapes.entry(key).or_insert(shaped).clone())
     }
 
     fn lock_shapes(

@@ -126,7 +126,10 @@ pub fn run(engine: &Engine, a: &ProfileArgs) -> Result<()> {
     });
     let options = crate::model_options(engine, a.model.precision);
     let model = Model::load(engine, arch, &a.model.weights, opts, options)?;
-    let input = Tensor::new(vec![a.input.batch, 3, h, w], random_input(7, a.input.batch * 3 * h * w));
+    let input = Tensor::new(
+        vec![a.input.batch, 3, h, w],
+        random_input(7, a.input.batch * 3 * h * w),
+    );
     model.infer(&input)?; // warm-up: plan, pipelines, first-touch of the buffers
     let profile = model.profile(&input, a.runs)?;
     let rows = rows(&profile, flop_peak, peak.as_ref());

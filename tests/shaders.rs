@@ -200,8 +200,26 @@ fn params_structs_match_their_rust_structs() {
             rust_layout!(
                 ConvParams,
                 [
-                    batch, in_h, in_w, in_c, out_h, out_w, out_c, out_c4, k_h, k_w, stride_h,
-                    stride_w, pad_t, pad_l, has_residual, relu
+                    batch,
+                    in_h,
+                    in_w,
+                    in_c,
+                    out_h,
+                    out_w,
+                    out_c,
+                    out_c4,
+                    k_h,
+                    k_w,
+                    stride_h,
+                    stride_w,
+                    pad_t,
+                    pad_l,
+                    has_residual,
+                    relu,
+                    groups,
+                    dil_h,
+                    dil_w,
+                    _pad
                 ]
             ),
         ),
@@ -210,8 +228,22 @@ fn params_structs_match_their_rust_structs() {
             rust_layout!(
                 WinoParams,
                 [
-                    batch, in_h, in_w, in_c4, out_h, out_w, out_c, out_c4, tiles_h, tiles_w,
-                    tiles, pad_t, pad_l, has_residual, relu, _pad
+                    batch,
+                    in_h,
+                    in_w,
+                    in_c4,
+                    out_h,
+                    out_w,
+                    out_c,
+                    out_c4,
+                    tiles_h,
+                    tiles_w,
+                    tiles,
+                    pad_t,
+                    pad_l,
+                    has_residual,
+                    relu,
+                    _pad
                 ]
             ),
         ),
@@ -234,10 +266,7 @@ fn params_structs_match_their_rust_structs() {
             "PoolParams",
             rust_layout!(
                 PoolParams,
-                [
-                    count, c, in_h, in_w, out_h, out_w, k_h, k_w, stride_h, stride_w, pad_t,
-                    pad_l
-                ]
+                [count, c, in_h, in_w, out_h, out_w, k_h, k_w, stride_h, stride_w, pad_t, pad_l]
             ),
         ),
     ];
@@ -255,7 +284,10 @@ fn params_structs_match_their_rust_structs() {
                 &members, fields,
                 "{module_name}: WGSL `{name}` (left) and its Rust struct (right) differ in fields or offsets"
             );
-            assert_eq!(span, *size, "{module_name}: WGSL `{name}` size vs Rust size_of");
+            assert_eq!(
+                span, *size,
+                "{module_name}: WGSL `{name}` size vs Rust size_of"
+            );
         }
         assert!(seen > 0, "no module declares `{name}`");
     }

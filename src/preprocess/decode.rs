@@ -40,7 +40,7 @@ pub fn decode_bytes(bytes: &[u8], what: &str) -> Result<RgbImage> {
     };
     let format = image::guess_format(bytes)
         .map_err(|_| bad("unknown format (expected JPEG, PNG, WebP, BMP or GIF content)".into()))?;
-    if let Some((w, h)) = declared_size(&bytes, format) {
+    if let Some((w, h)) = declared_size(bytes, format) {
         let pixels = w * h;
         if pixels > MAX_PIXELS {
             return Err(bad(format!(

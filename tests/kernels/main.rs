@@ -47,11 +47,7 @@ fn check(name: &str, graph: Graph, n: usize, h: usize, w: usize, input: Vec<f32>
         // out: the executor never picks them there.
         ConvVariant::ALL
             .into_iter()
-            .filter(|v| {
-                convs
-                    .iter()
-                    .all(|c| v.runs_on(c, engine().conv_caps()))
-            })
+            .filter(|v| convs.iter().all(|c| v.runs_on(c, engine().conv_caps())))
             .map(Some)
             .collect()
     };

@@ -11,8 +11,9 @@
 //
 // Weights are HWIO with per-group input channels and Cout padded to a multiple of 16:
 // w[((ky*KW + kx)*(Cin/G) + c) * Cout4 + co/4][co % 4].
-// One invocation computes one output pixel's four output channels (vec4 c4); each of the four
-// lanes may belong to a different group (depthwise: every lane does).
+// One invocation computes one output pixel's four output channels (vec4 c4). Where Cout/G is a
+// multiple of 4 the four lanes share a group and accumulate as one vec4; otherwise each lane
+// may belong to a different group (depthwise: every lane does) and sums on its own.
 // Grid: workgroups of 16 x 4 invocations; local x walks channel vec4s, local y pixels;
 // workgroup x = channel-vec4 group, (y, z) = pixel groups.
 
@@ -31,6 +32,28 @@ fn main(
     let cin_g = p.in_c / p.groups;
     let cout_g = p.out_c / p.groups;
     var acc = vec4<f32>(0.0);
+    if (cout_g % 4u == 0u) {
+        // All four lanes in one group (ResNeXt: Cout/G = 4, 8, ...): each input value is
+        // loaded once and multiplies a whole weight vec4.
+        let ci0 = (c4 * 4u / cout_g) * cin_g;
+        for (var ky = 0u; ky < p.k_h; ky++) {
+            let iy = o.y + i32(ky * p.dil_h);
+            for (var kx = 0u; kx < p.k_w; kx++) {
+                let ix = o.z + i32(kx * p.dil_w);
+                if (iy < 0 || ix < 0 || iy >= i32(p.in_h) || ix >= i32(p.in_w)) {
+                    continue;
+                }
+                let base = ((o.x + iy) * i32(p.in_w) + ix) * i32(p.in_c) + i32(ci0);
+                var wi = (ky * p.k_w + kx) * cin_g * p.out_c4 + c4;
+                for (var c = 0u; c < cin_g; c++) {
+                    acc = fma(vec4<f32>(load_x(base, c)), vec4<f32>(w[wi]), acc);
+                    wi += p.out_c4;
+                }
+            }
+        }
+        store4(m, c4, acc);
+        return;
+    }
     for (var j = 0u; j < 4u; j++) {
         let co = c4 * 4u + j;
         if (co >= p.out_c) {

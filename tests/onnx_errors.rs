@@ -100,22 +100,45 @@ fn unsupported_op_names_node_and_op() {
 
 #[test]
 fn grouped_dilated_and_ceil_mode_windows() {
+    // Grouped and dilated convs import; a group that does not divide the 4 channels, or
+    // weights whose per-group channels disagree with it, do not.
     let (net, out) = small_net(|net, x| {
         let w = net.weight("g.w", &[4, 2, 3, 3], 0.3);
+        let attrs = vec![
+            a_ints("kernel_shape", &[3, 3]),
+            a_int("group", 2),
+            a_ints("dilations", &[2, 1]),
+        ];
+        net.node("Conv", "grouped", &[x, &w], attrs)
+    });
+    assert!(
+        import(&net.bytes(&out)).is_ok(),
+        "group 2, dilations [2, 1]"
+    );
+    let (net, out) = small_net(|net, x| {
+        let w = net.weight("g.w", &[3, 1, 3, 3], 0.3);
+        let attrs = vec![a_ints("kernel_shape", &[3, 3]), a_int("group", 3)];
+        net.node("Conv", "grouped", &[x, &w], attrs)
+    });
+    fails_with(
+        import(&net.bytes(&out)),
+        &["grouped", "(Conv)", "group = 3", "divisor"],
+    );
+    let (net, out) = small_net(|net, x| {
+        let w = net.weight("g.w", &[4, 1, 3, 3], 0.3);
         let attrs = vec![a_ints("kernel_shape", &[3, 3]), a_int("group", 2)];
         net.node("Conv", "grouped", &[x, &w], attrs)
     });
     fails_with(
         import(&net.bytes(&out)),
-        &["grouped", "(Conv)", "group = 2"],
+        &["grouped", "per group", "group = 2"],
     );
     let (net, out) = small_net(|net, x| {
-        let w = net.weight("d.w", &[4, 4, 3, 3], 0.3);
         let attrs = vec![
             a_ints("kernel_shape", &[3, 3]),
             a_ints("dilations", &[2, 2]),
         ];
-        net.node("Conv", "dilated", &[x, &w], attrs)
+        net.node("MaxPool", "dilated", &[x], attrs)
     });
     fails_with(import(&net.bytes(&out)), &["dilated", "dilations"]);
     let (net, out) = small_net(|net, x| {

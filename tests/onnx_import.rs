@@ -67,6 +67,72 @@ fn head(net: &mut Net, x: &str, c: usize, classes: usize) -> String {
     net.node("Gemm", "fc", &[&fl, &w, &b], vec![a_int("transB", 1)])
 }
 
+/// Grouped (ResNeXt-like 4 groups), depthwise (stride 2) and dilated convs with BN folding and
+/// a residual Add into the grouped conv, against the plain NCHW evaluation.
+#[test]
+fn grouped_depthwise_and_dilated_convs() {
+    let mut net = Net::new(3, None, None);
+    let c1 = net.conv("c1", "input", 3, 16, 3, 1, [1; 4], true);
+    let r1 = net.node("Relu", "r1", &[&c1], vec![]);
+    let conv = |net: &mut Net, name: &str, x: &str, cg: usize, attrs: Vec<_>| {
+        let w = net.weight(&format!("{name}.w"), &[16, cg, 3, 3], 0.4);
+        let b = net.weight(&format!("{name}.b"), &[16], 0.3);
+        net.node("Conv", name, &[x, &w, &b], attrs)
+    };
+    let g4 = conv(
+        &mut net,
+        "grouped",
+        &r1,
+        4,
+        vec![a_int("group", 4), a_ints("pads", &[1; 4])],
+    );
+    let bn = net.bn("bn", &g4, 16, 0.1);
+    let add = net.node("Add", "add", &[&bn, &r1], vec![]);
+    let r2 = net.node("Relu", "r2", &[&add], vec![]);
+    let dw = conv(
+        &mut net,
+        "depthwise",
+        &r2,
+        1,
+        vec![
+            a_int("group", 16),
+            a_ints("strides", &[2, 2]),
+            a_ints("pads", &[1, 0, 1, 2]),
+        ],
+    );
+    let dil = conv(
+        &mut net,
+        "dilated",
+        &dw,
+        16,
+        vec![a_ints("dilations", &[2, 3]), a_ints("pads", &[2, 3, 2, 3])],
+    );
+    let out = head(&mut net, &dil, 16, 5);
+    let m = check(&net, &out, &out, &input(2, 3, 15, 13, 41));
+    let groups: Vec<(usize, [usize; 2])> = m
+        .graph
+        .nodes()
+        .filter_map(|n| match &n.op {
+            Op::Conv { conv, .. } => Some((conv.groups, conv.dilation)),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(
+        groups,
+        [(1, [1, 1]), (4, [1, 1]), (16, [1, 1]), (1, [2, 3])]
+    );
+    assert_eq!(
+        count(&m.graph, "batchnorm"),
+        0,
+        "the BN folds into the grouped conv"
+    );
+    assert_eq!(
+        count(&m.graph, "add"),
+        0,
+        "the Add fuses into the grouped conv"
+    );
+}
+
 /// Stem (conv with bias, asymmetric pads, stride 2; BN; ReLU; padded max pool), an identity
 /// block (Add), a projection block (Sum with a 1×1 conv + BN shortcut), and a Gemm head with
 /// alpha and beta.

@@ -215,7 +215,11 @@ fn params_structs_match_their_rust_structs() {
                     pad_t,
                     pad_l,
                     has_residual,
-                    relu
+                    relu,
+                    groups,
+                    dil_h,
+                    dil_w,
+                    _pad
                 ]
             ),
         ),

@@ -1,12 +1,14 @@
 // Piece: the conv kernels' shape parameters (src/gpu/kernels/conv.rs `ConvParams`, checked
 // field by field by tests/shaders.rs) and their bindings after the input `x` (which a
-// conv_x1/conv_x4 piece declares): weights HWIO with Cout padded to 16, as vec4; the f32 bias
+// conv_x1/conv_x4 piece declares): weights HWIO (Cin/groups rows per tap) with Cout padded to 16,
+// as vec4; the f32 bias
 // padded the same way; the residual operand; the output; the parameters.
 struct ConvParams {
     batch: u32, in_h: u32, in_w: u32, in_c: u32,
     out_h: u32, out_w: u32, out_c: u32, out_c4: u32,
     k_h: u32, k_w: u32, stride_h: u32, stride_w: u32,
     pad_t: u32, pad_l: u32, has_residual: u32, relu: u32,
+    groups: u32, dil_h: u32, dil_w: u32, _pad: u32,
 }
 
 @group(0) @binding(1) var<storage, read> w: array<wgt4>;

@@ -39,7 +39,8 @@ pub fn nhwc_to_nchw(x: &[f32], n: usize, c: usize, h: usize, w: usize) -> Vec<f3
     y
 }
 
-/// `y = conv(x, W) + bias (+ residual) (ReLU)` with `x` NHWC `n × h × w × Cin` and `W` HWIO.
+/// `y = conv(x, W) + bias (+ residual) (ReLU)` with `x` NHWC `n × h × w × Cin` and `W` HWIO
+/// (per-group input channels for a grouped conv, see [`Conv2d`]), any groups and dilation.
 #[allow(clippy::too_many_arguments)]
 pub fn conv2d(
     x: &[f32],
@@ -56,7 +57,11 @@ pub fn conv2d(
         return Vec::new();
     };
     let (cin, cout) = (conv.in_c, conv.out_c);
+    // Per group: Cin/G input channels feed Cout/G output channels (see `Conv2d`).
+    let groups = conv.groups.max(1);
+    let (cin_g, cout_g) = (cin / groups, cout / groups);
     let [kh, kw] = conv.kernel;
+    let [dh, dw] = conv.dilation;
     let mut y = vec![0.0f32; n * oh * ow * cout];
     let row_len = ow * cout;
     // One output row (fixed image and oy) per task.
@@ -66,21 +71,24 @@ pub fn conv2d(
             let acc = &mut out[ox * cout..(ox + 1) * cout];
             acc.copy_from_slice(bias);
             for ky in 0..kh {
-                let iy = (oy * conv.stride[0] + ky) as isize - conv.pad[0] as isize;
+                let iy = (oy * conv.stride[0] + ky * dh) as isize - conv.pad[0] as isize;
                 if iy < 0 || iy >= h as isize {
                     continue;
                 }
                 for kx in 0..kw {
-                    let ix = (ox * conv.stride[1] + kx) as isize - conv.pad[1] as isize;
+                    let ix = (ox * conv.stride[1] + kx * dw) as isize - conv.pad[1] as isize;
                     if ix < 0 || ix >= w as isize {
                         continue;
                     }
                     let pixel = ((b * h + iy as usize) * w + ix as usize) * cin;
-                    for ci in 0..cin {
-                        let v = x[pixel + ci];
-                        let wrow = &weight[((ky * kw + kx) * cin + ci) * cout..][..cout];
-                        for (a, &wv) in acc.iter_mut().zip(wrow) {
-                            *a += v * wv;
+                    for g in 0..groups {
+                        let acc_g = &mut acc[g * cout_g..(g + 1) * cout_g];
+                        for ci in 0..cin_g {
+                            let v = x[pixel + g * cin_g + ci];
+                            let row = ((ky * kw + kx) * cin_g + ci) * cout + g * cout_g;
+                            for (a, &wv) in acc_g.iter_mut().zip(&weight[row..row + cout_g]) {
+                                *a += v * wv;
+                            }
                         }
                     }
                 }

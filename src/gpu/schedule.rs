@@ -180,6 +180,7 @@ fn launches(
                     ConvVariant::Small => Kernel::ConvSmall,
                     ConvVariant::Subgroup => Kernel::ConvSubgroup,
                     ConvVariant::Subgroup8 => Kernel::ConvSubgroup8,
+                    ConvVariant::Grouped => Kernel::ConvGrouped,
                     _ => Kernel::Conv,
                 };
                 let res = vec![input, w(0), w(1), residual, output];

@@ -24,10 +24,18 @@ use crate::weights::{random_input, Tensor};
 /// Largest accepted `max |Δ| / max |reference|` of a candidate on its layer.
 pub const TUNE_TOLERANCE: f64 = 1e-4;
 
-/// The key of one conv shape at one batch and input size.
+/// The key of one conv shape at one batch and input size (`_g{groups}` and `_d{dh}x{dw}`
+/// follow the padding only for grouped or dilated convs, so plain keys stay as they were).
 pub fn shape_key(conv: &Conv2d, batch: usize, h: usize, w: usize) -> String {
+    let mut extra = String::new();
+    if conv.groups != 1 {
+        extra.push_str(&format!("_g{}", conv.groups));
+    }
+    if conv.dilation != [1, 1] {
+        extra.push_str(&format!("_d{}x{}", conv.dilation[0], conv.dilation[1]));
+    }
     format!(
-        "cin{}_cout{}_k{}x{}_s{}x{}_p{}-{}-{}-{}_n{}_{}x{}",
+        "cin{}_cout{}_k{}x{}_s{}x{}_p{}-{}-{}-{}{extra}_n{}_{}x{}",
         conv.in_c,
         conv.out_c,
         conv.kernel[0],

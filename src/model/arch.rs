@@ -5,6 +5,11 @@
 //!   with conv biases and identity shortcuts (`res_blocks.I.*`), global average pool, `fc`;
 //! - torchvision `resnet18/34` (BasicBlock) and `resnet50/101/152` (Bottleneck, v1.5: the
 //!   stride sits on the 3×3), projection shortcuts `downsample.0` (conv) + `downsample.1` (BN);
+//! - torchvision `resnext50_32x4d`, `resnext101_32x8d`, `resnext101_64x4d`, `wide_resnet50_2`
+//!   and `wide_resnet101_2`: the ResNet-50/101 layout and key names, with each bottleneck's
+//!   width `⌊planes · width_per_group / 64⌋ · groups` (conv1 and conv2 have that many
+//!   channels, conv3 still `4 · planes`) and its 3×3 `conv2` in `groups` groups (weights
+//!   `[width, width/groups, 3, 3]`);
 //! - CIFAR `resnet20/32/44/56/110`: conv 3×3 (16), 3 stages of 16/32/64 channels, option-A
 //!   shortcuts, `linear` classifier.
 //!
@@ -24,16 +29,44 @@ pub enum Architecture {
     ImageNet(usize),
     /// CIFAR ResNet-20/32/44/56/110.
     Cifar(usize),
+    /// torchvision ResNeXt / Wide ResNet: Bottleneck ResNet-`depth` whose 3×3 convs have
+    /// `groups` groups, bottleneck width `⌊planes · width_per_group / 64⌋ · groups`.
+    Grouped {
+        depth: usize,
+        groups: usize,
+        width_per_group: usize,
+    },
 }
 
-const NAMES: &str = "simple, resnet18, resnet34, resnet50, resnet101, resnet152, resnet20, resnet32, resnet44, resnet56, resnet110";
+const NAMES: &str = "simple, resnet18, resnet34, resnet50, resnet101, resnet152, resnext50_32x4d, resnext101_32x8d, resnext101_64x4d, wide_resnet50_2, wide_resnet101_2, resnet20, resnet32, resnet44, resnet56, resnet110";
+
+/// (name, depth, groups, width_per_group) of the grouped / wide family, as torchvision defines
+/// them.
+const GROUPED: [(&str, usize, usize, usize); 5] = [
+    ("resnext50_32x4d", 50, 32, 4),
+    ("resnext101_32x8d", 101, 32, 8),
+    ("resnext101_64x4d", 101, 64, 4),
+    ("wide_resnet50_2", 50, 1, 128),
+    ("wide_resnet101_2", 101, 1, 128),
+];
 
 impl Architecture {
-    /// Parses `simple`, `resnet18`, ..., `resnet110`.
+    /// Parses `simple`, `resnet18`, ..., `resnet110`, `resnext50_32x4d`, ...,
+    /// `wide_resnet101_2`.
     pub fn parse(name: &str) -> Result<Self> {
         let lower = name.to_ascii_lowercase();
+        let grouped = GROUPED.iter().find(|g| g.0 == lower);
         let arch = match lower.as_str() {
             "simple" => Some(Architecture::Simple),
+            _ if grouped.is_some() => {
+                grouped.map(
+                    |&(_, depth, groups, width_per_group)| Architecture::Grouped {
+                        depth,
+                        groups,
+                        width_per_group,
+                    },
+                )
+            }
             _ => lower
                 .strip_prefix("resnet")
                 .and_then(|d| d.parse::<usize>().ok())
@@ -54,13 +87,24 @@ impl Architecture {
         match self {
             Architecture::Simple => "simple".to_string(),
             Architecture::ImageNet(d) | Architecture::Cifar(d) => format!("resnet{d}"),
+            Architecture::Grouped {
+                depth,
+                groups,
+                width_per_group,
+            } => GROUPED
+                .iter()
+                .find(|g| (g.1, g.2, g.3) == (*depth, *groups, *width_per_group))
+                .map_or_else(
+                    || format!("resnext{depth}_{groups}x{width_per_group}d"),
+                    |g| g.0.to_string(),
+                ),
         }
     }
 
     /// Classes when nothing else says: 1000 for ImageNet networks, 10 otherwise.
     pub fn default_classes(&self) -> usize {
         match self {
-            Architecture::ImageNet(_) => 1000,
+            Architecture::ImageNet(_) | Architecture::Grouped { .. } => 1000,
             _ => 10,
         }
     }
@@ -70,6 +114,20 @@ impl Architecture {
         match self {
             Architecture::Cifar(_) => 32,
             _ => 224,
+        }
+    }
+
+    /// (depth, groups, width_per_group) of a torchvision ImageNet network (plain ResNets:
+    /// groups 1, width 64 per group; the others report their depth the same way).
+    fn torchvision_spec(&self) -> (usize, usize, usize) {
+        match *self {
+            Architecture::Grouped {
+                depth,
+                groups,
+                width_per_group,
+            } => (depth, groups, width_per_group),
+            Architecture::ImageNet(d) | Architecture::Cifar(d) => (d, 1, 64),
+            Architecture::Simple => (0, 1, 64),
         }
     }
 
@@ -169,7 +227,8 @@ pub fn build_graph(
                 x = b.basic_block(x, &format!("res_blocks.{i}"), c, 64, 1, true, false)?;
             }
         }
-        Architecture::ImageNet(depth) => {
+        Architecture::ImageNet(_) | Architecture::Grouped { .. } => {
+            let (depth, groups, width_per_group) = arch.torchvision_spec();
             let (bottleneck, layers) = match depth {
                 18 => (false, [2, 2, 2, 2]),
                 34 => (false, [3, 4, 6, 3]),
@@ -177,12 +236,16 @@ pub fn build_graph(
                 101 => (true, [3, 4, 23, 3]),
                 _ => (true, [3, 8, 36, 3]),
             };
+            let shape = Bottleneck {
+                groups,
+                width_per_group,
+            };
             for (stage, (&n, planes)) in layers.iter().zip([64, 128, 256, 512]).enumerate() {
                 for i in 0..n {
                     let stride = if stage > 0 && i == 0 { 2 } else { 1 };
                     let key = format!("layer{}.{i}", stage + 1);
                     if bottleneck {
-                        x = b.bottleneck(x, &key, c, planes, stride)?;
+                        x = b.bottleneck(x, &key, c, planes, stride, shape)?;
                         c = planes * 4;
                     } else {
                         x = b.basic_block(x, &key, c, planes, stride, false, false)?;
@@ -249,6 +312,14 @@ fn count_simple_blocks(src: &dyn ParamSource) -> Option<usize> {
     Some(n)
 }
 
+/// A bottleneck's grouping: `groups` groups in its 3×3, width
+/// `⌊planes · width_per_group / 64⌋ · groups` (torchvision's `Bottleneck`).
+#[derive(Clone, Copy)]
+struct Bottleneck {
+    groups: usize,
+    width_per_group: usize,
+}
+
 struct Builder<'a> {
     g: GraphBuilder,
     src: &'a mut dyn ParamSource,
@@ -290,8 +361,8 @@ impl Builder<'_> {
         relu: bool,
     ) -> Result<ValueId> {
         let [kh, kw] = conv.kernel;
-        let shape = [conv.out_c, conv.in_c, kh, kw];
-        let fan_in = conv.in_c * kh * kw;
+        let shape = [conv.out_c, conv.group_in_c(), kh, kw];
+        let fan_in = conv.group_in_c() * kh * kw;
         let w = self.src.take(
             &format!("{conv_key}.weight"),
             &shape,
@@ -421,9 +492,11 @@ impl Builder<'_> {
         cin: usize,
         planes: usize,
         stride: usize,
+        shape: Bottleneck,
     ) -> Result<ValueId> {
         self.g.segment(key);
         let out = planes * 4;
+        let width = planes * shape.width_per_group / 64 * shape.groups;
         let mut shortcut = x;
         if stride != 1 || cin != out {
             let conv = Conv2d::square(cin, out, 1, stride, 0);
@@ -435,7 +508,7 @@ impl Builder<'_> {
             x,
             &k("conv1"),
             &k("bn1"),
-            Conv2d::square(cin, planes, 1, 1, 0),
+            Conv2d::square(cin, width, 1, 1, 0),
             false,
             0.5,
             None,
@@ -445,7 +518,7 @@ impl Builder<'_> {
             y,
             &k("conv2"),
             &k("bn2"),
-            Conv2d::square(planes, planes, 3, stride, 1),
+            Conv2d::square(width, width, 3, stride, 1).grouped(shape.groups),
             false,
             0.5,
             None,
@@ -455,7 +528,7 @@ impl Builder<'_> {
             y,
             &k("conv3"),
             &k("bn3"),
-            Conv2d::square(planes, out, 1, 1, 0),
+            Conv2d::square(width, out, 1, 1, 0),
             false,
             0.2,
             Some(shortcut),
@@ -464,10 +537,11 @@ impl Builder<'_> {
     }
 }
 
-/// OIHW (PyTorch) → HWIO (the kernels' layout).
+/// OIHW (PyTorch, `[Cout, Cin/G, KH, KW]`) → HWIO (the kernels' layout,
+/// `[KH][KW][Cin/G][Cout]`, see [`crate::model::ir`]).
 pub fn oihw_to_hwio(w: &[f32], conv: &Conv2d) -> Vec<f32> {
     let [kh, kw] = conv.kernel;
-    let (ci_n, co_n) = (conv.in_c, conv.out_c);
+    let (ci_n, co_n) = (conv.group_in_c(), conv.out_c);
     let mut out = vec![0.0; w.len()];
     for co in 0..co_n {
         for ci in 0..ci_n {

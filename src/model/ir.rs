@@ -4,7 +4,11 @@
 //!
 //! Weights are stored in the layouts the kernels read:
 //! - conv weights as HWIO, `w[((kh * KW + kw) * Cin + ci) * Cout + co]` (the B matrix of the
-//!   implicit GEMM, K = KH·KW·Cin rows by Cout columns);
+//!   implicit GEMM, K = KH·KW·Cin rows by Cout columns); a grouped conv (G groups) keeps only
+//!   the input channels of each output channel's group, `ci < Cin/G`, so its weights are
+//!   `w[((kh * KW + kw) * (Cin/G) + ci) * Cout + co]`, where output channel `co` belongs to
+//!   group `g = co / (Cout/G)` and `ci` stands for input channel `g·Cin/G + ci` (PyTorch's OIHW
+//!   `[Cout, Cin/G, KH, KW]` transposed, see [`crate::model::oihw_to_hwio`]);
 //! - linear weights as `[out][in]`, as PyTorch stores them.
 
 use crate::error::{Error, Result};
@@ -30,7 +34,10 @@ pub fn window_out(
     Some((padded - kernel) / stride + 1)
 }
 
-/// A convolution's geometry (groups = 1, dilation = 1).
+/// A convolution's geometry. Tap `(ky, kx)` of output pixel `(oy, ox)` reads input pixel
+/// `(oy·sh + ky·dh − pad_t, ox·sw + kx·dw − pad_l)`; with `groups = G`, output channel `co`
+/// sums only over the `Cin/G` input channels of its group `co / (Cout/G)` (depthwise:
+/// `G = Cin = Cout`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct Conv2d {
     pub in_c: usize,
@@ -41,6 +48,10 @@ pub struct Conv2d {
     pub stride: [usize; 2],
     /// (top, left, bottom, right)
     pub pad: [usize; 4],
+    /// Channel groups (1 for a plain conv); divides `in_c` and `out_c`.
+    pub groups: usize,
+    /// (height, width) spacing of the kernel taps (1 for a plain conv).
+    pub dilation: [usize; 2],
 }
 
 impl Conv2d {
@@ -52,20 +63,67 @@ impl Conv2d {
             kernel: [k, k],
             stride: [stride, stride],
             pad: [pad; 4],
+            groups: 1,
+            dilation: [1, 1],
         }
+    }
+
+    /// The same conv with `groups` channel groups.
+    pub fn grouped(self, groups: usize) -> Self {
+        Conv2d { groups, ..self }
+    }
+
+    /// The same conv with taps `dilation` apart.
+    pub fn dilated(self, dilation: [usize; 2]) -> Self {
+        Conv2d { dilation, ..self }
+    }
+
+    /// Neither grouped nor dilated (what every kernel but the grouped one computes).
+    pub fn is_plain(&self) -> bool {
+        self.groups == 1 && self.dilation == [1, 1]
+    }
+
+    /// Input channels per group, Cin/G.
+    pub fn group_in_c(&self) -> usize {
+        self.in_c / self.groups.max(1)
+    }
+
+    /// The window's (height, width) on the input: `d·(k − 1) + 1` per axis.
+    pub fn extent(&self) -> [usize; 2] {
+        [0, 1].map(|a| self.dilation[a] * (self.kernel[a].max(1) - 1) + 1)
+    }
+
+    /// Checks the groups and dilation: `groups ≥ 1` dividing both channel counts,
+    /// `dilation ≥ 1`. The error says what was found.
+    pub fn check(&self) -> std::result::Result<(), String> {
+        let g = self.groups;
+        if g == 0 || !self.in_c.is_multiple_of(g) || !self.out_c.is_multiple_of(g) {
+            return Err(format!(
+                "groups = {g} must be at least 1 and divide both the {} input and the {} output channels",
+                self.in_c, self.out_c
+            ));
+        }
+        if self.dilation.contains(&0) {
+            return Err(format!(
+                "dilation {:?} must be at least 1 on both axes",
+                self.dilation
+            ));
+        }
+        Ok(())
     }
 
     /// Output (height, width) for an input of `h × w`, or `None` if the input is too small.
     pub fn out_hw(&self, h: usize, w: usize) -> Option<(usize, usize)> {
+        let [eh, ew] = self.extent();
         Some((
-            window_out(h, self.kernel[0], self.stride[0], self.pad[0], self.pad[2])?,
-            window_out(w, self.kernel[1], self.stride[1], self.pad[1], self.pad[3])?,
+            window_out(h, eh, self.stride[0], self.pad[0], self.pad[2])?,
+            window_out(w, ew, self.stride[1], self.pad[1], self.pad[3])?,
         ))
     }
 
-    /// Number of weights, KH·KW·Cin·Cout.
+    /// Number of weights, KH·KW·(Cin/G)·Cout.
     pub fn weight_len(&self) -> usize {
-        self.kernel[0] * self.kernel[1] * self.in_c * self.out_c
+        self.kernel[0] * self.kernel[1] * self.group_in_c() * self.out_c
     }
 }
 
@@ -356,6 +414,9 @@ impl Graph {
                 },
                 Op::Affine { .. } | Op::Relu => x,
                 Op::Conv { conv, .. } => {
+                    conv.check().map_err(|e| {
+                        Error::InvalidInput(format!("{}: layer `{}`: {e}", self.name, node.name))
+                    })?;
                     let (oh, ow) = conv.out_hw(x.h, x.w).ok_or_else(|| too_small(node, x))?;
                     Shape {
                         c: conv.out_c,

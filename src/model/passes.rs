@@ -4,7 +4,8 @@ use super::ir::{Graph, Op};
 
 /// Pads the input conversion to a multiple of 4 channels (the extra ones zero) when every
 /// consumer of the converted input is a conv, giving those convs zero weights for the new
-/// channels. A 3-channel stem then reads its input as vec4s like every other conv.
+/// channels. A 3-channel stem then reads its input as vec4s like every other conv. (Grouped
+/// consumers keep the input as it is: padding would move channels between groups.)
 /// Returns whether the graph changed.
 pub fn pad_input_channels(graph: &mut Graph) -> bool {
     let Some(first) = graph.nodes().find(|n| matches!(n.op, Op::InputToNhwc)) else {
@@ -21,7 +22,9 @@ pub fn pad_input_channels(graph: &mut Graph) -> bool {
         .filter(|n| n.inputs.contains(&value))
         .collect();
     let only_convs = consumers.iter().all(|n| {
-        matches!(n.op, Op::Conv { .. }) && n.inputs[0] == value && n.inputs.get(1) != Some(&value)
+        matches!(&n.op, Op::Conv { conv, .. } if conv.groups == 1)
+            && n.inputs[0] == value
+            && n.inputs.get(1) != Some(&value)
     });
     if consumers.is_empty() || !only_convs || graph.output == value {
         return false;

@@ -5,7 +5,8 @@
 //! at build time. Nodes are then converted in graph order, and in fused mode (the default)
 //! folded the way the safetensors builder folds them:
 //!
-//! - `Conv` (any bias, pads, strides; group 1, dilation 1) → a conv with HWIO weights;
+//! - `Conv` (any bias, pads, strides and `dilations`; any `group` dividing both channel
+//!   counts) → a conv with HWIO weights;
 //! - `BatchNormalization` after a conv whose output nothing else reads → folded into the conv
 //!   (`W' = W·s`, `b' = β − μ·s + s·b`, `s = γ/√(σ² + ε)`), otherwise a per-channel affine op;
 //! - `Add`/`Sum` of a conv output (read only there) and another value → the residual input of

@@ -66,11 +66,32 @@ impl Importer {
         }
     }
 
-    /// Strides and kernel of a window op, both positive.
+    /// Strides and kernel of a window op, both positive; `dilations` other than 1 are an
+    /// error (pools; a conv reads them with [`Importer::dilations`] first).
     fn window(
         &self,
         ctx: &NodeCtx,
         kernel: Option<[usize; 2]>,
+    ) -> Result<([usize; 2], [usize; 2])> {
+        self.window_dilated(ctx, kernel, false)
+    }
+
+    /// A conv's `dilations`, each at least 1.
+    fn dilations(&self, ctx: &NodeCtx) -> Result<[usize; 2]> {
+        let d = ctx.usizes("dilations", 2, 1)?;
+        if d.contains(&0) {
+            return Err(ctx.invalid(format_args!(
+                "attribute dilations = {d:?}: expected values of at least 1"
+            )));
+        }
+        Ok([d[0], d[1]])
+    }
+
+    fn window_dilated(
+        &self,
+        ctx: &NodeCtx,
+        kernel: Option<[usize; 2]>,
+        dilation_ok: bool,
     ) -> Result<([usize; 2], [usize; 2])> {
         let kernel = match kernel {
             Some(k) => k,
@@ -84,7 +105,7 @@ impl Importer {
         };
         let s = ctx.usizes("strides", 2, 1)?;
         let d = ctx.usizes("dilations", 2, 1)?;
-        if d != [1, 1] {
+        if !dilation_ok && d != [1, 1] {
             return Err(ctx.unsupported(format_args!(
                 "attribute dilations = {d:?} is not supported (only [1, 1])"
             )));
@@ -130,11 +151,6 @@ impl Importer {
         let x = self.act_input(ctx, 0)?;
         let w = self.need_const(ctx, 1)?;
         let group = ctx.int("group", 1)?;
-        if group != 1 {
-            return Err(ctx.unsupported(format_args!(
-                "attribute group = {group} is not supported (grouped or depthwise convolution; only group = 1)"
-            )));
-        }
         let &[m, cin, kh, kw] = w.dims.as_slice() else {
             return Err(ctx.unsupported(format_args!(
                 "weight `{}` has shape {:?}; only 2-D convolutions ([M, C, kH, kW] weights) are supported",
@@ -143,10 +159,21 @@ impl Importer {
             )));
         };
         let c = self.acts[x].c;
-        if cin != c {
+        let groups = usize::try_from(group)
+            .ok()
+            .filter(|&g| g >= 1 && c.is_multiple_of(g) && m.is_multiple_of(g))
+            .ok_or_else(|| {
+                ctx.invalid(format_args!(
+                    "attribute group = {group}: expected a positive divisor of both the {c} input channels of `{}` and the {m} output channels",
+                    self.acts[x].name
+                ))
+            })?;
+        if cin * groups != c {
             return Err(ctx.invalid(format_args!(
-                "weight shape {:?} expects {cin} input channels, but input `{}` has {c}",
-                w.dims, self.acts[x].name
+                "weight shape {:?} expects {cin} input channels per group ({} in all for group = {groups}), but input `{}` has {c}",
+                w.dims,
+                cin * groups,
+                self.acts[x].name
             )));
         }
         if let Some(ks) = ctx.ints("kernel_shape")? {
@@ -157,10 +184,13 @@ impl Importer {
                 )));
             }
         }
-        let (kernel, stride) = self.window(ctx, Some([kh, kw]))?;
+        let dilation = self.dilations(ctx)?;
+        let (kernel, stride) = self.window_dilated(ctx, Some([kh, kw]), true)?;
+        // Padding and output size follow the dilated window, d·(k − 1) + 1 per axis.
+        let extent = [0, 1].map(|a| dilation[a] * (kernel[a] - 1) + 1);
         let hw_in = self.acts[x].hw;
-        let pads = self.window_pads(ctx, kernel, stride, hw_in)?;
-        let hw = self.out_hw(ctx, hw_in, kernel, stride, pads)?;
+        let pads = self.window_pads(ctx, extent, stride, hw_in)?;
+        let hw = self.out_hw(ctx, hw_in, extent, stride, pads)?;
         let weight = float_data(ctx, &w, 1)?.to_vec();
         let bias = match self.const_input(ctx, 2)? {
             Some(b) if b.len() == m => float_data(ctx, &b, 2)?.to_vec(),
@@ -180,6 +210,8 @@ impl Importer {
             kernel,
             stride,
             pad: add4(pads, extra),
+            groups,
+            dilation,
         };
         let out = self.out_name(ctx)?;
         let pending = PendingConv {

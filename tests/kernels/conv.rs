@@ -1,4 +1,5 @@
-//! Conv2d with the fused write step (bias, optional residual, optional ReLU).
+//! Conv2d with the fused write step (bias, optional residual, optional ReLU); plain, grouped
+//! (ResNeXt's 32 × 4 and 32 × 8, 64 × 4, depthwise, odd group sizes) and dilated.
 
 use super::{check, graph, randn};
 use resnet_wgpu::model::{Conv2d, Op};
@@ -21,7 +22,7 @@ type Case = (usize, usize, usize, Conv2d, Residual, bool);
 
 /// A conv op with He-scaled random HWIO weights and small random biases.
 fn conv_op(conv: Conv2d, relu: bool, seed: u64) -> Op {
-    let fan_in = conv.in_c * conv.kernel[0] * conv.kernel[1];
+    let fan_in = conv.group_in_c() * conv.kernel[0] * conv.kernel[1];
     Op::Conv {
         conv,
         weight: randn(seed, conv.weight_len(), (2.0 / fan_in as f32).sqrt()),
@@ -48,18 +49,22 @@ fn rect(
         kernel,
         stride,
         pad,
+        groups: 1,
+        dilation: [1, 1],
     }
 }
 
 fn run(cases: &[Case]) {
     for (i, &(n, h, w, conv, residual, relu)) in cases.iter().enumerate() {
         let name = format!(
-            "conv {}->{} k{:?} s{:?} pad{:?} on {n}x{h}x{w} {residual:?}{}",
+            "conv {}->{} k{:?} s{:?} pad{:?} g{} d{:?} on {n}x{h}x{w} {residual:?}{}",
             conv.in_c,
             conv.out_c,
             conv.kernel,
             conv.stride,
             conv.pad,
+            conv.groups,
+            conv.dilation,
             if relu { " relu" } else { "" }
         );
         let seed = 100 + 10 * i as u64;
@@ -158,6 +163,90 @@ fn conv_awkward_shapes() {
     ]);
 }
 
+/// Grouped and dilated convs (only the grouped kernel takes them): ResNeXt's 3×3s (32 groups
+/// of 4 and of 8 channels, 64 of 4, stride 1 and 2), depthwise with and without a channel
+/// multiplier, 2 groups of 13 channels, groups with 3 inputs and 5 outputs, a grouped 1×1,
+/// dilation 2 and a non-square grouped dilation with asymmetric padding, odd sizes, batch 3.
+#[test]
+fn conv_grouped_and_dilated() {
+    run(&[
+        (1, 15, 15, sq(128, 128, 3, 1, 1).grouped(32), Identity, true),
+        (3, 13, 13, sq(256, 256, 3, 2, 1).grouped(32), Plain, true),
+        (1, 7, 9, sq(256, 256, 3, 1, 1).grouped(64), Projection, true),
+        (3, 15, 15, sq(13, 13, 3, 1, 1).grouped(13), Identity, true),
+        (1, 15, 13, sq(8, 16, 3, 2, 1).grouped(8), Plain, false),
+        (1, 15, 15, sq(26, 26, 3, 1, 1).grouped(2), Projection, true),
+        (3, 9, 11, sq(12, 20, 3, 2, 1).grouped(4), Plain, true),
+        (1, 7, 7, sq(64, 64, 1, 1, 0).grouped(8), Identity, true),
+        (
+            1,
+            15,
+            15,
+            sq(16, 16, 3, 1, 2).dilated([2, 2]),
+            Identity,
+            true,
+        ),
+        (
+            3,
+            17,
+            19,
+            rect(16, 8, [3, 3], [1, 2], [2, 1, 2, 3])
+                .grouped(4)
+                .dilated([2, 3]),
+            Plain,
+            true,
+        ),
+    ]);
+}
+
+/// The CPU reference's grouped conv equals `G` plain convs, one per group, over the group's
+/// input channels, concatenated along the output channels.
+#[test]
+fn cpu_grouped_conv_is_per_group_convs() {
+    use resnet_wgpu::cpu;
+    let (n, h, w, g) = (2, 9, 7, 4);
+    let conv = sq(12, 8, 3, 2, 1).grouped(g).dilated([1, 2]);
+    let (cig, cog) = (conv.group_in_c(), conv.out_c / g);
+    let x = randn(1, n * h * w * conv.in_c, 1.0);
+    let weight = randn(2, conv.weight_len(), 0.3);
+    let bias = randn(3, conv.out_c, 0.1);
+    let y = cpu::conv2d(&x, n, h, w, &conv, &weight, &bias, None, false);
+    let (oh, ow) = conv.out_hw(h, w).expect("fits");
+    assert_eq!(y.len(), n * oh * ow * conv.out_c);
+    let plain = sq(cig, cog, 3, 2, 1).dilated([1, 2]);
+    for grp in 0..g {
+        let xs: Vec<f32> = x
+            .chunks(conv.in_c)
+            .flat_map(|px| px[grp * cig..(grp + 1) * cig].to_vec())
+            .collect();
+        // HWIO rows of Cout: this group's output columns.
+        let ws: Vec<f32> = weight
+            .chunks(conv.out_c)
+            .flat_map(|row| row[grp * cog..(grp + 1) * cog].to_vec())
+            .collect();
+        let ys = cpu::conv2d(
+            &xs,
+            n,
+            h,
+            w,
+            &plain,
+            &ws,
+            &bias[grp * cog..(grp + 1) * cog],
+            None,
+            false,
+        );
+        for (p, px) in y.chunks(conv.out_c).enumerate() {
+            for c in 0..cog {
+                let (a, b) = (px[grp * cog + c], ys[p * cog + c]);
+                assert!(
+                    (a - b).abs() <= 1e-5 * (1.0 + b.abs()),
+                    "group {grp} pixel {p} channel {c}: {a} vs {b}"
+                );
+            }
+        }
+    }
+}
+
 /// Shapes that stress the subgroup GEMM's tiling (64 channels × 128 pixels per workgroup, 16
 /// pixels per invocation): Cout not a multiple of 64 or of 16, pixel counts that leave partial
 /// tiles and idle lanes, strided 1×1 and 3×3 on odd sizes, the stem padded to 4 channels, a
@@ -198,6 +287,10 @@ fn every_variant_in_f16() {
         (sq(12, 13, 3, 2, 1), false),
         (sq(64, 72, 1, 1, 0), false),
         (sq(20, 20, 3, 1, 1), true),
+        (sq(128, 128, 3, 1, 1).grouped(32), true),
+        (sq(64, 64, 3, 2, 1).grouped(8), false),
+        (sq(13, 13, 3, 2, 1).grouped(13), false),
+        (sq(16, 16, 3, 1, 2).dilated([2, 2]), true),
     ] {
         let (n, h, w) = (3, 15, 13);
         let g = graph(conv.in_c, |g, x| {

@@ -105,6 +105,20 @@ fn conv(x: &T, w: &T, b: Option<&T>, node: &NodeProto) -> T {
     let (nb, c, h, wd) = (x.shape[0], x.shape[1], x.shape[2], x.shape[3]);
     let (m, kh, kw) = (w.shape[0], w.shape[2], w.shape[3]);
     let (s, mut p) = (pair(node, "strides", 1), get_pads(node));
+    // `group` G: output o reads input channels (o / (M/G))·C/G + ci, ci < C/G = w.shape[1];
+    // `dilations` d: tap k reads input offset k·d.
+    let d = pair(node, "dilations", 1);
+    let g = node
+        .attribute
+        .iter()
+        .find(|a| a.name == "group")
+        .map_or(1, |a| a.i as usize);
+    let cg = w.shape[1];
+    assert_eq!(
+        cg * g,
+        c,
+        "eval: group {g} with {cg} channels per group on {c} inputs"
+    );
     let auto = node.attribute.iter().find(|a| a.name == "auto_pad");
     if auto.is_some_and(|a| a.s == b"SAME_UPPER") {
         // Output ⌈in/s⌉; total padding (⌈in/s⌉ − 1)·s + k − in, the extra pixel at the end.
@@ -114,24 +128,25 @@ fn conv(x: &T, w: &T, b: Option<&T>, node: &NodeProto) -> T {
             p[axis + 2] = total - total / 2;
         }
     }
-    let (oh, ow) = window_shape(x, [kh, kw], s, p);
+    let (oh, ow) = window_shape(x, [d[0] * (kh - 1) + 1, d[1] * (kw - 1) + 1], s, p);
     let mut y = vec![0.0f32; nb * m * oh * ow];
     for n in 0..nb {
         for o in 0..m {
             for oy in 0..oh {
                 for ox in 0..ow {
                     let mut acc = b.map_or(0.0, |b| b.data[o] as f64);
-                    for ci in 0..c {
+                    let c0 = o / (m / g) * cg;
+                    for ci in 0..cg {
                         for ky in 0..kh {
                             for kx in 0..kw {
-                                let iy = (oy * s[0] + ky) as isize - p[0] as isize;
-                                let ix = (ox * s[1] + kx) as isize - p[1] as isize;
+                                let iy = (oy * s[0] + ky * d[0]) as isize - p[0] as isize;
+                                let ix = (ox * s[1] + kx * d[1]) as isize - p[1] as isize;
                                 if iy < 0 || ix < 0 || iy >= h as isize || ix >= wd as isize {
                                     continue;
                                 }
-                                let xv =
-                                    x.data[((n * c + ci) * h + iy as usize) * wd + ix as usize];
-                                let wv = w.data[((o * c + ci) * kh + ky) * kw + kx];
+                                let xv = x.data
+                                    [((n * c + c0 + ci) * h + iy as usize) * wd + ix as usize];
+                                let wv = w.data[((o * cg + ci) * kh + ky) * kw + kx];
                                 acc += xv as f64 * wv as f64;
                             }
                         }

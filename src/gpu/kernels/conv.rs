@@ -1,6 +1,8 @@
 //! Direct conv2d (shaders/conv2d.wgsl for any Cin, shaders/conv2d_vec4.wgsl for Cin % 4 == 0):
 //! register-tiled, 8 output pixels × 16 output channels per invocation, with bias, residual and
-//! ReLU fused into the write step.
+//! ReLU fused into the write step. The conv parameters and variant choice of every conv kernel
+//! live here too; grouped and dilated convs only run on shaders/conv_grouped.wgsl
+//! ([`ConvVariant::Grouped`]: one pixel × 4 output channels per invocation).
 
 use bytemuck::{Pod, Zeroable};
 
@@ -33,6 +35,11 @@ pub struct ConvParams {
     pub pad_l: u32,
     pub has_residual: u32,
     pub relu: u32,
+    /// Channel groups (1 unless grouped); only the grouped kernel reads it and the dilation.
+    pub groups: u32,
+    pub dil_h: u32,
+    pub dil_w: u32,
+    pub _pad: u32,
 }
 
 /// Cout rounded up to the channel block.
@@ -40,10 +47,11 @@ pub fn padded_out_c(out_c: usize) -> usize {
     out_c.div_ceil(CO_BLOCK) * CO_BLOCK
 }
 
-/// HWIO weights `[K][Cout]` → `[K][Cout padded]`, and the bias padded the same way.
+/// HWIO weights `[K][Cout]` → `[K][Cout padded]` (K = KH·KW·Cin/G), and the bias padded the
+/// same way.
 pub fn pack(conv: &Conv2d, weight: &[f32], bias: &[f32]) -> (Vec<f32>, Vec<f32>) {
     let cp = padded_out_c(conv.out_c);
-    let k = conv.kernel[0] * conv.kernel[1] * conv.in_c;
+    let k = conv.kernel[0] * conv.kernel[1] * conv.group_in_c();
     let mut w = vec![0.0f32; k * cp];
     for r in 0..k {
         w[r * cp..r * cp + conv.out_c]
@@ -84,6 +92,10 @@ pub fn params(
         pad_l: conv.pad[1] as u32,
         has_residual: residual as u32,
         relu: relu as u32,
+        groups: conv.groups as u32,
+        dil_h: conv.dilation[0] as u32,
+        dil_w: conv.dilation[1] as u32,
+        _pad: 0,
     };
     let m = batch * out_h * out_w;
     let c4 = padded_out_c(conv.out_c) / 4;
@@ -91,6 +103,7 @@ pub fn params(
     let (c4_per_group, pixels_per_group) = match variant {
         ConvVariant::Tiled => (16, 64),
         ConvVariant::Small => (2 * WG, 4 * WG),
+        ConvVariant::Grouped => (16, 4),
         _ => (CO_BLOCK / 4 * WG, PIXELS * WG),
     };
     match variant {
@@ -125,10 +138,13 @@ pub enum ConvVariant {
     Subgroup,
     /// The same with 8 pixels per invocation (maps too small for the large tile).
     Subgroup8,
+    /// Direct conv of one pixel × 4 output channels per invocation, any groups and dilation
+    /// (the only variant for grouped, depthwise or dilated convs).
+    Grouped,
 }
 
 impl ConvVariant {
-    pub const ALL: [ConvVariant; 8] = [
+    pub const ALL: [ConvVariant; 9] = [
         ConvVariant::Direct,
         ConvVariant::DirectVec4,
         ConvVariant::Gemm1x1,
@@ -137,6 +153,7 @@ impl ConvVariant {
         ConvVariant::Small,
         ConvVariant::Subgroup,
         ConvVariant::Subgroup8,
+        ConvVariant::Grouped,
     ];
 
     /// Short name used in profiles and the tuning cache.
@@ -150,6 +167,7 @@ impl ConvVariant {
             ConvVariant::Small => "direct_small",
             ConvVariant::Subgroup => "sg_gemm",
             ConvVariant::Subgroup8 => "sg_gemm8",
+            ConvVariant::Grouped => "grouped",
         }
     }
 
@@ -158,9 +176,14 @@ impl ConvVariant {
         Self::ALL.into_iter().find(|v| v.name() == name)
     }
 
-    /// Whether this variant can compute `conv` at all.
+    /// Whether this variant can compute `conv` at all: only [`ConvVariant::Grouped`] computes
+    /// grouped or dilated convs.
     pub fn supports(self, conv: &Conv2d) -> bool {
+        if self != ConvVariant::Grouped && !conv.is_plain() {
+            return false;
+        }
         match self {
+            ConvVariant::Grouped => true,
             ConvVariant::Direct => true,
             ConvVariant::DirectVec4 => conv.in_c.is_multiple_of(4),
             ConvVariant::Gemm1x1 => {
@@ -214,9 +237,12 @@ impl DeviceCaps {
 /// Cin % 4 == 0 and the adapter has subgroups (its small tile where the map is too small for
 /// the large one); without subgroups Winograd for eligible 3×3 stride-1 convs, the GEMM for
 /// 1×1 convs, the vec4 direct kernel where Cin allows it. On GPUs: the workgroup-memory tiled
-/// GEMM where Cin % 16 == 0, else the direct kernels. `--tune` replaces this with
-/// measurements.
+/// GEMM where Cin % 16 == 0, else the direct kernels. Grouped and dilated convs: the grouped
+/// kernel everywhere. `--tune` replaces this with measurements.
 pub fn choose(conv: &Conv2d, pixels: usize, caps: DeviceCaps) -> ConvVariant {
+    if !conv.is_plain() {
+        return ConvVariant::Grouped;
+    }
     let sg = if super::conv_sg::prefers_small(pixels) {
         ConvVariant::Subgroup8
     } else {

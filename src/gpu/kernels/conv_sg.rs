@@ -30,9 +30,9 @@ pub const CHANNELS: usize = 64;
 /// Smallest subgroup the kernel is correct for (its 8 loader lanes).
 pub const MIN_SUBGROUP: u32 = 8;
 
-/// Whether the kernel computes `conv` (vec4 loads along Cin).
+/// Whether the kernel computes `conv` (vec4 loads along Cin; neither grouped nor dilated).
 pub fn eligible(conv: &Conv2d) -> bool {
-    conv.in_c.is_multiple_of(4)
+    conv.is_plain() && conv.in_c.is_multiple_of(4)
 }
 
 /// Workgroup grid for `m` output pixels, `out_c4` (padded) output vec4 columns and `rows`

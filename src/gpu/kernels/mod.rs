@@ -38,6 +38,8 @@ pub enum Kernel {
     /// invocation; and with 8 (small maps).
     ConvSubgroup,
     ConvSubgroup8,
+    /// Grouped / depthwise / dilated direct conv.
+    ConvGrouped,
     /// Winograd F(2,3): input transform, 16 GEMMs, output transform.
     WinogradInput,
     WinogradGemm,
@@ -55,7 +57,7 @@ pub enum Kernel {
 }
 
 impl Kernel {
-    pub const ALL: [Kernel; 19] = [
+    pub const ALL: [Kernel; 20] = [
         Kernel::PoolLinear,
         Kernel::Conv,
         Kernel::ConvVec4,
@@ -64,6 +66,7 @@ impl Kernel {
         Kernel::ConvSmall,
         Kernel::ConvSubgroup,
         Kernel::ConvSubgroup8,
+        Kernel::ConvGrouped,
         Kernel::WinogradInput,
         Kernel::WinogradGemm,
         Kernel::WinogradOutput,
@@ -87,6 +90,7 @@ impl Kernel {
             Kernel::ConvSmall => ("conv2d_small.wgsl", "main"),
             Kernel::ConvSubgroup => ("conv_sg.wgsl", "main"),
             Kernel::ConvSubgroup8 => ("conv_sg.wgsl", "main8"),
+            Kernel::ConvGrouped => ("conv_grouped.wgsl", "main"),
             Kernel::WinogradInput => ("winograd.wgsl", "input"),
             Kernel::WinogradGemm => ("winograd.wgsl", "gemm"),
             Kernel::WinogradOutput => ("winograd.wgsl", "output"),
@@ -115,7 +119,8 @@ impl Kernel {
             | Kernel::ConvTiled
             | Kernel::ConvSmall
             | Kernel::ConvSubgroup
-            | Kernel::ConvSubgroup8 => &[
+            | Kernel::ConvSubgroup8
+            | Kernel::ConvGrouped => &[
                 (0, Read),
                 (1, Read),
                 (2, Read),

@@ -128,6 +128,12 @@ pub const FILES: &[ShaderFile] = &[
         subgroups: false,
     },
     ShaderFile {
+        name: "conv_grouped.wgsl",
+        pieces: &[ConvIo, ConvX1, Window, WriteStep, Acc16, ConvStore],
+        body: include_str!("../../../shaders/conv_grouped.wgsl"),
+        subgroups: false,
+    },
+    ShaderFile {
         name: "conv_sg.wgsl",
         pieces: &[ConvIo, ConvX4, Window, WriteStep, Acc16],
         body: include_str!("../../../shaders/conv_sg.wgsl"),

@@ -30,9 +30,11 @@ pub struct WinoParams {
 }
 
 /// Whether a conv can run as Winograd F(2,3) here: 3×3, stride 1, channels multiples of 4 and
-/// at least 16 (below that the transforms cost more than they save).
+/// at least 16 (below that the transforms cost more than they save); neither grouped nor
+/// dilated.
 pub fn eligible(conv: &Conv2d) -> bool {
-    conv.kernel == [3, 3]
+    conv.is_plain()
+        && conv.kernel == [3, 3]
         && conv.stride == [1, 1]
         && conv.in_c.is_multiple_of(4)
         && conv.in_c >= 16

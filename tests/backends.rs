@@ -1,0 +1,182 @@
+//! CPU-only proof that every shader the engine compiles also translates for the other wgpu
+//! backends: each module of `gpu::kernels::shaders::FILES`, assembled in f32 and in f16 and
+//! validated as `tests/shaders.rs` does, is written by naga's back ends to
+//!
+//! - SPIR-V (Vulkan; the backend lavapipe also runs),
+//! - MSL 2.4 (Metal),
+//! - HLSL shader model 6.2 (DX12; 6.2 is the first with native 16-bit types),
+//! - GLSL 4.50 core, compute (wgpu's GL backend), one entry point at a time as the GL backend
+//!   compiles them.
+//!
+//! Any translation error fails the test, except for the combinations [`expected_unsupported`]
+//! names: things a backend cannot express, with the reason. Today that is exactly every f16
+//! module in GLSL (naga's GLSL writer has no 16-bit floats; the engine only builds f16 modules
+//! on adapters with `SHADER_F16`, which wgpu's GL backend does not offer). The expectation is
+//! checked to be exact (each expected failure must really fail, with the error it names), so
+//! it cannot rot when naga learns a feature or a shader stops needing one. Translation is not execution: only
+//! Vulkan (lavapipe) and, where CI runs it, GL run the kernels.
+
+use resnet_wgpu::gpu::kernels::shaders::FILES;
+use resnet_wgpu::gpu::kernels::Precision;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+enum Backend {
+    Spirv,
+    Msl,
+    Hlsl,
+    Glsl,
+}
+
+const BACKENDS: [Backend; 4] = [Backend::Spirv, Backend::Msl, Backend::Hlsl, Backend::Glsl];
+
+/// Why naga cannot translate (shader file, precision, backend), and a fragment of the error
+/// it gives, or `None` where it must succeed. Every combination named here is asserted to
+/// fail with that error; every other one to succeed.
+fn expected_unsupported(
+    _file: &str,
+    precision: Precision,
+    b: Backend,
+) -> Option<(&'static str, &'static str)> {
+    match (precision, b) {
+        (Precision::F16, Backend::Glsl) => Some((
+            "naga's GLSL writer has no 16-bit float type",
+            "unsupported width was requested: Scalar { kind: Float, width: 2 }",
+        )),
+        _ => None,
+    }
+}
+
+fn translate(
+    module: &naga::Module,
+    info: &naga::valid::ModuleInfo,
+    b: Backend,
+) -> Result<String, String> {
+    match b {
+        Backend::Spirv => {
+            let options = naga::back::spv::Options {
+                lang_version: (1, 3),
+                ..Default::default()
+            };
+            naga::back::spv::write_vec(module, info, &options, None)
+                .map(|words| format!("{} SPIR-V words", words.len()))
+                .map_err(|e| e.to_string())
+        }
+        Backend::Msl => {
+            let options = naga::back::msl::Options {
+                lang_version: (2, 4),
+                ..Default::default()
+            };
+            let pipeline = naga::back::msl::PipelineOptions::default();
+            naga::back::msl::write_string(module, info, &options, &pipeline)
+                .map(|(src, _)| src)
+                .map_err(|e| e.to_string())
+        }
+        Backend::Hlsl => {
+            let options = naga::back::hlsl::Options {
+                shader_model: naga::back::hlsl::ShaderModel::V6_2,
+                ..Default::default()
+            };
+            let pipeline = naga::back::hlsl::PipelineOptions { entry_point: None };
+            let mut src = String::new();
+            naga::back::hlsl::Writer::new(&mut src, &options, &pipeline)
+                .write(module, info, None)
+                .map(|_| src)
+                .map_err(|e| e.to_string())
+        }
+        Backend::Glsl => {
+            let options = naga::back::glsl::Options {
+                version: naga::back::glsl::Version::Desktop(450),
+                writer_flags: naga::back::glsl::WriterFlags::empty(),
+                ..Default::default()
+            };
+            let mut all = String::new();
+            for ep in &module.entry_points {
+                let pipeline = naga::back::glsl::PipelineOptions {
+                    shader_stage: ep.stage,
+                    entry_point: ep.name.clone(),
+                    multiview: None,
+                };
+                let mut src = String::new();
+                naga::back::glsl::Writer::new(
+                    &mut src,
+                    module,
+                    info,
+                    &options,
+                    &pipeline,
+                    naga::proc::BoundsCheckPolicies::default(),
+                )
+                .and_then(|mut w| w.write())
+                .map_err(|e| format!("entry point `{}`: {e}", ep.name))?;
+                all.push_str(&src);
+            }
+            Ok(all)
+        }
+    }
+}
+
+#[test]
+fn every_shader_translates_to_every_backend() {
+    assert!(!FILES.is_empty(), "no shaders registered");
+    let mut unexpected = Vec::new();
+    let (mut translated, mut failed) = (0, 0);
+    for f in FILES {
+        for precision in [Precision::F32, Precision::F16] {
+            let src = f.assemble(precision);
+            let name = format!("{} ({precision:?})", f.name);
+            let module = naga::front::wgsl::parse_str(&src)
+                .unwrap_or_else(|e| panic!("{name} does not parse:\n{}", e.emit_to_string(&src)));
+            let info = naga::valid::Validator::new(
+                naga::valid::ValidationFlags::all(),
+                naga::valid::Capabilities::all(),
+            )
+            .validate(&module)
+            .unwrap_or_else(|e| panic!("{name} does not validate:\n{}", e.emit_to_string(&src)));
+            for b in BACKENDS {
+                let expected = expected_unsupported(f.name, precision, b);
+                match translate(&module, &info, b) {
+                    Ok(out) => {
+                        assert!(!out.is_empty(), "{name} → {b:?}: empty output");
+                        if b != Backend::Spirv {
+                            // Every entry point is in the text (GLSL renames them to `main`).
+                            for ep in &module.entry_points {
+                                assert!(
+                                    b == Backend::Glsl || out.contains(ep.name.as_str()),
+                                    "{name} → {b:?}: entry point `{}` missing from the output",
+                                    ep.name
+                                );
+                            }
+                        }
+                        translated += 1;
+                        if let Some((why, _)) = expected {
+                            unexpected.push(format!(
+                                "{name} → {b:?}: expected to fail ({why}) but translates; update expected_unsupported"
+                            ));
+                        }
+                    }
+                    Err(e) => {
+                        failed += 1;
+                        match expected {
+                            Some((_, msg)) if e.contains(msg) => {}
+                            Some((why, msg)) => unexpected.push(format!(
+                                "{name} → {b:?}: expected to fail ({why}) with `{msg}`, failed with: {e}"
+                            )),
+                            None => unexpected.push(format!("{name} → {b:?}: {e}")),
+                        }
+                    }
+                }
+            }
+        }
+    }
+    assert!(
+        unexpected.is_empty(),
+        "translation results differ from the expectation:\n{}",
+        unexpected.join("\n")
+    );
+    // Each file in both precisions for 4 backends; only f16 GLSL fails.
+    assert_eq!(translated + failed, FILES.len() * 2 * BACKENDS.len());
+    assert_eq!(
+        failed,
+        FILES.len(),
+        "one expected failure per file (its f16 GLSL)"
+    );
+}

@@ -14,18 +14,16 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
-use wgpu::util::DeviceExt;
-
 use super::context::{Context, Engine};
 use super::kernels::conv::ConvVariant;
-use super::kernels::{conv, winograd, Pipelines, Precision};
+use super::kernels::{conv, Pipelines, Precision};
 use super::memory_plan::MemoryPlan;
 use super::options::{MemoryReport, ModelOptions};
 use super::pending::{copy_mapped, decode, Chunk, Pending, Slot};
 use super::schedule::{self, Schedule, Step};
 use super::workspace::{Pool, Resident, Take, Workspace};
 use crate::error::{Error, Result};
-use crate::model::{Graph, Op};
+use crate::model::Graph;
 use crate::weights::Tensor;
 
 /// A network on the GPU, ready to run at any batch size and input size it can take, from any
@@ -44,6 +42,8 @@ pub struct Model {
     /// Bound where a kernel's optional input is absent.
     dummy: wgpu::Buffer,
     shapes: Mutex<HashMap<(usize, usize, usize), Arc<Shaped>>>,
+    /// Per input size (h, w): what one image needs, for chunking (see [`PerImage`]).
+    per_image: Mutex<HashMap<(usize, usize), PerImage>>,
     /// Bytes of every workspace created and not dropped.
     allocated: Arc<AtomicU64>,
     options: ModelOptions,
@@ -51,6 +51,15 @@ pub struct Model {
 
 /// Shapes whose schedules are kept; past this, idle shapes are forgotten when a new one comes.
 const MAX_SHAPES: usize = 16;
+
+/// What one image of a given size needs: its largest binding (value and bytes) and the bytes
+/// of a one-image workspace. Chunk sizes are derived from it without planning again.
+#[derive(Clone, Copy)]
+struct PerImage {
+    worst_value: usize,
+    worst_bytes: u64,
+    workspace: u64,
+}
 
 /// What one (batch, height, width) shares between calls.
 pub(crate) struct Shaped {
@@ -92,8 +101,9 @@ impl Model {
         let mut exec = graph.clone();
         crate::model::passes::pad_input_channels(&mut exec);
         let ctx = engine.ctx.clone();
-        let (weights, dummy) =
-            ctx.scoped("uploading weights", || upload(&ctx, &exec, precision))?;
+        let (weights, dummy) = ctx.scoped("uploading weights", || {
+            super::upload::upload(&ctx, &exec, precision)
+        })?;
         let weight_bytes = weights.iter().flatten().map(|b| b.size()).sum();
         Ok(Model {
             pipelines: ctx.pipelines(precision),
@@ -104,6 +114,7 @@ impl Model {
             weight_bytes,
             dummy,
             shapes: Mutex::new(HashMap::new()),
+            per_image: Mutex::new(HashMap::new()),
             allocated: Arc::new(AtomicU64::new(0)),
             options,
         })
@@ -114,6 +125,10 @@ impl Model {
     pub fn force_variant(&mut self, variant: ConvVariant) {
         self.options.variant = Some(variant);
         self.shapes
+            .get_mut()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clear();
+        self.per_image
             .get_mut()
             .unwrap_or_else(PoisonError::into_inner)
             .clear();
@@ -209,24 +224,52 @@ impl Model {
     /// limit, the memory budget and [`ModelOptions::max_chunk`], evened out over the chunks.
     pub fn chunk_size(&self, n: usize, h: usize, w: usize) -> Result<usize> {
         let limit = self.ctx.limits.max_storage_buffer_binding_size;
-        let (one, one_workspace) = self.plan_for(1, h, w, u64::MAX)?;
-        let (worst, bytes) = (0..one.value_bytes.len())
-            .map(|v| (v, one.value_bytes[v]))
-            .max_by_key(|&(_, b)| b)
-            .unwrap_or((0, 16));
-        let mut fit = (limit / bytes.max(1)) as usize;
+        let one = self.per_image(h, w)?;
+        let mut fit = (limit / one.worst_bytes.max(1)) as usize;
         if fit == 0 {
-            return Err(self.too_large_error(worst, bytes, limit, h, w));
+            return Err(self.too_large_error(one.worst_value, one.worst_bytes, limit, h, w));
         }
         if let Some(budget) = self.options.memory_budget {
             // Workspaces grow linearly with the batch (scratch included).
-            fit = fit.min((budget / one_workspace.max(1)).max(1) as usize);
+            fit = fit.min((budget / one.workspace.max(1)).max(1) as usize);
         }
         if let Some(max) = self.options.max_chunk {
             fit = fit.min(max.max(1));
         }
         let chunks = n.div_ceil(fit.max(1));
         Ok(n.div_ceil(chunks))
+    }
+
+    /// [`PerImage`] of `h × w`, planned once per size (every call needs it).
+    fn per_image(&self, h: usize, w: usize) -> Result<PerImage> {
+        let cached = self
+            .per_image
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .get(&(h, w))
+            .copied();
+        if let Some(p) = cached {
+            return Ok(p);
+        }
+        let (one, workspace) = self.plan_for(1, h, w, u64::MAX)?;
+        let (worst_value, worst_bytes) = (0..one.value_bytes.len())
+            .map(|v| (v, one.value_bytes[v]))
+            .max_by_key(|&(_, b)| b)
+            .unwrap_or((0, 16));
+        let p = PerImage {
+            worst_value,
+            worst_bytes,
+            workspace,
+        };
+        let mut map = self
+            .per_image
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        if map.len() >= 4 * MAX_SHAPES {
+            map.clear(); // a bound for callers with ever-new input sizes
+        }
+        map.insert((h, w), p);
+        Ok(p)
     }
 
     /// The memory plan of (n, h, w) with bindings up to `limit`, and the bytes of one
@@ -294,7 +337,12 @@ impl Model {
         let built = self.ctx.scoped("planning", || {
             let mem = MemoryPlan::new(&self.exec, n, h, w, act, limit)?;
             let variants = self.variants(&mem);
-            schedule::build(&self.ctx.device, &self.exec, mem, &variants)
+            Ok(schedule::build(
+                &self.ctx.device,
+                &self.exec,
+                mem,
+                &variants,
+            ))
         })?;
         let shaped = Arc::new(Shaped {
             schedule: built,
@@ -510,68 +558,6 @@ impl Model {
     pub(crate) fn ctx(&self) -> &Arc<Context> {
         &self.ctx
     }
-}
-
-/// Uploads the weights of every node (conv weights in the storage precision) and the dummy.
-fn upload(
-    ctx: &Context,
-    graph: &Graph,
-    precision: Precision,
-) -> Result<(Vec<Vec<wgpu::Buffer>>, wgpu::Buffer)> {
-    let limit = ctx.limits.max_storage_buffer_binding_size;
-    let upload_bytes = |label: &str, mut bytes: Vec<u8>| -> Result<wgpu::Buffer> {
-        let len = bytes.len().max(16).div_ceil(16) * 16;
-        if len as u64 > limit {
-            return Err(Error::TooLarge {
-                what: format!("the weights of `{label}`"),
-                needed: len as u64,
-                limit,
-            });
-        }
-        bytes.resize(len, 0);
-        Ok(ctx
-            .device
-            .create_buffer_init(&wgpu::util::BufferInitDescriptor {
-                label: Some(label),
-                contents: &bytes,
-                usage: wgpu::BufferUsages::STORAGE,
-            }))
-    };
-    let f32s = |label: &str, data: &[f32]| upload_bytes(label, bytemuck::cast_slice(data).to_vec());
-    let stored = |label: &str, data: &[f32]| match precision {
-        Precision::F32 => f32s(label, data),
-        Precision::F16 => upload_bytes(
-            label,
-            data.iter()
-                .flat_map(|&v| half::f16::from_f32(v).to_le_bytes())
-                .collect(),
-        ),
-    };
-    let mut weights = Vec::new();
-    for node in graph.nodes() {
-        let bufs = match &node.op {
-            Op::Conv {
-                conv, weight, bias, ..
-            } => {
-                let (w, b) = conv::pack(conv, weight, bias);
-                let mut bufs = vec![stored(&node.name, &w)?, f32s(&node.name, &b)?];
-                if winograd::eligible(conv) {
-                    let u = winograd::transform_weights(conv, weight);
-                    bufs.push(stored(&node.name, &u)?);
-                }
-                bufs
-            }
-            Op::Affine { scale, shift, .. } => {
-                vec![f32s(&node.name, scale)?, f32s(&node.name, shift)?]
-            }
-            Op::Linear { weight, bias, .. } => {
-                vec![f32s(&node.name, weight)?, f32s(&node.name, bias)?]
-            }
-            _ => Vec::new(),
-        };
-        weights.push(bufs);
-    }
-    Ok((weights, f32s("unused input", &[0.0; 4])?))
 }
 
 impl Context {

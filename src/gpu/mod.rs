@@ -13,6 +13,7 @@ mod schedule;
 mod stream;
 pub mod timer;
 pub mod tune;
+mod upload;
 mod workspace;
 
 pub use context::{Engine, EngineOptions};

@@ -94,10 +94,10 @@ impl Model {
     /// buffer creation out.
     pub fn profile(&self, input: &Tensor, runs: usize) -> Result<Profile> {
         let (n, h, w) = self.graph().check_input(input)?;
-        if self.chunk_size(n, h, w)? < n {
+        let chunk = self.chunk_size(n, h, w)?;
+        if chunk < n {
             return Err(Error::InvalidInput(format!(
-                "profiling a batch of {n} that runs in chunks of {}: profile a batch that fits",
-                self.chunk_size(n, h, w)?
+                "profiling a batch of {n} that runs in chunks of {chunk}: profile a batch that fits"
             )));
         }
         let (layers, timing) = self.with_workspace(n, h, w, |plan, ws| {

@@ -11,7 +11,6 @@ use wgpu::util::DeviceExt;
 use super::kernels::conv::ConvVariant;
 use super::kernels::{conv, eltwise, layout, linear, pool, winograd, Kernel};
 use super::memory_plan::MemoryPlan;
-use crate::error::Result;
 use crate::model::{Graph, Op};
 
 /// A buffer a dispatch binds, named independently of any workspace.
@@ -283,13 +282,13 @@ pub(crate) fn build(
     graph: &Graph,
     memory: MemoryPlan,
     variants: &[Option<ConvVariant>],
-) -> Result<Schedule> {
+) -> Schedule {
     let winograd_bytes = winograd_bytes(graph, &memory, variants);
     let (segments, params) = steps(device, graph, &memory, variants);
-    Ok(Schedule {
+    Schedule {
         memory,
         segments,
         params,
         winograd_bytes,
-    })
+    }
 }

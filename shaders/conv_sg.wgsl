@@ -40,14 +40,6 @@ fn mac64(a: Acc64, xv: vec4<f32>, b: B64) -> Acc64 {
     return mac_row64(mac_row64(mac_row64(mac_row64(a, xv.x, b.r0), xv.y, b.r1), xv.z, b.r2), xv.w, b.r3);
 }
 
-// Weight vec4 (row, c4), 0 past the padded Cout.
-fn load_b(row: u32, c4: u32) -> vec4<f32> {
-    if (c4 >= p.out_c4) {
-        return vec4<f32>(0.0);
-    }
-    return vec4<f32>(w[row * p.out_c4 + c4]);
-}
-
 // A weight row of 64 channels from what lanes 0..7 loaded: lane j holds columns j (lo) and
 // j + 8 (hi).
 fn share(lo: vec4<f32>, hi: vec4<f32>) -> Acc64 {
@@ -100,26 +92,9 @@ fn store64(m: u32, cb: u32, a: Acc64, b: Acc64) {
     store16(base, cb + 12u, a.q3, b.q3);
 }
 
-// Eight pixels of one invocation, m, m + 8, ..., m + 56: their window origins, their input
-// offsets under one tap, their accumulators.
-struct Origins8 {
-    o0: vec3<i32>, o1: vec3<i32>, o2: vec3<i32>, o3: vec3<i32>,
-    o4: vec3<i32>, o5: vec3<i32>, o6: vec3<i32>, o7: vec3<i32>,
-}
-struct Taps8 { t0: i32, t1: i32, t2: i32, t3: i32, t4: i32, t5: i32, t6: i32, t7: i32 }
+// Eight pixels' accumulators (64 channels each).
 struct Rows8 {
     a0: Acc64, a1: Acc64, a2: Acc64, a3: Acc64, a4: Acc64, a5: Acc64, a6: Acc64, a7: Acc64,
-}
-
-fn origins8(m: u32) -> Origins8 {
-    return Origins8(origin(m), origin(m + 8u), origin(m + 16u), origin(m + 24u),
-                    origin(m + 32u), origin(m + 40u), origin(m + 48u), origin(m + 56u));
-}
-
-fn taps8(o: Origins8, ky: u32, kx: u32, cin4: u32) -> Taps8 {
-    return Taps8(tap(o.o0, ky, kx, cin4), tap(o.o1, ky, kx, cin4), tap(o.o2, ky, kx, cin4),
-                 tap(o.o3, ky, kx, cin4), tap(o.o4, ky, kx, cin4), tap(o.o5, ky, kx, cin4),
-                 tap(o.o6, ky, kx, cin4), tap(o.o7, ky, kx, cin4));
 }
 
 fn zero_rows8() -> Rows8 {

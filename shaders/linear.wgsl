@@ -17,6 +17,9 @@ struct LinearParams {
 @group(0) @binding(2) var<storage, read> b: array<f32>;
 @group(0) @binding(3) var<storage, read_write> y: array<f32>;
 @group(0) @binding(4) var<uniform> p: LinearParams;
+// The input and the weights as vec4s (pool_linear4: in_f % 4 == 0, rows of in_f / 4 vec4s).
+@group(0) @binding(0) var<storage, read> x4: array<act4>;
+@group(0) @binding(1) var<storage, read> w4: array<vec4<f32>>;
 
 @compute @workgroup_size(64, 1, 1)
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
@@ -34,14 +37,17 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
     y[i] = s;
 }
 
-// The global average pool fused with the classifier: one workgroup per image first averages
-// its H x W x C activation (C <= 2048) into workgroup memory, then computes the image's logits:
+// The global average pool fused with the classifier:
 //   y[n, o] = sum_i mean_hw(x[n, :, :, i]) * w[o, i] + b[o]
+// Workgroup (j, n) first averages image n's H x W x C activation (C <= 2048) into workgroup
+// memory, then computes logits 256j + l + 64r (r < 4) in invocation l: four outputs share each
+// mean, and the 1000 classes of a batch-1 classifier spread over 4 workgroups (every core)
+// instead of one.
 var<workgroup> means: array<f32, 2048>;
 
 @compute @workgroup_size(64, 1, 1)
 fn pool_linear(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>) {
-    let n = wid.x;
+    let n = wid.y;
     let hw = p.hw;
     for (var i = lid.x; i < p.in_f; i += 64u) {
         var s = 0.0;
@@ -51,11 +57,58 @@ fn pool_linear(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_
         means[i] = s / f32(hw);
     }
     workgroupBarrier();
-    for (var o = lid.x; o < p.out_f; o += 64u) {
-        var s = b[o];
-        for (var k = 0u; k < p.in_f; k++) {
-            s = fma(means[k], w[o * p.in_f + k], s);
+    // Rows past the last class read row 0 and are not stored.
+    let o0 = wid.x * 256u + lid.x;
+    let last = p.out_f - 1u;
+    let w0 = select(0u, o0, o0 <= last) * p.in_f;
+    let w1 = select(0u, o0 + 64u, o0 + 64u <= last) * p.in_f;
+    let w2 = select(0u, o0 + 128u, o0 + 128u <= last) * p.in_f;
+    let w3 = select(0u, o0 + 192u, o0 + 192u <= last) * p.in_f;
+    var s = vec4<f32>(0.0);
+    for (var k = 0u; k < p.in_f; k++) {
+        let m = means[k];
+        s = fma(vec4<f32>(m), vec4<f32>(w[w0 + k], w[w1 + k], w[w2 + k], w[w3 + k]), s);
+    }
+    for (var r = 0u; r < 4u; r++) {
+        let o = o0 + 64u * r;
+        if (o <= last) {
+            y[n * p.out_f + o] = s[r] + b[o];
         }
-        y[n * p.out_f + o] = s;
+    }
+}
+
+// pool_linear for in_f % 4 == 0: the same sums over vec4s of the input, the means and the
+// weight rows (a quarter of the loads).
+var<workgroup> means4: array<vec4<f32>, 512>;
+
+@compute @workgroup_size(64, 1, 1)
+fn pool_linear4(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>) {
+    let n = wid.y;
+    let hw = p.hw;
+    let k4 = p.in_f / 4u;
+    for (var i = lid.x; i < k4; i += 64u) {
+        var s = vec4<f32>(0.0);
+        for (var q = 0u; q < hw; q++) {
+            s += vec4<f32>(x4[(n * hw + q) * k4 + i]);
+        }
+        means4[i] = s / f32(hw);
+    }
+    workgroupBarrier();
+    let o0 = wid.x * 256u + lid.x;
+    let last = p.out_f - 1u;
+    let w0 = select(0u, o0, o0 <= last) * k4;
+    let w1 = select(0u, o0 + 64u, o0 + 64u <= last) * k4;
+    let w2 = select(0u, o0 + 128u, o0 + 128u <= last) * k4;
+    let w3 = select(0u, o0 + 192u, o0 + 192u <= last) * k4;
+    var s = vec4<f32>(0.0);
+    for (var k = 0u; k < k4; k++) {
+        let m = means4[k];
+        s += vec4<f32>(dot(m, w4[w0 + k]), dot(m, w4[w1 + k]), dot(m, w4[w2 + k]), dot(m, w4[w3 + k]));
+    }
+    for (var r = 0u; r < 4u; r++) {
+        let o = o0 + 64u * r;
+        if (o <= last) {
+            y[n * p.out_f + o] = s[r] + b[o];
+        }
     }
 }

@@ -166,7 +166,7 @@ fn launches(
                         Kernel::WinogradOutput,
                         pb,
                         grids[2],
-                        vec![Res::WinogradM, w(1), residual, output],
+                        vec![Res::WinogradM, w(1), residual, output, residual, output],
                     ),
                 ]
             } else {
@@ -179,10 +179,13 @@ fn launches(
                     ConvVariant::Small => Kernel::ConvSmall,
                     ConvVariant::Subgroup => Kernel::ConvSubgroup,
                     ConvVariant::Subgroup8 => Kernel::ConvSubgroup8,
+                    ConvVariant::Subgroup16 => Kernel::ConvSubgroup16,
+                    ConvVariant::Subgroup32 => Kernel::ConvSubgroup32,
                     ConvVariant::Grouped => Kernel::ConvGrouped,
                     _ => Kernel::Conv,
                 };
-                let res = vec![input, w(0), w(1), residual, output];
+                // The residual and the output twice: also their vec4 views.
+                let res = vec![input, w(0), w(1), residual, output, residual, output];
                 vec![(k, bytes(bytemuck::bytes_of(&p)), grid, res)]
             }
         }
@@ -207,8 +210,13 @@ fn launches(
         }
         Op::MaxPool(pl) => {
             let (p, grid) = pool::params(n, x, y, Some(pl));
+            let k = if pool::vec4_channels(x) {
+                Kernel::MaxPool4
+            } else {
+                Kernel::MaxPool
+            };
             vec![(
-                Kernel::MaxPool,
+                k,
                 bytes(bytemuck::bytes_of(&p)),
                 grid,
                 vec![input, output],
@@ -225,7 +233,12 @@ fn launches(
                 let x = memory.shapes[pool_input];
                 let (p, grid) = linear::params(n, *in_f, *out_f, Some(x.h * x.w));
                 let res = vec![Res::Value(pool_input), w(0), w(1), output];
-                vec![(Kernel::PoolLinear, bytes(bytemuck::bytes_of(&p)), grid, res)]
+                let k = if in_f.is_multiple_of(4) {
+                    Kernel::PoolLinear4
+                } else {
+                    Kernel::PoolLinear
+                };
+                vec![(k, bytes(bytemuck::bytes_of(&p)), grid, res)]
             }
             None => {
                 let (p, grid) = linear::params(n, *in_f, *out_f, None);

@@ -9,7 +9,7 @@
 use std::sync::{Condvar, Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
-use super::kernels::Pipelines;
+use super::kernels::{Access, Pipelines};
 use super::schedule::{Res, Schedule};
 
 /// The per-call buffers of one schedule.
@@ -91,15 +91,20 @@ impl Workspace {
         let bind_groups = schedule
             .steps()
             .map(|step| {
-                let mut res: Vec<wgpu::BindingResource<'_>> =
-                    step.resources.iter().map(|&r| resource(r)).collect();
-                res.push(schedule.params[step.params].as_entire_binding());
+                // The step's resources fill the storage bindings in order; the parameters
+                // go to the uniform one.
+                let mut res = step.resources.iter().map(|&r| resource(r));
                 let entries: Vec<wgpu::BindGroupEntry<'_>> = step
                     .kernel
                     .bindings()
                     .iter()
-                    .zip(res)
-                    .map(|(&(binding, _), resource)| wgpu::BindGroupEntry { binding, resource })
+                    .filter_map(|&(binding, access)| {
+                        let resource = match access {
+                            Access::Uniform => schedule.params[step.params].as_entire_binding(),
+                            _ => res.next()?,
+                        };
+                        Some(wgpu::BindGroupEntry { binding, resource })
+                    })
                     .collect();
                 device.create_bind_group(&wgpu::BindGroupDescriptor {
                     label: Some(&step.kernel.label()),

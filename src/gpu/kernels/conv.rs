@@ -106,12 +106,8 @@ pub fn params(
         ConvVariant::Grouped => (16, 4),
         _ => (CO_BLOCK / 4 * WG, PIXELS * WG),
     };
-    match variant {
-        ConvVariant::Subgroup => return (p, super::conv_sg::grid(m, c4, super::conv_sg::ROWS)),
-        ConvVariant::Subgroup8 => {
-            return (p, super::conv_sg::grid(m, c4, super::conv_sg::ROWS_SMALL))
-        }
-        _ => {}
+    if let Some(tile) = super::conv_sg::Tile::of(variant) {
+        return (p, tile.grid(m, c4));
     }
     let x_groups = c4.div_ceil(c4_per_group);
     let pixel_groups = m.div_ceil(pixels_per_group);
@@ -138,13 +134,17 @@ pub enum ConvVariant {
     Subgroup,
     /// The same with 8 pixels per invocation (maps too small for the large tile).
     Subgroup8,
+    /// The subgroup GEMM over 16-channel blocks, 32 pixels per invocation (Cout of 16, 48, ...).
+    Subgroup16,
+    /// The subgroup GEMM over 32-channel blocks, 16 pixels per invocation (Cout of 32, 96, ...).
+    Subgroup32,
     /// Direct conv of one pixel × 4 output channels per invocation, any groups and dilation
     /// (the only variant for grouped, depthwise or dilated convs).
     Grouped,
 }
 
 impl ConvVariant {
-    pub const ALL: [ConvVariant; 9] = [
+    pub const ALL: [ConvVariant; 11] = [
         ConvVariant::Direct,
         ConvVariant::DirectVec4,
         ConvVariant::Gemm1x1,
@@ -153,6 +153,8 @@ impl ConvVariant {
         ConvVariant::Small,
         ConvVariant::Subgroup,
         ConvVariant::Subgroup8,
+        ConvVariant::Subgroup16,
+        ConvVariant::Subgroup32,
         ConvVariant::Grouped,
     ];
 
@@ -167,6 +169,8 @@ impl ConvVariant {
             ConvVariant::Small => "direct_small",
             ConvVariant::Subgroup => "sg_gemm",
             ConvVariant::Subgroup8 => "sg_gemm8",
+            ConvVariant::Subgroup16 => "sg_gemm_c16",
+            ConvVariant::Subgroup32 => "sg_gemm_c32",
             ConvVariant::Grouped => "grouped",
         }
     }
@@ -192,13 +196,16 @@ impl ConvVariant {
             ConvVariant::Winograd => super::winograd::eligible(conv),
             ConvVariant::Tiled => conv.in_c.is_multiple_of(16),
             ConvVariant::Small => true,
-            ConvVariant::Subgroup | ConvVariant::Subgroup8 => super::conv_sg::eligible(conv),
+            ConvVariant::Subgroup
+            | ConvVariant::Subgroup8
+            | ConvVariant::Subgroup16
+            | ConvVariant::Subgroup32 => super::conv_sg::eligible(conv),
         }
     }
 
     /// Whether the variant needs subgroup operations.
     pub fn needs_subgroups(self) -> bool {
-        matches!(self, ConvVariant::Subgroup | ConvVariant::Subgroup8)
+        super::conv_sg::Tile::of(self).is_some()
     }
 
     /// Whether this variant can compute `conv` on a device with `caps`.
@@ -234,20 +241,18 @@ impl DeviceCaps {
 /// The heuristic choice for `conv` computing `pixels` output pixels (batch × out_h × out_w).
 /// On CPU adapters (lavapipe, SwiftShader), where workgroup memory and barriers are expensive,
 /// invocations run as SIMD lanes and every storage load is costly: the subgroup GEMM wherever
-/// Cin % 4 == 0 and the adapter has subgroups (its small tile where the map is too small for
-/// the large one); without subgroups Winograd for eligible 3×3 stride-1 convs, the GEMM for
+/// Cin % 4 == 0 and the adapter has subgroups (the channel block that pads Cout least, and the
+/// small tile where the map is too small for the large one: [`conv_sg::choose`]); without subgroups Winograd for eligible 3×3 stride-1 convs, the GEMM for
 /// 1×1 convs, the vec4 direct kernel where Cin allows it. On GPUs: the workgroup-memory tiled
 /// GEMM where Cin % 16 == 0, else the direct kernels. Grouped and dilated convs: the grouped
 /// kernel everywhere. `--tune` replaces this with measurements.
+///
+/// [`conv_sg::choose`]: super::conv_sg::choose
 pub fn choose(conv: &Conv2d, pixels: usize, caps: DeviceCaps) -> ConvVariant {
     if !conv.is_plain() {
         return ConvVariant::Grouped;
     }
-    let sg = if super::conv_sg::prefers_small(pixels) {
-        ConvVariant::Subgroup8
-    } else {
-        ConvVariant::Subgroup
-    };
+    let sg = super::conv_sg::choose(conv.out_c, pixels);
     let cpu = [
         sg,
         ConvVariant::Winograd,

@@ -15,8 +15,13 @@
 //! subgroup load, so the kernel is correct for any subgroup size ≥ [`MIN_SUBGROUP`]
 //! (8, 16, 32, 64, ...); where the adapter reports smaller subgroups, or has no `SUBGROUP`,
 //! the variant is not offered and the other kernels run.
+//!
+//! For few output channels (ResNet-20's 16 and 32) `shaders/conv_sg_narrow.wgsl` does the same
+//! over 16- and 32-channel blocks with 32 and 16 pixels per invocation ([`Tile`]), instead of
+//! computing padding in 64-channel blocks.
 
 use super::grid_yz;
+use super::conv::ConvVariant;
 use crate::model::Conv2d;
 
 /// Invocations per workgroup (one lavapipe subgroup; lanes 0..7 of a larger subgroup).
@@ -35,11 +40,40 @@ pub fn eligible(conv: &Conv2d) -> bool {
     conv.is_plain() && conv.in_c.is_multiple_of(4)
 }
 
-/// Workgroup grid for `m` output pixels, `out_c4` (padded) output vec4 columns and `rows`
-/// pixels per invocation.
-pub fn grid(m: usize, out_c4: usize, rows: usize) -> [u32; 3] {
-    let x = (out_c4 * 4).div_ceil(CHANNELS);
-    grid_yz(x as u32, m.div_ceil(WG * rows) as u32)
+/// The tiling of one subgroup GEMM variant: output channels per workgroup and pixels per
+/// invocation (workgroups are always [`WG`] invocations).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Tile {
+    pub channels: usize,
+    pub rows: usize,
+}
+
+impl Tile {
+    /// `sg_gemm` (`conv_sg.wgsl` `main`).
+    pub const LARGE: Tile = Tile { channels: CHANNELS, rows: ROWS };
+    /// `sg_gemm8` (`main8`).
+    pub const SMALL: Tile = Tile { channels: CHANNELS, rows: ROWS_SMALL };
+    /// `sg_gemm_c16` (`conv_sg_narrow.wgsl` `c16`).
+    pub const C16: Tile = Tile { channels: 16, rows: 32 };
+    /// `sg_gemm_c32` (`c32`).
+    pub const C32: Tile = Tile { channels: 32, rows: 16 };
+
+    /// The tiling of `variant`, or `None` when it is not a subgroup GEMM.
+    pub fn of(variant: ConvVariant) -> Option<Tile> {
+        match variant {
+            ConvVariant::Subgroup => Some(Tile::LARGE),
+            ConvVariant::Subgroup8 => Some(Tile::SMALL),
+            ConvVariant::Subgroup16 => Some(Tile::C16),
+            ConvVariant::Subgroup32 => Some(Tile::C32),
+            _ => None,
+        }
+    }
+
+    /// Workgroup grid for `m` output pixels and `out_c4` (padded) output vec4 columns.
+    pub fn grid(self, m: usize, out_c4: usize) -> [u32; 3] {
+        let x = (out_c4 * 4).div_ceil(self.channels);
+        grid_yz(x as u32, m.div_ceil(WG * self.rows) as u32)
+    }
 }
 
 /// Whether the small tile computes fewer padded pixels than the large one by a fifth or
@@ -49,4 +83,54 @@ pub fn grid(m: usize, out_c4: usize, rows: usize) -> [u32; 3] {
 pub fn prefers_small(m: usize) -> bool {
     let padded = |rows: usize| m.div_ceil(WG * rows) * WG * rows;
     5 * padded(ROWS_SMALL) <= 4 * padded(ROWS)
+}
+
+/// The subgroup variant for a conv of `out_c` output channels and `m` output pixels: the
+/// channel block (64, 32 or 16) that computes the fewest padded channels, the widest on a tie
+/// (a wider block loads each input once for more FMAs); for 64-channel blocks the small tile
+/// where [`prefers_small`] says so. ResNet-20's 16- and 32-channel layers get the narrow
+/// blocks instead of computing 48 or 32 channels of padding per 64.
+pub fn choose(out_c: usize, m: usize) -> ConvVariant {
+    let padded = |block: usize| out_c.div_ceil(block) * block;
+    if padded(CHANNELS) <= padded(32) && padded(CHANNELS) <= padded(16) {
+        if prefers_small(m) {
+            ConvVariant::Subgroup8
+        } else {
+            ConvVariant::Subgroup
+        }
+    } else if padded(32) <= padded(16) {
+        ConvVariant::Subgroup32
+    } else {
+        ConvVariant::Subgroup16
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn choose_pads_cout_least() {
+        assert_eq!(choose(16, 1024), ConvVariant::Subgroup16);
+        assert_eq!(choose(32, 256), ConvVariant::Subgroup32);
+        assert_eq!(choose(48, 256), ConvVariant::Subgroup16);
+        assert_eq!(choose(96, 256), ConvVariant::Subgroup32);
+        assert_eq!(choose(64, 3136), ConvVariant::Subgroup);
+        assert_eq!(choose(2048, 49), ConvVariant::Subgroup8);
+        assert_eq!(choose(13, 100), ConvVariant::Subgroup16);
+    }
+
+    #[test]
+    fn grids_cover_every_pixel_and_channel() {
+        for tile in [Tile::LARGE, Tile::SMALL, Tile::C16, Tile::C32] {
+            for (m, c4) in [(1, 1), (49, 512), (1024, 4), (3136, 16), (1000, 8)] {
+                let [x, y, z] = tile.grid(m, c4);
+                assert!(x as usize * tile.channels >= c4 * 4, "{tile:?} {m} {c4}");
+                assert!(
+                    (y * z) as usize * WG * tile.rows >= m,
+                    "{tile:?} {m} {c4}: {y} x {z}"
+                );
+            }
+        }
+    }
 }

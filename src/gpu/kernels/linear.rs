@@ -1,5 +1,6 @@
 //! The classifier (shaders/linear.wgsl): `y = x·Wᵀ + b`, one output per invocation; and the
-//! global average pool fused with it (one workgroup per image).
+//! global average pool fused with it (workgroups of [`POOL_LINEAR_OUTPUTS`] classes × images,
+//! each averaging its image first).
 
 use bytemuck::{Pod, Zeroable};
 
@@ -18,8 +19,11 @@ pub struct LinearParams {
 /// Largest channel count the fused pool + classifier keeps in workgroup memory.
 pub const POOL_LINEAR_MAX_IN: usize = 2048;
 
+/// Classes per workgroup of the fused pool + classifier (64 invocations × 4).
+pub const POOL_LINEAR_OUTPUTS: usize = 256;
+
 /// Parameters and grid of the classifier; with `pool_hw = Some(h·w)` of the fused global
-/// average pool + classifier (one workgroup per image).
+/// average pool + classifier (x: blocks of [`POOL_LINEAR_OUTPUTS`] classes, y: images).
 pub fn params(
     batch: usize,
     in_f: usize,
@@ -33,7 +37,7 @@ pub fn params(
         hw: pool_hw.unwrap_or(1) as u32,
     };
     let grid = match pool_hw {
-        Some(_) => [batch as u32, 1, 1],
+        Some(_) => [out_f.div_ceil(POOL_LINEAR_OUTPUTS) as u32, batch as u32, 1],
         None => grid_1d((batch * out_f).div_ceil(64) as u32),
     };
     (p, grid)

@@ -38,6 +38,9 @@ pub enum Kernel {
     /// invocation; and with 8 (small maps).
     ConvSubgroup,
     ConvSubgroup8,
+    /// The subgroup GEMM over 16- and 32-channel blocks (few output channels).
+    ConvSubgroup16,
+    ConvSubgroup32,
     /// Grouped / depthwise / dilated direct conv.
     ConvGrouped,
     /// Winograd F(2,3): input transform, 16 GEMMs, output transform.
@@ -50,15 +53,19 @@ pub enum Kernel {
     NchwToNhwc,
     ShortcutA,
     MaxPool,
+    /// Max pool, four channels per invocation (C % 4 == 0).
+    MaxPool4,
     GlobalAvgPool,
     Linear,
-    /// Global average pool fused with the classifier.
+    /// Global average pool fused with the classifier; and over vec4s (in_f % 4 == 0).
     PoolLinear,
+    PoolLinear4,
 }
 
 impl Kernel {
-    pub const ALL: [Kernel; 20] = [
+    pub const ALL: [Kernel; 24] = [
         Kernel::PoolLinear,
+        Kernel::PoolLinear4,
         Kernel::Conv,
         Kernel::ConvVec4,
         Kernel::Conv1x1,
@@ -66,6 +73,8 @@ impl Kernel {
         Kernel::ConvSmall,
         Kernel::ConvSubgroup,
         Kernel::ConvSubgroup8,
+        Kernel::ConvSubgroup16,
+        Kernel::ConvSubgroup32,
         Kernel::ConvGrouped,
         Kernel::WinogradInput,
         Kernel::WinogradGemm,
@@ -76,6 +85,7 @@ impl Kernel {
         Kernel::NchwToNhwc,
         Kernel::ShortcutA,
         Kernel::MaxPool,
+        Kernel::MaxPool4,
         Kernel::GlobalAvgPool,
         Kernel::Linear,
     ];
@@ -90,6 +100,8 @@ impl Kernel {
             Kernel::ConvSmall => ("conv2d_small.wgsl", "main"),
             Kernel::ConvSubgroup => ("conv_sg.wgsl", "main"),
             Kernel::ConvSubgroup8 => ("conv_sg.wgsl", "main8"),
+            Kernel::ConvSubgroup16 => ("conv_sg_narrow.wgsl", "c16"),
+            Kernel::ConvSubgroup32 => ("conv_sg_narrow.wgsl", "c32"),
             Kernel::ConvGrouped => ("conv_grouped.wgsl", "main"),
             Kernel::WinogradInput => ("winograd.wgsl", "input"),
             Kernel::WinogradGemm => ("winograd.wgsl", "gemm"),
@@ -100,9 +112,11 @@ impl Kernel {
             Kernel::NchwToNhwc => ("layout.wgsl", "nchw_to_nhwc"),
             Kernel::ShortcutA => ("layout.wgsl", "shortcut_a"),
             Kernel::MaxPool => ("pool.wgsl", "max_pool"),
+            Kernel::MaxPool4 => ("pool.wgsl", "max_pool4"),
             Kernel::GlobalAvgPool => ("pool.wgsl", "global_avg_pool"),
             Kernel::Linear => ("linear.wgsl", "main"),
             Kernel::PoolLinear => ("linear.wgsl", "pool_linear"),
+            Kernel::PoolLinear4 => ("linear.wgsl", "pool_linear4"),
         }
     }
 
@@ -112,7 +126,15 @@ impl Kernel {
         match self {
             Kernel::WinogradInput => &[(0, Read), (1, Write), (9, Uniform)],
             Kernel::WinogradGemm => &[(2, Read), (3, Read), (4, Write), (9, Uniform)],
-            Kernel::WinogradOutput => &[(5, Read), (6, Read), (7, Read), (8, Write), (9, Uniform)],
+            Kernel::WinogradOutput => &[
+                (5, Read),
+                (6, Read),
+                (7, Read),
+                (8, Write),
+                (9, Uniform),
+                (10, Read),
+                (11, Write),
+            ],
             Kernel::Conv
             | Kernel::ConvVec4
             | Kernel::Conv1x1
@@ -120,6 +142,8 @@ impl Kernel {
             | Kernel::ConvSmall
             | Kernel::ConvSubgroup
             | Kernel::ConvSubgroup8
+            | Kernel::ConvSubgroup16
+            | Kernel::ConvSubgroup32
             | Kernel::ConvGrouped => &[
                 (0, Read),
                 (1, Read),
@@ -127,15 +151,17 @@ impl Kernel {
                 (3, Read),
                 (4, Write),
                 (5, Uniform),
+                (6, Read),
+                (7, Write),
             ],
             Kernel::Affine => &[(0, Read), (5, Read), (2, Read), (3, Write), (4, Uniform)],
             Kernel::Add => &[(0, Read), (1, Read), (3, Write), (4, Uniform)],
             Kernel::Relu => &[(0, Read), (3, Write), (4, Uniform)],
             Kernel::ShortcutA => &[(3, Read), (1, Write), (2, Uniform)],
-            Kernel::NchwToNhwc | Kernel::MaxPool | Kernel::GlobalAvgPool => {
+            Kernel::NchwToNhwc | Kernel::MaxPool | Kernel::MaxPool4 | Kernel::GlobalAvgPool => {
                 &[(0, Read), (1, Write), (2, Uniform)]
             }
-            Kernel::Linear | Kernel::PoolLinear => {
+            Kernel::Linear | Kernel::PoolLinear | Kernel::PoolLinear4 => {
                 &[(0, Read), (1, Read), (2, Read), (3, Write), (4, Uniform)]
             }
         }

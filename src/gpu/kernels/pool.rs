@@ -22,18 +22,25 @@ pub struct PoolParams {
     pub pad_l: u32,
 }
 
-/// Parameters and grid; `pool` is `None` for the global average pool.
+/// Whether the max pool of `input` runs four channels per invocation (`max_pool4`).
+pub fn vec4_channels(input: Shape) -> bool {
+    input.c.is_multiple_of(4)
+}
+
+/// Parameters and grid; `pool` is `None` for the global average pool. A max pool over
+/// [`vec4_channels`] counts `count` and `c` in vec4s.
 pub fn params(
     batch: usize,
     input: Shape,
     output: Shape,
     pool: Option<&Pool2d>,
 ) -> (PoolParams, [u32; 3]) {
-    let count = batch * output.len();
+    let lanes = if pool.is_some() && vec4_channels(input) { 4 } else { 1 };
+    let count = batch * output.len() / lanes;
     let (k, s, pad) = pool.map_or(([1, 1], [1, 1], [0; 4]), |p| (p.kernel, p.stride, p.pad));
     let p = PoolParams {
         count: count as u32,
-        c: input.c as u32,
+        c: (input.c / lanes) as u32,
         in_h: input.h as u32,
         in_w: input.w as u32,
         out_h: output.h as u32,

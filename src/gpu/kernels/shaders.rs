@@ -33,10 +33,12 @@ pub enum Piece {
     Acc16,
     /// `store4`, `store`: the conv kernels' stores through the write step.
     ConvStore,
+    /// `load_b`, `Origins8`, `Taps8`: what the subgroup GEMM kernels share.
+    SgTile,
 }
 
 impl Piece {
-    pub const ALL: [Piece; 7] = [
+    pub const ALL: [Piece; 8] = [
         Piece::ConvIo,
         Piece::ConvX4,
         Piece::ConvX1,
@@ -44,6 +46,7 @@ impl Piece {
         Piece::WriteStep,
         Piece::Acc16,
         Piece::ConvStore,
+        Piece::SgTile,
     ];
 
     /// File name under `shaders/common/`.
@@ -56,6 +59,7 @@ impl Piece {
             Piece::WriteStep => "write_step.wgsl",
             Piece::Acc16 => "acc16.wgsl",
             Piece::ConvStore => "conv_store.wgsl",
+            Piece::SgTile => "sg_tile.wgsl",
         }
     }
 
@@ -68,6 +72,7 @@ impl Piece {
             Piece::WriteStep => include_str!("../../../shaders/common/write_step.wgsl"),
             Piece::Acc16 => include_str!("../../../shaders/common/acc16.wgsl"),
             Piece::ConvStore => include_str!("../../../shaders/common/conv_store.wgsl"),
+            Piece::SgTile => include_str!("../../../shaders/common/sg_tile.wgsl"),
         }
     }
 }
@@ -135,8 +140,14 @@ pub const FILES: &[ShaderFile] = &[
     },
     ShaderFile {
         name: "conv_sg.wgsl",
-        pieces: &[ConvIo, ConvX4, Window, WriteStep, Acc16],
+        pieces: &[ConvIo, ConvX4, Window, WriteStep, Acc16, SgTile],
         body: include_str!("../../../shaders/conv_sg.wgsl"),
+        subgroups: true,
+    },
+    ShaderFile {
+        name: "conv_sg_narrow.wgsl",
+        pieces: &[ConvIo, ConvX4, Window, WriteStep, Acc16, ConvStore, SgTile],
+        body: include_str!("../../../shaders/conv_sg_narrow.wgsl"),
         subgroups: true,
     },
     ShaderFile {

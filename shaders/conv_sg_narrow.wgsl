@@ -1,0 +1,174 @@
+// Fragment (assembled by src/gpu/kernels/shaders.rs after the pieces prelude, conv_io, conv_x4,
+// window, write_step, acc16, conv_store, sg_tile; validated in that form by tests/shaders.rs).
+// Needs the SUBGROUP feature and subgroups of at least 8 invocations.
+//
+// The subgroup implicit GEMM of conv_sg.wgsl for convs with few output channels (ResNet-20's
+// 16 and 32), where its 64-channel blocks would compute mostly padding:
+//
+//   acc[m][co] = sum over (ky, kx, ci) of x[n, oy*sh + ky - pt, ox*sw + kx - pl, ci] * w[ky][kx][ci][co]
+//   y[m][co]   = acc + bias[co] (+ residual[m][co]) (ReLU)          (the fused write step)
+//
+// A workgroup is 8 invocations (lanes 0..7 of a subgroup) and owns CH output channels × ROWS·8
+// output pixels; invocation l computes pixels mb + 8i + l (i < ROWS). The 4 × CH weights of
+// every 4 input channels are loaded once per subgroup and shared with subgroupBroadcast:
+//
+//   `c16`: CH = 16 (4 vec4 columns), ROWS = 32; lane l loads column l % 4 of rows l / 4 and
+//          2 + l / 4;
+//   `c32`: CH = 32 (8 vec4 columns), ROWS = 16; lane l loads column l of rows 0..3.
+//
+// Both keep 128 vec4 accumulators per invocation, as many pixels as fit beside them.
+// Grid: x = CH-channel blocks, (y, z) = blocks of ROWS·8 pixels.
+
+// 16 channels of eight pixels.
+struct Rows8x16 { a0: Acc, a1: Acc, a2: Acc, a3: Acc, a4: Acc, a5: Acc, a6: Acc, a7: Acc }
+
+fn zero_rows8x16() -> Rows8x16 {
+    let z = zero();
+    return Rows8x16(z, z, z, z, z, z, z, z);
+}
+
+// r + x[taps, c] · wt for the eight pixels (4 input channels × 16 output channels).
+fn mac_rows8x16(r: Rows8x16, t: Taps8, c: u32, wt: W16) -> Rows8x16 {
+    return Rows8x16(
+        mac(r.a0, load_x(t.t0, c), wt),
+        mac(r.a1, load_x(t.t1, c), wt),
+        mac(r.a2, load_x(t.t2, c), wt),
+        mac(r.a3, load_x(t.t3, c), wt),
+        mac(r.a4, load_x(t.t4, c), wt),
+        mac(r.a5, load_x(t.t5, c), wt),
+        mac(r.a6, load_x(t.t6, c), wt),
+        mac(r.a7, load_x(t.t7, c), wt),
+    );
+}
+
+// The eight pixels' 16 channels from vec4 column c4 (`store` adds the bias).
+fn store_rows8x16(m: u32, c4: u32, r: Rows8x16) {
+    store(m, c4, r.a0);
+    store(m + 8u, c4, r.a1);
+    store(m + 16u, c4, r.a2);
+    store(m + 24u, c4, r.a3);
+    store(m + 32u, c4, r.a4);
+    store(m + 40u, c4, r.a5);
+    store(m + 48u, c4, r.a6);
+    store(m + 56u, c4, r.a7);
+}
+
+// What lanes 0..3 (`lo4`) or 4..7 (`hi4`) hold in `v`, as one 16-channel row (broadcast
+// lanes must be constants).
+fn lo4(v: vec4<f32>) -> Acc {
+    return Acc(subgroupBroadcast(v, 0u), subgroupBroadcast(v, 1u), subgroupBroadcast(v, 2u),
+               subgroupBroadcast(v, 3u));
+}
+fn hi4(v: vec4<f32>) -> Acc {
+    return Acc(subgroupBroadcast(v, 4u), subgroupBroadcast(v, 5u), subgroupBroadcast(v, 6u),
+               subgroupBroadcast(v, 7u));
+}
+
+// Weight rows row..row+3 × the 16 channels from vec4 column cb.
+fn share_w16(row: u32, cb: u32, l: u32) -> W16 {
+    let lo = load_b(row + l / 4u, cb + l % 4u);
+    let hi = load_b(row + 2u + l / 4u, cb + l % 4u);
+    return W16(lo4(lo), hi4(lo), lo4(hi), hi4(hi));
+}
+
+// Weight rows row..row+3 × the 32 channels from vec4 column cb, as the two 16-channel halves.
+struct W32 { lo: W16, hi: W16 }
+
+fn share_w32(row: u32, cb: u32, l: u32) -> W32 {
+    let v0 = load_b(row, cb + l);
+    let v1 = load_b(row + 1u, cb + l);
+    let v2 = load_b(row + 2u, cb + l);
+    let v3 = load_b(row + 3u, cb + l);
+    return W32(W16(lo4(v0), lo4(v1), lo4(v2), lo4(v3)), W16(hi4(v0), hi4(v1), hi4(v2), hi4(v3)));
+}
+
+// CH = 16, ROWS = 32: four groups of eight pixels share every weight row.
+@compute @workgroup_size(8, 1, 1)
+fn c16(
+    @builtin(local_invocation_index) li: u32,
+    @builtin(subgroup_invocation_id) lane: u32,
+    @builtin(workgroup_id) wid: vec3<u32>,
+    @builtin(num_workgroups) nwg: vec3<u32>,
+) {
+    let cb = wid.x * 4u;
+    let mb = (wid.z * nwg.y + wid.y) * 256u;
+    // Uniform exits only: every lane takes part in the broadcasts.
+    if (cb >= p.out_c4 || mb >= pixels()) {
+        return;
+    }
+    let l = lane % 8u;
+    let m0 = mb + li;
+    let o0 = origins8(m0);
+    let o1 = origins8(m0 + 64u);
+    let o2 = origins8(m0 + 128u);
+    let o3 = origins8(m0 + 192u);
+    var r0 = zero_rows8x16();
+    var r1 = zero_rows8x16();
+    var r2 = zero_rows8x16();
+    var r3 = zero_rows8x16();
+    let cin4 = p.in_c / 4u;
+    for (var ky = 0u; ky < p.k_h; ky++) {
+        for (var kx = 0u; kx < p.k_w; kx++) {
+            let t0 = taps8(o0, ky, kx, cin4);
+            let t1 = taps8(o1, ky, kx, cin4);
+            let t2 = taps8(o2, ky, kx, cin4);
+            let t3 = taps8(o3, ky, kx, cin4);
+            var row = (ky * p.k_w + kx) * p.in_c;
+            for (var c = 0u; c < cin4; c++) {
+                let wt = share_w16(row, cb, l);
+                r0 = mac_rows8x16(r0, t0, c, wt);
+                r1 = mac_rows8x16(r1, t1, c, wt);
+                r2 = mac_rows8x16(r2, t2, c, wt);
+                r3 = mac_rows8x16(r3, t3, c, wt);
+                row += 4u;
+            }
+        }
+    }
+    store_rows8x16(m0, cb, r0);
+    store_rows8x16(m0 + 64u, cb, r1);
+    store_rows8x16(m0 + 128u, cb, r2);
+    store_rows8x16(m0 + 192u, cb, r3);
+}
+
+// CH = 32, ROWS = 16: two groups of eight pixels, each with both 16-channel halves.
+@compute @workgroup_size(8, 1, 1)
+fn c32(
+    @builtin(local_invocation_index) li: u32,
+    @builtin(subgroup_invocation_id) lane: u32,
+    @builtin(workgroup_id) wid: vec3<u32>,
+    @builtin(num_workgroups) nwg: vec3<u32>,
+) {
+    let cb = wid.x * 8u;
+    let mb = (wid.z * nwg.y + wid.y) * 128u;
+    if (cb >= p.out_c4 || mb >= pixels()) {
+        return;
+    }
+    let l = lane % 8u;
+    let m0 = mb + li;
+    let o0 = origins8(m0);
+    let o1 = origins8(m0 + 64u);
+    var r0 = zero_rows8x16();
+    var r1 = zero_rows8x16();
+    var r2 = zero_rows8x16();
+    var r3 = zero_rows8x16();
+    let cin4 = p.in_c / 4u;
+    for (var ky = 0u; ky < p.k_h; ky++) {
+        for (var kx = 0u; kx < p.k_w; kx++) {
+            let t0 = taps8(o0, ky, kx, cin4);
+            let t1 = taps8(o1, ky, kx, cin4);
+            var row = (ky * p.k_w + kx) * p.in_c;
+            for (var c = 0u; c < cin4; c++) {
+                let wt = share_w32(row, cb, l);
+                r0 = mac_rows8x16(r0, t0, c, wt.lo);
+                r1 = mac_rows8x16(r1, t0, c, wt.hi);
+                r2 = mac_rows8x16(r2, t1, c, wt.lo);
+                r3 = mac_rows8x16(r3, t1, c, wt.hi);
+                row += 4u;
+            }
+        }
+    }
+    store_rows8x16(m0, cb, r0);
+    store_rows8x16(m0, cb + 4u, r1);
+    store_rows8x16(m0 + 64u, cb, r2);
+    store_rows8x16(m0 + 64u, cb + 4u, r3);
+}

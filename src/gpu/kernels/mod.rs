@@ -12,6 +12,7 @@ pub mod shaders;
 pub mod winograd;
 
 use std::collections::HashMap;
+use std::sync::OnceLock;
 
 /// How a binding is used.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -212,15 +213,20 @@ pub struct Pipeline {
     pub layout: wgpu::BindGroupLayout,
 }
 
-/// Every pipeline, created once per device.
+/// The pipelines of one device and precision, each compiled on first use: a driver that
+/// compiles at pipeline creation (lavapipe JIT-compiles every entry point through LLVM, seconds
+/// for the large subgroup GEMMs) then spends that time only on the kernels a model runs.
 pub struct Pipelines {
-    map: HashMap<Kernel, Pipeline>,
+    device: wgpu::Device,
+    modules: HashMap<&'static str, wgpu::ShaderModule>,
+    /// One cell per [`Kernel::ALL`] entry.
+    cells: Vec<OnceLock<Pipeline>>,
 }
 
 impl Pipelines {
-    /// Compiles every kernel for `precision`; kernels that need subgroups only where the
-    /// device has `SUBGROUP` (elsewhere [`Pipelines::get`] never sees them: the variants
-    /// that use them are not offered, see [`conv::DeviceCaps`]).
+    /// Parses every kernel file for `precision` (cheap: naga only); kernels that need subgroups
+    /// only where the device has `SUBGROUP` (elsewhere [`Pipelines::get`] never sees them: the
+    /// variants that use them are not offered, see [`conv::DeviceCaps`]).
     pub fn new(device: &wgpu::Device, precision: Precision) -> Self {
         let subgroups = device.features().contains(wgpu::Features::SUBGROUP);
         let mut modules = HashMap::new();
@@ -231,60 +237,76 @@ impl Pipelines {
             });
             modules.insert(file.name, module);
         }
-        let map = Kernel::ALL
-            .iter()
-            .filter_map(|&k| {
-                let (file, entry) = k.entry();
-                let module = modules.get(file)?;
-                let label = k.label();
-                let entries: Vec<wgpu::BindGroupLayoutEntry> = k
-                    .bindings()
-                    .iter()
-                    .map(|&(binding, access)| wgpu::BindGroupLayoutEntry {
-                        binding,
-                        visibility: wgpu::ShaderStages::COMPUTE,
-                        ty: match access {
-                            Access::Uniform => wgpu::BindingType::Buffer {
-                                ty: wgpu::BufferBindingType::Uniform,
-                                has_dynamic_offset: false,
-                                min_binding_size: None,
-                            },
-                            _ => wgpu::BindingType::Buffer {
-                                ty: wgpu::BufferBindingType::Storage {
-                                    read_only: access == Access::Read,
-                                },
-                                has_dynamic_offset: false,
-                                min_binding_size: None,
-                            },
-                        },
-                        count: None,
-                    })
-                    .collect();
-                let layout = device.create_bind_group_layout(&wgpu::BindGroupLayoutDescriptor {
-                    label: Some(&label),
-                    entries: &entries,
-                });
-                let pl = device.create_pipeline_layout(&wgpu::PipelineLayoutDescriptor {
-                    label: Some(&label),
-                    bind_group_layouts: &[Some(&layout)],
-                    immediate_size: 0,
-                });
-                let pipeline = device.create_compute_pipeline(&wgpu::ComputePipelineDescriptor {
-                    label: Some(&label),
-                    layout: Some(&pl),
-                    module,
-                    entry_point: Some(entry),
-                    compilation_options: Default::default(),
-                    cache: None,
-                });
-                Some((k, Pipeline { pipeline, layout }))
-            })
-            .collect();
-        Pipelines { map }
+        Pipelines {
+            device: device.clone(),
+            modules,
+            cells: Kernel::ALL.iter().map(|_| OnceLock::new()).collect(),
+        }
     }
 
+    /// The pipeline of `k`, compiled now if this is its first use.
     pub fn get(&self, k: Kernel) -> &Pipeline {
-        &self.map[&k]
+        let i = Kernel::ALL
+            .iter()
+            .position(|&x| x == k)
+            .expect("every kernel is in Kernel::ALL");
+        self.cells[i].get_or_init(|| self.create(k))
+    }
+
+    fn create(&self, k: Kernel) -> Pipeline {
+        let (file, entry) = k.entry();
+        let module = self
+            .modules
+            .get(file)
+            .expect("a kernel that needs subgroups runs only where the device has them");
+        let label = k.label();
+        let entries: Vec<wgpu::BindGroupLayoutEntry> = k
+            .bindings()
+            .iter()
+            .map(|&(binding, access)| wgpu::BindGroupLayoutEntry {
+                binding,
+                visibility: wgpu::ShaderStages::COMPUTE,
+                ty: match access {
+                    Access::Uniform => wgpu::BindingType::Buffer {
+                        ty: wgpu::BufferBindingType::Uniform,
+                        has_dynamic_offset: false,
+                        min_binding_size: None,
+                    },
+                    _ => wgpu::BindingType::Buffer {
+                        ty: wgpu::BufferBindingType::Storage {
+                            read_only: access == Access::Read,
+                        },
+                        has_dynamic_offset: false,
+                        min_binding_size: None,
+                    },
+                },
+                count: None,
+            })
+            .collect();
+        let layout = self
+            .device
+            .create_bind_group_layout(&wgpu::BindGroupLayoutDescriptor {
+                label: Some(&label),
+                entries: &entries,
+            });
+        let pl = self
+            .device
+            .create_pipeline_layout(&wgpu::PipelineLayoutDescriptor {
+                label: Some(&label),
+                bind_group_layouts: &[Some(&layout)],
+                immediate_size: 0,
+            });
+        let pipeline = self
+            .device
+            .create_compute_pipeline(&wgpu::ComputePipelineDescriptor {
+                label: Some(&label),
+                layout: Some(&pl),
+                module,
+                entry_point: Some(entry),
+                compilation_options: Default::default(),
+                cache: None,
+            });
+        Pipeline { pipeline, layout }
     }
 }
 

@@ -30,10 +30,6 @@ struct WinoParams {
 @group(0) @binding(6) var<storage, read> bias: array<vec4<f32>>;
 @group(0) @binding(7) var<storage, read> residual: array<act>;
 @group(0) @binding(8) var<storage, read_write> y: array<act>;
-// The residual and the output as vec4s (the write step where Cout % 4 == 0), bound to the
-// same buffers as 7 and 8 (one variable per binding).
-@group(0) @binding(10) var<storage, read> residual4: array<act4>;
-@group(0) @binding(11) var<storage, read_write> y4: array<act4>;
 @group(0) @binding(9) var<uniform> p: WinoParams;
 
 fn input_at(n: u32, iy: i32, ix: i32, c4: u32) -> vec4<f32> {

@@ -2,8 +2,7 @@
 // field by field by tests/shaders.rs) and their bindings after the input `x` (which a
 // conv_x1/conv_x4 piece declares): weights HWIO (Cin/groups rows per tap) with Cout padded to 16,
 // as vec4; the f32 bias
-// padded the same way; the residual operand; the output; the parameters; the residual and the
-// output again as vec4s (6, 7: the same buffers as 3, 4).
+// padded the same way; the residual operand; the output; the parameters.
 struct ConvParams {
     batch: u32, in_h: u32, in_w: u32, in_c: u32,
     out_h: u32, out_w: u32, out_c: u32, out_c4: u32,
@@ -16,10 +15,6 @@ struct ConvParams {
 @group(0) @binding(2) var<storage, read> bias: array<vec4<f32>>;
 @group(0) @binding(3) var<storage, read> residual: array<act>;
 @group(0) @binding(4) var<storage, read_write> y: array<act>;
-// The residual and the output as vec4s (the write step where Cout % 4 == 0), bound to the
-// same buffers as 3 and 4 (one variable per binding).
-@group(0) @binding(6) var<storage, read> residual4: array<act4>;
-@group(0) @binding(7) var<storage, read_write> y4: array<act4>;
 @group(0) @binding(5) var<uniform> p: ConvParams;
 
 // Output pixels of the dispatch (GEMM rows).

@@ -166,7 +166,7 @@ fn launches(
                         Kernel::WinogradOutput,
                         pb,
                         grids[2],
-                        vec![Res::WinogradM, w(1), residual, output, residual, output],
+                        vec![Res::WinogradM, w(1), residual, output],
                     ),
                 ]
             } else {
@@ -184,8 +184,7 @@ fn launches(
                     ConvVariant::Grouped => Kernel::ConvGrouped,
                     _ => Kernel::Conv,
                 };
-                // The residual and the output twice: also their vec4 views.
-                let res = vec![input, w(0), w(1), residual, output, residual, output];
+                let res = vec![input, w(0), w(1), residual, output];
                 vec![(k, bytes(bytemuck::bytes_of(&p)), grid, res)]
             }
         }

@@ -127,15 +127,7 @@ impl Kernel {
         match self {
             Kernel::WinogradInput => &[(0, Read), (1, Write), (9, Uniform)],
             Kernel::WinogradGemm => &[(2, Read), (3, Read), (4, Write), (9, Uniform)],
-            Kernel::WinogradOutput => &[
-                (5, Read),
-                (6, Read),
-                (7, Read),
-                (8, Write),
-                (9, Uniform),
-                (10, Read),
-                (11, Write),
-            ],
+            Kernel::WinogradOutput => &[(5, Read), (6, Read), (7, Read), (8, Write), (9, Uniform)],
             Kernel::Conv
             | Kernel::ConvVec4
             | Kernel::Conv1x1
@@ -152,8 +144,6 @@ impl Kernel {
                 (3, Read),
                 (4, Write),
                 (5, Uniform),
-                (6, Read),
-                (7, Write),
             ],
             Kernel::Affine => &[(0, Read), (5, Read), (2, Read), (3, Write), (4, Uniform)],
             Kernel::Add => &[(0, Read), (1, Read), (3, Write), (4, Uniform)],

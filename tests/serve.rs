@@ -468,3 +468,85 @@ fn tritonclient_http_and_grpc() {
     assert_eq!(report["wrong"], 0, "{report}");
     assert_eq!(report["errors"], 0, "{report}");
 }
+
+/// Requests that wait in the queue past `--timeout-ms` are answered 503 with the reason and
+/// never run; the ones before them, and the next request, are answered normally. One batch at
+/// a time of single-image 160 × 160 requests (each far longer than the timeout on any device
+/// this runs on) makes every request behind the first wait past 50 ms.
+#[test]
+fn requests_queued_past_their_timeout_are_dropped() {
+    let Some(data) = testdata("requests_queued_past_their_timeout_are_dropped") else {
+        return;
+    };
+    let (model, reference) = cifar_files(&data);
+    let server = Server::start(&[
+        format!("--model=cifar={}", model.display()),
+        "--timeout-ms=50".into(),
+        "--in-flight=1".into(),
+        "--no-dynamic-batching".into(),
+    ]);
+    let addr = server.http.clone();
+    let side = 160;
+    let per = 3 * side * side;
+    let header = serde_json::json!({"inputs": [{"name": "input", "datatype": "FP32", "shape": [1, 3, side, side], "parameters": {"binary_data_size": per * 4}}]}).to_string();
+    let mut body = header.clone().into_bytes();
+    body.extend((0..per).flat_map(|i| ((i % 7) as f32 * 0.1).to_le_bytes()));
+    let answers: Vec<(u16, Vec<u8>)> = std::thread::scope(|s| {
+        let handles: Vec<_> = (0..6)
+            .map(|_| {
+                s.spawn(|| {
+                    http(
+                        &addr,
+                        "POST",
+                        "/v2/models/cifar/infer",
+                        &[("Inference-Header-Content-Length", header.len().to_string())],
+                        &body,
+                    )
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| h.join().unwrap_or_else(|_| panic!("client thread panicked")))
+            .collect()
+    });
+    let ok = answers.iter().filter(|(st, _)| *st == 200).count();
+    let timed_out: Vec<String> = answers
+        .iter()
+        .filter(|(st, _)| *st == 503)
+        .map(|(_, b)| json(b)["error"].as_str().unwrap_or_default().to_string())
+        .collect();
+    assert_eq!(
+        ok + timed_out.len(),
+        answers.len(),
+        "statuses: {:?}",
+        answers.iter().map(|a| a.0).collect::<Vec<_>>()
+    );
+    assert!(ok >= 1, "the first request must run: {timed_out:?}");
+    assert!(!timed_out.is_empty(), "no request timed out: {ok} answered");
+    for e in &timed_out {
+        assert!(e.contains("past its timeout of 50 ms"), "{e}");
+    }
+
+    // The next request, alone in the queue, runs and is right.
+    let input = read_tensor(&reference, "input_nchw").unwrap_or_else(|e| panic!("{e}"));
+    let want = read_tensor(&reference, "logits_resnet20").unwrap_or_else(|e| panic!("{e}"));
+    let req = serde_json::json!({"inputs": [{"name": "input", "datatype": "FP32", "shape": [1, 3, 32, 32], "data": input.data[..3 * 32 * 32]}]});
+    let (st, body) = http(&addr, "POST", "/v2/models/cifar/infer", &[], req.to_string().as_bytes());
+    assert_eq!(st, 200, "{}", String::from_utf8_lossy(&body));
+    let got: Vec<f32> = json(&body)["outputs"][0]["data"]
+        .as_array()
+        .unwrap_or_else(|| panic!("no data"))
+        .iter()
+        .map(|v| v.as_f64().unwrap_or(f64::NAN) as f32)
+        .collect();
+    common::assert_close("logits after the timeouts", &got, &want.data[..10], 1e-3);
+
+    let (_, metrics) = http(&addr, "GET", "/metrics", &[], b"");
+    let text = String::from_utf8_lossy(&metrics);
+    let line = format!(
+        "nv_inference_request_failure{{model=\"cifar\",version=\"1\",reason=\"timeout\"}} {}",
+        timed_out.len()
+    );
+    assert!(text.contains(&line), "want `{line}` in:\n{text}");
+}

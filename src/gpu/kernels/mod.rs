@@ -243,6 +243,16 @@ impl Pipelines {
         self.cells[i].get_or_init(|| self.create(k))
     }
 
+    /// Compiles every kernel this device can run now (what [`Pipelines::get`] would do on
+    /// first use).
+    pub fn compile_all(&self) {
+        for &k in Kernel::ALL.iter() {
+            if self.modules.contains_key(k.entry().0) {
+                self.get(k);
+            }
+        }
+    }
+
     fn create(&self, k: Kernel) -> Pipeline {
         let (file, entry) = k.entry();
         let module = self

@@ -28,6 +28,13 @@ fn index(wid: vec3<u32>, nwg: vec3<u32>, lid: vec3<u32>) -> u32 {
     return (wid.y * nwg.x + wid.x) * 256u + lid.x;
 }
 
+// (image, row, column) of output pixel `pix`.
+fn out_pixel(pix: u32) -> vec3<u32> {
+    let ohw = p.out_h * p.out_w;
+    let r = pix % ohw;
+    return vec3<u32>(pix / ohw, r / p.out_w, r % p.out_w);
+}
+
 @compute @workgroup_size(256, 1, 1)
 fn max_pool(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
             @builtin(local_invocation_id) lid: vec3<u32>) {
@@ -36,12 +43,10 @@ fn max_pool(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg:
         return;
     }
     let c = i % p.c;
-    let pix = i / p.c;
-    let ohw = p.out_h * p.out_w;
-    let n = pix / ohw;
-    let r = pix % ohw;
-    let oy = r / p.out_w;
-    let ox = r % p.out_w;
+    let o = out_pixel(i / p.c);
+    let n = o.x;
+    let oy = o.y;
+    let ox = o.z;
     var m = -3.402823e38;
     for (var ky = 0u; ky < p.k_h; ky++) {
         let iy = i32(oy * p.stride_h + ky) - i32(p.pad_t);
@@ -67,12 +72,10 @@ fn max_pool4(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg
         return;
     }
     let c = i % p.c;
-    let pix = i / p.c;
-    let ohw = p.out_h * p.out_w;
-    let n = pix / ohw;
-    let r = pix % ohw;
-    let oy = r / p.out_w;
-    let ox = r % p.out_w;
+    let o = out_pixel(i / p.c);
+    let n = o.x;
+    let oy = o.y;
+    let ox = o.z;
     var m = vec4<f32>(-3.402823e38);
     for (var ky = 0u; ky < p.k_h; ky++) {
         let iy = i32(oy * p.stride_h + ky) - i32(p.pad_t);

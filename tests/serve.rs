@@ -183,6 +183,16 @@ fn json(body: &[u8]) -> serde_json::Value {
         .unwrap_or_else(|e| panic!("not JSON ({e}): {}", String::from_utf8_lossy(body)))
 }
 
+/// The first output's `data` of a JSON inference answer, as f32.
+fn json_floats(body: &[u8]) -> Vec<f32> {
+    json(body)["outputs"][0]["data"]
+        .as_array()
+        .unwrap_or_else(|| panic!("no data"))
+        .iter()
+        .map(|v| v.as_f64().unwrap_or(f64::NAN) as f32)
+        .collect()
+}
+
 fn cifar_files(data: &Path) -> (PathBuf, PathBuf) {
     (
         require(&data.join("models/cifar10/resnet20-12fca82f.onnx")),
@@ -219,12 +229,7 @@ fn plain_http_inference_errors_metrics_and_sigterm() {
         req.to_string().as_bytes(),
     );
     assert_eq!(st, 200, "{}", String::from_utf8_lossy(&body));
-    let got: Vec<f32> = json(&body)["outputs"][0]["data"]
-        .as_array()
-        .unwrap_or_else(|| panic!("no data"))
-        .iter()
-        .map(|v| v.as_f64().unwrap_or(f64::NAN) as f32)
-        .collect();
+    let got = json_floats(&body);
     common::assert_close("logits over HTTP/JSON", &got, &want.data[..20], 1e-3);
 
     // Binary input, binary output.
@@ -507,7 +512,10 @@ fn requests_queued_past_their_timeout_are_dropped() {
             .collect();
         handles
             .into_iter()
-            .map(|h| h.join().unwrap_or_else(|_| panic!("client thread panicked")))
+            .map(|h| {
+                h.join()
+                    .unwrap_or_else(|_| panic!("client thread panicked"))
+            })
             .collect()
     });
     let ok = answers.iter().filter(|(st, _)| *st == 200).count();
@@ -532,14 +540,15 @@ fn requests_queued_past_their_timeout_are_dropped() {
     let input = read_tensor(&reference, "input_nchw").unwrap_or_else(|e| panic!("{e}"));
     let want = read_tensor(&reference, "logits_resnet20").unwrap_or_else(|e| panic!("{e}"));
     let req = serde_json::json!({"inputs": [{"name": "input", "datatype": "FP32", "shape": [1, 3, 32, 32], "data": input.data[..3 * 32 * 32]}]});
-    let (st, body) = http(&addr, "POST", "/v2/models/cifar/infer", &[], req.to_string().as_bytes());
+    let (st, body) = http(
+        &addr,
+        "POST",
+        "/v2/models/cifar/infer",
+        &[],
+        req.to_string().as_bytes(),
+    );
     assert_eq!(st, 200, "{}", String::from_utf8_lossy(&body));
-    let got: Vec<f32> = json(&body)["outputs"][0]["data"]
-        .as_array()
-        .unwrap_or_else(|| panic!("no data"))
-        .iter()
-        .map(|v| v.as_f64().unwrap_or(f64::NAN) as f32)
-        .collect();
+    let got = json_floats(&body);
     common::assert_close("logits after the timeouts", &got, &want.data[..10], 1e-3);
 
     let (_, metrics) = http(&addr, "GET", "/metrics", &[], b"");

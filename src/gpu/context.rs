@@ -266,3 +266,21 @@ impl Context {
             })
     }
 }
+
+impl Context {
+    /// The pipelines of `precision`, each compiled on its first use; on wgpu's GL backend all
+    /// of them at once here. GL runs every device call under one context lock that other
+    /// threads give up on after a second, and a compile on llvmpipe holds it for seconds, so
+    /// there no compile may happen while other calls run.
+    pub(crate) fn pipelines(&self, precision: super::Precision) -> Arc<super::kernels::Pipelines> {
+        self.pipelines[(precision == super::Precision::F16) as usize]
+            .get_or_init(|| {
+                let pipelines = super::kernels::Pipelines::new(&self.device, precision);
+                if self.info.backend == wgpu::Backend::Gl {
+                    pipelines.compile_all();
+                }
+                Arc::new(pipelines)
+            })
+            .clone()
+    }
+}

@@ -559,21 +559,3 @@ impl Model {
         &self.ctx
     }
 }
-
-impl Context {
-    /// The pipelines of `precision`, each compiled on its first use; on wgpu's GL backend all
-    /// of them at once here. GL runs every device call under one context lock that other
-    /// threads give up on after a second, and a compile on llvmpipe holds it for seconds, so
-    /// there no compile may happen while other calls run.
-    pub(crate) fn pipelines(&self, precision: Precision) -> Arc<Pipelines> {
-        self.pipelines[(precision == Precision::F16) as usize]
-            .get_or_init(|| {
-                let pipelines = Pipelines::new(&self.device, precision);
-                if self.info.backend == wgpu::Backend::Gl {
-                    pipelines.compile_all();
-                }
-                Arc::new(pipelines)
-            })
-            .clone()
-    }
-}

@@ -214,12 +214,7 @@ fn launches(
             } else {
                 Kernel::MaxPool
             };
-            vec![(
-                k,
-                bytes(bytemuck::bytes_of(&p)),
-                grid,
-                vec![input, output],
-            )]
+            vec![(k, bytes(bytemuck::bytes_of(&p)), grid, vec![input, output])]
         }
         Op::GlobalAvgPool => {
             let (p, grid) = pool::params(n, x, y, None);

@@ -20,8 +20,8 @@
 //! over 16- and 32-channel blocks with 32 and 16 pixels per invocation ([`Tile`]), instead of
 //! computing padding in 64-channel blocks.
 
-use super::grid_yz;
 use super::conv::ConvVariant;
+use super::grid_yz;
 use crate::model::Conv2d;
 
 /// Invocations per workgroup (one lavapipe subgroup; lanes 0..7 of a larger subgroup).
@@ -50,13 +50,25 @@ pub struct Tile {
 
 impl Tile {
     /// `sg_gemm` (`conv_sg.wgsl` `main`).
-    pub const LARGE: Tile = Tile { channels: CHANNELS, rows: ROWS };
+    pub const LARGE: Tile = Tile {
+        channels: CHANNELS,
+        rows: ROWS,
+    };
     /// `sg_gemm8` (`main8`).
-    pub const SMALL: Tile = Tile { channels: CHANNELS, rows: ROWS_SMALL };
+    pub const SMALL: Tile = Tile {
+        channels: CHANNELS,
+        rows: ROWS_SMALL,
+    };
     /// `sg_gemm_c16` (`conv_sg_narrow.wgsl` `c16`).
-    pub const C16: Tile = Tile { channels: 16, rows: 32 };
+    pub const C16: Tile = Tile {
+        channels: 16,
+        rows: 32,
+    };
     /// `sg_gemm_c32` (`c32`).
-    pub const C32: Tile = Tile { channels: 32, rows: 16 };
+    pub const C32: Tile = Tile {
+        channels: 32,
+        rows: 16,
+    };
 
     /// The tiling of `variant`, or `None` when it is not a subgroup GEMM.
     pub fn of(variant: ConvVariant) -> Option<Tile> {

@@ -209,7 +209,7 @@ pub struct Pipeline {
 pub struct Pipelines {
     device: wgpu::Device,
     modules: HashMap<&'static str, wgpu::ShaderModule>,
-    /// One cell per [`Kernel::ALL`] entry.
+    /// One cell per kernel, indexed by its discriminant (`Kernel::ALL` lists each once).
     cells: Vec<OnceLock<Pipeline>>,
 }
 
@@ -236,11 +236,7 @@ impl Pipelines {
 
     /// The pipeline of `k`, compiled now if this is its first use.
     pub fn get(&self, k: Kernel) -> &Pipeline {
-        let i = Kernel::ALL
-            .iter()
-            .position(|&x| x == k)
-            .expect("every kernel is in Kernel::ALL");
-        self.cells[i].get_or_init(|| self.create(k))
+        self.cells[k as usize].get_or_init(|| self.create(k))
     }
 
     /// Compiles every kernel this device can run now (what [`Pipelines::get`] would do on
@@ -322,4 +318,21 @@ pub fn grid_yz(x: u32, n: u32) -> [u32; 3] {
     let n = n.max(1);
     let y = n.min(65_535);
     [x.max(1), y, n.div_ceil(y)]
+}
+
+#[cfg(test)]
+mod kernel_index_tests {
+    use super::Kernel;
+
+    /// [`Pipelines`](super::Pipelines) indexes its cells by discriminant: `Kernel::ALL` must
+    /// hold every kernel once, so the discriminants are exactly 0..ALL.len().
+    #[test]
+    fn all_lists_every_discriminant_once() {
+        let mut seen = vec![false; Kernel::ALL.len()];
+        for k in Kernel::ALL {
+            let i = k as usize;
+            assert!(i < seen.len() && !seen[i], "{k:?}: discriminant {i}");
+            seen[i] = true;
+        }
+    }
 }

@@ -35,7 +35,11 @@ pub fn params(
     output: Shape,
     pool: Option<&Pool2d>,
 ) -> (PoolParams, [u32; 3]) {
-    let lanes = if pool.is_some() && vec4_channels(input) { 4 } else { 1 };
+    let lanes = if pool.is_some() && vec4_channels(input) {
+        4
+    } else {
+        1
+    };
     let count = batch * output.len() / lanes;
     let (k, s, pad) = pool.map_or(([1, 1], [1, 1], [0; 4]), |p| (p.kernel, p.stride, p.pad));
     let p = PoolParams {

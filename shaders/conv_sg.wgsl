@@ -1,6 +1,6 @@
 // Fragment (assembled by src/gpu/kernels/shaders.rs after the pieces prelude, conv_io, conv_x4,
-// window, write_step, acc16; validated in that form by tests/shaders.rs). Needs the SUBGROUP
-// feature and subgroups of at least 8 invocations.
+// window, write_step, acc16, sg_tile, sg64; validated in that form by tests/shaders.rs). Needs
+// the SUBGROUP feature and subgroups of at least 8 invocations.
 //
 // conv2d (any kernel, stride and padding; Cin % 4 == 0) as an implicit GEMM over NHWC
 // activations whose weights are shared across a subgroup instead of loaded by every lane:
@@ -19,49 +19,6 @@
 // Weights: HWIO, Cout padded to 16, as vec4 (rows of Cout4); columns past Cout4 read 0.
 // Entry points: `main` (ROWS = 16) and `main8` (ROWS = 8, for maps too small to fill 128-pixel
 // tiles). Grid: x = 64-channel blocks, (y, z) = blocks of ROWS·8 pixels.
-
-// 64 output channels of one pixel.
-struct Acc64 { q0: Acc, q1: Acc, q2: Acc, q3: Acc }
-// 4 weight rows (4 input channels) × 64 output channels.
-struct B64 { r0: Acc64, r1: Acc64, r2: Acc64, r3: Acc64 }
-
-fn zero64() -> Acc64 {
-    return Acc64(zero(), zero(), zero(), zero());
-}
-
-// a + s · r
-fn mac_row64(a: Acc64, s: f32, r: Acc64) -> Acc64 {
-    return Acc64(mac_row(a.q0, s, r.q0), mac_row(a.q1, s, r.q1), mac_row(a.q2, s, r.q2),
-                 mac_row(a.q3, s, r.q3));
-}
-
-// a + xv · b (4 input channels)
-fn mac64(a: Acc64, xv: vec4<f32>, b: B64) -> Acc64 {
-    return mac_row64(mac_row64(mac_row64(mac_row64(a, xv.x, b.r0), xv.y, b.r1), xv.z, b.r2), xv.w, b.r3);
-}
-
-// A weight row of 64 channels from what lanes 0..7 loaded: lane j holds columns j (lo) and
-// j + 8 (hi).
-fn share(lo: vec4<f32>, hi: vec4<f32>) -> Acc64 {
-    return Acc64(
-        Acc(subgroupBroadcast(lo, 0u), subgroupBroadcast(lo, 1u), subgroupBroadcast(lo, 2u), subgroupBroadcast(lo, 3u)),
-        Acc(subgroupBroadcast(lo, 4u), subgroupBroadcast(lo, 5u), subgroupBroadcast(lo, 6u), subgroupBroadcast(lo, 7u)),
-        Acc(subgroupBroadcast(hi, 0u), subgroupBroadcast(hi, 1u), subgroupBroadcast(hi, 2u), subgroupBroadcast(hi, 3u)),
-        Acc(subgroupBroadcast(hi, 4u), subgroupBroadcast(hi, 5u), subgroupBroadcast(hi, 6u), subgroupBroadcast(hi, 7u)),
-    );
-}
-
-// Weight rows row..row+3 × the block's 64 channels; `l` is this lane's loader column.
-fn share_rows(row: u32, cb: u32, l: u32) -> B64 {
-    let lo = cb + l;
-    let hi = lo + 8u;
-    return B64(
-        share(load_b(row, lo), load_b(row, hi)),
-        share(load_b(row + 1u, lo), load_b(row + 1u, hi)),
-        share(load_b(row + 2u, lo), load_b(row + 2u, hi)),
-        share(load_b(row + 3u, lo), load_b(row + 3u, hi)),
-    );
-}
 
 // The block's bias, once per invocation (0 past the padded Cout).
 fn load_bias(cb: u32) -> Acc64 {
@@ -90,16 +47,6 @@ fn store64(m: u32, cb: u32, a: Acc64, b: Acc64) {
     store16(base, cb + 4u, a.q1, b.q1);
     store16(base, cb + 8u, a.q2, b.q2);
     store16(base, cb + 12u, a.q3, b.q3);
-}
-
-// Eight pixels' accumulators (64 channels each).
-struct Rows8 {
-    a0: Acc64, a1: Acc64, a2: Acc64, a3: Acc64, a4: Acc64, a5: Acc64, a6: Acc64, a7: Acc64,
-}
-
-fn zero_rows8() -> Rows8 {
-    let z = zero64();
-    return Rows8(z, z, z, z, z, z, z, z);
 }
 
 // r + x[taps, c] · b for the eight pixels (4 input channels).

@@ -1,5 +1,5 @@
-// Fragment (assembled by src/gpu/kernels/shaders.rs after the pieces prelude, write_step,
-// acc16; validated in that form by tests/shaders.rs).
+// Fragment (assembled by src/gpu/kernels/shaders.rs after the pieces prelude, wino_io,
+// write_step, acc16; validated in that form by tests/shaders.rs).
 //
 // Winograd F(2x2, 3x3) for 3x3 stride-1 convs over NHWC activations, in three passes:
 //
@@ -13,24 +13,6 @@
 // A 2x2 output tile costs 16 multiplies per (c, co) instead of 36. Channels move as vec4, so
 // Cin and Cout are multiples of 4 here (Cout padded to 16 in U and M).
 // Layouts: V [16][T][Cin/4] vec4; U [16][Cin][Cout16/4] vec4; M [16][T][Cout16/4] vec4.
-
-struct WinoParams {
-    batch: u32, in_h: u32, in_w: u32, in_c4: u32,
-    out_h: u32, out_w: u32, out_c: u32, out_c4: u32,
-    tiles_h: u32, tiles_w: u32, tiles: u32, pad_t: u32,
-    pad_l: u32, has_residual: u32, relu: u32, _pad: u32,
-}
-
-@group(0) @binding(0) var<storage, read> x: array<act4>;
-@group(0) @binding(1) var<storage, read_write> v_out: array<vec4<f32>>;
-@group(0) @binding(2) var<storage, read> v_in: array<vec4<f32>>;
-@group(0) @binding(3) var<storage, read> w: array<wgt4>;  // U
-@group(0) @binding(4) var<storage, read_write> m_out: array<vec4<f32>>;
-@group(0) @binding(5) var<storage, read> m_in: array<vec4<f32>>;
-@group(0) @binding(6) var<storage, read> bias: array<vec4<f32>>;
-@group(0) @binding(7) var<storage, read> residual: array<act>;
-@group(0) @binding(8) var<storage, read_write> y: array<act>;
-@group(0) @binding(9) var<uniform> p: WinoParams;
 
 fn input_at(n: u32, iy: i32, ix: i32, c4: u32) -> vec4<f32> {
     if (iy < 0 || ix < 0 || iy >= i32(p.in_h) || ix >= i32(p.in_w)) {
@@ -81,24 +63,6 @@ fn input(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: ve
         v_out[(a * 4u + 2u) * stride + base] = r2 - r1;
         v_out[(a * 4u + 3u) * stride + base] = r1 - r3;
     }
-}
-
-fn load_v(e: u32, t: u32, c: u32) -> vec4<f32> {
-    if (t >= p.tiles) {
-        return vec4<f32>(0.0);
-    }
-    return v_in[(e * p.tiles + t) * p.in_c4 + c];
-}
-
-fn store_m(e: u32, t: u32, c4: u32, a: Acc) {
-    if (t >= p.tiles) {
-        return;
-    }
-    let b = (e * p.tiles + t) * p.out_c4 + c4;
-    m_out[b] = a.c0;
-    m_out[b + 1u] = a.c1;
-    m_out[b + 2u] = a.c2;
-    m_out[b + 3u] = a.c3;
 }
 
 // 8 tiles x 16 output channels per invocation; workgroup z is e.

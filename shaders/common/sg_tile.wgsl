@@ -1,14 +1,6 @@
-// Piece: what the subgroup GEMM kernels share (needs conv_io, conv_x4 and window): weight
-// loads that read 0 past the padded Cout, and the addressing of the eight pixels m, m + 8, ...,
-// m + 56 that one invocation computes per group of eight.
-
-// Weight vec4 (row, c4), 0 past the padded Cout.
-fn load_b(row: u32, c4: u32) -> vec4<f32> {
-    if (c4 >= p.out_c4) {
-        return vec4<f32>(0.0);
-    }
-    return vec4<f32>(w[row * p.out_c4 + c4]);
-}
+// Piece: what the subgroup implicit-GEMM conv kernels share (needs conv_io, conv_x4 and
+// window): the addressing of the eight pixels m, m + 8, ..., m + 56 that one invocation
+// computes per group of eight.
 
 // Eight pixels' window origins, and their input offsets under one tap.
 struct Origins8 {

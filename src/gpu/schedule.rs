@@ -9,7 +9,7 @@
 use wgpu::util::DeviceExt;
 
 use super::kernels::conv::ConvVariant;
-use super::kernels::{conv, eltwise, layout, linear, pool, winograd, Kernel};
+use super::kernels::{conv, conv_sg, eltwise, layout, linear, pool, winograd, Kernel};
 use super::memory_plan::MemoryPlan;
 use crate::model::{Graph, Op};
 
@@ -83,10 +83,15 @@ pub(crate) fn choose_variants(
                 let x = memory.shapes[node.inputs[0]];
                 let y = memory.shapes[node.output];
                 let mut v = choose(c, x.h, x.w);
-                if v == ConvVariant::Winograd {
+                if v.is_winograd() {
                     let (vb, mb) = winograd::scratch_bytes(c, n, y.h, y.w);
                     if vb.max(mb) > limit || !has_winograd_weights(i) {
-                        v = ConvVariant::DirectVec4;
+                        v = match v {
+                            ConvVariant::WinogradSubgroup => {
+                                conv_sg::choose(c.out_c, n * y.h * y.w)
+                            }
+                            _ => ConvVariant::DirectVec4,
+                        };
                     }
                 }
                 Some(v)
@@ -104,7 +109,10 @@ pub(crate) fn winograd_bytes(
 ) -> [u64; 2] {
     let mut bytes = [16u64, 16u64];
     for (node, v) in graph.nodes().zip(variants) {
-        if let (Op::Conv { conv: c, .. }, Some(ConvVariant::Winograd)) = (&node.op, v) {
+        if let (Op::Conv { conv: c, .. }, Some(v)) = (&node.op, v) {
+            if !v.is_winograd() {
+                continue;
+            }
             let y = memory.shapes[node.output];
             let (vb, mb) = winograd::scratch_bytes(c, memory.batch, y.h, y.w);
             bytes = [bytes[0].max(vb), bytes[1].max(mb)];
@@ -145,9 +153,15 @@ fn launches(
         }
         Op::Conv { conv: c, relu, .. } => {
             let variant = variant.unwrap_or(ConvVariant::Direct);
-            if variant == ConvVariant::Winograd {
+            if variant.is_winograd() {
                 let (p, grids) =
                     winograd::params(c, n, x.h, x.w, y.h, y.w, second.is_some(), *relu);
+                let (gemm, gemm_grid) = match variant {
+                    ConvVariant::WinogradSubgroup => {
+                        winograd::sg_gemm(p.tiles as usize, p.out_c4 as usize)
+                    }
+                    _ => (Kernel::WinogradGemm, grids[1]),
+                };
                 let pb = bytes(bytemuck::bytes_of(&p));
                 vec![
                     (
@@ -157,9 +171,9 @@ fn launches(
                         vec![input, Res::WinogradV],
                     ),
                     (
-                        Kernel::WinogradGemm,
+                        gemm,
                         pb.clone(),
-                        grids[1],
+                        gemm_grid,
                         vec![Res::WinogradV, w(2), Res::WinogradM],
                     ),
                     (

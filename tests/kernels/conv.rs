@@ -250,7 +250,8 @@ fn cpu_grouped_conv_is_per_group_convs() {
 /// Shapes that stress the subgroup GEMM's tiling (64 channels × 128 pixels per workgroup, 16
 /// pixels per invocation): Cout not a multiple of 64 or of 16, pixel counts that leave partial
 /// tiles and idle lanes, strided 1×1 and 3×3 on odd sizes, the stem padded to 4 channels, a
-/// 97×131 map, batches 1 and 3 (every variant that supports the shape runs, as everywhere).
+/// 97×131 map, batches 1 and 3 (every variant that supports the shape runs, as everywhere);
+/// and the tile blocks of Winograd's subgroup GEMM.
 #[test]
 fn conv_subgroup_tiling() {
     run(&[
@@ -262,6 +263,12 @@ fn conv_subgroup_tiling() {
         (1, 97, 131, sq(8, 12, 3, 1, 1), Projection, true),
         (3, 7, 7, sq(136, 136, 3, 1, 1), Identity, true),
         (1, 15, 15, sq(12, 200, 1, 1, 0), Plain, true),
+        // Winograd's subgroup GEMM in its three blocks: 49 tiles (8 per invocation), 60 tiles
+        // with Cout 100 (a partial second channel block), 4 tiles (2 per invocation, idle
+        // lanes).
+        (1, 14, 14, sq(256, 256, 3, 1, 1), Identity, true),
+        (2, 9, 11, sq(20, 100, 3, 1, 1), Plain, true),
+        (1, 3, 4, sq(64, 64, 3, 1, 1), Identity, false),
     ]);
 }
 

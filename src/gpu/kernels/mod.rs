@@ -48,6 +48,11 @@ pub enum Kernel {
     WinogradInput,
     WinogradGemm,
     WinogradOutput,
+    /// Winograd's GEMM pass with the weights shared across a subgroup, 16, 8 and 2 tiles per
+    /// invocation.
+    WinogradGemmSg16,
+    WinogradGemmSg8,
+    WinogradGemmSg2,
     Affine,
     Add,
     Relu,
@@ -64,7 +69,7 @@ pub enum Kernel {
 }
 
 impl Kernel {
-    pub const ALL: [Kernel; 24] = [
+    pub const ALL: [Kernel; 27] = [
         Kernel::PoolLinear,
         Kernel::PoolLinear4,
         Kernel::Conv,
@@ -80,6 +85,9 @@ impl Kernel {
         Kernel::WinogradInput,
         Kernel::WinogradGemm,
         Kernel::WinogradOutput,
+        Kernel::WinogradGemmSg16,
+        Kernel::WinogradGemmSg8,
+        Kernel::WinogradGemmSg2,
         Kernel::Affine,
         Kernel::Add,
         Kernel::Relu,
@@ -107,6 +115,9 @@ impl Kernel {
             Kernel::WinogradInput => ("winograd.wgsl", "input"),
             Kernel::WinogradGemm => ("winograd.wgsl", "gemm"),
             Kernel::WinogradOutput => ("winograd.wgsl", "output"),
+            Kernel::WinogradGemmSg16 => ("winograd_sg.wgsl", "gemm16"),
+            Kernel::WinogradGemmSg8 => ("winograd_sg.wgsl", "gemm8"),
+            Kernel::WinogradGemmSg2 => ("winograd_sg.wgsl", "gemm2"),
             Kernel::Affine => ("eltwise.wgsl", "affine"),
             Kernel::Add => ("eltwise.wgsl", "add"),
             Kernel::Relu => ("eltwise.wgsl", "relu"),
@@ -126,7 +137,10 @@ impl Kernel {
         use Access::*;
         match self {
             Kernel::WinogradInput => &[(0, Read), (1, Write), (9, Uniform)],
-            Kernel::WinogradGemm => &[(2, Read), (3, Read), (4, Write), (9, Uniform)],
+            Kernel::WinogradGemm
+            | Kernel::WinogradGemmSg16
+            | Kernel::WinogradGemmSg8
+            | Kernel::WinogradGemmSg2 => &[(2, Read), (3, Read), (4, Write), (9, Uniform)],
             Kernel::WinogradOutput => &[(5, Read), (6, Read), (7, Read), (8, Write), (9, Uniform)],
             Kernel::Conv
             | Kernel::ConvVec4

@@ -33,12 +33,16 @@ pub enum Piece {
     Acc16,
     /// `store4`, `store`: the conv kernels' stores through the write step.
     ConvStore,
-    /// `load_b`, `Origins8`, `Taps8`: what the subgroup GEMM kernels share.
+    /// `Origins8`, `Taps8`: the pixel addressing of the subgroup implicit-GEMM convs.
     SgTile,
+    /// `load_b`, `Acc64`, `B64`, `share_rows`, `Rows8`: the subgroup GEMMs' register tiles.
+    Sg64,
+    /// `WinoParams`, the Winograd bindings, `load_v`, `store_m`.
+    WinoIo,
 }
 
 impl Piece {
-    pub const ALL: [Piece; 8] = [
+    pub const ALL: [Piece; 10] = [
         Piece::ConvIo,
         Piece::ConvX4,
         Piece::ConvX1,
@@ -47,6 +51,8 @@ impl Piece {
         Piece::Acc16,
         Piece::ConvStore,
         Piece::SgTile,
+        Piece::Sg64,
+        Piece::WinoIo,
     ];
 
     /// File name under `shaders/common/`.
@@ -60,6 +66,8 @@ impl Piece {
             Piece::Acc16 => "acc16.wgsl",
             Piece::ConvStore => "conv_store.wgsl",
             Piece::SgTile => "sg_tile.wgsl",
+            Piece::Sg64 => "sg64.wgsl",
+            Piece::WinoIo => "wino_io.wgsl",
         }
     }
 
@@ -73,6 +81,8 @@ impl Piece {
             Piece::Acc16 => include_str!("../../../shaders/common/acc16.wgsl"),
             Piece::ConvStore => include_str!("../../../shaders/common/conv_store.wgsl"),
             Piece::SgTile => include_str!("../../../shaders/common/sg_tile.wgsl"),
+            Piece::Sg64 => include_str!("../../../shaders/common/sg64.wgsl"),
+            Piece::WinoIo => include_str!("../../../shaders/common/wino_io.wgsl"),
         }
     }
 }
@@ -140,21 +150,29 @@ pub const FILES: &[ShaderFile] = &[
     },
     ShaderFile {
         name: "conv_sg.wgsl",
-        pieces: &[ConvIo, ConvX4, Window, WriteStep, Acc16, SgTile],
+        pieces: &[ConvIo, ConvX4, Window, WriteStep, Acc16, SgTile, Sg64],
         body: include_str!("../../../shaders/conv_sg.wgsl"),
         subgroups: true,
     },
     ShaderFile {
         name: "conv_sg_narrow.wgsl",
-        pieces: &[ConvIo, ConvX4, Window, WriteStep, Acc16, ConvStore, SgTile],
+        pieces: &[
+            ConvIo, ConvX4, Window, WriteStep, Acc16, ConvStore, SgTile, Sg64,
+        ],
         body: include_str!("../../../shaders/conv_sg_narrow.wgsl"),
         subgroups: true,
     },
     ShaderFile {
         name: "winograd.wgsl",
-        pieces: &[WriteStep, Acc16],
+        pieces: &[WinoIo, WriteStep, Acc16],
         body: include_str!("../../../shaders/winograd.wgsl"),
         subgroups: false,
+    },
+    ShaderFile {
+        name: "winograd_sg.wgsl",
+        pieces: &[WinoIo, Acc16, Sg64],
+        body: include_str!("../../../shaders/winograd_sg.wgsl"),
+        subgroups: true,
     },
     ShaderFile {
         name: "eltwise.wgsl",

@@ -1,11 +1,14 @@
 //! Winograd F(2×2, 3×3) (shaders/winograd.wgsl) for 3×3 stride-1 convs: the weight transform
 //! `U = G g Gᵀ` (done once, in f64, at load time), and the parameters and grids of the three
-//! passes (input transform, 16 GEMMs, output transform with the fused write step).
+//! passes (input transform, 16 GEMMs, output transform with the fused write step). The GEMM
+//! pass comes in two forms: `winograd.wgsl`'s `gemm` (8 tiles × 16 channels per invocation,
+//! weights loaded by every lane) and `winograd_sg.wgsl` (64 channels × [`sg_rows`] tiles per
+//! invocation, weights loaded once per subgroup and broadcast).
 
 use bytemuck::{Pod, Zeroable};
 
 use super::conv::padded_out_c;
-use super::grid_1d;
+use super::{grid_1d, Kernel};
 use crate::model::Conv2d;
 
 #[repr(C)]
@@ -125,4 +128,68 @@ pub fn params(
     let gemm = [(out_c4 / 4).div_ceil(8) as u32, t.div_ceil(64) as u32, 16];
     let output = grid_1d((t * out_c4).div_ceil(64) as u32);
     (p, [input, gemm, output])
+}
+
+/// Tiles per invocation of the subgroup GEMM's entry points `gemm16`, `gemm8`, `gemm2`.
+pub const SG_ROWS: [usize; 3] = [16, 8, 2];
+
+/// Tiles per invocation of the subgroup GEMM for `t` tiles: the most (each weight row then
+/// feeds the most FMAs) whose padded tile count is within a quarter of the least padded one.
+/// 7 × 7 maps at batch 1 have 16 tiles: 8 × 16 per workgroup would compute 112 of padding.
+pub fn sg_rows(t: usize) -> usize {
+    let padded = |rows: usize| t.div_ceil(8 * rows) * 8 * rows;
+    let least = SG_ROWS.iter().map(|&r| padded(r)).min().unwrap_or(0);
+    SG_ROWS
+        .into_iter()
+        .find(|&r| 4 * padded(r) <= 5 * least)
+        .unwrap_or(2)
+}
+
+/// The subgroup GEMM's entry point and grid for `t` tiles and `out_c4` (padded) output vec4
+/// columns: x = 64-channel blocks, y = blocks of 8 · rows tiles, z = the 16 products.
+pub fn sg_gemm(t: usize, out_c4: usize) -> (Kernel, [u32; 3]) {
+    let rows = sg_rows(t);
+    let kernel = match rows {
+        16 => Kernel::WinogradGemmSg16,
+        8 => Kernel::WinogradGemmSg8,
+        _ => Kernel::WinogradGemmSg2,
+    };
+    let grid = [out_c4.div_ceil(16) as u32, t.div_ceil(8 * rows) as u32, 16];
+    (kernel, grid)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sg_rows_follow_the_tile_count() {
+        // resnet50 at batch 1: 56², 28², 14², 7² maps.
+        assert_eq!(sg_rows(28 * 28), 16);
+        assert_eq!(sg_rows(14 * 14), 16);
+        assert_eq!(sg_rows(7 * 7), 8);
+        assert_eq!(sg_rows(4 * 4), 2);
+        assert_eq!(sg_rows(1), 2);
+        // A batch of 64 fills the large block.
+        assert_eq!(sg_rows(64 * 16), 16);
+    }
+
+    #[test]
+    fn sg_grid_covers_every_tile_and_channel_block() {
+        for t in [1, 16, 49, 196, 784, 1000] {
+            for out_c4 in [4, 16, 20, 128] {
+                let (k, g) = sg_gemm(t, out_c4);
+                let rows = match k {
+                    Kernel::WinogradGemmSg16 => 16,
+                    Kernel::WinogradGemmSg8 => 8,
+                    Kernel::WinogradGemmSg2 => 2,
+                    other => panic!("{other:?} is not a subgroup Winograd GEMM"),
+                };
+                assert_eq!(rows, sg_rows(t));
+                assert!(g[0] as usize * 16 >= out_c4 && (g[0] as usize - 1) * 16 < out_c4);
+                assert!(g[1] as usize * 8 * rows >= t && (g[1] as usize - 1) * 8 * rows < t);
+                assert_eq!(g[2], 16);
+            }
+        }
+    }
 }

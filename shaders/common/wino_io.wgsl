@@ -1,0 +1,39 @@
+// Piece: the Winograd F(2x2, 3x3) passes' parameters and bindings (shaders/winograd.wgsl has
+// the formulas), and the GEMMs' access to the transformed input V [16][T][Cin/4] vec4 and the
+// products M [16][T][Cout16/4] vec4, where T = p.tiles; tiles past T read 0 and are not stored.
+
+struct WinoParams {
+    batch: u32, in_h: u32, in_w: u32, in_c4: u32,
+    out_h: u32, out_w: u32, out_c: u32, out_c4: u32,
+    tiles_h: u32, tiles_w: u32, tiles: u32, pad_t: u32,
+    pad_l: u32, has_residual: u32, relu: u32, _pad: u32,
+}
+
+@group(0) @binding(0) var<storage, read> x: array<act4>;
+@group(0) @binding(1) var<storage, read_write> v_out: array<vec4<f32>>;
+@group(0) @binding(2) var<storage, read> v_in: array<vec4<f32>>;
+@group(0) @binding(3) var<storage, read> w: array<wgt4>;  // U
+@group(0) @binding(4) var<storage, read_write> m_out: array<vec4<f32>>;
+@group(0) @binding(5) var<storage, read> m_in: array<vec4<f32>>;
+@group(0) @binding(6) var<storage, read> bias: array<vec4<f32>>;
+@group(0) @binding(7) var<storage, read> residual: array<act>;
+@group(0) @binding(8) var<storage, read_write> y: array<act>;
+@group(0) @binding(9) var<uniform> p: WinoParams;
+
+fn load_v(e: u32, t: u32, c: u32) -> vec4<f32> {
+    if (t >= p.tiles) {
+        return vec4<f32>(0.0);
+    }
+    return v_in[(e * p.tiles + t) * p.in_c4 + c];
+}
+
+fn store_m(e: u32, t: u32, c4: u32, a: Acc) {
+    if (t >= p.tiles) {
+        return;
+    }
+    let b = (e * p.tiles + t) * p.out_c4 + c4;
+    m_out[b] = a.c0;
+    m_out[b + 1u] = a.c1;
+    m_out[b + 2u] = a.c2;
+    m_out[b + 3u] = a.c3;
+}

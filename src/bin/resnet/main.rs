@@ -149,6 +149,9 @@ struct VerifyArgs {
     /// Seed of the random input.
     #[arg(long, default_value_t = 7)]
     seed: u64,
+    /// Timed runs of each engine, interleaved (GPU, CPU, GPU, ...); the times are medians.
+    #[arg(long, default_value_t = 3, value_parser = clap::value_parser!(u32).range(1..))]
+    runs: u32,
     /// Print one JSON object.
     #[arg(long)]
     json: bool,
@@ -283,14 +286,21 @@ fn verify(cli: &Cli, a: &VerifyArgs) -> Result<()> {
     );
     let e = engine(cli)?;
     let gpu = Model::with_options(&e, graph.clone(), model_options(&e, a.model.precision))?;
-    gpu.infer(&input)?; // builds the plan and warms up
-    let t = Instant::now();
-    let logits = gpu.infer(&input)?;
-    let gpu_ms = t.elapsed().as_secs_f64() * 1e3;
+    let mut logits = gpu.infer(&input)?; // builds the plan and warms up
     let cpu = CpuModel::new(graph);
-    let t = Instant::now();
-    let reference = cpu.infer(&input)?;
-    let cpu_ms = t.elapsed().as_secs_f64() * 1e3;
+    let mut reference = None;
+    let (mut gpu_times, mut cpu_times) = (Vec::new(), Vec::new());
+    for _ in 0..a.runs {
+        let t = Instant::now();
+        logits = gpu.infer(&input)?;
+        gpu_times.push(t.elapsed().as_secs_f64() * 1e3);
+        let t = Instant::now();
+        reference = Some(cpu.infer(&input)?);
+        cpu_times.push(t.elapsed().as_secs_f64() * 1e3);
+    }
+    let median = resnet_wgpu::gpu::profile::median;
+    let (gpu_ms, cpu_ms) = (median(&gpu_times), median(&cpu_times));
+    let reference = reference.expect("runs >= 1");
     let c = compare(&logits, &reference);
     if a.json {
         let obj = serde_json::json!({
@@ -298,6 +308,7 @@ fn verify(cli: &Cli, a: &VerifyArgs) -> Result<()> {
             "unfused": a.model.unfused,
             "max_abs_err": c.max_abs_err, "max_rel_err": c.max_rel_err, "max_abs_logit": c.max_abs_ref,
             "top1_agreement": c.top1_agreement, "gpu_ms": gpu_ms, "cpu_ms": cpu_ms,
+            "runs": a.runs,
         });
         println!("{obj}");
     } else {
@@ -316,8 +327,9 @@ fn verify(cli: &Cli, a: &VerifyArgs) -> Result<()> {
             c.max_rel_err, c.max_abs_ref
         );
         println!("top-1 agreement      {:.1} %", c.top1_agreement * 100.0);
-        println!("GPU time             {gpu_ms:.1} ms");
-        println!("CPU time             {cpu_ms:.1} ms");
+        let runs = a.runs;
+        println!("GPU time             {gpu_ms:.1} ms (median of {runs}, upload + readback)");
+        println!("CPU time             {cpu_ms:.1} ms (median of {runs})");
     }
     Ok(())
 }

@@ -17,6 +17,7 @@ use std::process::{Child, ChildStdout, Command, ExitStatus, Stdio};
 use std::sync::mpsc::{channel, Receiver};
 use std::time::{Duration, Instant};
 
+use base64::Engine as _;
 use common::{generated, require, testdata, TempDir};
 use resnet_wgpu::weights::read_tensor;
 
@@ -252,6 +253,46 @@ fn plain_http_inference_errors_metrics_and_sigterm() {
         .collect();
     common::assert_close("logits over HTTP/binary", &got, &want.data[..10], 1e-3);
 
+    // Two PNG files as base64 BYTES in plain JSON, preprocessed by the server (the reference's
+    // `input_nchw` holds the same files, preprocessed, in file-name order).
+    let pngs = ["cifar10_00_3.png", "cifar10_01_8.png"].map(|f| {
+        let path = require(&data.join("data/cifar10/first20").join(f));
+        let bytes = std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+        base64::engine::general_purpose::STANDARD.encode(bytes)
+    });
+    let req = serde_json::json!({"inputs": [{"name": "image", "datatype": "BYTES", "shape": [2],
+                                             "parameters": {"content_type": "base64"}, "data": pngs}],
+                                 "outputs": [{"name": "logits"}]});
+    let (st, body) = http(
+        &addr,
+        "POST",
+        "/v2/models/cifar/infer",
+        &[],
+        req.to_string().as_bytes(),
+    );
+    assert_eq!(st, 200, "{}", String::from_utf8_lossy(&body));
+    let got = json_floats(&body);
+    common::assert_close(
+        "logits of base64 PNGs in JSON",
+        &got,
+        &want.data[..20],
+        1e-3,
+    );
+    // Text that is not base64 is refused, naming the element.
+    let req = serde_json::json!({"inputs": [{"name": "image", "datatype": "BYTES", "shape": [1],
+                                             "parameters": {"content_type": "base64"}, "data": ["not base64!"]}]});
+    let (st, body) = http(
+        &addr,
+        "POST",
+        "/v2/models/cifar/infer",
+        &[],
+        req.to_string().as_bytes(),
+    );
+    assert_eq!(st, 400);
+    assert!(json(&body)["error"]
+        .as_str()
+        .is_some_and(|e| e.contains("BYTES element 0 is not valid base64")));
+
     let (st, body) = http(&addr, "POST", "/v2/models/cifar/infer", &[], b"{oops");
     assert_eq!(st, 400);
     assert!(json(&body)["error"]
@@ -267,12 +308,12 @@ fn plain_http_inference_errors_metrics_and_sigterm() {
     let text = String::from_utf8_lossy(&body);
     assert_eq!(st, 200);
     assert!(
-        text.contains("nv_inference_request_success{model=\"cifar\",version=\"1\"} 2"),
+        text.contains("nv_inference_request_success{model=\"cifar\",version=\"1\"} 3"),
         "{text}"
     );
     assert!(
         text.contains(
-            "nv_inference_request_failure{model=\"cifar\",version=\"1\",reason=\"bad_request\"} 1"
+            "nv_inference_request_failure{model=\"cifar\",version=\"1\",reason=\"bad_request\"} 2"
         ),
         "{text}"
     );

@@ -8,6 +8,11 @@
 //! request's `parameters.binary_data_output`) come after the JSON in the same way, each
 //! with its `binary_data_size`; the response's `Inference-Header-Content-Length` gives the
 //! JSON's length.
+//!
+//! BYTES elements in JSON `data` are strings, taken as their UTF-8 bytes; with the input's
+//! `parameters.content_type` set to `"base64"` (the convention of Seldon MLServer's BYTES
+//! codec) each string is standard base64 and is decoded, so an encoded image file can travel
+//! in a plain JSON request.
 
 use serde_json::{json, Map, Value};
 
@@ -115,7 +120,10 @@ fn parse_input(i: usize, t: &Value, binary: &mut &[u8]) -> Result<InputTensor, A
             *binary = rest;
             Data::from_raw(&what, &datatype, mine)?
         }
-        (None, Some(values)) => json_data(&what, &datatype, values)?,
+        (None, Some(values)) => {
+            let encoding = content_type(&what, t)?;
+            json_data(&what, &datatype, values, encoding)?
+        }
         (None, None) => {
             return Err(ApiError::bad_request(format!(
                 "{what} has neither `data` nor parameters.binary_data_size"
@@ -130,8 +138,35 @@ fn parse_input(i: usize, t: &Value, binary: &mut &[u8]) -> Result<InputTensor, A
     })
 }
 
+/// How the strings of a JSON BYTES `data` array are encoded.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum BytesEncoding {
+    /// The string's own UTF-8 bytes.
+    Text,
+    /// Standard base64 (`parameters.content_type: "base64"`).
+    Base64,
+}
+
+/// The input's `parameters.content_type`: absent, `"str"` or `"base64"`.
+fn content_type(what: &str, t: &Value) -> Result<BytesEncoding, ApiError> {
+    match t.get("parameters").and_then(|p| p.get("content_type")) {
+        None | Some(Value::Null) => Ok(BytesEncoding::Text),
+        Some(Value::String(s)) if s == "str" => Ok(BytesEncoding::Text),
+        Some(Value::String(s)) if s == "base64" => Ok(BytesEncoding::Base64),
+        Some(other) => Err(ApiError::bad_request(format!(
+            "{what}: parameters.content_type must be \"base64\" or \"str\", found {other}"
+        ))),
+    }
+}
+
 /// The values of a JSON `data` array (nested arrays are flattened in row-major order).
-fn json_data(what: &str, datatype: &str, values: &Value) -> Result<Data, ApiError> {
+fn json_data(
+    what: &str,
+    datatype: &str,
+    values: &Value,
+    encoding: BytesEncoding,
+) -> Result<Data, ApiError> {
+    use base64::Engine as _;
     let mut flat = Vec::new();
     flatten(values, &mut flat);
     match datatype {
@@ -149,9 +184,19 @@ fn json_data(what: &str, datatype: &str, values: &Value) -> Result<Data, ApiErro
             .iter()
             .enumerate()
             .map(|(i, v)| {
-                v.as_str().map(|s| s.as_bytes().to_vec()).ok_or_else(|| {
+                let s = v.as_str().ok_or_else(|| {
                     ApiError::bad_request(format!("{what}: BYTES element {i} is not a string: {v}"))
-                })
+                })?;
+                match encoding {
+                    BytesEncoding::Text => Ok(s.as_bytes().to_vec()),
+                    BytesEncoding::Base64 => base64::engine::general_purpose::STANDARD
+                        .decode(s)
+                        .map_err(|e| {
+                            ApiError::bad_request(format!(
+                                "{what}: BYTES element {i} is not valid base64 (content_type \"base64\"): {e}"
+                            ))
+                        }),
+                }
             })
             .collect::<Result<Vec<_>, _>>()
             .map(Data::Bytes),
@@ -260,6 +305,46 @@ mod tests {
         )
         .unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(r.inputs[0].data, Data::Fp32(vec![1.0, 2.5]));
+    }
+
+    #[test]
+    fn bytes_in_json_as_text_or_base64() {
+        let r = parse_request(
+            br#"{"inputs":[{"name":"image","datatype":"BYTES","shape":[2],"data":["ab","c"]}]}"#,
+            None,
+        )
+        .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(
+            r.inputs[0].data,
+            Data::Bytes(vec![b"ab".to_vec(), b"c".to_vec()])
+        );
+        // "iVBORw0KGgo=" is the PNG signature; "AP8=" is [0x00, 0xff] (not UTF-8).
+        let r = parse_request(
+            br#"{"inputs":[{"name":"image","datatype":"BYTES","shape":[2],"parameters":{"content_type":"base64"},"data":["iVBORw0KGgo=","AP8="]}]}"#,
+            None,
+        )
+        .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(
+            r.inputs[0].data,
+            Data::Bytes(vec![
+                vec![0x89, b'P', b'N', b'G', 0x0d, 0x0a, 0x1a, 0x0a],
+                vec![0x00, 0xff]
+            ])
+        );
+        let msg = |body: &[u8]| {
+            parse_request(body, None)
+                .err()
+                .map(|e| e.message)
+                .unwrap_or_default()
+        };
+        let bad = msg(
+            br#"{"inputs":[{"name":"image","datatype":"BYTES","shape":[2],"parameters":{"content_type":"base64"},"data":["AP8=","not base64!"]}]}"#,
+        );
+        assert!(bad.contains("BYTES element 1 is not valid base64"), "{bad}");
+        let bad = msg(
+            br#"{"inputs":[{"name":"image","datatype":"BYTES","shape":[1],"parameters":{"content_type":"hex"},"data":["00"]}]}"#,
+        );
+        assert!(bad.contains("content_type must be"), "{bad}");
     }
 
     #[test]

@@ -166,6 +166,12 @@ fn http(
     (status, body)
 }
 
+/// A plain JSON inference request to `model`: (status, body).
+fn infer_json(addr: &str, model: &str, req: &serde_json::Value) -> (u16, Vec<u8>) {
+    let path = format!("/v2/models/{model}/infer");
+    http(addr, "POST", &path, &[], req.to_string().as_bytes())
+}
+
 fn dechunk(mut b: &[u8]) -> Vec<u8> {
     let mut out = Vec::new();
     while let Some(p) = b.windows(2).position(|w| w == b"\r\n") {
@@ -222,13 +228,7 @@ fn plain_http_inference_errors_metrics_and_sigterm() {
     let per = 3 * 32 * 32;
     let req = serde_json::json!({"inputs": [{"name": "input", "datatype": "FP32", "shape": [2, 3, 32, 32], "data": input.data[..2 * per]}],
                                  "outputs": [{"name": "logits"}]});
-    let (st, body) = http(
-        &addr,
-        "POST",
-        "/v2/models/cifar/infer",
-        &[],
-        req.to_string().as_bytes(),
-    );
+    let (st, body) = infer_json(&addr, "cifar", &req);
     assert_eq!(st, 200, "{}", String::from_utf8_lossy(&body));
     let got = json_floats(&body);
     common::assert_close("logits over HTTP/JSON", &got, &want.data[..20], 1e-3);
@@ -263,13 +263,7 @@ fn plain_http_inference_errors_metrics_and_sigterm() {
     let req = serde_json::json!({"inputs": [{"name": "image", "datatype": "BYTES", "shape": [2],
                                              "parameters": {"content_type": "base64"}, "data": pngs}],
                                  "outputs": [{"name": "logits"}]});
-    let (st, body) = http(
-        &addr,
-        "POST",
-        "/v2/models/cifar/infer",
-        &[],
-        req.to_string().as_bytes(),
-    );
+    let (st, body) = infer_json(&addr, "cifar", &req);
     assert_eq!(st, 200, "{}", String::from_utf8_lossy(&body));
     let got = json_floats(&body);
     common::assert_close(
@@ -281,13 +275,7 @@ fn plain_http_inference_errors_metrics_and_sigterm() {
     // Text that is not base64 is refused, naming the element.
     let req = serde_json::json!({"inputs": [{"name": "image", "datatype": "BYTES", "shape": [1],
                                              "parameters": {"content_type": "base64"}, "data": ["not base64!"]}]});
-    let (st, body) = http(
-        &addr,
-        "POST",
-        "/v2/models/cifar/infer",
-        &[],
-        req.to_string().as_bytes(),
-    );
+    let (st, body) = infer_json(&addr, "cifar", &req);
     assert_eq!(st, 400);
     assert!(json(&body)["error"]
         .as_str()
@@ -581,13 +569,7 @@ fn requests_queued_past_their_timeout_are_dropped() {
     let input = read_tensor(&reference, "input_nchw").unwrap_or_else(|e| panic!("{e}"));
     let want = read_tensor(&reference, "logits_resnet20").unwrap_or_else(|e| panic!("{e}"));
     let req = serde_json::json!({"inputs": [{"name": "input", "datatype": "FP32", "shape": [1, 3, 32, 32], "data": input.data[..3 * 32 * 32]}]});
-    let (st, body) = http(
-        &addr,
-        "POST",
-        "/v2/models/cifar/infer",
-        &[],
-        req.to_string().as_bytes(),
-    );
+    let (st, body) = infer_json(&addr, "cifar", &req);
     assert_eq!(st, 200, "{}", String::from_utf8_lossy(&body));
     let got = json_floats(&body);
     common::assert_close("logits after the timeouts", &got, &want.data[..10], 1e-3);

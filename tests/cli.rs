@@ -47,7 +47,15 @@ fn verify_json_reports_small_errors() {
             "verify", "--arch", "simple", "--height", "64", "--width", "48", "--json",
         ][..],
         &["verify", "--arch", "resnet20", "--batch", "3", "--json"][..],
-        &["verify", "--arch", "resnet20", "--unfused", "--json"][..],
+        &[
+            "verify",
+            "--arch",
+            "resnet20",
+            "--unfused",
+            "--runs",
+            "2",
+            "--json",
+        ][..],
     ] {
         let stdout = ok(args);
         let v: serde_json::Value = serde_json::from_str(stdout.trim())
@@ -61,6 +69,8 @@ fn verify_json_reports_small_errors() {
         assert!(num("max_abs_err") <= 1e-4 * num("max_abs_logit"), "{v}");
         assert_eq!(num("top1_agreement"), 1.0, "{v}");
         assert!(num("gpu_ms") > 0.0 && num("cpu_ms") > 0.0, "{v}");
+        let runs = if args.contains(&"--runs") { 2.0 } else { 3.0 };
+        assert_eq!(num("runs"), runs, "{args:?}: {v}");
     }
 }
 
@@ -87,6 +97,8 @@ fn bad_arguments_are_one_line_errors() {
             .any(|l| l.contains("resnet19") && l.contains("resnet50")),
         "{lines:?}"
     );
+    let lines = fails(&["verify", "--arch", "resnet20", "--runs", "0"]);
+    assert!(lines.iter().any(|l| l.contains("--runs")), "{lines:?}");
     // An empty input names the shape it found.
     let lines = fails(&["verify", "--arch", "resnet20", "--height", "0"]);
     assert_eq!(lines.len(), 1, "{lines:?}");

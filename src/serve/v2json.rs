@@ -120,10 +120,7 @@ fn parse_input(i: usize, t: &Value, binary: &mut &[u8]) -> Result<InputTensor, A
             *binary = rest;
             Data::from_raw(&what, &datatype, mine)?
         }
-        (None, Some(values)) => {
-            let encoding = content_type(&what, t)?;
-            json_data(&what, &datatype, values, encoding)?
-        }
+        (None, Some(values)) => json_data(&what, &datatype, values, t)?,
         (None, None) => {
             return Err(ApiError::bad_request(format!(
                 "{what} has neither `data` nor parameters.binary_data_size"
@@ -147,7 +144,8 @@ enum BytesEncoding {
     Base64,
 }
 
-/// The input's `parameters.content_type`: absent, `"str"` or `"base64"`.
+/// The BYTES input's `parameters.content_type`: absent, `"str"` or `"base64"` (other
+/// datatypes ignore it, as clients that tag FP32 tensors with their own types expect).
 fn content_type(what: &str, t: &Value) -> Result<BytesEncoding, ApiError> {
     match t.get("parameters").and_then(|p| p.get("content_type")) {
         None | Some(Value::Null) => Ok(BytesEncoding::Text),
@@ -159,14 +157,9 @@ fn content_type(what: &str, t: &Value) -> Result<BytesEncoding, ApiError> {
     }
 }
 
-/// The values of a JSON `data` array (nested arrays are flattened in row-major order).
-fn json_data(
-    what: &str,
-    datatype: &str,
-    values: &Value,
-    encoding: BytesEncoding,
-) -> Result<Data, ApiError> {
-    use base64::Engine as _;
+/// The values of input `t`'s JSON `data` array (nested arrays are flattened in row-major
+/// order).
+fn json_data(what: &str, datatype: &str, values: &Value, t: &Value) -> Result<Data, ApiError> {
     let mut flat = Vec::new();
     flatten(values, &mut flat);
     match datatype {
@@ -180,27 +173,39 @@ fn json_data(
             })
             .collect::<Result<Vec<f32>, _>>()
             .map(Data::Fp32),
-        "BYTES" => flat
-            .iter()
-            .enumerate()
-            .map(|(i, v)| {
-                let s = v.as_str().ok_or_else(|| {
-                    ApiError::bad_request(format!("{what}: BYTES element {i} is not a string: {v}"))
-                })?;
-                match encoding {
-                    BytesEncoding::Text => Ok(s.as_bytes().to_vec()),
-                    BytesEncoding::Base64 => base64::engine::general_purpose::STANDARD
-                        .decode(s)
-                        .map_err(|e| {
-                            ApiError::bad_request(format!(
-                                "{what}: BYTES element {i} is not valid base64 (content_type \"base64\"): {e}"
-                            ))
-                        }),
-                }
-            })
-            .collect::<Result<Vec<_>, _>>()
-            .map(Data::Bytes),
+        "BYTES" => {
+            let encoding = content_type(what, t)?;
+            let elements = flat.iter().enumerate();
+            elements
+                .map(|(i, v)| bytes_element(what, i, v, encoding))
+                .collect::<Result<Vec<_>, _>>()
+                .map(Data::Bytes)
+        }
         other => Err(wrong_datatype(what, other)),
+    }
+}
+
+/// BYTES element `i` of a JSON `data` array: a string, taken per `encoding`.
+fn bytes_element(
+    what: &str,
+    i: usize,
+    v: &Value,
+    encoding: BytesEncoding,
+) -> Result<Vec<u8>, ApiError> {
+    use base64::Engine as _;
+    let s = v.as_str().ok_or_else(|| {
+        ApiError::bad_request(format!("{what}: BYTES element {i} is not a string: {v}"))
+    })?;
+    match encoding {
+        BytesEncoding::Text => Ok(s.as_bytes().to_vec()),
+        BytesEncoding::Base64 => base64::engine::general_purpose::STANDARD
+            .decode(s)
+            .map_err(|e| {
+                let msg = format!(
+                    "{what}: BYTES element {i} is not valid base64 (content_type \"base64\"): {e}"
+                );
+                ApiError::bad_request(msg)
+            }),
     }
 }
 
@@ -345,6 +350,13 @@ mod tests {
             br#"{"inputs":[{"name":"image","datatype":"BYTES","shape":[1],"parameters":{"content_type":"hex"},"data":["00"]}]}"#,
         );
         assert!(bad.contains("content_type must be"), "{bad}");
+        // FP32 inputs ignore content_type (MLServer's client tags them "np").
+        let r = parse_request(
+            br#"{"inputs":[{"name":"input","datatype":"FP32","shape":[1],"parameters":{"content_type":"np"},"data":[1.5]}]}"#,
+            None,
+        )
+        .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(r.inputs[0].data, Data::Fp32(vec![1.5]));
     }
 
     #[test]

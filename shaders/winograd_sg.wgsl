@@ -15,6 +15,11 @@
 // Entry points by ROWS: `gemm16`, `gemm8` and `gemm2` (the last for the few tiles of 7 x 7
 // maps at batch 1). Grid: x = 64-channel blocks, y = blocks of ROWS·8 tiles, z = e.
 
+// The first of the 4 U rows of input vec4 c in product e.
+fn u_row(e: u32, c: u32) -> u32 {
+    return (e * p.in_c4 + c) * 4u;
+}
+
 // r + V[e][t + 8i][c] · b for the eight tiles t, t + 8, ..., t + 56 (4 input channels).
 fn mac_tiles8(r: Rows8, e: u32, t: u32, c: u32, b: B64) -> Rows8 {
     return Rows8(
@@ -66,12 +71,10 @@ fn gemm16(
     let t0 = tb + li;
     var lo = zero_rows8();
     var hi = zero_rows8();
-    var row = e * p.in_c4 * 4u;
     for (var c = 0u; c < p.in_c4; c++) {
-        let b = share_rows(row, cb, l);
+        let b = share_rows(u_row(e, c), cb, l);
         lo = mac_tiles8(lo, e, t0, c, b);
         hi = mac_tiles8(hi, e, t0 + 64u, c, b);
-        row += 4u;
     }
     store_tiles8(e, t0, cb, lo);
     store_tiles8(e, t0 + 64u, cb, hi);
@@ -93,10 +96,8 @@ fn gemm8(
     let l = lane % 8u;
     let t0 = tb + li;
     var r = zero_rows8();
-    var row = e * p.in_c4 * 4u;
     for (var c = 0u; c < p.in_c4; c++) {
-        r = mac_tiles8(r, e, t0, c, share_rows(row, cb, l));
-        row += 4u;
+        r = mac_tiles8(r, e, t0, c, share_rows(u_row(e, c), cb, l));
     }
     store_tiles8(e, t0, cb, r);
 }
@@ -118,12 +119,10 @@ fn gemm2(
     let t0 = tb + li;
     var a0 = zero64();
     var a1 = zero64();
-    var row = e * p.in_c4 * 4u;
     for (var c = 0u; c < p.in_c4; c++) {
-        let b = share_rows(row, cb, l);
+        let b = share_rows(u_row(e, c), cb, l);
         a0 = mac64(a0, load_v(e, t0, c), b);
         a1 = mac64(a1, load_v(e, t0 + 8u, c), b);
-        row += 4u;
     }
     store_m64(e, t0, cb, a0);
     store_m64(e, t0 + 8u, cb, a1);

@@ -28,7 +28,9 @@ pub(super) struct PerImage {
 
 impl Model {
     /// Images per chunk for a call of `n` images of `h × w`: the most that fit the binding
-    /// limit, the memory budget and [`ModelOptions::max_chunk`](crate::gpu::ModelOptions::max_chunk), evened out over the chunks.
+    /// limit, the memory budget and [`ModelOptions::max_chunk`], evened out over the chunks.
+    ///
+    /// [`ModelOptions::max_chunk`]: crate::gpu::ModelOptions::max_chunk
     pub fn chunk_size(&self, n: usize, h: usize, w: usize) -> Result<usize> {
         let limit = self.ctx.limits.max_storage_buffer_binding_size;
         let one = self.per_image(h, w)?;

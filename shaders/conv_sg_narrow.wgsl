@@ -1,6 +1,6 @@
 // Fragment (assembled by src/gpu/kernels/shaders.rs after the pieces prelude, conv_io, conv_x4,
-// window, write_step, acc16, conv_store, sg_tile; validated in that form by tests/shaders.rs).
-// Needs the SUBGROUP feature and subgroups of at least 8 invocations.
+// window, write_step, acc16, conv_store, sg_tile, sg64, sg_w16; validated in that form by
+// tests/shaders.rs). Needs the SUBGROUP feature and subgroups of at least 8 invocations.
 //
 // The subgroup implicit GEMM of conv_sg.wgsl for convs with few output channels (ResNet-20's
 // 16 and 32), where its 64-channel blocks would compute mostly padding:
@@ -18,14 +18,6 @@
 //
 // Both keep 128 vec4 accumulators per invocation, as many pixels as fit beside them.
 // Grid: x = CH-channel blocks, (y, z) = blocks of ROWS·8 pixels.
-
-// 16 channels of eight pixels.
-struct Rows8x16 { a0: Acc, a1: Acc, a2: Acc, a3: Acc, a4: Acc, a5: Acc, a6: Acc, a7: Acc }
-
-fn zero_rows8x16() -> Rows8x16 {
-    let z = zero();
-    return Rows8x16(z, z, z, z, z, z, z, z);
-}
 
 // r + x[taps, c] · wt for the eight pixels (4 input channels × 16 output channels).
 fn mac_rows8x16(r: Rows8x16, t: Taps8, c: u32, wt: W16) -> Rows8x16 {
@@ -51,35 +43,6 @@ fn store_rows8x16(m: u32, c4: u32, r: Rows8x16) {
     store(m + 40u, c4, r.a5);
     store(m + 48u, c4, r.a6);
     store(m + 56u, c4, r.a7);
-}
-
-// What lanes 0..3 (`lo4`) or 4..7 (`hi4`) hold in `v`, as one 16-channel row (broadcast
-// lanes must be constants).
-fn lo4(v: vec4<f32>) -> Acc {
-    return Acc(subgroupBroadcast(v, 0u), subgroupBroadcast(v, 1u), subgroupBroadcast(v, 2u),
-               subgroupBroadcast(v, 3u));
-}
-fn hi4(v: vec4<f32>) -> Acc {
-    return Acc(subgroupBroadcast(v, 4u), subgroupBroadcast(v, 5u), subgroupBroadcast(v, 6u),
-               subgroupBroadcast(v, 7u));
-}
-
-// Weight rows row..row+3 × the 16 channels from vec4 column cb.
-fn share_w16(row: u32, cb: u32, l: u32) -> W16 {
-    let lo = load_b(row + l / 4u, cb + l % 4u);
-    let hi = load_b(row + 2u + l / 4u, cb + l % 4u);
-    return W16(lo4(lo), hi4(lo), lo4(hi), hi4(hi));
-}
-
-// Weight rows row..row+3 × the 32 channels from vec4 column cb, as the two 16-channel halves.
-struct W32 { lo: W16, hi: W16 }
-
-fn share_w32(row: u32, cb: u32, l: u32) -> W32 {
-    let v0 = load_b(row, cb + l);
-    let v1 = load_b(row + 1u, cb + l);
-    let v2 = load_b(row + 2u, cb + l);
-    let v3 = load_b(row + 3u, cb + l);
-    return W32(W16(lo4(v0), lo4(v1), lo4(v2), lo4(v3)), W16(hi4(v0), hi4(v1), hi4(v2), hi4(v3)));
 }
 
 // CH = 16, ROWS = 32: four groups of eight pixels share every weight row.

@@ -149,8 +149,8 @@ impl Model {
         match self.options.variant.or_else(tuned) {
             Some(v) if v.runs_on(conv, self.ctx.caps) => v,
             _ => {
-                let pixels = conv.out_hw(h, w).map_or(0, |(oh, ow)| batch * oh * ow);
-                conv::choose(conv, pixels, self.ctx.caps)
+                let (oh, ow) = conv.out_hw(h, w).unwrap_or((0, 0));
+                conv::choose(conv, batch * oh * ow, ow, self.ctx.caps)
             }
         }
     }

@@ -195,6 +195,8 @@ fn launches(
                     ConvVariant::Subgroup8 => Kernel::ConvSubgroup8,
                     ConvVariant::Subgroup16 => Kernel::ConvSubgroup16,
                     ConvVariant::Subgroup32 => Kernel::ConvSubgroup32,
+                    ConvVariant::Strip16 => Kernel::ConvStrip16,
+                    ConvVariant::Strip32 => Kernel::ConvStrip32,
                     ConvVariant::Grouped => Kernel::ConvGrouped,
                     _ => Kernel::Conv,
                 };

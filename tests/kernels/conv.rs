@@ -269,6 +269,19 @@ fn conv_subgroup_tiling() {
         (1, 14, 14, sq(256, 256, 3, 1, 1), Identity, true),
         (2, 9, 11, sq(20, 100, 3, 1, 1), Plain, true),
         (1, 3, 4, sq(64, 64, 3, 1, 1), Identity, false),
+        // Row strips (32 pixels × 16 channels, 16 × 32): 33-pixel rows (a last strip of one
+        // pixel, or of two past a partial one), asymmetric padding with Cout 40 (a partial
+        // channel block in both), rows narrower than a strip, a 4-channel input.
+        (2, 5, 33, sq(16, 16, 3, 1, 1), Identity, true),
+        (
+            1,
+            9,
+            17,
+            rect(8, 40, [3, 3], [1, 1], [0, 2, 2, 0]),
+            Plain,
+            true,
+        ),
+        (3, 6, 5, sq(4, 32, 3, 1, 1), Plain, true),
     ]);
 }
 

@@ -109,6 +109,9 @@ pub fn params(
     if let Some(tile) = super::conv_sg::Tile::of(variant) {
         return (p, tile.grid(m, c4));
     }
+    if let Some(strip) = super::conv_strip::Strip::of(variant) {
+        return (p, strip.grid(batch, out_h, out_w, c4));
+    }
     let x_groups = c4.div_ceil(c4_per_group);
     let pixel_groups = m.div_ceil(pixels_per_group);
     (p, grid_yz(x_groups as u32, pixel_groups as u32))
@@ -141,13 +144,18 @@ pub enum ConvVariant {
     Subgroup16,
     /// The subgroup GEMM over 32-channel blocks, 16 pixels per invocation (Cout of 32, 96, ...).
     Subgroup32,
+    /// 3×3 stride-1 conv over 16-channel blocks, a strip of 32 pixels of one output row per
+    /// invocation, each input load reused by the three taps of a kernel row (needs `SUBGROUP`).
+    Strip16,
+    /// The same over 32-channel blocks and strips of 16 pixels.
+    Strip32,
     /// Direct conv of one pixel × 4 output channels per invocation, any groups and dilation
     /// (the only variant for grouped, depthwise or dilated convs).
     Grouped,
 }
 
 impl ConvVariant {
-    pub const ALL: [ConvVariant; 12] = [
+    pub const ALL: [ConvVariant; 14] = [
         ConvVariant::Direct,
         ConvVariant::DirectVec4,
         ConvVariant::Gemm1x1,
@@ -159,6 +167,8 @@ impl ConvVariant {
         ConvVariant::Subgroup8,
         ConvVariant::Subgroup16,
         ConvVariant::Subgroup32,
+        ConvVariant::Strip16,
+        ConvVariant::Strip32,
         ConvVariant::Grouped,
     ];
 
@@ -176,6 +186,8 @@ impl ConvVariant {
             ConvVariant::Subgroup8 => "sg_gemm8",
             ConvVariant::Subgroup16 => "sg_gemm_c16",
             ConvVariant::Subgroup32 => "sg_gemm_c32",
+            ConvVariant::Strip16 => "sg_strip_c16",
+            ConvVariant::Strip32 => "sg_strip_c32",
             ConvVariant::Grouped => "grouped",
         }
     }
@@ -207,12 +219,15 @@ impl ConvVariant {
             | ConvVariant::Subgroup8
             | ConvVariant::Subgroup16
             | ConvVariant::Subgroup32 => super::conv_sg::eligible(conv),
+            ConvVariant::Strip16 | ConvVariant::Strip32 => super::conv_strip::eligible(conv),
         }
     }
 
     /// Whether the variant needs subgroup operations.
     pub fn needs_subgroups(self) -> bool {
-        self == ConvVariant::WinogradSubgroup || super::conv_sg::Tile::of(self).is_some()
+        self == ConvVariant::WinogradSubgroup
+            || super::conv_sg::Tile::of(self).is_some()
+            || super::conv_strip::Strip::of(self).is_some()
     }
 
     /// Whether the variant runs as the three Winograd passes (and needs their scratch and
@@ -251,11 +266,13 @@ impl DeviceCaps {
     }
 }
 
-/// The heuristic choice for `conv` computing `pixels` output pixels (batch × out_h × out_w).
+/// The heuristic choice for `conv` computing `pixels` output pixels (batch × out_h × out_w)
+/// in rows of `out_w`.
 /// On CPU adapters (lavapipe, SwiftShader), where workgroup memory and barriers are expensive,
 /// invocations run as SIMD lanes and every storage load is costly: the subgroup GEMM wherever
 /// Cin % 4 == 0 and the adapter has subgroups (the channel block that pads Cout least, and the
-/// small tile where the map is too small for the large one: [`conv_sg::choose`]), and for
+/// small tile where the map is too small for the large one: [`conv_sg::choose`]; for 3×3
+/// stride-1 convs in 16- or 32-channel blocks the row strips, [`conv_strip::choose`]), and for
 /// Winograd-eligible 3×3 stride-1 convs whose block is 64 channels Winograd with the subgroup
 /// GEMM (1.1–1.8× faster than `sg_gemm` per layer of resnet50 on lavapipe); without subgroups
 /// Winograd for eligible 3×3 stride-1 convs, the GEMM for 1×1 convs, the vec4 direct kernel
@@ -264,11 +281,12 @@ impl DeviceCaps {
 /// kernel everywhere. `--tune` replaces this with measurements.
 ///
 /// [`conv_sg::choose`]: super::conv_sg::choose
-pub fn choose(conv: &Conv2d, pixels: usize, caps: DeviceCaps) -> ConvVariant {
+/// [`conv_strip::choose`]: super::conv_strip::choose
+pub fn choose(conv: &Conv2d, pixels: usize, out_w: usize, caps: DeviceCaps) -> ConvVariant {
     if !conv.is_plain() {
         return ConvVariant::Grouped;
     }
-    let sg = super::conv_sg::choose(conv.out_c, pixels);
+    let sg = super::conv_strip::choose(conv, super::conv_sg::choose(conv.out_c, pixels), out_w);
     // Winograd's subgroup GEMM works in 64-channel blocks too: where those pad Cout least.
     let wide = matches!(sg, ConvVariant::Subgroup | ConvVariant::Subgroup8);
     let wino_sg = if wide {
@@ -313,23 +331,34 @@ mod tests {
         let gpu = caps(wgpu::DeviceType::DiscreteGpu, true);
         let c3 = |c| Conv2d::square(c, c, 3, 1, 1);
         // Winograd-eligible 3×3 with 64-channel blocks: Winograd with the subgroup GEMM.
-        assert_eq!(choose(&c3(64), 3136, cpu_sg), ConvVariant::WinogradSubgroup);
-        assert_eq!(choose(&c3(512), 49, cpu_sg), ConvVariant::WinogradSubgroup);
-        // 16 channels pad least in the narrow direct block.
-        assert_eq!(choose(&c3(16), 1024, cpu_sg), ConvVariant::Subgroup16);
+        assert_eq!(
+            choose(&c3(64), 3136, 56, cpu_sg),
+            ConvVariant::WinogradSubgroup
+        );
+        assert_eq!(
+            choose(&c3(512), 49, 7, cpu_sg),
+            ConvVariant::WinogradSubgroup
+        );
+        // 16 and 32 channels pad least in the narrow blocks: row strips for 3×3 stride 1 on
+        // rows that fit them, else the narrow implicit GEMM.
+        assert_eq!(choose(&c3(16), 1024, 32, cpu_sg), ConvVariant::Strip16);
+        assert_eq!(choose(&c3(32), 256, 16, cpu_sg), ConvVariant::Strip32);
+        assert_eq!(choose(&c3(16), 400, 20, cpu_sg), ConvVariant::Subgroup16);
+        let s2_16 = Conv2d::square(16, 32, 3, 2, 1);
+        assert_eq!(choose(&s2_16, 256, 16, cpu_sg), ConvVariant::Subgroup32);
         // Strided 3×3 and 1×1: the subgroup implicit GEMM.
         let s2 = Conv2d::square(128, 128, 3, 2, 1);
-        assert_eq!(choose(&s2, 784, cpu_sg), ConvVariant::Subgroup);
+        assert_eq!(choose(&s2, 784, 28, cpu_sg), ConvVariant::Subgroup);
         let pw = Conv2d::square(1024, 256, 1, 1, 0);
-        assert_eq!(choose(&pw, 196, cpu_sg), ConvVariant::Subgroup);
+        assert_eq!(choose(&pw, 196, 14, cpu_sg), ConvVariant::Subgroup);
         // Without subgroups: Winograd, the 1×1 GEMM, the vec4 direct conv.
-        assert_eq!(choose(&c3(64), 3136, cpu), ConvVariant::Winograd);
-        assert_eq!(choose(&pw, 196, cpu), ConvVariant::Gemm1x1);
-        assert_eq!(choose(&s2, 784, cpu), ConvVariant::DirectVec4);
+        assert_eq!(choose(&c3(64), 3136, 56, cpu), ConvVariant::Winograd);
+        assert_eq!(choose(&pw, 196, 14, cpu), ConvVariant::Gemm1x1);
+        assert_eq!(choose(&s2, 784, 28, cpu), ConvVariant::DirectVec4);
         // GPUs: the workgroup-memory tiles.
-        assert_eq!(choose(&c3(64), 3136, gpu), ConvVariant::Tiled);
+        assert_eq!(choose(&c3(64), 3136, 56, gpu), ConvVariant::Tiled);
         // Grouped convs: the grouped kernel everywhere.
         let g = Conv2d::square(64, 64, 3, 1, 1).grouped(32);
-        assert_eq!(choose(&g, 3136, cpu_sg), ConvVariant::Grouped);
+        assert_eq!(choose(&g, 3136, 56, cpu_sg), ConvVariant::Grouped);
     }
 }

@@ -4,6 +4,7 @@
 
 pub mod conv;
 pub mod conv_sg;
+pub mod conv_strip;
 pub mod eltwise;
 pub mod layout;
 pub mod linear;
@@ -42,6 +43,10 @@ pub enum Kernel {
     /// The subgroup GEMM over 16- and 32-channel blocks (few output channels).
     ConvSubgroup16,
     ConvSubgroup32,
+    /// 3×3 stride-1 convs over 16- and 32-channel blocks, one strip of an output row per
+    /// invocation (few output channels).
+    ConvStrip16,
+    ConvStrip32,
     /// Grouped / depthwise / dilated direct conv.
     ConvGrouped,
     /// Winograd F(2,3): input transform, 16 GEMMs, output transform.
@@ -69,7 +74,7 @@ pub enum Kernel {
 }
 
 impl Kernel {
-    pub const ALL: [Kernel; 27] = [
+    pub const ALL: [Kernel; 29] = [
         Kernel::PoolLinear,
         Kernel::PoolLinear4,
         Kernel::Conv,
@@ -81,6 +86,8 @@ impl Kernel {
         Kernel::ConvSubgroup8,
         Kernel::ConvSubgroup16,
         Kernel::ConvSubgroup32,
+        Kernel::ConvStrip16,
+        Kernel::ConvStrip32,
         Kernel::ConvGrouped,
         Kernel::WinogradInput,
         Kernel::WinogradGemm,
@@ -111,6 +118,8 @@ impl Kernel {
             Kernel::ConvSubgroup8 => ("conv_sg.wgsl", "main8"),
             Kernel::ConvSubgroup16 => ("conv_sg_narrow.wgsl", "c16"),
             Kernel::ConvSubgroup32 => ("conv_sg_narrow.wgsl", "c32"),
+            Kernel::ConvStrip16 => ("conv_sg_strip.wgsl", "s16"),
+            Kernel::ConvStrip32 => ("conv_sg_strip.wgsl", "s32"),
             Kernel::ConvGrouped => ("conv_grouped.wgsl", "main"),
             Kernel::WinogradInput => ("winograd.wgsl", "input"),
             Kernel::WinogradGemm => ("winograd.wgsl", "gemm"),
@@ -151,6 +160,8 @@ impl Kernel {
             | Kernel::ConvSubgroup8
             | Kernel::ConvSubgroup16
             | Kernel::ConvSubgroup32
+            | Kernel::ConvStrip16
+            | Kernel::ConvStrip32
             | Kernel::ConvGrouped => &[
                 (0, Read),
                 (1, Read),

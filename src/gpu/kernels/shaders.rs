@@ -39,10 +39,12 @@ pub enum Piece {
     Sg64,
     /// `WinoParams`, the Winograd bindings, `load_v`, `store_m`.
     WinoIo,
+    /// `Rows8x16`, `share_w16`, `share_w32`: the narrow subgroup convs' tiles and weights.
+    SgW16,
 }
 
 impl Piece {
-    pub const ALL: [Piece; 10] = [
+    pub const ALL: [Piece; 11] = [
         Piece::ConvIo,
         Piece::ConvX4,
         Piece::ConvX1,
@@ -53,6 +55,7 @@ impl Piece {
         Piece::SgTile,
         Piece::Sg64,
         Piece::WinoIo,
+        Piece::SgW16,
     ];
 
     /// File name under `shaders/common/`.
@@ -68,6 +71,7 @@ impl Piece {
             Piece::SgTile => "sg_tile.wgsl",
             Piece::Sg64 => "sg64.wgsl",
             Piece::WinoIo => "wino_io.wgsl",
+            Piece::SgW16 => "sg_w16.wgsl",
         }
     }
 
@@ -83,6 +87,7 @@ impl Piece {
             Piece::SgTile => include_str!("../../../shaders/common/sg_tile.wgsl"),
             Piece::Sg64 => include_str!("../../../shaders/common/sg64.wgsl"),
             Piece::WinoIo => include_str!("../../../shaders/common/wino_io.wgsl"),
+            Piece::SgW16 => include_str!("../../../shaders/common/sg_w16.wgsl"),
         }
     }
 }
@@ -109,6 +114,9 @@ pub struct ShaderFile {
 use Piece::*;
 
 const CONV4: &[Piece] = &[ConvIo, ConvX4, Window, WriteStep, Acc16, ConvStore];
+const SG_NARROW: &[Piece] = &[
+    ConvIo, ConvX4, Window, WriteStep, Acc16, ConvStore, SgTile, Sg64, SgW16,
+];
 
 /// Every kernel file the engine compiles.
 pub const FILES: &[ShaderFile] = &[
@@ -156,10 +164,14 @@ pub const FILES: &[ShaderFile] = &[
     },
     ShaderFile {
         name: "conv_sg_narrow.wgsl",
-        pieces: &[
-            ConvIo, ConvX4, Window, WriteStep, Acc16, ConvStore, SgTile, Sg64,
-        ],
+        pieces: SG_NARROW,
         body: include_str!("../../../shaders/conv_sg_narrow.wgsl"),
+        subgroups: true,
+    },
+    ShaderFile {
+        name: "conv_sg_strip.wgsl",
+        pieces: SG_NARROW,
+        body: include_str!("../../../shaders/conv_sg_strip.wgsl"),
         subgroups: true,
     },
     ShaderFile {

@@ -1,0 +1,215 @@
+// Fragment (assembled by src/gpu/kernels/shaders.rs after the pieces prelude, conv_io, conv_x4,
+// window, write_step, acc16, conv_store, sg_tile, sg64, sg_w16; validated in that form by
+// tests/shaders.rs). Needs the SUBGROUP feature and subgroups of at least 8 invocations.
+//
+// 3×3 stride-1 conv (Cin % 4 == 0, any padding) over few output channels, each invocation one
+// strip of S consecutive output pixels of one output row:
+//
+//   acc[ox][co] = sum over (ky, kx, ci) of x[n, oy + ky - pt, ox + kx - pl, ci] * w[ky][kx][ci][co]
+//   y[ox][co]   = acc + bias[co] (+ residual) (ReLU)                   (the fused write step)
+//
+// The three taps of a kernel row read overlapping input columns: output ox reads columns
+// ox - pl + kx, kx = 0, 1, 2. So per kernel row and 4 input channels an invocation loads the
+// strip's S + 2 input vec4s once and uses each for up to 3 outputs, and the 3 × 4 × CH
+// weights are loaded once per subgroup and broadcast (sg_w16). Per 4 input channels and kernel
+// row: S + 2 input loads and 3·CH/16·2 weight loads feed 3 · S · CH · 4 FMAs; the implicit GEMM
+// (conv_sg_narrow) issues 3 · (S + CH/8) loads for the same work.
+//
+//   `s16`: CH = 16 (4 vec4 columns), S = 32 as four runs of eight pixels;
+//   `s32`: CH = 32 (8 vec4 columns), S = 16 as two runs of eight, each with both halves.
+//
+// Both keep 128 vec4 accumulators per invocation, as conv_sg_narrow does. Runs are carried
+// from one to the next: run r reads input columns 8r .. 8r + 9, of which the first two are
+// the previous run's last two. Strips past the output row's end compute 0s they never store.
+// Grid: x = CH-channel blocks, (y, z) = blocks of 8 strips; strip s is output row
+// s / strips_per_row (n · out_h + oy), first column S · (s % strips_per_row).
+
+// Eight input vec4s: a run's new columns.
+struct X8 {
+    v0: vec4<f32>, v1: vec4<f32>, v2: vec4<f32>, v3: vec4<f32>,
+    v4: vec4<f32>, v5: vec4<f32>, v6: vec4<f32>, v7: vec4<f32>,
+}
+
+// Indices (in vec4s) of eight input columns ix .. ix + 7 of input row `rb` (its first pixel,
+// or -1 when the row is padding); -1 for the columns in the padding.
+fn cols8(rb: i32, ix: i32, cin4: u32) -> Taps8 {
+    return Taps8(col(rb, ix, cin4), col(rb, ix + 1, cin4), col(rb, ix + 2, cin4),
+                 col(rb, ix + 3, cin4), col(rb, ix + 4, cin4), col(rb, ix + 5, cin4),
+                 col(rb, ix + 6, cin4), col(rb, ix + 7, cin4));
+}
+
+fn col(rb: i32, ix: i32, cin4: u32) -> i32 {
+    if (rb < 0 || ix < 0 || ix >= i32(p.in_w)) {
+        return -1;
+    }
+    return (rb + ix) * i32(cin4);
+}
+
+fn load8(t: Taps8, c: u32) -> X8 {
+    return X8(load_x(t.t0, c), load_x(t.t1, c), load_x(t.t2, c), load_x(t.t3, c),
+              load_x(t.t4, c), load_x(t.t5, c), load_x(t.t6, c), load_x(t.t7, c));
+}
+
+// a + x0 · w0 + x1 · w1 + x2 · w2 (one output, the three taps of a kernel row).
+fn tap3(a: Acc, x0: vec4<f32>, x1: vec4<f32>, x2: vec4<f32>, w0: W16, w1: W16, w2: W16) -> Acc {
+    return mac(mac(mac(a, x0, w0), x1, w1), x2, w2);
+}
+
+// One kernel row over a run of eight outputs: e0, e1 are the run's first two input columns,
+// x the next eight.
+fn row8(r: Rows8x16, e0: vec4<f32>, e1: vec4<f32>, x: X8, w0: W16, w1: W16, w2: W16) -> Rows8x16 {
+    return Rows8x16(
+        tap3(r.a0, e0, e1, x.v0, w0, w1, w2),
+        tap3(r.a1, e1, x.v0, x.v1, w0, w1, w2),
+        tap3(r.a2, x.v0, x.v1, x.v2, w0, w1, w2),
+        tap3(r.a3, x.v1, x.v2, x.v3, w0, w1, w2),
+        tap3(r.a4, x.v2, x.v3, x.v4, w0, w1, w2),
+        tap3(r.a5, x.v3, x.v4, x.v5, w0, w1, w2),
+        tap3(r.a6, x.v4, x.v5, x.v6, w0, w1, w2),
+        tap3(r.a7, x.v5, x.v6, x.v7, w0, w1, w2),
+    );
+}
+
+// Output pixels m .. m + 7 (columns ox .. ox + 7 of one row) × 16 channels from vec4 column
+// c4; nothing past the row's end.
+fn store_run8(m: u32, ox: u32, c4: u32, r: Rows8x16) {
+    let n = min(p.out_w - min(ox, p.out_w), 8u);
+    if (n > 0u) { store(m, c4, r.a0); }
+    if (n > 1u) { store(m + 1u, c4, r.a1); }
+    if (n > 2u) { store(m + 2u, c4, r.a2); }
+    if (n > 3u) { store(m + 3u, c4, r.a3); }
+    if (n > 4u) { store(m + 4u, c4, r.a4); }
+    if (n > 5u) { store(m + 5u, c4, r.a5); }
+    if (n > 6u) { store(m + 6u, c4, r.a6); }
+    if (n > 7u) { store(m + 7u, c4, r.a7); }
+}
+
+// The strip an invocation computes: its output row (n · out_h + oy), first column, and
+// whether it exists.
+struct Strip { row: u32, ox: u32, valid: bool }
+
+fn strip(s: u32, width: u32) -> Strip {
+    let per_row = (p.out_w + width - 1u) / width;
+    let rows = p.batch * p.out_h;
+    return Strip(s / per_row, (s % per_row) * width, s < rows * per_row);
+}
+
+// First pixel of input row oy + ky - pt of the strip's image, or -1 in the padding (and for
+// strips that do not exist).
+fn input_row(st: Strip, ky: u32) -> i32 {
+    let n = st.row / p.out_h;
+    let iy = i32(st.row % p.out_h + ky) - i32(p.pad_t);
+    if (!st.valid || iy < 0 || iy >= i32(p.in_h)) {
+        return -1;
+    }
+    return (i32(n * p.in_h) + iy) * i32(p.in_w);
+}
+
+// CH = 16, S = 32.
+@compute @workgroup_size(8, 1, 1)
+fn s16(
+    @builtin(local_invocation_index) li: u32,
+    @builtin(subgroup_invocation_id) lane: u32,
+    @builtin(workgroup_id) wid: vec3<u32>,
+    @builtin(num_workgroups) nwg: vec3<u32>,
+) {
+    let cb = wid.x * 4u;
+    let sb = (wid.z * nwg.y + wid.y) * 8u;
+    // Uniform exits only: every lane takes part in the broadcasts.
+    if (cb >= p.out_c4 || !strip(sb, 32u).valid) {
+        return;
+    }
+    let l = lane % 8u;
+    let st = strip(sb + li, 32u);
+    let ix = i32(st.ox) - i32(p.pad_l);
+    var r0 = zero_rows8x16();
+    var r1 = zero_rows8x16();
+    var r2 = zero_rows8x16();
+    var r3 = zero_rows8x16();
+    let cin4 = p.in_c / 4u;
+    for (var ky = 0u; ky < 3u; ky++) {
+        let rb = input_row(st, ky);
+        let e0 = col(rb, ix, cin4);
+        let e1 = col(rb, ix + 1, cin4);
+        let t0 = cols8(rb, ix + 2, cin4);
+        let t1 = cols8(rb, ix + 10, cin4);
+        let t2 = cols8(rb, ix + 18, cin4);
+        let t3 = cols8(rb, ix + 26, cin4);
+        var row = ky * 3u * p.in_c;
+        for (var c = 0u; c < cin4; c++) {
+            let w0 = share_w16(row, cb, l);
+            let w1 = share_w16(row + p.in_c, cb, l);
+            let w2 = share_w16(row + 2u * p.in_c, cb, l);
+            let x0 = load8(t0, c);
+            r0 = row8(r0, load_x(e0, c), load_x(e1, c), x0, w0, w1, w2);
+            let x1 = load8(t1, c);
+            r1 = row8(r1, x0.v6, x0.v7, x1, w0, w1, w2);
+            let x2 = load8(t2, c);
+            r2 = row8(r2, x1.v6, x1.v7, x2, w0, w1, w2);
+            let x3 = load8(t3, c);
+            r3 = row8(r3, x2.v6, x2.v7, x3, w0, w1, w2);
+            row += 4u;
+        }
+    }
+    if (!st.valid) {
+        return;
+    }
+    let m = st.row * p.out_w + st.ox;
+    store_run8(m, st.ox, cb, r0);
+    store_run8(m + 8u, st.ox + 8u, cb, r1);
+    store_run8(m + 16u, st.ox + 16u, cb, r2);
+    store_run8(m + 24u, st.ox + 24u, cb, r3);
+}
+
+// CH = 32, S = 16.
+@compute @workgroup_size(8, 1, 1)
+fn s32(
+    @builtin(local_invocation_index) li: u32,
+    @builtin(subgroup_invocation_id) lane: u32,
+    @builtin(workgroup_id) wid: vec3<u32>,
+    @builtin(num_workgroups) nwg: vec3<u32>,
+) {
+    let cb = wid.x * 8u;
+    let sb = (wid.z * nwg.y + wid.y) * 8u;
+    if (cb >= p.out_c4 || !strip(sb, 16u).valid) {
+        return;
+    }
+    let l = lane % 8u;
+    let st = strip(sb + li, 16u);
+    let ix = i32(st.ox) - i32(p.pad_l);
+    var r0 = zero_rows8x16();
+    var r1 = zero_rows8x16();
+    var r2 = zero_rows8x16();
+    var r3 = zero_rows8x16();
+    let cin4 = p.in_c / 4u;
+    for (var ky = 0u; ky < 3u; ky++) {
+        let rb = input_row(st, ky);
+        let e0 = col(rb, ix, cin4);
+        let e1 = col(rb, ix + 1, cin4);
+        let t0 = cols8(rb, ix + 2, cin4);
+        let t1 = cols8(rb, ix + 10, cin4);
+        var row = ky * 3u * p.in_c;
+        for (var c = 0u; c < cin4; c++) {
+            let w0 = share_w32(row, cb, l);
+            let w1 = share_w32(row + p.in_c, cb, l);
+            let w2 = share_w32(row + 2u * p.in_c, cb, l);
+            let h0 = load_x(e0, c);
+            let h1 = load_x(e1, c);
+            let x0 = load8(t0, c);
+            r0 = row8(r0, h0, h1, x0, w0.lo, w1.lo, w2.lo);
+            r1 = row8(r1, h0, h1, x0, w0.hi, w1.hi, w2.hi);
+            let x1 = load8(t1, c);
+            r2 = row8(r2, x0.v6, x0.v7, x1, w0.lo, w1.lo, w2.lo);
+            r3 = row8(r3, x0.v6, x0.v7, x1, w0.hi, w1.hi, w2.hi);
+            row += 4u;
+        }
+    }
+    if (!st.valid) {
+        return;
+    }
+    let m = st.row * p.out_w + st.ox;
+    store_run8(m, st.ox, cb, r0);
+    store_run8(m, st.ox, cb + 4u, r1);
+    store_run8(m + 8u, st.ox + 8u, cb, r2);
+    store_run8(m + 8u, st.ox + 8u, cb + 4u, r3);
+}

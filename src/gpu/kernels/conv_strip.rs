@@ -93,17 +93,15 @@ pub fn fits(strip: Strip, out_w: usize) -> bool {
 /// `sg_gemm_c16`, `sg_strip_c32` for `sg_gemm_c32`, where the conv is eligible, has at least
 /// [`MIN_IN_C`] input channels and the strips [`fits`]; otherwise `sg` itself.
 pub fn choose(conv: &Conv2d, sg: ConvVariant, out_w: usize) -> ConvVariant {
-    if conv.in_c < MIN_IN_C {
-        return sg;
-    }
-    let strip = match sg {
-        ConvVariant::Subgroup16 => ConvVariant::Strip16,
-        ConvVariant::Subgroup32 => ConvVariant::Strip32,
+    let (variant, strip) = match sg {
+        ConvVariant::Subgroup16 => (ConvVariant::Strip16, Strip::C16),
+        ConvVariant::Subgroup32 => (ConvVariant::Strip32, Strip::C32),
         _ => return sg,
     };
-    match Strip::of(strip) {
-        Some(s) if eligible(conv) && fits(s, out_w) => strip,
-        _ => sg,
+    if conv.in_c >= MIN_IN_C && eligible(conv) && fits(strip, out_w) {
+        variant
+    } else {
+        sg
     }
 }
 

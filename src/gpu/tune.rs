@@ -1,8 +1,9 @@
 //! Kernel choice by measurement (`--tune`): every conv variant that supports a layer's shape is
 //! run on the user's adapter, checked against the CPU reference on that shape (a variant that
-//! disagrees is never chosen), and timed; the fastest is cached on disk, keyed by adapter,
-//! driver and shape, and used by every later run on the same adapter. Without a cache entry the
-//! heuristic of [`conv::choose`] decides, so tuning is never needed for correct results.
+//! disagrees is never chosen), and timed in interleaved rounds; the fastest is cached on disk,
+//! keyed by adapter, driver and shape, and used by every later run on the same adapter. Without
+//! a cache entry the heuristic of [`conv::choose`] decides, so tuning is never needed for
+//! correct results.
 //!
 //! Cache file: `$RESNET_TUNE_CACHE`, else `$XDG_CACHE_HOME/resnet-wgpu/tune.json`, else
 //! `~/.cache/resnet-wgpu/tune.json`; a JSON object `{ "<adapter key>": { "<shape key>": "variant" } }`.
@@ -160,6 +161,30 @@ fn one_conv_graph(conv: &Conv2d, weight: &[f32], bias: &[f32], relu: bool) -> Gr
     g.finish(y)
 }
 
+/// The median of `rounds` measurements of each of `n` candidates, measured in rounds that
+/// take every candidate once, each round starting one candidate later than the previous one
+/// (so that no candidate always runs first, or always right after the same other one).
+fn interleaved_medians(
+    n: usize,
+    rounds: usize,
+    mut measure: impl FnMut(usize) -> Result<f64>,
+) -> Result<Vec<f64>> {
+    let mut times = vec![Vec::with_capacity(rounds); n];
+    for round in 0..rounds {
+        for k in 0..n {
+            let i = (round + k) % n;
+            times[i].push(measure(i)?);
+        }
+    }
+    Ok(times
+        .into_iter()
+        .map(|mut t| {
+            t.sort_by(f64::total_cmp);
+            t.get(t.len() / 2).copied().unwrap_or(f64::NAN)
+        })
+        .collect())
+}
+
 /// Tunes every distinct conv shape of `graph` for `batch` inputs of `h × w`, caches the
 /// choices and returns what was measured.
 pub fn tune(
@@ -197,6 +222,10 @@ pub fn tune(
             random_input(17, batch * x.len()),
         );
         let reference = CpuModel::new(g.clone()).infer(&input)?;
+        // Every candidate is loaded and checked first, then timed in interleaved rounds, so
+        // that a machine whose speed drifts (shared hosts do, by 20 % within seconds) slows
+        // every candidate alike instead of whichever ran during the slow spell.
+        let mut models = Vec::new();
         let mut candidates = Vec::new();
         for variant in ConvVariant::ALL
             .into_iter()
@@ -205,19 +234,22 @@ pub fn tune(
             let model = Model::with_variant(engine, g.clone(), variant)?;
             let got = model.infer(&input)?;
             let cmp = compare(&got, &reference);
-            let mut times = Vec::with_capacity(iters);
-            for _ in 0..iters.max(1) {
-                let t = Instant::now();
-                model.infer(&input)?;
-                times.push(t.elapsed().as_secs_f64() * 1e3);
-            }
-            times.sort_by(f64::total_cmp);
+            models.push(model);
             candidates.push(Candidate {
                 variant,
-                ms: times[times.len() / 2],
+                ms: f64::NAN,
                 rel_err: cmp.max_rel_err,
                 verified: cmp.max_rel_err <= TUNE_TOLERANCE && cmp.max_abs_err.is_finite(),
             });
+        }
+        let medians = interleaved_medians(models.len(), iters.max(1), |i| {
+            let t = Instant::now();
+            models[i].infer(&input)?;
+            Ok(t.elapsed().as_secs_f64() * 1e3)
+        })?;
+        drop(models);
+        for (c, ms) in candidates.iter_mut().zip(medians) {
+            c.ms = ms;
         }
         let chosen = candidates
             .iter()
@@ -238,4 +270,41 @@ pub fn tune(
     let new: Vec<(String, ConvVariant)> = out.iter().map(|l| (l.key.clone(), l.chosen)).collect();
     save_choices(engine, &new)?;
     Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn candidates_are_timed_in_rotating_rounds_and_each_gets_its_own_median() {
+        let mut order = Vec::new();
+        // Candidate i's k-th measurement is 10·i + (k-th value of 3, 1, 2, 5, 4).
+        let mut seen = [0usize; 3];
+        let medians = interleaved_medians(3, 5, |i| {
+            order.push(i);
+            let v = [3.0, 1.0, 2.0, 5.0, 4.0][seen[i]];
+            seen[i] += 1;
+            Ok(10.0 * i as f64 + v)
+        })
+        .unwrap();
+        assert_eq!(order, [0, 1, 2, 1, 2, 0, 2, 0, 1, 0, 1, 2, 1, 2, 0]);
+        assert_eq!(medians, [3.0, 13.0, 23.0]);
+    }
+
+    #[test]
+    fn a_failed_measurement_stops_the_tuning() {
+        let r = interleaved_medians(2, 3, |i| {
+            if i == 1 {
+                Err(Error::InvalidInput("lost".into()))
+            } else {
+                Ok(1.0)
+            }
+        });
+        assert!(r.is_err());
+        assert_eq!(
+            interleaved_medians(0, 3, |_| Ok(1.0)).unwrap(),
+            Vec::<f64>::new()
+        );
+    }
 }

@@ -11,6 +11,7 @@ mod pending;
 pub mod profile;
 mod schedule;
 mod stream;
+mod texture_input;
 pub mod timer;
 pub mod tune;
 mod upload;

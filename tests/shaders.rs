@@ -149,18 +149,6 @@ fn kernel_bindings_match_their_shaders() {
                     Access::Write
                 }
                 naga::AddressSpace::Storage { .. } => Access::Read,
-                // A sampled texture (storage textures would need their own access).
-                naga::AddressSpace::Handle
-                    if matches!(
-                        module.types[var.ty].inner,
-                        naga::TypeInner::Image {
-                            class: naga::ImageClass::Sampled { .. },
-                            ..
-                        }
-                    ) =>
-                {
-                    Access::Texture
-                }
                 other => panic!("{kernel:?}: unexpected address space {other:?}"),
             };
             used.push((binding.binding, access));

@@ -220,7 +220,6 @@ impl Model {
             &self.exec,
             mem,
             limit,
-            self.ctx.limits.max_texture_dimension_2d as u64,
             |i| self.weights[i].len() >= 3,
             |c, h, w| self.variant(c, mem.batch, h, w),
         )
@@ -242,7 +241,6 @@ impl Model {
                 &self.exec,
                 mem,
                 &variants,
-                self.options.precision,
             ))
         })?;
         let shaped = Arc::new(Shaped {
@@ -398,45 +396,20 @@ impl Model {
             let mut enc = ctx.device.create_command_encoder(&Default::default());
             match timestamps {
                 None => {
-                    // One pass per run of steps; a step that reads the input texture starts a
-                    // new run after the copy that fills it (copies happen outside passes).
-                    let mut start = 0;
-                    while start < seg.len() {
-                        let end = seg[start + 1..]
-                            .iter()
-                            .position(|s| s.stage.is_some())
-                            .map_or(seg.len(), |p| start + 1 + p);
-                        ws.stage(&mut enc, schedule, &seg[start]);
-                        let mut pass = enc.begin_compute_pass(&Default::default());
-                        for step in &seg[start..end] {
-                            self.dispatch(&mut pass, step, &ws.bind_groups[index]);
-                            index += 1;
-                        }
-                        start = end;
+                    let mut pass = enc.begin_compute_pass(&Default::default());
+                    for step in seg {
+                        self.dispatch(&mut pass, step, &ws.bind_groups[index]);
+                        index += 1;
                     }
                 }
                 Some(qs) => {
                     for step in seg {
                         let i = index as u32;
-                        let mut begin = Some(2 * i);
-                        if step.stage.is_some() {
-                            // The copy counts as part of the step: its start is stamped by an
-                            // empty pass before it.
-                            drop(enc.begin_compute_pass(&wgpu::ComputePassDescriptor {
-                                label: None,
-                                timestamp_writes: Some(wgpu::ComputePassTimestampWrites {
-                                    query_set: qs,
-                                    beginning_of_pass_write_index: begin.take(),
-                                    end_of_pass_write_index: None,
-                                }),
-                            }));
-                            ws.stage(&mut enc, schedule, step);
-                        }
                         let mut pass = enc.begin_compute_pass(&wgpu::ComputePassDescriptor {
                             label: None,
                             timestamp_writes: Some(wgpu::ComputePassTimestampWrites {
                                 query_set: qs,
-                                beginning_of_pass_write_index: begin,
+                                beginning_of_pass_write_index: Some(2 * i),
                                 end_of_pass_write_index: Some(2 * i + 1),
                             }),
                         });

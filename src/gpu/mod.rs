@@ -11,7 +11,6 @@ mod pending;
 pub mod profile;
 mod schedule;
 mod stream;
-mod texture_input;
 pub mod timer;
 pub mod tune;
 mod upload;

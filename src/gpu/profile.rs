@@ -210,7 +210,6 @@ impl Model {
                 let mut times = Vec::with_capacity(count);
                 for (d, bind_group) in plan.steps().zip(&ws.bind_groups) {
                     let mut enc = ctx.device.create_command_encoder(&Default::default());
-                    ws.stage(&mut enc, plan, d);
                     {
                         let mut pass = enc.begin_compute_pass(&Default::default());
                         self.dispatch(&mut pass, d, bind_group);

@@ -9,9 +9,8 @@
 use wgpu::util::DeviceExt;
 
 use super::kernels::conv::ConvVariant;
-use super::kernels::{conv, conv_sg, eltwise, layout, linear, pool, winograd, Kernel, Precision};
+use super::kernels::{conv, conv_sg, eltwise, layout, linear, pool, winograd, Kernel};
 use super::memory_plan::MemoryPlan;
-use super::texture_input;
 use crate::model::{Graph, Op};
 
 /// A buffer a dispatch binds, named independently of any workspace.
@@ -29,8 +28,6 @@ pub(crate) enum Res {
     /// Winograd's transformed input and GEMM output scratch.
     WinogradV,
     WinogradM,
-    /// The workspace's input texture, holding the copy of [`Step::stage`].
-    TextureInput,
 }
 
 /// One kernel launch.
@@ -43,9 +40,6 @@ pub(crate) struct Step {
     pub resources: Vec<Res>,
     /// Index into [`Schedule::params`].
     pub params: usize,
-    /// The value (and its number of vec4s) copied into the workspace's input texture just
-    /// before this dispatch, for kernels that read their input from it.
-    pub stage: Option<(usize, u64)>,
 }
 
 /// Everything about one (batch, height, width) that does not change between calls.
@@ -55,10 +49,6 @@ pub(crate) struct Schedule {
     pub params: Vec<wgpu::Buffer>,
     /// Bytes of the two Winograd scratch buffers (16 when unused).
     pub winograd_bytes: [u64; 2],
-    /// Rows of the input texture: the most any staged value needs (0 when none is staged).
-    pub texture_rows: u64,
-    /// Storage precision of the activations (the input texture's format).
-    pub precision: Precision,
 }
 
 impl Schedule {
@@ -70,24 +60,17 @@ impl Schedule {
     /// Bytes one workspace of this schedule allocates.
     pub fn workspace_bytes(&self) -> u64 {
         self.memory
-            .workspace_bytes(self.winograd_bytes.iter().sum::<u64>() + self.texture_bytes())
-    }
-
-    /// Bytes of the input texture (0 when no step reads one).
-    pub fn texture_bytes(&self) -> u64 {
-        self.texture_rows * texture_input::TEXTURE_ROW as u64 * 4 * self.precision.bytes() as u64
+            .workspace_bytes(self.winograd_bytes.iter().sum::<u64>())
     }
 }
 
 /// The variant of every conv node (`None` for other nodes). `choose(node, conv, input shape)`
 /// gives the preferred variant; Winograd falls back to the vec4 direct conv where its scratch
-/// would not fit in `limit` or the node has no transformed weights, and a variant that reads a
-/// texture to its buffer twin where the input needs more than `texture_rows` texture rows.
+/// would not fit in `limit` or the node has no transformed weights.
 pub(crate) fn choose_variants(
     graph: &Graph,
     memory: &MemoryPlan,
     limit: u64,
-    texture_rows: u64,
     has_winograd_weights: impl Fn(usize) -> bool,
     choose: impl Fn(&crate::model::Conv2d, usize, usize) -> ConvVariant,
 ) -> Vec<Option<ConvVariant>> {
@@ -100,10 +83,6 @@ pub(crate) fn choose_variants(
                 let x = memory.shapes[node.inputs[0]];
                 let y = memory.shapes[node.output];
                 let mut v = choose(c, x.h, x.w);
-                if v.reads_texture() && texture_input::rows((n * x.len() / 4) as u64) > texture_rows
-                {
-                    v = v.without_texture();
-                }
                 if v.is_winograd() {
                     let (vb, mb) = winograd::scratch_bytes(c, n, y.h, y.w);
                     if vb.max(mb) > limit || !has_winograd_weights(i) {
@@ -218,17 +197,10 @@ fn launches(
                     ConvVariant::Subgroup32 => Kernel::ConvSubgroup32,
                     ConvVariant::Strip16 => Kernel::ConvStrip16,
                     ConvVariant::Strip32 => Kernel::ConvStrip32,
-                    ConvVariant::StripTex16 => Kernel::ConvStripTex16,
-                    ConvVariant::StripTex32 => Kernel::ConvStripTex32,
                     ConvVariant::Grouped => Kernel::ConvGrouped,
                     _ => Kernel::Conv,
                 };
-                let x = if k.reads_texture() {
-                    Res::TextureInput
-                } else {
-                    input
-                };
-                let res = vec![x, w(0), w(1), residual, output];
+                let res = vec![input, w(0), w(1), residual, output];
                 vec![(k, bytes(bytemuck::bytes_of(&p)), grid, res)]
             }
         }
@@ -287,14 +259,6 @@ fn launches(
     }
 }
 
-/// What a step of `kernel` reading value `x` copies into the input texture: `x` and its
-/// number of vec4s, for kernels that read a texture.
-fn staged_input(kernel: Kernel, x: usize, memory: &MemoryPlan) -> Option<(usize, u64)> {
-    kernel
-        .reads_texture()
-        .then(|| (x, (memory.batch * memory.shapes[x].len() / 4) as u64))
-}
-
 /// The steps of every segment, and the uniform buffer of each step's parameters.
 pub(crate) fn steps(
     device: &wgpu::Device,
@@ -321,14 +285,12 @@ pub(crate) fn steps(
                         usage: wgpu::BufferUsages::UNIFORM,
                     }),
                 );
-                let stage = staged_input(kernel, node.inputs[0], memory);
                 out.push(Step {
                     node: i,
                     kernel,
                     grid,
                     resources,
                     params: params.len() - 1,
-                    stage,
                 });
             }
         }
@@ -343,82 +305,13 @@ pub(crate) fn build(
     graph: &Graph,
     memory: MemoryPlan,
     variants: &[Option<ConvVariant>],
-    precision: Precision,
 ) -> Schedule {
     let winograd_bytes = winograd_bytes(graph, &memory, variants);
     let (segments, params) = steps(device, graph, &memory, variants);
-    let texture_rows = segments
-        .iter()
-        .flatten()
-        .filter_map(|s| s.stage)
-        .map(|(_, vec4s)| texture_input::rows(vec4s))
-        .max()
-        .unwrap_or(0);
     Schedule {
         memory,
         segments,
         params,
         winograd_bytes,
-        texture_rows,
-        precision,
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::model::ir::GraphBuilder;
-    use crate::model::Conv2d;
-
-    /// Input conversion then two 16 → 16 3×3 convs.
-    fn two_convs() -> Graph {
-        let mut g = GraphBuilder::new("two convs", 16);
-        let mut x = g.push("input", Op::InputToNhwc, vec![0], 16);
-        for i in 0..2 {
-            let conv = Conv2d::square(16, 16, 3, 1, 1);
-            let op = Op::Conv {
-                conv,
-                weight: vec![0.0; conv.weight_len()],
-                bias: vec![0.0; 16],
-                relu: true,
-            };
-            x = g.push(&format!("conv{i}"), op, vec![x], 16);
-        }
-        g.finish(x)
-    }
-
-    #[test]
-    fn texture_inputs_fall_back_to_buffers_past_the_device_rows() {
-        let g = two_convs();
-        // 16 images of 32 × 32 × 16 channels: 65,536 vec4s, 16 texture rows.
-        let mem = MemoryPlan::new(&g, 16, 32, 32, 4, u64::MAX).unwrap();
-        let pick = |rows| {
-            choose_variants(
-                &g,
-                &mem,
-                u64::MAX,
-                rows,
-                |_| false,
-                |_, _, _| ConvVariant::StripTex16,
-            )
-        };
-        let convs = |v: Vec<Option<ConvVariant>>| v.into_iter().flatten().collect::<Vec<_>>();
-        assert_eq!(convs(pick(16)), vec![ConvVariant::StripTex16; 2]);
-        assert_eq!(convs(pick(15)), vec![ConvVariant::Strip16; 2]);
-    }
-
-    #[test]
-    fn a_texture_step_stages_every_vec4_of_its_input() {
-        let g = two_convs();
-        for (n, rows) in [(16, 16), (1, 1), (3, 3)] {
-            let mem = MemoryPlan::new(&g, n, 32, 32, 4, u64::MAX).unwrap();
-            let vec4s = (n * 32 * 32 * 4) as u64;
-            assert_eq!(
-                staged_input(Kernel::ConvStripTex16, 1, &mem),
-                Some((1, vec4s))
-            );
-            assert_eq!(texture_input::rows(vec4s), rows);
-            assert_eq!(staged_input(Kernel::ConvStrip16, 1, &mem), None);
-        }
     }
 }

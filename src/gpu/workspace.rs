@@ -10,8 +10,7 @@ use std::sync::{Condvar, Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
 use super::kernels::{Access, Pipelines};
-use super::schedule::{Res, Schedule, Step};
-use super::texture_input;
+use super::schedule::{Res, Schedule};
 
 /// The per-call buffers of one schedule.
 pub(crate) struct Workspace {
@@ -23,9 +22,6 @@ pub(crate) struct Workspace {
     /// Bytes allocated.
     pub bytes: u64,
     _scratch: [wgpu::Buffer; 2],
-    /// The input texture of the steps that read one (`None` when no step does; boxed, as a
-    /// texture handle is large beside the buffers').
-    texture: Option<Box<wgpu::Texture>>,
 }
 
 /// The model-side buffers a workspace's bind groups refer to.
@@ -72,14 +68,6 @@ impl Workspace {
             usage: wgpu::BufferUsages::MAP_READ | wgpu::BufferUsages::COPY_DST,
             mapped_at_creation: false,
         });
-        let texture = (schedule.texture_rows > 0).then(|| {
-            Box::new(texture_input::create(
-                device,
-                schedule.precision,
-                schedule.texture_rows as u32,
-            ))
-        });
-        let texture_view = texture.as_ref().map(|t| t.create_view(&Default::default()));
         let resource = |r: Res| -> wgpu::BindingResource<'_> {
             match r {
                 Res::Value(v) => {
@@ -98,11 +86,6 @@ impl Workspace {
                 Res::Dummy => model.dummy.as_entire_binding(),
                 Res::WinogradV => scratch[0].as_entire_binding(),
                 Res::WinogradM => scratch[1].as_entire_binding(),
-                Res::TextureInput => wgpu::BindingResource::TextureView(
-                    texture_view
-                        .as_ref()
-                        .expect("a schedule with a texture step has texture rows"),
-                ),
             }
         };
         let bind_groups = schedule
@@ -137,23 +120,7 @@ impl Workspace {
             bind_groups,
             bytes: schedule.workspace_bytes(),
             _scratch: scratch,
-            texture,
         }
-    }
-
-    /// Records the copy of `step`'s staged value into the input texture (nothing for steps
-    /// that read no texture).
-    pub fn stage(&self, enc: &mut wgpu::CommandEncoder, schedule: &Schedule, step: &Step) {
-        let (Some((value, vec4s)), Some(texture)) = (step.stage, &self.texture) else {
-            return;
-        };
-        let mem = &schedule.memory;
-        let buffer = if value == 0 {
-            &self.input
-        } else {
-            &self.activations[mem.slot[value]]
-        };
-        texture_input::record_copy(enc, buffer, texture, schedule.precision, vec4s);
     }
 
     /// The buffer holding the graph's output.

@@ -149,17 +149,13 @@ pub enum ConvVariant {
     Strip16,
     /// The same over 32-channel blocks and strips of 16 pixels.
     Strip32,
-    /// [`ConvVariant::Strip16`] and [`ConvVariant::Strip32`] reading their input through the
-    /// texture path (a copy of the input activation in a texture: `src/gpu/texture_input.rs`).
-    StripTex16,
-    StripTex32,
     /// Direct conv of one pixel × 4 output channels per invocation, any groups and dilation
     /// (the only variant for grouped, depthwise or dilated convs).
     Grouped,
 }
 
 impl ConvVariant {
-    pub const ALL: [ConvVariant; 16] = [
+    pub const ALL: [ConvVariant; 14] = [
         ConvVariant::Direct,
         ConvVariant::DirectVec4,
         ConvVariant::Gemm1x1,
@@ -173,8 +169,6 @@ impl ConvVariant {
         ConvVariant::Subgroup32,
         ConvVariant::Strip16,
         ConvVariant::Strip32,
-        ConvVariant::StripTex16,
-        ConvVariant::StripTex32,
         ConvVariant::Grouped,
     ];
 
@@ -194,8 +188,6 @@ impl ConvVariant {
             ConvVariant::Subgroup32 => "sg_gemm_c32",
             ConvVariant::Strip16 => "sg_strip_c16",
             ConvVariant::Strip32 => "sg_strip_c32",
-            ConvVariant::StripTex16 => "sg_strip_tex_c16",
-            ConvVariant::StripTex32 => "sg_strip_tex_c32",
             ConvVariant::Grouped => "grouped",
         }
     }
@@ -227,10 +219,7 @@ impl ConvVariant {
             | ConvVariant::Subgroup8
             | ConvVariant::Subgroup16
             | ConvVariant::Subgroup32 => super::conv_sg::eligible(conv),
-            ConvVariant::Strip16
-            | ConvVariant::Strip32
-            | ConvVariant::StripTex16
-            | ConvVariant::StripTex32 => super::conv_strip::eligible(conv),
+            ConvVariant::Strip16 | ConvVariant::Strip32 => super::conv_strip::eligible(conv),
         }
     }
 
@@ -239,21 +228,6 @@ impl ConvVariant {
         self == ConvVariant::WinogradSubgroup
             || super::conv_sg::Tile::of(self).is_some()
             || super::conv_strip::Strip::of(self).is_some()
-    }
-
-    /// Whether the variant reads its input from a texture (staged by a copy before the
-    /// dispatch).
-    pub fn reads_texture(self) -> bool {
-        matches!(self, ConvVariant::StripTex16 | ConvVariant::StripTex32)
-    }
-
-    /// The variant that computes the same with its input read from a storage buffer.
-    pub fn without_texture(self) -> ConvVariant {
-        match self {
-            ConvVariant::StripTex16 => ConvVariant::Strip16,
-            ConvVariant::StripTex32 => ConvVariant::Strip32,
-            v => v,
-        }
     }
 
     /// Whether the variant runs as the three Winograd passes (and needs their scratch and
@@ -298,8 +272,7 @@ impl DeviceCaps {
 /// invocations run as SIMD lanes and every storage load is costly: the subgroup GEMM wherever
 /// Cin % 4 == 0 and the adapter has subgroups (the channel block that pads Cout least, and the
 /// small tile where the map is too small for the large one: [`conv_sg::choose`]; for 3×3
-/// stride-1 convs in 16- or 32-channel blocks the row strips reading a texture,
-/// [`conv_strip::choose`]), and for
+/// stride-1 convs in 16- or 32-channel blocks the row strips, [`conv_strip::choose`]), and for
 /// Winograd-eligible 3×3 stride-1 convs whose block is 64 channels Winograd with the subgroup
 /// GEMM (1.1–1.8× faster than `sg_gemm` per layer of resnet50 on lavapipe); without subgroups
 /// Winograd for eligible 3×3 stride-1 convs, the GEMM for 1×1 convs, the vec4 direct kernel
@@ -368,8 +341,8 @@ mod tests {
         );
         // 16 and 32 channels pad least in the narrow blocks: row strips for 3×3 stride 1 on
         // rows that fit them, else the narrow implicit GEMM.
-        assert_eq!(choose(&c3(16), 1024, 32, cpu_sg), ConvVariant::StripTex16);
-        assert_eq!(choose(&c3(32), 256, 16, cpu_sg), ConvVariant::StripTex32);
+        assert_eq!(choose(&c3(16), 1024, 32, cpu_sg), ConvVariant::Strip16);
+        assert_eq!(choose(&c3(32), 256, 16, cpu_sg), ConvVariant::Strip32);
         assert_eq!(choose(&c3(16), 400, 20, cpu_sg), ConvVariant::Subgroup16);
         let s2_16 = Conv2d::square(16, 32, 3, 2, 1);
         assert_eq!(choose(&s2_16, 256, 16, cpu_sg), ConvVariant::Subgroup32);

@@ -47,8 +47,8 @@ impl Strip {
     /// The tiling of `variant`, or `None` when it is not a row-strip conv.
     pub fn of(variant: ConvVariant) -> Option<Strip> {
         match variant {
-            ConvVariant::Strip16 | ConvVariant::StripTex16 => Some(Strip::C16),
-            ConvVariant::Strip32 | ConvVariant::StripTex32 => Some(Strip::C32),
+            ConvVariant::Strip16 => Some(Strip::C16),
+            ConvVariant::Strip32 => Some(Strip::C32),
             _ => None,
         }
     }
@@ -89,18 +89,13 @@ pub fn fits(strip: Strip, out_w: usize) -> bool {
 }
 
 /// The row-strip counterpart of the implicit GEMM's narrow blocks, for a conv whose
-/// [`super::conv_sg::choose`] is `sg`, with output rows of `out_w` pixels: `sg_strip_tex_c16`
-/// for `sg_gemm_c16`, `sg_strip_tex_c32` for `sg_gemm_c32`, where the conv is eligible, has at
-/// least [`MIN_IN_C`] input channels and the strips [`fits`]; otherwise `sg` itself. The
-/// texture-input strips are taken over the buffer ones because on lavapipe a texel fetch is
-/// cheaper than a storage load and the strips are bound by their input loads: ResNet-20 at
-/// batch 16 (2-core Xeon, `resnet profile`, alternating builds), layer1's six convs 0.89–0.93×
-/// the buffer strips' time including the copies, layer2's five 0.90–0.97×. The schedule falls
-/// back to the buffer twin where the input needs more texture rows than the device allows.
+/// [`super::conv_sg::choose`] is `sg`, with output rows of `out_w` pixels: `sg_strip_c16` for
+/// `sg_gemm_c16`, `sg_strip_c32` for `sg_gemm_c32`, where the conv is eligible, has at least
+/// [`MIN_IN_C`] input channels and the strips [`fits`]; otherwise `sg` itself.
 pub fn choose(conv: &Conv2d, sg: ConvVariant, out_w: usize) -> ConvVariant {
     let (variant, strip) = match sg {
-        ConvVariant::Subgroup16 => (ConvVariant::StripTex16, Strip::C16),
-        ConvVariant::Subgroup32 => (ConvVariant::StripTex32, Strip::C32),
+        ConvVariant::Subgroup16 => (ConvVariant::Strip16, Strip::C16),
+        ConvVariant::Subgroup32 => (ConvVariant::Strip32, Strip::C32),
         _ => return sg,
     };
     if conv.in_c >= MIN_IN_C && eligible(conv) && fits(strip, out_w) {
@@ -148,21 +143,12 @@ mod tests {
         let c = conv(3, 1, 16);
         assert_eq!(
             choose(&c, ConvVariant::Subgroup16, 32),
-            ConvVariant::StripTex16
+            ConvVariant::Strip16
         );
         assert_eq!(
             choose(&c, ConvVariant::Subgroup32, 16),
-            ConvVariant::StripTex32
+            ConvVariant::Strip32
         );
-        // Each texture strip has a buffer twin of the same tiling.
-        for (tex, buf) in [
-            (ConvVariant::StripTex16, ConvVariant::Strip16),
-            (ConvVariant::StripTex32, ConvVariant::Strip32),
-        ] {
-            assert!(tex.reads_texture() && !buf.reads_texture());
-            assert_eq!(tex.without_texture(), buf);
-            assert_eq!(Strip::of(tex), Strip::of(buf));
-        }
         // 20-pixel rows waste 37 % of 32-pixel strips; 28-pixel rows waste 12.5 %.
         assert_eq!(
             choose(&c, ConvVariant::Subgroup16, 20),
@@ -170,7 +156,7 @@ mod tests {
         );
         assert_eq!(
             choose(&c, ConvVariant::Subgroup16, 28),
-            ConvVariant::StripTex16
+            ConvVariant::Strip16
         );
         // Too few input channels, 64-channel blocks and strided convs keep their kernels.
         let stem = conv(3, 1, 4);

@@ -21,8 +21,6 @@ pub enum Access {
     Read,
     Write,
     Uniform,
-    /// A sampled texture read with `textureLoad` (float, not filtered).
-    Texture,
 }
 
 /// One compute entry point.
@@ -49,9 +47,6 @@ pub enum Kernel {
     /// invocation (few output channels).
     ConvStrip16,
     ConvStrip32,
-    /// The row strips reading their input from a texture (`src/gpu/texture_input.rs`).
-    ConvStripTex16,
-    ConvStripTex32,
     /// Grouped / depthwise / dilated direct conv.
     ConvGrouped,
     /// Winograd F(2,3): input transform, 16 GEMMs, output transform.
@@ -79,7 +74,7 @@ pub enum Kernel {
 }
 
 impl Kernel {
-    pub const ALL: [Kernel; 31] = [
+    pub const ALL: [Kernel; 29] = [
         Kernel::PoolLinear,
         Kernel::PoolLinear4,
         Kernel::Conv,
@@ -93,8 +88,6 @@ impl Kernel {
         Kernel::ConvSubgroup32,
         Kernel::ConvStrip16,
         Kernel::ConvStrip32,
-        Kernel::ConvStripTex16,
-        Kernel::ConvStripTex32,
         Kernel::ConvGrouped,
         Kernel::WinogradInput,
         Kernel::WinogradGemm,
@@ -127,8 +120,6 @@ impl Kernel {
             Kernel::ConvSubgroup32 => ("conv_sg_narrow.wgsl", "c32"),
             Kernel::ConvStrip16 => ("conv_sg_strip.wgsl", "s16"),
             Kernel::ConvStrip32 => ("conv_sg_strip.wgsl", "s32"),
-            Kernel::ConvStripTex16 => ("conv_sg_strip.wgsl+texture", "s16"),
-            Kernel::ConvStripTex32 => ("conv_sg_strip.wgsl+texture", "s32"),
             Kernel::ConvGrouped => ("conv_grouped.wgsl", "main"),
             Kernel::WinogradInput => ("winograd.wgsl", "input"),
             Kernel::WinogradGemm => ("winograd.wgsl", "gemm"),
@@ -179,14 +170,6 @@ impl Kernel {
                 (4, Write),
                 (5, Uniform),
             ],
-            Kernel::ConvStripTex16 | Kernel::ConvStripTex32 => &[
-                (0, Texture),
-                (1, Read),
-                (2, Read),
-                (3, Read),
-                (4, Write),
-                (5, Uniform),
-            ],
             Kernel::Affine => &[(0, Read), (5, Read), (2, Read), (3, Write), (4, Uniform)],
             Kernel::Add => &[(0, Read), (1, Read), (3, Write), (4, Uniform)],
             Kernel::Relu => &[(0, Read), (3, Write), (4, Uniform)],
@@ -198,12 +181,6 @@ impl Kernel {
                 &[(0, Read), (1, Read), (2, Read), (3, Write), (4, Uniform)]
             }
         }
-    }
-
-    /// Whether binding 0 is a texture that holds the step's input (copied in just before the
-    /// dispatch: `src/gpu/texture_input.rs`).
-    pub fn reads_texture(self) -> bool {
-        self.bindings().iter().any(|&(_, a)| a == Access::Texture)
     }
 
     /// `file:entry`, as shown in profiles.
@@ -315,11 +292,6 @@ impl Pipelines {
                         ty: wgpu::BufferBindingType::Uniform,
                         has_dynamic_offset: false,
                         min_binding_size: None,
-                    },
-                    Access::Texture => wgpu::BindingType::Texture {
-                        sample_type: wgpu::TextureSampleType::Float { filterable: false },
-                        view_dimension: wgpu::TextureViewDimension::D2,
-                        multisampled: false,
                     },
                     _ => wgpu::BindingType::Buffer {
                         ty: wgpu::BufferBindingType::Storage {

@@ -25,8 +25,6 @@ pub enum Piece {
     ConvX4,
     /// The conv input `x` as scalars and its `load_x`.
     ConvX1,
-    /// The conv input `x` as a texture of vec4s and its `load_x`.
-    ConvXTex,
     /// `origin` and `tap`: window addressing.
     Window,
     /// `write_out4`: bias + residual + ReLU write step.
@@ -46,11 +44,10 @@ pub enum Piece {
 }
 
 impl Piece {
-    pub const ALL: [Piece; 12] = [
+    pub const ALL: [Piece; 11] = [
         Piece::ConvIo,
         Piece::ConvX4,
         Piece::ConvX1,
-        Piece::ConvXTex,
         Piece::Window,
         Piece::WriteStep,
         Piece::Acc16,
@@ -67,7 +64,6 @@ impl Piece {
             Piece::ConvIo => "conv_io.wgsl",
             Piece::ConvX4 => "conv_x4.wgsl",
             Piece::ConvX1 => "conv_x1.wgsl",
-            Piece::ConvXTex => "conv_xtex.wgsl",
             Piece::Window => "window.wgsl",
             Piece::WriteStep => "write_step.wgsl",
             Piece::Acc16 => "acc16.wgsl",
@@ -84,7 +80,6 @@ impl Piece {
             Piece::ConvIo => include_str!("../../../shaders/common/conv_io.wgsl"),
             Piece::ConvX4 => include_str!("../../../shaders/common/conv_x4.wgsl"),
             Piece::ConvX1 => include_str!("../../../shaders/common/conv_x1.wgsl"),
-            Piece::ConvXTex => include_str!("../../../shaders/common/conv_xtex.wgsl"),
             Piece::Window => include_str!("../../../shaders/common/window.wgsl"),
             Piece::WriteStep => include_str!("../../../shaders/common/write_step.wgsl"),
             Piece::Acc16 => include_str!("../../../shaders/common/acc16.wgsl"),
@@ -108,8 +103,7 @@ pub fn prelude(precision: Precision) -> &'static str {
 /// One kernel file: its fragment and the pieces it is assembled after.
 #[derive(Clone, Copy, Debug)]
 pub struct ShaderFile {
-    /// File name under `shaders/`; where one fragment is assembled twice (with different
-    /// pieces), the second build's name adds a `+suffix` that names what differs.
+    /// File name under `shaders/`.
     pub name: &'static str,
     pub pieces: &'static [Piece],
     pub body: &'static str,
@@ -122,10 +116,6 @@ use Piece::*;
 const CONV4: &[Piece] = &[ConvIo, ConvX4, Window, WriteStep, Acc16, ConvStore];
 const SG_NARROW: &[Piece] = &[
     ConvIo, ConvX4, Window, WriteStep, Acc16, ConvStore, SgTile, Sg64, SgW16,
-];
-/// [`SG_NARROW`] with the input read from a texture.
-const SG_NARROW_TEX: &[Piece] = &[
-    ConvIo, ConvXTex, Window, WriteStep, Acc16, ConvStore, SgTile, Sg64, SgW16,
 ];
 
 /// Every kernel file the engine compiles.
@@ -181,12 +171,6 @@ pub const FILES: &[ShaderFile] = &[
     ShaderFile {
         name: "conv_sg_strip.wgsl",
         pieces: SG_NARROW,
-        body: include_str!("../../../shaders/conv_sg_strip.wgsl"),
-        subgroups: true,
-    },
-    ShaderFile {
-        name: "conv_sg_strip.wgsl+texture",
-        pieces: SG_NARROW_TEX,
         body: include_str!("../../../shaders/conv_sg_strip.wgsl"),
         subgroups: true,
     },

@@ -224,7 +224,9 @@ pub fn tune(
         let reference = CpuModel::new(g.clone()).infer(&input)?;
         // Every candidate is loaded and checked first, then timed in interleaved rounds, so
         // that a machine whose speed drifts (shared hosts do, by 20 % within seconds) slows
-        // every candidate alike instead of whichever ran during the slow spell.
+        // every candidate alike instead of whichever ran during the slow spell. The layer's
+        // candidates are all loaded at once meanwhile (each a one-conv network and one
+        // workspace).
         let mut models = Vec::new();
         let mut candidates = Vec::new();
         for variant in ConvVariant::ALL

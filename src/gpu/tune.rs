@@ -15,6 +15,7 @@ use std::time::Instant;
 use super::context::Engine;
 use super::executor::Model;
 use super::kernels::conv::ConvVariant;
+use super::profile::median;
 use crate::compare::compare;
 use crate::cpu::CpuModel;
 use crate::error::{Error, Result};
@@ -176,13 +177,7 @@ fn interleaved_medians(
             times[i].push(measure(i)?);
         }
     }
-    Ok(times
-        .into_iter()
-        .map(|mut t| {
-            t.sort_by(f64::total_cmp);
-            t.get(t.len() / 2).copied().unwrap_or(f64::NAN)
-        })
-        .collect())
+    Ok(times.iter().map(|t| median(t)).collect())
 }
 
 /// Tunes every distinct conv shape of `graph` for `batch` inputs of `h × w`, caches the
@@ -227,32 +222,30 @@ pub fn tune(
         // every candidate alike instead of whichever ran during the slow spell. The layer's
         // candidates are all loaded at once meanwhile (each a one-conv network and one
         // workspace).
-        let mut models = Vec::new();
-        let mut candidates = Vec::new();
+        let mut loaded = Vec::new();
         for variant in ConvVariant::ALL
             .into_iter()
             .filter(|v| v.runs_on(conv, engine.conv_caps()))
         {
             let model = Model::with_variant(engine, g.clone(), variant)?;
-            let got = model.infer(&input)?;
-            let cmp = compare(&got, &reference);
-            models.push(model);
-            candidates.push(Candidate {
-                variant,
-                ms: f64::NAN,
-                rel_err: cmp.max_rel_err,
-                verified: cmp.max_rel_err <= TUNE_TOLERANCE && cmp.max_abs_err.is_finite(),
-            });
+            let cmp = compare(&model.infer(&input)?, &reference);
+            loaded.push((variant, model, cmp));
         }
-        let medians = interleaved_medians(models.len(), iters.max(1), |i| {
+        let medians = interleaved_medians(loaded.len(), iters.max(1), |i| {
             let t = Instant::now();
-            models[i].infer(&input)?;
+            loaded[i].1.infer(&input)?;
             Ok(t.elapsed().as_secs_f64() * 1e3)
         })?;
-        drop(models);
-        for (c, ms) in candidates.iter_mut().zip(medians) {
-            c.ms = ms;
-        }
+        let candidates: Vec<Candidate> = loaded
+            .iter()
+            .zip(medians)
+            .map(|((variant, _, cmp), ms)| Candidate {
+                variant: *variant,
+                ms,
+                rel_err: cmp.max_rel_err,
+                verified: cmp.max_rel_err <= TUNE_TOLERANCE && cmp.max_abs_err.is_finite(),
+            })
+            .collect();
         let chosen = candidates
             .iter()
             .filter(|c| c.verified)

@@ -213,3 +213,116 @@ fn s32(
     store_run8(m + 8u, st.ox + 8u, cb, r2);
     store_run8(m + 8u, st.ox + 8u, cb + 4u, r3);
 }
+
+// A tile of 4 output rows × 8 columns: the n-th image, first row oy, first column ox.
+struct Tile { n: u32, oy: u32, ox: u32, valid: bool }
+
+fn tile(t: u32) -> Tile {
+    let per_row = (p.out_w + 7u) / 8u;
+    let per_image = per_row * ((p.out_h + 3u) / 4u);
+    let r = t % per_image;
+    return Tile(t / per_image, (r / per_row) * 4u, (r % per_row) * 8u, t / per_image < p.batch);
+}
+
+// First pixel of input row oy + j - pt of the tile's image, or -1 in the padding (and for
+// tiles that do not exist).
+fn tile_row(tl: Tile, j: u32) -> i32 {
+    let iy = i32(tl.oy + j) - i32(p.pad_t);
+    if (!tl.valid || iy < 0 || iy >= i32(p.in_h)) {
+        return -1;
+    }
+    return (i32(tl.n * p.in_h) + iy) * i32(p.in_w);
+}
+
+// The three kernel rows' weights of 4 input channels × 16 output channels.
+struct W16x3 { k0: W16, k1: W16, k2: W16 }
+
+fn share_w16x3(row: u32, cb: u32, l: u32) -> W16x3 {
+    return W16x3(share_w16(row, cb, l), share_w16(row + p.in_c, cb, l),
+                 share_w16(row + 2u * p.in_c, cb, l));
+}
+
+// Input row j of the tile, ten columns from ix: the first two and the next eight.
+struct Row10 { e0: vec4<f32>, e1: vec4<f32>, x: X8 }
+// Their indices (in vec4s; -1 in the padding).
+struct Taps10 { e0: i32, e1: i32, t: Taps8 }
+
+fn taps10(tl: Tile, j: u32, ix: i32, cin4: u32) -> Taps10 {
+    let rb = tile_row(tl, j);
+    return Taps10(col(rb, ix, cin4), col(rb, ix + 1, cin4), cols8(rb, ix + 2, cin4));
+}
+
+fn load_row10(t: Taps10, c: u32) -> Row10 {
+    return Row10(load_x(t.e0, c), load_x(t.e1, c), load8(t.t, c));
+}
+
+// a + one kernel row (weights k) over the input row i.
+fn krow(a: Rows8x16, i: Row10, k: W16x3) -> Rows8x16 {
+    return row8(a, i.e0, i.e1, i.x, k.k0, k.k1, k.k2);
+}
+
+// CH = 16, a tile of 4 rows × 8 columns: each input row of the 6 × 10 patch is loaded once
+// per 4 input channels and feeds up to three output rows (60 input loads per 32 outputs and
+// 4 input channels, where the 32-pixel strip `s16` loads 3 × 34).
+@compute @workgroup_size(8, 1, 1)
+fn t16(
+    @builtin(local_invocation_index) li: u32,
+    @builtin(subgroup_invocation_id) lane: u32,
+    @builtin(workgroup_id) wid: vec3<u32>,
+    @builtin(num_workgroups) nwg: vec3<u32>,
+) {
+    let cb = wid.x * 4u;
+    let tb = (wid.z * nwg.y + wid.y) * 8u;
+    // Uniform exits only: every lane takes part in the broadcasts.
+    if (cb >= p.out_c4 || !tile(tb).valid) {
+        return;
+    }
+    let l = lane % 8u;
+    let tl = tile(tb + li);
+    let ix = i32(tl.ox) - i32(p.pad_l);
+    var r0 = zero_rows8x16();
+    var r1 = zero_rows8x16();
+    var r2 = zero_rows8x16();
+    var r3 = zero_rows8x16();
+    let cin4 = p.in_c / 4u;
+    let kstride = 3u * p.in_c;
+    let t0 = taps10(tl, 0u, ix, cin4);
+    let t1 = taps10(tl, 1u, ix, cin4);
+    let t2 = taps10(tl, 2u, ix, cin4);
+    let t3 = taps10(tl, 3u, ix, cin4);
+    let t4 = taps10(tl, 4u, ix, cin4);
+    let t5 = taps10(tl, 5u, ix, cin4);
+    for (var c = 0u; c < cin4; c++) {
+        // Kernel rows 0, 1, 2; input row j feeds output row j - ky.
+        let k0 = share_w16x3(4u * c, cb, l);
+        let k1 = share_w16x3(kstride + 4u * c, cb, l);
+        let k2 = share_w16x3(2u * kstride + 4u * c, cb, l);
+        let i0 = load_row10(t0, c);
+        r0 = krow(r0, i0, k0);
+        let i1 = load_row10(t1, c);
+        r0 = krow(r0, i1, k1);
+        r1 = krow(r1, i1, k0);
+        let i2 = load_row10(t2, c);
+        r0 = krow(r0, i2, k2);
+        r1 = krow(r1, i2, k1);
+        r2 = krow(r2, i2, k0);
+        let i3 = load_row10(t3, c);
+        r1 = krow(r1, i3, k2);
+        r2 = krow(r2, i3, k1);
+        r3 = krow(r3, i3, k0);
+        let i4 = load_row10(t4, c);
+        r2 = krow(r2, i4, k2);
+        r3 = krow(r3, i4, k1);
+        let i5 = load_row10(t5, c);
+        r3 = krow(r3, i5, k2);
+    }
+    if (!tl.valid) {
+        return;
+    }
+    let m = (tl.n * p.out_h + tl.oy) * p.out_w + tl.ox;
+    let rows = p.out_h - tl.oy;
+    store_run8(m, tl.ox, cb, r0);
+    if (rows > 1u) { store_run8(m + p.out_w, tl.ox, cb, r1); }
+    if (rows > 2u) { store_run8(m + 2u * p.out_w, tl.ox, cb, r2); }
+    if (rows > 3u) { store_run8(m + 3u * p.out_w, tl.ox, cb, r3); }
+}

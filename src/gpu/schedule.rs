@@ -197,7 +197,6 @@ fn launches(
                     ConvVariant::Subgroup32 => Kernel::ConvSubgroup32,
                     ConvVariant::Strip16 => Kernel::ConvStrip16,
                     ConvVariant::Strip32 => Kernel::ConvStrip32,
-                    ConvVariant::Tile16 => Kernel::ConvTile16,
                     ConvVariant::Grouped => Kernel::ConvGrouped,
                     _ => Kernel::Conv,
                 };

@@ -149,17 +149,13 @@ pub enum ConvVariant {
     Strip16,
     /// The same over 32-channel blocks and strips of 16 pixels.
     Strip32,
-    /// 3×3 stride-1 conv over 16-channel blocks, a tile of 4 output rows × 8 columns per
-    /// invocation, each input row loaded once for the three kernel rows it feeds (needs
-    /// `SUBGROUP`).
-    Tile16,
     /// Direct conv of one pixel × 4 output channels per invocation, any groups and dilation
     /// (the only variant for grouped, depthwise or dilated convs).
     Grouped,
 }
 
 impl ConvVariant {
-    pub const ALL: [ConvVariant; 15] = [
+    pub const ALL: [ConvVariant; 14] = [
         ConvVariant::Direct,
         ConvVariant::DirectVec4,
         ConvVariant::Gemm1x1,
@@ -173,7 +169,6 @@ impl ConvVariant {
         ConvVariant::Subgroup32,
         ConvVariant::Strip16,
         ConvVariant::Strip32,
-        ConvVariant::Tile16,
         ConvVariant::Grouped,
     ];
 
@@ -193,7 +188,6 @@ impl ConvVariant {
             ConvVariant::Subgroup32 => "sg_gemm_c32",
             ConvVariant::Strip16 => "sg_strip_c16",
             ConvVariant::Strip32 => "sg_strip_c32",
-            ConvVariant::Tile16 => "sg_tile_c16",
             ConvVariant::Grouped => "grouped",
         }
     }
@@ -225,9 +219,7 @@ impl ConvVariant {
             | ConvVariant::Subgroup8
             | ConvVariant::Subgroup16
             | ConvVariant::Subgroup32 => super::conv_sg::eligible(conv),
-            ConvVariant::Strip16 | ConvVariant::Strip32 | ConvVariant::Tile16 => {
-                super::conv_strip::eligible(conv)
-            }
+            ConvVariant::Strip16 | ConvVariant::Strip32 => super::conv_strip::eligible(conv),
         }
     }
 

@@ -30,8 +30,6 @@ pub struct Strip {
     pub channels: usize,
     /// Output pixels of one row per invocation.
     pub width: usize,
-    /// Output rows per invocation.
-    pub rows: usize,
 }
 
 impl Strip {
@@ -39,19 +37,11 @@ impl Strip {
     pub const C16: Strip = Strip {
         channels: 16,
         width: 32,
-        rows: 1,
     };
     /// `sg_strip_c32` (entry `s32`).
     pub const C32: Strip = Strip {
         channels: 32,
         width: 16,
-        rows: 1,
-    };
-    /// `sg_tile_c16` (entry `t16`).
-    pub const T16: Strip = Strip {
-        channels: 16,
-        width: 8,
-        rows: 4,
     };
 
     /// The tiling of `variant`, or `None` when it is not a row-strip conv.
@@ -59,14 +49,13 @@ impl Strip {
         match variant {
             ConvVariant::Strip16 => Some(Strip::C16),
             ConvVariant::Strip32 => Some(Strip::C32),
-            ConvVariant::Tile16 => Some(Strip::T16),
             _ => None,
         }
     }
 
-    /// Strips of a dispatch: `rows` × `width`-pixel pieces of each of the `batch` output maps.
+    /// Strips of a dispatch: `width`-pixel pieces of each of the `batch · out_h` output rows.
     pub fn strips(self, batch: usize, out_h: usize, out_w: usize) -> usize {
-        batch * out_h.div_ceil(self.rows) * out_w.div_ceil(self.width)
+        batch * out_h * out_w.div_ceil(self.width)
     }
 
     /// Workgroup grid: x = channel blocks of the padded `out_c4` vec4 columns, (y, z) = blocks

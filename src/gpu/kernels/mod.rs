@@ -47,8 +47,6 @@ pub enum Kernel {
     /// invocation (few output channels).
     ConvStrip16,
     ConvStrip32,
-    /// The same over 16-channel blocks, a tile of 4 output rows × 8 columns per invocation.
-    ConvTile16,
     /// Grouped / depthwise / dilated direct conv.
     ConvGrouped,
     /// Winograd F(2,3): input transform, 16 GEMMs, output transform.
@@ -76,7 +74,7 @@ pub enum Kernel {
 }
 
 impl Kernel {
-    pub const ALL: [Kernel; 30] = [
+    pub const ALL: [Kernel; 29] = [
         Kernel::PoolLinear,
         Kernel::PoolLinear4,
         Kernel::Conv,
@@ -90,7 +88,6 @@ impl Kernel {
         Kernel::ConvSubgroup32,
         Kernel::ConvStrip16,
         Kernel::ConvStrip32,
-        Kernel::ConvTile16,
         Kernel::ConvGrouped,
         Kernel::WinogradInput,
         Kernel::WinogradGemm,
@@ -123,7 +120,6 @@ impl Kernel {
             Kernel::ConvSubgroup32 => ("conv_sg_narrow.wgsl", "c32"),
             Kernel::ConvStrip16 => ("conv_sg_strip.wgsl", "s16"),
             Kernel::ConvStrip32 => ("conv_sg_strip.wgsl", "s32"),
-            Kernel::ConvTile16 => ("conv_sg_strip.wgsl", "t16"),
             Kernel::ConvGrouped => ("conv_grouped.wgsl", "main"),
             Kernel::WinogradInput => ("winograd.wgsl", "input"),
             Kernel::WinogradGemm => ("winograd.wgsl", "gemm"),
@@ -166,7 +162,6 @@ impl Kernel {
             | Kernel::ConvSubgroup32
             | Kernel::ConvStrip16
             | Kernel::ConvStrip32
-            | Kernel::ConvTile16
             | Kernel::ConvGrouped => &[
                 (0, Read),
                 (1, Read),

@@ -21,15 +21,13 @@ fn zero64() -> Acc64 {
     return Acc64(zero(), zero(), zero(), zero());
 }
 
-// a + s · r
-fn mac_row64(a: Acc64, s: f32, r: Acc64) -> Acc64 {
-    return Acc64(mac_row(a.q0, s, r.q0), mac_row(a.q1, s, r.q1), mac_row(a.q2, s, r.q2),
-                 mac_row(a.q3, s, r.q3));
-}
-
-// a + xv · b (4 input channels)
+// a + xv · b (4 input channels), 16 channels at a time (acc16's `mac`: each output vec4
+// takes its four input-channel steps in a row).
 fn mac64(a: Acc64, xv: vec4<f32>, b: B64) -> Acc64 {
-    return mac_row64(mac_row64(mac_row64(mac_row64(a, xv.x, b.r0), xv.y, b.r1), xv.z, b.r2), xv.w, b.r3);
+    return Acc64(mac(a.q0, xv, W16(b.r0.q0, b.r1.q0, b.r2.q0, b.r3.q0)),
+                 mac(a.q1, xv, W16(b.r0.q1, b.r1.q1, b.r2.q1, b.r3.q1)),
+                 mac(a.q2, xv, W16(b.r0.q2, b.r1.q2, b.r2.q2, b.r3.q2)),
+                 mac(a.q3, xv, W16(b.r0.q3, b.r1.q3, b.r2.q3, b.r3.q3)));
 }
 
 // A weight row of 64 channels from what lanes 0..7 loaded: lane j holds columns j (lo) and

@@ -18,6 +18,7 @@ fn main(
     @builtin(workgroup_id) wid: vec3<u32>,
     @builtin(num_workgroups) nwg: vec3<u32>,
 ) {
+    init_write();
     let c4 = (wid.x * 8u + lid.y) * 4u;
     let m0 = ((wid.z * nwg.y + wid.y) * 8u + lid.x) * 8u;
     if (c4 >= p.out_c4 || m0 >= pixels()) {

@@ -24,6 +24,7 @@ fn main(
     @builtin(workgroup_id) wid: vec3<u32>,
     @builtin(num_workgroups) nwg: vec3<u32>,
 ) {
+    init_write();
     let m_base = (wid.z * nwg.y + wid.y) * 64u;
     let c4_base = wid.x * 16u;
     // Loader roles: A row px_l with vec4 cv_l; B row k_l, column c_l.

@@ -23,6 +23,7 @@ fn main(
     @builtin(workgroup_id) wid: vec3<u32>,
     @builtin(num_workgroups) nwg: vec3<u32>,
 ) {
+    init_write();
     let c4 = wid.x * 16u + lid.x;
     let m = (wid.z * nwg.y + wid.y) * 4u + lid.y;
     if (c4 >= p.out_c4 || m >= pixels()) {

@@ -30,11 +30,12 @@ fn load_bias(cb: u32) -> Acc64 {
                  Acc(v[8], v[9], v[10], v[11]), Acc(v[12], v[13], v[14], v[15]));
 }
 
+// 16 channels from vec4 column c4 (write_out4 skips the channels past Cout).
 fn store16(base: u32, c4: u32, a: Acc, b: Acc) {
-    if (c4 < p.out_c4) { write_out4(base, c4, a.c0 + b.c0); }
-    if (c4 + 1u < p.out_c4) { write_out4(base, c4 + 1u, a.c1 + b.c1); }
-    if (c4 + 2u < p.out_c4) { write_out4(base, c4 + 2u, a.c2 + b.c2); }
-    if (c4 + 3u < p.out_c4) { write_out4(base, c4 + 3u, a.c3 + b.c3); }
+    write_out4(base, c4, a.c0 + b.c0);
+    write_out4(base, c4 + 1u, a.c1 + b.c1);
+    write_out4(base, c4 + 2u, a.c2 + b.c2);
+    write_out4(base, c4 + 3u, a.c3 + b.c3);
 }
 
 // Pixel m's 64 channels from vec4 column cb, plus the bias b; nothing past the last pixel.
@@ -83,6 +84,7 @@ fn main(
     @builtin(workgroup_id) wid: vec3<u32>,
     @builtin(num_workgroups) nwg: vec3<u32>,
 ) {
+    init_write();
     let cb = wid.x * 16u;
     let mb = (wid.z * nwg.y + wid.y) * 128u;
     // Uniform exits only: every lane takes part in the broadcasts.
@@ -122,6 +124,7 @@ fn main8(
     @builtin(workgroup_id) wid: vec3<u32>,
     @builtin(num_workgroups) nwg: vec3<u32>,
 ) {
+    init_write();
     let cb = wid.x * 16u;
     let mb = (wid.z * nwg.y + wid.y) * 64u;
     if (cb >= p.out_c4 || mb >= pixels()) {

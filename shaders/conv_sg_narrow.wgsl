@@ -53,6 +53,7 @@ fn c16(
     @builtin(workgroup_id) wid: vec3<u32>,
     @builtin(num_workgroups) nwg: vec3<u32>,
 ) {
+    init_write();
     let cb = wid.x * 4u;
     let mb = (wid.z * nwg.y + wid.y) * 256u;
     // Uniform exits only: every lane takes part in the broadcasts.
@@ -101,6 +102,7 @@ fn c32(
     @builtin(workgroup_id) wid: vec3<u32>,
     @builtin(num_workgroups) nwg: vec3<u32>,
 ) {
+    init_write();
     let cb = wid.x * 8u;
     let mb = (wid.z * nwg.y + wid.y) * 128u;
     if (cb >= p.out_c4 || mb >= pixels()) {

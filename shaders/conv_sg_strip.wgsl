@@ -113,6 +113,7 @@ fn s16(
     @builtin(workgroup_id) wid: vec3<u32>,
     @builtin(num_workgroups) nwg: vec3<u32>,
 ) {
+    init_write();
     let cb = wid.x * 4u;
     let sb = (wid.z * nwg.y + wid.y) * 8u;
     // Uniform exits only: every lane takes part in the broadcasts.
@@ -169,6 +170,7 @@ fn s32(
     @builtin(workgroup_id) wid: vec3<u32>,
     @builtin(num_workgroups) nwg: vec3<u32>,
 ) {
+    init_write();
     let cb = wid.x * 8u;
     let sb = (wid.z * nwg.y + wid.y) * 8u;
     if (cb >= p.out_c4 || !strip(sb, 16u).valid) {

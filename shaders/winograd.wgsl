@@ -99,6 +99,7 @@ fn write_out(n: u32, oy: u32, ox: u32, c4: u32, v: vec4<f32>) {
 @compute @workgroup_size(64, 1, 1)
 fn output(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
           @builtin(local_invocation_id) lid: vec3<u32>) {
+    init_write();
     let i = (wid.y * nwg.x + wid.x) * 64u + lid.x;
     if (i >= p.tiles * p.out_c4) {
         return;

@@ -304,3 +304,51 @@ fn params_structs_match_their_rust_structs() {
         }
     }
 }
+
+/// Whether `block` calls the function named `callee`, at any depth.
+fn calls(module: &naga::Module, block: &naga::Block, callee: &str) -> bool {
+    block.iter().any(|s| match s {
+        naga::Statement::Call { function, .. } => {
+            module.functions[*function].name.as_deref() == Some(callee)
+        }
+        naga::Statement::Block(b) => calls(module, b, callee),
+        naga::Statement::If { accept, reject, .. } => {
+            calls(module, accept, callee) || calls(module, reject, callee)
+        }
+        naga::Statement::Loop { body, continuing, .. } => {
+            calls(module, body, callee) || calls(module, continuing, callee)
+        }
+        naga::Statement::Switch { cases, .. } => {
+            cases.iter().any(|c| calls(module, &c.body, callee))
+        }
+        _ => false,
+    })
+}
+
+/// The write step reads `p` once per invocation in `init_write` and takes the residual from
+/// the pipeline constant `has_residual` (the two pipelines of `Kernel::has_write_step`): an
+/// entry point that stores through it without calling `init_write` would write nothing, and a
+/// kernel listed there whose module lacks the constant would fail to build its pipelines.
+#[test]
+fn write_step_kernels_init_it_and_declare_the_residual_constant() {
+    for (kernel, precision) in Kernel::ALL
+        .into_iter()
+        .flat_map(|k| PRECISIONS.map(|p| (k, p)))
+    {
+        let (name, entry) = kernel.entry();
+        let src = &file(name).unwrap().assemble(precision);
+        let module = parse(name, src);
+        let ep = module.entry_points.iter().find(|e| e.name == entry).unwrap();
+        assert_eq!(
+            calls(&module, &ep.function.body, "init_write"),
+            kernel.has_write_step(),
+            "{kernel:?} ({name}:{entry}): calls init_write (left) vs Kernel::has_write_step (right)"
+        );
+        if kernel.has_write_step() {
+            assert!(
+                module.overrides.iter().any(|(_, o)| o.name.as_deref() == Some("has_residual")),
+                "{kernel:?}: `{name}` declares no `override has_residual`"
+            );
+        }
+    }
+}

@@ -1,21 +1,36 @@
-// Piece: the fused write step of every conv (needs `residual`, `y` and `p` with out_c,
-// has_residual and relu):
+// Piece: the fused write step of every conv (needs `residual`, `y` and `p` with out_c and
+// relu):
 //   y[base + co] = v[co - 4·c4] (+ residual[base + co]) (ReLU)   for the valid co of vec4 c4,
-// where `base` is the output pixel's first element and `v` already holds the bias. Scalar
-// stores on purpose: a vec4 path where Cout % 4 == 0 (the output and residual bound a second
-// time as vec4 arrays) measured 8 % slower over resnet50 on lavapipe.
+// where `base` is the output pixel's first element and `v` already holds the bias.
+//
+// CPU drivers such as llvmpipe run both sides of every `if` under a lane mask, so a residual
+// load behind a false condition still costs its per-lane loop, and each read of the uniform `p`
+// inside the per-channel code is a gather of its own. Hence:
+// - whether a residual is added is the pipeline constant `has_residual` (every conv pipeline is
+//   built with it false or true, src/gpu/kernels/mod.rs `Pipelines::get`), so the residual
+//   loads exist only in the pipelines that use them;
+// - `out_c` and `relu` are read from `p` once per invocation by `init_write`, which every
+//   entry point that stores calls before its first store.
+// Scalar stores on purpose: a vec4 path where Cout % 4 == 0 (the output and residual bound a
+// second time as vec4 arrays) measured 8 % slower over resnet50 on lavapipe.
+override has_residual: bool = false;
+
+struct WriteStep { out_c: u32, relu: bool }
+var<private> ws: WriteStep;
+
+fn init_write() {
+    ws = WriteStep(p.out_c, p.relu != 0u);
+}
+
 fn write_out4(base: u32, c4: u32, v: vec4<f32>) {
     for (var j = 0u; j < 4u; j++) {
         let co = c4 * 4u + j;
-        if (co < p.out_c) {
+        if (co < ws.out_c) {
             var o = v[j];
-            if (p.has_residual != 0u) {
+            if (has_residual) {
                 o += f32(residual[base + co]);
             }
-            if (p.relu != 0u) {
-                o = max(o, 0.0);
-            }
-            y[base + co] = act(o);
+            y[base + co] = act(select(o, max(o, 0.0), ws.relu));
         }
     }
 }

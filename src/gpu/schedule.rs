@@ -35,6 +35,8 @@ pub(crate) struct Step {
     /// Index of the node in [`Graph::nodes`] order.
     pub node: usize,
     pub kernel: Kernel,
+    /// Whether the kernel's write step adds a residual (which pipeline of `kernel` runs).
+    pub residual: bool,
     pub grid: [u32; 3],
     /// Resources in binding order (inputs, weights, output), the params uniform last.
     pub resources: Vec<Res>,
@@ -121,8 +123,8 @@ pub(crate) fn winograd_bytes(
     bytes
 }
 
-/// (kernel, params, grid, resources) of one launch.
-type Launch = (Kernel, Vec<u8>, [u32; 3], Vec<Res>);
+/// (kernel, residual, params, grid, resources) of one launch.
+type Launch = (Kernel, bool, Vec<u8>, [u32; 3], Vec<Res>);
 
 /// The launches of one node.
 fn launches(
@@ -144,12 +146,12 @@ fn launches(
         Op::InputToNhwc => {
             let (p, grid) = layout::params(n, x, y, None);
             let k = Kernel::NchwToNhwc;
-            vec![(k, bytes(bytemuck::bytes_of(&p)), grid, vec![input, output])]
+            vec![(k, false, bytes(bytemuck::bytes_of(&p)), grid, vec![input, output])]
         }
         Op::ShortcutA(s) => {
             let (p, grid) = layout::params(n, x, y, Some(s));
             let k = Kernel::ShortcutA;
-            vec![(k, bytes(bytemuck::bytes_of(&p)), grid, vec![input, output])]
+            vec![(k, false, bytes(bytemuck::bytes_of(&p)), grid, vec![input, output])]
         }
         Op::Conv { conv: c, relu, .. } => {
             let variant = variant.unwrap_or(ConvVariant::Direct);
@@ -166,18 +168,21 @@ fn launches(
                 vec![
                     (
                         Kernel::WinogradInput,
+                        false,
                         pb.clone(),
                         grids[0],
                         vec![input, Res::WinogradV],
                     ),
                     (
                         gemm,
+                        false,
                         pb.clone(),
                         gemm_grid,
                         vec![Res::WinogradV, w(2), Res::WinogradM],
                     ),
                     (
                         Kernel::WinogradOutput,
+                        second.is_some(),
                         pb,
                         grids[2],
                         vec![Res::WinogradM, w(1), residual, output],
@@ -201,23 +206,24 @@ fn launches(
                     _ => Kernel::Conv,
                 };
                 let res = vec![input, w(0), w(1), residual, output];
-                vec![(k, bytes(bytemuck::bytes_of(&p)), grid, res)]
+                vec![(k, second.is_some(), bytes(bytemuck::bytes_of(&p)), grid, res)]
             }
         }
         Op::Affine { relu, .. } => {
             let (p, grid) = eltwise::params(n * y.len(), y.c, *relu);
             let res = vec![input, w(0), w(1), output];
-            vec![(Kernel::Affine, bytes(bytemuck::bytes_of(&p)), grid, res)]
+            vec![(Kernel::Affine, false, bytes(bytemuck::bytes_of(&p)), grid, res)]
         }
         Op::Add { relu } => {
             let (p, grid) = eltwise::params(n * y.len(), y.c, *relu);
             let res = vec![input, residual, output];
-            vec![(Kernel::Add, bytes(bytemuck::bytes_of(&p)), grid, res)]
+            vec![(Kernel::Add, false, bytes(bytemuck::bytes_of(&p)), grid, res)]
         }
         Op::Relu => {
             let (p, grid) = eltwise::params(n * y.len(), y.c, true);
             vec![(
                 Kernel::Relu,
+                false,
                 bytes(bytemuck::bytes_of(&p)),
                 grid,
                 vec![input, output],
@@ -230,12 +236,12 @@ fn launches(
             } else {
                 Kernel::MaxPool
             };
-            vec![(k, bytes(bytemuck::bytes_of(&p)), grid, vec![input, output])]
+            vec![(k, false, bytes(bytemuck::bytes_of(&p)), grid, vec![input, output])]
         }
         Op::GlobalAvgPool => {
             let (p, grid) = pool::params(n, x, y, None);
             let k = Kernel::GlobalAvgPool;
-            vec![(k, bytes(bytemuck::bytes_of(&p)), grid, vec![input, output])]
+            vec![(k, false, bytes(bytemuck::bytes_of(&p)), grid, vec![input, output])]
         }
         Op::Linear { in_f, out_f, .. } => match memory.pooled_by.get(&node.inputs[0]) {
             // The pool was skipped: average and classify in one pass.
@@ -248,12 +254,12 @@ fn launches(
                 } else {
                     Kernel::PoolLinear
                 };
-                vec![(k, bytes(bytemuck::bytes_of(&p)), grid, res)]
+                vec![(k, false, bytes(bytemuck::bytes_of(&p)), grid, res)]
             }
             None => {
                 let (p, grid) = linear::params(n, *in_f, *out_f, None);
                 let res = vec![input, w(0), w(1), output];
-                vec![(Kernel::Linear, bytes(bytemuck::bytes_of(&p)), grid, res)]
+                vec![(Kernel::Linear, false, bytes(bytemuck::bytes_of(&p)), grid, res)]
             }
         },
     }
@@ -277,7 +283,7 @@ pub(crate) fn steps(
             if memory.pooled_by.contains_key(&node.output) {
                 continue; // fused into the classifier that reads it
             }
-            for (kernel, p, grid, resources) in launches(node, i, memory, variants[i]) {
+            for (kernel, residual, p, grid, resources) in launches(node, i, memory, variants[i]) {
                 params.push(
                     device.create_buffer_init(&wgpu::util::BufferInitDescriptor {
                         label: Some(&node.name),
@@ -288,6 +294,7 @@ pub(crate) fn steps(
                 out.push(Step {
                     node: i,
                     kernel,
+                    residual,
                     grid,
                     resources,
                     params: params.len() - 1,

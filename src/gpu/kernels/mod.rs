@@ -183,6 +183,29 @@ impl Kernel {
         }
     }
 
+    /// Whether the entry point stores through the fused write step
+    /// (`shaders/common/write_step.wgsl`), whose pipeline constant `has_residual` says whether
+    /// it adds a residual: such a kernel has two pipelines (see [`Pipelines::get`]).
+    /// Its entry point calls `init_write()` first (`tests/shaders.rs` checks both ways).
+    pub fn has_write_step(self) -> bool {
+        matches!(
+            self,
+            Kernel::Conv
+                | Kernel::ConvVec4
+                | Kernel::Conv1x1
+                | Kernel::ConvTiled
+                | Kernel::ConvSmall
+                | Kernel::ConvSubgroup
+                | Kernel::ConvSubgroup8
+                | Kernel::ConvSubgroup16
+                | Kernel::ConvSubgroup32
+                | Kernel::ConvStrip16
+                | Kernel::ConvStrip32
+                | Kernel::ConvGrouped
+                | Kernel::WinogradOutput
+        )
+    }
+
     /// `file:entry`, as shown in profiles.
     pub fn label(self) -> String {
         let (file, entry) = self.entry();
@@ -231,11 +254,16 @@ pub struct Pipeline {
 /// The pipelines of one device and precision, each compiled on first use: a driver that
 /// compiles at pipeline creation (lavapipe JIT-compiles every entry point through LLVM, seconds
 /// for the large subgroup GEMMs) then spends that time only on the kernels a model runs.
+///
+/// A kernel with the fused write step ([`Kernel::has_write_step`]) has two pipelines, one per
+/// value of the pipeline constant `has_residual`: a residual add that a conv does not have then
+/// costs nothing, where a runtime flag would still cost its masked loads on CPU drivers.
 pub struct Pipelines {
     device: wgpu::Device,
     modules: HashMap<&'static str, wgpu::ShaderModule>,
-    /// One cell per kernel, indexed by its discriminant (`Kernel::ALL` lists each once).
-    cells: Vec<OnceLock<Pipeline>>,
+    /// Two cells per kernel (without and with a residual), indexed by its discriminant
+    /// (`Kernel::ALL` lists each once).
+    cells: Vec<[OnceLock<Pipeline>; 2]>,
 }
 
 impl Pipelines {
@@ -255,13 +283,15 @@ impl Pipelines {
         Pipelines {
             device: device.clone(),
             modules,
-            cells: Kernel::ALL.iter().map(|_| OnceLock::new()).collect(),
+            cells: Kernel::ALL.iter().map(|_| Default::default()).collect(),
         }
     }
 
-    /// The pipeline of `k`, compiled now if this is its first use.
-    pub fn get(&self, k: Kernel) -> &Pipeline {
-        self.cells[k as usize].get_or_init(|| self.create(k))
+    /// The pipeline of `k` (adding a residual in its write step if `residual`; kernels without
+    /// a write step have one pipeline and ignore it), compiled now if this is its first use.
+    pub fn get(&self, k: Kernel, residual: bool) -> &Pipeline {
+        let residual = residual && k.has_write_step();
+        self.cells[k as usize][residual as usize].get_or_init(|| self.create(k, residual))
     }
 
     /// Compiles every kernel this device can run now (what [`Pipelines::get`] would do on
@@ -269,18 +299,25 @@ impl Pipelines {
     pub fn compile_all(&self) {
         for &k in Kernel::ALL.iter() {
             if self.modules.contains_key(k.entry().0) {
-                self.get(k);
+                self.get(k, false);
+                if k.has_write_step() {
+                    self.get(k, true);
+                }
             }
         }
     }
 
-    fn create(&self, k: Kernel) -> Pipeline {
+    fn create(&self, k: Kernel, residual: bool) -> Pipeline {
         let (file, entry) = k.entry();
         let module = self
             .modules
             .get(file)
             .expect("a kernel that needs subgroups runs only where the device has them");
-        let label = k.label();
+        let label = if residual {
+            format!("{}+residual", k.label())
+        } else {
+            k.label()
+        };
         let entries: Vec<wgpu::BindGroupLayoutEntry> = k
             .bindings()
             .iter()
@@ -317,6 +354,11 @@ impl Pipelines {
                 bind_group_layouts: &[Some(&layout)],
                 immediate_size: 0,
             });
+        let constants: Vec<(&str, f64)> = if k.has_write_step() {
+            vec![("has_residual", if residual { 1.0 } else { 0.0 })]
+        } else {
+            Vec::new()
+        };
         let pipeline = self
             .device
             .create_compute_pipeline(&wgpu::ComputePipelineDescriptor {
@@ -324,7 +366,10 @@ impl Pipelines {
                 layout: Some(&pl),
                 module,
                 entry_point: Some(entry),
-                compilation_options: Default::default(),
+                compilation_options: wgpu::PipelineCompilationOptions {
+                    constants: &constants,
+                    ..Default::default()
+                },
                 cache: None,
             });
         Pipeline { pipeline, layout }
@@ -361,3 +406,4 @@ mod kernel_index_tests {
         }
     }
 }
+

@@ -14,13 +14,6 @@
 // Cin and Cout are multiples of 4 here (Cout padded to 16 in U and M).
 // Layouts: V [16][T][Cin/4] vec4; U [16][Cin][Cout16/4] vec4; M [16][T][Cout16/4] vec4.
 
-fn input_at(n: u32, iy: i32, ix: i32, c4: u32) -> vec4<f32> {
-    if (iy < 0 || ix < 0 || iy >= i32(p.in_h) || ix >= i32(p.in_w)) {
-        return vec4<f32>(0.0);
-    }
-    return vec4<f32>(x[((n * p.in_h + u32(iy)) * p.in_w + u32(ix)) * p.in_c4 + c4]);
-}
-
 // One invocation per (tile, 4 channels).
 @compute @workgroup_size(64, 1, 1)
 fn input(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
@@ -88,11 +81,12 @@ fn gemm(@builtin(local_invocation_id) lid: vec3<u32>, @builtin(workgroup_id) wid
     store_m(e, t0 + 6u, c4, a6); store_m(e, t0 + 7u, c4, a7);
 }
 
+// Output pixel (oy, ox) of image n: channels 4·c4.. of `v` (the bias already added).
 fn write_out(n: u32, oy: u32, ox: u32, c4: u32, v: vec4<f32>) {
     if (oy >= p.out_h || ox >= p.out_w) {
         return;
     }
-    write_out4(((n * p.out_h + oy) * p.out_w + ox) * p.out_c, c4, v + bias[c4]);
+    write_out4(((n * p.out_h + oy) * p.out_w + ox) * p.out_c, c4, v);
 }
 
 // One invocation per (tile, 4 output channels): Y = A^T M A, then the fused write step.
@@ -122,12 +116,13 @@ fn output(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: v
     let r = t % per_image;
     let oy = (r / p.tiles_w) * 2u;
     let ox = (r % p.tiles_w) * 2u;
+    let b = bias[c4];
     for (var a = 0u; a < 2u; a++) {
         let r0 = q[a * 4u];
         let r1 = q[a * 4u + 1u];
         let r2 = q[a * 4u + 2u];
         let r3 = q[a * 4u + 3u];
-        write_out(n, oy + a, ox, c4, r0 + r1 + r2);
-        write_out(n, oy + a, ox + 1u, c4, r1 - r2 - r3);
+        write_out(n, oy + a, ox, c4, r0 + r1 + r2 + b);
+        write_out(n, oy + a, ox + 1u, c4, r1 - r2 - r3 + b);
     }
 }

@@ -315,9 +315,9 @@ fn calls(module: &naga::Module, block: &naga::Block, callee: &str) -> bool {
         naga::Statement::If { accept, reject, .. } => {
             calls(module, accept, callee) || calls(module, reject, callee)
         }
-        naga::Statement::Loop { body, continuing, .. } => {
-            calls(module, body, callee) || calls(module, continuing, callee)
-        }
+        naga::Statement::Loop {
+            body, continuing, ..
+        } => calls(module, body, callee) || calls(module, continuing, callee),
         naga::Statement::Switch { cases, .. } => {
             cases.iter().any(|c| calls(module, &c.body, callee))
         }
@@ -338,7 +338,11 @@ fn write_step_kernels_init_it_and_declare_the_residual_constant() {
         let (name, entry) = kernel.entry();
         let src = &file(name).unwrap().assemble(precision);
         let module = parse(name, src);
-        let ep = module.entry_points.iter().find(|e| e.name == entry).unwrap();
+        let ep = module
+            .entry_points
+            .iter()
+            .find(|e| e.name == entry)
+            .unwrap();
         assert_eq!(
             calls(&module, &ep.function.body, "init_write"),
             kernel.has_write_step(),
@@ -346,7 +350,10 @@ fn write_step_kernels_init_it_and_declare_the_residual_constant() {
         );
         if kernel.has_write_step() {
             assert!(
-                module.overrides.iter().any(|(_, o)| o.name.as_deref() == Some("has_residual")),
+                module
+                    .overrides
+                    .iter()
+                    .any(|(_, o)| o.name.as_deref() == Some("has_residual")),
                 "{kernel:?}: `{name}` declares no `override has_residual`"
             );
         }

@@ -1,6 +1,8 @@
-// Piece: the Winograd F(2x2, 3x3) passes' parameters and bindings (shaders/winograd.wgsl has
-// the formulas), and the GEMMs' access to the transformed input V [16][T][Cin/4] vec4 and the
-// products M [16][T][Cout16/4] vec4, where T = p.tiles; tiles past T read 0 and are not stored.
+// Piece: the Winograd passes' parameters and bindings (shaders/winograd.wgsl and
+// winograd4.wgsl have the formulas), the input transforms' reads of the input, and the GEMMs'
+// access to the transformed input V [E][T][Cin/4] vec4 and the products M [E][T][Cout16/4]
+// vec4, where E = 16 (F(2,3)) or 36 (F(4,3)) and T = p.tiles; tiles past T read 0 and are not
+// stored.
 
 struct WinoParams {
     batch: u32, in_h: u32, in_w: u32, in_c4: u32,
@@ -19,6 +21,14 @@ struct WinoParams {
 @group(0) @binding(7) var<storage, read> residual: array<act>;
 @group(0) @binding(8) var<storage, read_write> y: array<act>;
 @group(0) @binding(9) var<uniform> p: WinoParams;
+
+// Input vec4 c4 of pixel (iy, ix) of image n; 0 outside the image (the padding).
+fn input_at(n: u32, iy: i32, ix: i32, c4: u32) -> vec4<f32> {
+    if (iy < 0 || ix < 0 || iy >= i32(p.in_h) || ix >= i32(p.in_w)) {
+        return vec4<f32>(0.0);
+    }
+    return vec4<f32>(x[((n * p.in_h + u32(iy)) * p.in_w + u32(ix)) * p.in_c4 + c4]);
+}
 
 fn load_v(e: u32, t: u32, c: u32) -> vec4<f32> {
     if (t >= p.tiles) {

@@ -67,13 +67,14 @@ impl Schedule {
 }
 
 /// The variant of every conv node (`None` for other nodes). `choose(node, conv, input shape)`
-/// gives the preferred variant; Winograd falls back to the vec4 direct conv where its scratch
-/// would not fit in `limit` or the node has no transformed weights.
+/// gives the preferred variant; Winograd falls back to the vec4 direct conv (the subgroup
+/// GEMM for the subgroup forms) where its scratch would not fit in `limit` or the node has no
+/// transformed weights of its form (`weight_buffers(node)` counts the node's weight buffers).
 pub(crate) fn choose_variants(
     graph: &Graph,
     memory: &MemoryPlan,
     limit: u64,
-    has_winograd_weights: impl Fn(usize) -> bool,
+    weight_buffers: impl Fn(usize) -> usize,
     choose: impl Fn(&crate::model::Conv2d, usize, usize) -> ConvVariant,
 ) -> Vec<Option<ConvVariant>> {
     let n = memory.batch;
@@ -85,14 +86,12 @@ pub(crate) fn choose_variants(
                 let x = memory.shapes[node.inputs[0]];
                 let y = memory.shapes[node.output];
                 let mut v = choose(c, x.h, x.w);
-                if v.is_winograd() {
-                    let (vb, mb) = winograd::scratch_bytes(c, n, y.h, y.w);
-                    if vb.max(mb) > limit || !has_winograd_weights(i) {
+                if let Some(form) = v.winograd_form() {
+                    let (vb, mb) = winograd::scratch_bytes(c, n, y.h, y.w, form);
+                    if vb.max(mb) > limit || weight_buffers(i) <= form.weight_index() {
                         v = match v {
-                            ConvVariant::WinogradSubgroup => {
-                                conv_sg::choose(c.out_c, n * y.h * y.w)
-                            }
-                            _ => ConvVariant::DirectVec4,
+                            ConvVariant::Winograd => ConvVariant::DirectVec4,
+                            _ => conv_sg::choose(c.out_c, n * y.h * y.w),
                         };
                     }
                 }
@@ -112,11 +111,11 @@ pub(crate) fn winograd_bytes(
     let mut bytes = [16u64, 16u64];
     for (node, v) in graph.nodes().zip(variants) {
         if let (Op::Conv { conv: c, .. }, Some(v)) = (&node.op, v) {
-            if !v.is_winograd() {
+            let Some(form) = v.winograd_form() else {
                 continue;
-            }
+            };
             let y = memory.shapes[node.output];
-            let (vb, mb) = winograd::scratch_bytes(c, memory.batch, y.h, y.w);
+            let (vb, mb) = winograd::scratch_bytes(c, memory.batch, y.h, y.w, form);
             bytes = [bytes[0].max(vb), bytes[1].max(mb)];
         }
     }
@@ -146,28 +145,39 @@ fn launches(
         Op::InputToNhwc => {
             let (p, grid) = layout::params(n, x, y, None);
             let k = Kernel::NchwToNhwc;
-            vec![(k, false, bytes(bytemuck::bytes_of(&p)), grid, vec![input, output])]
+            vec![(
+                k,
+                false,
+                bytes(bytemuck::bytes_of(&p)),
+                grid,
+                vec![input, output],
+            )]
         }
         Op::ShortcutA(s) => {
             let (p, grid) = layout::params(n, x, y, Some(s));
             let k = Kernel::ShortcutA;
-            vec![(k, false, bytes(bytemuck::bytes_of(&p)), grid, vec![input, output])]
+            vec![(
+                k,
+                false,
+                bytes(bytemuck::bytes_of(&p)),
+                grid,
+                vec![input, output],
+            )]
         }
         Op::Conv { conv: c, relu, .. } => {
             let variant = variant.unwrap_or(ConvVariant::Direct);
-            if variant.is_winograd() {
+            if let Some(form) = variant.winograd_form() {
                 let (p, grids) =
-                    winograd::params(c, n, x.h, x.w, y.h, y.w, second.is_some(), *relu);
+                    winograd::params(c, n, x.h, x.w, y.h, y.w, second.is_some(), *relu, form);
                 let (gemm, gemm_grid) = match variant {
-                    ConvVariant::WinogradSubgroup => {
-                        winograd::sg_gemm(p.tiles as usize, p.out_c4 as usize)
-                    }
-                    _ => (Kernel::WinogradGemm, grids[1]),
+                    ConvVariant::Winograd => (Kernel::WinogradGemm, grids[1]),
+                    _ => winograd::sg_gemm(p.tiles as usize, p.out_c4 as usize, form.e()),
                 };
+                let (input_pass, output_pass) = form.transforms();
                 let pb = bytes(bytemuck::bytes_of(&p));
                 vec![
                     (
-                        Kernel::WinogradInput,
+                        input_pass,
                         false,
                         pb.clone(),
                         grids[0],
@@ -178,10 +188,10 @@ fn launches(
                         false,
                         pb.clone(),
                         gemm_grid,
-                        vec![Res::WinogradV, w(2), Res::WinogradM],
+                        vec![Res::WinogradV, w(form.weight_index()), Res::WinogradM],
                     ),
                     (
-                        Kernel::WinogradOutput,
+                        output_pass,
                         second.is_some(),
                         pb,
                         grids[2],
@@ -206,13 +216,25 @@ fn launches(
                     _ => Kernel::Conv,
                 };
                 let res = vec![input, w(0), w(1), residual, output];
-                vec![(k, second.is_some(), bytes(bytemuck::bytes_of(&p)), grid, res)]
+                vec![(
+                    k,
+                    second.is_some(),
+                    bytes(bytemuck::bytes_of(&p)),
+                    grid,
+                    res,
+                )]
             }
         }
         Op::Affine { relu, .. } => {
             let (p, grid) = eltwise::params(n * y.len(), y.c, *relu);
             let res = vec![input, w(0), w(1), output];
-            vec![(Kernel::Affine, false, bytes(bytemuck::bytes_of(&p)), grid, res)]
+            vec![(
+                Kernel::Affine,
+                false,
+                bytes(bytemuck::bytes_of(&p)),
+                grid,
+                res,
+            )]
         }
         Op::Add { relu } => {
             let (p, grid) = eltwise::params(n * y.len(), y.c, *relu);
@@ -236,12 +258,24 @@ fn launches(
             } else {
                 Kernel::MaxPool
             };
-            vec![(k, false, bytes(bytemuck::bytes_of(&p)), grid, vec![input, output])]
+            vec![(
+                k,
+                false,
+                bytes(bytemuck::bytes_of(&p)),
+                grid,
+                vec![input, output],
+            )]
         }
         Op::GlobalAvgPool => {
             let (p, grid) = pool::params(n, x, y, None);
             let k = Kernel::GlobalAvgPool;
-            vec![(k, false, bytes(bytemuck::bytes_of(&p)), grid, vec![input, output])]
+            vec![(
+                k,
+                false,
+                bytes(bytemuck::bytes_of(&p)),
+                grid,
+                vec![input, output],
+            )]
         }
         Op::Linear { in_f, out_f, .. } => match memory.pooled_by.get(&node.inputs[0]) {
             // The pool was skipped: average and classify in one pass.
@@ -259,7 +293,13 @@ fn launches(
             None => {
                 let (p, grid) = linear::params(n, *in_f, *out_f, None);
                 let res = vec![input, w(0), w(1), output];
-                vec![(Kernel::Linear, false, bytes(bytemuck::bytes_of(&p)), grid, res)]
+                vec![(
+                    Kernel::Linear,
+                    false,
+                    bytes(bytemuck::bytes_of(&p)),
+                    grid,
+                    res,
+                )]
             }
         },
     }

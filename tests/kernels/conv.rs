@@ -269,6 +269,16 @@ fn conv_subgroup_tiling() {
         (1, 14, 14, sq(256, 256, 3, 1, 1), Identity, true),
         (2, 9, 11, sq(20, 100, 3, 1, 1), Plain, true),
         (1, 3, 4, sq(64, 64, 3, 1, 1), Identity, false),
+        // F(4,3) (the cases above of at most 128 channels run it too: 9 × 11 maps in partial
+        // 4 × 4 tiles, a 3 × 4 map in one): asymmetric padding, 10 × 8 outputs.
+        (
+            2,
+            10,
+            9,
+            rect(16, 24, [3, 3], [1, 1], [2, 0, 0, 1]),
+            Plain,
+            true,
+        ),
         // Row strips (32 pixels × 16 channels, 16 × 32): 33-pixel rows (a last strip of one
         // pixel, or of two past a partial one), asymmetric padding with Cout 40 (a partial
         // channel block in both), rows narrower than a strip, a 4-channel input.

@@ -131,6 +131,9 @@ pub enum ConvVariant {
     /// Winograd F(2,3) whose GEMM pass shares the weights across a subgroup (needs
     /// `SUBGROUP`).
     WinogradSubgroup,
+    /// Winograd F(4,3) with the subgroup GEMM (needs `SUBGROUP`; convs of at most 128 × 128
+    /// channels, see [`super::winograd::eligible_f4`]).
+    Winograd4,
     /// Implicit GEMM with workgroup-memory tiles.
     Tiled,
     /// Direct conv with small register tiles (more invocations for small layers).
@@ -155,12 +158,13 @@ pub enum ConvVariant {
 }
 
 impl ConvVariant {
-    pub const ALL: [ConvVariant; 14] = [
+    pub const ALL: [ConvVariant; 15] = [
         ConvVariant::Direct,
         ConvVariant::DirectVec4,
         ConvVariant::Gemm1x1,
         ConvVariant::Winograd,
         ConvVariant::WinogradSubgroup,
+        ConvVariant::Winograd4,
         ConvVariant::Tiled,
         ConvVariant::Small,
         ConvVariant::Subgroup,
@@ -180,6 +184,7 @@ impl ConvVariant {
             ConvVariant::Gemm1x1 => "gemm1x1",
             ConvVariant::Winograd => "winograd_f23",
             ConvVariant::WinogradSubgroup => "winograd_sg",
+            ConvVariant::Winograd4 => "winograd_f43",
             ConvVariant::Tiled => "tiled_gemm",
             ConvVariant::Small => "direct_small",
             ConvVariant::Subgroup => "sg_gemm",
@@ -213,6 +218,7 @@ impl ConvVariant {
             ConvVariant::Winograd | ConvVariant::WinogradSubgroup => {
                 super::winograd::eligible(conv)
             }
+            ConvVariant::Winograd4 => super::winograd::eligible_f4(conv),
             ConvVariant::Tiled => conv.in_c.is_multiple_of(16),
             ConvVariant::Small => true,
             ConvVariant::Subgroup
@@ -225,7 +231,7 @@ impl ConvVariant {
 
     /// Whether the variant needs subgroup operations.
     pub fn needs_subgroups(self) -> bool {
-        self == ConvVariant::WinogradSubgroup
+        matches!(self, ConvVariant::WinogradSubgroup | ConvVariant::Winograd4)
             || super::conv_sg::Tile::of(self).is_some()
             || super::conv_strip::Strip::of(self).is_some()
     }
@@ -233,7 +239,17 @@ impl ConvVariant {
     /// Whether the variant runs as the three Winograd passes (and needs their scratch and
     /// transformed weights).
     pub fn is_winograd(self) -> bool {
-        matches!(self, ConvVariant::Winograd | ConvVariant::WinogradSubgroup)
+        self.winograd_form().is_some()
+    }
+
+    /// The Winograd form of a Winograd variant.
+    pub fn winograd_form(self) -> Option<super::winograd::Form> {
+        use super::winograd::Form;
+        match self {
+            ConvVariant::Winograd | ConvVariant::WinogradSubgroup => Some(Form::F2),
+            ConvVariant::Winograd4 => Some(Form::F4),
+            _ => None,
+        }
     }
 
     /// Whether this variant can compute `conv` on a device with `caps`.
@@ -267,14 +283,15 @@ impl DeviceCaps {
 }
 
 /// The heuristic choice for `conv` computing `pixels` output pixels (batch × out_h × out_w)
-/// in rows of `out_w`.
+/// on maps of `out_hw`.
 /// On CPU adapters (lavapipe, SwiftShader), where workgroup memory and barriers are expensive,
 /// invocations run as SIMD lanes and every storage load is costly: the subgroup GEMM wherever
 /// Cin % 4 == 0 and the adapter has subgroups (the channel block that pads Cout least, and the
 /// small tile where the map is too small for the large one: [`conv_sg::choose`]; for 3×3
 /// stride-1 convs in 16- or 32-channel blocks the row strips, [`conv_strip::choose`]), and for
 /// Winograd-eligible 3×3 stride-1 convs whose block is 64 channels Winograd with the subgroup
-/// GEMM (1.1–1.8× faster than `sg_gemm` per layer of resnet50 on lavapipe); without subgroups
+/// GEMM (1.1–1.8× faster than `sg_gemm` per layer of resnet50 on lavapipe), as F(4,3) where
+/// that is offered and its tiles fill the GEMM ([`winograd::prefer_f4`]); without subgroups
 /// Winograd for eligible 3×3 stride-1 convs, the GEMM for 1×1 convs, the vec4 direct kernel
 /// where Cin allows it. On GPUs: the workgroup-memory tiled
 /// GEMM where Cin % 16 == 0, else the direct kernels. Grouped and dilated convs: the grouped
@@ -282,10 +299,17 @@ impl DeviceCaps {
 ///
 /// [`conv_sg::choose`]: super::conv_sg::choose
 /// [`conv_strip::choose`]: super::conv_strip::choose
-pub fn choose(conv: &Conv2d, pixels: usize, out_w: usize, caps: DeviceCaps) -> ConvVariant {
+/// [`winograd::prefer_f4`]: super::winograd::prefer_f4
+pub fn choose(
+    conv: &Conv2d,
+    pixels: usize,
+    out_hw: (usize, usize),
+    caps: DeviceCaps,
+) -> ConvVariant {
     if !conv.is_plain() {
         return ConvVariant::Grouped;
     }
+    let (out_h, out_w) = out_hw;
     let sg = super::conv_strip::choose(conv, super::conv_sg::choose(conv.out_c, pixels), out_w);
     // Winograd's subgroup GEMM works in 64-channel blocks too: where those pad Cout least.
     let wide = matches!(sg, ConvVariant::Subgroup | ConvVariant::Subgroup8);
@@ -294,7 +318,14 @@ pub fn choose(conv: &Conv2d, pixels: usize, out_w: usize, caps: DeviceCaps) -> C
     } else {
         sg
     };
+    let batch = pixels / (out_h * out_w).max(1);
+    let wino4 = if wide && super::winograd::prefer_f4(batch, out_h, out_w) {
+        ConvVariant::Winograd4
+    } else {
+        wino_sg
+    };
     let cpu = [
+        wino4,
         wino_sg,
         sg,
         ConvVariant::Winograd,
@@ -330,35 +361,57 @@ mod tests {
         let cpu = caps(wgpu::DeviceType::Cpu, false);
         let gpu = caps(wgpu::DeviceType::DiscreteGpu, true);
         let c3 = |c| Conv2d::square(c, c, 3, 1, 1);
-        // Winograd-eligible 3×3 with 64-channel blocks: Winograd with the subgroup GEMM.
+        // Winograd-eligible 3×3 with 64-channel blocks: Winograd with the subgroup GEMM, as
+        // F(4,3) where it is offered (at most 128 channels) and its tiles fill the GEMM.
         assert_eq!(
-            choose(&c3(64), 3136, 56, cpu_sg),
+            choose(&c3(64), 3136, (56, 56), cpu_sg),
+            ConvVariant::Winograd4
+        );
+        assert_eq!(
+            choose(&c3(128), 784, (28, 28), cpu_sg),
+            ConvVariant::Winograd4
+        );
+        assert_eq!(
+            choose(&c3(64), 64, (8, 8), cpu_sg),
             ConvVariant::WinogradSubgroup
         );
         assert_eq!(
-            choose(&c3(512), 49, 7, cpu_sg),
+            choose(&c3(256), 196, (14, 14), cpu_sg),
+            ConvVariant::WinogradSubgroup
+        );
+        assert_eq!(
+            choose(&c3(512), 49, (7, 7), cpu_sg),
             ConvVariant::WinogradSubgroup
         );
         // 16 and 32 channels pad least in the narrow blocks: row strips for 3×3 stride 1 on
         // rows that fit them, else the narrow implicit GEMM.
-        assert_eq!(choose(&c3(16), 1024, 32, cpu_sg), ConvVariant::Strip16);
-        assert_eq!(choose(&c3(32), 256, 16, cpu_sg), ConvVariant::Strip32);
-        assert_eq!(choose(&c3(16), 400, 20, cpu_sg), ConvVariant::Subgroup16);
+        assert_eq!(
+            choose(&c3(16), 1024, (32, 32), cpu_sg),
+            ConvVariant::Strip16
+        );
+        assert_eq!(choose(&c3(32), 256, (16, 16), cpu_sg), ConvVariant::Strip32);
+        assert_eq!(
+            choose(&c3(16), 400, (20, 20), cpu_sg),
+            ConvVariant::Subgroup16
+        );
         let s2_16 = Conv2d::square(16, 32, 3, 2, 1);
-        assert_eq!(choose(&s2_16, 256, 16, cpu_sg), ConvVariant::Subgroup32);
+        assert_eq!(
+            choose(&s2_16, 256, (16, 16), cpu_sg),
+            ConvVariant::Subgroup32
+        );
         // Strided 3×3 and 1×1: the subgroup implicit GEMM.
         let s2 = Conv2d::square(128, 128, 3, 2, 1);
-        assert_eq!(choose(&s2, 784, 28, cpu_sg), ConvVariant::Subgroup);
+        assert_eq!(choose(&s2, 784, (28, 28), cpu_sg), ConvVariant::Subgroup);
         let pw = Conv2d::square(1024, 256, 1, 1, 0);
-        assert_eq!(choose(&pw, 196, 14, cpu_sg), ConvVariant::Subgroup);
+        assert_eq!(choose(&pw, 196, (14, 14), cpu_sg), ConvVariant::Subgroup);
         // Without subgroups: Winograd, the 1×1 GEMM, the vec4 direct conv.
-        assert_eq!(choose(&c3(64), 3136, 56, cpu), ConvVariant::Winograd);
-        assert_eq!(choose(&pw, 196, 14, cpu), ConvVariant::Gemm1x1);
-        assert_eq!(choose(&s2, 784, 28, cpu), ConvVariant::DirectVec4);
+        assert_eq!(choose(&c3(64), 3136, (56, 56), cpu), ConvVariant::Winograd);
+        assert_eq!(choose(&pw, 196, (14, 14), cpu), ConvVariant::Gemm1x1);
+        assert_eq!(choose(&s2, 784, (28, 28), cpu), ConvVariant::DirectVec4);
         // GPUs: the workgroup-memory tiles.
-        assert_eq!(choose(&c3(64), 3136, 56, gpu), ConvVariant::Tiled);
+        assert_eq!(choose(&c3(64), 3136, (56, 56), gpu), ConvVariant::Tiled);
         // Grouped convs: the grouped kernel everywhere.
         let g = Conv2d::square(64, 64, 3, 1, 1).grouped(32);
-        assert_eq!(choose(&g, 3136, 56, cpu_sg), ConvVariant::Grouped);
+        assert_eq!(choose(&g, 3136, (56, 56), cpu_sg), ConvVariant::Grouped);
     }
 }

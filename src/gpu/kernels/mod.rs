@@ -58,6 +58,10 @@ pub enum Kernel {
     WinogradGemmSg16,
     WinogradGemmSg8,
     WinogradGemmSg2,
+    /// Winograd F(4,3)'s input and output transforms (its GEMMs are the subgroup ones, over
+    /// 36 products).
+    Winograd4Input,
+    Winograd4Output,
     Affine,
     Add,
     Relu,
@@ -74,7 +78,7 @@ pub enum Kernel {
 }
 
 impl Kernel {
-    pub const ALL: [Kernel; 29] = [
+    pub const ALL: [Kernel; 31] = [
         Kernel::PoolLinear,
         Kernel::PoolLinear4,
         Kernel::Conv,
@@ -95,6 +99,8 @@ impl Kernel {
         Kernel::WinogradGemmSg16,
         Kernel::WinogradGemmSg8,
         Kernel::WinogradGemmSg2,
+        Kernel::Winograd4Input,
+        Kernel::Winograd4Output,
         Kernel::Affine,
         Kernel::Add,
         Kernel::Relu,
@@ -127,6 +133,8 @@ impl Kernel {
             Kernel::WinogradGemmSg16 => ("winograd_sg.wgsl", "gemm16"),
             Kernel::WinogradGemmSg8 => ("winograd_sg.wgsl", "gemm8"),
             Kernel::WinogradGemmSg2 => ("winograd_sg.wgsl", "gemm2"),
+            Kernel::Winograd4Input => ("winograd4.wgsl", "input"),
+            Kernel::Winograd4Output => ("winograd4.wgsl", "output"),
             Kernel::Affine => ("eltwise.wgsl", "affine"),
             Kernel::Add => ("eltwise.wgsl", "add"),
             Kernel::Relu => ("eltwise.wgsl", "relu"),
@@ -145,12 +153,16 @@ impl Kernel {
     pub fn bindings(self) -> &'static [(u32, Access)] {
         use Access::*;
         match self {
-            Kernel::WinogradInput => &[(0, Read), (1, Write), (9, Uniform)],
+            Kernel::WinogradInput | Kernel::Winograd4Input => {
+                &[(0, Read), (1, Write), (9, Uniform)]
+            }
             Kernel::WinogradGemm
             | Kernel::WinogradGemmSg16
             | Kernel::WinogradGemmSg8
             | Kernel::WinogradGemmSg2 => &[(2, Read), (3, Read), (4, Write), (9, Uniform)],
-            Kernel::WinogradOutput => &[(5, Read), (6, Read), (7, Read), (8, Write), (9, Uniform)],
+            Kernel::WinogradOutput | Kernel::Winograd4Output => {
+                &[(5, Read), (6, Read), (7, Read), (8, Write), (9, Uniform)]
+            }
             Kernel::Conv
             | Kernel::ConvVec4
             | Kernel::Conv1x1
@@ -203,6 +215,7 @@ impl Kernel {
                 | Kernel::ConvStrip32
                 | Kernel::ConvGrouped
                 | Kernel::WinogradOutput
+                | Kernel::Winograd4Output
         )
     }
 

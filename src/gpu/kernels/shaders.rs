@@ -181,6 +181,12 @@ pub const FILES: &[ShaderFile] = &[
         subgroups: false,
     },
     ShaderFile {
+        name: "winograd4.wgsl",
+        pieces: &[WinoIo, WriteStep, Acc16],
+        body: include_str!("../../../shaders/winograd4.wgsl"),
+        subgroups: false,
+    },
+    ShaderFile {
         name: "winograd_sg.wgsl",
         pieces: &[WinoIo, Acc16, Sg64],
         body: include_str!("../../../shaders/winograd_sg.wgsl"),

@@ -1,15 +1,86 @@
-//! Winograd F(2×2, 3×3) (shaders/winograd.wgsl) for 3×3 stride-1 convs: the weight transform
+//! Winograd convolution for 3×3 stride-1 convs in two forms, F(2×2, 3×3)
+//! (shaders/winograd.wgsl) and F(4×4, 3×3) (shaders/winograd4.wgsl): the weight transform
 //! `U = G g Gᵀ` (done once, in f64, at load time), and the parameters and grids of the three
-//! passes (input transform, 16 GEMMs, output transform with the fused write step). The GEMM
-//! pass comes in two forms: `winograd.wgsl`'s `gemm` (8 tiles × 16 channels per invocation,
-//! weights loaded by every lane) and `winograd_sg.wgsl` (64 channels × [`sg_rows`] tiles per
-//! invocation, weights loaded once per subgroup and broadcast).
+//! passes (input transform, one GEMM per element of the transformed tile, output transform with
+//! the fused write step). An m × m output tile reads an (m + 2) × (m + 2) input patch and takes
+//! E = (m + 2)² GEMMs: per output pixel and channel pair, 9 multiply-adds become E / m², 4 for
+//! F(2,3) and 2.25 for F(4,3), whose transforms also move E / m² values per pixel instead of 4.
+//! F(4,3)'s larger constants cost precision (about 3e-6 of the largest output in f32 with 256
+//! input channels, against 3e-7) and its U is 4× the 3×3 weights (1.8× for F(2,3)).
+//!
+//! The GEMM pass comes in two forms: `winograd.wgsl`'s `gemm` (F(2,3) only; 8 tiles × 16
+//! channels per invocation, weights loaded by every lane) and `winograd_sg.wgsl` (either form;
+//! 64 channels × [`sg_rows`] tiles per invocation, weights loaded once per subgroup and
+//! broadcast).
 
 use bytemuck::{Pod, Zeroable};
 
 use super::conv::padded_out_c;
 use super::{grid_1d, Kernel};
 use crate::model::Conv2d;
+
+/// The two Winograd forms.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Form {
+    /// F(2×2, 3×3): 2 × 2 output tiles, 16 GEMMs.
+    F2,
+    /// F(4×4, 3×3): 4 × 4 output tiles, 36 GEMMs.
+    F4,
+}
+
+impl Form {
+    /// Side of the output tile.
+    pub fn m(self) -> usize {
+        match self {
+            Form::F2 => 2,
+            Form::F4 => 4,
+        }
+    }
+
+    /// GEMMs per tile: the elements of the (m + 2)² transformed tile.
+    pub fn e(self) -> usize {
+        (self.m() + 2) * (self.m() + 2)
+    }
+
+    /// Index of its transformed weights among a conv node's weight buffers (packed weights,
+    /// bias, F(2,3)'s U, F(4,3)'s U).
+    pub fn weight_index(self) -> usize {
+        match self {
+            Form::F2 => 2,
+            Form::F4 => 3,
+        }
+    }
+
+    /// The input and output transform kernels.
+    pub fn transforms(self) -> (Kernel, Kernel) {
+        match self {
+            Form::F2 => (Kernel::WinogradInput, Kernel::WinogradOutput),
+            Form::F4 => (Kernel::Winograd4Input, Kernel::Winograd4Output),
+        }
+    }
+
+    /// G, (m + 2) × 3.
+    fn g(self) -> &'static [[f64; 3]] {
+        const G2: [[f64; 3]; 4] = [
+            [1.0, 0.0, 0.0],
+            [0.5, 0.5, 0.5],
+            [0.5, -0.5, 0.5],
+            [0.0, 0.0, 1.0],
+        ];
+        const G4: [[f64; 3]; 6] = [
+            [1.0 / 4.0, 0.0, 0.0],
+            [-1.0 / 6.0, -1.0 / 6.0, -1.0 / 6.0],
+            [-1.0 / 6.0, 1.0 / 6.0, -1.0 / 6.0],
+            [1.0 / 24.0, 1.0 / 12.0, 1.0 / 6.0],
+            [1.0 / 24.0, -1.0 / 12.0, 1.0 / 6.0],
+            [0.0, 0.0, 1.0],
+        ];
+        match self {
+            Form::F2 => &G2,
+            Form::F4 => &G4,
+        }
+    }
+}
 
 #[repr(C)]
 #[derive(Clone, Copy, Pod, Zeroable)]
@@ -44,31 +115,34 @@ pub fn eligible(conv: &Conv2d) -> bool {
         && conv.out_c >= 16
 }
 
-/// `U[e][ci][co]` (Cout padded to 16) from HWIO weights, `U = G g Gᵀ` per (ci, co).
-pub fn transform_weights(conv: &Conv2d, hwio: &[f32]) -> Vec<f32> {
-    const G: [[f64; 3]; 4] = [
-        [1.0, 0.0, 0.0],
-        [0.5, 0.5, 0.5],
-        [0.5, -0.5, 0.5],
-        [0.0, 0.0, 1.0],
-    ];
+/// Whether F(4,3) is offered too: an F(2,3)-eligible conv of at most 128 × 128 channels (its
+/// U is 36 · Cin · Cout values; ResNets' narrow 3×3s are the ones on large maps, where the
+/// 4 × 4 tiles pad least).
+pub fn eligible_f4(conv: &Conv2d) -> bool {
+    eligible(conv) && conv.in_c <= 128 && conv.out_c <= 128
+}
+
+/// `U[e][ci][co]` (Cout padded to 16) of `form` from HWIO weights, `U = G g Gᵀ` per (ci, co).
+pub fn transform_weights(conv: &Conv2d, hwio: &[f32], form: Form) -> Vec<f32> {
+    let g_mat = form.g();
+    let n = g_mat.len();
     let (cin, cout) = (conv.in_c, conv.out_c);
     let cp = padded_out_c(cout);
-    let mut u = vec![0.0f32; 16 * cin * cp];
+    let mut u = vec![0.0f32; n * n * cin * cp];
+    let mut gg = vec![[0.0f64; 3]; n];
     for ci in 0..cin {
         for co in 0..cout {
             let g = |ky: usize, kx: usize| hwio[((ky * 3 + kx) * cin + ci) * cout + co] as f64;
-            // Gg: 4×3
-            let mut gg = [[0.0f64; 3]; 4];
+            // G g: n × 3
             for (i, row) in gg.iter_mut().enumerate() {
                 for (kx, v) in row.iter_mut().enumerate() {
-                    *v = (0..3).map(|ky| G[i][ky] * g(ky, kx)).sum();
+                    *v = (0..3).map(|ky| g_mat[i][ky] * g(ky, kx)).sum();
                 }
             }
-            for i in 0..4 {
-                for j in 0..4 {
-                    let v: f64 = (0..3).map(|kx| gg[i][kx] * G[j][kx]).sum();
-                    u[((i * 4 + j) * cin + ci) * cp + co] = v as f32;
+            for i in 0..n {
+                for j in 0..n {
+                    let v: f64 = (0..3).map(|kx| gg[i][kx] * g_mat[j][kx]).sum();
+                    u[((i * n + j) * cin + ci) * cp + co] = v as f32;
                 }
             }
         }
@@ -77,17 +151,18 @@ pub fn transform_weights(conv: &Conv2d, hwio: &[f32]) -> Vec<f32> {
 }
 
 /// Tiles of an `oh × ow` output: (rows, cols, total for the batch).
-pub fn tiles(batch: usize, oh: usize, ow: usize) -> (usize, usize, usize) {
-    let (th, tw) = (oh.div_ceil(2), ow.div_ceil(2));
+pub fn tiles(batch: usize, oh: usize, ow: usize, form: Form) -> (usize, usize, usize) {
+    let (th, tw) = (oh.div_ceil(form.m()), ow.div_ceil(form.m()));
     (th, tw, batch * th * tw)
 }
 
 /// Bytes of the transformed input V and the GEMM output M.
-pub fn scratch_bytes(conv: &Conv2d, batch: usize, oh: usize, ow: usize) -> (u64, u64) {
-    let (_, _, t) = tiles(batch, oh, ow);
+pub fn scratch_bytes(conv: &Conv2d, batch: usize, oh: usize, ow: usize, form: Form) -> (u64, u64) {
+    let (_, _, t) = tiles(batch, oh, ow, form);
+    let e = form.e();
     (
-        (16 * t * conv.in_c * 4) as u64,
-        (16 * t * padded_out_c(conv.out_c) * 4) as u64,
+        (e * t * conv.in_c * 4) as u64,
+        (e * t * padded_out_c(conv.out_c) * 4) as u64,
     )
 }
 
@@ -102,8 +177,9 @@ pub fn params(
     out_w: usize,
     residual: bool,
     relu: bool,
+    form: Form,
 ) -> (WinoParams, [[u32; 3]; 3]) {
-    let (th, tw, t) = tiles(batch, out_h, out_w);
+    let (th, tw, t) = tiles(batch, out_h, out_w, form);
     let out_c4 = padded_out_c(conv.out_c) / 4;
     let p = WinoParams {
         batch: batch as u32,
@@ -124,10 +200,29 @@ pub fn params(
         _pad: 0,
     };
     let input = grid_1d((t * conv.in_c / 4).div_ceil(64) as u32);
-    // GEMM: x = groups of 8 × 16 channels, y = groups of 8 × 8 tiles, z = the 16 products.
-    let gemm = [(out_c4 / 4).div_ceil(8) as u32, t.div_ceil(64) as u32, 16];
+    // winograd.wgsl's GEMM: x = groups of 8 × 16 channels, y = groups of 8 × 8 tiles, z = the
+    // products.
+    let gemm = [
+        (out_c4 / 4).div_ceil(8) as u32,
+        t.div_ceil(64) as u32,
+        form.e() as u32,
+    ];
     let output = grid_1d((t * out_c4).div_ceil(64) as u32);
     (p, [input, gemm, output])
+}
+
+/// Whether F(4,3) should beat F(2,3) on `batch` maps of `oh × ow` with the subgroup GEMM: its
+/// GEMM work (products × tiles, padded to the GEMM's tile blocks) at most 3/4 of F(2,3)'s.
+/// Before padding it is 36/64 of it; measured per layer of resnet50 at batch 1 on lavapipe,
+/// F(4,3) took 0.92–0.95 of F(2,3)'s time on 56² maps and 0.82–0.87 on 28² ones. On small maps
+/// at batch 1 (8 × 8: 4 tiles padded to 16) F(2,3) wins.
+pub fn prefer_f4(batch: usize, oh: usize, ow: usize) -> bool {
+    let work = |form: Form| {
+        let (_, _, t) = tiles(batch, oh, ow, form);
+        let block = 8 * sg_rows(t);
+        form.e() * t.div_ceil(block) * block
+    };
+    4 * work(Form::F4) <= 3 * work(Form::F2)
 }
 
 /// Tiles per invocation of the subgroup GEMM's entry points `gemm16`, `gemm8`, `gemm2`.
@@ -145,22 +240,101 @@ pub fn sg_rows(t: usize) -> usize {
         .unwrap_or(2)
 }
 
-/// The subgroup GEMM's entry point and grid for `t` tiles and `out_c4` (padded) output vec4
-/// columns: x = 64-channel blocks, y = blocks of 8 · rows tiles, z = the 16 products.
-pub fn sg_gemm(t: usize, out_c4: usize) -> (Kernel, [u32; 3]) {
+/// The subgroup GEMM's entry point and grid for `t` tiles, `out_c4` (padded) output vec4
+/// columns and `e` products: x = 64-channel blocks, y = blocks of 8 · rows tiles, z = the
+/// products.
+pub fn sg_gemm(t: usize, out_c4: usize, e: usize) -> (Kernel, [u32; 3]) {
     let rows = sg_rows(t);
     let kernel = match rows {
         16 => Kernel::WinogradGemmSg16,
         8 => Kernel::WinogradGemmSg8,
         _ => Kernel::WinogradGemmSg2,
     };
-    let grid = [out_c4.div_ceil(16) as u32, t.div_ceil(8 * rows) as u32, 16];
+    let grid = [
+        out_c4.div_ceil(16) as u32,
+        t.div_ceil(8 * rows) as u32,
+        e as u32,
+    ];
     (kernel, grid)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Aᵀ [(G g Gᵀ) ⊙ (Bᵀ d B)] A is the 3×3 correlation of the patch d with g, for both
+    /// forms, with the Bᵀ and Aᵀ that shaders/winograd.wgsl and winograd4.wgsl apply.
+    #[test]
+    fn transforms_give_the_correlation() {
+        let bt2: &[&[f64]] = &[
+            &[1., 0., -1., 0.],
+            &[0., 1., 1., 0.],
+            &[0., -1., 1., 0.],
+            &[0., 1., 0., -1.],
+        ];
+        let at2: &[&[f64]] = &[&[1., 1., 1., 0.], &[0., 1., -1., -1.]];
+        let bt4: &[&[f64]] = &[
+            &[4., 0., -5., 0., 1., 0.],
+            &[0., -4., -4., 1., 1., 0.],
+            &[0., 4., -4., -1., 1., 0.],
+            &[0., -2., -1., 2., 1., 0.],
+            &[0., 2., -1., -2., 1., 0.],
+            &[0., 4., 0., -5., 0., 1.],
+        ];
+        let at4: &[&[f64]] = &[
+            &[1., 1., 1., 1., 1., 0.],
+            &[0., 1., -1., 2., -2., 0.],
+            &[0., 1., 1., 4., 4., 0.],
+            &[0., 1., -1., 8., -8., 1.],
+        ];
+        for (form, bt, at) in [(Form::F2, bt2, at2), (Form::F4, bt4, at4)] {
+            let (m, n) = (form.m(), form.m() + 2);
+            assert_eq!(n * n, form.e());
+            let conv = Conv2d::square(1, 1, 3, 1, 1);
+            // HWIO with Cin = Cout = 1: g[ky][kx].
+            let g: Vec<f32> = (0..9).map(|i| ((i * 7 % 11) as f32 - 5.0) / 4.0).collect();
+            let u = transform_weights(&conv, &g, form);
+            let cp = padded_out_c(1);
+            let d: Vec<f64> = (0..n * n)
+                .map(|i| ((i * 5 % 13) as f64 - 6.0) / 3.0)
+                .collect();
+            // V = Bᵀ d B
+            let v = |i: usize, j: usize| -> f64 {
+                (0..n)
+                    .flat_map(|a| (0..n).map(move |b| (a, b)))
+                    .map(|(a, b)| bt[i][a] * d[a * n + b] * bt[j][b])
+                    .sum()
+            };
+            for oy in 0..m {
+                for ox in 0..m {
+                    let mut y = 0.0;
+                    for i in 0..n {
+                        for j in 0..n {
+                            y += at[oy][i] * (u[(i * n + j) * cp] as f64 * v(i, j)) * at[ox][j];
+                        }
+                    }
+                    let want: f64 = (0..3)
+                        .flat_map(|ky| (0..3).map(move |kx| (ky, kx)))
+                        .map(|(ky, kx)| d[(oy + ky) * n + ox + kx] * g[ky * 3 + kx] as f64)
+                        .sum();
+                    assert!(
+                        (y - want).abs() < 1e-5,
+                        "{form:?} ({oy}, {ox}): {y} vs {want}"
+                    );
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn f4_where_its_padded_gemm_work_is_small() {
+        // resnet50's narrow 3×3s at batch 1: 56² and 28² maps.
+        assert!(prefer_f4(1, 56, 56));
+        assert!(prefer_f4(1, 28, 28));
+        // CIFAR's 8 × 8 maps: 4 tiles of 4 × 4 an image, padded to 16, at batch 1; filled at 16.
+        assert!(!prefer_f4(1, 8, 8));
+        assert!(prefer_f4(16, 8, 8));
+    }
 
     #[test]
     fn sg_rows_follow_the_tile_count() {
@@ -178,7 +352,7 @@ mod tests {
     fn sg_grid_covers_every_tile_and_channel_block() {
         for t in [1, 16, 49, 196, 784, 1000] {
             for out_c4 in [4, 16, 20, 128] {
-                let (k, g) = sg_gemm(t, out_c4);
+                let (k, g) = sg_gemm(t, out_c4, 16);
                 let rows = match k {
                     Kernel::WinogradGemmSg16 => 16,
                     Kernel::WinogradGemmSg8 => 8,

@@ -1,0 +1,130 @@
+// Fragment (assembled by src/gpu/kernels/shaders.rs after the pieces prelude, wino_io,
+// write_step, acc16; validated in that form by tests/shaders.rs).
+//
+// The input and output transforms of Winograd F(4x4, 3x3) for 3x3 stride-1 convs over NHWC
+// activations; the GEMM pass between them is winograd_sg.wgsl's, over 36 products:
+//
+//   input:  V[e][t][c] = (B^T d B)[e]   for the 6x6 input patch d of tile t (origin 4*ty - pt,
+//           4*tx - pl; outside the image reads 0), e = 6*i + j indexing the 6x6 result;
+//   gemm:   M[e][t][co] = sum over c of V[e][t][c] * U[e][c][co]   (36 independent GEMMs);
+//   output: y[4*ty + a][4*tx + b][co] = (A^T M A)[a][b] + bias[co] (+ residual) (ReLU).
+//
+// with B^T = [[4,0,-5,0,1,0],[0,-4,-4,1,1,0],[0,4,-4,-1,1,0],[0,-2,-1,2,1,0],[0,2,-1,-2,1,0],
+// [0,4,0,-5,0,1]], A^T = [[1,1,1,1,1,0],[0,1,-1,2,-2,0],[0,1,1,4,4,0],[0,1,-1,8,-8,1]] and the
+// weights U = G g G^T transformed once at load time (src/gpu/kernels/winograd.rs has G and a
+// test of the three matrices). A 4x4 output tile costs 36 multiplies per (c, co) instead of
+// 144. Layouts: V [36][T][Cin/4] vec4; M [36][T][Cout16/4] vec4.
+
+struct Six { v0: vec4<f32>, v1: vec4<f32>, v2: vec4<f32>, v3: vec4<f32>, v4: vec4<f32>, v5: vec4<f32> }
+struct Four { v0: vec4<f32>, v1: vec4<f32>, v2: vec4<f32>, v3: vec4<f32> }
+
+// B^T d for six values d (a row or a column of the patch).
+fn bt6(d: Six) -> Six {
+    let a = d.v4 - 4.0 * d.v2;
+    let b = d.v3 - 4.0 * d.v1;
+    let c = d.v4 - d.v2;
+    let e = 2.0 * (d.v3 - d.v1);
+    return Six(4.0 * d.v0 - 5.0 * d.v2 + d.v4, a + b, a - b, c + e, c - e,
+               4.0 * d.v1 - 5.0 * d.v3 + d.v5);
+}
+
+// A^T m for six values m.
+fn at6(m: Six) -> Four {
+    let s12 = m.v1 + m.v2;
+    let d12 = m.v1 - m.v2;
+    let s34 = m.v3 + m.v4;
+    let d34 = m.v3 - m.v4;
+    return Four(m.v0 + s12 + s34, d12 + 2.0 * d34, s12 + 4.0 * s34, d12 + 8.0 * d34 + m.v5);
+}
+
+// One invocation per (tile, 4 channels).
+@compute @workgroup_size(64, 1, 1)
+fn input(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
+         @builtin(local_invocation_id) lid: vec3<u32>) {
+    let i = (wid.y * nwg.x + wid.x) * 64u + lid.x;
+    if (i >= p.tiles * p.in_c4) {
+        return;
+    }
+    let c4 = i % p.in_c4;
+    let t = i / p.in_c4;
+    let per_image = p.tiles_h * p.tiles_w;
+    let n = t / per_image;
+    let r = t % per_image;
+    let oy = i32((r / p.tiles_w) * 4u) - i32(p.pad_t);
+    let ox = i32((r % p.tiles_w) * 4u) - i32(p.pad_l);
+    // Rows: w[a][j] = (d B)[a][j], B^T applied along each patch row.
+    var w: array<vec4<f32>, 36>;
+    for (var a = 0; a < 6; a++) {
+        let y = oy + a;
+        let s = bt6(Six(input_at(n, y, ox, c4), input_at(n, y, ox + 1, c4),
+                        input_at(n, y, ox + 2, c4), input_at(n, y, ox + 3, c4),
+                        input_at(n, y, ox + 4, c4), input_at(n, y, ox + 5, c4)));
+        w[a * 6] = s.v0;
+        w[a * 6 + 1] = s.v1;
+        w[a * 6 + 2] = s.v2;
+        w[a * 6 + 3] = s.v3;
+        w[a * 6 + 4] = s.v4;
+        w[a * 6 + 5] = s.v5;
+    }
+    // Columns: V[i][j] = (B^T w)[i][j].
+    let stride = p.tiles * p.in_c4;
+    let base = t * p.in_c4 + c4;
+    for (var j = 0u; j < 6u; j++) {
+        let v = bt6(Six(w[j], w[6u + j], w[12u + j], w[18u + j], w[24u + j], w[30u + j]));
+        v_out[j * stride + base] = v.v0;
+        v_out[(6u + j) * stride + base] = v.v1;
+        v_out[(12u + j) * stride + base] = v.v2;
+        v_out[(18u + j) * stride + base] = v.v3;
+        v_out[(24u + j) * stride + base] = v.v4;
+        v_out[(30u + j) * stride + base] = v.v5;
+    }
+}
+
+// Output pixel (oy, ox) of image n: channels 4·c4.. of `v` (the bias already added).
+fn write_px(n: u32, oy: u32, ox: u32, c4: u32, v: vec4<f32>) {
+    if (oy >= p.out_h || ox >= p.out_w) {
+        return;
+    }
+    write_out4(((n * p.out_h + oy) * p.out_w + ox) * p.out_c, c4, v);
+}
+
+// One invocation per (tile, 4 output channels): Y = A^T M A, then the fused write step.
+@compute @workgroup_size(64, 1, 1)
+fn output(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
+          @builtin(local_invocation_id) lid: vec3<u32>) {
+    init_write();
+    let i = (wid.y * nwg.x + wid.x) * 64u + lid.x;
+    if (i >= p.tiles * p.out_c4) {
+        return;
+    }
+    let c4 = i % p.out_c4;
+    let t = i / p.out_c4;
+    let stride = p.tiles * p.out_c4;
+    let base = t * p.out_c4 + c4;
+    // Columns: q[a][j] = (A^T M)[a][j].
+    var q: array<vec4<f32>, 24>;
+    for (var j = 0u; j < 6u; j++) {
+        let c = at6(Six(m_in[j * stride + base], m_in[(6u + j) * stride + base],
+                        m_in[(12u + j) * stride + base], m_in[(18u + j) * stride + base],
+                        m_in[(24u + j) * stride + base], m_in[(30u + j) * stride + base]));
+        q[j] = c.v0;
+        q[6u + j] = c.v1;
+        q[12u + j] = c.v2;
+        q[18u + j] = c.v3;
+    }
+    let per_image = p.tiles_h * p.tiles_w;
+    let n = t / per_image;
+    let r = t % per_image;
+    let oy = (r / p.tiles_w) * 4u;
+    let ox = (r % p.tiles_w) * 4u;
+    let b = bias[c4];
+    // Rows: y[a][b] = (q A)[a][b].
+    for (var a = 0u; a < 4u; a++) {
+        let y = at6(Six(q[a * 6u], q[a * 6u + 1u], q[a * 6u + 2u], q[a * 6u + 3u],
+                        q[a * 6u + 4u], q[a * 6u + 5u]));
+        write_px(n, oy + a, ox, c4, y.v0 + b);
+        write_px(n, oy + a, ox + 1u, c4, y.v1 + b);
+        write_px(n, oy + a, ox + 2u, c4, y.v2 + b);
+        write_px(n, oy + a, ox + 3u, c4, y.v3 + b);
+    }
+}

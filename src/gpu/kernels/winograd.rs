@@ -212,17 +212,21 @@ pub fn params(
 }
 
 /// Whether F(4,3) should beat F(2,3) on `batch` maps of `oh × ow` with the subgroup GEMM: its
-/// GEMM work (products × tiles, padded to the GEMM's tile blocks) at most 3/4 of F(2,3)'s.
-/// Before padding it is 36/64 of it; measured per layer of resnet50 at batch 1 on lavapipe,
-/// F(4,3) took 0.92–0.95 of F(2,3)'s time on 56² maps and 0.82–0.87 on 28² ones. On small maps
-/// at batch 1 (8 × 8: 4 tiles padded to 16) F(2,3) wins.
+/// GEMM work (products × tiles, padded to the GEMM's tile blocks) at most 3/4 of F(2,3)'s, and
+/// its tiles enough for the GEMM blocks of 8 or 16 tiles an invocation (the 2-tile block loads
+/// 4× the weights per multiply-add). Before padding the work is 36/64 of F(2,3)'s; measured
+/// per layer of resnet50 at batch 1 on lavapipe, F(4,3) took 0.92–0.95 of F(2,3)'s time on 56²
+/// maps (16-tile blocks) and 0.82–0.87 on 28² ones (8-tile blocks), but 1.1–1.2 on 14² maps,
+/// where its 16 tiles leave only the 2-tile block. On 8 × 8 maps at batch 1 (4 tiles) F(2,3)
+/// wins.
 pub fn prefer_f4(batch: usize, oh: usize, ow: usize) -> bool {
     let work = |form: Form| {
         let (_, _, t) = tiles(batch, oh, ow, form);
         let block = 8 * sg_rows(t);
         form.e() * t.div_ceil(block) * block
     };
-    4 * work(Form::F4) <= 3 * work(Form::F2)
+    let (_, _, t4) = tiles(batch, oh, ow, Form::F4);
+    sg_rows(t4) >= 8 && 4 * work(Form::F4) <= 3 * work(Form::F2)
 }
 
 /// Tiles per invocation of the subgroup GEMM's entry points `gemm16`, `gemm8`, `gemm2`.
@@ -334,6 +338,8 @@ mod tests {
         // CIFAR's 8 × 8 maps: 4 tiles of 4 × 4 an image, padded to 16, at batch 1; filled at 16.
         assert!(!prefer_f4(1, 8, 8));
         assert!(prefer_f4(16, 8, 8));
+        // 14² at batch 1: 16 tiles, the 2-tile block.
+        assert!(!prefer_f4(1, 14, 14));
     }
 
     #[test]

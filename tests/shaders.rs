@@ -200,26 +200,8 @@ fn params_structs_match_their_rust_structs() {
             rust_layout!(
                 ConvParams,
                 [
-                    batch,
-                    in_h,
-                    in_w,
-                    in_c,
-                    out_h,
-                    out_w,
-                    out_c,
-                    out_c4,
-                    k_h,
-                    k_w,
-                    stride_h,
-                    stride_w,
-                    pad_t,
-                    pad_l,
-                    has_residual,
-                    relu,
-                    groups,
-                    dil_h,
-                    dil_w,
-                    _pad
+                    batch, in_h, in_w, in_c, out_h, out_w, out_c, out_c4, k_h, k_w, stride_h,
+                    stride_w, pad_t, pad_l, _unused, relu, groups, dil_h, dil_w, _pad
                 ]
             ),
         ),
@@ -228,22 +210,8 @@ fn params_structs_match_their_rust_structs() {
             rust_layout!(
                 WinoParams,
                 [
-                    batch,
-                    in_h,
-                    in_w,
-                    in_c4,
-                    out_h,
-                    out_w,
-                    out_c,
-                    out_c4,
-                    tiles_h,
-                    tiles_w,
-                    tiles,
-                    pad_t,
-                    pad_l,
-                    has_residual,
-                    relu,
-                    _pad
+                    batch, in_h, in_w, in_c4, out_h, out_w, out_c, out_c4, tiles_h, tiles_w, tiles,
+                    pad_t, pad_l, _unused, relu, _pad
                 ]
             ),
         ),

@@ -8,7 +8,7 @@ struct WinoParams {
     batch: u32, in_h: u32, in_w: u32, in_c4: u32,
     out_h: u32, out_w: u32, out_c: u32, out_c4: u32,
     tiles_h: u32, tiles_w: u32, tiles: u32, pad_t: u32,
-    pad_l: u32, has_residual: u32, relu: u32, _pad: u32,
+    pad_l: u32, _unused: u32, relu: u32, _pad: u32,
 }
 
 @group(0) @binding(0) var<storage, read> x: array<act4>;

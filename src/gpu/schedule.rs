@@ -167,8 +167,7 @@ fn launches(
         Op::Conv { conv: c, relu, .. } => {
             let variant = variant.unwrap_or(ConvVariant::Direct);
             if let Some(form) = variant.winograd_form() {
-                let (p, grids) =
-                    winograd::params(c, n, x.h, x.w, y.h, y.w, second.is_some(), *relu, form);
+                let (p, grids) = winograd::params(c, n, x.h, x.w, y.h, y.w, *relu, form);
                 let (gemm, gemm_grid) = match variant {
                     ConvVariant::Winograd => (Kernel::WinogradGemm, grids[1]),
                     _ => winograd::sg_gemm(p.tiles as usize, p.out_c4 as usize, form.e()),
@@ -199,8 +198,7 @@ fn launches(
                     ),
                 ]
             } else {
-                let (p, grid) =
-                    conv::params(c, n, x.h, x.w, y.h, y.w, second.is_some(), *relu, variant);
+                let (p, grid) = conv::params(c, n, x.h, x.w, y.h, y.w, *relu, variant);
                 let k = match variant {
                     ConvVariant::Gemm1x1 => Kernel::Conv1x1,
                     ConvVariant::DirectVec4 => Kernel::ConvVec4,

@@ -33,7 +33,9 @@ pub struct ConvParams {
     pub stride_w: u32,
     pub pad_t: u32,
     pub pad_l: u32,
-    pub has_residual: u32,
+    /// Unused (the residual add is the write step's pipeline constant `has_residual`); kept
+    /// so the fields after it keep their offsets.
+    pub _unused: u32,
     pub relu: u32,
     /// Channel groups (1 unless grouped); only the grouped kernel reads it and the dilation.
     pub groups: u32,
@@ -71,7 +73,6 @@ pub fn params(
     in_w: usize,
     out_h: usize,
     out_w: usize,
-    residual: bool,
     relu: bool,
     variant: ConvVariant,
 ) -> (ConvParams, [u32; 3]) {
@@ -90,7 +91,7 @@ pub fn params(
         stride_w: conv.stride[1] as u32,
         pad_t: conv.pad[0] as u32,
         pad_l: conv.pad[1] as u32,
-        has_residual: residual as u32,
+        _unused: 0,
         relu: relu as u32,
         groups: conv.groups as u32,
         dil_h: conv.dilation[0] as u32,

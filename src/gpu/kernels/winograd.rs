@@ -98,7 +98,8 @@ pub struct WinoParams {
     pub tiles: u32,
     pub pad_t: u32,
     pub pad_l: u32,
-    pub has_residual: u32,
+    /// Unused (the residual add is the write step's pipeline constant `has_residual`).
+    pub _unused: u32,
     pub relu: u32,
     pub _pad: u32,
 }
@@ -175,7 +176,6 @@ pub fn params(
     in_w: usize,
     out_h: usize,
     out_w: usize,
-    residual: bool,
     relu: bool,
     form: Form,
 ) -> (WinoParams, [[u32; 3]; 3]) {
@@ -195,7 +195,7 @@ pub fn params(
         tiles: t as u32,
         pad_t: conv.pad[0] as u32,
         pad_l: conv.pad[1] as u32,
-        has_residual: residual as u32,
+        _unused: 0,
         relu: relu as u32,
         _pad: 0,
     };

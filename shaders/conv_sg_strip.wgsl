@@ -50,9 +50,24 @@ fn load8(t: Taps8, c: u32) -> X8 {
               load_x(t.t4, c), load_x(t.t5, c), load_x(t.t6, c), load_x(t.t7, c));
 }
 
-// a + x0 · w0 + x1 · w1 + x2 · w2 (one output, the three taps of a kernel row).
+// a + x0 · w0 + x1 · w1 + x2 · w2 (one output, the three taps of a kernel row), each output
+// vec4 taking its twelve multiply-adds in a row (acc16's `mac4` tap by tap: the sums of
+// three `mac` calls, 3 % less time over ResNet-20 at batch 16 on lavapipe).
 fn tap3(a: Acc, x0: vec4<f32>, x1: vec4<f32>, x2: vec4<f32>, w0: W16, w1: W16, w2: W16) -> Acc {
-    return mac(mac(mac(a, x0, w0), x1, w1), x2, w2);
+    return Acc(
+        mac4(mac4(mac4(a.c0, x0, w0.r0.c0, w0.r1.c0, w0.r2.c0, w0.r3.c0),
+                  x1, w1.r0.c0, w1.r1.c0, w1.r2.c0, w1.r3.c0),
+             x2, w2.r0.c0, w2.r1.c0, w2.r2.c0, w2.r3.c0),
+        mac4(mac4(mac4(a.c1, x0, w0.r0.c1, w0.r1.c1, w0.r2.c1, w0.r3.c1),
+                  x1, w1.r0.c1, w1.r1.c1, w1.r2.c1, w1.r3.c1),
+             x2, w2.r0.c1, w2.r1.c1, w2.r2.c1, w2.r3.c1),
+        mac4(mac4(mac4(a.c2, x0, w0.r0.c2, w0.r1.c2, w0.r2.c2, w0.r3.c2),
+                  x1, w1.r0.c2, w1.r1.c2, w1.r2.c2, w1.r3.c2),
+             x2, w2.r0.c2, w2.r1.c2, w2.r2.c2, w2.r3.c2),
+        mac4(mac4(mac4(a.c3, x0, w0.r0.c3, w0.r1.c3, w0.r2.c3, w0.r3.c3),
+                  x1, w1.r0.c3, w1.r1.c3, w1.r2.c3, w1.r3.c3),
+             x2, w2.r0.c3, w2.r1.c3, w2.r2.c3, w2.r3.c3),
+    );
 }
 
 // One kernel row over a run of eight outputs: e0, e1 are the run's first two input columns,

@@ -40,10 +40,10 @@ fn store16(base: u32, c4: u32, a: Acc, b: Acc) {
 
 // Pixel m's 64 channels from vec4 column cb, plus the bias b; nothing past the last pixel.
 fn store64(m: u32, cb: u32, a: Acc64, b: Acc64) {
-    if (m >= pixels()) {
+    if (m >= ws.pixels) {
         return;
     }
-    let base = m * p.out_c;
+    let base = m * ws.out_c;
     store16(base, cb, a.q0, b.q0);
     store16(base, cb + 4u, a.q1, b.q1);
     store16(base, cb + 8u, a.q2, b.q2);

@@ -33,16 +33,16 @@ fn mac_rows8x16(r: Rows8x16, t: Taps8, c: u32, wt: W16) -> Rows8x16 {
     );
 }
 
-// The eight pixels' 16 channels from vec4 column c4 (`store` adds the bias).
-fn store_rows8x16(m: u32, c4: u32, r: Rows8x16) {
-    store(m, c4, r.a0);
-    store(m + 8u, c4, r.a1);
-    store(m + 16u, c4, r.a2);
-    store(m + 24u, c4, r.a3);
-    store(m + 32u, c4, r.a4);
-    store(m + 40u, c4, r.a5);
-    store(m + 48u, c4, r.a6);
-    store(m + 56u, c4, r.a7);
+// The eight pixels' 16 channels from vec4 column c4, plus the bias b.
+fn store_rows8x16(m: u32, c4: u32, r: Rows8x16, b: Acc) {
+    store_biased(m, c4, r.a0, b);
+    store_biased(m + 8u, c4, r.a1, b);
+    store_biased(m + 16u, c4, r.a2, b);
+    store_biased(m + 24u, c4, r.a3, b);
+    store_biased(m + 32u, c4, r.a4, b);
+    store_biased(m + 40u, c4, r.a5, b);
+    store_biased(m + 48u, c4, r.a6, b);
+    store_biased(m + 56u, c4, r.a7, b);
 }
 
 // CH = 16, ROWS = 32: four groups of eight pixels share every weight row.
@@ -88,10 +88,11 @@ fn c16(
             }
         }
     }
-    store_rows8x16(m0, cb, r0);
-    store_rows8x16(m0 + 64u, cb, r1);
-    store_rows8x16(m0 + 128u, cb, r2);
-    store_rows8x16(m0 + 192u, cb, r3);
+    let b = load_bias16(cb);
+    store_rows8x16(m0, cb, r0, b);
+    store_rows8x16(m0 + 64u, cb, r1, b);
+    store_rows8x16(m0 + 128u, cb, r2, b);
+    store_rows8x16(m0 + 192u, cb, r3, b);
 }
 
 // CH = 32, ROWS = 16: two groups of eight pixels, each with both 16-channel halves.
@@ -132,8 +133,10 @@ fn c32(
             }
         }
     }
-    store_rows8x16(m0, cb, r0);
-    store_rows8x16(m0, cb + 4u, r1);
-    store_rows8x16(m0 + 64u, cb, r2);
-    store_rows8x16(m0 + 64u, cb + 4u, r3);
+    let lo = load_bias16(cb);
+    let hi = load_bias16(cb + 4u);
+    store_rows8x16(m0, cb, r0, lo);
+    store_rows8x16(m0, cb + 4u, r1, hi);
+    store_rows8x16(m0 + 64u, cb, r2, lo);
+    store_rows8x16(m0 + 64u, cb + 4u, r3, hi);
 }

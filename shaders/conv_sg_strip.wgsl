@@ -86,17 +86,17 @@ fn row8(r: Rows8x16, e0: vec4<f32>, e1: vec4<f32>, x: X8, w0: W16, w1: W16, w2: 
 }
 
 // Output pixels m .. m + 7 (columns ox .. ox + 7 of one row) × 16 channels from vec4 column
-// c4; nothing past the row's end.
-fn store_run8(m: u32, ox: u32, c4: u32, r: Rows8x16) {
+// c4, plus the bias b; nothing past the row's end.
+fn store_run8(m: u32, ox: u32, c4: u32, r: Rows8x16, b: Acc) {
     let n = min(p.out_w - min(ox, p.out_w), 8u);
-    if (n > 0u) { store(m, c4, r.a0); }
-    if (n > 1u) { store(m + 1u, c4, r.a1); }
-    if (n > 2u) { store(m + 2u, c4, r.a2); }
-    if (n > 3u) { store(m + 3u, c4, r.a3); }
-    if (n > 4u) { store(m + 4u, c4, r.a4); }
-    if (n > 5u) { store(m + 5u, c4, r.a5); }
-    if (n > 6u) { store(m + 6u, c4, r.a6); }
-    if (n > 7u) { store(m + 7u, c4, r.a7); }
+    if (n > 0u) { store_biased(m, c4, r.a0, b); }
+    if (n > 1u) { store_biased(m + 1u, c4, r.a1, b); }
+    if (n > 2u) { store_biased(m + 2u, c4, r.a2, b); }
+    if (n > 3u) { store_biased(m + 3u, c4, r.a3, b); }
+    if (n > 4u) { store_biased(m + 4u, c4, r.a4, b); }
+    if (n > 5u) { store_biased(m + 5u, c4, r.a5, b); }
+    if (n > 6u) { store_biased(m + 6u, c4, r.a6, b); }
+    if (n > 7u) { store_biased(m + 7u, c4, r.a7, b); }
 }
 
 // The strip an invocation computes: its output row (n · out_h + oy), first column, and
@@ -171,10 +171,11 @@ fn s16(
         return;
     }
     let m = st.row * p.out_w + st.ox;
-    store_run8(m, st.ox, cb, r0);
-    store_run8(m + 8u, st.ox + 8u, cb, r1);
-    store_run8(m + 16u, st.ox + 16u, cb, r2);
-    store_run8(m + 24u, st.ox + 24u, cb, r3);
+    let b = load_bias16(cb);
+    store_run8(m, st.ox, cb, r0, b);
+    store_run8(m + 8u, st.ox + 8u, cb, r1, b);
+    store_run8(m + 16u, st.ox + 16u, cb, r2, b);
+    store_run8(m + 24u, st.ox + 24u, cb, r3, b);
 }
 
 // CH = 32, S = 16.
@@ -225,8 +226,10 @@ fn s32(
         return;
     }
     let m = st.row * p.out_w + st.ox;
-    store_run8(m, st.ox, cb, r0);
-    store_run8(m, st.ox, cb + 4u, r1);
-    store_run8(m + 8u, st.ox + 8u, cb, r2);
-    store_run8(m + 8u, st.ox + 8u, cb + 4u, r3);
+    let lo = load_bias16(cb);
+    let hi = load_bias16(cb + 4u);
+    store_run8(m, st.ox, cb, r0, lo);
+    store_run8(m, st.ox, cb + 4u, r1, hi);
+    store_run8(m + 8u, st.ox + 8u, cb, r2, lo);
+    store_run8(m + 8u, st.ox + 8u, cb + 4u, r3, hi);
 }

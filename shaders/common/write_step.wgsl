@@ -1,5 +1,5 @@
-// Piece: the fused write step of every conv (needs `residual`, `y` and `p` with out_c and
-// relu):
+// Piece: the fused write step of every conv (needs `residual`, `y` and `p` with out_c, relu,
+// batch, out_h and out_w):
 //   y[base + co] = v[co - 4·c4] (+ residual[base + co]) (ReLU)   for the valid co of vec4 c4,
 // where `base` is the output pixel's first element and `v` already holds the bias.
 //
@@ -9,17 +9,18 @@
 // - whether a residual is added is the pipeline constant `has_residual` (every conv pipeline is
 //   built with it false or true, src/gpu/kernels/mod.rs `Pipelines::get`), so the residual
 //   loads exist only in the pipelines that use them;
-// - `out_c` and `relu` are read from `p` once per invocation by `init_write`, which every
-//   entry point that stores calls before its first store.
+// - `out_c`, `relu` and the pixel count are read from `p` once per invocation by
+//   `init_write`, which every entry point that stores calls before its first store.
 // Scalar stores on purpose: a vec4 path where Cout % 4 == 0 (the output and residual bound a
 // second time as vec4 arrays) measured 8 % slower over resnet50 on lavapipe.
 override has_residual: bool = false;
 
-struct WriteStep { out_c: u32, relu: bool }
+// Cout, whether to apply ReLU, and the output pixels (batch × out_h × out_w).
+struct WriteStep { out_c: u32, relu: bool, pixels: u32 }
 var<private> ws: WriteStep;
 
 fn init_write() {
-    ws = WriteStep(p.out_c, p.relu != 0u);
+    ws = WriteStep(p.out_c, p.relu != 0u, p.batch * p.out_h * p.out_w);
 }
 
 fn write_out4(base: u32, c4: u32, v: vec4<f32>) {

@@ -22,13 +22,12 @@ fn input(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: ve
     if (i >= p.tiles * p.in_c4) {
         return;
     }
-    let c4 = i % p.in_c4;
-    let t = i / p.in_c4;
-    let per_image = p.tiles_h * p.tiles_w;
-    let n = t / per_image;
-    let r = t % per_image;
-    let oy = i32((r / p.tiles_w) * 2u) - i32(p.pad_t);
-    let ox = i32((r % p.tiles_w) * 2u) - i32(p.pad_l);
+    let at = tile_at(i, p.in_c4);
+    let c4 = at.c4;
+    let t = at.t;
+    let n = at.n;
+    let oy = i32(at.ty * 2u) - i32(p.pad_t);
+    let ox = i32(at.tx * 2u) - i32(p.pad_l);
     var d: array<vec4<f32>, 16>;
     for (var a = 0; a < 4; a++) {
         for (var b = 0; b < 4; b++) {
@@ -81,14 +80,6 @@ fn gemm(@builtin(local_invocation_id) lid: vec3<u32>, @builtin(workgroup_id) wid
     store_m(e, t0 + 6u, c4, a6); store_m(e, t0 + 7u, c4, a7);
 }
 
-// Output pixel (oy, ox) of image n: channels 4·c4.. of `v` (the bias already added).
-fn write_out(n: u32, oy: u32, ox: u32, c4: u32, v: vec4<f32>) {
-    if (oy >= p.out_h || ox >= p.out_w) {
-        return;
-    }
-    write_out4(((n * p.out_h + oy) * p.out_w + ox) * p.out_c, c4, v);
-}
-
 // One invocation per (tile, 4 output channels): Y = A^T M A, then the fused write step.
 @compute @workgroup_size(64, 1, 1)
 fn output(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
@@ -98,8 +89,9 @@ fn output(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: v
     if (i >= p.tiles * p.out_c4) {
         return;
     }
-    let c4 = i % p.out_c4;
-    let t = i / p.out_c4;
+    let at = tile_at(i, p.out_c4);
+    let c4 = at.c4;
+    let t = at.t;
     let stride = p.tiles * p.out_c4;
     var m: array<vec4<f32>, 16>;
     for (var e = 0u; e < 16u; e++) {
@@ -111,18 +103,16 @@ fn output(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: v
         q[b] = m[b] + m[4 + b] + m[8 + b];
         q[4 + b] = m[4 + b] - m[8 + b] - m[12 + b];
     }
-    let per_image = p.tiles_h * p.tiles_w;
-    let n = t / per_image;
-    let r = t % per_image;
-    let oy = (r / p.tiles_w) * 2u;
-    let ox = (r % p.tiles_w) * 2u;
+    let n = at.n;
+    let oy = at.ty * 2u;
+    let ox = at.tx * 2u;
     let b = bias[c4];
     for (var a = 0u; a < 2u; a++) {
         let r0 = q[a * 4u];
         let r1 = q[a * 4u + 1u];
         let r2 = q[a * 4u + 2u];
         let r3 = q[a * 4u + 3u];
-        write_out(n, oy + a, ox, c4, r0 + r1 + r2 + b);
-        write_out(n, oy + a, ox + 1u, c4, r1 - r2 - r3 + b);
+        write_pixel(n, oy + a, ox, c4, r0 + r1 + r2 + b);
+        write_pixel(n, oy + a, ox + 1u, c4, r1 - r2 - r3 + b);
     }
 }

@@ -45,13 +45,12 @@ fn input(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: ve
     if (i >= p.tiles * p.in_c4) {
         return;
     }
-    let c4 = i % p.in_c4;
-    let t = i / p.in_c4;
-    let per_image = p.tiles_h * p.tiles_w;
-    let n = t / per_image;
-    let r = t % per_image;
-    let oy = i32((r / p.tiles_w) * 4u) - i32(p.pad_t);
-    let ox = i32((r % p.tiles_w) * 4u) - i32(p.pad_l);
+    let at = tile_at(i, p.in_c4);
+    let c4 = at.c4;
+    let t = at.t;
+    let n = at.n;
+    let oy = i32(at.ty * 4u) - i32(p.pad_t);
+    let ox = i32(at.tx * 4u) - i32(p.pad_l);
     // Rows: w[a][j] = (d B)[a][j], B^T applied along each patch row.
     var w: array<vec4<f32>, 36>;
     for (var a = 0; a < 6; a++) {
@@ -80,14 +79,6 @@ fn input(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: ve
     }
 }
 
-// Output pixel (oy, ox) of image n: channels 4·c4.. of `v` (the bias already added).
-fn write_px(n: u32, oy: u32, ox: u32, c4: u32, v: vec4<f32>) {
-    if (oy >= p.out_h || ox >= p.out_w) {
-        return;
-    }
-    write_out4(((n * p.out_h + oy) * p.out_w + ox) * p.out_c, c4, v);
-}
-
 // One invocation per (tile, 4 output channels): Y = A^T M A, then the fused write step.
 @compute @workgroup_size(64, 1, 1)
 fn output(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
@@ -97,8 +88,9 @@ fn output(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: v
     if (i >= p.tiles * p.out_c4) {
         return;
     }
-    let c4 = i % p.out_c4;
-    let t = i / p.out_c4;
+    let at = tile_at(i, p.out_c4);
+    let c4 = at.c4;
+    let t = at.t;
     let stride = p.tiles * p.out_c4;
     let base = t * p.out_c4 + c4;
     // Columns: q[a][j] = (A^T M)[a][j].
@@ -112,19 +104,17 @@ fn output(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: v
         q[12u + j] = c.v2;
         q[18u + j] = c.v3;
     }
-    let per_image = p.tiles_h * p.tiles_w;
-    let n = t / per_image;
-    let r = t % per_image;
-    let oy = (r / p.tiles_w) * 4u;
-    let ox = (r % p.tiles_w) * 4u;
+    let n = at.n;
+    let oy = at.ty * 4u;
+    let ox = at.tx * 4u;
     let b = bias[c4];
     // Rows: y[a][b] = (q A)[a][b].
     for (var a = 0u; a < 4u; a++) {
         let y = at6(Six(q[a * 6u], q[a * 6u + 1u], q[a * 6u + 2u], q[a * 6u + 3u],
                         q[a * 6u + 4u], q[a * 6u + 5u]));
-        write_px(n, oy + a, ox, c4, y.v0 + b);
-        write_px(n, oy + a, ox + 1u, c4, y.v1 + b);
-        write_px(n, oy + a, ox + 2u, c4, y.v2 + b);
-        write_px(n, oy + a, ox + 3u, c4, y.v3 + b);
+        write_pixel(n, oy + a, ox, c4, y.v0 + b);
+        write_pixel(n, oy + a, ox + 1u, c4, y.v1 + b);
+        write_pixel(n, oy + a, ox + 2u, c4, y.v2 + b);
+        write_pixel(n, oy + a, ox + 3u, c4, y.v3 + b);
     }
 }

@@ -35,3 +35,12 @@ fn write_out4(base: u32, c4: u32, v: vec4<f32>) {
         }
     }
 }
+
+// Output pixel (oy, ox) of image n: channels 4·c4.. of `v` (the bias already added); nothing
+// outside the output (the Winograd tiles' overhang).
+fn write_pixel(n: u32, oy: u32, ox: u32, c4: u32, v: vec4<f32>) {
+    if (oy >= p.out_h || ox >= p.out_w) {
+        return;
+    }
+    write_out4(((n * p.out_h + oy) * p.out_w + ox) * p.out_c, c4, v);
+}

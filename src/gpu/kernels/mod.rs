@@ -23,6 +23,24 @@ pub enum Access {
     Uniform,
 }
 
+/// The bindings of every conv kernel: input, weights, bias, residual, output, parameters.
+const CONV_BINDINGS: &[(u32, Access)] = &[
+    (0, Access::Read),
+    (1, Access::Read),
+    (2, Access::Read),
+    (3, Access::Read),
+    (4, Access::Write),
+    (5, Access::Uniform),
+];
+/// The bindings of Winograd's output transforms: products, bias, residual, output, parameters.
+const WINOGRAD_OUTPUT_BINDINGS: &[(u32, Access)] = &[
+    (5, Access::Read),
+    (6, Access::Read),
+    (7, Access::Read),
+    (8, Access::Write),
+    (9, Access::Uniform),
+];
+
 /// One compute entry point.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Kernel {
@@ -160,9 +178,7 @@ impl Kernel {
             | Kernel::WinogradGemmSg16
             | Kernel::WinogradGemmSg8
             | Kernel::WinogradGemmSg2 => &[(2, Read), (3, Read), (4, Write), (9, Uniform)],
-            Kernel::WinogradOutput | Kernel::Winograd4Output => {
-                &[(5, Read), (6, Read), (7, Read), (8, Write), (9, Uniform)]
-            }
+            Kernel::WinogradOutput | Kernel::Winograd4Output => WINOGRAD_OUTPUT_BINDINGS,
             Kernel::Conv
             | Kernel::ConvVec4
             | Kernel::Conv1x1
@@ -174,14 +190,7 @@ impl Kernel {
             | Kernel::ConvSubgroup32
             | Kernel::ConvStrip16
             | Kernel::ConvStrip32
-            | Kernel::ConvGrouped => &[
-                (0, Read),
-                (1, Read),
-                (2, Read),
-                (3, Read),
-                (4, Write),
-                (5, Uniform),
-            ],
+            | Kernel::ConvGrouped => CONV_BINDINGS,
             Kernel::Affine => &[(0, Read), (5, Read), (2, Read), (3, Write), (4, Uniform)],
             Kernel::Add => &[(0, Read), (1, Read), (3, Write), (4, Uniform)],
             Kernel::Relu => &[(0, Read), (3, Write), (4, Uniform)],
@@ -198,25 +207,12 @@ impl Kernel {
     /// Whether the entry point stores through the fused write step
     /// (`shaders/common/write_step.wgsl`), whose pipeline constant `has_residual` says whether
     /// it adds a residual: such a kernel has two pipelines (see [`Pipelines::get`]).
-    /// Its entry point calls `init_write()` first (`tests/shaders.rs` checks both ways).
+    /// These are the kernels that bind a conv's residual and output (the conv kernels and
+    /// Winograd's output transforms); each entry point calls `init_write()` first
+    /// (`tests/shaders.rs` checks both ways).
     pub fn has_write_step(self) -> bool {
-        matches!(
-            self,
-            Kernel::Conv
-                | Kernel::ConvVec4
-                | Kernel::Conv1x1
-                | Kernel::ConvTiled
-                | Kernel::ConvSmall
-                | Kernel::ConvSubgroup
-                | Kernel::ConvSubgroup8
-                | Kernel::ConvSubgroup16
-                | Kernel::ConvSubgroup32
-                | Kernel::ConvStrip16
-                | Kernel::ConvStrip32
-                | Kernel::ConvGrouped
-                | Kernel::WinogradOutput
-                | Kernel::Winograd4Output
-        )
+        let b = self.bindings();
+        b == CONV_BINDINGS || b == WINOGRAD_OUTPUT_BINDINGS
     }
 
     /// `file:entry`, as shown in profiles.

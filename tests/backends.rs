@@ -1,6 +1,8 @@
 //! CPU-only proof that every shader the engine compiles also translates for the other wgpu
 //! backends: each module of `gpu::kernels::shaders::FILES`, assembled in f32 and in f16 and
-//! validated as `tests/shaders.rs` does, is written by naga's back ends to
+//! validated as `tests/shaders.rs` does, with its pipeline constants resolved to each value the
+//! engine builds it with (the write step's `has_residual` false and true), is written by naga's
+//! back ends to
 //!
 //! - SPIR-V (Vulkan; the backend lavapipe also runs),
 //! - MSL 2.4 (Metal),
@@ -114,11 +116,33 @@ fn translate(
     }
 }
 
+/// The pipeline constants the engine builds a module with: each value of the write step's
+/// `has_residual` where the module declares it (every write-step kernel has both pipelines,
+/// `Pipelines::get`), else none. The writers take modules with their overrides resolved, as
+/// wgpu resolves them at pipeline creation.
+fn specializations(module: &naga::Module) -> Vec<naga::back::PipelineConstants> {
+    let declared = module
+        .overrides
+        .iter()
+        .any(|(_, o)| o.name.as_deref() == Some("has_residual"));
+    if !declared {
+        return vec![Default::default()];
+    }
+    [0.0, 1.0]
+        .into_iter()
+        .map(|v| {
+            let mut c = naga::back::PipelineConstants::default();
+            c.insert("has_residual".to_string(), v);
+            c
+        })
+        .collect()
+}
+
 #[test]
 fn every_shader_translates_to_every_backend() {
     assert!(!FILES.is_empty(), "no shaders registered");
     let mut unexpected = Vec::new();
-    let (mut translated, mut failed) = (0, 0);
+    let (mut translated, mut failed, mut specialized) = (0, 0, 0);
     for f in FILES {
         for precision in [Precision::F32, Precision::F16] {
             let src = f.assemble(precision);
@@ -131,36 +155,44 @@ fn every_shader_translates_to_every_backend() {
             )
             .validate(&module)
             .unwrap_or_else(|e| panic!("{name} does not validate:\n{}", e.emit_to_string(&src)));
-            for b in BACKENDS {
-                let expected = expected_unsupported(f.name, precision, b);
-                match translate(&module, &info, b) {
-                    Ok(out) => {
-                        assert!(!out.is_empty(), "{name} → {b:?}: empty output");
-                        if b != Backend::Spirv {
-                            // Every entry point is in the text (GLSL renames them to `main`).
-                            for ep in &module.entry_points {
-                                assert!(
-                                    b == Backend::Glsl || out.contains(ep.name.as_str()),
-                                    "{name} → {b:?}: entry point `{}` missing from the output",
-                                    ep.name
-                                );
+            for constants in specializations(&module) {
+                let (module, info) = naga::back::pipeline_constants::process_overrides(
+                    &module, &info, None, &constants,
+                )
+                .unwrap_or_else(|e| panic!("{name} with {constants:?}: {e}"));
+                let name = format!("{name} {constants:?}");
+                specialized += 1;
+                for b in BACKENDS {
+                    let expected = expected_unsupported(f.name, precision, b);
+                    match translate(&module, &info, b) {
+                        Ok(out) => {
+                            assert!(!out.is_empty(), "{name} → {b:?}: empty output");
+                            if b != Backend::Spirv {
+                                // Every entry point is in the text (GLSL renames them to `main`).
+                                for ep in &module.entry_points {
+                                    assert!(
+                                        b == Backend::Glsl || out.contains(ep.name.as_str()),
+                                        "{name} → {b:?}: entry point `{}` missing from the output",
+                                        ep.name
+                                    );
+                                }
                             }
-                        }
-                        translated += 1;
-                        if let Some((why, _)) = expected {
-                            unexpected.push(format!(
+                            translated += 1;
+                            if let Some((why, _)) = expected {
+                                unexpected.push(format!(
                                 "{name} → {b:?}: expected to fail ({why}) but translates; update expected_unsupported"
                             ));
+                            }
                         }
-                    }
-                    Err(e) => {
-                        failed += 1;
-                        match expected {
+                        Err(e) => {
+                            failed += 1;
+                            match expected {
                             Some((_, msg)) if e.contains(msg) => {}
                             Some((why, msg)) => unexpected.push(format!(
                                 "{name} → {b:?}: expected to fail ({why}) with `{msg}`, failed with: {e}"
                             )),
                             None => unexpected.push(format!("{name} → {b:?}: {e}")),
+                        }
                         }
                     }
                 }
@@ -172,11 +204,16 @@ fn every_shader_translates_to_every_backend() {
         "translation results differ from the expectation:\n{}",
         unexpected.join("\n")
     );
-    // Each file in both precisions for 4 backends; only f16 GLSL fails.
-    assert_eq!(translated + failed, FILES.len() * 2 * BACKENDS.len());
+    // Each file in both precisions (and both residual constants where it has them) for 4
+    // backends; only f16 GLSL fails.
+    assert!(
+        specialized > FILES.len() * 2,
+        "no module declares `has_residual`"
+    );
+    assert_eq!(translated + failed, specialized * BACKENDS.len());
     assert_eq!(
         failed,
-        FILES.len(),
-        "one expected failure per file (its f16 GLSL)"
+        specialized / 2,
+        "one expected failure per specialised f16 module (its GLSL)"
     );
 }

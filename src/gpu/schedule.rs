@@ -122,8 +122,26 @@ pub(crate) fn winograd_bytes(
     bytes
 }
 
-/// (kernel, residual, params, grid, resources) of one launch.
-type Launch = (Kernel, bool, Vec<u8>, [u32; 3], Vec<Res>);
+/// One launch of a node: its kernel, whether that kernel's write step adds a residual (which
+/// of its pipelines runs), its parameters, grid and buffers.
+struct Launch {
+    kernel: Kernel,
+    residual: bool,
+    params: Vec<u8>,
+    grid: [u32; 3],
+    resources: Vec<Res>,
+}
+
+/// A launch without a residual add.
+fn launch<P: bytemuck::Pod>(kernel: Kernel, p: &P, grid: [u32; 3], resources: Vec<Res>) -> Launch {
+    Launch {
+        kernel,
+        residual: false,
+        params: bytemuck::bytes_of(p).to_vec(),
+        grid,
+        resources,
+    }
+}
 
 /// The launches of one node.
 fn launches(
@@ -140,29 +158,14 @@ fn launches(
     let w = |i: usize| Res::Weight { node: index, i };
     let input = Res::Value(node.inputs[0]);
     let output = Res::Value(node.output);
-    let bytes = |p: &[u8]| p.to_vec();
     match &node.op {
         Op::InputToNhwc => {
             let (p, grid) = layout::params(n, x, y, None);
-            let k = Kernel::NchwToNhwc;
-            vec![(
-                k,
-                false,
-                bytes(bytemuck::bytes_of(&p)),
-                grid,
-                vec![input, output],
-            )]
+            vec![launch(Kernel::NchwToNhwc, &p, grid, vec![input, output])]
         }
         Op::ShortcutA(s) => {
             let (p, grid) = layout::params(n, x, y, Some(s));
-            let k = Kernel::ShortcutA;
-            vec![(
-                k,
-                false,
-                bytes(bytemuck::bytes_of(&p)),
-                grid,
-                vec![input, output],
-            )]
+            vec![launch(Kernel::ShortcutA, &p, grid, vec![input, output])]
         }
         Op::Conv { conv: c, relu, .. } => {
             let variant = variant.unwrap_or(ConvVariant::Direct);
@@ -173,29 +176,16 @@ fn launches(
                     _ => winograd::sg_gemm(p.tiles as usize, p.out_c4 as usize, form.e()),
                 };
                 let (input_pass, output_pass) = form.transforms();
-                let pb = bytes(bytemuck::bytes_of(&p));
+                let v_in = vec![input, Res::WinogradV];
+                let gemm_res = vec![Res::WinogradV, w(form.weight_index()), Res::WinogradM];
+                let out_res = vec![Res::WinogradM, w(1), residual, output];
                 vec![
-                    (
-                        input_pass,
-                        false,
-                        pb.clone(),
-                        grids[0],
-                        vec![input, Res::WinogradV],
-                    ),
-                    (
-                        gemm,
-                        false,
-                        pb.clone(),
-                        gemm_grid,
-                        vec![Res::WinogradV, w(form.weight_index()), Res::WinogradM],
-                    ),
-                    (
-                        output_pass,
-                        second.is_some(),
-                        pb,
-                        grids[2],
-                        vec![Res::WinogradM, w(1), residual, output],
-                    ),
+                    launch(input_pass, &p, grids[0], v_in),
+                    launch(gemm, &p, gemm_grid, gemm_res),
+                    Launch {
+                        residual: second.is_some(),
+                        ..launch(output_pass, &p, grids[2], out_res)
+                    },
                 ]
             } else {
                 let (p, grid) = conv::params(c, n, x.h, x.w, y.h, y.w, *relu, variant);
@@ -214,40 +204,28 @@ fn launches(
                     _ => Kernel::Conv,
                 };
                 let res = vec![input, w(0), w(1), residual, output];
-                vec![(
-                    k,
-                    second.is_some(),
-                    bytes(bytemuck::bytes_of(&p)),
-                    grid,
-                    res,
-                )]
+                vec![Launch {
+                    residual: second.is_some(),
+                    ..launch(k, &p, grid, res)
+                }]
             }
         }
         Op::Affine { relu, .. } => {
             let (p, grid) = eltwise::params(n * y.len(), y.c, *relu);
-            let res = vec![input, w(0), w(1), output];
-            vec![(
+            vec![launch(
                 Kernel::Affine,
-                false,
-                bytes(bytemuck::bytes_of(&p)),
+                &p,
                 grid,
-                res,
+                vec![input, w(0), w(1), output],
             )]
         }
         Op::Add { relu } => {
             let (p, grid) = eltwise::params(n * y.len(), y.c, *relu);
-            let res = vec![input, residual, output];
-            vec![(Kernel::Add, false, bytes(bytemuck::bytes_of(&p)), grid, res)]
+            vec![launch(Kernel::Add, &p, grid, vec![input, residual, output])]
         }
         Op::Relu => {
             let (p, grid) = eltwise::params(n * y.len(), y.c, true);
-            vec![(
-                Kernel::Relu,
-                false,
-                bytes(bytemuck::bytes_of(&p)),
-                grid,
-                vec![input, output],
-            )]
+            vec![launch(Kernel::Relu, &p, grid, vec![input, output])]
         }
         Op::MaxPool(pl) => {
             let (p, grid) = pool::params(n, x, y, Some(pl));
@@ -256,24 +234,11 @@ fn launches(
             } else {
                 Kernel::MaxPool
             };
-            vec![(
-                k,
-                false,
-                bytes(bytemuck::bytes_of(&p)),
-                grid,
-                vec![input, output],
-            )]
+            vec![launch(k, &p, grid, vec![input, output])]
         }
         Op::GlobalAvgPool => {
             let (p, grid) = pool::params(n, x, y, None);
-            let k = Kernel::GlobalAvgPool;
-            vec![(
-                k,
-                false,
-                bytes(bytemuck::bytes_of(&p)),
-                grid,
-                vec![input, output],
-            )]
+            vec![launch(Kernel::GlobalAvgPool, &p, grid, vec![input, output])]
         }
         Op::Linear { in_f, out_f, .. } => match memory.pooled_by.get(&node.inputs[0]) {
             // The pool was skipped: average and classify in one pass.
@@ -286,18 +251,12 @@ fn launches(
                 } else {
                     Kernel::PoolLinear
                 };
-                vec![(k, false, bytes(bytemuck::bytes_of(&p)), grid, res)]
+                vec![launch(k, &p, grid, res)]
             }
             None => {
                 let (p, grid) = linear::params(n, *in_f, *out_f, None);
                 let res = vec![input, w(0), w(1), output];
-                vec![(
-                    Kernel::Linear,
-                    false,
-                    bytes(bytemuck::bytes_of(&p)),
-                    grid,
-                    res,
-                )]
+                vec![launch(Kernel::Linear, &p, grid, res)]
             }
         },
     }
@@ -321,20 +280,20 @@ pub(crate) fn steps(
             if memory.pooled_by.contains_key(&node.output) {
                 continue; // fused into the classifier that reads it
             }
-            for (kernel, residual, p, grid, resources) in launches(node, i, memory, variants[i]) {
+            for l in launches(node, i, memory, variants[i]) {
                 params.push(
                     device.create_buffer_init(&wgpu::util::BufferInitDescriptor {
                         label: Some(&node.name),
-                        contents: &p,
+                        contents: &l.params,
                         usage: wgpu::BufferUsages::UNIFORM,
                     }),
                 );
                 out.push(Step {
                     node: i,
-                    kernel,
-                    residual,
-                    grid,
-                    resources,
+                    kernel: l.kernel,
+                    residual: l.residual,
+                    grid: l.grid,
+                    resources: l.resources,
                     params: params.len() - 1,
                 });
             }

@@ -415,4 +415,3 @@ mod kernel_index_tests {
         }
     }
 }
-

@@ -1,6 +1,6 @@
 // Fragment (assembled by src/gpu/kernels/shaders.rs after the pieces prelude, conv_io, conv_x4,
-// window, write_step, acc16, sg_tile, sg64; validated in that form by tests/shaders.rs). Needs
-// the SUBGROUP feature and subgroups of at least 8 invocations.
+// window, write_step, acc16, conv_store, sg_tile, sg64; validated in that form by
+// tests/shaders.rs). Needs the SUBGROUP feature and subgroups of at least 8 invocations.
 //
 // conv2d (any kernel, stride and padding; Cin % 4 == 0) as an implicit GEMM over NHWC
 // activations whose weights are shared across a subgroup instead of loaded by every lane:
@@ -22,20 +22,8 @@
 
 // The block's bias, once per invocation (0 past the padded Cout).
 fn load_bias(cb: u32) -> Acc64 {
-    var v: array<vec4<f32>, 16>;
-    for (var j = 0u; j < 16u; j++) {
-        v[j] = select(vec4<f32>(0.0), bias[min(cb + j, p.out_c4 - 1u)], cb + j < p.out_c4);
-    }
-    return Acc64(Acc(v[0], v[1], v[2], v[3]), Acc(v[4], v[5], v[6], v[7]),
-                 Acc(v[8], v[9], v[10], v[11]), Acc(v[12], v[13], v[14], v[15]));
-}
-
-// 16 channels from vec4 column c4 (write_out4 skips the channels past Cout).
-fn store16(base: u32, c4: u32, a: Acc, b: Acc) {
-    write_out4(base, c4, a.c0 + b.c0);
-    write_out4(base, c4 + 1u, a.c1 + b.c1);
-    write_out4(base, c4 + 2u, a.c2 + b.c2);
-    write_out4(base, c4 + 3u, a.c3 + b.c3);
+    return Acc64(load_bias16(cb), load_bias16(cb + 4u), load_bias16(cb + 8u),
+                 load_bias16(cb + 12u));
 }
 
 // Pixel m's 64 channels from vec4 column cb, plus the bias b; nothing past the last pixel.

@@ -29,7 +29,12 @@ fn store_biased(m: u32, c4: u32, a: Acc, b: Acc) {
     if (m >= ws.pixels) {
         return;
     }
-    let base = m * ws.out_c;
+    store16(m * ws.out_c, c4, a, b);
+}
+
+// The 16 channels from vec4 column c4 of the pixel whose first element is `base`: a + b
+// (write_out4 skips the channels past Cout).
+fn store16(base: u32, c4: u32, a: Acc, b: Acc) {
     write_out4(base, c4, a.c0 + b.c0);
     write_out4(base, c4 + 1u, a.c1 + b.c1);
     write_out4(base, c4 + 2u, a.c2 + b.c2);

@@ -27,17 +27,18 @@ pub enum Piece {
     ConvX1,
     /// `origin` and `tap`: window addressing.
     Window,
-    /// `write_out4`: bias + residual + ReLU write step.
+    /// `init_write`, `write_out4`, `write_pixel`: the bias + residual + ReLU write step.
     WriteStep,
-    /// `Acc`, `W16`, `mac_row`, `mac`, `load_row`, `load_w16`.
+    /// `Acc`, `W16`, `mac_row`, `mac4`, `mac`, `load_row`, `load_w16`.
     Acc16,
-    /// `store4`, `store`: the conv kernels' stores through the write step.
+    /// `load_bias16`, `store4`, `store`, `store_biased`, `store16`: the conv kernels' stores
+    /// through the write step.
     ConvStore,
     /// `Origins8`, `Taps8`: the pixel addressing of the subgroup implicit-GEMM convs.
     SgTile,
     /// `load_b`, `Acc64`, `B64`, `share_rows`, `Rows8`: the subgroup GEMMs' register tiles.
     Sg64,
-    /// `WinoParams`, the Winograd bindings, `load_v`, `store_m`.
+    /// `WinoParams`, the Winograd bindings, `tile_at`, `input_at`, `load_v`, `store_m`.
     WinoIo,
     /// `Rows8x16`, `share_w16`, `share_w32`: the narrow subgroup convs' tiles and weights.
     SgW16,
@@ -158,7 +159,9 @@ pub const FILES: &[ShaderFile] = &[
     },
     ShaderFile {
         name: "conv_sg.wgsl",
-        pieces: &[ConvIo, ConvX4, Window, WriteStep, Acc16, SgTile, Sg64],
+        pieces: &[
+            ConvIo, ConvX4, Window, WriteStep, Acc16, ConvStore, SgTile, Sg64,
+        ],
         body: include_str!("../../../shaders/conv_sg.wgsl"),
         subgroups: true,
     },

@@ -150,7 +150,7 @@ impl Model {
             Some(v) if v.runs_on(conv, self.ctx.caps) => v,
             _ => {
                 let (oh, ow) = conv.out_hw(h, w).unwrap_or((0, 0));
-                conv::choose(conv, batch * oh * ow, (oh, ow), self.ctx.caps)
+                conv::choose(conv, batch, (oh, ow), self.ctx.caps)
             }
         }
     }

@@ -283,8 +283,7 @@ impl DeviceCaps {
     }
 }
 
-/// The heuristic choice for `conv` computing `pixels` output pixels (batch × out_h × out_w)
-/// on maps of `out_hw`.
+/// The heuristic choice for `conv` on `batch` output maps of `out_hw`.
 /// On CPU adapters (lavapipe, SwiftShader), where workgroup memory and barriers are expensive,
 /// invocations run as SIMD lanes and every storage load is costly: the subgroup GEMM wherever
 /// Cin % 4 == 0 and the adapter has subgroups (the channel block that pads Cout least, and the
@@ -303,7 +302,7 @@ impl DeviceCaps {
 /// [`winograd::prefer_f4`]: super::winograd::prefer_f4
 pub fn choose(
     conv: &Conv2d,
-    pixels: usize,
+    batch: usize,
     out_hw: (usize, usize),
     caps: DeviceCaps,
 ) -> ConvVariant {
@@ -311,6 +310,7 @@ pub fn choose(
         return ConvVariant::Grouped;
     }
     let (out_h, out_w) = out_hw;
+    let pixels = batch * out_h * out_w;
     let sg = super::conv_strip::choose(conv, super::conv_sg::choose(conv.out_c, pixels), out_w);
     // Winograd's subgroup GEMM works in 64-channel blocks too: where those pad Cout least.
     let wide = matches!(sg, ConvVariant::Subgroup | ConvVariant::Subgroup8);
@@ -319,7 +319,6 @@ pub fn choose(
     } else {
         sg
     };
-    let batch = pixels / (out_h * out_w).max(1);
     let wino4 = if wide && super::winograd::prefer_f4(batch, out_h, out_w) {
         ConvVariant::Winograd4
     } else {
@@ -364,55 +363,46 @@ mod tests {
         let c3 = |c| Conv2d::square(c, c, 3, 1, 1);
         // Winograd-eligible 3×3 with 64-channel blocks: Winograd with the subgroup GEMM, as
         // F(4,3) where it is offered (at most 128 channels) and its tiles fill the GEMM.
+        assert_eq!(choose(&c3(64), 1, (56, 56), cpu_sg), ConvVariant::Winograd4);
         assert_eq!(
-            choose(&c3(64), 3136, (56, 56), cpu_sg),
+            choose(&c3(128), 1, (28, 28), cpu_sg),
             ConvVariant::Winograd4
         );
         assert_eq!(
-            choose(&c3(128), 784, (28, 28), cpu_sg),
-            ConvVariant::Winograd4
-        );
-        assert_eq!(
-            choose(&c3(64), 64, (8, 8), cpu_sg),
+            choose(&c3(64), 1, (8, 8), cpu_sg),
             ConvVariant::WinogradSubgroup
         );
         assert_eq!(
-            choose(&c3(256), 196, (14, 14), cpu_sg),
+            choose(&c3(256), 1, (14, 14), cpu_sg),
             ConvVariant::WinogradSubgroup
         );
         assert_eq!(
-            choose(&c3(512), 49, (7, 7), cpu_sg),
+            choose(&c3(512), 1, (7, 7), cpu_sg),
             ConvVariant::WinogradSubgroup
         );
         // 16 and 32 channels pad least in the narrow blocks: row strips for 3×3 stride 1 on
         // rows that fit them, else the narrow implicit GEMM.
+        assert_eq!(choose(&c3(16), 1, (32, 32), cpu_sg), ConvVariant::Strip16);
+        assert_eq!(choose(&c3(32), 1, (16, 16), cpu_sg), ConvVariant::Strip32);
         assert_eq!(
-            choose(&c3(16), 1024, (32, 32), cpu_sg),
-            ConvVariant::Strip16
-        );
-        assert_eq!(choose(&c3(32), 256, (16, 16), cpu_sg), ConvVariant::Strip32);
-        assert_eq!(
-            choose(&c3(16), 400, (20, 20), cpu_sg),
+            choose(&c3(16), 1, (20, 20), cpu_sg),
             ConvVariant::Subgroup16
         );
         let s2_16 = Conv2d::square(16, 32, 3, 2, 1);
-        assert_eq!(
-            choose(&s2_16, 256, (16, 16), cpu_sg),
-            ConvVariant::Subgroup32
-        );
+        assert_eq!(choose(&s2_16, 1, (16, 16), cpu_sg), ConvVariant::Subgroup32);
         // Strided 3×3 and 1×1: the subgroup implicit GEMM.
         let s2 = Conv2d::square(128, 128, 3, 2, 1);
-        assert_eq!(choose(&s2, 784, (28, 28), cpu_sg), ConvVariant::Subgroup);
+        assert_eq!(choose(&s2, 1, (28, 28), cpu_sg), ConvVariant::Subgroup);
         let pw = Conv2d::square(1024, 256, 1, 1, 0);
-        assert_eq!(choose(&pw, 196, (14, 14), cpu_sg), ConvVariant::Subgroup);
+        assert_eq!(choose(&pw, 1, (14, 14), cpu_sg), ConvVariant::Subgroup);
         // Without subgroups: Winograd, the 1×1 GEMM, the vec4 direct conv.
-        assert_eq!(choose(&c3(64), 3136, (56, 56), cpu), ConvVariant::Winograd);
-        assert_eq!(choose(&pw, 196, (14, 14), cpu), ConvVariant::Gemm1x1);
-        assert_eq!(choose(&s2, 784, (28, 28), cpu), ConvVariant::DirectVec4);
+        assert_eq!(choose(&c3(64), 1, (56, 56), cpu), ConvVariant::Winograd);
+        assert_eq!(choose(&pw, 1, (14, 14), cpu), ConvVariant::Gemm1x1);
+        assert_eq!(choose(&s2, 1, (28, 28), cpu), ConvVariant::DirectVec4);
         // GPUs: the workgroup-memory tiles.
-        assert_eq!(choose(&c3(64), 3136, (56, 56), gpu), ConvVariant::Tiled);
+        assert_eq!(choose(&c3(64), 1, (56, 56), gpu), ConvVariant::Tiled);
         // Grouped convs: the grouped kernel everywhere.
         let g = Conv2d::square(64, 64, 3, 1, 1).grouped(32);
-        assert_eq!(choose(&g, 3136, (56, 56), cpu_sg), ConvVariant::Grouped);
+        assert_eq!(choose(&g, 1, (56, 56), cpu_sg), ConvVariant::Grouped);
     }
 }

@@ -1,7 +1,7 @@
 //! Weight upload: every node's weights in graph order, conv weights packed to the kernels'
 //! layout (Cout padded to the channel block) in the storage precision, plus the
 //! Winograd-transformed weights of eligible 3×3 convs (F(2,3) for each, F(4,3) too for those
-//! of at most 128 × 128 channels); biases, batch-norm affines and the
+//! of at most 128 × 128 channels on adapters with subgroups); biases, batch-norm affines and the
 //! classifier stay f32. Every buffer is padded to a multiple of 16 bytes.
 
 use wgpu::util::DeviceExt;
@@ -58,7 +58,8 @@ pub(crate) fn upload(
                     let u = winograd::transform_weights(conv, weight, winograd::Form::F2);
                     bufs.push(stored(&node.name, &u)?);
                 }
-                if winograd::eligible_f4(conv) {
+                // Only where F(4,3) can run (it needs subgroups): 4× the 3×3 weights.
+                if conv::ConvVariant::Winograd4.runs_on(conv, ctx.caps) {
                     let u = winograd::transform_weights(conv, weight, winograd::Form::F4);
                     bufs.push(stored(&node.name, &u)?);
                 }

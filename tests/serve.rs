@@ -582,3 +582,41 @@ fn requests_queued_past_their_timeout_are_dropped() {
     );
     assert!(text.contains(&line), "want `{line}` in:\n{text}");
 }
+
+/// A batch that holds a preferred size goes at once, without waiting out the delay: with a
+/// delay of 120 s, a one-image request to a model whose preferred batch size is 1 (and whose
+/// max batch is 2, so that it is not full) is answered long before the delay would end, and
+/// `/config` lists the preferred size. Without the rule the answer would take 120 s.
+#[test]
+fn a_preferred_batch_size_goes_without_waiting_out_the_delay() {
+    let Some(data) = testdata("a_preferred_batch_size_goes_without_waiting_out_the_delay") else {
+        return;
+    };
+    let (model, _) = cifar_files(&data);
+    let mut server = Server::start(&[
+        format!("--model=cifar={}", model.display()),
+        "--max-batch-size=2".into(),
+        "--preferred-batch-size=1".into(),
+        "--max-queue-delay-us=120000000".into(),
+    ]);
+    let (status, body) = http(&server.http, "GET", "/v2/models/cifar/config", &[], b"");
+    assert_eq!(status, 200);
+    let config = json(&body);
+    assert_eq!(
+        config["dynamic_batching"]["preferred_batch_size"],
+        serde_json::json!([1]),
+        "{config}"
+    );
+    let n = 3 * 32 * 32;
+    let req = serde_json::json!({"inputs": [{"name": "input", "datatype": "FP32", "shape": [1, 3, 32, 32], "data": vec![0.25f32; n]}]});
+    let started = Instant::now();
+    let (status, body) = infer_json(&server.http, "cifar", &req);
+    let took = started.elapsed();
+    assert_eq!(status, 200, "{}", String::from_utf8_lossy(&body));
+    assert_eq!(json_floats(&body).len(), 10);
+    assert!(
+        took < Duration::from_secs(60),
+        "a preferred-size batch waited {took:?}, as if for the 120 s delay"
+    );
+    assert!(server.stop().success());
+}

@@ -1,9 +1,18 @@
 //! Dynamic batching, per model: requests wait in a bounded queue; the batcher takes the
-//! first, then more while their images have the same height and width, until the batch holds
-//! `max_batch_size` images or the first has waited `max_queue_delay` (Triton's semantics: a
-//! request of batch n counts n; a request that does not fit starts the next batch). Each
-//! batch runs on a blocking thread, with up to `in_flight` batches at once, and the rows of
-//! the logits go back to their requests.
+//! first, then more while their images have the same height and width (Triton's semantics: a
+//! request of batch n counts n; a request that does not fit starts the next batch). A batch
+//! goes to the device as soon as
+//!
+//! - it holds `max_batch_size` images, or
+//! - it holds one of the `preferred_batch_sizes` and no other request is waiting, or
+//! - its first request has waited `max_queue_delay` and no other batch of the model is
+//!   running; while one is, the batch keeps growing until that batch ends (the device is busy
+//!   anyway, so waiting costs the batch nothing, and two partial batches sharing the device
+//!   run slower than one full batch after the other).
+//!
+//! Each batch runs on a blocking thread, with up to `in_flight` batches at once (only full or
+//! preferred batches start beside a running one), and the rows of the logits go back to their
+//! requests.
 //!
 //! Batches run in chunks of power-of-two sizes (see [`chunks`]), so that the model holds
 //! buffers for a few batch sizes only, all created when it is warmed up.
@@ -13,11 +22,12 @@
 //! (the client disconnected) is dropped unrun. With dynamic batching off, every request is
 //! its own batch.
 
+use std::sync::atomic::AtomicUsize;
 use std::sync::atomic::Ordering::Relaxed;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use tokio::sync::{mpsc, oneshot, Semaphore};
+use tokio::sync::{mpsc, oneshot, Notify, Semaphore};
 
 use super::config::ModelSettings;
 use super::error::{ApiError, Kind};
@@ -93,10 +103,12 @@ impl Batcher {
             runner,
             metrics: metrics.clone(),
             max_batch: settings.max_batch_size,
+            preferred: settings.preferred_batch_sizes.clone(),
             dynamic: settings.dynamic_batching,
             delay: settings.max_queue_delay,
             timeout: settings.timeout,
             slots: Arc::new(Semaphore::new(settings.in_flight)),
+            running: Arc::new(Running::default()),
         };
         tokio::spawn(task.run());
         Batcher {
@@ -137,10 +149,19 @@ struct BatchTask {
     runner: Arc<ModelRunner>,
     metrics: Arc<ModelMetrics>,
     max_batch: usize,
+    preferred: Vec<usize>,
     dynamic: bool,
     delay: Duration,
     timeout: Duration,
     slots: Arc<Semaphore>,
+    running: Arc<Running>,
+}
+
+/// The batches of a model on the device now, and a signal each time one ends.
+#[derive(Default)]
+struct Running {
+    count: AtomicUsize,
+    ended: Notify,
 }
 
 impl BatchTask {
@@ -170,9 +191,20 @@ impl BatchTask {
                     Ok(j) => j,
                     Err(mpsc::error::TryRecvError::Disconnected) => break,
                     Err(mpsc::error::TryRecvError::Empty) => {
-                        match tokio::time::timeout_at(deadline, self.rx.recv()).await {
-                            Ok(Some(j)) => j,
-                            _ => break,
+                        let late = tokio::time::Instant::now() >= deadline;
+                        let running = self.running.count.load(Relaxed);
+                        if goes_now(images, &self.preferred, late, running) {
+                            break;
+                        }
+                        // Wait for a request, or for the deadline, or (once late) for a running
+                        // batch to end; `ended` keeps a wake-up that no one awaited yet.
+                        tokio::select! {
+                            j = self.rx.recv() => match j {
+                                Some(j) => j,
+                                None => break,
+                            },
+                            _ = tokio::time::sleep_until(deadline), if !late => continue,
+                            _ = self.running.ended.notified(), if late => continue,
                         }
                     }
                 };
@@ -190,8 +222,12 @@ impl BatchTask {
             let metrics = self.metrics.clone();
             let name = self.name.clone();
             let max_batch = self.max_batch;
+            let running = self.running.clone();
+            running.count.fetch_add(1, Relaxed);
             tokio::spawn(async move {
                 run_batch(&name, runner, metrics, batch, max_batch).await;
+                running.count.fetch_sub(1, Relaxed);
+                running.ended.notify_one();
                 drop(slot);
             });
         }
@@ -222,6 +258,13 @@ impl BatchTask {
         }
         Some(j)
     }
+}
+
+/// Whether a batch of `images` that is not full goes to the device now, with no request
+/// waiting in the queue: it holds a preferred size, or its first request's delay is over
+/// (`late`) and none of the model's other batches is running.
+fn goes_now(images: usize, preferred: &[usize], late: bool, running: usize) -> bool {
+    preferred.contains(&images) || (late && running == 0)
 }
 
 /// How a batch of `images` runs: as chunks of the sizes of [`buckets`], largest first
@@ -333,6 +376,18 @@ fn fail_all(batch: Vec<Job>, message: &str) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_partial_batch_goes_at_a_preferred_size_or_late_on_an_idle_device() {
+        // Before the delay is over: only a preferred size goes.
+        assert!(goes_now(16, &[16], false, 1));
+        assert!(!goes_now(15, &[16], false, 0));
+        assert!(!goes_now(8, &[], false, 0));
+        // Once late: at once on an idle device, else it keeps growing while another runs.
+        assert!(goes_now(8, &[], true, 0));
+        assert!(!goes_now(8, &[], true, 1));
+        assert!(goes_now(4, &[4, 8], true, 2));
+    }
 
     #[test]
     fn batch_buckets() {

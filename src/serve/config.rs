@@ -17,6 +17,10 @@ use crate::model::Architecture;
 pub struct ModelSettings {
     /// The largest batch the batcher forms and the largest batch one request may carry.
     pub max_batch_size: usize,
+    /// Batch sizes (images) worth sending without waiting out the delay: a batch holding one
+    /// of them goes at once when no other request is waiting (Triton's
+    /// `preferred_batch_size`). Empty: only a full batch goes early.
+    pub preferred_batch_sizes: Vec<usize>,
     /// Merge queued requests into batches (Triton's dynamic batching); off runs every request
     /// as its own batch.
     pub dynamic_batching: bool,
@@ -41,6 +45,7 @@ impl Default for ModelSettings {
     fn default() -> Self {
         ModelSettings {
             max_batch_size: 32,
+            preferred_batch_sizes: Vec::new(),
             dynamic_batching: true,
             max_queue_delay: Duration::from_micros(2000),
             max_queue_size: 256,
@@ -59,6 +64,16 @@ impl ModelSettings {
         if self.max_batch_size == 0 {
             return Err(format!(
                 "model `{model}`: max_batch_size must be at least 1, found 0"
+            ));
+        }
+        if let Some(b) = self
+            .preferred_batch_sizes
+            .iter()
+            .find(|&&b| b == 0 || b > self.max_batch_size)
+        {
+            return Err(format!(
+                "model `{model}`: a preferred batch size must be 1 to max_batch_size ({}), found {b}",
+                self.max_batch_size
             ));
         }
         if self.max_queue_size == 0 {
@@ -172,6 +187,14 @@ mod tests {
             ..Default::default()
         };
         assert!(s.validate("m").is_err_and(|e| e.contains("max_batch_size")));
+        let s = ModelSettings {
+            max_batch_size: 8,
+            preferred_batch_sizes: vec![4, 16],
+            ..Default::default()
+        };
+        assert!(s
+            .validate("m")
+            .is_err_and(|e| e.contains("preferred batch size") && e.contains("found 16")));
         assert!(ModelSettings::default().validate("m").is_ok());
     }
 }

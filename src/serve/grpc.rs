@@ -92,7 +92,11 @@ fn config(m: &ModelInfo) -> pb::ModelConfig {
         output: vec![output(LOGITS), output(PROBABILITIES)],
         scheduling_choice: s.dynamic_batching.then(|| {
             pb::model_config::SchedulingChoice::DynamicBatching(pb::ModelDynamicBatching {
-                preferred_batch_size: Vec::new(),
+                preferred_batch_size: s
+                    .preferred_batch_sizes
+                    .iter()
+                    .map(|&b| b.min(i32::MAX as usize) as i32)
+                    .collect(),
                 max_queue_delay_microseconds: s.max_queue_delay.as_micros() as u64,
                 preserve_ordering: false,
                 default_queue_policy: Some(pb::ModelQueuePolicy {

@@ -64,6 +64,7 @@ pub fn model_config(m: &ModelInfo) -> Value {
     });
     if s.dynamic_batching {
         cfg["dynamic_batching"] = json!({
+            "preferred_batch_size": s.preferred_batch_sizes,
             "max_queue_delay_microseconds": s.max_queue_delay.as_micros() as u64,
             "default_queue_policy": {
                 "max_queue_size": s.max_queue_size,

@@ -4,7 +4,8 @@
 //!
 //! ```json
 //! { "file": "model.onnx", "arch": "resnet20", "preset": "cifar", "labels": "labels.txt",
-//!   "max_batch_size": 32, "dynamic_batching": true, "max_queue_delay_us": 2000,
+//!   "max_batch_size": 32, "preferred_batch_size": [16, 32], "dynamic_batching": true,
+//!   "max_queue_delay_us": 2000,
 //!   "max_queue_size": 256, "timeout_ms": 30000, "in_flight": 2, "precision": "f32" }
 //! ```
 //!
@@ -28,6 +29,7 @@ struct FolderConfig {
     preset: Option<String>,
     labels: Option<String>,
     max_batch_size: Option<usize>,
+    preferred_batch_size: Option<Vec<usize>>,
     dynamic_batching: Option<bool>,
     max_queue_delay_us: Option<u64>,
     max_queue_size: Option<usize>,
@@ -91,6 +93,7 @@ fn read_folder(name: &str, dir: &Path, defaults: &ModelSettings) -> Result<Model
     let d = defaults.clone();
     let settings = ModelSettings {
         max_batch_size: cfg.max_batch_size.unwrap_or(d.max_batch_size),
+        preferred_batch_sizes: cfg.preferred_batch_size.unwrap_or(d.preferred_batch_sizes),
         dynamic_batching: cfg.dynamic_batching.unwrap_or(d.dynamic_batching),
         max_queue_delay: cfg
             .max_queue_delay_us

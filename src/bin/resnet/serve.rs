@@ -40,6 +40,10 @@ pub struct ServeArgs {
     /// Largest batch the batcher forms, and the largest one request may carry.
     #[arg(long, default_value_t = 32)]
     max_batch_size: usize,
+    /// Batch sizes sent without waiting out the delay once no other request is waiting
+    /// (comma-separated, each at most --max-batch-size; Triton's preferred_batch_size).
+    #[arg(long, value_delimiter = ',')]
+    preferred_batch_size: Vec<usize>,
     /// How long the first request of a batch waits for more, in microseconds.
     #[arg(long, default_value_t = 2000)]
     max_queue_delay_us: u64,
@@ -71,6 +75,7 @@ impl ServeArgs {
     fn settings(&self) -> ModelSettings {
         ModelSettings {
             max_batch_size: self.max_batch_size,
+            preferred_batch_sizes: self.preferred_batch_size.clone(),
             dynamic_batching: !self.no_dynamic_batching,
             max_queue_delay: Duration::from_micros(self.max_queue_delay_us),
             max_queue_size: self.max_queue_size,

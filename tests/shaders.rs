@@ -223,7 +223,10 @@ fn params_structs_match_their_rust_structs() {
             "LayoutParams",
             rust_layout!(
                 LayoutParams,
-                [count, in_c, in_h, in_w, out_c, out_h, out_w, stride, pad_before, _p0, _p1, _p2]
+                [
+                    groups, in_c, in_h, in_w, out_c, out_h, out_w, stride, pad_before, _p0, _p1,
+                    _p2
+                ]
             ),
         ),
         (

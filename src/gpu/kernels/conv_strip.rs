@@ -75,12 +75,6 @@ pub fn eligible(conv: &Conv2d) -> bool {
     conv.is_plain() && conv.kernel == [3, 3] && conv.stride == [1, 1] && conv.in_c.is_multiple_of(4)
 }
 
-/// Fewest input channels for which the heuristic takes the strips: with one vec4 of input
-/// channels per kernel row the strip's column addressing costs more than the loads it saves
-/// (ResNet-20's stem, 4 → 16 channels on 32 × 32 at batch 16 on lavapipe: 5.6 ms against
-/// 4.8 ms for `sg_gemm_c16`).
-pub const MIN_IN_C: usize = 16;
-
 /// Whether strips of `strip`'s width waste at most a sixth of their columns on rows of
 /// `out_w` pixels (padded ≤ 1.2 × `out_w`: 32 × 32 and 16 × 16 maps waste none, 28-pixel rows
 /// in 32-pixel strips 12.5 %, 20-pixel rows 37.5 %).
@@ -90,15 +84,17 @@ pub fn fits(strip: Strip, out_w: usize) -> bool {
 
 /// The row-strip counterpart of the implicit GEMM's narrow blocks, for a conv whose
 /// [`super::conv_sg::choose`] is `sg`, with output rows of `out_w` pixels: `sg_strip_c16` for
-/// `sg_gemm_c16`, `sg_strip_c32` for `sg_gemm_c32`, where the conv is eligible, has at least
-/// [`MIN_IN_C`] input channels and the strips [`fits`]; otherwise `sg` itself.
+/// `sg_gemm_c16`, `sg_strip_c32` for `sg_gemm_c32`, where the conv is eligible and the strips
+/// [`fits`]; otherwise `sg` itself. That includes a stem of one vec4 of input channels
+/// (ResNet-20's, 4 → 16 channels on 32 × 32, on lavapipe: 0.18–0.19 against 0.24–0.26 ms for
+/// `sg_gemm_c16` at batch 1, 0.95–1.2 against 1.35–1.37 ms at batch 16).
 pub fn choose(conv: &Conv2d, sg: ConvVariant, out_w: usize) -> ConvVariant {
     let (variant, strip) = match sg {
         ConvVariant::Subgroup16 => (ConvVariant::Strip16, Strip::C16),
         ConvVariant::Subgroup32 => (ConvVariant::Strip32, Strip::C32),
         _ => return sg,
     };
-    if conv.in_c >= MIN_IN_C && eligible(conv) && fits(strip, out_w) {
+    if eligible(conv) && fits(strip, out_w) {
         variant
     } else {
         sg
@@ -158,12 +154,12 @@ mod tests {
             choose(&c, ConvVariant::Subgroup16, 28),
             ConvVariant::Strip16
         );
-        // Too few input channels, 64-channel blocks and strided convs keep their kernels.
-        let stem = conv(3, 1, 4);
+        // A stem of one vec4 of input channels takes the strips too.
         assert_eq!(
-            choose(&stem, ConvVariant::Subgroup16, 32),
-            ConvVariant::Subgroup16
+            choose(&conv(3, 1, 4), ConvVariant::Subgroup16, 32),
+            ConvVariant::Strip16
         );
+        // 64-channel blocks and strided convs keep their kernels.
         assert_eq!(choose(&c, ConvVariant::Subgroup, 32), ConvVariant::Subgroup);
         let strided = conv(3, 2, 16);
         assert_eq!(

@@ -1,4 +1,5 @@
-//! Layout kernels (shaders/layout.wgsl): NCHW input → NHWC, and the option-A shortcut.
+//! Layout kernels (shaders/layout.wgsl): NCHW input → NHWC, and the option-A shortcut; one
+//! invocation per output pixel and group of four channels.
 
 use bytemuck::{Pod, Zeroable};
 
@@ -8,7 +9,8 @@ use crate::model::{Shape, ShortcutA};
 #[repr(C)]
 #[derive(Clone, Copy, Pod, Zeroable)]
 pub struct LayoutParams {
-    pub count: u32,
+    /// Output pixels × ceil(out_c / 4): the invocations.
+    pub groups: u32,
     pub in_c: u32,
     pub in_h: u32,
     pub in_w: u32,
@@ -29,9 +31,9 @@ pub fn params(
     output: Shape,
     shortcut: Option<&ShortcutA>,
 ) -> (LayoutParams, [u32; 3]) {
-    let count = batch * output.len();
+    let groups = batch * output.h * output.w * output.c.div_ceil(4);
     let p = LayoutParams {
-        count: count as u32,
+        groups: groups as u32,
         in_c: input.c as u32,
         in_h: input.h as u32,
         in_w: input.w as u32,
@@ -44,5 +46,5 @@ pub fn params(
         _p1: 0,
         _p2: 0,
     };
-    (p, grid_1d(count.div_ceil(256) as u32))
+    (p, grid_1d(groups.div_ceil(256) as u32))
 }

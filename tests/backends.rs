@@ -144,9 +144,12 @@ fn every_shader_translates_to_every_backend() {
     let mut unexpected = Vec::new();
     let (mut translated, mut failed, mut specialized) = (0, 0, 0);
     for f in FILES {
-        for precision in [Precision::F32, Precision::F16] {
-            let src = f.assemble(precision);
-            let name = format!("{} ({precision:?})", f.name);
+        for (precision, &view) in [Precision::F32, Precision::F16]
+            .into_iter()
+            .flat_map(|p| f.views().iter().map(move |v| (p, v)))
+        {
+            let src = f.assemble(precision, view);
+            let name = format!("{} ({precision:?}, {view:?})", f.name);
             let module = naga::front::wgsl::parse_str(&src)
                 .unwrap_or_else(|e| panic!("{name} does not parse:\n{}", e.emit_to_string(&src)));
             let info = naga::valid::Validator::new(

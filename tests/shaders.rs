@@ -5,7 +5,7 @@
 //! piece is used and no kernel is assembled from the same piece twice; and every WGSL
 //! parameter struct has the size and the field names and offsets of its Rust struct.
 
-use resnet_wgpu::gpu::kernels::shaders::{file, Piece, FILES};
+use resnet_wgpu::gpu::kernels::shaders::{file, OutputView, Piece, FILES};
 use resnet_wgpu::gpu::kernels::{
     conv::ConvParams, eltwise::EltParams, layout::LayoutParams, linear::LinearParams,
     pool::PoolParams, winograd::WinoParams, Access, Kernel, Precision,
@@ -27,14 +27,15 @@ fn validate(name: &str, src: &str, module: &naga::Module) -> naga::valid::Module
     .unwrap_or_else(|e| panic!("{name} does not validate:\n{}", e.emit_to_string(src)))
 }
 
-/// Every (file, precision) module, assembled, parsed and validated.
+/// Every (file, precision, output view) module, assembled, parsed and validated.
 fn modules() -> Vec<(String, Precision, naga::Module, naga::valid::ModuleInfo)> {
     FILES
         .iter()
         .flat_map(|f| PRECISIONS.map(|p| (f, p)))
-        .map(|(f, precision)| {
-            let src = f.assemble(precision);
-            let name = format!("{} ({precision:?})", f.name);
+        .flat_map(|(f, p)| f.views().iter().map(move |&v| (f, p, v)))
+        .map(|(f, precision, view)| {
+            let src = f.assemble(precision, view);
+            let name = format!("{} ({precision:?}, {view:?})", f.name);
             let module = parse(&name, &src);
             let info = validate(&name, &src, &module);
             (name, precision, module, info)
@@ -74,7 +75,8 @@ fn shader_names_are_unique_and_pieces_used_once() {
     }
     for piece in Piece::ALL {
         assert!(
-            FILES.iter().any(|f| f.pieces.contains(&piece)),
+            FILES.iter().any(|f| f.pieces.contains(&piece))
+                || OutputView::ALL.iter().any(|v| v.piece() == piece),
             "piece {piece:?} is used by no shader"
         );
     }
@@ -113,13 +115,14 @@ fn f16_builds_store_f16_and_f32_builds_do_not() {
 /// uniform). A mismatch here would only show up as a pipeline-creation error on a device.
 #[test]
 fn kernel_bindings_match_their_shaders() {
-    for (kernel, precision) in Kernel::ALL
+    for (kernel, precision, view) in Kernel::ALL
         .into_iter()
         .flat_map(|k| PRECISIONS.map(|p| (k, p)))
+        .flat_map(|(k, p)| OutputView::ALL.map(|v| (k, p, v)))
     {
         let (name, entry) = kernel.entry();
         let f = file(name).unwrap_or_else(|| panic!("{kernel:?}: shader `{name}` is not in FILES"));
-        let src = &f.assemble(precision);
+        let src = &f.assemble(precision, view);
         let module = parse(name, src);
         let info = validate(name, src, &module);
         let index = module
@@ -160,7 +163,7 @@ fn kernel_bindings_match_their_shaders() {
         assert_eq!(
             used,
             declared,
-            "{kernel:?} {precision:?} ({name}:{entry}): bindings used by the shader (left) differ from the \
+            "{kernel:?} {precision:?} {view:?} ({name}:{entry}): bindings used by the shader (left) differ from the \
              pipeline layout (right)"
         );
     }
@@ -297,17 +300,21 @@ fn calls(module: &naga::Module, block: &naga::Block, callee: &str) -> bool {
 }
 
 /// The write step reads `p` once per invocation in `init_write` and takes the residual from
-/// the pipeline constant `has_residual` (the two pipelines of `Kernel::has_write_step`): an
-/// entry point that stores through it without calling `init_write` would write nothing, and a
-/// kernel listed there whose module lacks the constant would fail to build its pipelines.
+/// the pipeline constant `has_residual` (the pipelines of `Kernel::has_write_step`): an entry
+/// point that stores through it without calling `init_write` would write nothing, and a kernel
+/// listed there whose module lacks the constant would fail to build its pipelines. Its output
+/// view decides how the output is stored: `y` holds scalars in the scalar view and vec4s in
+/// the vec4 view (a view that did not reach the binding would store four times too few or
+/// too many elements).
 #[test]
 fn write_step_kernels_init_it_and_declare_the_residual_constant() {
-    for (kernel, precision) in Kernel::ALL
+    for (kernel, precision, view) in Kernel::ALL
         .into_iter()
         .flat_map(|k| PRECISIONS.map(|p| (k, p)))
+        .flat_map(|(k, p)| OutputView::ALL.map(|v| (k, p, v)))
     {
         let (name, entry) = kernel.entry();
-        let src = &file(name).unwrap().assemble(precision);
+        let src = &file(name).unwrap().assemble(precision, view);
         let module = parse(name, src);
         let ep = module
             .entry_points
@@ -327,6 +334,28 @@ fn write_step_kernels_init_it_and_declare_the_residual_constant() {
                     .any(|(_, o)| o.name.as_deref() == Some("has_residual")),
                 "{kernel:?}: `{name}` declares no `override has_residual`"
             );
+            for var in ["y", "residual"] {
+                let (_, g) = module
+                    .global_variables
+                    .iter()
+                    .find(|(_, g)| g.name.as_deref() == Some(var))
+                    .unwrap_or_else(|| panic!("{kernel:?}: `{name}` has no `{var}`"));
+                let naga::TypeInner::Array { base, .. } = module.types[g.ty].inner else {
+                    panic!("{kernel:?}: `{var}` of `{name}` is not an array");
+                };
+                let vec4 = matches!(
+                    module.types[base].inner,
+                    naga::TypeInner::Vector {
+                        size: naga::VectorSize::Quad,
+                        ..
+                    }
+                );
+                assert_eq!(
+                    vec4,
+                    view == OutputView::Vec4,
+                    "{kernel:?} {view:?}: `{var}` of `{name}` holds vec4s (left)"
+                );
+            }
         }
     }
 }

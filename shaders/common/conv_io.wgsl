@@ -2,7 +2,8 @@
 // field by field by tests/shaders.rs) and their bindings after the input `x` (which a
 // conv_x1/conv_x4 piece declares): weights HWIO (Cin/groups rows per tap) with Cout padded to 16,
 // as vec4; the f32 bias
-// padded the same way; the residual operand; the output; the parameters.
+// padded the same way; the residual operand and the output (elements of the write step's
+// output view, `out_t`); the parameters.
 struct ConvParams {
     batch: u32, in_h: u32, in_w: u32, in_c: u32,
     out_h: u32, out_w: u32, out_c: u32, out_c4: u32,
@@ -13,8 +14,8 @@ struct ConvParams {
 
 @group(0) @binding(1) var<storage, read> w: array<wgt4>;
 @group(0) @binding(2) var<storage, read> bias: array<vec4<f32>>;
-@group(0) @binding(3) var<storage, read> residual: array<act>;
-@group(0) @binding(4) var<storage, read_write> y: array<act>;
+@group(0) @binding(3) var<storage, read> residual: array<out_t>;
+@group(0) @binding(4) var<storage, read_write> y: array<out_t>;
 @group(0) @binding(5) var<uniform> p: ConvParams;
 
 // Output pixels of the dispatch (GEMM rows).

@@ -2,7 +2,7 @@
 // winograd4.wgsl have the formulas), the input transforms' reads of the input, and the GEMMs'
 // access to the transformed input V [E][T][Cin/4] vec4 and the products M [E][T][Cout16/4]
 // vec4, where E = 16 (F(2,3)) or 36 (F(4,3)) and T = p.tiles; tiles past T read 0 and are not
-// stored.
+// stored. The output transforms' residual and output (bindings 7 and 8) are in wino_out.
 
 struct WinoParams {
     batch: u32, in_h: u32, in_w: u32, in_c4: u32,
@@ -18,8 +18,6 @@ struct WinoParams {
 @group(0) @binding(4) var<storage, read_write> m_out: array<vec4<f32>>;
 @group(0) @binding(5) var<storage, read> m_in: array<vec4<f32>>;
 @group(0) @binding(6) var<storage, read> bias: array<vec4<f32>>;
-@group(0) @binding(7) var<storage, read> residual: array<act>;
-@group(0) @binding(8) var<storage, read_write> y: array<act>;
 @group(0) @binding(9) var<uniform> p: WinoParams;
 
 // What invocation i of a transform pass (one per tile and vec4 column, `per_tile` columns)

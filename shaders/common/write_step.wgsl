@@ -1,5 +1,6 @@
-// Piece: the fused write step of every conv (needs `residual`, `y` and `p` with out_c, relu,
-// batch, out_h and out_w):
+// Piece: the fused write step of every conv (needs `p` with out_c, relu, batch, out_h and
+// out_w, and one output view, out_scalar or out_vec4, which declares `out_t` (the element of
+// `residual` and `y`) and `write_out4`):
 //   y[base + co] = v[co - 4·c4] (+ residual[base + co]) (ReLU)   for the valid co of vec4 c4,
 // where `base` is the output pixel's first element and `v` already holds the bias.
 //
@@ -9,10 +10,11 @@
 // - whether a residual is added is the pipeline constant `has_residual` (every conv pipeline is
 //   built with it false or true, src/gpu/kernels/mod.rs `Pipelines::get`), so the residual
 //   loads exist only in the pipelines that use them;
+// - whether the output is stored as vec4s (Cout % 4 == 0) or scalars is the module's output
+//   view (src/gpu/kernels/shaders.rs assembles each write-step kernel with either), not a
+//   runtime branch that would run both paths;
 // - `out_c`, `relu` and the pixel count are read from `p` once per invocation by
 //   `init_write`, which every entry point that stores calls before its first store.
-// Scalar stores on purpose: a vec4 path where Cout % 4 == 0 (the output and residual bound a
-// second time as vec4 arrays) measured 8 % slower over resnet50 on lavapipe.
 override has_residual: bool = false;
 
 // Cout, whether to apply ReLU, and the output pixels (batch × out_h × out_w).
@@ -21,19 +23,6 @@ var<private> ws: WriteStep;
 
 fn init_write() {
     ws = WriteStep(p.out_c, p.relu != 0u, p.batch * p.out_h * p.out_w);
-}
-
-fn write_out4(base: u32, c4: u32, v: vec4<f32>) {
-    for (var j = 0u; j < 4u; j++) {
-        let co = c4 * 4u + j;
-        if (co < ws.out_c) {
-            var o = v[j];
-            if (has_residual) {
-                o += f32(residual[base + co]);
-            }
-            y[base + co] = act(select(o, max(o, 0.0), ws.relu));
-        }
-    }
 }
 
 // Output pixel (oy, ox) of image n: channels 4·c4.. of `v` (the bias already added); nothing

@@ -433,7 +433,7 @@ impl Model {
         step: &Step,
         bind_group: &wgpu::BindGroup,
     ) {
-        pass.set_pipeline(&self.pipelines.get(step.kernel, step.residual).pipeline);
+        pass.set_pipeline(&self.pipelines.get(step.kernel, step.write).pipeline);
         pass.set_bind_group(0, bind_group, &[]);
         pass.dispatch_workgroups(step.grid[0], step.grid[1], step.grid[2]);
     }

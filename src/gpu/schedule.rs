@@ -9,7 +9,7 @@
 use wgpu::util::DeviceExt;
 
 use super::kernels::conv::ConvVariant;
-use super::kernels::{conv, conv_sg, eltwise, layout, linear, pool, winograd, Kernel};
+use super::kernels::{conv, conv_sg, eltwise, layout, linear, pool, winograd, Kernel, WriteForm};
 use super::memory_plan::MemoryPlan;
 use crate::model::{Graph, Op};
 
@@ -35,8 +35,8 @@ pub(crate) struct Step {
     /// Index of the node in [`Graph::nodes`] order.
     pub node: usize,
     pub kernel: Kernel,
-    /// Whether the kernel's write step adds a residual (which pipeline of `kernel` runs).
-    pub residual: bool,
+    /// The form of the kernel's write step (which pipeline of `kernel` runs).
+    pub write: WriteForm,
     pub grid: [u32; 3],
     /// Resources in binding order (inputs, weights, output), the params uniform last.
     pub resources: Vec<Res>,
@@ -122,21 +122,21 @@ pub(crate) fn winograd_bytes(
     bytes
 }
 
-/// One launch of a node: its kernel, whether that kernel's write step adds a residual (which
-/// of its pipelines runs), its parameters, grid and buffers.
+/// One launch of a node: its kernel, the form of that kernel's write step (which of its
+/// pipelines runs), its parameters, grid and buffers.
 struct Launch {
     kernel: Kernel,
-    residual: bool,
+    write: WriteForm,
     params: Vec<u8>,
     grid: [u32; 3],
     resources: Vec<Res>,
 }
 
-/// A launch without a residual add.
+/// A launch without a write step (or with the default form: scalar stores, no residual).
 fn launch<P: bytemuck::Pod>(kernel: Kernel, p: &P, grid: [u32; 3], resources: Vec<Res>) -> Launch {
     Launch {
         kernel,
-        residual: false,
+        write: WriteForm::default(),
         params: bytemuck::bytes_of(p).to_vec(),
         grid,
         resources,
@@ -155,6 +155,8 @@ fn launches(
     let y = memory.shapes[node.output];
     let second = node.inputs.get(1).copied();
     let residual = second.map_or(Res::Dummy, Res::Value);
+    // A conv's write step: adds `second` if there is one; vec4 stores where Cout allows.
+    let write = WriteForm::new(second.is_some(), y.c);
     let w = |i: usize| Res::Weight { node: index, i };
     let input = Res::Value(node.inputs[0]);
     let output = Res::Value(node.output);
@@ -183,7 +185,7 @@ fn launches(
                     launch(input_pass, &p, grids[0], v_in),
                     launch(gemm, &p, gemm_grid, gemm_res),
                     Launch {
-                        residual: second.is_some(),
+                        write,
                         ..launch(output_pass, &p, grids[2], out_res)
                     },
                 ]
@@ -205,7 +207,7 @@ fn launches(
                 };
                 let res = vec![input, w(0), w(1), residual, output];
                 vec![Launch {
-                    residual: second.is_some(),
+                    write,
                     ..launch(k, &p, grid, res)
                 }]
             }
@@ -291,7 +293,7 @@ pub(crate) fn steps(
                 out.push(Step {
                     node: i,
                     kernel: l.kernel,
-                    residual: l.residual,
+                    write: l.write,
                     grid: l.grid,
                     resources: l.resources,
                     params: params.len() - 1,

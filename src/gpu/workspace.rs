@@ -108,7 +108,7 @@ impl Workspace {
                     .collect();
                 device.create_bind_group(&wgpu::BindGroupDescriptor {
                     label: Some(&step.kernel.label()),
-                    layout: &model.pipelines.get(step.kernel, step.residual).layout,
+                    layout: &model.pipelines.get(step.kernel, step.write).layout,
                     entries: &entries,
                 })
             })

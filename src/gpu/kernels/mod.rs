@@ -15,6 +15,8 @@ pub mod winograd;
 use std::collections::HashMap;
 use std::sync::OnceLock;
 
+pub use shaders::OutputView;
+
 /// How a binding is used.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Access {
@@ -206,7 +208,8 @@ impl Kernel {
 
     /// Whether the entry point stores through the fused write step
     /// (`shaders/common/write_step.wgsl`), whose pipeline constant `has_residual` says whether
-    /// it adds a residual: such a kernel has two pipelines (see [`Pipelines::get`]).
+    /// it adds a residual and whose module's output view how it stores: such a kernel has four
+    /// pipelines (see [`Pipelines::get`]).
     /// These are the kernels that bind a conv's residual and output (the conv kernels and
     /// Winograd's output transforms); each entry point calls `init_write()` first
     /// (`tests/shaders.rs` checks both ways).
@@ -254,6 +257,39 @@ impl std::str::FromStr for Precision {
     }
 }
 
+/// Which pipeline of a kernel with the fused write step runs: whether its write step adds a
+/// residual (the pipeline constant `has_residual`) and how it sees the output (the module's
+/// [`OutputView`]). Kernels without a write step have one pipeline and ignore it.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub struct WriteForm {
+    pub residual: bool,
+    pub view: OutputView,
+}
+
+impl WriteForm {
+    /// The form of a write step into `channels` per pixel: vec4 stores where they come in
+    /// fours.
+    pub fn new(residual: bool, channels: usize) -> WriteForm {
+        WriteForm {
+            residual,
+            view: OutputView::for_channels(channels),
+        }
+    }
+
+    /// Every form, each once.
+    pub fn all() -> impl Iterator<Item = WriteForm> {
+        OutputView::ALL.into_iter().flat_map(|view| {
+            [false, true]
+                .into_iter()
+                .map(move |residual| WriteForm { residual, view })
+        })
+    }
+
+    fn index(self) -> usize {
+        self.residual as usize + 2 * (self.view == OutputView::Vec4) as usize
+    }
+}
+
 /// A kernel's pipeline and bind group layout.
 pub struct Pipeline {
     pub pipeline: wgpu::ComputePipeline,
@@ -264,15 +300,18 @@ pub struct Pipeline {
 /// compiles at pipeline creation (lavapipe JIT-compiles every entry point through LLVM, seconds
 /// for the large subgroup GEMMs) then spends that time only on the kernels a model runs.
 ///
-/// A kernel with the fused write step ([`Kernel::has_write_step`]) has two pipelines, one per
-/// value of the pipeline constant `has_residual`: a residual add that a conv does not have then
-/// costs nothing, where a runtime flag would still cost its masked loads on CPU drivers.
+/// A kernel with the fused write step ([`Kernel::has_write_step`]) has four pipelines, one per
+/// [`WriteForm`]: a residual add that a conv does not have then costs nothing, and an output
+/// of whole vec4s is stored as such, where runtime flags would still cost their masked loads
+/// and both paths on CPU drivers.
 pub struct Pipelines {
     device: wgpu::Device,
-    modules: HashMap<&'static str, wgpu::ShaderModule>,
-    /// Two cells per kernel (without and with a residual), indexed by its discriminant
+    /// The module of each file and output view (only the scalar view for files without a
+    /// write step).
+    modules: HashMap<(&'static str, OutputView), wgpu::ShaderModule>,
+    /// Four cells per kernel (one per [`WriteForm`]), indexed by its discriminant
     /// (`Kernel::ALL` lists each once).
-    cells: Vec<[OnceLock<Pipeline>; 2]>,
+    cells: Vec<[OnceLock<Pipeline>; 4]>,
 }
 
 impl Pipelines {
@@ -283,11 +322,13 @@ impl Pipelines {
         let subgroups = device.features().contains(wgpu::Features::SUBGROUP);
         let mut modules = HashMap::new();
         for file in shaders::FILES.iter().filter(|f| subgroups || !f.subgroups) {
-            let module = device.create_shader_module(wgpu::ShaderModuleDescriptor {
-                label: Some(file.name),
-                source: wgpu::ShaderSource::Wgsl(file.assemble(precision).into()),
-            });
-            modules.insert(file.name, module);
+            for &view in file.views() {
+                let module = device.create_shader_module(wgpu::ShaderModuleDescriptor {
+                    label: Some(file.name),
+                    source: wgpu::ShaderSource::Wgsl(file.assemble(precision, view).into()),
+                });
+                modules.insert((file.name, view), module);
+            }
         }
         Pipelines {
             device: device.clone(),
@@ -296,37 +337,49 @@ impl Pipelines {
         }
     }
 
-    /// The pipeline of `k` (adding a residual in its write step if `residual`; kernels without
-    /// a write step have one pipeline and ignore it), compiled now if this is its first use.
-    pub fn get(&self, k: Kernel, residual: bool) -> &Pipeline {
-        let residual = residual && k.has_write_step();
-        self.cells[k as usize][residual as usize].get_or_init(|| self.create(k, residual))
+    /// The pipeline of `k` whose write step has the form `form` (kernels without a write step
+    /// have one pipeline and ignore it), compiled now if this is its first use.
+    pub fn get(&self, k: Kernel, form: WriteForm) -> &Pipeline {
+        let form = if k.has_write_step() {
+            form
+        } else {
+            WriteForm::default()
+        };
+        self.cells[k as usize][form.index()].get_or_init(|| self.create(k, form))
     }
 
     /// Compiles every kernel this device can run now (what [`Pipelines::get`] would do on
     /// first use).
     pub fn compile_all(&self) {
         for &k in Kernel::ALL.iter() {
-            if self.modules.contains_key(k.entry().0) {
-                self.get(k, false);
+            if self
+                .modules
+                .contains_key(&(k.entry().0, OutputView::Scalar))
+            {
                 if k.has_write_step() {
-                    self.get(k, true);
+                    for form in WriteForm::all() {
+                        self.get(k, form);
+                    }
+                } else {
+                    self.get(k, WriteForm::default());
                 }
             }
         }
     }
 
-    fn create(&self, k: Kernel, residual: bool) -> Pipeline {
+    fn create(&self, k: Kernel, form: WriteForm) -> Pipeline {
         let (file, entry) = k.entry();
         let module = self
             .modules
-            .get(file)
+            .get(&(file, form.view))
             .expect("a kernel that needs subgroups runs only where the device has them");
-        let label = if residual {
-            format!("{}+residual", k.label())
-        } else {
-            k.label()
-        };
+        let mut label = k.label();
+        if form.residual {
+            label.push_str("+residual");
+        }
+        if form.view == OutputView::Vec4 {
+            label.push_str("+vec4");
+        }
         let entries: Vec<wgpu::BindGroupLayoutEntry> = k
             .bindings()
             .iter()
@@ -364,7 +417,7 @@ impl Pipelines {
                 immediate_size: 0,
             });
         let constants: Vec<(&str, f64)> = if k.has_write_step() {
-            vec![("has_residual", if residual { 1.0 } else { 0.0 })]
+            vec![("has_residual", if form.residual { 1.0 } else { 0.0 })]
         } else {
             Vec::new()
         };

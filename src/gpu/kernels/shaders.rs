@@ -8,6 +8,10 @@
 //! module = prelude(precision) + pieces (in the order listed) + the kernel's own source
 //! ```
 //!
+//! A file with the fused write step is assembled in two forms, one per [`OutputView`]: the
+//! view's piece (`out_scalar` or `out_vec4`, which declares the output's element `out_t` and
+//! `write_out4`) follows the write step. Scalars serve any Cout; vec4s need Cout % 4 == 0.
+//!
 //! Nothing is rewritten: the precision only chooses the prelude (`alias act = f32;` or
 //! `enable f16; alias act = f16;`), so a kernel that redefines an alias, or uses a name no
 //! piece defines, fails to compile instead of silently keeping f32. `tests/shaders.rs`
@@ -42,10 +46,16 @@ pub enum Piece {
     WinoIo,
     /// `Rows8x16`, `share_w16`, `share_w32`: the narrow subgroup convs' tiles and weights.
     SgW16,
+    /// The Winograd output transforms' `residual` and `y` bindings.
+    WinoOut,
+    /// The write step's scalar output view (any Cout).
+    OutScalar,
+    /// The write step's vec4 output view (Cout % 4 == 0).
+    OutVec4,
 }
 
 impl Piece {
-    pub const ALL: [Piece; 11] = [
+    pub const ALL: [Piece; 14] = [
         Piece::ConvIo,
         Piece::ConvX4,
         Piece::ConvX1,
@@ -57,6 +67,9 @@ impl Piece {
         Piece::Sg64,
         Piece::WinoIo,
         Piece::SgW16,
+        Piece::WinoOut,
+        Piece::OutScalar,
+        Piece::OutVec4,
     ];
 
     /// File name under `shaders/common/`.
@@ -73,6 +86,9 @@ impl Piece {
             Piece::Sg64 => "sg64.wgsl",
             Piece::WinoIo => "wino_io.wgsl",
             Piece::SgW16 => "sg_w16.wgsl",
+            Piece::WinoOut => "wino_out.wgsl",
+            Piece::OutScalar => "out_scalar.wgsl",
+            Piece::OutVec4 => "out_vec4.wgsl",
         }
     }
 
@@ -89,6 +105,9 @@ impl Piece {
             Piece::Sg64 => include_str!("../../../shaders/common/sg64.wgsl"),
             Piece::WinoIo => include_str!("../../../shaders/common/wino_io.wgsl"),
             Piece::SgW16 => include_str!("../../../shaders/common/sg_w16.wgsl"),
+            Piece::WinoOut => include_str!("../../../shaders/common/wino_out.wgsl"),
+            Piece::OutScalar => include_str!("../../../shaders/common/out_scalar.wgsl"),
+            Piece::OutVec4 => include_str!("../../../shaders/common/out_vec4.wgsl"),
         }
     }
 }
@@ -98,6 +117,37 @@ pub fn prelude(precision: Precision) -> &'static str {
     match precision {
         Precision::F32 => include_str!("../../../shaders/common/prelude_f32.wgsl"),
         Precision::F16 => include_str!("../../../shaders/common/prelude_f16.wgsl"),
+    }
+}
+
+/// How the fused write step sees a conv's output and residual.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub enum OutputView {
+    /// Four scalar loads and stores per vec4 of channels, those past Cout skipped: any Cout.
+    #[default]
+    Scalar,
+    /// One vec4 load and store per vec4 of channels: Cout % 4 == 0 only.
+    Vec4,
+}
+
+impl OutputView {
+    pub const ALL: [OutputView; 2] = [OutputView::Scalar, OutputView::Vec4];
+
+    /// The view for an output of `channels` per pixel: vec4 where they come in fours.
+    pub fn for_channels(channels: usize) -> OutputView {
+        if channels.is_multiple_of(4) {
+            OutputView::Vec4
+        } else {
+            OutputView::Scalar
+        }
+    }
+
+    /// The piece that follows the write step in this view's modules.
+    pub fn piece(self) -> Piece {
+        match self {
+            OutputView::Scalar => Piece::OutScalar,
+            OutputView::Vec4 => Piece::OutVec4,
+        }
     }
 }
 
@@ -179,13 +229,13 @@ pub const FILES: &[ShaderFile] = &[
     },
     ShaderFile {
         name: "winograd.wgsl",
-        pieces: &[WinoIo, WriteStep, Acc16],
+        pieces: &[WinoIo, WinoOut, WriteStep, Acc16],
         body: include_str!("../../../shaders/winograd.wgsl"),
         subgroups: false,
     },
     ShaderFile {
         name: "winograd4.wgsl",
-        pieces: &[WinoIo, WriteStep, Acc16],
+        pieces: &[WinoIo, WinoOut, WriteStep, Acc16],
         body: include_str!("../../../shaders/winograd4.wgsl"),
         subgroups: false,
     },
@@ -227,18 +277,41 @@ pub fn file(name: &str) -> Option<&'static ShaderFile> {
 }
 
 impl ShaderFile {
-    /// The module for `precision`: the prelude, the pieces, then the fragment, each headed by
-    /// a comment naming where it comes from (so that a compiler message can be traced).
-    pub fn assemble(&self, precision: Precision) -> String {
+    /// Whether the file's kernels store through the fused write step (and so come in one
+    /// module per [`OutputView`]).
+    pub fn has_write_step(&self) -> bool {
+        self.pieces.contains(&Piece::WriteStep)
+    }
+
+    /// The output views the file is assembled in: both with a write step, else only the
+    /// scalar one (which then adds nothing).
+    pub fn views(&self) -> &'static [OutputView] {
+        if self.has_write_step() {
+            &OutputView::ALL
+        } else {
+            &OutputView::ALL[..1]
+        }
+    }
+
+    /// The module for `precision` and output view `view` (ignored without a write step): the
+    /// prelude, the pieces, then the fragment, each headed by a comment naming where it comes
+    /// from (so that a compiler message can be traced).
+    pub fn assemble(&self, precision: Precision, view: OutputView) -> String {
         let mut src = String::with_capacity(
             self.body.len() + self.pieces.iter().map(|p| p.source().len()).sum::<usize>() + 4096,
         );
         src.push_str(prelude(precision));
-        for piece in self.pieces {
+        let mut push = |piece: Piece| {
             src.push_str("\n// ---- shaders/common/");
             src.push_str(piece.name());
             src.push_str(" ----\n");
             src.push_str(piece.source());
+        };
+        for &piece in self.pieces {
+            push(piece);
+            if piece == Piece::WriteStep {
+                push(view.piece());
+            }
         }
         src.push_str("\n// ---- shaders/");
         src.push_str(self.name);

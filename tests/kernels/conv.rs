@@ -264,11 +264,14 @@ fn conv_subgroup_tiling() {
         (3, 7, 7, sq(136, 136, 3, 1, 1), Identity, true),
         (1, 15, 15, sq(12, 200, 1, 1, 0), Plain, true),
         // Winograd's subgroup GEMM in its three blocks: 49 tiles (8 per invocation), 60 tiles
-        // with Cout 100 (a partial second channel block), 4 tiles (2 per invocation, idle
-        // lanes).
+        // with Cout 100 (a partial second channel block), 4 tiles (16 shared by the
+        // workgroup's lanes, most of them idle).
         (1, 14, 14, sq(256, 256, 3, 1, 1), Identity, true),
         (2, 9, 11, sq(20, 100, 3, 1, 1), Plain, true),
         (1, 3, 4, sq(64, 64, 3, 1, 1), Identity, false),
+        // 16 tiles (7 × 7 at batch 1): `gemm_t16`, lanes along the channels, with Cout 100
+        // leaving the last lane of the 128-channel block without channels.
+        (1, 7, 7, sq(20, 100, 3, 1, 1), Plain, true),
         // F(4,3) (the cases above of at most 128 channels run it too: 9 × 11 maps in partial
         // 4 × 4 tiles, a 3 × 4 map in one): asymmetric padding, 10 × 8 outputs.
         (

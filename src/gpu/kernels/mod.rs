@@ -77,7 +77,9 @@ pub enum Kernel {
     /// invocation.
     WinogradGemmSg16,
     WinogradGemmSg8,
-    WinogradGemmSg2,
+    /// Winograd's subgroup GEMM with 16 tiles shared by the subgroup and lanes along the
+    /// channels (the few tiles of small maps).
+    WinogradGemmT16,
     /// Winograd F(4,3)'s input and output transforms (its GEMMs are the subgroup ones, over
     /// 36 products).
     Winograd4Input,
@@ -118,7 +120,7 @@ impl Kernel {
         Kernel::WinogradOutput,
         Kernel::WinogradGemmSg16,
         Kernel::WinogradGemmSg8,
-        Kernel::WinogradGemmSg2,
+        Kernel::WinogradGemmT16,
         Kernel::Winograd4Input,
         Kernel::Winograd4Output,
         Kernel::Affine,
@@ -152,7 +154,7 @@ impl Kernel {
             Kernel::WinogradOutput => ("winograd.wgsl", "output"),
             Kernel::WinogradGemmSg16 => ("winograd_sg.wgsl", "gemm16"),
             Kernel::WinogradGemmSg8 => ("winograd_sg.wgsl", "gemm8"),
-            Kernel::WinogradGemmSg2 => ("winograd_sg.wgsl", "gemm2"),
+            Kernel::WinogradGemmT16 => ("winograd_sg.wgsl", "gemm_t16"),
             Kernel::Winograd4Input => ("winograd4.wgsl", "input"),
             Kernel::Winograd4Output => ("winograd4.wgsl", "output"),
             Kernel::Affine => ("eltwise.wgsl", "affine"),
@@ -179,7 +181,7 @@ impl Kernel {
             Kernel::WinogradGemm
             | Kernel::WinogradGemmSg16
             | Kernel::WinogradGemmSg8
-            | Kernel::WinogradGemmSg2 => &[(2, Read), (3, Read), (4, Write), (9, Uniform)],
+            | Kernel::WinogradGemmT16 => &[(2, Read), (3, Read), (4, Write), (9, Uniform)],
             Kernel::WinogradOutput | Kernel::Winograd4Output => WINOGRAD_OUTPUT_BINDINGS,
             Kernel::Conv
             | Kernel::ConvVec4

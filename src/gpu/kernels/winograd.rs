@@ -229,7 +229,9 @@ pub fn prefer_f4(batch: usize, oh: usize, ow: usize) -> bool {
     sg_rows(t4) >= 8 && 4 * work(Form::F4) <= 3 * work(Form::F2)
 }
 
-/// Tiles per invocation of the subgroup GEMM's entry points `gemm16`, `gemm8`, `gemm2`.
+/// Tiles per invocation of the subgroup GEMM's entry points `gemm16`, `gemm8`; 2 stands for
+/// `gemm_t16`, whose workgroup shares 16 tiles (2 per lane) and spreads its lanes over the
+/// channels.
 pub const SG_ROWS: [usize; 3] = [16, 8, 2];
 
 /// Tiles per invocation of the subgroup GEMM for `t` tiles: the most (each weight row then
@@ -245,17 +247,17 @@ pub fn sg_rows(t: usize) -> usize {
 }
 
 /// The subgroup GEMM's entry point and grid for `t` tiles, `out_c4` (padded) output vec4
-/// columns and `e` products: x = 64-channel blocks, y = blocks of 8 · rows tiles, z = the
-/// products.
+/// columns and `e` products: x = channel blocks (64 channels, or 128 for `gemm_t16`), y =
+/// blocks of 8 · rows tiles, z = the products.
 pub fn sg_gemm(t: usize, out_c4: usize, e: usize) -> (Kernel, [u32; 3]) {
     let rows = sg_rows(t);
-    let kernel = match rows {
-        16 => Kernel::WinogradGemmSg16,
-        8 => Kernel::WinogradGemmSg8,
-        _ => Kernel::WinogradGemmSg2,
+    let (kernel, channels) = match rows {
+        16 => (Kernel::WinogradGemmSg16, 16),
+        8 => (Kernel::WinogradGemmSg8, 16),
+        _ => (Kernel::WinogradGemmT16, 32),
     };
     let grid = [
-        out_c4.div_ceil(16) as u32,
+        out_c4.div_ceil(channels) as u32,
         t.div_ceil(8 * rows) as u32,
         e as u32,
     ];
@@ -359,14 +361,14 @@ mod tests {
         for t in [1, 16, 49, 196, 784, 1000] {
             for out_c4 in [4, 16, 20, 128] {
                 let (k, g) = sg_gemm(t, out_c4, 16);
-                let rows = match k {
-                    Kernel::WinogradGemmSg16 => 16,
-                    Kernel::WinogradGemmSg8 => 8,
-                    Kernel::WinogradGemmSg2 => 2,
+                let (rows, cols) = match k {
+                    Kernel::WinogradGemmSg16 => (16, 16),
+                    Kernel::WinogradGemmSg8 => (8, 16),
+                    Kernel::WinogradGemmT16 => (2, 32),
                     other => panic!("{other:?} is not a subgroup Winograd GEMM"),
                 };
                 assert_eq!(rows, sg_rows(t));
-                assert!(g[0] as usize * 16 >= out_c4 && (g[0] as usize - 1) * 16 < out_c4);
+                assert!(g[0] as usize * cols >= out_c4 && (g[0] as usize - 1) * cols < out_c4);
                 assert!(g[1] as usize * 8 * rows >= t && (g[1] as usize - 1) * 8 * rows < t);
                 assert_eq!(g[2], 16);
             }

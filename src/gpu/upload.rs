@@ -1,7 +1,7 @@
 //! Weight upload: every node's weights in graph order, conv weights packed to the kernels'
 //! layout (Cout padded to the channel block) in the storage precision, plus the
 //! Winograd-transformed weights of eligible 3×3 convs (F(2,3) for each, F(4,3) too for those
-//! of at most 128 × 128 channels on adapters with subgroups); biases, batch-norm affines and the
+//! of at most 256 × 256 channels on adapters with subgroups); biases, batch-norm affines and the
 //! classifier stay f32. Every buffer is padded to a multiple of 16 bytes.
 
 use wgpu::util::DeviceExt;

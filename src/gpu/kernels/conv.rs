@@ -132,7 +132,7 @@ pub enum ConvVariant {
     /// Winograd F(2,3) whose GEMM pass shares the weights across a subgroup (needs
     /// `SUBGROUP`).
     WinogradSubgroup,
-    /// Winograd F(4,3) with the subgroup GEMM (needs `SUBGROUP`; convs of at most 128 × 128
+    /// Winograd F(4,3) with the subgroup GEMM (needs `SUBGROUP`; convs of at most 256 × 256
     /// channels, see [`super::winograd::eligible_f4`]).
     Winograd4,
     /// Implicit GEMM with workgroup-memory tiles.
@@ -362,7 +362,7 @@ mod tests {
         let gpu = caps(wgpu::DeviceType::DiscreteGpu, true);
         let c3 = |c| Conv2d::square(c, c, 3, 1, 1);
         // Winograd-eligible 3×3 with 64-channel blocks: Winograd with the subgroup GEMM, as
-        // F(4,3) where it is offered (at most 128 channels) and its tiles fill the GEMM.
+        // F(4,3) where it is offered (at most 256 channels) and its padded GEMM work is small.
         assert_eq!(choose(&c3(64), 1, (56, 56), cpu_sg), ConvVariant::Winograd4);
         assert_eq!(
             choose(&c3(128), 1, (28, 28), cpu_sg),
@@ -374,7 +374,7 @@ mod tests {
         );
         assert_eq!(
             choose(&c3(256), 1, (14, 14), cpu_sg),
-            ConvVariant::WinogradSubgroup
+            ConvVariant::Winograd4
         );
         assert_eq!(
             choose(&c3(512), 1, (7, 7), cpu_sg),

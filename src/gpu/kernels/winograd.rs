@@ -116,11 +116,12 @@ pub fn eligible(conv: &Conv2d) -> bool {
         && conv.out_c >= 16
 }
 
-/// Whether F(4,3) is offered too: an F(2,3)-eligible conv of at most 128 × 128 channels (its
-/// U is 36 · Cin · Cout values; ResNets' narrow 3×3s are the ones on large maps, where the
-/// 4 × 4 tiles pad least).
+/// Whether F(4,3) is offered too: an F(2,3)-eligible conv of at most 256 × 256 channels. Its U
+/// is 36 · Cin · Cout values, 4× the conv's weights, uploaded beside F(2,3)'s on adapters
+/// that can run it (resnet50's 14² stage: 45 MiB, resnet34's: 99 MiB).
+/// The 512-channel 3×3s run on 7 × 7 maps, where F(4,3)'s 4 tiles an image never pay.
 pub fn eligible_f4(conv: &Conv2d) -> bool {
-    eligible(conv) && conv.in_c <= 128 && conv.out_c <= 128
+    eligible(conv) && conv.in_c <= 256 && conv.out_c <= 256
 }
 
 /// `U[e][ci][co]` (Cout padded to 16) of `form` from HWIO weights, `U = G g Gᵀ` per (ci, co).
@@ -212,21 +213,18 @@ pub fn params(
 }
 
 /// Whether F(4,3) should beat F(2,3) on `batch` maps of `oh × ow` with the subgroup GEMM: its
-/// GEMM work (products × tiles, padded to the GEMM's tile blocks) at most 3/4 of F(2,3)'s, and
-/// its tiles enough for the GEMM blocks of 8 or 16 tiles an invocation (the 2-tile block loads
-/// 4× the weights per multiply-add). Before padding the work is 36/64 of F(2,3)'s; measured
-/// per layer of resnet50 at batch 1 on lavapipe, F(4,3) took 0.92–0.95 of F(2,3)'s time on 56²
-/// maps (16-tile blocks) and 0.82–0.87 on 28² ones (8-tile blocks), but 1.1–1.2 on 14² maps,
-/// where its 16 tiles leave only the 2-tile block. On 8 × 8 maps at batch 1 (4 tiles) F(2,3)
-/// wins.
+/// GEMM work (products × tiles, padded to the GEMM's tile blocks) at most 3/4 of F(2,3)'s.
+/// Before padding the work is 36/64 of F(2,3)'s. Measured per layer of resnet50 at batch 1 on
+/// lavapipe, F(4,3) took 0.92–0.95 of F(2,3)'s time on 56² maps (16-tile blocks), 0.82–0.87 on
+/// 28² (8-tile blocks) and 0.79 on 14² (16 tiles, `gemm_t16`; 1.1–1.2 while that block was
+/// `gemm2`'s 2 tiles a lane). On 8 × 8 maps at batch 1 (4 tiles) F(2,3) wins.
 pub fn prefer_f4(batch: usize, oh: usize, ow: usize) -> bool {
     let work = |form: Form| {
         let (_, _, t) = tiles(batch, oh, ow, form);
         let block = 8 * sg_rows(t);
         form.e() * t.div_ceil(block) * block
     };
-    let (_, _, t4) = tiles(batch, oh, ow, Form::F4);
-    sg_rows(t4) >= 8 && 4 * work(Form::F4) <= 3 * work(Form::F2)
+    4 * work(Form::F4) <= 3 * work(Form::F2)
 }
 
 /// Tiles per invocation of the subgroup GEMM's entry points `gemm16`, `gemm8`; 2 stands for
@@ -340,8 +338,10 @@ mod tests {
         // CIFAR's 8 × 8 maps: 4 tiles of 4 × 4 an image, padded to 16, at batch 1; filled at 16.
         assert!(!prefer_f4(1, 8, 8));
         assert!(prefer_f4(16, 8, 8));
-        // 14² at batch 1: 16 tiles, the 2-tile block.
-        assert!(!prefer_f4(1, 14, 14));
+        // 14² at batch 1: 16 tiles, one `gemm_t16` block, against F(2,3)'s 49 in 64.
+        assert!(prefer_f4(1, 14, 14));
+        // 7² at batch 1: 4 tiles padded to 16, against F(2,3)'s 16 filling the block.
+        assert!(!prefer_f4(1, 7, 7));
     }
 
     #[test]

@@ -198,6 +198,8 @@ fn launches(
                     ConvVariant::Small => Kernel::ConvSmall,
                     ConvVariant::Subgroup => Kernel::ConvSubgroup,
                     ConvVariant::Subgroup8 => Kernel::ConvSubgroup8,
+                    ConvVariant::Subgroup14 => Kernel::ConvSubgroup14,
+                    ConvVariant::Subgroup7 => Kernel::ConvSubgroup7,
                     ConvVariant::Subgroup16 => Kernel::ConvSubgroup16,
                     ConvVariant::Subgroup32 => Kernel::ConvSubgroup32,
                     ConvVariant::Strip16 => Kernel::ConvStrip16,

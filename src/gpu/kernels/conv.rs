@@ -144,6 +144,10 @@ pub enum ConvVariant {
     Subgroup,
     /// The same with 8 pixels per invocation (maps too small for the large tile).
     Subgroup8,
+    /// The same with 14 and 7 pixels per invocation (blocks of 112 and 56 pixels, which
+    /// divide maps of 7 · 2^k pixels a side).
+    Subgroup14,
+    Subgroup7,
     /// The subgroup GEMM over 16-channel blocks, 32 pixels per invocation (Cout of 16, 48, ...).
     Subgroup16,
     /// The subgroup GEMM over 32-channel blocks, 16 pixels per invocation (Cout of 32, 96, ...).
@@ -159,7 +163,7 @@ pub enum ConvVariant {
 }
 
 impl ConvVariant {
-    pub const ALL: [ConvVariant; 15] = [
+    pub const ALL: [ConvVariant; 17] = [
         ConvVariant::Direct,
         ConvVariant::DirectVec4,
         ConvVariant::Gemm1x1,
@@ -170,6 +174,8 @@ impl ConvVariant {
         ConvVariant::Small,
         ConvVariant::Subgroup,
         ConvVariant::Subgroup8,
+        ConvVariant::Subgroup14,
+        ConvVariant::Subgroup7,
         ConvVariant::Subgroup16,
         ConvVariant::Subgroup32,
         ConvVariant::Strip16,
@@ -190,6 +196,8 @@ impl ConvVariant {
             ConvVariant::Small => "direct_small",
             ConvVariant::Subgroup => "sg_gemm",
             ConvVariant::Subgroup8 => "sg_gemm8",
+            ConvVariant::Subgroup14 => "sg_gemm14",
+            ConvVariant::Subgroup7 => "sg_gemm7",
             ConvVariant::Subgroup16 => "sg_gemm_c16",
             ConvVariant::Subgroup32 => "sg_gemm_c32",
             ConvVariant::Strip16 => "sg_strip_c16",
@@ -224,6 +232,8 @@ impl ConvVariant {
             ConvVariant::Small => true,
             ConvVariant::Subgroup
             | ConvVariant::Subgroup8
+            | ConvVariant::Subgroup14
+            | ConvVariant::Subgroup7
             | ConvVariant::Subgroup16
             | ConvVariant::Subgroup32 => super::conv_sg::eligible(conv),
             ConvVariant::Strip16 | ConvVariant::Strip32 => super::conv_strip::eligible(conv),
@@ -313,7 +323,13 @@ pub fn choose(
     let pixels = batch * out_h * out_w;
     let sg = super::conv_strip::choose(conv, super::conv_sg::choose(conv.out_c, pixels), out_w);
     // Winograd's subgroup GEMM works in 64-channel blocks too: where those pad Cout least.
-    let wide = matches!(sg, ConvVariant::Subgroup | ConvVariant::Subgroup8);
+    let wide = matches!(
+        sg,
+        ConvVariant::Subgroup
+            | ConvVariant::Subgroup14
+            | ConvVariant::Subgroup8
+            | ConvVariant::Subgroup7
+    );
     let wino_sg = if wide {
         ConvVariant::WinogradSubgroup
     } else {
@@ -392,9 +408,10 @@ mod tests {
         assert_eq!(choose(&s2_16, 1, (16, 16), cpu_sg), ConvVariant::Subgroup32);
         // Strided 3×3 and 1×1: the subgroup implicit GEMM.
         let s2 = Conv2d::square(128, 128, 3, 2, 1);
-        assert_eq!(choose(&s2, 1, (28, 28), cpu_sg), ConvVariant::Subgroup);
+        assert_eq!(choose(&s2, 1, (28, 28), cpu_sg), ConvVariant::Subgroup14);
         let pw = Conv2d::square(1024, 256, 1, 1, 0);
-        assert_eq!(choose(&pw, 1, (14, 14), cpu_sg), ConvVariant::Subgroup);
+        assert_eq!(choose(&pw, 1, (14, 14), cpu_sg), ConvVariant::Subgroup14);
+        assert_eq!(choose(&pw, 1, (56, 56), cpu_sg), ConvVariant::Subgroup);
         // Without subgroups: Winograd, the 1×1 GEMM, the vec4 direct conv.
         assert_eq!(choose(&c3(64), 1, (56, 56), cpu), ConvVariant::Winograd);
         assert_eq!(choose(&pw, 1, (14, 14), cpu), ConvVariant::Gemm1x1);

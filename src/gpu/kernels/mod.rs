@@ -60,6 +60,9 @@ pub enum Kernel {
     /// invocation; and with 8 (small maps).
     ConvSubgroup,
     ConvSubgroup8,
+    /// The same with 14 and 7 pixels per invocation (blocks of 112 and 56 pixels).
+    ConvSubgroup14,
+    ConvSubgroup7,
     /// The subgroup GEMM over 16- and 32-channel blocks (few output channels).
     ConvSubgroup16,
     ConvSubgroup32,
@@ -100,7 +103,7 @@ pub enum Kernel {
 }
 
 impl Kernel {
-    pub const ALL: [Kernel; 31] = [
+    pub const ALL: [Kernel; 33] = [
         Kernel::PoolLinear,
         Kernel::PoolLinear4,
         Kernel::Conv,
@@ -110,6 +113,8 @@ impl Kernel {
         Kernel::ConvSmall,
         Kernel::ConvSubgroup,
         Kernel::ConvSubgroup8,
+        Kernel::ConvSubgroup14,
+        Kernel::ConvSubgroup7,
         Kernel::ConvSubgroup16,
         Kernel::ConvSubgroup32,
         Kernel::ConvStrip16,
@@ -144,6 +149,8 @@ impl Kernel {
             Kernel::ConvSmall => ("conv2d_small.wgsl", "main"),
             Kernel::ConvSubgroup => ("conv_sg.wgsl", "main"),
             Kernel::ConvSubgroup8 => ("conv_sg.wgsl", "main8"),
+            Kernel::ConvSubgroup14 => ("conv_sg.wgsl", "main14"),
+            Kernel::ConvSubgroup7 => ("conv_sg.wgsl", "main7"),
             Kernel::ConvSubgroup16 => ("conv_sg_narrow.wgsl", "c16"),
             Kernel::ConvSubgroup32 => ("conv_sg_narrow.wgsl", "c32"),
             Kernel::ConvStrip16 => ("conv_sg_strip.wgsl", "s16"),
@@ -190,6 +197,8 @@ impl Kernel {
             | Kernel::ConvSmall
             | Kernel::ConvSubgroup
             | Kernel::ConvSubgroup8
+            | Kernel::ConvSubgroup14
+            | Kernel::ConvSubgroup7
             | Kernel::ConvSubgroup16
             | Kernel::ConvSubgroup32
             | Kernel::ConvStrip16

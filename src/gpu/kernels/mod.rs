@@ -60,7 +60,8 @@ pub enum Kernel {
     /// invocation; and with 8 (small maps).
     ConvSubgroup,
     ConvSubgroup8,
-    /// The same with 14 and 7 pixels per invocation (blocks of 112 and 56 pixels).
+    /// The same with 14 and 7 pixels per invocation (blocks of 112 and 56 pixels): `main` and
+    /// `main8` with the pipeline constant `group_rows` at 7.
     ConvSubgroup14,
     ConvSubgroup7,
     /// The subgroup GEMM over 16- and 32-channel blocks (few output channels).
@@ -149,8 +150,8 @@ impl Kernel {
             Kernel::ConvSmall => ("conv2d_small.wgsl", "main"),
             Kernel::ConvSubgroup => ("conv_sg.wgsl", "main"),
             Kernel::ConvSubgroup8 => ("conv_sg.wgsl", "main8"),
-            Kernel::ConvSubgroup14 => ("conv_sg.wgsl", "main14"),
-            Kernel::ConvSubgroup7 => ("conv_sg.wgsl", "main7"),
+            Kernel::ConvSubgroup14 => ("conv_sg.wgsl", "main"),
+            Kernel::ConvSubgroup7 => ("conv_sg.wgsl", "main8"),
             Kernel::ConvSubgroup16 => ("conv_sg_narrow.wgsl", "c16"),
             Kernel::ConvSubgroup32 => ("conv_sg_narrow.wgsl", "c32"),
             Kernel::ConvStrip16 => ("conv_sg_strip.wgsl", "s16"),
@@ -227,6 +228,16 @@ impl Kernel {
     pub fn has_write_step(self) -> bool {
         let b = self.bindings();
         b == CONV_BINDINGS || b == WINOGRAD_OUTPUT_BINDINGS
+    }
+
+    /// The pipeline constants the kernel's pipeline is built with, beside the write step's
+    /// `has_residual`: the pixels per group of the subgroup implicit GEMMs.
+    pub fn constants(self) -> &'static [(&'static str, f64)] {
+        match self {
+            Kernel::ConvSubgroup | Kernel::ConvSubgroup8 => &[("group_rows", 8.0)],
+            Kernel::ConvSubgroup14 | Kernel::ConvSubgroup7 => &[("group_rows", 7.0)],
+            _ => &[],
+        }
     }
 
     /// `file:entry`, as shown in profiles.
@@ -427,11 +438,10 @@ impl Pipelines {
                 bind_group_layouts: &[Some(&layout)],
                 immediate_size: 0,
             });
-        let constants: Vec<(&str, f64)> = if k.has_write_step() {
-            vec![("has_residual", if form.residual { 1.0 } else { 0.0 })]
-        } else {
-            Vec::new()
-        };
+        let mut constants: Vec<(&str, f64)> = k.constants().to_vec();
+        if k.has_write_step() {
+            constants.push(("has_residual", if form.residual { 1.0 } else { 0.0 }));
+        }
         let pipeline = self
             .device
             .create_compute_pipeline(&wgpu::ComputePipelineDescriptor {

@@ -59,7 +59,7 @@ impl Tile {
         channels: CHANNELS,
         rows: ROWS_SMALL,
     };
-    /// `sg_gemm14` (`main14`) and `sg_gemm7` (`main7`).
+    /// `sg_gemm14` (`main` with `group_rows` 7) and `sg_gemm7` (`main8` with it).
     pub const ROWS14: Tile = Tile {
         channels: CHANNELS,
         rows: 14,

@@ -24,7 +24,6 @@ fn input(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: ve
     }
     let at = tile_at(i, p.in_c4);
     let c4 = at.c4;
-    let t = at.t;
     let n = at.n;
     let oy = i32(at.ty * 2u) - i32(p.pad_t);
     let ox = i32(at.tx * 2u) - i32(p.pad_l);
@@ -44,7 +43,8 @@ fn input(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: ve
     }
     // Columns: V = s B.
     let stride = p.tiles * p.in_c4;
-    let base = t * p.in_c4 + c4;
+    // Tile t's vec4 c4 is element t · Cin/4 + c4 = i of each product's plane.
+    let base = i;
     for (var a = 0u; a < 4u; a++) {
         let r0 = s[a * 4u];
         let r1 = s[a * 4u + 1u];
@@ -91,11 +91,10 @@ fn output(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: v
     }
     let at = tile_at(i, p.out_c4);
     let c4 = at.c4;
-    let t = at.t;
     let stride = p.tiles * p.out_c4;
     var m: array<vec4<f32>, 16>;
     for (var e = 0u; e < 16u; e++) {
-        m[e] = m_in[e * stride + t * p.out_c4 + c4];
+        m[e] = m_in[e * stride + i];
     }
     // Rows: q = A^T m (2 x 4).
     var q: array<vec4<f32>, 8>;

@@ -47,7 +47,6 @@ fn input(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: ve
     }
     let at = tile_at(i, p.in_c4);
     let c4 = at.c4;
-    let t = at.t;
     let n = at.n;
     let oy = i32(at.ty * 4u) - i32(p.pad_t);
     let ox = i32(at.tx * 4u) - i32(p.pad_l);
@@ -67,7 +66,8 @@ fn input(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: ve
     }
     // Columns: V[i][j] = (B^T w)[i][j].
     let stride = p.tiles * p.in_c4;
-    let base = t * p.in_c4 + c4;
+    // Tile t's vec4 c4 is element t · Cin/4 + c4 = i of each product's plane.
+    let base = i;
     for (var j = 0u; j < 6u; j++) {
         let v = bt6(Six(w[j], w[6u + j], w[12u + j], w[18u + j], w[24u + j], w[30u + j]));
         v_out[j * stride + base] = v.v0;
@@ -90,9 +90,9 @@ fn output(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: v
     }
     let at = tile_at(i, p.out_c4);
     let c4 = at.c4;
-    let t = at.t;
     let stride = p.tiles * p.out_c4;
-    let base = t * p.out_c4 + c4;
+    // Tile t's vec4 c4 is element t · Cout16/4 + c4 = i of each product's plane.
+    let base = i;
     // Columns: q[a][j] = (A^T M)[a][j].
     var q: array<vec4<f32>, 24>;
     for (var j = 0u; j < 6u; j++) {

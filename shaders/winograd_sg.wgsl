@@ -149,14 +149,15 @@ fn gemm_t16(
     if (cb >= p.out_c4 || tb >= p.tiles) {
         return;
     }
-    let c4 = cb + 4u * (lane % 8u);
+    let l = lane % 8u;
+    let c4 = cb + 4u * l;
     // Lanes past the padded Cout (a multiple of 4 vec4) read row 0 and store nothing.
     let owned = c4 < p.out_c4;
     let col = select(0u, c4, owned);
     var r = zero_shared16();
     for (var c = 0u; c < p.in_c4; c++) {
-        let lo = load_v(e, tb + lane % 8u, c);
-        let hi = load_v(e, tb + 8u + lane % 8u, c);
+        let lo = load_v(e, tb + l, c);
+        let hi = load_v(e, tb + 8u + l, c);
         r = mac_shared16(r, lo, hi, load_w16(u_row(e, c), col));
     }
     if (!owned) {

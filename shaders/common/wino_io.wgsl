@@ -21,14 +21,15 @@ struct WinoParams {
 @group(0) @binding(9) var<uniform> p: WinoParams;
 
 // What invocation i of a transform pass (one per tile and vec4 column, `per_tile` columns)
-// works on: its column c4, tile t, and the tile's image n, row ty and column tx in tiles.
-struct TileAt { c4: u32, t: u32, n: u32, ty: u32, tx: u32 }
+// works on: its column c4, and its tile's image n, row ty and column tx in tiles. (Its tile
+// is t = i / per_tile, so i itself indexes the tile's vec4 c4 in V's and M's planes.)
+struct TileAt { c4: u32, n: u32, ty: u32, tx: u32 }
 
 fn tile_at(i: u32, per_tile: u32) -> TileAt {
     let t = i / per_tile;
     let per_image = p.tiles_h * p.tiles_w;
     let r = t % per_image;
-    return TileAt(i % per_tile, t, t / per_image, r / p.tiles_w, r % p.tiles_w);
+    return TileAt(i % per_tile, t / per_image, r / p.tiles_w, r % p.tiles_w);
 }
 
 // Input vec4 c4 of pixel (iy, ix) of image n; 0 outside the image (the padding).

@@ -99,12 +99,13 @@ impl Tile {
     }
 }
 
-/// The 64-channel tiles, most pixels per invocation first: 128-, 112-, 64- and 56-pixel blocks.
-pub const WIDE_TILES: [(Tile, ConvVariant); 4] = [
-    (Tile::LARGE, ConvVariant::Subgroup),
-    (Tile::ROWS14, ConvVariant::Subgroup14),
-    (Tile::SMALL, ConvVariant::Subgroup8),
-    (Tile::ROWS7, ConvVariant::Subgroup7),
+/// The 64-channel variants, most pixels per invocation first: 128-, 112-, 64- and 56-pixel
+/// blocks ([`Tile::of`] gives each one's tile).
+pub const WIDE_VARIANTS: [ConvVariant; 4] = [
+    ConvVariant::Subgroup,
+    ConvVariant::Subgroup14,
+    ConvVariant::Subgroup8,
+    ConvVariant::Subgroup7,
 ];
 
 /// The 64-channel tile for `m` output pixels: the one with the most pixels per invocation
@@ -115,16 +116,15 @@ pub const WIDE_TILES: [(Tile, ConvVariant); 4] = [
 /// blocks pad 31 %). On resnet50 at batch 1 on lavapipe the 112- and 56-pixel blocks took
 /// 0.88–0.94 of the time per layer where they replaced the 128- and 64-pixel ones.
 pub fn wide_tile(m: usize) -> ConvVariant {
-    let padded = |t: Tile| m.div_ceil(WG * t.rows) * WG * t.rows;
-    let least = WIDE_TILES
-        .iter()
-        .map(|&(t, _)| padded(t))
-        .min()
-        .unwrap_or(0);
-    WIDE_TILES
-        .iter()
-        .find(|&&(t, _)| 8 * padded(t) <= 9 * least)
-        .map_or(ConvVariant::Subgroup, |&(_, v)| v)
+    let padded = |v: ConvVariant| {
+        let rows = Tile::of(v).map_or(ROWS, |t| t.rows);
+        m.div_ceil(WG * rows) * WG * rows
+    };
+    let least = WIDE_VARIANTS.into_iter().map(padded).min().unwrap_or(0);
+    WIDE_VARIANTS
+        .into_iter()
+        .find(|&v| 8 * padded(v) <= 9 * least)
+        .unwrap_or(ConvVariant::Subgroup)
 }
 
 /// The subgroup variant for a conv of `out_c` output channels and `m` output pixels: the

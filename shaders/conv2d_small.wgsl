@@ -34,8 +34,8 @@ fn main(
             let b3 = tap(o3, ky, kx, p.in_c);
             var wrow = (ky * p.k_w + kx) * p.in_c * p.out_c4 + c4;
             for (var ci = 0u; ci < p.in_c; ci++) {
-                let w0 = vec4<f32>(w[wrow]);
-                let w1 = vec4<f32>(w[wrow + 1u]);
+                let w0 = load_w4(wrow);
+                let w1 = load_w4(wrow + 1u);
                 let x0 = load_x(b0, ci);
                 let x1 = load_x(b1, ci);
                 let x2 = load_x(b2, ci);

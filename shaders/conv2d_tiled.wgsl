@@ -50,7 +50,7 @@ fn main(
         a_tile[(cv_l * 4u + 3u) * 16u + px_l / 4u][px_l % 4u] = xv.w;
         var bv = vec4<f32>(0.0);
         if (c4_base + c_l < p.out_c4) {
-            bv = vec4<f32>(w[(k0 + k_l) * p.out_c4 + c4_base + c_l]);
+            bv = load_w4((k0 + k_l) * p.out_c4 + c4_base + c_l);
         }
         b_tile[k_l * 16u + c_l] = bv;
         workgroupBarrier();

@@ -47,7 +47,7 @@ fn main(
                 let base = ((o.x + iy) * i32(p.in_w) + ix) * i32(p.in_c) + i32(ci0);
                 var wi = (ky * p.k_w + kx) * cin_g * p.out_c4 + c4;
                 for (var c = 0u; c < cin_g; c++) {
-                    acc = fma(vec4<f32>(load_x(base, c)), vec4<f32>(w[wi]), acc);
+                    acc = fma(vec4<f32>(load_x(base, c)), load_w4(wi), acc);
                     wi += p.out_c4;
                 }
             }
@@ -72,7 +72,7 @@ fn main(
                 let base = ((o.x + iy) * i32(p.in_w) + ix) * i32(p.in_c) + i32(ci0);
                 let row = (ky * p.k_w + kx) * cin_g;
                 for (var c = 0u; c < cin_g; c++) {
-                    s = fma(load_x(base, c), f32(w[(row + c) * p.out_c4 + c4][j]), s);
+                    s = fma(load_x(base, c), load_w4((row + c) * p.out_c4 + c4)[j], s);
                 }
             }
         }

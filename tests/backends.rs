@@ -10,15 +10,19 @@
 //! - GLSL 4.50 core, compute (wgpu's GL backend), one entry point at a time as the GL backend
 //!   compiles them.
 //!
+//! The files that offer weights in u64 pairs (`ShaderFile::weight_pairs`) are also translated
+//! in that weight view.
+//!
 //! Any translation error fails the test, except for the combinations [`expected_unsupported`]
 //! names: things a backend cannot express, with the reason. Today that is exactly every f16
-//! module in GLSL (naga's GLSL writer has no 16-bit floats; the engine only builds f16 modules
-//! on adapters with `SHADER_F16`, which wgpu's GL backend does not offer). The expectation is
+//! module and every weights-in-pairs module in GLSL (naga's GLSL writer has neither 16-bit
+//! floats nor 64-bit integers; the engine builds those only on adapters with `SHADER_F16` or
+//! `SHADER_INT64`, which wgpu's GL backend does not offer). The expectation is
 //! checked to be exact (each expected failure must really fail, with the error it names), so
 //! it cannot rot when naga learns a feature or a shader stops needing one. Translation is not execution: only
 //! Vulkan (lavapipe) and, where CI runs it, GL run the kernels.
 
-use resnet_wgpu::gpu::kernels::shaders::FILES;
+use resnet_wgpu::gpu::kernels::shaders::{WeightView, FILES};
 use resnet_wgpu::gpu::kernels::Precision;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
@@ -37,12 +41,18 @@ const BACKENDS: [Backend; 4] = [Backend::Spirv, Backend::Msl, Backend::Hlsl, Bac
 fn expected_unsupported(
     _file: &str,
     precision: Precision,
+    weights: WeightView,
     b: Backend,
 ) -> Option<(&'static str, &'static str)> {
-    match (precision, b) {
-        (Precision::F16, Backend::Glsl) => Some((
+    match (precision, weights, b) {
+        (Precision::F16, _, Backend::Glsl) => Some((
             "naga's GLSL writer has no 16-bit float type",
             "unsupported width was requested: Scalar { kind: Float, width: 2 }",
+        )),
+        (_, WeightView::Pairs, Backend::Glsl) => Some((
+            "naga's GLSL writer has no 64-bit integers (the engine reads weights in pairs only \
+             where SHADER_INT64 is enabled, which wgpu's GL backend does not offer)",
+            "unsupported width was requested: Scalar { kind: Uint, width: 8 }",
         )),
         _ => None,
     }
@@ -143,13 +153,22 @@ fn every_shader_translates_to_every_backend() {
     assert!(!FILES.is_empty(), "no shaders registered");
     let mut unexpected = Vec::new();
     let (mut translated, mut failed, mut specialized) = (0, 0, 0);
+    let (mut specialized_f16, mut specialized_pairs) = (0, 0);
     for f in FILES {
-        for (precision, &view) in [Precision::F32, Precision::F16]
+        for (precision, &view, weights) in [Precision::F32, Precision::F16]
             .into_iter()
             .flat_map(|p| f.views().iter().map(move |v| (p, v)))
+            .flat_map(|(p, v)| {
+                // The pairs view where the file builds with it, and always the vec4 one.
+                let mut w = vec![WeightView::Vec4];
+                if f.weight_view(p, WeightView::Pairs) == WeightView::Pairs {
+                    w.push(WeightView::Pairs);
+                }
+                w.into_iter().map(move |w| (p, v, w))
+            })
         {
-            let src = f.assemble(precision, view);
-            let name = format!("{} ({precision:?}, {view:?})", f.name);
+            let src = f.assemble_with(precision, view, weights);
+            let name = format!("{} ({precision:?}, {view:?}, weights {weights:?})", f.name);
             let module = naga::front::wgsl::parse_str(&src)
                 .unwrap_or_else(|e| panic!("{name} does not parse:\n{}", e.emit_to_string(&src)));
             let info = naga::valid::Validator::new(
@@ -165,8 +184,10 @@ fn every_shader_translates_to_every_backend() {
                 .unwrap_or_else(|e| panic!("{name} with {constants:?}: {e}"));
                 let name = format!("{name} {constants:?}");
                 specialized += 1;
+                specialized_f16 += (precision == Precision::F16) as usize;
+                specialized_pairs += (weights == WeightView::Pairs) as usize;
                 for b in BACKENDS {
-                    let expected = expected_unsupported(f.name, precision, b);
+                    let expected = expected_unsupported(f.name, precision, weights, b);
                     match translate(&module, &info, b) {
                         Ok(out) => {
                             assert!(!out.is_empty(), "{name} → {b:?}: empty output");
@@ -208,7 +229,7 @@ fn every_shader_translates_to_every_backend() {
         unexpected.join("\n")
     );
     // Each file in both precisions (and both residual constants where it has them) for 4
-    // backends; only f16 GLSL fails.
+    // backends; only GLSL of the f16 and of the weights-in-pairs modules fails.
     assert!(
         specialized > FILES.len() * 2,
         "no module declares `has_residual`"
@@ -216,7 +237,11 @@ fn every_shader_translates_to_every_backend() {
     assert_eq!(translated + failed, specialized * BACKENDS.len());
     assert_eq!(
         failed,
-        specialized / 2,
-        "one expected failure per specialised f16 module (its GLSL)"
+        specialized_f16 + specialized_pairs,
+        "one expected failure per specialised f16 or weights-in-pairs module (its GLSL)"
+    );
+    assert!(
+        specialized_pairs > 0,
+        "no module reads its weights in pairs"
     );
 }

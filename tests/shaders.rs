@@ -1,11 +1,12 @@
 //! CPU-only checks of every WGSL module the engine compiles (`gpu::kernels::shaders::FILES`,
-//! each assembled from the shared pieces in both precisions): each parses and validates with
+//! each assembled from the shared pieces in both precisions, and in both weight views where
+//! the file offers weights in u64 pairs): each parses and validates with
 //! naga (all capabilities); every kernel's entry point exists with exactly the bindings its
 //! pipeline layout declares; the f16 build stores f16 and the f32 build does not; every
 //! piece is used and no kernel is assembled from the same piece twice; and every WGSL
 //! parameter struct has the size and the field names and offsets of its Rust struct.
 
-use resnet_wgpu::gpu::kernels::shaders::{file, OutputView, Piece, FILES};
+use resnet_wgpu::gpu::kernels::shaders::{file, OutputView, Piece, ShaderFile, WeightView, FILES};
 use resnet_wgpu::gpu::kernels::{
     conv::ConvParams, eltwise::EltParams, layout::LayoutParams, linear::LinearParams,
     pool::PoolParams, winograd::WinoParams, Access, Kernel, Precision,
@@ -27,15 +28,24 @@ fn validate(name: &str, src: &str, module: &naga::Module) -> naga::valid::Module
     .unwrap_or_else(|e| panic!("{name} does not validate:\n{}", e.emit_to_string(src)))
 }
 
-/// Every (file, precision, output view) module, assembled, parsed and validated.
+/// The weight views `f` is built with in `precision`: vec4, and pairs where it offers them.
+fn weight_views(f: &ShaderFile, precision: Precision) -> Vec<WeightView> {
+    WeightView::ALL
+        .into_iter()
+        .filter(|&w| f.weight_view(precision, w) == w)
+        .collect()
+}
+
+/// Every (file, precision, output view, weight view) module, assembled, parsed and validated.
 fn modules() -> Vec<(String, Precision, naga::Module, naga::valid::ModuleInfo)> {
     FILES
         .iter()
         .flat_map(|f| PRECISIONS.map(|p| (f, p)))
         .flat_map(|(f, p)| f.views().iter().map(move |&v| (f, p, v)))
-        .map(|(f, precision, view)| {
-            let src = f.assemble(precision, view);
-            let name = format!("{} ({precision:?}, {view:?})", f.name);
+        .flat_map(|(f, p, v)| weight_views(f, p).into_iter().map(move |w| (f, p, v, w)))
+        .map(|(f, precision, view, weights)| {
+            let src = f.assemble_with(precision, view, weights);
+            let name = format!("{} ({precision:?}, {view:?}, weights {weights:?})", f.name);
             let module = parse(&name, &src);
             let info = validate(&name, &src, &module);
             (name, precision, module, info)
@@ -76,7 +86,8 @@ fn shader_names_are_unique_and_pieces_used_once() {
     for piece in Piece::ALL {
         assert!(
             FILES.iter().any(|f| f.pieces.contains(&piece))
-                || OutputView::ALL.iter().any(|v| v.piece() == piece),
+                || OutputView::ALL.iter().any(|v| v.piece() == piece)
+                || WeightView::ALL.iter().any(|w| w.piece() == piece),
             "piece {piece:?} is used by no shader"
         );
     }
@@ -110,19 +121,67 @@ fn f16_builds_store_f16_and_f32_builds_do_not() {
     }
 }
 
+/// The weight views reach the weight binding: in the pairs view (f32 builds of the files that
+/// offer it) `w` holds u64s, in the vec4 view the precision's floats; every other file, and
+/// every f16 build, asked for pairs gets exactly its vec4 module.
+#[test]
+fn weight_views_reach_the_weight_binding() {
+    let mut pairs = 0;
+    for f in FILES {
+        for precision in PRECISIONS {
+            let vec4 = f.assemble(precision, OutputView::Scalar);
+            let asked = f.assemble_with(precision, OutputView::Scalar, WeightView::Pairs);
+            if f.weight_view(precision, WeightView::Pairs) == WeightView::Vec4 {
+                assert_eq!(asked, vec4, "{}: {precision:?} pairs build differs", f.name);
+                continue;
+            }
+            pairs += 1;
+            assert_eq!(
+                precision,
+                Precision::F32,
+                "{}: pairs offered in f16",
+                f.name
+            );
+            for (src, want) in [
+                (&vec4, naga::Scalar::F32),
+                (
+                    &asked,
+                    naga::Scalar {
+                        kind: naga::ScalarKind::Uint,
+                        width: 8,
+                    },
+                ),
+            ] {
+                let module = parse(f.name, src);
+                let w = module
+                    .global_variables
+                    .iter()
+                    .find(|(_, v)| v.name.as_deref() == Some("w"))
+                    .unwrap_or_else(|| panic!("{}: no weight binding `w`", f.name));
+                assert_eq!(storage_scalar(&module, w.1.ty), Some(want), "{}", f.name);
+            }
+        }
+    }
+    assert!(
+        pairs >= 2,
+        "the subgroup GEMM files should offer weights in pairs"
+    );
+}
+
 /// Each kernel's entry point exists, and the globals it uses are exactly the bindings of its
 /// layout, in group 0, with the declared access (read-only storage, read-write storage or
 /// uniform). A mismatch here would only show up as a pipeline-creation error on a device.
 #[test]
 fn kernel_bindings_match_their_shaders() {
-    for (kernel, precision, view) in Kernel::ALL
+    for (kernel, precision, view, weights) in Kernel::ALL
         .into_iter()
         .flat_map(|k| PRECISIONS.map(|p| (k, p)))
         .flat_map(|(k, p)| OutputView::ALL.map(|v| (k, p, v)))
+        .flat_map(|(k, p, v)| WeightView::ALL.map(|w| (k, p, v, w)))
     {
         let (name, entry) = kernel.entry();
         let f = file(name).unwrap_or_else(|| panic!("{kernel:?}: shader `{name}` is not in FILES"));
-        let src = &f.assemble(precision, view);
+        let src = &f.assemble_with(precision, view, weights);
         let module = parse(name, src);
         let info = validate(name, src, &module);
         let index = module

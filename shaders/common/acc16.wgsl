@@ -1,5 +1,5 @@
-// Piece: register-tile arithmetic over 16 output channels (needs `w: array<wgt4>` with rows of
-// `p.out_c4` vec4).
+// Piece: register-tile arithmetic over 16 output channels (needs a weights view, whose `w` has
+// rows of `p.out_c4` vec4).
 //
 // 16 output channels of one pixel.
 struct Acc { c0: vec4<f32>, c1: vec4<f32>, c2: vec4<f32>, c3: vec4<f32> }
@@ -35,10 +35,12 @@ fn mac(a: Acc, xv: vec4<f32>, wt: W16) -> Acc {
                mac4(a.c3, xv, wt.r0.c3, wt.r1.c3, wt.r2.c3, wt.r3.c3));
 }
 
-// Weight row `row` at vec4 column c4: 16 channels.
+// Weight row `row` at vec4 column c4 (even): 16 channels.
 fn load_row(row: u32, c4: u32) -> Acc {
     let b = row * p.out_c4 + c4;
-    return Acc(vec4<f32>(w[b]), vec4<f32>(w[b + 1u]), vec4<f32>(w[b + 2u]), vec4<f32>(w[b + 3u]));
+    let lo = load_w8(b);
+    let hi = load_w8(b + 2u);
+    return Acc(lo.a, lo.b, hi.a, hi.b);
 }
 
 // Weight rows row..row+3 at vec4 column c4.

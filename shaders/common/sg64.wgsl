@@ -1,15 +1,15 @@
-// Piece: the register tiles of the subgroup GEMMs (needs acc16, and `w: array<wgt4>` with rows
-// of `p.out_c4` vec4, Cout padded): weight loads that read 0 past the padded Cout; accumulators
-// of 64 output channels per pixel; the 4 × 64 weights of 4 input channels, loaded once per
-// subgroup (lane j loads vec4 columns j and j + 8 of each row) and handed to every lane with
-// subgroupBroadcast.
+// Piece: the register tiles of the subgroup GEMMs (needs acc16 and a weights view, whose `w`
+// has rows of `p.out_c4` vec4, Cout padded to 16): weight loads that read 0 past the padded
+// Cout; accumulators of 64 output channels per pixel; the 4 × 64 weights of 4 input channels,
+// loaded once per subgroup (lane j loads vec4 columns 2j and 2j + 1 of each row, one load in
+// the pairs view) and handed to every lane with subgroupBroadcast.
 
 // Weight vec4 (row, c4), 0 past the padded Cout.
 fn load_b(row: u32, c4: u32) -> vec4<f32> {
     if (c4 >= p.out_c4) {
         return vec4<f32>(0.0);
     }
-    return vec4<f32>(w[row * p.out_c4 + c4]);
+    return load_w4(row * p.out_c4 + c4);
 }
 
 // 64 output channels of one pixel.
@@ -30,26 +30,35 @@ fn mac64(a: Acc64, xv: vec4<f32>, b: B64) -> Acc64 {
                  mac(a.q3, xv, W16(b.r0.q3, b.r1.q3, b.r2.q3, b.r3.q3)));
 }
 
-// A weight row of 64 channels from what lanes 0..7 loaded: lane j holds columns j (lo) and
-// j + 8 (hi).
-fn share(lo: vec4<f32>, hi: vec4<f32>) -> Acc64 {
+// Weight vec4s (row, c4) and (row, c4 + 1), c4 even; 0 past the padded Cout (a multiple of 4
+// vec4, so both or neither are past it).
+fn load_b8(row: u32, c4: u32) -> W8 {
+    if (c4 >= p.out_c4) {
+        return W8(vec4<f32>(0.0), vec4<f32>(0.0));
+    }
+    return load_w8(row * p.out_c4 + c4);
+}
+
+// A weight row of 64 channels from what lanes 0..7 loaded: lane j holds columns 2j (a) and
+// 2j + 1 (b).
+fn share(v: W8) -> Acc64 {
     return Acc64(
-        Acc(subgroupBroadcast(lo, 0u), subgroupBroadcast(lo, 1u), subgroupBroadcast(lo, 2u), subgroupBroadcast(lo, 3u)),
-        Acc(subgroupBroadcast(lo, 4u), subgroupBroadcast(lo, 5u), subgroupBroadcast(lo, 6u), subgroupBroadcast(lo, 7u)),
-        Acc(subgroupBroadcast(hi, 0u), subgroupBroadcast(hi, 1u), subgroupBroadcast(hi, 2u), subgroupBroadcast(hi, 3u)),
-        Acc(subgroupBroadcast(hi, 4u), subgroupBroadcast(hi, 5u), subgroupBroadcast(hi, 6u), subgroupBroadcast(hi, 7u)),
+        Acc(subgroupBroadcast(v.a, 0u), subgroupBroadcast(v.b, 0u), subgroupBroadcast(v.a, 1u), subgroupBroadcast(v.b, 1u)),
+        Acc(subgroupBroadcast(v.a, 2u), subgroupBroadcast(v.b, 2u), subgroupBroadcast(v.a, 3u), subgroupBroadcast(v.b, 3u)),
+        Acc(subgroupBroadcast(v.a, 4u), subgroupBroadcast(v.b, 4u), subgroupBroadcast(v.a, 5u), subgroupBroadcast(v.b, 5u)),
+        Acc(subgroupBroadcast(v.a, 6u), subgroupBroadcast(v.b, 6u), subgroupBroadcast(v.a, 7u), subgroupBroadcast(v.b, 7u)),
     );
 }
 
-// Weight rows row..row+3 × the block's 64 channels; `l` is this lane's loader column.
+// Weight rows row..row+3 × the block's 64 channels; `l` is this lane's loader (columns
+// cb + 2l and cb + 2l + 1).
 fn share_rows(row: u32, cb: u32, l: u32) -> B64 {
-    let lo = cb + l;
-    let hi = lo + 8u;
+    let c4 = cb + 2u * l;
     return B64(
-        share(load_b(row, lo), load_b(row, hi)),
-        share(load_b(row + 1u, lo), load_b(row + 1u, hi)),
-        share(load_b(row + 2u, lo), load_b(row + 2u, hi)),
-        share(load_b(row + 3u, lo), load_b(row + 3u, hi)),
+        share(load_b8(row, c4)),
+        share(load_b8(row + 1u, c4)),
+        share(load_b8(row + 2u, c4)),
+        share(load_b8(row + 3u, c4)),
     );
 }
 

@@ -14,7 +14,7 @@ struct WinoParams {
 @group(0) @binding(0) var<storage, read> x: array<act4>;
 @group(0) @binding(1) var<storage, read_write> v_out: array<vec4<f32>>;
 @group(0) @binding(2) var<storage, read> v_in: array<vec4<f32>>;
-@group(0) @binding(3) var<storage, read> w: array<wgt4>;  // U
+@group(0) @binding(3) var<storage, read> w: array<wgt_t>;  // U
 @group(0) @binding(4) var<storage, read_write> m_out: array<vec4<f32>>;
 @group(0) @binding(5) var<storage, read> m_in: array<vec4<f32>>;
 @group(0) @binding(6) var<storage, read> bias: array<vec4<f32>>;

@@ -110,9 +110,16 @@ impl Engine {
         };
         let info = adapter.get_info();
         let limits = adapter.limits();
+        // SHADER_INT64 only where the weights may be read in u64 pairs (DeviceCaps::new).
+        let int64 = if info.device_type == wgpu::DeviceType::Cpu {
+            wgpu::Features::SHADER_INT64
+        } else {
+            wgpu::Features::empty()
+        };
         let features = adapter.features()
             & (wgpu::Features::SHADER_F16
                 | wgpu::Features::SUBGROUP
+                | int64
                 | wgpu::Features::TIMESTAMP_QUERY
                 | wgpu::Features::TIMESTAMP_QUERY_INSIDE_ENCODERS);
         let (device, queue) = adapter
@@ -183,7 +190,8 @@ impl Engine {
         self.ctx.features
     }
 
-    /// What the conv variant choice depends on (device type, usable subgroups).
+    /// What the conv variant choice and the shader builds depend on (device type, usable
+    /// subgroups, weights in u64 pairs).
     pub fn conv_caps(&self) -> super::kernels::conv::DeviceCaps {
         self.ctx.caps
     }
@@ -275,7 +283,8 @@ impl Context {
     pub(crate) fn pipelines(&self, precision: super::Precision) -> Arc<super::kernels::Pipelines> {
         self.pipelines[(precision == super::Precision::F16) as usize]
             .get_or_init(|| {
-                let pipelines = super::kernels::Pipelines::new(&self.device, precision);
+                let pipelines =
+                    super::kernels::Pipelines::new(&self.device, precision, self.caps.weight_pairs);
                 if self.info.backend == wgpu::Backend::Gl {
                     pipelines.compile_all();
                 }

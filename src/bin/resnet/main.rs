@@ -242,6 +242,15 @@ fn info(cli: &Cli, a: &InfoArgs) -> Result<()> {
     );
     println!("features (adapter): {:?}", e.adapter_features());
     println!("features (enabled): {:?}", e.features());
+    let caps = e.conv_caps();
+    println!(
+        "subgroup GEMMs:     {}",
+        match (caps.subgroups, caps.weight_pairs) {
+            (false, _) => "off",
+            (true, false) => "on, weights one vec4 per load",
+            (true, true) => "on, f32 weights in u64 pairs (two vec4 per load)",
+        }
+    );
     if let Some(arch) = a.arch {
         let (h, w) = a.input.hw(arch);
         let graph = resnet_wgpu::load_graph(arch, &a.weights, BuildOptions::default())?;

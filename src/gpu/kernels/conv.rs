@@ -278,17 +278,25 @@ pub struct DeviceCaps {
     ///
     /// [`conv_sg::MIN_SUBGROUP`]: super::conv_sg::MIN_SUBGROUP
     pub subgroups: bool,
+    /// The f32 subgroup GEMMs read their weights two vec4s per `vec4<u64>` load
+    /// ([`super::WeightView::Pairs`]): CPU adapters (whose storage loads are loops over the
+    /// lanes, costed per load more than per byte) with `SHADER_INT64` enabled;
+    /// `RESNET_WEIGHT_PAIRS=0` turns it off.
+    pub weight_pairs: bool,
 }
 
 impl DeviceCaps {
     /// The capabilities of an adapter with `features` enabled on its device.
     pub fn new(info: &wgpu::AdapterInfo, features: wgpu::Features) -> Self {
-        let disabled = std::env::var("RESNET_SUBGROUPS").is_ok_and(|v| v == "0");
+        let off = |var: &str| std::env::var(var).is_ok_and(|v| v == "0");
         DeviceCaps {
             device_type: info.device_type,
-            subgroups: !disabled
+            subgroups: !off("RESNET_SUBGROUPS")
                 && features.contains(wgpu::Features::SUBGROUP)
                 && info.subgroup_min_size >= super::conv_sg::MIN_SUBGROUP,
+            weight_pairs: !off("RESNET_WEIGHT_PAIRS")
+                && info.device_type == wgpu::DeviceType::Cpu
+                && features.contains(wgpu::Features::SHADER_INT64),
         }
     }
 }
@@ -368,6 +376,7 @@ mod tests {
         DeviceCaps {
             device_type,
             subgroups,
+            weight_pairs: false,
         }
     }
 

@@ -15,7 +15,7 @@ pub mod winograd;
 use std::collections::HashMap;
 use std::sync::OnceLock;
 
-pub use shaders::OutputView;
+pub use shaders::{OutputView, WeightView};
 
 /// How a binding is used.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -339,15 +339,19 @@ pub struct Pipelines {
 impl Pipelines {
     /// Parses every kernel file for `precision` (cheap: naga only); kernels that need subgroups
     /// only where the device has `SUBGROUP` (elsewhere [`Pipelines::get`] never sees them: the
-    /// variants that use them are not offered, see [`conv::DeviceCaps`]).
-    pub fn new(device: &wgpu::Device, precision: Precision) -> Self {
+    /// variants that use them are not offered, see [`conv::DeviceCaps`]). With `weight_pairs`
+    /// (the device's [`conv::DeviceCaps::weight_pairs`]) the files that offer it read f32
+    /// weights two vec4s per load ([`shaders::WeightView::Pairs`]).
+    pub fn new(device: &wgpu::Device, precision: Precision, weight_pairs: bool) -> Self {
         let subgroups = device.features().contains(wgpu::Features::SUBGROUP);
+        let weights = shaders::WeightView::for_build(weight_pairs, precision);
         let mut modules = HashMap::new();
         for file in shaders::FILES.iter().filter(|f| subgroups || !f.subgroups) {
             for &view in file.views() {
+                let src = file.assemble_with(precision, view, weights);
                 let module = device.create_shader_module(wgpu::ShaderModuleDescriptor {
                     label: Some(file.name),
-                    source: wgpu::ShaderSource::Wgsl(file.assemble(precision, view).into()),
+                    source: wgpu::ShaderSource::Wgsl(src.into()),
                 });
                 modules.insert((file.name, view), module);
             }

@@ -12,6 +12,12 @@
 //! view's piece (`out_scalar` or `out_vec4`, which declares the output's element `out_t` and
 //! `write_out4`) follows the write step. Scalars serve any Cout; vec4s need Cout % 4 == 0.
 //!
+//! A file that reads conv weights (through `conv_io` or `wino_io`, which declare the binding
+//! `w: array<wgt_t>`) gets a [`WeightView`] piece just before that one: `weights_vec4` (one
+//! vec4 per load, every device) or, for the files that offer it in f32, `weights_pairs` (two
+//! vec4s per `vec4<u64>` load, for CPU adapters with `SHADER_INT64`). Both define `wgt_t`,
+//! `load_w4` and `load_w8`, so a kernel reads weights the same way in either.
+//!
 //! Nothing is rewritten: the precision only chooses the prelude (`alias act = f32;` or
 //! `enable f16; alias act = f16;`), so a kernel that redefines an alias, or uses a name no
 //! piece defines, fails to compile instead of silently keeping f32. `tests/shaders.rs`
@@ -52,10 +58,14 @@ pub enum Piece {
     OutScalar,
     /// The write step's vec4 output view (Cout % 4 == 0).
     OutVec4,
+    /// The weights read one vec4 per load (`wgt_t`, `W8`, `load_w4`, `load_w8`).
+    WeightsVec4,
+    /// The f32 weights read two vec4s per `vec4<u64>` load (same names).
+    WeightsPairs,
 }
 
 impl Piece {
-    pub const ALL: [Piece; 14] = [
+    pub const ALL: [Piece; 16] = [
         Piece::ConvIo,
         Piece::ConvX4,
         Piece::ConvX1,
@@ -70,6 +80,8 @@ impl Piece {
         Piece::WinoOut,
         Piece::OutScalar,
         Piece::OutVec4,
+        Piece::WeightsVec4,
+        Piece::WeightsPairs,
     ];
 
     /// File name under `shaders/common/`.
@@ -89,6 +101,8 @@ impl Piece {
             Piece::WinoOut => "wino_out.wgsl",
             Piece::OutScalar => "out_scalar.wgsl",
             Piece::OutVec4 => "out_vec4.wgsl",
+            Piece::WeightsVec4 => "weights_vec4.wgsl",
+            Piece::WeightsPairs => "weights_pairs.wgsl",
         }
     }
 
@@ -108,6 +122,8 @@ impl Piece {
             Piece::WinoOut => include_str!("../../../shaders/common/wino_out.wgsl"),
             Piece::OutScalar => include_str!("../../../shaders/common/out_scalar.wgsl"),
             Piece::OutVec4 => include_str!("../../../shaders/common/out_vec4.wgsl"),
+            Piece::WeightsVec4 => include_str!("../../../shaders/common/weights_vec4.wgsl"),
+            Piece::WeightsPairs => include_str!("../../../shaders/common/weights_pairs.wgsl"),
         }
     }
 }
@@ -151,6 +167,38 @@ impl OutputView {
     }
 }
 
+/// How kernels read the conv weights (the piece before `conv_io` or `wino_io`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub enum WeightView {
+    /// One vec4 (f32 or f16) per load: every device, every file.
+    #[default]
+    Vec4,
+    /// Two f32 vec4s per `vec4<u64>` load: f32 builds of the files that offer it
+    /// ([`ShaderFile::weight_pairs`]), on devices with `SHADER_INT64`.
+    Pairs,
+}
+
+impl WeightView {
+    pub const ALL: [WeightView; 2] = [WeightView::Vec4, WeightView::Pairs];
+
+    /// The view of a device's builds in `precision`: pairs on CPU adapters whose device has
+    /// `SHADER_INT64` (`pairs` in [`super::conv::DeviceCaps`]), f32 only.
+    pub fn for_build(pairs: bool, precision: Precision) -> WeightView {
+        if pairs && precision == Precision::F32 {
+            WeightView::Pairs
+        } else {
+            WeightView::Vec4
+        }
+    }
+
+    pub fn piece(self) -> Piece {
+        match self {
+            WeightView::Vec4 => Piece::WeightsVec4,
+            WeightView::Pairs => Piece::WeightsPairs,
+        }
+    }
+}
+
 /// One kernel file: its fragment and the pieces it is assembled after.
 #[derive(Clone, Copy, Debug)]
 pub struct ShaderFile {
@@ -160,6 +208,10 @@ pub struct ShaderFile {
     pub body: &'static str,
     /// Whether the module uses subgroup built-ins (needs `Features::SUBGROUP`).
     pub subgroups: bool,
+    /// Whether its f32 build reads the weights in pairs where the device allows
+    /// ([`WeightView::Pairs`]): the subgroup GEMMs, whose lanes load 8 channels of a row.
+    /// Elsewhere kernels load single vec4s, which the pairs view would only make dearer.
+    pub weight_pairs: bool,
 }
 
 use Piece::*;
@@ -176,36 +228,42 @@ pub const FILES: &[ShaderFile] = &[
         pieces: &[ConvIo, ConvX1, Window, WriteStep, Acc16, ConvStore],
         body: include_str!("../../../shaders/conv2d.wgsl"),
         subgroups: false,
+        weight_pairs: false,
     },
     ShaderFile {
         name: "conv2d_vec4.wgsl",
         pieces: CONV4,
         body: include_str!("../../../shaders/conv2d_vec4.wgsl"),
         subgroups: false,
+        weight_pairs: false,
     },
     ShaderFile {
         name: "conv1x1.wgsl",
         pieces: CONV4,
         body: include_str!("../../../shaders/conv1x1.wgsl"),
         subgroups: false,
+        weight_pairs: false,
     },
     ShaderFile {
         name: "conv2d_tiled.wgsl",
         pieces: &[ConvIo, ConvX4, Window, WriteStep, Acc16, ConvStore],
         body: include_str!("../../../shaders/conv2d_tiled.wgsl"),
         subgroups: false,
+        weight_pairs: false,
     },
     ShaderFile {
         name: "conv2d_small.wgsl",
         pieces: &[ConvIo, ConvX1, Window, WriteStep, Acc16, ConvStore],
         body: include_str!("../../../shaders/conv2d_small.wgsl"),
         subgroups: false,
+        weight_pairs: false,
     },
     ShaderFile {
         name: "conv_grouped.wgsl",
         pieces: &[ConvIo, ConvX1, Window, WriteStep, Acc16, ConvStore],
         body: include_str!("../../../shaders/conv_grouped.wgsl"),
         subgroups: false,
+        weight_pairs: false,
     },
     ShaderFile {
         name: "conv_sg.wgsl",
@@ -214,60 +272,70 @@ pub const FILES: &[ShaderFile] = &[
         ],
         body: include_str!("../../../shaders/conv_sg.wgsl"),
         subgroups: true,
+        weight_pairs: true,
     },
     ShaderFile {
         name: "conv_sg_narrow.wgsl",
         pieces: SG_NARROW,
         body: include_str!("../../../shaders/conv_sg_narrow.wgsl"),
         subgroups: true,
+        weight_pairs: false,
     },
     ShaderFile {
         name: "conv_sg_strip.wgsl",
         pieces: SG_NARROW,
         body: include_str!("../../../shaders/conv_sg_strip.wgsl"),
         subgroups: true,
+        weight_pairs: false,
     },
     ShaderFile {
         name: "winograd.wgsl",
         pieces: &[WinoIo, WinoOut, WriteStep, Acc16],
         body: include_str!("../../../shaders/winograd.wgsl"),
         subgroups: false,
+        weight_pairs: false,
     },
     ShaderFile {
         name: "winograd4.wgsl",
         pieces: &[WinoIo, WinoOut, WriteStep, Acc16],
         body: include_str!("../../../shaders/winograd4.wgsl"),
         subgroups: false,
+        weight_pairs: false,
     },
     ShaderFile {
         name: "winograd_sg.wgsl",
         pieces: &[WinoIo, Acc16, Sg64],
         body: include_str!("../../../shaders/winograd_sg.wgsl"),
         subgroups: true,
+        weight_pairs: true,
     },
     ShaderFile {
         name: "eltwise.wgsl",
         pieces: &[],
         body: include_str!("../../../shaders/eltwise.wgsl"),
         subgroups: false,
+        weight_pairs: false,
     },
     ShaderFile {
         name: "layout.wgsl",
         pieces: &[],
         body: include_str!("../../../shaders/layout.wgsl"),
         subgroups: false,
+        weight_pairs: false,
     },
     ShaderFile {
         name: "pool.wgsl",
         pieces: &[],
         body: include_str!("../../../shaders/pool.wgsl"),
         subgroups: false,
+        weight_pairs: false,
     },
     ShaderFile {
         name: "linear.wgsl",
         pieces: &[],
         body: include_str!("../../../shaders/linear.wgsl"),
         subgroups: false,
+        weight_pairs: false,
     },
 ];
 
@@ -293,10 +361,33 @@ impl ShaderFile {
         }
     }
 
-    /// The module for `precision` and output view `view` (ignored without a write step): the
-    /// prelude, the pieces, then the fragment, each headed by a comment naming where it comes
-    /// from (so that a compiler message can be traced).
+    /// The module for `precision` and output view `view` (ignored without a write step), with
+    /// the weights read one vec4 per load.
     pub fn assemble(&self, precision: Precision, view: OutputView) -> String {
+        self.assemble_with(precision, view, WeightView::Vec4)
+    }
+
+    /// The weight view this file is built with where a device's builds in `precision` read
+    /// weights as `weights` ([`WeightView::for_build`]): pairs only where the file offers them.
+    pub fn weight_view(&self, precision: Precision, weights: WeightView) -> WeightView {
+        if self.weight_pairs && precision == Precision::F32 {
+            weights
+        } else {
+            WeightView::Vec4
+        }
+    }
+
+    /// The module for `precision`, output view `view` (ignored without a write step) and the
+    /// weight view `weights` (as [`ShaderFile::weight_view`] narrows it): the prelude, the
+    /// pieces, then the fragment, each headed by a comment naming where it comes from (so
+    /// that a compiler message can be traced).
+    pub fn assemble_with(
+        &self,
+        precision: Precision,
+        view: OutputView,
+        weights: WeightView,
+    ) -> String {
+        let weights = self.weight_view(precision, weights);
         let mut src = String::with_capacity(
             self.body.len() + self.pieces.iter().map(|p| p.source().len()).sum::<usize>() + 4096,
         );
@@ -308,6 +399,9 @@ impl ShaderFile {
             src.push_str(piece.source());
         };
         for &piece in self.pieces {
+            if piece == Piece::ConvIo || piece == Piece::WinoIo {
+                push(weights.piece());
+            }
             push(piece);
             if piece == Piece::WriteStep {
                 push(view.piece());

@@ -1,0 +1,34 @@
+// Piece: the f32 conv weights read as vec4<u64>, two vec4s (32 bytes) per load, for CPU
+// adapters with SHADER_INT64 (src/gpu/kernels/shaders.rs `WeightView::Pairs`). The same
+// interface as weights_vec4, in units of f32 vec4:
+//   load_w8(i) = (w4[i], w4[i + 1])   (i even)      load_w4(i) = w4[i]
+// where w4 is the binding read as vec4<f32>. Each u64 holds two f32: the low half is the lower
+// channel (little-endian storage, as every device wgpu runs on).
+//
+// Why: lavapipe runs a storage load as a loop over the SIMD lanes that fetches every component
+// of the lane's value per iteration, so the loop's cost follows the number of loads more than
+// their width, and four u64 cost about what four f32 do. The subgroup GEMMs load 8 channels
+// per lane and row; as one load they took 0.93-0.96 of resnet50's GPU time (BENCHMARKS.md).
+alias wgt_t = vec4<u64>;
+
+// Two vec4s of weights: 8 consecutive output channels of one row.
+struct W8 { a: vec4<f32>, b: vec4<f32> }
+
+fn low_f32(v: u64) -> f32 {
+    return bitcast<f32>(u32(v & 0xfffffffflu));
+}
+
+fn high_f32(v: u64) -> f32 {
+    return bitcast<f32>(u32(v >> 32u));
+}
+
+fn load_w8(i: u32) -> W8 {
+    let v = w[i / 2u];
+    return W8(vec4<f32>(low_f32(v.x), high_f32(v.x), low_f32(v.y), high_f32(v.y)),
+              vec4<f32>(low_f32(v.z), high_f32(v.z), low_f32(v.w), high_f32(v.w)));
+}
+
+fn load_w4(i: u32) -> vec4<f32> {
+    let pair = load_w8(i & ~1u);
+    return select(pair.a, pair.b, (i & 1u) == 1u);
+}

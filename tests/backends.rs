@@ -10,19 +10,19 @@
 //! - GLSL 4.50 core, compute (wgpu's GL backend), one entry point at a time as the GL backend
 //!   compiles them.
 //!
-//! The files that offer weights in u64 pairs (`ShaderFile::weight_pairs`) are also translated
-//! in that weight view.
+//! The files that offer weights or outputs in u64 pairs (`ShaderFile::weight_pairs`,
+//! `output_pairs`) are also translated as the u64-pairs builds assemble them.
 //!
 //! Any translation error fails the test, except for the combinations [`expected_unsupported`]
 //! names: things a backend cannot express, with the reason. Today that is exactly every f16
-//! module and every weights-in-pairs module in GLSL (naga's GLSL writer has neither 16-bit
+//! module and every u64-pairs module in GLSL (naga's GLSL writer has neither 16-bit
 //! floats nor 64-bit integers; the engine builds those only on adapters with `SHADER_F16` or
 //! `SHADER_INT64`, which wgpu's GL backend does not offer). The expectation is
 //! checked to be exact (each expected failure must really fail, with the error it names), so
 //! it cannot rot when naga learns a feature or a shader stops needing one. Translation is not execution: only
 //! Vulkan (lavapipe) and, where CI runs it, GL run the kernels.
 
-use resnet_wgpu::gpu::kernels::shaders::{WeightView, FILES};
+use resnet_wgpu::gpu::kernels::shaders::{OutputView, WeightView, FILES};
 use resnet_wgpu::gpu::kernels::Precision;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
@@ -41,16 +41,16 @@ const BACKENDS: [Backend; 4] = [Backend::Spirv, Backend::Msl, Backend::Hlsl, Bac
 fn expected_unsupported(
     _file: &str,
     precision: Precision,
-    weights: WeightView,
+    u64s: bool,
     b: Backend,
 ) -> Option<(&'static str, &'static str)> {
-    match (precision, weights, b) {
+    match (precision, u64s, b) {
         (Precision::F16, _, Backend::Glsl) => Some((
             "naga's GLSL writer has no 16-bit float type",
             "unsupported width was requested: Scalar { kind: Float, width: 2 }",
         )),
-        (_, WeightView::Pairs, Backend::Glsl) => Some((
-            "naga's GLSL writer has no 64-bit integers (the engine reads weights in pairs only \
+        (_, true, Backend::Glsl) => Some((
+            "naga's GLSL writer has no 64-bit integers (the engine moves data in u64 pairs only \
              where SHADER_INT64 is enabled, which wgpu's GL backend does not offer)",
             "unsupported width was requested: Scalar { kind: Uint, width: 8 }",
         )),
@@ -155,20 +155,23 @@ fn every_shader_translates_to_every_backend() {
     let (mut translated, mut failed, mut specialized) = (0, 0, 0);
     let (mut specialized_f16, mut specialized_pairs) = (0, 0);
     for f in FILES {
-        for (precision, &view, weights) in [Precision::F32, Precision::F16]
-            .into_iter()
-            .flat_map(|p| f.views().iter().map(move |v| (p, v)))
-            .flat_map(|(p, v)| {
-                // The pairs view where the file builds with it, and always the vec4 one.
-                let mut w = vec![WeightView::Vec4];
-                if f.weight_view(p, WeightView::Pairs) == WeightView::Pairs {
-                    w.push(WeightView::Pairs);
+        // Every distinct module of the plain builds and of the u64-pairs builds.
+        let mut builds = Vec::new();
+        for precision in [Precision::F32, Precision::F16] {
+            for pairs in [false, true] {
+                let weights = f.weight_view(precision, WeightView::for_build(pairs, precision));
+                for &view in f.views() {
+                    let build = (precision, f.output_view(precision, view, pairs), weights);
+                    if !builds.contains(&build) {
+                        builds.push(build);
+                    }
                 }
-                w.into_iter().map(move |w| (p, v, w))
-            })
-        {
+            }
+        }
+        for (precision, view, weights) in builds {
             let src = f.assemble_with(precision, view, weights);
             let name = format!("{} ({precision:?}, {view:?}, weights {weights:?})", f.name);
+            let u64s = weights == WeightView::Pairs || view == OutputView::Pairs;
             let module = naga::front::wgsl::parse_str(&src)
                 .unwrap_or_else(|e| panic!("{name} does not parse:\n{}", e.emit_to_string(&src)));
             let info = naga::valid::Validator::new(
@@ -185,9 +188,9 @@ fn every_shader_translates_to_every_backend() {
                 let name = format!("{name} {constants:?}");
                 specialized += 1;
                 specialized_f16 += (precision == Precision::F16) as usize;
-                specialized_pairs += (weights == WeightView::Pairs) as usize;
+                specialized_pairs += u64s as usize;
                 for b in BACKENDS {
-                    let expected = expected_unsupported(f.name, precision, weights, b);
+                    let expected = expected_unsupported(f.name, precision, u64s, b);
                     match translate(&module, &info, b) {
                         Ok(out) => {
                             assert!(!out.is_empty(), "{name} → {b:?}: empty output");
@@ -229,7 +232,7 @@ fn every_shader_translates_to_every_backend() {
         unexpected.join("\n")
     );
     // Each file in both precisions (and both residual constants where it has them) for 4
-    // backends; only GLSL of the f16 and of the weights-in-pairs modules fails.
+    // backends; only GLSL of the f16 and of the u64-pairs modules fails.
     assert!(
         specialized > FILES.len() * 2,
         "no module declares `has_residual`"
@@ -238,10 +241,7 @@ fn every_shader_translates_to_every_backend() {
     assert_eq!(
         failed,
         specialized_f16 + specialized_pairs,
-        "one expected failure per specialised f16 or weights-in-pairs module (its GLSL)"
+        "one expected failure per specialised f16 or u64-pairs module (its GLSL)"
     );
-    assert!(
-        specialized_pairs > 0,
-        "no module reads its weights in pairs"
-    );
+    assert!(specialized_pairs > 0, "no module moves data in u64 pairs");
 }

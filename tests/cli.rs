@@ -108,25 +108,26 @@ fn bad_arguments_are_one_line_errors() {
     );
 }
 
-/// The subgroup GEMMs' two weight views compute the same logits, bit for bit (the same
-/// products summed in the same order; only the loads differ), and agree with the CPU
-/// reference: `RESNET_WEIGHT_PAIRS=0` builds the vec4 view, the default the u64 pairs where
-/// the adapter allows (a CPU adapter with SHADER_INT64, as lavapipe; `resnet info` says which).
-/// resnet18 at 64 × 64 runs the implicit-GEMM, Winograd and narrow-tile GEMM kernels.
+/// The u64-pairs builds of the subgroup GEMMs (weights loaded and 8-channel outputs and
+/// residuals moved as `vec4<u64>`) compute the same logits as the vec4 builds, bit for bit (the
+/// same products summed in the same order; only the memory accesses differ), and both agree
+/// with the CPU reference: `RESNET_U64_PAIRS=0` builds vec4, the default u64 pairs where the
+/// adapter allows (a CPU adapter with SHADER_INT64, as lavapipe; `resnet info` says which).
+/// resnet50 at 64 × 64 runs the implicit GEMM with and without a residual, and Winograd.
 #[test]
-fn weight_views_give_identical_logits() {
-    let dir = TempDir::new("cli-weight-views");
+fn u64_pair_builds_give_identical_logits() {
+    let dir = TempDir::new("cli-u64-pairs");
     let input = Tensor::new(vec![1, 3, 64, 64], random_input(5, 3 * 64 * 64));
     let in_path = dir.join("input.safetensors");
     write_safetensors(&in_path, &[("input_nchw", &input)]).unwrap_or_else(|e| panic!("{e}"));
-    let arch = Architecture::parse("resnet18").unwrap_or_else(|e| panic!("{e}"));
+    let arch = Architecture::parse("resnet50").unwrap_or_else(|e| panic!("{e}"));
     let want = CpuModel::load(arch, &Weights::Random(4), BuildOptions::default())
         .and_then(|m| m.infer(&input))
         .unwrap_or_else(|e| panic!("{e}"));
     let run = |pairs: &str| {
         let info = Command::new(env!("CARGO_BIN_EXE_resnet"))
             .arg("info")
-            .env("RESNET_WEIGHT_PAIRS", pairs)
+            .env("RESNET_U64_PAIRS", pairs)
             .output()
             .unwrap_or_else(|e| panic!("running resnet info: {e}"));
         let info = String::from_utf8_lossy(&info.stdout).into_owned();
@@ -135,7 +136,7 @@ fn weight_views_give_identical_logits() {
         let args = [
             "logits",
             "--arch",
-            "resnet18",
+            "resnet50",
             "--weights",
             "random:4",
             "--input",
@@ -145,12 +146,12 @@ fn weight_views_give_identical_logits() {
         ];
         let out = Command::new(env!("CARGO_BIN_EXE_resnet"))
             .args(args)
-            .env("RESNET_WEIGHT_PAIRS", pairs)
+            .env("RESNET_U64_PAIRS", pairs)
             .output()
             .unwrap_or_else(|e| panic!("running resnet {args:?}: {e}"));
         assert!(
             out.status.success(),
-            "RESNET_WEIGHT_PAIRS={pairs} resnet {args:?}:\n{}",
+            "RESNET_U64_PAIRS={pairs} resnet {args:?}:\n{}",
             String::from_utf8_lossy(&out.stderr)
         );
         let got = read_tensor(&out_path, "logits").unwrap_or_else(|e| panic!("{e}"));
@@ -163,8 +164,8 @@ fn weight_views_give_identical_logits() {
         assert!(info_pairs.contains("u64 pairs"), "{info_pairs}");
     }
     assert_eq!(vec4.shape, vec![1, 1000]);
-    assert_close("vec4 weight view", &vec4.data, &want.data, 1e-4);
-    assert_eq!(pairs.data, vec4.data, "the two weight views differ");
+    assert_close("vec4 build", &vec4.data, &want.data, 1e-4);
+    assert_eq!(pairs.data, vec4.data, "the u64-pairs build differs");
 }
 
 /// `logits` on a tensor written to a file equals the CPU reference on the same input, with a

@@ -362,9 +362,10 @@ fn calls(module: &naga::Module, block: &naga::Block, callee: &str) -> bool {
 /// the pipeline constant `has_residual` (the pipelines of `Kernel::has_write_step`): an entry
 /// point that stores through it without calling `init_write` would write nothing, and a kernel
 /// listed there whose module lacks the constant would fail to build its pipelines. Its output
-/// view decides how the output is stored: `y` holds scalars in the scalar view and vec4s in
-/// the vec4 view (a view that did not reach the binding would store four times too few or
-/// too many elements).
+/// view decides how the output is stored: `y` holds scalars in the scalar view, vec4s of the
+/// precision's floats in the vec4 view and vec4s of u64 in the pairs view, which files that
+/// do not offer it (and f16 builds) narrow to vec4 (a view that did not reach the binding
+/// would store too few or too many elements).
 #[test]
 fn write_step_kernels_init_it_and_declare_the_residual_constant() {
     for (kernel, precision, view) in Kernel::ALL
@@ -373,8 +374,10 @@ fn write_step_kernels_init_it_and_declare_the_residual_constant() {
         .flat_map(|(k, p)| OutputView::ALL.map(|v| (k, p, v)))
     {
         let (name, entry) = kernel.entry();
-        let src = &file(name).unwrap().assemble(precision, view);
+        let f = file(name).unwrap();
+        let src = &f.assemble(precision, view);
         let module = parse(name, src);
+        let built = f.output_view(precision, view, true);
         let ep = module
             .entry_points
             .iter()
@@ -402,17 +405,26 @@ fn write_step_kernels_init_it_and_declare_the_residual_constant() {
                 let naga::TypeInner::Array { base, .. } = module.types[g.ty].inner else {
                     panic!("{kernel:?}: `{var}` of `{name}` is not an array");
                 };
-                let vec4 = matches!(
-                    module.types[base].inner,
+                let element = match module.types[base].inner {
                     naga::TypeInner::Vector {
                         size: naga::VectorSize::Quad,
-                        ..
-                    }
-                );
+                        scalar,
+                    } => Some(scalar),
+                    _ => None,
+                };
+                let float = match precision {
+                    Precision::F32 => naga::Scalar::F32,
+                    Precision::F16 => naga::Scalar::F16,
+                };
+                let want = match built {
+                    OutputView::Scalar => None,
+                    OutputView::Vec4 => Some(float),
+                    OutputView::Pairs => Some(naga::Scalar::U64),
+                };
                 assert_eq!(
-                    vec4,
-                    view == OutputView::Vec4,
-                    "{kernel:?} {view:?}: `{var}` of `{name}` holds vec4s (left)"
+                    element, want,
+                    "{kernel:?} {precision:?} {view:?} (built {built:?}): element of `{var}` of \
+                     `{name}` (left: the vec4's scalar, None if not a vec4)"
                 );
             }
         }

@@ -32,11 +32,9 @@ fn store_biased(m: u32, c4: u32, a: Acc, b: Acc) {
     store16(m * ws.out_c, c4, a, b);
 }
 
-// The 16 channels from vec4 column c4 of the pixel whose first element is `base`: a + b
-// (write_out4 skips the channels past Cout).
+// The 16 channels from vec4 column c4 (a multiple of 4) of the pixel whose first element is
+// `base`: a + b (the view skips the channels past Cout).
 fn store16(base: u32, c4: u32, a: Acc, b: Acc) {
-    write_out4(base, c4, a.c0 + b.c0);
-    write_out4(base, c4 + 1u, a.c1 + b.c1);
-    write_out4(base, c4 + 2u, a.c2 + b.c2);
-    write_out4(base, c4 + 3u, a.c3 + b.c3);
+    write_out8(base, c4, a.c0 + b.c0, a.c1 + b.c1);
+    write_out8(base, c4 + 2u, a.c2 + b.c2, a.c3 + b.c3);
 }

@@ -15,3 +15,9 @@ fn write_out4(base: u32, c4: u32, v: vec4<f32>) {
         y[i] = act4(select(o, max(o, vec4<f32>(0.0)), ws.relu));
     }
 }
+
+// Channels 4·c4.. and 4·c4 + 4.. of the pixel at `base` (c4 even).
+fn write_out8(base: u32, c4: u32, v0: vec4<f32>, v1: vec4<f32>) {
+    write_out4(base, c4, v0);
+    write_out4(base, c4 + 1u, v1);
+}

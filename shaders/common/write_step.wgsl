@@ -1,6 +1,6 @@
 // Piece: the fused write step of every conv (needs `p` with out_c, relu, batch, out_h and
-// out_w, and one output view, out_scalar or out_vec4, which declares `out_t` (the element of
-// `residual` and `y`) and `write_out4`):
+// out_w, and one output view, out_scalar, out_vec4 or out_pairs, which declares `out_t` (the
+// element of `residual` and `y`), `write_out4` and `write_out8`):
 //   y[base + co] = v[co - 4·c4] (+ residual[base + co]) (ReLU)   for the valid co of vec4 c4,
 // where `base` is the output pixel's first element and `v` already holds the bias.
 //

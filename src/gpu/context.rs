@@ -284,7 +284,7 @@ impl Context {
         self.pipelines[(precision == super::Precision::F16) as usize]
             .get_or_init(|| {
                 let pipelines =
-                    super::kernels::Pipelines::new(&self.device, precision, self.caps.weight_pairs);
+                    super::kernels::Pipelines::new(&self.device, precision, self.caps.u64_pairs);
                 if self.info.backend == wgpu::Backend::Gl {
                     pipelines.compile_all();
                 }

@@ -2,7 +2,8 @@
 //! layout (Cout padded to the channel block) in the storage precision, plus the
 //! Winograd-transformed weights of eligible 3×3 convs (F(2,3) for each, F(4,3) too for those
 //! of at most 256 × 256 channels on adapters with subgroups); biases, batch-norm affines and the
-//! classifier stay f32. Every buffer is padded to a multiple of 16 bytes.
+//! classifier stay f32. Every buffer is padded to a multiple of 32 bytes, the element of the
+//! u64-pair views (`vec4<u64>`), which the dummy also binds as.
 
 use wgpu::util::DeviceExt;
 
@@ -19,7 +20,7 @@ pub(crate) fn upload(
 ) -> Result<(Vec<Vec<wgpu::Buffer>>, wgpu::Buffer)> {
     let limit = ctx.limits.max_storage_buffer_binding_size;
     let upload_bytes = |label: &str, mut bytes: Vec<u8>| -> Result<wgpu::Buffer> {
-        let len = bytes.len().max(16).div_ceil(16) * 16;
+        let len = bytes.len().max(32).div_ceil(32) * 32;
         if len as u64 > limit {
             return Err(Error::TooLarge {
                 what: format!("the weights of `{label}`"),
@@ -75,5 +76,5 @@ pub(crate) fn upload(
         };
         weights.push(bufs);
     }
-    Ok((weights, f32s("unused input", &[0.0; 4])?))
+    Ok((weights, f32s("unused input", &[0.0; 8])?))
 }

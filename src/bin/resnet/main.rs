@@ -245,10 +245,10 @@ fn info(cli: &Cli, a: &InfoArgs) -> Result<()> {
     let caps = e.conv_caps();
     println!(
         "subgroup GEMMs:     {}",
-        match (caps.subgroups, caps.weight_pairs) {
+        match (caps.subgroups, caps.u64_pairs) {
             (false, _) => "off",
             (true, false) => "on, weights one vec4 per load",
-            (true, true) => "on, f32 weights in u64 pairs (two vec4 per load)",
+            (true, true) => "on, f32 weights and outputs in u64 pairs (8 channels per access)",
         }
     );
     if let Some(arch) = a.arch {

@@ -278,11 +278,12 @@ pub struct DeviceCaps {
     ///
     /// [`conv_sg::MIN_SUBGROUP`]: super::conv_sg::MIN_SUBGROUP
     pub subgroups: bool,
-    /// The f32 subgroup GEMMs read their weights two vec4s per `vec4<u64>` load
-    /// ([`super::WeightView::Pairs`]): CPU adapters (whose storage loads are loops over the
-    /// lanes, costed per load more than per byte) with `SHADER_INT64` enabled;
-    /// `RESNET_WEIGHT_PAIRS=0` turns it off.
-    pub weight_pairs: bool,
+    /// The f32 subgroup GEMMs move 8 channels per `vec4<u64>` load or store: their weights
+    /// ([`super::WeightView::Pairs`]) and, in `sg_gemm`, the output and residual
+    /// ([`super::OutputView::Pairs`]). CPU adapters (whose storage accesses are loops over the
+    /// lanes, costed per access more than per byte) with `SHADER_INT64` enabled;
+    /// `RESNET_U64_PAIRS=0` turns it off.
+    pub u64_pairs: bool,
 }
 
 impl DeviceCaps {
@@ -294,7 +295,7 @@ impl DeviceCaps {
             subgroups: !off("RESNET_SUBGROUPS")
                 && features.contains(wgpu::Features::SUBGROUP)
                 && info.subgroup_min_size >= super::conv_sg::MIN_SUBGROUP,
-            weight_pairs: !off("RESNET_WEIGHT_PAIRS")
+            u64_pairs: !off("RESNET_U64_PAIRS")
                 && info.device_type == wgpu::DeviceType::Cpu
                 && features.contains(wgpu::Features::SHADER_INT64),
         }
@@ -376,7 +377,7 @@ mod tests {
         DeviceCaps {
             device_type,
             subgroups,
-            weight_pairs: false,
+            u64_pairs: false,
         }
     }
 

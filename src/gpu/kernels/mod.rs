@@ -289,8 +289,9 @@ pub struct WriteForm {
 }
 
 impl WriteForm {
-    /// The form of a write step into `channels` per pixel: vec4 stores where they come in
-    /// fours.
+    /// The form of a write step into `channels` per pixel: u64-pair stores where they come in
+    /// eights (vec4 where the kernel's build has no pairs, see [`Pipelines::get`]), vec4
+    /// stores in fours.
     pub fn new(residual: bool, channels: usize) -> WriteForm {
         WriteForm {
             residual,
@@ -308,7 +309,12 @@ impl WriteForm {
     }
 
     fn index(self) -> usize {
-        self.residual as usize + 2 * (self.view == OutputView::Vec4) as usize
+        let view = match self.view {
+            OutputView::Scalar => 0,
+            OutputView::Vec4 => 1,
+            OutputView::Pairs => 2,
+        };
+        self.residual as usize + 2 * view
     }
 }
 
@@ -322,32 +328,39 @@ pub struct Pipeline {
 /// compiles at pipeline creation (lavapipe JIT-compiles every entry point through LLVM, seconds
 /// for the large subgroup GEMMs) then spends that time only on the kernels a model runs.
 ///
-/// A kernel with the fused write step ([`Kernel::has_write_step`]) has four pipelines, one per
-/// [`WriteForm`]: a residual add that a conv does not have then costs nothing, and an output
-/// of whole vec4s is stored as such, where runtime flags would still cost their masked loads
-/// and both paths on CPU drivers.
+/// A kernel with the fused write step ([`Kernel::has_write_step`]) has a pipeline per
+/// [`WriteForm`] its file offers: a residual add that a conv does not have then costs nothing,
+/// and an output of whole vec4s (or u64 pairs) is stored as such, where runtime flags would
+/// still cost their masked loads and both paths on CPU drivers.
 pub struct Pipelines {
     device: wgpu::Device,
+    precision: Precision,
+    /// Whether this build moves 8 f32 channels per u64-pair access where the files offer it.
+    u64_pairs: bool,
     /// The module of each file and output view (only the scalar view for files without a
-    /// write step).
+    /// write step; u64 pairs only in a u64-pairs build of a file that offers them).
     modules: HashMap<(&'static str, OutputView), wgpu::ShaderModule>,
-    /// Four cells per kernel (one per [`WriteForm`]), indexed by its discriminant
+    /// Six cells per kernel (one per [`WriteForm`]), indexed by its discriminant
     /// (`Kernel::ALL` lists each once).
-    cells: Vec<[OnceLock<Pipeline>; 4]>,
+    cells: Vec<[OnceLock<Pipeline>; 6]>,
 }
 
 impl Pipelines {
     /// Parses every kernel file for `precision` (cheap: naga only); kernels that need subgroups
     /// only where the device has `SUBGROUP` (elsewhere [`Pipelines::get`] never sees them: the
-    /// variants that use them are not offered, see [`conv::DeviceCaps`]). With `weight_pairs`
-    /// (the device's [`conv::DeviceCaps::weight_pairs`]) the files that offer it read f32
-    /// weights two vec4s per load ([`shaders::WeightView::Pairs`]).
-    pub fn new(device: &wgpu::Device, precision: Precision, weight_pairs: bool) -> Self {
+    /// variants that use them are not offered, see [`conv::DeviceCaps`]). With `u64_pairs`
+    /// (the device's [`conv::DeviceCaps::u64_pairs`]) the files that offer them read f32
+    /// weights ([`shaders::WeightView::Pairs`]) and store 8-channel outputs
+    /// ([`OutputView::Pairs`]) as u64 pairs.
+    pub fn new(device: &wgpu::Device, precision: Precision, u64_pairs: bool) -> Self {
         let subgroups = device.features().contains(wgpu::Features::SUBGROUP);
-        let weights = shaders::WeightView::for_build(weight_pairs, precision);
+        let weights = shaders::WeightView::for_build(u64_pairs, precision);
         let mut modules = HashMap::new();
         for file in shaders::FILES.iter().filter(|f| subgroups || !f.subgroups) {
             for &view in file.views() {
+                if file.output_view(precision, view, u64_pairs) != view {
+                    continue;
+                }
                 let src = file.assemble_with(precision, view, weights);
                 let module = device.create_shader_module(wgpu::ShaderModuleDescriptor {
                     label: Some(file.name),
@@ -358,16 +371,23 @@ impl Pipelines {
         }
         Pipelines {
             device: device.clone(),
+            precision,
+            u64_pairs,
             modules,
             cells: Kernel::ALL.iter().map(|_| Default::default()).collect(),
         }
     }
 
     /// The pipeline of `k` whose write step has the form `form` (kernels without a write step
-    /// have one pipeline and ignore it), compiled now if this is its first use.
+    /// have one pipeline and ignore it; u64 pairs become vec4 where the kernel's file or this
+    /// build has none), compiled now if this is its first use.
     pub fn get(&self, k: Kernel, form: WriteForm) -> &Pipeline {
         let form = if k.has_write_step() {
-            form
+            let file = shaders::file(k.entry().0).expect("every kernel's file is in FILES");
+            WriteForm {
+                view: file.output_view(self.precision, form.view, self.u64_pairs),
+                ..form
+            }
         } else {
             WriteForm::default()
         };
@@ -403,8 +423,10 @@ impl Pipelines {
         if form.residual {
             label.push_str("+residual");
         }
-        if form.view == OutputView::Vec4 {
-            label.push_str("+vec4");
+        match form.view {
+            OutputView::Scalar => {}
+            OutputView::Vec4 => label.push_str("+vec4"),
+            OutputView::Pairs => label.push_str("+pairs"),
         }
         let entries: Vec<wgpu::BindGroupLayoutEntry> = k
             .bindings()

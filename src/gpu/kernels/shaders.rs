@@ -8,9 +8,10 @@
 //! module = prelude(precision) + pieces (in the order listed) + the kernel's own source
 //! ```
 //!
-//! A file with the fused write step is assembled in two forms, one per [`OutputView`]: the
-//! view's piece (`out_scalar` or `out_vec4`, which declares the output's element `out_t` and
-//! `write_out4`) follows the write step. Scalars serve any Cout; vec4s need Cout % 4 == 0.
+//! A file with the fused write step is assembled in one form per [`OutputView`] it offers: the
+//! view's piece (`out_scalar`, `out_vec4` or `out_pairs`, which declares the output's element
+//! `out_t`, `write_out4` and `write_out8`) follows the write step. Scalars serve any Cout;
+//! vec4s need Cout % 4 == 0; u64 pairs (f32 builds of the files that offer them) Cout % 8 == 0.
 //!
 //! A file that reads conv weights (through `conv_io` or `wino_io`, which declare the binding
 //! `w: array<wgt_t>`) gets a [`WeightView`] piece just before that one: `weights_vec4` (one
@@ -58,6 +59,8 @@ pub enum Piece {
     OutScalar,
     /// The write step's vec4 output view (Cout % 4 == 0).
     OutVec4,
+    /// The write step's f32 output view in u64 pairs (Cout % 8 == 0).
+    OutPairs,
     /// The weights read one vec4 per load (`wgt_t`, `W8`, `load_w4`, `load_w8`).
     WeightsVec4,
     /// The f32 weights read two vec4s per `vec4<u64>` load (same names).
@@ -65,7 +68,7 @@ pub enum Piece {
 }
 
 impl Piece {
-    pub const ALL: [Piece; 16] = [
+    pub const ALL: [Piece; 17] = [
         Piece::ConvIo,
         Piece::ConvX4,
         Piece::ConvX1,
@@ -80,6 +83,7 @@ impl Piece {
         Piece::WinoOut,
         Piece::OutScalar,
         Piece::OutVec4,
+        Piece::OutPairs,
         Piece::WeightsVec4,
         Piece::WeightsPairs,
     ];
@@ -101,6 +105,7 @@ impl Piece {
             Piece::WinoOut => "wino_out.wgsl",
             Piece::OutScalar => "out_scalar.wgsl",
             Piece::OutVec4 => "out_vec4.wgsl",
+            Piece::OutPairs => "out_pairs.wgsl",
             Piece::WeightsVec4 => "weights_vec4.wgsl",
             Piece::WeightsPairs => "weights_pairs.wgsl",
         }
@@ -122,6 +127,7 @@ impl Piece {
             Piece::WinoOut => include_str!("../../../shaders/common/wino_out.wgsl"),
             Piece::OutScalar => include_str!("../../../shaders/common/out_scalar.wgsl"),
             Piece::OutVec4 => include_str!("../../../shaders/common/out_vec4.wgsl"),
+            Piece::OutPairs => include_str!("../../../shaders/common/out_pairs.wgsl"),
             Piece::WeightsVec4 => include_str!("../../../shaders/common/weights_vec4.wgsl"),
             Piece::WeightsPairs => include_str!("../../../shaders/common/weights_pairs.wgsl"),
         }
@@ -144,14 +150,21 @@ pub enum OutputView {
     Scalar,
     /// One vec4 load and store per vec4 of channels: Cout % 4 == 0 only.
     Vec4,
+    /// One `vec4<u64>` load and store per 8 f32 channels: Cout % 8 == 0, in the u64-pairs
+    /// builds of the files that offer it ([`ShaderFile::output_pairs`]); elsewhere the vec4
+    /// view serves it ([`ShaderFile::output_view`]).
+    Pairs,
 }
 
 impl OutputView {
-    pub const ALL: [OutputView; 2] = [OutputView::Scalar, OutputView::Vec4];
+    pub const ALL: [OutputView; 3] = [OutputView::Scalar, OutputView::Vec4, OutputView::Pairs];
 
-    /// The view for an output of `channels` per pixel: vec4 where they come in fours.
+    /// The widest view an output of `channels` per pixel allows: pairs where they come in
+    /// eights, vec4 in fours.
     pub fn for_channels(channels: usize) -> OutputView {
-        if channels.is_multiple_of(4) {
+        if channels.is_multiple_of(8) {
+            OutputView::Pairs
+        } else if channels.is_multiple_of(4) {
             OutputView::Vec4
         } else {
             OutputView::Scalar
@@ -163,6 +176,7 @@ impl OutputView {
         match self {
             OutputView::Scalar => Piece::OutScalar,
             OutputView::Vec4 => Piece::OutVec4,
+            OutputView::Pairs => Piece::OutPairs,
         }
     }
 }
@@ -212,6 +226,9 @@ pub struct ShaderFile {
     /// ([`WeightView::Pairs`]): the subgroup GEMMs, whose lanes load 8 channels of a row.
     /// Elsewhere kernels load single vec4s, which the pairs view would only make dearer.
     pub weight_pairs: bool,
+    /// Whether its f32 build stores 8-channel outputs in u64 pairs where the device allows
+    /// ([`OutputView::Pairs`]): `sg_gemm`, whose stores go 16 channels at a time.
+    pub output_pairs: bool,
 }
 
 use Piece::*;
@@ -229,6 +246,7 @@ pub const FILES: &[ShaderFile] = &[
         body: include_str!("../../../shaders/conv2d.wgsl"),
         subgroups: false,
         weight_pairs: false,
+        output_pairs: false,
     },
     ShaderFile {
         name: "conv2d_vec4.wgsl",
@@ -236,6 +254,7 @@ pub const FILES: &[ShaderFile] = &[
         body: include_str!("../../../shaders/conv2d_vec4.wgsl"),
         subgroups: false,
         weight_pairs: false,
+        output_pairs: false,
     },
     ShaderFile {
         name: "conv1x1.wgsl",
@@ -243,6 +262,7 @@ pub const FILES: &[ShaderFile] = &[
         body: include_str!("../../../shaders/conv1x1.wgsl"),
         subgroups: false,
         weight_pairs: false,
+        output_pairs: false,
     },
     ShaderFile {
         name: "conv2d_tiled.wgsl",
@@ -250,6 +270,7 @@ pub const FILES: &[ShaderFile] = &[
         body: include_str!("../../../shaders/conv2d_tiled.wgsl"),
         subgroups: false,
         weight_pairs: false,
+        output_pairs: false,
     },
     ShaderFile {
         name: "conv2d_small.wgsl",
@@ -257,6 +278,7 @@ pub const FILES: &[ShaderFile] = &[
         body: include_str!("../../../shaders/conv2d_small.wgsl"),
         subgroups: false,
         weight_pairs: false,
+        output_pairs: false,
     },
     ShaderFile {
         name: "conv_grouped.wgsl",
@@ -264,6 +286,7 @@ pub const FILES: &[ShaderFile] = &[
         body: include_str!("../../../shaders/conv_grouped.wgsl"),
         subgroups: false,
         weight_pairs: false,
+        output_pairs: false,
     },
     ShaderFile {
         name: "conv_sg.wgsl",
@@ -273,6 +296,7 @@ pub const FILES: &[ShaderFile] = &[
         body: include_str!("../../../shaders/conv_sg.wgsl"),
         subgroups: true,
         weight_pairs: true,
+        output_pairs: true,
     },
     ShaderFile {
         name: "conv_sg_narrow.wgsl",
@@ -280,6 +304,7 @@ pub const FILES: &[ShaderFile] = &[
         body: include_str!("../../../shaders/conv_sg_narrow.wgsl"),
         subgroups: true,
         weight_pairs: false,
+        output_pairs: false,
     },
     ShaderFile {
         name: "conv_sg_strip.wgsl",
@@ -287,6 +312,7 @@ pub const FILES: &[ShaderFile] = &[
         body: include_str!("../../../shaders/conv_sg_strip.wgsl"),
         subgroups: true,
         weight_pairs: false,
+        output_pairs: false,
     },
     ShaderFile {
         name: "winograd.wgsl",
@@ -294,6 +320,7 @@ pub const FILES: &[ShaderFile] = &[
         body: include_str!("../../../shaders/winograd.wgsl"),
         subgroups: false,
         weight_pairs: false,
+        output_pairs: false,
     },
     ShaderFile {
         name: "winograd4.wgsl",
@@ -301,6 +328,7 @@ pub const FILES: &[ShaderFile] = &[
         body: include_str!("../../../shaders/winograd4.wgsl"),
         subgroups: false,
         weight_pairs: false,
+        output_pairs: false,
     },
     ShaderFile {
         name: "winograd_sg.wgsl",
@@ -308,6 +336,7 @@ pub const FILES: &[ShaderFile] = &[
         body: include_str!("../../../shaders/winograd_sg.wgsl"),
         subgroups: true,
         weight_pairs: true,
+        output_pairs: false,
     },
     ShaderFile {
         name: "eltwise.wgsl",
@@ -315,6 +344,7 @@ pub const FILES: &[ShaderFile] = &[
         body: include_str!("../../../shaders/eltwise.wgsl"),
         subgroups: false,
         weight_pairs: false,
+        output_pairs: false,
     },
     ShaderFile {
         name: "layout.wgsl",
@@ -322,6 +352,7 @@ pub const FILES: &[ShaderFile] = &[
         body: include_str!("../../../shaders/layout.wgsl"),
         subgroups: false,
         weight_pairs: false,
+        output_pairs: false,
     },
     ShaderFile {
         name: "pool.wgsl",
@@ -329,6 +360,7 @@ pub const FILES: &[ShaderFile] = &[
         body: include_str!("../../../shaders/pool.wgsl"),
         subgroups: false,
         weight_pairs: false,
+        output_pairs: false,
     },
     ShaderFile {
         name: "linear.wgsl",
@@ -336,6 +368,7 @@ pub const FILES: &[ShaderFile] = &[
         body: include_str!("../../../shaders/linear.wgsl"),
         subgroups: false,
         weight_pairs: false,
+        output_pairs: false,
     },
 ];
 
@@ -351,13 +384,24 @@ impl ShaderFile {
         self.pieces.contains(&Piece::WriteStep)
     }
 
-    /// The output views the file is assembled in: both with a write step, else only the
-    /// scalar one (which then adds nothing).
+    /// The output views the file is assembled in: scalar and vec4 with a write step, and u64
+    /// pairs where it offers them; else only the scalar one (which then adds nothing).
     pub fn views(&self) -> &'static [OutputView] {
-        if self.has_write_step() {
-            &OutputView::ALL
+        match (self.has_write_step(), self.output_pairs) {
+            (false, _) => &OutputView::ALL[..1],
+            (true, false) => &OutputView::ALL[..2],
+            (true, true) => &OutputView::ALL,
+        }
+    }
+
+    /// The view a build of this file in `precision` with u64 pairs allowed (`pairs`) uses for
+    /// an output that allows `view`: pairs narrow to vec4 where the file or build has none.
+    pub fn output_view(&self, precision: Precision, view: OutputView, pairs: bool) -> OutputView {
+        if view == OutputView::Pairs && !(pairs && self.output_pairs && precision == Precision::F32)
+        {
+            OutputView::Vec4
         } else {
-            &OutputView::ALL[..1]
+            view
         }
     }
 
@@ -388,6 +432,7 @@ impl ShaderFile {
         weights: WeightView,
     ) -> String {
         let weights = self.weight_view(precision, weights);
+        let view = self.output_view(precision, view, true);
         let mut src = String::with_capacity(
             self.body.len() + self.pieces.iter().map(|p| p.source().len()).sum::<usize>() + 4096,
         );

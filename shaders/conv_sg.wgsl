@@ -39,6 +39,31 @@ fn store64(m: u32, cb: u32, a: Acc64, b: Acc64) {
     store16(base, cb + 12u, a.q3, b.q3);
 }
 
+// Where the K loop is: step s (weight rows 4s..4s+3) is input vec4 c of tap (ky, kx), the taps
+// in row-major order and the vec4s of each tap in turn; `steps` = KH · KW · Cin/4. One flat loop
+// over the steps, the tap advanced when its vec4s are done, instead of loops over ky, kx and c:
+// with few input channels (the stem's one vec4 per tap) the nested loops cost lavapipe as much
+// as the arithmetic (resnet50's stem took 0.55–0.6 of its time flat, BENCHMARKS.md).
+struct Step { steps: u32, c: u32, ky: u32, kx: u32 }
+
+fn first_step(cin4: u32) -> Step {
+    return Step(p.k_h * p.k_w * cin4, 0u, 0u, 0u);
+}
+
+fn next_step(at: Step, cin4: u32) -> Step {
+    var n = at;
+    n.c += 1u;
+    if (n.c == cin4) {
+        n.c = 0u;
+        n.kx += 1u;
+        if (n.kx == p.k_w) {
+            n.kx = 0u;
+            n.ky += 1u;
+        }
+    }
+    return n;
+}
+
 // Pixels per group of an invocation: 8, or 7 for the 112- and 56-pixel blocks that divide
 // maps of 7 · 2^k pixels a side. A pipeline constant (src/gpu/kernels/mod.rs
 // `Kernel::constants`), so that with 7 the guards below fold away with the eighth pixel's
@@ -99,17 +124,17 @@ fn main(
     var r_lo = zero_rows8();
     var r_hi = zero_rows8();
     let cin4 = p.in_c / 4u;
-    for (var ky = 0u; ky < p.k_h; ky++) {
-        for (var kx = 0u; kx < p.k_w; kx++) {
-            let t_lo = taps8(o_lo, ky, kx, cin4);
-            let t_hi = taps8(o_hi, ky, kx, cin4);
-            var row = (ky * p.k_w + kx) * p.in_c;
-            for (var c = 0u; c < cin4; c++) {
-                let b = share_rows(row, cb, l);
-                r_lo = mac_rows8(r_lo, t_lo, c, b);
-                r_hi = mac_rows8(r_hi, t_hi, c, b);
-                row += 4u;
-            }
+    var at = first_step(cin4);
+    var t_lo = taps8(o_lo, 0u, 0u, cin4);
+    var t_hi = taps8(o_hi, 0u, 0u, cin4);
+    for (var s = 0u; s < at.steps; s++) {
+        let b = share_rows(s * 4u, cb, l);
+        r_lo = mac_rows8(r_lo, t_lo, at.c, b);
+        r_hi = mac_rows8(r_hi, t_hi, at.c, b);
+        at = next_step(at, cin4);
+        if (at.c == 0u) {
+            t_lo = taps8(o_lo, at.ky, at.kx, cin4);
+            t_hi = taps8(o_hi, at.ky, at.kx, cin4);
         }
     }
     let bv = load_bias(cb);
@@ -137,14 +162,13 @@ fn main8(
     let o = origins8(m0);
     var r = zero_rows8();
     let cin4 = p.in_c / 4u;
-    for (var ky = 0u; ky < p.k_h; ky++) {
-        for (var kx = 0u; kx < p.k_w; kx++) {
-            let t = taps8(o, ky, kx, cin4);
-            var row = (ky * p.k_w + kx) * p.in_c;
-            for (var c = 0u; c < cin4; c++) {
-                r = mac_rows8(r, t, c, share_rows(row, cb, l));
-                row += 4u;
-            }
+    var at = first_step(cin4);
+    var t = taps8(o, 0u, 0u, cin4);
+    for (var s = 0u; s < at.steps; s++) {
+        r = mac_rows8(r, t, at.c, share_rows(s * 4u, cb, l));
+        at = next_step(at, cin4);
+        if (at.c == 0u) {
+            t = taps8(o, at.ky, at.kx, cin4);
         }
     }
     store_rows8(m0, cb, r, load_bias(cb));

@@ -39,31 +39,6 @@ fn store64(m: u32, cb: u32, a: Acc64, b: Acc64) {
     store16(base, cb + 12u, a.q3, b.q3);
 }
 
-// Where the K loop is: step s (weight rows 4s..4s+3) is input vec4 c of tap (ky, kx), the taps
-// in row-major order and the vec4s of each tap in turn; `steps` = KH · KW · Cin/4. One flat loop
-// over the steps, the tap advanced when its vec4s are done, instead of loops over ky, kx and c:
-// with few input channels (the stem's one vec4 per tap) the nested loops cost lavapipe as much
-// as the arithmetic (resnet50's stem took 0.55–0.6 of its time flat, BENCHMARKS.md).
-struct Step { steps: u32, c: u32, ky: u32, kx: u32 }
-
-fn first_step(cin4: u32) -> Step {
-    return Step(p.k_h * p.k_w * cin4, 0u, 0u, 0u);
-}
-
-fn next_step(at: Step, cin4: u32) -> Step {
-    var n = at;
-    n.c += 1u;
-    if (n.c == cin4) {
-        n.c = 0u;
-        n.kx += 1u;
-        if (n.kx == p.k_w) {
-            n.kx = 0u;
-            n.ky += 1u;
-        }
-    }
-    return n;
-}
-
 // Pixels per group of an invocation: 8, or 7 for the 112- and 56-pixel blocks that divide
 // maps of 7 · 2^k pixels a side. A pipeline constant (src/gpu/kernels/mod.rs
 // `Kernel::constants`), so that with 7 the guards below fold away with the eighth pixel's

@@ -71,21 +71,23 @@ fn c16(
     var r2 = zero_rows8x16();
     var r3 = zero_rows8x16();
     let cin4 = p.in_c / 4u;
-    for (var ky = 0u; ky < p.k_h; ky++) {
-        for (var kx = 0u; kx < p.k_w; kx++) {
-            let t0 = taps8(o0, ky, kx, cin4);
-            let t1 = taps8(o1, ky, kx, cin4);
-            let t2 = taps8(o2, ky, kx, cin4);
-            let t3 = taps8(o3, ky, kx, cin4);
-            var row = (ky * p.k_w + kx) * p.in_c;
-            for (var c = 0u; c < cin4; c++) {
-                let wt = share_w16(row, cb, l);
-                r0 = mac_rows8x16(r0, t0, c, wt);
-                r1 = mac_rows8x16(r1, t1, c, wt);
-                r2 = mac_rows8x16(r2, t2, c, wt);
-                r3 = mac_rows8x16(r3, t3, c, wt);
-                row += 4u;
-            }
+    var at = first_step(cin4);
+    var t0 = taps8(o0, 0u, 0u, cin4);
+    var t1 = taps8(o1, 0u, 0u, cin4);
+    var t2 = taps8(o2, 0u, 0u, cin4);
+    var t3 = taps8(o3, 0u, 0u, cin4);
+    for (var s = 0u; s < at.steps; s++) {
+        let wt = share_w16(s * 4u, cb, l);
+        r0 = mac_rows8x16(r0, t0, at.c, wt);
+        r1 = mac_rows8x16(r1, t1, at.c, wt);
+        r2 = mac_rows8x16(r2, t2, at.c, wt);
+        r3 = mac_rows8x16(r3, t3, at.c, wt);
+        at = next_step(at, cin4);
+        if (at.c == 0u) {
+            t0 = taps8(o0, at.ky, at.kx, cin4);
+            t1 = taps8(o1, at.ky, at.kx, cin4);
+            t2 = taps8(o2, at.ky, at.kx, cin4);
+            t3 = taps8(o3, at.ky, at.kx, cin4);
         }
     }
     let b = load_bias16(cb);
@@ -118,19 +120,19 @@ fn c32(
     var r2 = zero_rows8x16();
     var r3 = zero_rows8x16();
     let cin4 = p.in_c / 4u;
-    for (var ky = 0u; ky < p.k_h; ky++) {
-        for (var kx = 0u; kx < p.k_w; kx++) {
-            let t0 = taps8(o0, ky, kx, cin4);
-            let t1 = taps8(o1, ky, kx, cin4);
-            var row = (ky * p.k_w + kx) * p.in_c;
-            for (var c = 0u; c < cin4; c++) {
-                let wt = share_w32(row, cb, l);
-                r0 = mac_rows8x16(r0, t0, c, wt.lo);
-                r1 = mac_rows8x16(r1, t0, c, wt.hi);
-                r2 = mac_rows8x16(r2, t1, c, wt.lo);
-                r3 = mac_rows8x16(r3, t1, c, wt.hi);
-                row += 4u;
-            }
+    var at = first_step(cin4);
+    var t0 = taps8(o0, 0u, 0u, cin4);
+    var t1 = taps8(o1, 0u, 0u, cin4);
+    for (var s = 0u; s < at.steps; s++) {
+        let wt = share_w32(s * 4u, cb, l);
+        r0 = mac_rows8x16(r0, t0, at.c, wt.lo);
+        r1 = mac_rows8x16(r1, t0, at.c, wt.hi);
+        r2 = mac_rows8x16(r2, t1, at.c, wt.lo);
+        r3 = mac_rows8x16(r3, t1, at.c, wt.hi);
+        at = next_step(at, cin4);
+        if (at.c == 0u) {
+            t0 = taps8(o0, at.ky, at.kx, cin4);
+            t1 = taps8(o1, at.ky, at.kx, cin4);
         }
     }
     let lo = load_bias16(cb);

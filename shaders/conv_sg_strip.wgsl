@@ -100,24 +100,27 @@ fn store_run8(m: u32, ox: u32, c4: u32, r: Rows8x16, b: Acc) {
 }
 
 // The strip an invocation computes: its output row (n · out_h + oy), first column, and
-// whether it exists.
-struct Strip { row: u32, ox: u32, valid: bool }
+// whether it exists; `image_row` is n · in_h and `top` oy - pt, the input row under ky = 0
+// (found once: integer division is a loop over the lanes on CPU drivers).
+struct Strip { row: u32, ox: u32, valid: bool, image_row: i32, top: i32 }
 
 fn strip(s: u32, width: u32) -> Strip {
     let per_row = (p.out_w + width - 1u) / width;
     let rows = p.batch * p.out_h;
-    return Strip(s / per_row, (s % per_row) * width, s < rows * per_row);
+    let row = s / per_row;
+    let n = row / p.out_h;
+    return Strip(row, (s % per_row) * width, s < rows * per_row, i32(n * p.in_h),
+                 i32(row - n * p.out_h) - i32(p.pad_t));
 }
 
 // First pixel of input row oy + ky - pt of the strip's image, or -1 in the padding (and for
 // strips that do not exist).
 fn input_row(st: Strip, ky: u32) -> i32 {
-    let n = st.row / p.out_h;
-    let iy = i32(st.row % p.out_h + ky) - i32(p.pad_t);
+    let iy = st.top + i32(ky);
     if (!st.valid || iy < 0 || iy >= i32(p.in_h)) {
         return -1;
     }
-    return (i32(n * p.in_h) + iy) * i32(p.in_w);
+    return (st.image_row + iy) * i32(p.in_w);
 }
 
 // CH = 16, S = 32.
@@ -143,28 +146,41 @@ fn s16(
     var r2 = zero_rows8x16();
     var r3 = zero_rows8x16();
     let cin4 = p.in_c / 4u;
-    for (var ky = 0u; ky < 3u; ky++) {
-        let rb = input_row(st, ky);
-        let e0 = col(rb, ix, cin4);
-        let e1 = col(rb, ix + 1, cin4);
-        let t0 = cols8(rb, ix + 2, cin4);
-        let t1 = cols8(rb, ix + 10, cin4);
-        let t2 = cols8(rb, ix + 18, cin4);
-        let t3 = cols8(rb, ix + 26, cin4);
-        var row = ky * 3u * p.in_c;
-        for (var c = 0u; c < cin4; c++) {
-            let w0 = share_w16(row, cb, l);
-            let w1 = share_w16(row + p.in_c, cb, l);
-            let w2 = share_w16(row + 2u * p.in_c, cb, l);
-            let x0 = load8(t0, c);
-            r0 = row8(r0, load_x(e0, c), load_x(e1, c), x0, w0, w1, w2);
-            let x1 = load8(t1, c);
-            r1 = row8(r1, x0.v6, x0.v7, x1, w0, w1, w2);
-            let x2 = load8(t2, c);
-            r2 = row8(r2, x1.v6, x1.v7, x2, w0, w1, w2);
-            let x3 = load8(t3, c);
-            r3 = row8(r3, x2.v6, x2.v7, x3, w0, w1, w2);
-            row += 4u;
+    // One flat loop over (ky, c), the row's columns found again when ky advances (see
+    // sg_tile's `Step`: nested loops cost lavapipe more than these recomputations).
+    var ky = 0u;
+    var c = 0u;
+    var rb = input_row(st, 0u);
+    var e0 = col(rb, ix, cin4);
+    var e1 = col(rb, ix + 1, cin4);
+    var t0 = cols8(rb, ix + 2, cin4);
+    var t1 = cols8(rb, ix + 10, cin4);
+    var t2 = cols8(rb, ix + 18, cin4);
+    var t3 = cols8(rb, ix + 26, cin4);
+    for (var s = 0u; s < 3u * cin4; s++) {
+        let row = ky * 3u * p.in_c + 4u * c;
+        let w0 = share_w16(row, cb, l);
+        let w1 = share_w16(row + p.in_c, cb, l);
+        let w2 = share_w16(row + 2u * p.in_c, cb, l);
+        let x0 = load8(t0, c);
+        r0 = row8(r0, load_x(e0, c), load_x(e1, c), x0, w0, w1, w2);
+        let x1 = load8(t1, c);
+        r1 = row8(r1, x0.v6, x0.v7, x1, w0, w1, w2);
+        let x2 = load8(t2, c);
+        r2 = row8(r2, x1.v6, x1.v7, x2, w0, w1, w2);
+        let x3 = load8(t3, c);
+        r3 = row8(r3, x2.v6, x2.v7, x3, w0, w1, w2);
+        c += 1u;
+        if (c == cin4) {
+            c = 0u;
+            ky += 1u;
+            rb = input_row(st, ky);
+            e0 = col(rb, ix, cin4);
+            e1 = col(rb, ix + 1, cin4);
+            t0 = cols8(rb, ix + 2, cin4);
+            t1 = cols8(rb, ix + 10, cin4);
+            t2 = cols8(rb, ix + 18, cin4);
+            t3 = cols8(rb, ix + 26, cin4);
         }
     }
     if (!st.valid) {
@@ -200,26 +216,35 @@ fn s32(
     var r2 = zero_rows8x16();
     var r3 = zero_rows8x16();
     let cin4 = p.in_c / 4u;
-    for (var ky = 0u; ky < 3u; ky++) {
-        let rb = input_row(st, ky);
-        let e0 = col(rb, ix, cin4);
-        let e1 = col(rb, ix + 1, cin4);
-        let t0 = cols8(rb, ix + 2, cin4);
-        let t1 = cols8(rb, ix + 10, cin4);
-        var row = ky * 3u * p.in_c;
-        for (var c = 0u; c < cin4; c++) {
-            let w0 = share_w32(row, cb, l);
-            let w1 = share_w32(row + p.in_c, cb, l);
-            let w2 = share_w32(row + 2u * p.in_c, cb, l);
-            let h0 = load_x(e0, c);
-            let h1 = load_x(e1, c);
-            let x0 = load8(t0, c);
-            r0 = row8(r0, h0, h1, x0, w0.lo, w1.lo, w2.lo);
-            r1 = row8(r1, h0, h1, x0, w0.hi, w1.hi, w2.hi);
-            let x1 = load8(t1, c);
-            r2 = row8(r2, x0.v6, x0.v7, x1, w0.lo, w1.lo, w2.lo);
-            r3 = row8(r3, x0.v6, x0.v7, x1, w0.hi, w1.hi, w2.hi);
-            row += 4u;
+    var ky = 0u;
+    var c = 0u;
+    var rb = input_row(st, 0u);
+    var e0 = col(rb, ix, cin4);
+    var e1 = col(rb, ix + 1, cin4);
+    var t0 = cols8(rb, ix + 2, cin4);
+    var t1 = cols8(rb, ix + 10, cin4);
+    for (var s = 0u; s < 3u * cin4; s++) {
+        let row = ky * 3u * p.in_c + 4u * c;
+        let w0 = share_w32(row, cb, l);
+        let w1 = share_w32(row + p.in_c, cb, l);
+        let w2 = share_w32(row + 2u * p.in_c, cb, l);
+        let h0 = load_x(e0, c);
+        let h1 = load_x(e1, c);
+        let x0 = load8(t0, c);
+        r0 = row8(r0, h0, h1, x0, w0.lo, w1.lo, w2.lo);
+        r1 = row8(r1, h0, h1, x0, w0.hi, w1.hi, w2.hi);
+        let x1 = load8(t1, c);
+        r2 = row8(r2, x0.v6, x0.v7, x1, w0.lo, w1.lo, w2.lo);
+        r3 = row8(r3, x0.v6, x0.v7, x1, w0.hi, w1.hi, w2.hi);
+        c += 1u;
+        if (c == cin4) {
+            c = 0u;
+            ky += 1u;
+            rb = input_row(st, ky);
+            e0 = col(rb, ix, cin4);
+            e1 = col(rb, ix + 1, cin4);
+            t0 = cols8(rb, ix + 2, cin4);
+            t1 = cols8(rb, ix + 10, cin4);
         }
     }
     if (!st.valid) {

@@ -1,6 +1,6 @@
 // Piece: what the subgroup implicit-GEMM conv kernels share (needs conv_io, conv_x4 and
 // window): the addressing of the eight pixels m, m + 8, ..., m + 56 that one invocation
-// computes per group of eight.
+// computes per group of eight, and the walk over the K steps.
 
 // Eight pixels' window origins, and their input offsets under one tap.
 struct Origins8 {
@@ -20,3 +20,29 @@ fn taps8(o: Origins8, ky: u32, kx: u32, cin4: u32) -> Taps8 {
                  tap(o.o6, ky, kx, cin4), tap(o.o7, ky, kx, cin4));
 }
 
+
+// Where an implicit GEMM's K loop is: step s (weight rows 4s..4s+3) is input vec4 c of tap
+// (ky, kx), the taps in row-major order and the vec4s of each tap in turn; `steps` =
+// KH · KW · Cin/4. The kernels run one flat loop over the steps, advancing the tap when its
+// vec4s are done, instead of loops over ky, kx and c: with few input channels (a stem's one
+// vec4 per tap) the nested loops cost lavapipe as much as the arithmetic (resnet50's stem took
+// 0.55–0.6 of its time flat, BENCHMARKS.md).
+struct Step { steps: u32, c: u32, ky: u32, kx: u32 }
+
+fn first_step(cin4: u32) -> Step {
+    return Step(p.k_h * p.k_w * cin4, 0u, 0u, 0u);
+}
+
+fn next_step(at: Step, cin4: u32) -> Step {
+    var n = at;
+    n.c += 1u;
+    if (n.c == cin4) {
+        n.c = 0u;
+        n.kx += 1u;
+        if (n.kx == p.k_w) {
+            n.kx = 0u;
+            n.ky += 1u;
+        }
+    }
+    return n;
+}

@@ -1,6 +1,7 @@
-// Fragment (assembled by src/gpu/kernels/shaders.rs after the pieces prelude, conv_io, conv_x4,
-// window, write_step, acc16, conv_store, sg_tile, sg64; validated in that form by
-// tests/shaders.rs). Needs the SUBGROUP feature and subgroups of at least 8 invocations.
+// Fragment (assembled by src/gpu/kernels/shaders.rs after the pieces prelude, a weights view,
+// conv_io, conv_x4, window, write_step and its output view, acc16, conv_store, sg_tile, sg64;
+// validated in that form by tests/shaders.rs). Needs the SUBGROUP feature and subgroups of at
+// least 8 invocations.
 //
 // conv2d (any kernel, stride and padding; Cin % 4 == 0) as an implicit GEMM over NHWC
 // activations whose weights are shared across a subgroup instead of loaded by every lane:
@@ -12,10 +13,12 @@
 // and owns 64 output channels (vec4 columns cb .. cb + 15) × ROWS·8 output pixels; the
 // invocation with index l computes the ROWS pixels mb + 8i + l. Per 4 input channels every
 // invocation loads one input vec4 per pixel, while the 4 × 64 weights are loaded once per
-// subgroup: lane l loads vec4 columns l and l + 8 of each of the 4 rows, and the others get
-// them with subgroupBroadcast. On devices where every storage load is a per-lane gather
-// (llvmpipe) time follows the loads, so each load feeds as many FMAs as possible: per 4 input
-// channels ROWS + 8 loads feed ROWS · 256 FMAs (spilled accumulators cost less than loads).
+// subgroup: lane l loads vec4 columns 2l and 2l + 1 of each of the 4 rows (one load in the
+// u64-pairs weight view), and the others get them with subgroupBroadcast. On devices where
+// every storage load is a per-lane gather (llvmpipe) time follows the loads, so each load
+// feeds as many FMAs as possible: per 4 input channels ROWS + 4 loads (pairs; + 8 in vec4s)
+// feed ROWS · 256 FMAs (spilled accumulators cost less than loads). The K steps (tap, input
+// vec4) run in one flat loop (sg_tile's `Step`).
 // Weights: HWIO, Cout padded to 16, as vec4 (rows of Cout4); columns past Cout4 read 0.
 // Entry points: `main` (ROWS = 16, or 14 with `group_rows` 7) and `main8` (ROWS = 8 or 7, for
 // maps too small to fill the larger blocks). Grid: x = 64-channel blocks, (y, z) = blocks of

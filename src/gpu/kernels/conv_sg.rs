@@ -9,9 +9,10 @@
 //! A workgroup of [`WG`] invocations owns [`CHANNELS`] output channels × `WG · rows` output
 //! pixels; each invocation `rows` pixels ([`ROWS`], 14, [`ROWS_SMALL`] or 7, by map size:
 //! [`wide_tile`]) × all 64 channels. The 4 × 64 weights of every
-//! 4 input channels are loaded once per subgroup (lane l: vec4 columns l and l + 8) and passed
-//! around with `subgroupBroadcast`, so per 4 input channels an invocation issues ROWS + 8
-//! loads for ROWS · 256 FMAs (today's direct kernels: 8 + 16 for 512). Lanes 0..7 of each
+//! 4 input channels are loaded once per subgroup (lane l: vec4 columns 2l and 2l + 1, one
+//! `vec4<u64>` load per row in the u64-pairs builds) and passed around with
+//! `subgroupBroadcast`, so per 4 input channels an invocation issues ROWS + 4 loads (ROWS + 8
+//! in vec4s) for ROWS · 256 FMAs (today's direct kernels: 8 + 16 for 512). Lanes 0..7 of each
 //! subgroup load, so the kernel is correct for any subgroup size ≥ [`MIN_SUBGROUP`]
 //! (8, 16, 32, 64, ...); where the adapter reports smaller subgroups, or has no `SUBGROUP`,
 //! the variant is not offered and the other kernels run.

@@ -45,6 +45,23 @@ fn col(rb: i32, ix: i32, cin4: u32) -> i32 {
     return (rb + ix) * i32(cin4);
 }
 
+// The input columns under kernel row ky of a strip whose first window column is ix: the two
+// left of the first 8-pixel group (e0, e1), then 8 per group (t0..t3; t2 and t3, all -1, only
+// for 32-pixel strips, `wide`, a literal at every call so that the other folds away).
+struct StripCols { e0: i32, e1: i32, t0: Taps8, t1: Taps8, t2: Taps8, t3: Taps8 }
+
+fn strip_cols(st: Strip, ky: u32, ix: i32, cin4: u32, wide: bool) -> StripCols {
+    let rb = input_row(st, ky);
+    let none = Taps8(-1, -1, -1, -1, -1, -1, -1, -1);
+    var s = StripCols(col(rb, ix, cin4), col(rb, ix + 1, cin4), cols8(rb, ix + 2, cin4),
+                      cols8(rb, ix + 10, cin4), none, none);
+    if (wide) {
+        s.t2 = cols8(rb, ix + 18, cin4);
+        s.t3 = cols8(rb, ix + 26, cin4);
+    }
+    return s;
+}
+
 fn load8(t: Taps8, c: u32) -> X8 {
     return X8(load_x(t.t0, c), load_x(t.t1, c), load_x(t.t2, c), load_x(t.t3, c),
               load_x(t.t4, c), load_x(t.t5, c), load_x(t.t6, c), load_x(t.t7, c));
@@ -150,37 +167,25 @@ fn s16(
     // sg_tile's `Step`: nested loops cost lavapipe more than these recomputations).
     var ky = 0u;
     var c = 0u;
-    var rb = input_row(st, 0u);
-    var e0 = col(rb, ix, cin4);
-    var e1 = col(rb, ix + 1, cin4);
-    var t0 = cols8(rb, ix + 2, cin4);
-    var t1 = cols8(rb, ix + 10, cin4);
-    var t2 = cols8(rb, ix + 18, cin4);
-    var t3 = cols8(rb, ix + 26, cin4);
+    var at = strip_cols(st, 0u, ix, cin4, true);
     for (var s = 0u; s < 3u * cin4; s++) {
         let row = ky * 3u * p.in_c + 4u * c;
         let w0 = share_w16(row, cb, l);
         let w1 = share_w16(row + p.in_c, cb, l);
         let w2 = share_w16(row + 2u * p.in_c, cb, l);
-        let x0 = load8(t0, c);
-        r0 = row8(r0, load_x(e0, c), load_x(e1, c), x0, w0, w1, w2);
-        let x1 = load8(t1, c);
+        let x0 = load8(at.t0, c);
+        r0 = row8(r0, load_x(at.e0, c), load_x(at.e1, c), x0, w0, w1, w2);
+        let x1 = load8(at.t1, c);
         r1 = row8(r1, x0.v6, x0.v7, x1, w0, w1, w2);
-        let x2 = load8(t2, c);
+        let x2 = load8(at.t2, c);
         r2 = row8(r2, x1.v6, x1.v7, x2, w0, w1, w2);
-        let x3 = load8(t3, c);
+        let x3 = load8(at.t3, c);
         r3 = row8(r3, x2.v6, x2.v7, x3, w0, w1, w2);
         c += 1u;
         if (c == cin4) {
             c = 0u;
             ky += 1u;
-            rb = input_row(st, ky);
-            e0 = col(rb, ix, cin4);
-            e1 = col(rb, ix + 1, cin4);
-            t0 = cols8(rb, ix + 2, cin4);
-            t1 = cols8(rb, ix + 10, cin4);
-            t2 = cols8(rb, ix + 18, cin4);
-            t3 = cols8(rb, ix + 26, cin4);
+            at = strip_cols(st, ky, ix, cin4, true);
         }
     }
     if (!st.valid) {
@@ -218,33 +223,25 @@ fn s32(
     let cin4 = p.in_c / 4u;
     var ky = 0u;
     var c = 0u;
-    var rb = input_row(st, 0u);
-    var e0 = col(rb, ix, cin4);
-    var e1 = col(rb, ix + 1, cin4);
-    var t0 = cols8(rb, ix + 2, cin4);
-    var t1 = cols8(rb, ix + 10, cin4);
+    var at = strip_cols(st, 0u, ix, cin4, false);
     for (var s = 0u; s < 3u * cin4; s++) {
         let row = ky * 3u * p.in_c + 4u * c;
         let w0 = share_w32(row, cb, l);
         let w1 = share_w32(row + p.in_c, cb, l);
         let w2 = share_w32(row + 2u * p.in_c, cb, l);
-        let h0 = load_x(e0, c);
-        let h1 = load_x(e1, c);
-        let x0 = load8(t0, c);
+        let h0 = load_x(at.e0, c);
+        let h1 = load_x(at.e1, c);
+        let x0 = load8(at.t0, c);
         r0 = row8(r0, h0, h1, x0, w0.lo, w1.lo, w2.lo);
         r1 = row8(r1, h0, h1, x0, w0.hi, w1.hi, w2.hi);
-        let x1 = load8(t1, c);
+        let x1 = load8(at.t1, c);
         r2 = row8(r2, x0.v6, x0.v7, x1, w0.lo, w1.lo, w2.lo);
         r3 = row8(r3, x0.v6, x0.v7, x1, w0.hi, w1.hi, w2.hi);
         c += 1u;
         if (c == cin4) {
             c = 0u;
             ky += 1u;
-            rb = input_row(st, ky);
-            e0 = col(rb, ix, cin4);
-            e1 = col(rb, ix + 1, cin4);
-            t0 = cols8(rb, ix + 2, cin4);
-            t1 = cols8(rb, ix + 10, cin4);
+            at = strip_cols(st, ky, ix, cin4, false);
         }
     }
     if (!st.valid) {

@@ -2,20 +2,11 @@
 // element, for Cout % 8 == 0 in the u64-pairs builds of the files that offer it
 // (src/gpu/kernels/shaders.rs `OutputView::Pairs`):
 //   y8[(base / 4 + c4) / 2] = (v0, v1) (+ residual) (ReLU)   for c4 even, c4 < Cout / 4,
-// each u64 holding two f32 (the low half the lower channel). write_out8 is the one the conv
+// each u64 holding two f32 (see u64_pairs). write_out8 is the one the conv
 // stores use: one load and one store per lane where the vec4 view has two of each, which on
 // lavapipe are loops over the lanes costed per access. write_out4 (one vec4, half an element)
 // serves the kernels that store single vec4s.
 alias out_t = vec4<u64>;
-
-fn pack2(a: f32, b: f32) -> u64 {
-    return u64(bitcast<u32>(a)) | (u64(bitcast<u32>(b)) << 32u);
-}
-
-fn unpack2(v: u64, w: u64) -> vec4<f32> {
-    return vec4<f32>(bitcast<f32>(u32(v & 0xfffffffflu)), bitcast<f32>(u32(v >> 32u)),
-                     bitcast<f32>(u32(w & 0xfffffffflu)), bitcast<f32>(u32(w >> 32u)));
-}
 
 fn relu_if(o: vec4<f32>) -> vec4<f32> {
     return select(o, max(o, vec4<f32>(0.0)), ws.relu);

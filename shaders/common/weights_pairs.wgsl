@@ -2,8 +2,7 @@
 // adapters with SHADER_INT64 (src/gpu/kernels/shaders.rs `WeightView::Pairs`). The same
 // interface as weights_vec4, in units of f32 vec4:
 //   load_w8(i) = (w4[i], w4[i + 1])   (i even)      load_w4(i) = w4[i]
-// where w4 is the binding read as vec4<f32>. Each u64 holds two f32: the low half is the lower
-// channel (little-endian storage, as every device wgpu runs on).
+// where w4 is the binding read as vec4<f32> (each u64 two f32, see u64_pairs).
 //
 // Why: lavapipe runs a storage load as a loop over the SIMD lanes that fetches every component
 // of the lane's value per iteration, so the loop's cost follows the number of loads more than
@@ -14,18 +13,9 @@ alias wgt_t = vec4<u64>;
 // Two vec4s of weights: 8 consecutive output channels of one row.
 struct W8 { a: vec4<f32>, b: vec4<f32> }
 
-fn low_f32(v: u64) -> f32 {
-    return bitcast<f32>(u32(v & 0xfffffffflu));
-}
-
-fn high_f32(v: u64) -> f32 {
-    return bitcast<f32>(u32(v >> 32u));
-}
-
 fn load_w8(i: u32) -> W8 {
     let v = w[i / 2u];
-    return W8(vec4<f32>(low_f32(v.x), high_f32(v.x), low_f32(v.y), high_f32(v.y)),
-              vec4<f32>(low_f32(v.z), high_f32(v.z), low_f32(v.w), high_f32(v.w)));
+    return W8(unpack2(v.x, v.y), unpack2(v.z, v.w));
 }
 
 fn load_w4(i: u32) -> vec4<f32> {

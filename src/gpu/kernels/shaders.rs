@@ -17,7 +17,8 @@
 //! `w: array<wgt_t>`) gets a [`WeightView`] piece just before that one: `weights_vec4` (one
 //! vec4 per load, every device) or, for the files that offer it in f32, `weights_pairs` (two
 //! vec4s per `vec4<u64>` load, for CPU adapters with `SHADER_INT64`). Both define `wgt_t`,
-//! `load_w4` and `load_w8`, so a kernel reads weights the same way in either.
+//! `load_w4` and `load_w8`, so a kernel reads weights the same way in either. A module with
+//! either u64-pairs view starts, after the prelude, with `u64_pairs` (two f32 in a u64).
 //!
 //! Nothing is rewritten: the precision only chooses the prelude (`alias act = f32;` or
 //! `enable f16; alias act = f16;`), so a kernel that redefines an alias, or uses a name no
@@ -65,10 +66,12 @@ pub enum Piece {
     WeightsVec4,
     /// The f32 weights read two vec4s per `vec4<u64>` load (same names).
     WeightsPairs,
+    /// `low_f32`, `high_f32`, `unpack2`, `pack2`: two f32 in a u64, for either pairs view.
+    U64Pairs,
 }
 
 impl Piece {
-    pub const ALL: [Piece; 17] = [
+    pub const ALL: [Piece; 18] = [
         Piece::ConvIo,
         Piece::ConvX4,
         Piece::ConvX1,
@@ -86,6 +89,7 @@ impl Piece {
         Piece::OutPairs,
         Piece::WeightsVec4,
         Piece::WeightsPairs,
+        Piece::U64Pairs,
     ];
 
     /// File name under `shaders/common/`.
@@ -108,6 +112,7 @@ impl Piece {
             Piece::OutPairs => "out_pairs.wgsl",
             Piece::WeightsVec4 => "weights_vec4.wgsl",
             Piece::WeightsPairs => "weights_pairs.wgsl",
+            Piece::U64Pairs => "u64_pairs.wgsl",
         }
     }
 
@@ -130,6 +135,7 @@ impl Piece {
             Piece::OutPairs => include_str!("../../../shaders/common/out_pairs.wgsl"),
             Piece::WeightsVec4 => include_str!("../../../shaders/common/weights_vec4.wgsl"),
             Piece::WeightsPairs => include_str!("../../../shaders/common/weights_pairs.wgsl"),
+            Piece::U64Pairs => include_str!("../../../shaders/common/u64_pairs.wgsl"),
         }
     }
 }
@@ -443,6 +449,9 @@ impl ShaderFile {
             src.push_str(" ----\n");
             src.push_str(piece.source());
         };
+        if weights == WeightView::Pairs || view == OutputView::Pairs {
+            push(Piece::U64Pairs);
+        }
         for &piece in self.pieces {
             if piece == Piece::ConvIo || piece == Piece::WinoIo {
                 push(weights.piece());

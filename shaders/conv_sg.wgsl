@@ -102,10 +102,11 @@ fn main(
     var r_lo = zero_rows8();
     var r_hi = zero_rows8();
     let cin4 = p.in_c / 4u;
-    var at = first_step(cin4);
+    let steps = k_steps(cin4);
+    var at = Step(0u, 0u, 0u);
     var t_lo = taps8(o_lo, 0u, 0u, cin4);
     var t_hi = taps8(o_hi, 0u, 0u, cin4);
-    for (var s = 0u; s < at.steps; s++) {
+    for (var s = 0u; s < steps; s++) {
         let b = share_rows(s * 4u, cb, l);
         r_lo = mac_rows8(r_lo, t_lo, at.c, b);
         r_hi = mac_rows8(r_hi, t_hi, at.c, b);
@@ -140,9 +141,10 @@ fn main8(
     let o = origins8(m0);
     var r = zero_rows8();
     let cin4 = p.in_c / 4u;
-    var at = first_step(cin4);
+    let steps = k_steps(cin4);
+    var at = Step(0u, 0u, 0u);
     var t = taps8(o, 0u, 0u, cin4);
-    for (var s = 0u; s < at.steps; s++) {
+    for (var s = 0u; s < steps; s++) {
         r = mac_rows8(r, t, at.c, share_rows(s * 4u, cb, l));
         at = next_step(at, cin4);
         if (at.c == 0u) {

@@ -21,16 +21,17 @@ fn taps8(o: Origins8, ky: u32, kx: u32, cin4: u32) -> Taps8 {
 }
 
 
-// Where an implicit GEMM's K loop is: step s (weight rows 4s..4s+3) is input vec4 c of tap
-// (ky, kx), the taps in row-major order and the vec4s of each tap in turn; `steps` =
-// KH · KW · Cin/4. The kernels run one flat loop over the steps, advancing the tap when its
+// Where an implicit GEMM's K loop is: step s (weight rows 4s..4s+3) of `k_steps` is input
+// vec4 c of tap (ky, kx), the taps in row-major order and the vec4s of each tap in turn,
+// starting from Step(0, 0, 0). The kernels run one flat loop over the steps, advancing the tap when its
 // vec4s are done, instead of loops over ky, kx and c: with few input channels (a stem's one
 // vec4 per tap) the nested loops cost lavapipe as much as the arithmetic (resnet50's stem took
 // 0.55–0.6 of its time flat, BENCHMARKS.md).
-struct Step { steps: u32, c: u32, ky: u32, kx: u32 }
+struct Step { c: u32, ky: u32, kx: u32 }
 
-fn first_step(cin4: u32) -> Step {
-    return Step(p.k_h * p.k_w * cin4, 0u, 0u, 0u);
+// KH · KW · Cin/4.
+fn k_steps(cin4: u32) -> u32 {
+    return p.k_h * p.k_w * cin4;
 }
 
 fn next_step(at: Step, cin4: u32) -> Step {

@@ -1,5 +1,6 @@
 // Fragment (assembled by src/gpu/kernels/shaders.rs after the pieces prelude, a weights view,
-// conv_io, conv_x4, window, write_step and its output view, acc16, conv_store, sg_tile, sg64;
+// conv_io, conv_x4, window, write_step and its output view, acc16, conv_store, sg_tile, sg64,
+// sg_block;
 // validated in that form by tests/shaders.rs). Needs the SUBGROUP feature and subgroups of at
 // least 8 invocations.
 //
@@ -23,30 +24,6 @@
 // Entry points: `main` (ROWS = 16, or 14 with `group_rows` 7) and `main8` (ROWS = 8 or 7, for
 // maps too small to fill the larger blocks). Grid: x = 64-channel blocks, (y, z) = blocks of
 // ROWS·8 pixels.
-
-// The block's bias, once per invocation (0 past the padded Cout).
-fn load_bias(cb: u32) -> Acc64 {
-    return Acc64(load_bias16(cb), load_bias16(cb + 4u), load_bias16(cb + 8u),
-                 load_bias16(cb + 12u));
-}
-
-// Pixel m's 64 channels from vec4 column cb, plus the bias b; nothing past the last pixel.
-fn store64(m: u32, cb: u32, a: Acc64, b: Acc64) {
-    if (m >= ws.pixels) {
-        return;
-    }
-    let base = m * ws.out_c;
-    store16(base, cb, a.q0, b.q0);
-    store16(base, cb + 4u, a.q1, b.q1);
-    store16(base, cb + 8u, a.q2, b.q2);
-    store16(base, cb + 12u, a.q3, b.q3);
-}
-
-// Pixels per group of an invocation: 8, or 7 for the 112- and 56-pixel blocks that divide
-// maps of 7 · 2^k pixels a side. A pipeline constant (src/gpu/kernels/mod.rs
-// `Kernel::constants`), so that with 7 the guards below fold away with the eighth pixel's
-// work, instead of running masked as a runtime condition would on CPU drivers.
-override group_rows: u32 = 8u;
 
 // r + x[taps, c] · b for the group's pixels (4 input channels).
 fn mac_rows8(r: Rows8, t: Taps8, c: u32, b: B64) -> Rows8 {

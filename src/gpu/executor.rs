@@ -146,11 +146,12 @@ impl Model {
             let key = super::tune::shape_key(conv, batch, h, w);
             self.options.tuned.get(&key).copied()
         };
+        let caps = self.ctx.caps.for_precision(self.options.precision);
         match self.options.variant.or_else(tuned) {
-            Some(v) if v.runs_on(conv, self.ctx.caps) => v,
+            Some(v) if v.runs_on(conv, caps) => v,
             _ => {
                 let (oh, ow) = conv.out_hw(h, w).unwrap_or((0, 0));
-                conv::choose(conv, batch, (oh, ow), self.ctx.caps)
+                conv::choose(conv, batch, (oh, ow), caps)
             }
         }
     }

@@ -88,6 +88,10 @@ impl Workspace {
                 Res::WinogradM => scratch[1].as_entire_binding(),
             }
         };
+        // The pipelines the bind groups' layouts come from, compiled in parallel first.
+        model
+            .pipelines
+            .compile(schedule.steps().map(|step| (step.kernel, step.write)));
         let bind_groups = schedule
             .steps()
             .map(|step| {

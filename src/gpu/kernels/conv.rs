@@ -148,6 +148,12 @@ pub enum ConvVariant {
     /// divide maps of 7 · 2^k pixels a side).
     Subgroup14,
     Subgroup7,
+    /// The 16- and 14-pixel tiles over 128-channel blocks, the 8- and 7-pixel ones over
+    /// 256-channel blocks (each input load and weight broadcast feeds more FMAs).
+    SubgroupC128,
+    Subgroup14C256,
+    Subgroup8C256,
+    Subgroup7C256,
     /// The subgroup GEMM over 16-channel blocks, 32 pixels per invocation (Cout of 16, 48, ...).
     Subgroup16,
     /// The subgroup GEMM over 32-channel blocks, 16 pixels per invocation (Cout of 32, 96, ...).
@@ -163,7 +169,7 @@ pub enum ConvVariant {
 }
 
 impl ConvVariant {
-    pub const ALL: [ConvVariant; 17] = [
+    pub const ALL: [ConvVariant; 21] = [
         ConvVariant::Direct,
         ConvVariant::DirectVec4,
         ConvVariant::Gemm1x1,
@@ -176,6 +182,10 @@ impl ConvVariant {
         ConvVariant::Subgroup8,
         ConvVariant::Subgroup14,
         ConvVariant::Subgroup7,
+        ConvVariant::SubgroupC128,
+        ConvVariant::Subgroup14C256,
+        ConvVariant::Subgroup8C256,
+        ConvVariant::Subgroup7C256,
         ConvVariant::Subgroup16,
         ConvVariant::Subgroup32,
         ConvVariant::Strip16,
@@ -198,6 +208,10 @@ impl ConvVariant {
             ConvVariant::Subgroup8 => "sg_gemm8",
             ConvVariant::Subgroup14 => "sg_gemm14",
             ConvVariant::Subgroup7 => "sg_gemm7",
+            ConvVariant::SubgroupC128 => "sg_gemm_c128",
+            ConvVariant::Subgroup14C256 => "sg_gemm14_c256",
+            ConvVariant::Subgroup8C256 => "sg_gemm8_c256",
+            ConvVariant::Subgroup7C256 => "sg_gemm7_c256",
             ConvVariant::Subgroup16 => "sg_gemm_c16",
             ConvVariant::Subgroup32 => "sg_gemm_c32",
             ConvVariant::Strip16 => "sg_strip_c16",
@@ -236,6 +250,16 @@ impl ConvVariant {
             | ConvVariant::Subgroup7
             | ConvVariant::Subgroup16
             | ConvVariant::Subgroup32 => super::conv_sg::eligible(conv),
+            // Wide layers only: each variant then has two pipelines (u64-pair stores, with and
+            // without a residual) where Cout % 4 or % 8 would add four more, each compiling
+            // for seconds on lavapipe.
+            ConvVariant::SubgroupC128
+            | ConvVariant::Subgroup14C256
+            | ConvVariant::Subgroup8C256
+            | ConvVariant::Subgroup7C256 => {
+                super::conv_sg::eligible(conv)
+                    && conv.out_c.is_multiple_of(super::conv_sg::CHANNELS)
+            }
             ConvVariant::Strip16 | ConvVariant::Strip32 => super::conv_strip::eligible(conv),
         }
     }
@@ -263,9 +287,21 @@ impl ConvVariant {
         }
     }
 
-    /// Whether this variant can compute `conv` on a device with `caps`.
+    /// Whether the variant is offered only where the subgroup GEMMs read their weights as u64
+    /// pairs: the wider channel blocks ([`super::conv_sg::wider`]). With a load per vec4 (f16
+    /// storage, or no `SHADER_INT64`) llvmpipe compiled them for minutes (resnet50's set:
+    /// 88–163 s against under a second in pairs; each storage load is a loop over the lanes,
+    /// and their thousands of accumulators stay live across every such loop).
+    pub fn needs_u64_pairs(self) -> bool {
+        super::conv_sg::Tile::of(self).is_some_and(|t| t.channels > super::conv_sg::CHANNELS)
+    }
+
+    /// Whether this variant can compute `conv` on a device with `caps` (the caps of the
+    /// model's precision, [`DeviceCaps::for_precision`]).
     pub fn runs_on(self, conv: &Conv2d, caps: DeviceCaps) -> bool {
-        self.supports(conv) && (caps.subgroups || !self.needs_subgroups())
+        self.supports(conv)
+            && (caps.subgroups || !self.needs_subgroups())
+            && (caps.u64_pairs || !self.needs_u64_pairs())
     }
 }
 
@@ -284,9 +320,22 @@ pub struct DeviceCaps {
     /// lanes, costed per access more than per byte) with `SHADER_INT64` enabled;
     /// `RESNET_U64_PAIRS=0` turns it off.
     pub u64_pairs: bool,
+    /// The threads a CPU adapter runs workgroups on (each workgroup runs on one): llvmpipe
+    /// starts one per core unless `LP_NUM_THREADS` says otherwise. The subgroup GEMMs use
+    /// their wider channel blocks only where the grid keeps every thread busy.
+    pub threads: usize,
 }
 
 impl DeviceCaps {
+    /// The capabilities as models of `precision` see them: u64 pairs are f32 views, so f16
+    /// builds have none.
+    pub fn for_precision(self, precision: super::Precision) -> Self {
+        DeviceCaps {
+            u64_pairs: self.u64_pairs && precision == super::Precision::F32,
+            ..self
+        }
+    }
+
     /// The capabilities of an adapter with `features` enabled on its device.
     pub fn new(info: &wgpu::AdapterInfo, features: wgpu::Features) -> Self {
         let off = |var: &str| std::env::var(var).is_ok_and(|v| v == "0");
@@ -298,8 +347,19 @@ impl DeviceCaps {
             u64_pairs: !off("RESNET_U64_PAIRS")
                 && info.device_type == wgpu::DeviceType::Cpu
                 && features.contains(wgpu::Features::SHADER_INT64),
+            threads: cpu_threads(),
         }
     }
+}
+
+/// llvmpipe's worker threads: `LP_NUM_THREADS` where set to a number, else the cores this
+/// process may use.
+fn cpu_threads() -> usize {
+    std::env::var("LP_NUM_THREADS")
+        .ok()
+        .and_then(|v| v.trim().parse::<usize>().ok())
+        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
+        .max(1)
 }
 
 /// The heuristic choice for `conv` on `batch` output maps of `out_hw`.
@@ -332,13 +392,11 @@ pub fn choose(
     let pixels = batch * out_h * out_w;
     let sg = super::conv_strip::choose(conv, super::conv_sg::choose(conv.out_c, pixels), out_w);
     // Winograd's subgroup GEMM works in 64-channel blocks too: where those pad Cout least.
-    let wide = matches!(
-        sg,
-        ConvVariant::Subgroup
-            | ConvVariant::Subgroup14
-            | ConvVariant::Subgroup8
-            | ConvVariant::Subgroup7
-    );
+    let wide = super::conv_sg::wider(sg).is_some();
+    let sg = match super::conv_sg::widen(sg, conv.out_c, pixels, caps.threads) {
+        wide if wide.runs_on(conv, caps) => wide,
+        _ => sg,
+    };
     let wino_sg = if wide {
         ConvVariant::WinogradSubgroup
     } else {
@@ -378,12 +436,16 @@ mod tests {
             device_type,
             subgroups,
             u64_pairs: false,
+            threads: 2,
         }
     }
 
     #[test]
     fn the_heuristic_follows_the_device_class() {
-        let cpu_sg = caps(wgpu::DeviceType::Cpu, true);
+        let cpu_sg = DeviceCaps {
+            u64_pairs: true,
+            ..caps(wgpu::DeviceType::Cpu, true)
+        };
         let cpu = caps(wgpu::DeviceType::Cpu, false);
         let gpu = caps(wgpu::DeviceType::DiscreteGpu, true);
         let c3 = |c| Conv2d::square(c, c, 3, 1, 1);
@@ -416,12 +478,41 @@ mod tests {
         );
         let s2_16 = Conv2d::square(16, 32, 3, 2, 1);
         assert_eq!(choose(&s2_16, 1, (16, 16), cpu_sg), ConvVariant::Subgroup32);
-        // Strided 3×3 and 1×1: the subgroup implicit GEMM.
+        // Strided 3×3 and 1×1: the subgroup implicit GEMM, over the wider channel block where
+        // Cout is a multiple of it and every thread still gets a workgroup.
         let s2 = Conv2d::square(128, 128, 3, 2, 1);
         assert_eq!(choose(&s2, 1, (28, 28), cpu_sg), ConvVariant::Subgroup14);
         let pw = Conv2d::square(1024, 256, 1, 1, 0);
-        assert_eq!(choose(&pw, 1, (14, 14), cpu_sg), ConvVariant::Subgroup14);
+        assert_eq!(
+            choose(&pw, 1, (14, 14), cpu_sg),
+            ConvVariant::Subgroup14C256
+        );
+        // Not in f16 (the wide tiles need u64-pair weights).
+        assert_eq!(
+            choose(
+                &pw,
+                1,
+                (14, 14),
+                cpu_sg.for_precision(crate::gpu::kernels::Precision::F16)
+            ),
+            ConvVariant::Subgroup14
+        );
+        let many_threads = DeviceCaps {
+            threads: 4,
+            ..cpu_sg
+        };
+        assert_eq!(
+            choose(&pw, 1, (14, 14), many_threads),
+            ConvVariant::Subgroup14
+        );
         assert_eq!(choose(&pw, 1, (56, 56), cpu_sg), ConvVariant::Subgroup);
+        let expand = Conv2d::square(512, 2048, 1, 1, 0);
+        assert_eq!(
+            choose(&expand, 1, (7, 7), cpu_sg),
+            ConvVariant::Subgroup7C256
+        );
+        let down = Conv2d::square(64, 64, 1, 1, 0);
+        assert_eq!(choose(&down, 1, (56, 56), cpu_sg), ConvVariant::Subgroup);
         // Without subgroups: Winograd, the 1×1 GEMM, the vec4 direct conv.
         assert_eq!(choose(&c3(64), 1, (56, 56), cpu), ConvVariant::Winograd);
         assert_eq!(choose(&pw, 1, (14, 14), cpu), ConvVariant::Gemm1x1);

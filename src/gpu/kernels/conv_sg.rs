@@ -69,6 +69,24 @@ impl Tile {
         channels: CHANNELS,
         rows: 7,
     };
+    /// The same four over 128- and 256-channel blocks (`col_groups` 2 and 4): `sg_gemm_c128`,
+    /// `sg_gemm14_c256`, `sg_gemm8_c256`, `sg_gemm7_c256`.
+    pub const C128: Tile = Tile {
+        channels: 128,
+        rows: ROWS,
+    };
+    pub const ROWS14_C256: Tile = Tile {
+        channels: 256,
+        rows: 14,
+    };
+    pub const SMALL_C256: Tile = Tile {
+        channels: 256,
+        rows: ROWS_SMALL,
+    };
+    pub const ROWS7_C256: Tile = Tile {
+        channels: 256,
+        rows: 7,
+    };
     /// `sg_gemm_c16` (`conv_sg_narrow.wgsl` `c16`).
     pub const C16: Tile = Tile {
         channels: 16,
@@ -87,6 +105,10 @@ impl Tile {
             ConvVariant::Subgroup8 => Some(Tile::SMALL),
             ConvVariant::Subgroup14 => Some(Tile::ROWS14),
             ConvVariant::Subgroup7 => Some(Tile::ROWS7),
+            ConvVariant::SubgroupC128 => Some(Tile::C128),
+            ConvVariant::Subgroup14C256 => Some(Tile::ROWS14_C256),
+            ConvVariant::Subgroup8C256 => Some(Tile::SMALL_C256),
+            ConvVariant::Subgroup7C256 => Some(Tile::ROWS7_C256),
             ConvVariant::Subgroup16 => Some(Tile::C16),
             ConvVariant::Subgroup32 => Some(Tile::C32),
             _ => None,
@@ -126,6 +148,42 @@ pub fn wide_tile(m: usize) -> ConvVariant {
         .into_iter()
         .find(|&v| 8 * padded(v) <= 9 * least)
         .unwrap_or(ConvVariant::Subgroup)
+}
+
+/// The wider channel block of a 64-channel tile: 128 channels for the 16- and 14-pixel tiles,
+/// 256 for the 8- and 7-pixel ones.
+pub fn wider(tile: ConvVariant) -> Option<ConvVariant> {
+    match tile {
+        ConvVariant::Subgroup => Some(ConvVariant::SubgroupC128),
+        ConvVariant::Subgroup14 => Some(ConvVariant::Subgroup14C256),
+        ConvVariant::Subgroup8 => Some(ConvVariant::Subgroup8C256),
+        ConvVariant::Subgroup7 => Some(ConvVariant::Subgroup7C256),
+        _ => None,
+    }
+}
+
+/// `tile` (a 64-channel tile for `m` output pixels) over its 256-channel block where that
+/// divides `out_c` and the grid still has a workgroup for each of the device's `threads`
+/// (CPU drivers run each workgroup on one thread); else `tile`. Each input load then feeds
+/// four times the FMAs: on resnet50 at batch 1 on lavapipe the 7-pixel tile took 0.80 of its
+/// time over 256 channels, the 14-pixel one about 0.86 (0.91 over 128 channels). The 16-pixel
+/// tile keeps its 64 channels: over 128 its layers (56² maps, K of 64) gained 0–7 % while its
+/// two pipelines added a second of compiling, and over 256 they were slower (BENCHMARKS.md,
+/// twelfth round); `sg_gemm_c128` remains for `tune` and forcing.
+pub fn widen(tile: ConvVariant, out_c: usize, m: usize, threads: usize) -> ConvVariant {
+    let wide = match wider(tile) {
+        Some(w) if tile != ConvVariant::Subgroup => w,
+        _ => return tile,
+    };
+    let Some(t) = Tile::of(wide) else {
+        return tile;
+    };
+    let workgroups = out_c.div_ceil(t.channels) * m.div_ceil(WG * t.rows);
+    if out_c.is_multiple_of(t.channels) && workgroups >= threads {
+        wide
+    } else {
+        tile
+    }
 }
 
 /// The subgroup variant for a conv of `out_c` output channels and `m` output pixels: the
@@ -173,12 +231,52 @@ mod tests {
     }
 
     #[test]
+    fn the_wider_block_needs_a_divisible_cout_and_a_workgroup_per_thread() {
+        use ConvVariant::*;
+        // (tile, Cout, pixels, threads, expected)
+        let cases = [
+            // resnet50 at batch 1: 1×1 expansions to 256 (56², the 16-pixel tile stays 64
+            // channels wide), 1024 (14²) and 2048 (7²); an 8 × 8 map.
+            (Subgroup, 256, 56 * 56, 2, Subgroup),
+            (Subgroup14, 1024, 14 * 14, 2, Subgroup14C256),
+            (Subgroup7, 2048, 7 * 7, 2, Subgroup7C256),
+            (Subgroup8, 512, 64, 2, Subgroup8C256),
+            // Cout not a multiple of the wider block.
+            (Subgroup14, 384, 14 * 14, 2, Subgroup14),
+            (Subgroup7, 384, 7 * 7, 1, Subgroup7),
+            // 512 channels of 49 pixels: two 256-channel workgroups, enough for 2 threads
+            // only.
+            (Subgroup7, 512, 7 * 7, 2, Subgroup7C256),
+            (Subgroup7, 512, 7 * 7, 3, Subgroup7),
+            // Only the 64-channel tiles have a wider block.
+            (Subgroup16, 256, 1024, 1, Subgroup16),
+        ];
+        for (tile, out_c, m, threads, want) in cases {
+            assert_eq!(
+                widen(tile, out_c, m, threads),
+                want,
+                "{tile:?} Cout {out_c}, {m} px, {threads} threads"
+            );
+        }
+        for v in WIDE_VARIANTS {
+            let wide = wider(v).and_then(Tile::of).expect("a wider tile");
+            let base = Tile::of(v).expect("a tile");
+            assert_eq!(wide.rows, base.rows, "{v:?}");
+            assert!(wide.channels > base.channels, "{v:?}");
+        }
+    }
+
+    #[test]
     fn grids_cover_every_pixel_and_channel() {
         for tile in [
             Tile::LARGE,
             Tile::ROWS14,
             Tile::SMALL,
             Tile::ROWS7,
+            Tile::C128,
+            Tile::ROWS14_C256,
+            Tile::SMALL_C256,
+            Tile::ROWS7_C256,
             Tile::C16,
             Tile::C32,
         ] {

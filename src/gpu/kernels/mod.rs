@@ -63,6 +63,12 @@ pub enum Kernel {
     /// `main8` with the pipeline constant `group_rows` at 7.
     ConvSubgroup14,
     ConvSubgroup7,
+    /// The same four tiles over 128- or 256-channel blocks (pipeline constant `col_groups` 2
+    /// or 4): 16 and 14 pixels × 128 channels, 8 and 7 pixels × 256 channels per invocation.
+    ConvSubgroupC128,
+    ConvSubgroup14C256,
+    ConvSubgroup8C256,
+    ConvSubgroup7C256,
     /// The subgroup GEMM over 16- and 32-channel blocks (few output channels).
     ConvSubgroup16,
     ConvSubgroup32,
@@ -103,7 +109,7 @@ pub enum Kernel {
 }
 
 impl Kernel {
-    pub const ALL: [Kernel; 33] = [
+    pub const ALL: [Kernel; 37] = [
         Kernel::PoolLinear,
         Kernel::PoolLinear4,
         Kernel::Conv,
@@ -115,6 +121,10 @@ impl Kernel {
         Kernel::ConvSubgroup8,
         Kernel::ConvSubgroup14,
         Kernel::ConvSubgroup7,
+        Kernel::ConvSubgroupC128,
+        Kernel::ConvSubgroup14C256,
+        Kernel::ConvSubgroup8C256,
+        Kernel::ConvSubgroup7C256,
         Kernel::ConvSubgroup16,
         Kernel::ConvSubgroup32,
         Kernel::ConvStrip16,
@@ -151,6 +161,8 @@ impl Kernel {
             Kernel::ConvSubgroup8 => ("conv_sg.wgsl", "main8"),
             Kernel::ConvSubgroup14 => ("conv_sg.wgsl", "main"),
             Kernel::ConvSubgroup7 => ("conv_sg.wgsl", "main8"),
+            Kernel::ConvSubgroupC128 | Kernel::ConvSubgroup14C256 => ("conv_sg_wide.wgsl", "main"),
+            Kernel::ConvSubgroup8C256 | Kernel::ConvSubgroup7C256 => ("conv_sg_wide.wgsl", "main8"),
             Kernel::ConvSubgroup16 => ("conv_sg_narrow.wgsl", "c16"),
             Kernel::ConvSubgroup32 => ("conv_sg_narrow.wgsl", "c32"),
             Kernel::ConvStrip16 => ("conv_sg_strip.wgsl", "s16"),
@@ -199,6 +211,10 @@ impl Kernel {
             | Kernel::ConvSubgroup8
             | Kernel::ConvSubgroup14
             | Kernel::ConvSubgroup7
+            | Kernel::ConvSubgroupC128
+            | Kernel::ConvSubgroup14C256
+            | Kernel::ConvSubgroup8C256
+            | Kernel::ConvSubgroup7C256
             | Kernel::ConvSubgroup16
             | Kernel::ConvSubgroup32
             | Kernel::ConvStrip16
@@ -235,8 +251,24 @@ impl Kernel {
         match self {
             Kernel::ConvSubgroup | Kernel::ConvSubgroup8 => &[("group_rows", 8.0)],
             Kernel::ConvSubgroup14 | Kernel::ConvSubgroup7 => &[("group_rows", 7.0)],
+            Kernel::ConvSubgroupC128 => &[("group_rows", 8.0), ("col_groups", 2.0)],
+            Kernel::ConvSubgroup14C256 => &[("group_rows", 7.0), ("col_groups", 4.0)],
+            Kernel::ConvSubgroup8C256 => &[("group_rows", 8.0), ("col_groups", 4.0)],
+            Kernel::ConvSubgroup7C256 => &[("group_rows", 7.0), ("col_groups", 4.0)],
             _ => &[],
         }
+    }
+
+    /// Whether the kernel is offered only in u64-pairs builds (the subgroup GEMMs' wider
+    /// channel blocks, see [`conv::ConvVariant::needs_u64_pairs`]).
+    pub fn needs_u64_pairs(self) -> bool {
+        matches!(
+            self,
+            Kernel::ConvSubgroupC128
+                | Kernel::ConvSubgroup14C256
+                | Kernel::ConvSubgroup8C256
+                | Kernel::ConvSubgroup7C256
+        )
     }
 
     /// `file:entry`, as shown in profiles.

@@ -1,7 +1,8 @@
 //! The pipelines of one device and precision: every kernel file parsed once, each
 //! (kernel, write form) pipeline compiled on first use.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::OnceLock;
 
 use super::{shaders, Access, Kernel, OutputView, Precision, WriteForm};
@@ -22,6 +23,8 @@ pub struct Pipeline {
 /// still cost their masked loads and both paths on CPU drivers.
 pub struct Pipelines {
     device: wgpu::Device,
+    /// Whether the files that offer them read weights as u64 pairs.
+    u64_pairs: bool,
     /// Per kernel (by discriminant): whether its module has the u64-pairs output view, found
     /// once here so that [`Pipelines::get`], called for every dispatch recorded, only indexes.
     output_pairs: Vec<bool>,
@@ -63,6 +66,7 @@ impl Pipelines {
         }
         Pipelines {
             device: device.clone(),
+            u64_pairs: weights == shaders::WeightView::Pairs,
             output_pairs,
             modules,
             cells: Kernel::ALL.iter().map(|_| Default::default()).collect(),
@@ -73,7 +77,13 @@ impl Pipelines {
     /// have one pipeline and ignore it; u64 pairs become vec4 where the kernel's file or this
     /// build has none), compiled now if this is its first use.
     pub fn get(&self, k: Kernel, form: WriteForm) -> &Pipeline {
-        let form = if k.has_write_step() {
+        let form = self.form_of(k, form);
+        self.cells[k as usize][form.index()].get_or_init(|| self.create(k, form))
+    }
+
+    /// The form whose pipeline `k` runs for `form`.
+    fn form_of(&self, k: Kernel, form: WriteForm) -> WriteForm {
+        if k.has_write_step() {
             let view = match form.view {
                 OutputView::Pairs if !self.output_pairs[k as usize] => OutputView::Vec4,
                 view => view,
@@ -81,17 +91,51 @@ impl Pipelines {
             WriteForm { view, ..form }
         } else {
             WriteForm::default()
-        };
-        self.cells[k as usize][form.index()].get_or_init(|| self.create(k, form))
+        }
+    }
+
+    /// Compiles the pipelines of `uses` that are not compiled yet, on as many threads as
+    /// there are cores (at most one per pipeline): lavapipe's compiles are single-threaded
+    /// LLVM runs, up to a second each for the wide subgroup GEMMs, and a model's first
+    /// workspace needs a dozen of them. Not on wgpu's GL backend, which compiles everything
+    /// when the pipelines are made ([`super::super::context`]).
+    pub fn compile(&self, uses: impl IntoIterator<Item = (Kernel, WriteForm)>) {
+        let mut seen = HashSet::new();
+        let todo: Vec<(Kernel, WriteForm)> = uses
+            .into_iter()
+            .map(|(k, form)| (k, self.form_of(k, form)))
+            .filter(|&(k, form)| self.cells[k as usize][form.index()].get().is_none())
+            .filter(|&(k, form)| seen.insert((k, form.index())))
+            .collect();
+        let threads = std::thread::available_parallelism()
+            .map_or(1, |n| n.get())
+            .min(todo.len());
+        if threads <= 1 {
+            for &(k, form) in &todo {
+                self.get(k, form);
+            }
+            return;
+        }
+        let next = AtomicUsize::new(0);
+        std::thread::scope(|s| {
+            for _ in 0..threads {
+                s.spawn(|| {
+                    while let Some(&(k, form)) = todo.get(next.fetch_add(1, Ordering::Relaxed)) {
+                        self.get(k, form);
+                    }
+                });
+            }
+        });
     }
 
     /// Compiles every kernel this device can run now (what [`Pipelines::get`] would do on
-    /// first use).
+    /// first use); kernels offered only in u64-pairs builds only in those.
     pub fn compile_all(&self) {
         for &k in Kernel::ALL.iter() {
             if self
                 .modules
                 .contains_key(&(k.entry().0, OutputView::Scalar))
+                && (self.u64_pairs || !k.needs_u64_pairs())
             {
                 if k.has_write_step() {
                     for form in WriteForm::all() {

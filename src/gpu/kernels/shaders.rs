@@ -50,6 +50,8 @@ pub enum Piece {
     SgTile,
     /// `load_b`, `Acc64`, `B64`, `share_rows`, `Rows8`: the subgroup GEMMs' register tiles.
     Sg64,
+    /// `group_rows`, `load_bias`, `store64`: the subgroup implicit GEMMs' pixel blocks.
+    SgBlock,
     /// `WinoParams`, the Winograd bindings, `tile_at`, `input_at`, `load_v`, `store_m`.
     WinoIo,
     /// `Rows8x16`, `share_w16`, `share_w32`: the narrow subgroup convs' tiles and weights.
@@ -71,7 +73,7 @@ pub enum Piece {
 }
 
 impl Piece {
-    pub const ALL: [Piece; 18] = [
+    pub const ALL: [Piece; 19] = [
         Piece::ConvIo,
         Piece::ConvX4,
         Piece::ConvX1,
@@ -81,6 +83,7 @@ impl Piece {
         Piece::ConvStore,
         Piece::SgTile,
         Piece::Sg64,
+        Piece::SgBlock,
         Piece::WinoIo,
         Piece::SgW16,
         Piece::WinoOut,
@@ -104,6 +107,7 @@ impl Piece {
             Piece::ConvStore => "conv_store.wgsl",
             Piece::SgTile => "sg_tile.wgsl",
             Piece::Sg64 => "sg64.wgsl",
+            Piece::SgBlock => "sg_block.wgsl",
             Piece::WinoIo => "wino_io.wgsl",
             Piece::SgW16 => "sg_w16.wgsl",
             Piece::WinoOut => "wino_out.wgsl",
@@ -127,6 +131,7 @@ impl Piece {
             Piece::ConvStore => include_str!("../../../shaders/common/conv_store.wgsl"),
             Piece::SgTile => include_str!("../../../shaders/common/sg_tile.wgsl"),
             Piece::Sg64 => include_str!("../../../shaders/common/sg64.wgsl"),
+            Piece::SgBlock => include_str!("../../../shaders/common/sg_block.wgsl"),
             Piece::WinoIo => include_str!("../../../shaders/common/wino_io.wgsl"),
             Piece::SgW16 => include_str!("../../../shaders/common/sg_w16.wgsl"),
             Piece::WinoOut => include_str!("../../../shaders/common/wino_out.wgsl"),
@@ -240,6 +245,10 @@ pub struct ShaderFile {
 use Piece::*;
 
 const CONV4: &[Piece] = &[ConvIo, ConvX4, Window, WriteStep, Acc16, ConvStore];
+/// The subgroup implicit GEMMs over 64-channel groups (`conv_sg.wgsl`, `conv_sg_wide.wgsl`).
+const SG_GEMM: &[Piece] = &[
+    ConvIo, ConvX4, Window, WriteStep, Acc16, ConvStore, SgTile, Sg64, SgBlock,
+];
 const SG_NARROW: &[Piece] = &[
     ConvIo, ConvX4, Window, WriteStep, Acc16, ConvStore, SgTile, Sg64, SgW16,
 ];
@@ -296,10 +305,16 @@ pub const FILES: &[ShaderFile] = &[
     },
     ShaderFile {
         name: "conv_sg.wgsl",
-        pieces: &[
-            ConvIo, ConvX4, Window, WriteStep, Acc16, ConvStore, SgTile, Sg64,
-        ],
+        pieces: SG_GEMM,
         body: include_str!("../../../shaders/conv_sg.wgsl"),
+        subgroups: true,
+        weight_pairs: true,
+        output_pairs: true,
+    },
+    ShaderFile {
+        name: "conv_sg_wide.wgsl",
+        pieces: SG_GEMM,
+        body: include_str!("../../../shaders/conv_sg_wide.wgsl"),
         subgroups: true,
         weight_pairs: true,
         output_pairs: true,

@@ -1,0 +1,193 @@
+// Fragment (assembled by src/gpu/kernels/shaders.rs after the same pieces as conv_sg.wgsl;
+// validated in that form by tests/shaders.rs). Needs the SUBGROUP feature and subgroups of at
+// least 8 invocations.
+//
+// conv_sg.wgsl's implicit GEMM (the formula, layout and weight sharing are its) over blocks of
+// 128 or 256 output channels instead of 64: an invocation computes its ROWS pixels × all
+// 64 · col_groups channels, so each input vec4 it loads feeds col_groups times the FMAs, and
+// the weights of each 64-channel group are broadcast as in conv_sg. Per 4 input channels:
+// ROWS + 4 · col_groups loads (u64-pair weights) for ROWS · 256 · col_groups FMAs. Offered
+// only in u64-pairs builds (src/gpu/kernels/conv.rs `ConvVariant::needs_u64_pairs`: with a
+// load per vec4 llvmpipe compiles these for minutes).
+// Entry points: `main` (ROWS = 2 · group_rows: 16 or 14) and `main8` (ROWS = group_rows: 8 or
+// 7). Grid: x = blocks of 64 · col_groups channels, (y, z) = blocks of ROWS·8 pixels.
+//
+// Each step loads the pixels' input vec4s first, then runs the groups one after another over
+// all pixels (group-major). Pixel-major (each pixel's input load followed by its FMAs in every
+// group) compiled faster but ran 1.4× slower on lavapipe (BENCHMARKS.md, twelfth round).
+// A separate file rather than a third pipeline constant of conv_sg.wgsl: there, the structs
+// sized for four groups made even the 64-channel pipelines take 5× longer in lavapipe's NIR
+// passes, though the unused groups fold away.
+
+// 64-channel groups per workgroup: 2 or 4 (a pipeline constant, src/gpu/kernels/mod.rs
+// `Kernel::constants`; with 2 the third and fourth groups fold away).
+override col_groups: u32 = 2u;
+
+// One group's input vec4s (4 channels of each pixel under the current tap).
+struct X8 {
+    x0: vec4<f32>, x1: vec4<f32>, x2: vec4<f32>, x3: vec4<f32>,
+    x4: vec4<f32>, x5: vec4<f32>, x6: vec4<f32>, x7: vec4<f32>,
+}
+
+fn load_x8(t: Taps8, c: u32) -> X8 {
+    var v = X8(load_x(t.t0, c), load_x(t.t1, c), load_x(t.t2, c), load_x(t.t3, c),
+               load_x(t.t4, c), load_x(t.t5, c), load_x(t.t6, c), vec4<f32>(0.0));
+    if (group_rows > 7u) {
+        v.x7 = load_x(t.t7, c);
+    }
+    return v;
+}
+
+// r + xs · b for the group's pixels (4 input channels).
+fn mac_rows_w(r: Rows8, xs: X8, b: B64) -> Rows8 {
+    var o = Rows8(mac64(r.a0, xs.x0, b), mac64(r.a1, xs.x1, b), mac64(r.a2, xs.x2, b),
+                  mac64(r.a3, xs.x3, b), mac64(r.a4, xs.x4, b), mac64(r.a5, xs.x5, b),
+                  mac64(r.a6, xs.x6, b), r.a7);
+    if (group_rows > 7u) {
+        o.a7 = mac64(r.a7, xs.x7, b);
+    }
+    return o;
+}
+
+fn store_rows_w(m: u32, cb: u32, r: Rows8) {
+    if (cb >= p.out_c4) {
+        return;
+    }
+    let bv = load_bias(cb);
+    store64(m, cb, r.a0, bv);
+    store64(m + 8u, cb, r.a1, bv);
+    store64(m + 16u, cb, r.a2, bv);
+    store64(m + 24u, cb, r.a3, bv);
+    store64(m + 32u, cb, r.a4, bv);
+    store64(m + 40u, cb, r.a5, bv);
+    store64(m + 48u, cb, r.a6, bv);
+    if (group_rows > 7u) {
+        store64(m + 56u, cb, r.a7, bv);
+    }
+}
+
+// One pixel group's accumulators for each 64-channel group (g2, g3 unused with 2 groups).
+struct Cols { g0: Rows8, g1: Rows8, g2: Rows8, g3: Rows8 }
+
+fn zero_cols() -> Cols {
+    let z = zero_rows8();
+    return Cols(z, z, z, z);
+}
+
+// Weight rows row..row+3 of channel group g, from vec4 column cb + 16g (lane l loads).
+fn share_group(row: u32, cb: u32, g: u32, l: u32) -> B64 {
+    return share_rows(row, cb + 16u * g, l);
+}
+
+// r + xs · w[row..row+3][the block's channels] for one pixel group.
+fn mac_cols(r: Cols, xs: X8, row: u32, cb: u32, l: u32) -> Cols {
+    var o = r;
+    o.g0 = mac_rows_w(r.g0, xs, share_group(row, cb, 0u, l));
+    o.g1 = mac_rows_w(r.g1, xs, share_group(row, cb, 1u, l));
+    if (col_groups > 2u) {
+        o.g2 = mac_rows_w(r.g2, xs, share_group(row, cb, 2u, l));
+        o.g3 = mac_rows_w(r.g3, xs, share_group(row, cb, 3u, l));
+    }
+    return o;
+}
+
+// The same for two pixel groups, each weight broadcast feeding both.
+fn mac_cols2(lo: ptr<function, Cols>, hi: ptr<function, Cols>, xl: X8, xh: X8, row: u32,
+             cb: u32, l: u32) {
+    let b0 = share_group(row, cb, 0u, l);
+    (*lo).g0 = mac_rows_w((*lo).g0, xl, b0);
+    (*hi).g0 = mac_rows_w((*hi).g0, xh, b0);
+    let b1 = share_group(row, cb, 1u, l);
+    (*lo).g1 = mac_rows_w((*lo).g1, xl, b1);
+    (*hi).g1 = mac_rows_w((*hi).g1, xh, b1);
+    if (col_groups > 2u) {
+        let b2 = share_group(row, cb, 2u, l);
+        (*lo).g2 = mac_rows_w((*lo).g2, xl, b2);
+        (*hi).g2 = mac_rows_w((*hi).g2, xh, b2);
+        let b3 = share_group(row, cb, 3u, l);
+        (*lo).g3 = mac_rows_w((*lo).g3, xl, b3);
+        (*hi).g3 = mac_rows_w((*hi).g3, xh, b3);
+    }
+}
+
+// Pixels m + 8i of every channel group (none past Cout).
+fn store_cols(m: u32, cb: u32, r: Cols) {
+    store_rows_w(m, cb, r.g0);
+    store_rows_w(m, cb + 16u, r.g1);
+    if (col_groups > 2u) {
+        store_rows_w(m, cb + 32u, r.g2);
+        store_rows_w(m, cb + 48u, r.g3);
+    }
+}
+
+// ROWS = 2 · group_rows (16 or 14): pixels mb + l + 8i (i < ROWS) of a block of 8 · ROWS
+// pixels, as two groups that share every weight row.
+@compute @workgroup_size(8, 1, 1)
+fn main(
+    @builtin(local_invocation_index) li: u32,
+    @builtin(subgroup_invocation_id) lane: u32,
+    @builtin(workgroup_id) wid: vec3<u32>,
+    @builtin(num_workgroups) nwg: vec3<u32>,
+) {
+    init_write();
+    let cb = wid.x * 16u * col_groups;
+    let mb = (wid.z * nwg.y + wid.y) * 16u * group_rows;
+    // Uniform exits only: every lane takes part in the broadcasts.
+    if (cb >= p.out_c4 || mb >= pixels()) {
+        return;
+    }
+    let l = lane % 8u;
+    let m0 = mb + li;
+    let o_lo = origins8(m0);
+    let o_hi = origins8(m0 + 8u * group_rows);
+    var r_lo = zero_cols();
+    var r_hi = zero_cols();
+    let cin4 = p.in_c / 4u;
+    let steps = k_steps(cin4);
+    var at = Step(0u, 0u, 0u);
+    var t_lo = taps8(o_lo, 0u, 0u, cin4);
+    var t_hi = taps8(o_hi, 0u, 0u, cin4);
+    for (var s = 0u; s < steps; s++) {
+        mac_cols2(&r_lo, &r_hi, load_x8(t_lo, at.c), load_x8(t_hi, at.c), s * 4u, cb, l);
+        at = next_step(at, cin4);
+        if (at.c == 0u) {
+            t_lo = taps8(o_lo, at.ky, at.kx, cin4);
+            t_hi = taps8(o_hi, at.ky, at.kx, cin4);
+        }
+    }
+    store_cols(m0, cb, r_lo);
+    store_cols(m0 + 8u * group_rows, cb, r_hi);
+}
+
+// ROWS = group_rows (8 or 7): one group, a block of 64 or 56 pixels, for maps too small to
+// fill the larger blocks (7 x 7 at batch 1).
+@compute @workgroup_size(8, 1, 1)
+fn main8(
+    @builtin(local_invocation_index) li: u32,
+    @builtin(subgroup_invocation_id) lane: u32,
+    @builtin(workgroup_id) wid: vec3<u32>,
+    @builtin(num_workgroups) nwg: vec3<u32>,
+) {
+    init_write();
+    let cb = wid.x * 16u * col_groups;
+    let mb = (wid.z * nwg.y + wid.y) * 8u * group_rows;
+    if (cb >= p.out_c4 || mb >= pixels()) {
+        return;
+    }
+    let l = lane % 8u;
+    let m0 = mb + li;
+    let o = origins8(m0);
+    var r = zero_cols();
+    let cin4 = p.in_c / 4u;
+    let steps = k_steps(cin4);
+    var at = Step(0u, 0u, 0u);
+    var t = taps8(o, 0u, 0u, cin4);
+    for (var s = 0u; s < steps; s++) {
+        r = mac_cols(r, load_x8(t, at.c), s * 4u, cb, l);
+        at = next_step(at, cin4);
+        if (at.c == 0u) {
+            t = taps8(o, at.ky, at.kx, cin4);
+        }
+    }
+    store_cols(m0, cb, r);
+}

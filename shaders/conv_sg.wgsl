@@ -43,19 +43,6 @@ fn mac_rows8(r: Rows8, t: Taps8, c: u32, b: B64) -> Rows8 {
     return o;
 }
 
-fn store_rows8(m: u32, cb: u32, r: Rows8, bv: Acc64) {
-    store64(m, cb, r.a0, bv);
-    store64(m + 8u, cb, r.a1, bv);
-    store64(m + 16u, cb, r.a2, bv);
-    store64(m + 24u, cb, r.a3, bv);
-    store64(m + 32u, cb, r.a4, bv);
-    store64(m + 40u, cb, r.a5, bv);
-    store64(m + 48u, cb, r.a6, bv);
-    if (group_rows > 7u) {
-        store64(m + 56u, cb, r.a7, bv);
-    }
-}
-
 // ROWS = 2 · group_rows (16 or 14): pixels mb + l + 8i (i < ROWS) of a block of 8 · ROWS
 // pixels, as two groups that share every weight row.
 @compute @workgroup_size(8, 1, 1)

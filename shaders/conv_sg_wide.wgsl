@@ -49,20 +49,10 @@ fn mac_rows_w(r: Rows8, xs: X8, b: B64) -> Rows8 {
     return o;
 }
 
+// The group's pixels in 64-channel group cb (nothing past Cout: a block may end inside it).
 fn store_rows_w(m: u32, cb: u32, r: Rows8) {
-    if (cb >= p.out_c4) {
-        return;
-    }
-    let bv = load_bias(cb);
-    store64(m, cb, r.a0, bv);
-    store64(m + 8u, cb, r.a1, bv);
-    store64(m + 16u, cb, r.a2, bv);
-    store64(m + 24u, cb, r.a3, bv);
-    store64(m + 32u, cb, r.a4, bv);
-    store64(m + 40u, cb, r.a5, bv);
-    store64(m + 48u, cb, r.a6, bv);
-    if (group_rows > 7u) {
-        store64(m + 56u, cb, r.a7, bv);
+    if (cb < p.out_c4) {
+        store_rows8(m, cb, r, load_bias(cb));
     }
 }
 

@@ -1,6 +1,6 @@
 // Piece: what the subgroup implicit-GEMM conv kernels' pixel blocks share (needs conv_store
 // and sg64): the pixels per group of an invocation, the bias of a 64-channel block and the
-// store of one pixel's 64 channels.
+// stores of one pixel's and of a group's pixels' 64 channels.
 
 // Pixels per group of an invocation: 8, or 7 for the 112- and 56-pixel blocks that divide
 // maps of 7 · 2^k pixels a side. A pipeline constant (src/gpu/kernels/mod.rs
@@ -24,4 +24,19 @@ fn store64(m: u32, cb: u32, a: Acc64, b: Acc64) {
     store16(base, cb + 4u, a.q1, b.q1);
     store16(base, cb + 8u, a.q2, b.q2);
     store16(base, cb + 12u, a.q3, b.q3);
+}
+
+// Pixels m, m + 8, ..., m + 8 · (group_rows - 1) of the 64 channels from vec4 column cb,
+// plus the bias bv.
+fn store_rows8(m: u32, cb: u32, r: Rows8, bv: Acc64) {
+    store64(m, cb, r.a0, bv);
+    store64(m + 8u, cb, r.a1, bv);
+    store64(m + 16u, cb, r.a2, bv);
+    store64(m + 24u, cb, r.a3, bv);
+    store64(m + 32u, cb, r.a4, bv);
+    store64(m + 40u, cb, r.a5, bv);
+    store64(m + 48u, cb, r.a6, bv);
+    if (group_rows > 7u) {
+        store64(m + 56u, cb, r.a7, bv);
+    }
 }

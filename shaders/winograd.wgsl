@@ -1,5 +1,5 @@
-// Fragment (assembled by src/gpu/kernels/shaders.rs after the pieces prelude, wino_io,
-// write_step, acc16; validated in that form by tests/shaders.rs).
+// Fragment (assembled by src/gpu/kernels/shaders.rs after the pieces prelude, wino_params,
+// wino_io, wino_out, write_step, acc16; validated in that form by tests/shaders.rs).
 //
 // Winograd F(2x2, 3x3) for 3x3 stride-1 convs over NHWC activations, in three passes:
 //

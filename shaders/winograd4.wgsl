@@ -1,5 +1,5 @@
-// Fragment (assembled by src/gpu/kernels/shaders.rs after the pieces prelude, wino_io,
-// write_step, acc16; validated in that form by tests/shaders.rs).
+// Fragment (assembled by src/gpu/kernels/shaders.rs after the pieces prelude, wino_params,
+// wino_io, wino_out, write_step, acc16, wino4_math; validated in that form by tests/shaders.rs).
 //
 // The input and output transforms of Winograd F(4x4, 3x3) for 3x3 stride-1 convs over NHWC
 // activations; the GEMM pass between them is winograd_sg.wgsl's, over 36 products:
@@ -14,28 +14,6 @@
 // weights U = G g G^T transformed once at load time (src/gpu/kernels/winograd.rs has G and a
 // test of the three matrices). A 4x4 output tile costs 36 multiplies per (c, co) instead of
 // 144. Layouts: V [36][T][Cin/4] vec4; M [36][T][Cout16/4] vec4.
-
-struct Six { v0: vec4<f32>, v1: vec4<f32>, v2: vec4<f32>, v3: vec4<f32>, v4: vec4<f32>, v5: vec4<f32> }
-struct Four { v0: vec4<f32>, v1: vec4<f32>, v2: vec4<f32>, v3: vec4<f32> }
-
-// B^T d for six values d (a row or a column of the patch).
-fn bt6(d: Six) -> Six {
-    let a = d.v4 - 4.0 * d.v2;
-    let b = d.v3 - 4.0 * d.v1;
-    let c = d.v4 - d.v2;
-    let e = 2.0 * (d.v3 - d.v1);
-    return Six(4.0 * d.v0 - 5.0 * d.v2 + d.v4, a + b, a - b, c + e, c - e,
-               4.0 * d.v1 - 5.0 * d.v3 + d.v5);
-}
-
-// A^T m for six values m.
-fn at6(m: Six) -> Four {
-    let s12 = m.v1 + m.v2;
-    let d12 = m.v1 - m.v2;
-    let s34 = m.v3 + m.v4;
-    let d34 = m.v3 - m.v4;
-    return Four(m.v0 + s12 + s34, d12 + 2.0 * d34, s12 + 4.0 * s34, d12 + 8.0 * d34 + m.v5);
-}
 
 // One invocation per (tile, 4 channels).
 @compute @workgroup_size(64, 1, 1)

@@ -1,6 +1,6 @@
-// Fragment (assembled by src/gpu/kernels/shaders.rs after the pieces prelude, wino_io, acc16,
-// sg64; validated in that form by tests/shaders.rs). Needs the SUBGROUP feature and subgroups
-// of at least 8 invocations.
+// Fragment (assembled by src/gpu/kernels/shaders.rs after the pieces prelude, wino_params,
+// wino_io, acc16, sg64; validated in that form by tests/shaders.rs). Needs the SUBGROUP
+// feature and subgroups of at least 8 invocations.
 //
 // The GEMM pass of Winograd F(2x2, 3x3) (shaders/winograd.wgsl has the transforms) with the
 // transformed weights shared across a subgroup, as in the subgroup conv GEMM:

@@ -1,6 +1,7 @@
 //! CPU-only checks of every WGSL module the engine compiles (`gpu::kernels::shaders::FILES`,
-//! each assembled from the shared pieces in both precisions, and in both weight views where
-//! the file offers weights in u64 pairs): each parses and validates with
+//! each assembled from the shared pieces in both precisions (f32 only for the files that exist
+//! only in u64-pairs builds), and in both weight views where the file offers weights in u64
+//! pairs): each parses and validates with
 //! naga (all capabilities); every kernel's entry point exists with exactly the bindings its
 //! pipeline layout declares; the f16 build stores f16 and the f32 build does not; every
 //! piece is used and no kernel is assembled from the same piece twice; and every WGSL
@@ -40,7 +41,7 @@ fn weight_views(f: &ShaderFile, precision: Precision) -> Vec<WeightView> {
 fn modules() -> Vec<(String, Precision, naga::Module, naga::valid::ModuleInfo)> {
     FILES
         .iter()
-        .flat_map(|f| PRECISIONS.map(|p| (f, p)))
+        .flat_map(|f| f.precisions().iter().map(move |&p| (f, p)))
         .flat_map(|(f, p)| f.views().iter().map(move |&v| (f, p, v)))
         .flat_map(|(f, p, v)| weight_views(f, p).into_iter().map(move |w| (f, p, v, w)))
         .map(|(f, precision, view, weights)| {
@@ -87,7 +88,7 @@ fn shader_names_are_unique_and_pieces_used_once() {
     // the assembly for a view).
     let sources: Vec<String> = FILES
         .iter()
-        .flat_map(|f| PRECISIONS.map(|p| (f, p)))
+        .flat_map(|f| f.precisions().iter().map(move |&p| (f, p)))
         .flat_map(|(f, p)| f.views().iter().map(move |&v| (f, p, v)))
         .flat_map(|(f, p, v)| weight_views(f, p).into_iter().map(move |w| (f, p, v, w)))
         .map(|(f, p, v, w)| f.assemble_with(p, v, w))
@@ -176,6 +177,50 @@ fn weight_views_reach_the_weight_binding() {
     );
 }
 
+/// A file that exists only in u64-pairs builds is built in f32 alone, and every storage
+/// binding of its module but the f32 bias holds u64 pairs (two f32 each).
+#[test]
+fn pairs_only_files_bind_u64_pairs() {
+    let u64 = naga::Scalar {
+        kind: naga::ScalarKind::Uint,
+        width: 8,
+    };
+    let mut files = 0;
+    for f in FILES.iter().filter(|f| f.pairs_only) {
+        files += 1;
+        assert_eq!(f.precisions(), &[Precision::F32], "{}", f.name);
+        for &view in f.views() {
+            let src = f.assemble_with(Precision::F32, view, WeightView::Vec4);
+            let module = parse(f.name, &src);
+            let storage: Vec<_> = module
+                .global_variables
+                .iter()
+                .filter(|(_, v)| matches!(v.space, naga::AddressSpace::Storage { .. }))
+                .filter(|(_, v)| v.name.as_deref() != Some("bias"))
+                .collect();
+            assert!(
+                storage.len() >= 3,
+                "{}: {} storage bindings",
+                f.name,
+                storage.len()
+            );
+            for (_, v) in storage {
+                assert_eq!(
+                    storage_scalar(&module, v.ty),
+                    Some(u64),
+                    "{} ({view:?}): `{}` is not u64 pairs",
+                    f.name,
+                    v.name.as_deref().unwrap_or("?")
+                );
+            }
+        }
+    }
+    assert!(
+        files >= 2,
+        "the 8-channel Winograd transforms should be pairs-only files"
+    );
+}
+
 /// Each kernel's entry point exists, and the globals it uses are exactly the bindings of its
 /// layout, in group 0, with the declared access (read-only storage, read-write storage or
 /// uniform). A mismatch here would only show up as a pipeline-creation error on a device.
@@ -189,6 +234,9 @@ fn kernel_bindings_match_their_shaders() {
     {
         let (name, entry) = kernel.entry();
         let f = file(name).unwrap_or_else(|| panic!("{kernel:?}: shader `{name}` is not in FILES"));
+        if !f.precisions().contains(&precision) {
+            continue;
+        }
         let src = &f.assemble_with(precision, view, weights);
         let module = parse(name, src);
         let info = validate(name, src, &module);

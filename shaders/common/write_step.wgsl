@@ -33,3 +33,11 @@ fn write_pixel(n: u32, oy: u32, ox: u32, c4: u32, v: vec4<f32>) {
     }
     write_out4(((n * p.out_h + oy) * p.out_w + ox) * p.out_c, c4, v);
 }
+
+// The same for channels 4·c4.. (v0) and 4·c4 + 4.. (v1), c4 even.
+fn write_pixel8(n: u32, oy: u32, ox: u32, c4: u32, v0: vec4<f32>, v1: vec4<f32>) {
+    if (oy >= p.out_h || ox >= p.out_w) {
+        return;
+    }
+    write_out8(((n * p.out_h + oy) * p.out_w + ox) * p.out_c, c4, v0, v1);
+}

@@ -242,6 +242,10 @@ impl Model {
                 &self.exec,
                 mem,
                 &variants,
+                self.ctx
+                    .caps
+                    .for_precision(self.options.precision)
+                    .u64_pairs,
             ))
         })?;
         let shaped = Arc::new(Shaped {

@@ -143,12 +143,13 @@ fn launch<P: bytemuck::Pod>(kernel: Kernel, p: &P, grid: [u32; 3], resources: Ve
     }
 }
 
-/// The launches of one node.
+/// The launches of one node (`pairs` as in [`build`]).
 fn launches(
     node: &crate::model::Node,
     index: usize,
     memory: &MemoryPlan,
     variant: Option<ConvVariant>,
+    pairs: bool,
 ) -> Vec<Launch> {
     let n = memory.batch;
     let x = memory.shapes[node.inputs[0]];
@@ -177,16 +178,17 @@ fn launches(
                     ConvVariant::Winograd => (Kernel::WinogradGemm, grids[1]),
                     _ => winograd::sg_gemm(p.tiles as usize, p.out_c4 as usize, form.e()),
                 };
-                let (input_pass, output_pass) = form.transforms();
+                let [(input_pass, input_grid), (output_pass, output_grid)] =
+                    winograd::transform_passes(&p, form, &grids, pairs);
                 let v_in = vec![input, Res::WinogradV];
                 let gemm_res = vec![Res::WinogradV, w(form.weight_index()), Res::WinogradM];
                 let out_res = vec![Res::WinogradM, w(1), residual, output];
                 vec![
-                    launch(input_pass, &p, grids[0], v_in),
+                    launch(input_pass, &p, input_grid, v_in),
                     launch(gemm, &p, gemm_grid, gemm_res),
                     Launch {
                         write,
-                        ..launch(output_pass, &p, grids[2], out_res)
+                        ..launch(output_pass, &p, output_grid, out_res)
                     },
                 ]
             } else {
@@ -270,12 +272,14 @@ fn launches(
     }
 }
 
-/// The steps of every segment, and the uniform buffer of each step's parameters.
+/// The steps of every segment, and the uniform buffer of each step's parameters (`pairs` as
+/// in [`build`]).
 pub(crate) fn steps(
     device: &wgpu::Device,
     graph: &Graph,
     memory: &MemoryPlan,
     variants: &[Option<ConvVariant>],
+    pairs: bool,
 ) -> (Vec<Vec<Step>>, Vec<wgpu::Buffer>) {
     let mut params = Vec::new();
     let mut segments = Vec::new();
@@ -288,7 +292,7 @@ pub(crate) fn steps(
             if memory.pooled_by.contains_key(&node.output) {
                 continue; // fused into the classifier that reads it
             }
-            for l in launches(node, i, memory, variants[i]) {
+            for l in launches(node, i, memory, variants[i], pairs) {
                 params.push(
                     device.create_buffer_init(&wgpu::util::BufferInitDescriptor {
                         label: Some(&node.name),
@@ -311,15 +315,18 @@ pub(crate) fn steps(
     (segments, params)
 }
 
-/// Builds the schedule (the memory plan comes first; see the module docs).
+/// Builds the schedule (the memory plan comes first; see the module docs). `pairs`: the
+/// model's shader builds read and write u64 pairs (`DeviceCaps::u64_pairs` at its precision),
+/// which offers the 8-channel Winograd transforms.
 pub(crate) fn build(
     device: &wgpu::Device,
     graph: &Graph,
     memory: MemoryPlan,
     variants: &[Option<ConvVariant>],
+    pairs: bool,
 ) -> Schedule {
     let winograd_bytes = winograd_bytes(graph, &memory, variants);
-    let (segments, params) = steps(device, graph, &memory, variants);
+    let (segments, params) = steps(device, graph, &memory, variants, pairs);
     Schedule {
         memory,
         segments,

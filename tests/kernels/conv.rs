@@ -112,7 +112,8 @@ fn conv_resnet_layers() {
 }
 
 /// Channels 3 and 13, odd sizes, stride 2 on odd sizes, asymmetric padding and strides,
-/// non-square kernels, inputs no bigger than the kernel, batch 3.
+/// non-square kernels, inputs no bigger than the kernel, batch 3; channels that are multiples
+/// of 4 but not of 8 beside ones that are.
 #[test]
 fn conv_awkward_shapes() {
     run(&[
@@ -125,6 +126,10 @@ fn conv_awkward_shapes() {
         (3, 7, 7, sq(13, 64, 3, 1, 1), Projection, true),
         (1, 7, 7, sq(64, 13, 3, 2, 1), Plain, false),
         (1, 15, 15, sq(67, 35, 3, 1, 1), Plain, true),
+        // Winograd F(4,3) with one transform over 8 channels (u64 pairs) and the other over
+        // vec4s: Cin a multiple of 8 and Cout not, and the other way round.
+        (3, 15, 15, sq(24, 20, 3, 1, 1), Plain, true),
+        (1, 15, 15, sq(20, 24, 3, 1, 1), Projection, true),
         (3, 7, 7, sq(13, 1, 3, 1, 1), Plain, false),
         (1, 7, 7, sq(3, 13, 7, 1, 3), Plain, true),
         (3, 1, 1, sq(13, 13, 3, 1, 1), Identity, true),

@@ -5,11 +5,13 @@
 pub mod conv;
 pub mod conv_sg;
 pub mod conv_strip;
+pub mod device_caps;
 pub mod eltwise;
 pub mod layout;
 pub mod linear;
 pub mod pipelines;
 pub mod pool;
+pub mod shader_files;
 pub mod shaders;
 pub mod winograd;
 
@@ -93,6 +95,10 @@ pub enum Kernel {
     /// 36 products).
     Winograd4Input,
     Winograd4Output,
+    /// The same transforms over 8 channels per invocation, loading and storing u64 pairs
+    /// (u64-pairs builds only; Cin % 8 == 0 for the input one, Cout % 8 == 0 for the output).
+    Winograd4Input8,
+    Winograd4Output8,
     Affine,
     Add,
     Relu,
@@ -109,7 +115,7 @@ pub enum Kernel {
 }
 
 impl Kernel {
-    pub const ALL: [Kernel; 37] = [
+    pub const ALL: [Kernel; 39] = [
         Kernel::PoolLinear,
         Kernel::PoolLinear4,
         Kernel::Conv,
@@ -138,6 +144,8 @@ impl Kernel {
         Kernel::WinogradGemmT16,
         Kernel::Winograd4Input,
         Kernel::Winograd4Output,
+        Kernel::Winograd4Input8,
+        Kernel::Winograd4Output8,
         Kernel::Affine,
         Kernel::Add,
         Kernel::Relu,
@@ -176,6 +184,8 @@ impl Kernel {
             Kernel::WinogradGemmT16 => ("winograd_sg.wgsl", "gemm_t16"),
             Kernel::Winograd4Input => ("winograd4.wgsl", "input"),
             Kernel::Winograd4Output => ("winograd4.wgsl", "output"),
+            Kernel::Winograd4Input8 => ("winograd4_in8.wgsl", "input"),
+            Kernel::Winograd4Output8 => ("winograd4_out8.wgsl", "output"),
             Kernel::Affine => ("eltwise.wgsl", "affine"),
             Kernel::Add => ("eltwise.wgsl", "add"),
             Kernel::Relu => ("eltwise.wgsl", "relu"),
@@ -194,14 +204,16 @@ impl Kernel {
     pub fn bindings(self) -> &'static [(u32, Access)] {
         use Access::*;
         match self {
-            Kernel::WinogradInput | Kernel::Winograd4Input => {
+            Kernel::WinogradInput | Kernel::Winograd4Input | Kernel::Winograd4Input8 => {
                 &[(0, Read), (1, Write), (9, Uniform)]
             }
             Kernel::WinogradGemm
             | Kernel::WinogradGemmSg16
             | Kernel::WinogradGemmSg8
             | Kernel::WinogradGemmT16 => &[(2, Read), (3, Read), (4, Write), (9, Uniform)],
-            Kernel::WinogradOutput | Kernel::Winograd4Output => WINOGRAD_OUTPUT_BINDINGS,
+            Kernel::WinogradOutput | Kernel::Winograd4Output | Kernel::Winograd4Output8 => {
+                WINOGRAD_OUTPUT_BINDINGS
+            }
             Kernel::Conv
             | Kernel::ConvVec4
             | Kernel::Conv1x1
@@ -259,8 +271,9 @@ impl Kernel {
         }
     }
 
-    /// Whether the kernel is offered only in u64-pairs builds (the subgroup GEMMs' wider
-    /// channel blocks, see [`conv::ConvVariant::needs_u64_pairs`]).
+    /// Whether the kernel is offered only in u64-pairs builds: the subgroup GEMMs' wider
+    /// channel blocks (see [`conv::ConvVariant::needs_u64_pairs`]) and the Winograd
+    /// transforms whose files exist only there ([`shaders::ShaderFile::pairs_only`]).
     pub fn needs_u64_pairs(self) -> bool {
         matches!(
             self,
@@ -268,6 +281,8 @@ impl Kernel {
                 | Kernel::ConvSubgroup14C256
                 | Kernel::ConvSubgroup8C256
                 | Kernel::ConvSubgroup7C256
+                | Kernel::Winograd4Input8
+                | Kernel::Winograd4Output8
         )
     }
 

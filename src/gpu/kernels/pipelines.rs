@@ -47,7 +47,10 @@ impl Pipelines {
         let subgroups = device.features().contains(wgpu::Features::SUBGROUP);
         let weights = shaders::WeightView::for_build(u64_pairs, precision);
         let mut modules = HashMap::new();
-        for file in shaders::FILES.iter().filter(|f| subgroups || !f.subgroups) {
+        for file in shaders::FILES
+            .iter()
+            .filter(|f| (subgroups || !f.subgroups) && f.built_in(precision, u64_pairs))
+        {
             for &view in file.views() {
                 if file.output_view(precision, view, u64_pairs) != view {
                     continue;
@@ -129,20 +132,22 @@ impl Pipelines {
     }
 
     /// Compiles every kernel this device can run now (what [`Pipelines::get`] would do on
-    /// first use); kernels offered only in u64-pairs builds only in those.
+    /// first use), in every write form whose module this build has; kernels offered only in
+    /// u64-pairs builds only in those.
     pub fn compile_all(&self) {
         for &k in Kernel::ALL.iter() {
-            if self
-                .modules
-                .contains_key(&(k.entry().0, OutputView::Scalar))
-                && (self.u64_pairs || !k.needs_u64_pairs())
-            {
-                if k.has_write_step() {
-                    for form in WriteForm::all() {
-                        self.get(k, form);
-                    }
-                } else {
-                    self.get(k, WriteForm::default());
+            if !self.u64_pairs && k.needs_u64_pairs() {
+                continue;
+            }
+            let forms: Vec<WriteForm> = if k.has_write_step() {
+                WriteForm::all().collect()
+            } else {
+                vec![WriteForm::default()]
+            };
+            for form in forms {
+                let view = self.form_of(k, form).view;
+                if self.modules.contains_key(&(k.entry().0, view)) {
+                    self.get(k, form);
                 }
             }
         }

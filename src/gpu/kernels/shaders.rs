@@ -20,6 +20,11 @@
 //! `load_w4` and `load_w8`, so a kernel reads weights the same way in either. A module with
 //! either u64-pairs view starts, after the prelude, with `u64_pairs` (two f32 in a u64).
 //!
+//! A few files exist only in f32 u64-pairs builds ([`ShaderFile::pairs_only`]: F(4,3)'s
+//! 8-channel transforms, whose pieces declare their bindings as u64 pairs outright). They are
+//! built in f32 alone, in the pairs output view where they have a write step, and start with
+//! `u64_pairs` too. The list of files is [`super::shader_files`].
+//!
 //! Nothing is rewritten: the precision only chooses the prelude (`alias act = f32;` or
 //! `enable f16; alias act = f16;`), so a kernel that redefines an alias, or uses a name no
 //! piece defines, fails to compile instead of silently keeping f32. `tests/shaders.rs`
@@ -52,8 +57,14 @@ pub enum Piece {
     Sg64,
     /// `group_rows`, `load_bias`, `store64`: the subgroup implicit GEMMs' pixel blocks.
     SgBlock,
-    /// `WinoParams`, the Winograd bindings, `tile_at`, `input_at`, `load_v`, `store_m`.
+    /// `WinoParams` and its binding, `tile_at`: first in every Winograd module.
+    WinoParams,
+    /// The Winograd bindings as vec4s, `input_at`, `load_v`, `store_m`.
     WinoIo,
+    /// The F(4,3) transforms' bindings as u64 pairs, `Eight`, `unpack8`, `pack8`, `input8_at`.
+    WinoPairs,
+    /// `Six`, `Four`, `bt6`, `at6`: F(4,3)'s transforms along a row or column.
+    Wino4Math,
     /// `Rows8x16`, `share_w16`, `share_w32`: the narrow subgroup convs' tiles and weights.
     SgW16,
     /// The Winograd output transforms' `residual` and `y` bindings.
@@ -73,7 +84,7 @@ pub enum Piece {
 }
 
 impl Piece {
-    pub const ALL: [Piece; 19] = [
+    pub const ALL: [Piece; 22] = [
         Piece::ConvIo,
         Piece::ConvX4,
         Piece::ConvX1,
@@ -84,7 +95,10 @@ impl Piece {
         Piece::SgTile,
         Piece::Sg64,
         Piece::SgBlock,
+        Piece::WinoParams,
         Piece::WinoIo,
+        Piece::WinoPairs,
+        Piece::Wino4Math,
         Piece::SgW16,
         Piece::WinoOut,
         Piece::OutScalar,
@@ -108,7 +122,10 @@ impl Piece {
             Piece::SgTile => "sg_tile.wgsl",
             Piece::Sg64 => "sg64.wgsl",
             Piece::SgBlock => "sg_block.wgsl",
+            Piece::WinoParams => "wino_params.wgsl",
             Piece::WinoIo => "wino_io.wgsl",
+            Piece::WinoPairs => "wino_pairs.wgsl",
+            Piece::Wino4Math => "wino4_math.wgsl",
             Piece::SgW16 => "sg_w16.wgsl",
             Piece::WinoOut => "wino_out.wgsl",
             Piece::OutScalar => "out_scalar.wgsl",
@@ -132,7 +149,10 @@ impl Piece {
             Piece::SgTile => include_str!("../../../shaders/common/sg_tile.wgsl"),
             Piece::Sg64 => include_str!("../../../shaders/common/sg64.wgsl"),
             Piece::SgBlock => include_str!("../../../shaders/common/sg_block.wgsl"),
+            Piece::WinoParams => include_str!("../../../shaders/common/wino_params.wgsl"),
             Piece::WinoIo => include_str!("../../../shaders/common/wino_io.wgsl"),
+            Piece::WinoPairs => include_str!("../../../shaders/common/wino_pairs.wgsl"),
+            Piece::Wino4Math => include_str!("../../../shaders/common/wino4_math.wgsl"),
             Piece::SgW16 => include_str!("../../../shaders/common/sg_w16.wgsl"),
             Piece::WinoOut => include_str!("../../../shaders/common/wino_out.wgsl"),
             Piece::OutScalar => include_str!("../../../shaders/common/out_scalar.wgsl"),
@@ -240,163 +260,13 @@ pub struct ShaderFile {
     /// Whether its f32 build stores 8-channel outputs in u64 pairs where the device allows
     /// ([`OutputView::Pairs`]): `sg_gemm`, whose stores go 16 channels at a time.
     pub output_pairs: bool,
+    /// Whether the file exists only in f32 u64-pairs builds (its bindings are u64 pairs, not
+    /// a view the assembly chooses): one module, f32, in the pairs output view where it has a
+    /// write step.
+    pub pairs_only: bool,
 }
 
-use Piece::*;
-
-const CONV4: &[Piece] = &[ConvIo, ConvX4, Window, WriteStep, Acc16, ConvStore];
-/// The subgroup implicit GEMMs over 64-channel groups (`conv_sg.wgsl`, `conv_sg_wide.wgsl`).
-const SG_GEMM: &[Piece] = &[
-    ConvIo, ConvX4, Window, WriteStep, Acc16, ConvStore, SgTile, Sg64, SgBlock,
-];
-const SG_NARROW: &[Piece] = &[
-    ConvIo, ConvX4, Window, WriteStep, Acc16, ConvStore, SgTile, Sg64, SgW16,
-];
-
-/// Every kernel file the engine compiles.
-pub const FILES: &[ShaderFile] = &[
-    ShaderFile {
-        name: "conv2d.wgsl",
-        pieces: &[ConvIo, ConvX1, Window, WriteStep, Acc16, ConvStore],
-        body: include_str!("../../../shaders/conv2d.wgsl"),
-        subgroups: false,
-        weight_pairs: false,
-        output_pairs: false,
-    },
-    ShaderFile {
-        name: "conv2d_vec4.wgsl",
-        pieces: CONV4,
-        body: include_str!("../../../shaders/conv2d_vec4.wgsl"),
-        subgroups: false,
-        weight_pairs: false,
-        output_pairs: false,
-    },
-    ShaderFile {
-        name: "conv1x1.wgsl",
-        pieces: CONV4,
-        body: include_str!("../../../shaders/conv1x1.wgsl"),
-        subgroups: false,
-        weight_pairs: false,
-        output_pairs: false,
-    },
-    ShaderFile {
-        name: "conv2d_tiled.wgsl",
-        pieces: &[ConvIo, ConvX4, Window, WriteStep, Acc16, ConvStore],
-        body: include_str!("../../../shaders/conv2d_tiled.wgsl"),
-        subgroups: false,
-        weight_pairs: false,
-        output_pairs: false,
-    },
-    ShaderFile {
-        name: "conv2d_small.wgsl",
-        pieces: &[ConvIo, ConvX1, Window, WriteStep, Acc16, ConvStore],
-        body: include_str!("../../../shaders/conv2d_small.wgsl"),
-        subgroups: false,
-        weight_pairs: false,
-        output_pairs: false,
-    },
-    ShaderFile {
-        name: "conv_grouped.wgsl",
-        pieces: &[ConvIo, ConvX1, Window, WriteStep, Acc16, ConvStore],
-        body: include_str!("../../../shaders/conv_grouped.wgsl"),
-        subgroups: false,
-        weight_pairs: false,
-        output_pairs: false,
-    },
-    ShaderFile {
-        name: "conv_sg.wgsl",
-        pieces: SG_GEMM,
-        body: include_str!("../../../shaders/conv_sg.wgsl"),
-        subgroups: true,
-        weight_pairs: true,
-        output_pairs: true,
-    },
-    ShaderFile {
-        name: "conv_sg_wide.wgsl",
-        pieces: SG_GEMM,
-        body: include_str!("../../../shaders/conv_sg_wide.wgsl"),
-        subgroups: true,
-        weight_pairs: true,
-        output_pairs: true,
-    },
-    ShaderFile {
-        name: "conv_sg_narrow.wgsl",
-        pieces: SG_NARROW,
-        body: include_str!("../../../shaders/conv_sg_narrow.wgsl"),
-        subgroups: true,
-        weight_pairs: false,
-        output_pairs: false,
-    },
-    ShaderFile {
-        name: "conv_sg_strip.wgsl",
-        pieces: SG_NARROW,
-        body: include_str!("../../../shaders/conv_sg_strip.wgsl"),
-        subgroups: true,
-        weight_pairs: false,
-        output_pairs: false,
-    },
-    ShaderFile {
-        name: "winograd.wgsl",
-        pieces: &[WinoIo, WinoOut, WriteStep, Acc16],
-        body: include_str!("../../../shaders/winograd.wgsl"),
-        subgroups: false,
-        weight_pairs: false,
-        output_pairs: false,
-    },
-    ShaderFile {
-        name: "winograd4.wgsl",
-        pieces: &[WinoIo, WinoOut, WriteStep, Acc16],
-        body: include_str!("../../../shaders/winograd4.wgsl"),
-        subgroups: false,
-        weight_pairs: false,
-        output_pairs: false,
-    },
-    ShaderFile {
-        name: "winograd_sg.wgsl",
-        pieces: &[WinoIo, Acc16, Sg64],
-        body: include_str!("../../../shaders/winograd_sg.wgsl"),
-        subgroups: true,
-        weight_pairs: true,
-        output_pairs: false,
-    },
-    ShaderFile {
-        name: "eltwise.wgsl",
-        pieces: &[],
-        body: include_str!("../../../shaders/eltwise.wgsl"),
-        subgroups: false,
-        weight_pairs: false,
-        output_pairs: false,
-    },
-    ShaderFile {
-        name: "layout.wgsl",
-        pieces: &[],
-        body: include_str!("../../../shaders/layout.wgsl"),
-        subgroups: false,
-        weight_pairs: false,
-        output_pairs: false,
-    },
-    ShaderFile {
-        name: "pool.wgsl",
-        pieces: &[],
-        body: include_str!("../../../shaders/pool.wgsl"),
-        subgroups: false,
-        weight_pairs: false,
-        output_pairs: false,
-    },
-    ShaderFile {
-        name: "linear.wgsl",
-        pieces: &[],
-        body: include_str!("../../../shaders/linear.wgsl"),
-        subgroups: false,
-        weight_pairs: false,
-        output_pairs: false,
-    },
-];
-
-/// The kernel file called `name`.
-pub fn file(name: &str) -> Option<&'static ShaderFile> {
-    FILES.iter().find(|f| f.name == name)
-}
+pub use super::shader_files::{file, FILES};
 
 impl ShaderFile {
     /// Whether the file's kernels store through the fused write step (and so come in one
@@ -408,11 +278,27 @@ impl ShaderFile {
     /// The output views the file is assembled in: scalar and vec4 with a write step, and u64
     /// pairs where it offers them; else only the scalar one (which then adds nothing).
     pub fn views(&self) -> &'static [OutputView] {
-        match (self.has_write_step(), self.output_pairs) {
-            (false, _) => &OutputView::ALL[..1],
-            (true, false) => &OutputView::ALL[..2],
-            (true, true) => &OutputView::ALL,
+        match (self.has_write_step(), self.output_pairs, self.pairs_only) {
+            (false, _, _) => &OutputView::ALL[..1],
+            (true, _, true) => &OutputView::ALL[2..],
+            (true, false, false) => &OutputView::ALL[..2],
+            (true, true, false) => &OutputView::ALL,
         }
+    }
+
+    /// The precisions the file is built in: f32 only for a pairs-only file.
+    pub fn precisions(&self) -> &'static [Precision] {
+        if self.pairs_only {
+            &[Precision::F32]
+        } else {
+            &[Precision::F32, Precision::F16]
+        }
+    }
+
+    /// Whether a device's builds in `precision`, with u64 pairs (`pairs`) or not, include
+    /// the file.
+    pub fn built_in(&self, precision: Precision, pairs: bool) -> bool {
+        !self.pairs_only || (pairs && precision == Precision::F32)
     }
 
     /// The view a build of this file in `precision` with u64 pairs allowed (`pairs`) uses for
@@ -464,7 +350,7 @@ impl ShaderFile {
             src.push_str(" ----\n");
             src.push_str(piece.source());
         };
-        if weights == WeightView::Pairs || view == OutputView::Pairs {
+        if weights == WeightView::Pairs || view == OutputView::Pairs || self.pairs_only {
             push(Piece::U64Pairs);
         }
         for &piece in self.pieces {

@@ -51,7 +51,7 @@ impl Form {
         }
     }
 
-    /// The input and output transform kernels.
+    /// The input and output transform kernels with one vec4 of channels per invocation.
     pub fn transforms(self) -> (Kernel, Kernel) {
         match self {
             Form::F2 => (Kernel::WinogradInput, Kernel::WinogradOutput),
@@ -168,7 +168,8 @@ pub fn scratch_bytes(conv: &Conv2d, batch: usize, oh: usize, ow: usize, form: Fo
     )
 }
 
-/// Parameters and the grids of the input, GEMM and output passes.
+/// Parameters and the grids of the input, GEMM (`winograd.wgsl`'s) and output passes with one
+/// vec4 of channels per transform invocation ([`transform_passes`] has the 8-channel ones).
 #[allow(clippy::too_many_arguments)]
 pub fn params(
     conv: &Conv2d,
@@ -210,6 +211,34 @@ pub fn params(
     ];
     let output = grid_1d((t * out_c4).div_ceil(64) as u32);
     (p, [input, gemm, output])
+}
+
+/// The input and output transform passes (kernel and grid) of a conv whose parameters are
+/// `p` and whose vec4 grids `params` gave: in u64-pairs builds (`pairs`) F(4,3)'s transforms
+/// over 8 channels per invocation where the channels come in eights (Cin for the input
+/// transform, Cout for the output one, whose write step then stores pairs), since on lavapipe
+/// their time follows their loads and stores; the vec4 ones elsewhere.
+pub fn transform_passes(
+    p: &WinoParams,
+    form: Form,
+    grids: &[[u32; 3]; 3],
+    pairs: bool,
+) -> [(Kernel, [u32; 3]); 2] {
+    let (input, output) = form.transforms();
+    let eights = |c: u32| pairs && form == Form::F4 && c.is_multiple_of(8);
+    let by_eights = |c4: u32| grid_1d((p.tiles * c4 / 2).div_ceil(64));
+    [
+        if eights(4 * p.in_c4) {
+            (Kernel::Winograd4Input8, by_eights(p.in_c4))
+        } else {
+            (input, grids[0])
+        },
+        if eights(p.out_c) {
+            (Kernel::Winograd4Output8, by_eights(p.out_c4))
+        } else {
+            (output, grids[2])
+        },
+    ]
 }
 
 /// Whether F(4,3) should beat F(2,3) on `batch` maps of `oh × ow` with the subgroup GEMM: its
@@ -371,6 +400,68 @@ mod tests {
                 assert!(g[0] as usize * cols >= out_c4 && (g[0] as usize - 1) * cols < out_c4);
                 assert!(g[1] as usize * 8 * rows >= t && (g[1] as usize - 1) * 8 * rows < t);
                 assert_eq!(g[2], 16);
+            }
+        }
+    }
+
+    /// The 8-channel transforms only where the build has pairs, the form is F(4,3) and the
+    /// side's channels come in eights; their grids cover every (tile, 8 channels) once.
+    #[test]
+    fn transform_passes_take_pairs_where_channels_come_in_eights() {
+        let conv = |cin, cout| Conv2d::square(cin, cout, 3, 1, 1);
+        for (cin, cout, form, pairs, want) in [
+            (
+                64,
+                64,
+                Form::F4,
+                true,
+                [Kernel::Winograd4Input8, Kernel::Winograd4Output8],
+            ),
+            (
+                24,
+                20,
+                Form::F4,
+                true,
+                [Kernel::Winograd4Input8, Kernel::Winograd4Output],
+            ),
+            (
+                20,
+                24,
+                Form::F4,
+                true,
+                [Kernel::Winograd4Input, Kernel::Winograd4Output8],
+            ),
+            (
+                64,
+                64,
+                Form::F4,
+                false,
+                [Kernel::Winograd4Input, Kernel::Winograd4Output],
+            ),
+            (
+                64,
+                64,
+                Form::F2,
+                true,
+                [Kernel::WinogradInput, Kernel::WinogradOutput],
+            ),
+        ] {
+            let c = conv(cin, cout);
+            let (p, grids) = params(&c, 3, 15, 15, 15, 15, true, form);
+            let passes = transform_passes(&p, form, &grids, pairs);
+            assert_eq!(
+                passes.map(|(k, _)| k),
+                want,
+                "{cin}->{cout} {form:?} pairs {pairs}"
+            );
+            for ((k, g), c4) in passes.into_iter().zip([p.in_c4, p.out_c4]) {
+                let per_invocation = match k {
+                    Kernel::Winograd4Input8 | Kernel::Winograd4Output8 => 2,
+                    _ => 1,
+                };
+                let invocations = (p.tiles * c4 / per_invocation) as usize;
+                let workgroups = (g[0] * g[1] * g[2]) as usize;
+                assert!(workgroups * 64 >= invocations && (workgroups - 1) * 64 < invocations);
             }
         }
     }

@@ -1,0 +1,62 @@
+//! What a device offers that the choice of kernels depends on ([`DeviceCaps`]): its type,
+//! usable subgroups, u64 pairs, and the threads a CPU adapter runs workgroups on. Read once
+//! per device from the adapter, its enabled features and the environment
+//! (`RESNET_SUBGROUPS=0`, `RESNET_U64_PAIRS=0`, `LP_NUM_THREADS`).
+
+/// What a device offers that the choice of conv variant depends on.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct DeviceCaps {
+    pub device_type: wgpu::DeviceType,
+    /// `SUBGROUP` enabled and every subgroup at least [`conv_sg::MIN_SUBGROUP`] invocations
+    /// (`AdapterInfo::subgroup_min_size`); `RESNET_SUBGROUPS=0` turns it off.
+    ///
+    /// [`conv_sg::MIN_SUBGROUP`]: super::conv_sg::MIN_SUBGROUP
+    pub subgroups: bool,
+    /// The f32 subgroup GEMMs move 8 channels per `vec4<u64>` load or store: their weights
+    /// ([`super::WeightView::Pairs`]) and, in `sg_gemm`, the output and residual
+    /// ([`super::OutputView::Pairs`]); so do Winograd F(4,3)'s transforms
+    /// ([`super::winograd::transform_passes`]). CPU adapters (whose storage accesses are loops
+    /// over the lanes, costed per access more than per byte) with `SHADER_INT64` enabled;
+    /// `RESNET_U64_PAIRS=0` turns it off.
+    pub u64_pairs: bool,
+    /// The threads a CPU adapter runs workgroups on (each workgroup runs on one): llvmpipe
+    /// starts one per core unless `LP_NUM_THREADS` says otherwise. The subgroup GEMMs use
+    /// their wider channel blocks only where the grid keeps every thread busy.
+    pub threads: usize,
+}
+
+impl DeviceCaps {
+    /// The capabilities as models of `precision` see them: u64 pairs are f32 views, so f16
+    /// builds have none.
+    pub fn for_precision(self, precision: super::Precision) -> Self {
+        DeviceCaps {
+            u64_pairs: self.u64_pairs && precision == super::Precision::F32,
+            ..self
+        }
+    }
+
+    /// The capabilities of an adapter with `features` enabled on its device.
+    pub fn new(info: &wgpu::AdapterInfo, features: wgpu::Features) -> Self {
+        let off = |var: &str| std::env::var(var).is_ok_and(|v| v == "0");
+        DeviceCaps {
+            device_type: info.device_type,
+            subgroups: !off("RESNET_SUBGROUPS")
+                && features.contains(wgpu::Features::SUBGROUP)
+                && info.subgroup_min_size >= super::conv_sg::MIN_SUBGROUP,
+            u64_pairs: !off("RESNET_U64_PAIRS")
+                && info.device_type == wgpu::DeviceType::Cpu
+                && features.contains(wgpu::Features::SHADER_INT64),
+            threads: cpu_threads(),
+        }
+    }
+}
+
+/// llvmpipe's worker threads: `LP_NUM_THREADS` where set to a number, else the cores this
+/// process may use.
+fn cpu_threads() -> usize {
+    std::env::var("LP_NUM_THREADS")
+        .ok()
+        .and_then(|v| v.trim().parse::<usize>().ok())
+        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
+        .max(1)
+}

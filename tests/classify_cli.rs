@@ -85,6 +85,36 @@ fn classify_prints_top_k_and_skips_a_file_that_is_not_an_image() {
         assert!(probs.windows(2).all(|w| w[0] >= w[1]), "{line}");
         assert!(probs.iter().sum::<f64>() <= 1.0 + 1e-5, "{line}");
     }
+    // Two images compile quickly by default (`--compile auto`); either setting classifies
+    // them alike, and an unknown one is refused.
+    for compile in ["quick", "full"] {
+        let again = resnet(&[
+            "classify",
+            "--model",
+            &weights,
+            "--arch",
+            "resnet20",
+            "--json",
+            "--top",
+            "3",
+            "--compile",
+            compile,
+            &dir_arg,
+        ]);
+        assert!(again.status.success(), "{}", text(&again.stderr));
+        assert_eq!(text(&again.stdout), stdout, "--compile {compile}");
+    }
+    let bad = resnet(&[
+        "classify",
+        "--model",
+        &weights,
+        "--arch",
+        "resnet20",
+        "--compile",
+        "slow",
+        &dir_arg,
+    ]);
+    assert!(!bad.status.success() && text(&bad.stderr).contains("--compile"));
 }
 
 #[test]

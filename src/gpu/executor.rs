@@ -151,7 +151,12 @@ impl Model {
             Some(v) if v.runs_on(conv, caps) => v,
             _ => {
                 let (oh, ow) = conv.out_hw(h, w).unwrap_or((0, 0));
-                conv::choose(conv, batch, (oh, ow), caps)
+                conv::choose(
+                    conv,
+                    batch,
+                    (oh, ow),
+                    caps.for_compile(self.options.compile),
+                )
             }
         }
     }

@@ -20,7 +20,7 @@ pub use context::{Engine, EngineOptions};
 pub use executor::Model;
 pub use kernels::conv::ConvVariant;
 pub use kernels::Precision;
-pub use options::{MemoryReport, ModelOptions};
+pub use options::{Compile, MemoryReport, ModelOptions};
 pub use pending::Pending;
 pub use stream::InferStream;
 /// wgpu's feature flags, for checking [`Engine::features`].

@@ -355,3 +355,40 @@ fn every_variant_in_f16() {
         }
     }
 }
+
+/// A model that compiles quickly (`Compile::Quick`) never runs a variant that compiles
+/// slowly, runs the lighter wide tile where a full one takes the slow one (on adapters with
+/// u64 pairs: resnet50's 1×1 reduce at 14²), and computes the same convs.
+#[test]
+fn quick_compiles_leave_out_the_slow_kernels() {
+    use resnet_wgpu::gpu::{Compile, ConvVariant};
+    use resnet_wgpu::{cpu, Model, ModelOptions, Tensor};
+    let engine = super::common::engine();
+    let (n, h, w) = (1, 14, 14);
+    let conv = sq(1024, 256, 1, 1, 0);
+    let g = graph(conv.in_c, |g, x| {
+        g.push("conv", conv_op(conv, true, 21), vec![x], conv.out_c)
+    });
+    let input = random_input(23, n * conv.in_c * h * w);
+    let want = cpu::run(&g, &input, n, h, w).expect("reference");
+    let tensor = Tensor::new(vec![n, conv.in_c, h, w], input);
+    let run = |compile| {
+        let options = ModelOptions {
+            compile,
+            ..Default::default()
+        };
+        let model = Model::with_options(engine, g.clone(), options).expect("load");
+        let variants = model.conv_variants(n, h, w).expect("plan");
+        let got = model.infer(&tensor).expect("gpu");
+        super::common::assert_close(&format!("{compile:?}"), &got.data, &want, 1e-4);
+        variants[0].1
+    };
+    let full = run(Compile::Full);
+    let quick = run(Compile::Quick);
+    assert!(!quick.compiles_slowly(), "quick ran {quick:?}");
+    if full.compiles_slowly() {
+        assert_eq!(quick, ConvVariant::Subgroup7C256);
+    } else {
+        assert_eq!(quick, full, "only a slow kernel gives way");
+    }
+}

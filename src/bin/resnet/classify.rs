@@ -41,7 +41,7 @@ pub fn run(cli: &crate::Cli, a: &ClassifyArgs) -> Result<()> {
     let stats = run_images(
         &engine,
         &net,
-        a.model.precision,
+        &a.model,
         files,
         pre,
         a.batch,

@@ -134,7 +134,7 @@ pub fn run(cli: &crate::Cli, a: &EvalArgs) -> Result<()> {
     let stats = run_images(
         &engine,
         &net,
-        a.model.precision,
+        &a.model,
         files,
         pre,
         a.batch,

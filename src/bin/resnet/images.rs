@@ -8,14 +8,16 @@ use std::time::Instant;
 
 use clap::Args;
 use indicatif::{ProgressBar, ProgressStyle};
+use resnet_wgpu::gpu::Compile;
 use resnet_wgpu::labels::Labels;
 use resnet_wgpu::onnx::softmax_rows;
 use resnet_wgpu::preprocess::{Batch, BatchReader, Preprocess};
 use resnet_wgpu::{
-    load_model_file, Architecture, BuildOptions, Engine, Error, LoadedModel, Model, Result, Tensor,
+    load_model_file, Architecture, BuildOptions, Engine, Error, LoadedModel, Model, ModelOptions,
+    Result, Tensor,
 };
 
-/// `--model FILE [--arch A] [--labels FILE]`.
+/// `--model FILE [--arch A] [--labels FILE] [--precision P] [--compile C]`.
 #[derive(Args)]
 pub struct ModelFileArgs {
     /// Model file: .onnx, or .safetensors together with --arch.
@@ -31,6 +33,35 @@ pub struct ModelFileArgs {
     /// Storage precision of activations and conv weights on the GPU (f16 needs SHADER_F16).
     #[arg(long, default_value = "f32")]
     pub precision: resnet_wgpu::gpu::Precision,
+    /// Kernel compiling: `full` takes the fastest kernels however long the driver compiles
+    /// them, `quick` leaves out the few that CPU drivers take a second each to compile (about
+    /// 4 % slower per image), `auto` is quick below 256 images.
+    #[arg(long, value_enum, default_value_t = CompileArg::Auto)]
+    pub compile: CompileArg,
+}
+
+/// `--compile`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum CompileArg {
+    Auto,
+    Quick,
+    Full,
+}
+
+/// Below this many images `--compile auto` compiles quickly: on lavapipe resnet50's slow
+/// kernels cost about 1.3 s to compile and save about 5 ms per image at batch 1.
+const QUICK_BELOW: usize = 256;
+
+impl CompileArg {
+    /// The model option for a run over `images` images.
+    pub fn resolve(self, images: usize) -> Compile {
+        match self {
+            CompileArg::Quick => Compile::Quick,
+            CompileArg::Full => Compile::Full,
+            CompileArg::Auto if images < QUICK_BELOW => Compile::Quick,
+            CompileArg::Auto => Compile::Full,
+        }
+    }
 }
 
 impl ModelFileArgs {
@@ -142,7 +173,7 @@ fn decode_threads() -> usize {
 pub fn run_images(
     engine: &Engine,
     net: &LoadedModel,
-    precision: resnet_wgpu::gpu::Precision,
+    args: &ModelFileArgs,
     paths: Vec<PathBuf>,
     pre: Preprocess,
     batch: usize,
@@ -150,11 +181,11 @@ pub fn run_images(
     mut each: impl FnMut(&Batch, &Tensor) -> Result<()>,
 ) -> Result<RunStats> {
     let total = paths.len();
-    let model = Model::with_options(
-        engine,
-        net.graph.clone(),
-        crate::model_options(engine, precision),
-    )?;
+    let options = ModelOptions {
+        compile: args.compile.resolve(total),
+        ..crate::model_options(engine, args.precision)
+    };
+    let model = Model::with_options(engine, net.graph.clone(), options)?;
     let classes = net.graph.num_classes();
     let bar = progress_bar(total);
     let start = Instant::now();

@@ -297,6 +297,15 @@ impl ConvVariant {
         super::conv_sg::Tile::of(self).is_some_and(|t| t.channels > super::conv_sg::CHANNELS)
     }
 
+    /// Whether the variant's pipelines take a CPU driver about a second each to create (the
+    /// 14-pixel tile over 256 channels: 3,584 accumulators per invocation, fully unrolled),
+    /// which the heuristic leaves out for models that compile quickly
+    /// ([`crate::gpu::options::Compile::Quick`]; [`super::conv_sg::lighter`] has the
+    /// replacement).
+    pub fn compiles_slowly(self) -> bool {
+        self == ConvVariant::Subgroup14C256
+    }
+
     /// Whether this variant can compute `conv` on a device with `caps` (the caps of the
     /// model's precision, [`DeviceCaps::for_precision`]).
     pub fn runs_on(self, conv: &Conv2d, caps: DeviceCaps) -> bool {
@@ -337,7 +346,7 @@ pub fn choose(
     let sg = super::conv_strip::choose(conv, super::conv_sg::choose(conv.out_c, pixels), out_w);
     // Winograd's subgroup GEMM works in 64-channel blocks too: where those pad Cout least.
     let wide = super::conv_sg::wider(sg).is_some();
-    let sg = match super::conv_sg::widen(sg, conv.out_c, pixels, caps.threads) {
+    let sg = match super::conv_sg::widen(sg, conv.out_c, pixels, caps.threads, caps.slow_compiles) {
         wide if wide.runs_on(conv, caps) => wide,
         _ => sg,
     };
@@ -381,6 +390,7 @@ mod tests {
             subgroups,
             u64_pairs: false,
             threads: 2,
+            slow_compiles: true,
         }
     }
 
@@ -450,6 +460,9 @@ mod tests {
             ConvVariant::Subgroup14
         );
         assert_eq!(choose(&pw, 1, (56, 56), cpu_sg), ConvVariant::Subgroup);
+        // A model that compiles quickly: the 7-pixel 256-channel tile instead.
+        let quick = cpu_sg.for_compile(crate::gpu::Compile::Quick);
+        assert_eq!(choose(&pw, 1, (14, 14), quick), ConvVariant::Subgroup7C256);
         let expand = Conv2d::square(512, 2048, 1, 1, 0);
         assert_eq!(
             choose(&expand, 1, (7, 7), cpu_sg),

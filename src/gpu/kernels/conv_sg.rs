@@ -170,10 +170,23 @@ pub fn wider(tile: ConvVariant) -> Option<ConvVariant> {
 /// tile keeps its 64 channels: over 128 its layers (56² maps, K of 64) gained 0–7 % while its
 /// two pipelines added a second of compiling, and over 256 they were slower (BENCHMARKS.md,
 /// twelfth round); `sg_gemm_c128` remains for `tune` and forcing.
-pub fn widen(tile: ConvVariant, out_c: usize, m: usize, threads: usize) -> ConvVariant {
+///
+/// Without `slow_compiles` a wide block that compiles slowly gives way to its [`lighter`] one.
+pub fn widen(
+    tile: ConvVariant,
+    out_c: usize,
+    m: usize,
+    threads: usize,
+    slow_compiles: bool,
+) -> ConvVariant {
     let wide = match wider(tile) {
         Some(w) if tile != ConvVariant::Subgroup => w,
         _ => return tile,
+    };
+    let wide = if slow_compiles || !wide.compiles_slowly() {
+        wide
+    } else {
+        lighter(wide)
     };
     let Some(t) = Tile::of(wide) else {
         return tile;
@@ -183,6 +196,17 @@ pub fn widen(tile: ConvVariant, out_c: usize, m: usize, threads: usize) -> ConvV
         wide
     } else {
         tile
+    }
+}
+
+/// The wide block that takes the place of `wide` where slow compiles are unwanted: the 7-pixel
+/// tile over 256 channels for the 14-pixel one. lavapipe creates a 14 × 256 pipeline in
+/// 0.8–1.2 s and a 7 × 256 one in 0.3–0.4 s; resnet50's layers that take it instead ran their
+/// wide kernels 4–7 % slower at batch 1 (BENCHMARKS.md, thirteenth round).
+pub fn lighter(wide: ConvVariant) -> ConvVariant {
+    match wide {
+        ConvVariant::Subgroup14C256 => ConvVariant::Subgroup7C256,
+        other => other,
     }
 }
 
@@ -253,11 +277,17 @@ mod tests {
         ];
         for (tile, out_c, m, threads, want) in cases {
             assert_eq!(
-                widen(tile, out_c, m, threads),
+                widen(tile, out_c, m, threads, true),
                 want,
                 "{tile:?} Cout {out_c}, {m} px, {threads} threads"
             );
+            // Without slow compiles the same, but never a block that compiles slowly.
+            let quick = widen(tile, out_c, m, threads, false);
+            assert_eq!(quick, lighter(want), "{tile:?} Cout {out_c}, {m} px, quick");
+            assert!(!quick.compiles_slowly(), "{quick:?}");
         }
+        assert_eq!(lighter(Subgroup14C256), Subgroup7C256);
+        assert!(Subgroup14C256.compiles_slowly() && !Subgroup7C256.compiles_slowly());
         for v in WIDE_VARIANTS {
             let wide = wider(v).and_then(Tile::of).expect("a wider tile");
             let base = Tile::of(v).expect("a tile");

@@ -23,6 +23,10 @@ pub struct DeviceCaps {
     /// starts one per core unless `LP_NUM_THREADS` says otherwise. The subgroup GEMMs use
     /// their wider channel blocks only where the grid keeps every thread busy.
     pub threads: usize,
+    /// Whether the heuristic may choose kernels that compile slowly
+    /// ([`super::conv::ConvVariant::compiles_slowly`]): a model's [`crate::gpu::options::Compile`],
+    /// true unless it asks for quick compiles.
+    pub slow_compiles: bool,
 }
 
 impl DeviceCaps {
@@ -31,6 +35,15 @@ impl DeviceCaps {
     pub fn for_precision(self, precision: super::Precision) -> Self {
         DeviceCaps {
             u64_pairs: self.u64_pairs && precision == super::Precision::F32,
+            ..self
+        }
+    }
+
+    /// The capabilities as the heuristic sees them for a model that compiles as `compile`
+    /// says.
+    pub fn for_compile(self, compile: crate::gpu::options::Compile) -> Self {
+        DeviceCaps {
+            slow_compiles: compile == crate::gpu::options::Compile::Full,
             ..self
         }
     }
@@ -47,6 +60,7 @@ impl DeviceCaps {
                 && info.device_type == wgpu::DeviceType::Cpu
                 && features.contains(wgpu::Features::SHADER_INT64),
             threads: cpu_threads(),
+            slow_compiles: true,
         }
     }
 }

@@ -1,5 +1,5 @@
 //! The executor: a model's weights uploaded once; per (batch, height, width) an immutable
-//! [`Schedule`] shared by every call and a pool of [`Workspace`]s, one owned by each call in
+//! schedule shared by every call and a pool of workspaces, one owned by each call in
 //! flight; one command buffer per segment (stem, each residual block, head).
 //!
 //! A call ([`Model::submit`]) splits its batch into chunks that fit the adapter's binding

@@ -2,7 +2,7 @@
 //! run on the user's adapter, checked against the CPU reference on that shape (a variant that
 //! disagrees is never chosen), and timed in interleaved rounds; the fastest is cached on disk,
 //! keyed by adapter, driver and shape, and used by every later run on the same adapter. Without
-//! a cache entry the heuristic of [`conv::choose`] decides, so tuning is never needed for
+//! a cache entry the heuristic of [`super::kernels::conv::choose`] decides, so tuning is never needed for
 //! correct results.
 //!
 //! Cache file: `$RESNET_TUNE_CACHE`, else `$XDG_CACHE_HOME/resnet-wgpu/tune.json`, else

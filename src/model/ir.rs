@@ -17,7 +17,7 @@ use crate::weights::Tensor;
 mod builder;
 pub use builder::GraphBuilder;
 
-/// Index of an activation value in [`Graph::values`].
+/// Index of an activation value in [`Graph::value_channels`] (0 is the input).
 pub type ValueId = usize;
 
 /// Shape arithmetic of a 2-D sliding window (conv or pool), in floor mode:

@@ -29,25 +29,19 @@ fn input(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: ve
     let oy = i32(at.ty * 4u) - i32(p.pad_t);
     let ox = i32(at.tx * 4u) - i32(p.pad_l);
     // Rows: w[a][j] = (d B)[a][j], B^T applied along each patch row.
-    var w: array<vec4<f32>, 36>;
-    for (var a = 0; a < 6; a++) {
-        let y = oy + a;
-        let s = bt6(Six(input_at(n, y, ox, c4), input_at(n, y, ox + 1, c4),
-                        input_at(n, y, ox + 2, c4), input_at(n, y, ox + 3, c4),
-                        input_at(n, y, ox + 4, c4), input_at(n, y, ox + 5, c4)));
-        w[a * 6] = s.v0;
-        w[a * 6 + 1] = s.v1;
-        w[a * 6 + 2] = s.v2;
-        w[a * 6 + 3] = s.v3;
-        w[a * 6 + 4] = s.v4;
-        w[a * 6 + 5] = s.v5;
+    var w: Patch36;
+    for (var a = 0u; a < 6u; a++) {
+        let y = oy + i32(a);
+        put_row(&w, a, bt6(Six(input_at(n, y, ox, c4), input_at(n, y, ox + 1, c4),
+                               input_at(n, y, ox + 2, c4), input_at(n, y, ox + 3, c4),
+                               input_at(n, y, ox + 4, c4), input_at(n, y, ox + 5, c4))));
     }
     // Columns: V[i][j] = (B^T w)[i][j].
     let stride = p.tiles * p.in_c4;
     // Tile t's vec4 c4 is element t · Cin/4 + c4 = i of each product's plane.
     let base = i;
     for (var j = 0u; j < 6u; j++) {
-        let v = bt6(Six(w[j], w[6u + j], w[12u + j], w[18u + j], w[24u + j], w[30u + j]));
+        let v = bt6(column(&w, j));
         v_out[j * stride + base] = v.v0;
         v_out[(6u + j) * stride + base] = v.v1;
         v_out[(12u + j) * stride + base] = v.v2;
@@ -72,15 +66,13 @@ fn output(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: v
     // Tile t's vec4 c4 is element t · Cout16/4 + c4 = i of each product's plane.
     let base = i;
     // Columns: q[a][j] = (A^T M)[a][j].
-    var q: array<vec4<f32>, 24>;
+    var q: Rows24;
     for (var j = 0u; j < 6u; j++) {
-        let c = at6(Six(m_in[j * stride + base], m_in[(6u + j) * stride + base],
-                        m_in[(12u + j) * stride + base], m_in[(18u + j) * stride + base],
-                        m_in[(24u + j) * stride + base], m_in[(30u + j) * stride + base]));
-        q[j] = c.v0;
-        q[6u + j] = c.v1;
-        q[12u + j] = c.v2;
-        q[18u + j] = c.v3;
+        put_column(&q, j, at6(Six(m_in[j * stride + base], m_in[(6u + j) * stride + base],
+                                  m_in[(12u + j) * stride + base],
+                                  m_in[(18u + j) * stride + base],
+                                  m_in[(24u + j) * stride + base],
+                                  m_in[(30u + j) * stride + base])));
     }
     let n = at.n;
     let oy = at.ty * 4u;
@@ -88,8 +80,7 @@ fn output(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: v
     let b = bias[c4];
     // Rows: y[a][b] = (q A)[a][b].
     for (var a = 0u; a < 4u; a++) {
-        let y = at6(Six(q[a * 6u], q[a * 6u + 1u], q[a * 6u + 2u], q[a * 6u + 3u],
-                        q[a * 6u + 4u], q[a * 6u + 5u]));
+        let y = at6(row(&q, a));
         write_pixel(n, oy + a, ox, c4, y.v0 + b);
         write_pixel(n, oy + a, ox + 1u, c4, y.v1 + b);
         write_pixel(n, oy + a, ox + 2u, c4, y.v2 + b);

@@ -29,31 +29,21 @@ fn input(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: ve
     let oy = i32(at.ty * 4u) - i32(p.pad_t);
     let ox = i32(at.tx * 4u) - i32(p.pad_l);
     // Rows: (d B) of each patch row, lower and upper four channels.
-    var lo: array<vec4<f32>, 36>;
-    var hi: array<vec4<f32>, 36>;
-    for (var a = 0; a < 6; a++) {
-        let y = oy + a;
+    var lo: Patch36;
+    var hi: Patch36;
+    for (var a = 0u; a < 6u; a++) {
+        let y = oy + i32(a);
         let s = bt6x8(input8_at(n, y, ox, c8), input8_at(n, y, ox + 1, c8),
                       input8_at(n, y, ox + 2, c8), input8_at(n, y, ox + 3, c8),
                       input8_at(n, y, ox + 4, c8), input8_at(n, y, ox + 5, c8));
-        lo[a * 6] = s.a.v0;
-        lo[a * 6 + 1] = s.a.v1;
-        lo[a * 6 + 2] = s.a.v2;
-        lo[a * 6 + 3] = s.a.v3;
-        lo[a * 6 + 4] = s.a.v4;
-        lo[a * 6 + 5] = s.a.v5;
-        hi[a * 6] = s.b.v0;
-        hi[a * 6 + 1] = s.b.v1;
-        hi[a * 6 + 2] = s.b.v2;
-        hi[a * 6 + 3] = s.b.v3;
-        hi[a * 6 + 4] = s.b.v4;
-        hi[a * 6 + 5] = s.b.v5;
+        put_row(&lo, a, s.a);
+        put_row(&hi, a, s.b);
     }
     // Columns: V[i][j] = (B^T w)[i][j]; tile t's column c8 is element i of each plane.
     let stride = p.tiles * per_tile;
     for (var j = 0u; j < 6u; j++) {
-        let v = bt6(Six(lo[j], lo[6u + j], lo[12u + j], lo[18u + j], lo[24u + j], lo[30u + j]));
-        let u = bt6(Six(hi[j], hi[6u + j], hi[12u + j], hi[18u + j], hi[24u + j], hi[30u + j]));
+        let v = bt6(column(&lo, j));
+        let u = bt6(column(&hi, j));
         v_out[j * stride + i] = pack8(v.v0, u.v0);
         v_out[(6u + j) * stride + i] = pack8(v.v1, u.v1);
         v_out[(12u + j) * stride + i] = pack8(v.v2, u.v2);

@@ -20,8 +20,8 @@ fn output(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: v
     let c4 = 2u * at.c4;
     let stride = p.tiles * per_tile;
     // Columns: (A^T M) of each of the six columns, lower and upper four channels.
-    var lo: array<vec4<f32>, 24>;
-    var hi: array<vec4<f32>, 24>;
+    var lo: Rows24;
+    var hi: Rows24;
     for (var j = 0u; j < 6u; j++) {
         let m0 = unpack8(m_in[j * stride + i]);
         let m1 = unpack8(m_in[(6u + j) * stride + i]);
@@ -29,16 +29,8 @@ fn output(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: v
         let m3 = unpack8(m_in[(18u + j) * stride + i]);
         let m4 = unpack8(m_in[(24u + j) * stride + i]);
         let m5 = unpack8(m_in[(30u + j) * stride + i]);
-        let ca = at6(Six(m0.a, m1.a, m2.a, m3.a, m4.a, m5.a));
-        let cb = at6(Six(m0.b, m1.b, m2.b, m3.b, m4.b, m5.b));
-        lo[j] = ca.v0;
-        lo[6u + j] = ca.v1;
-        lo[12u + j] = ca.v2;
-        lo[18u + j] = ca.v3;
-        hi[j] = cb.v0;
-        hi[6u + j] = cb.v1;
-        hi[12u + j] = cb.v2;
-        hi[18u + j] = cb.v3;
+        put_column(&lo, j, at6(Six(m0.a, m1.a, m2.a, m3.a, m4.a, m5.a)));
+        put_column(&hi, j, at6(Six(m0.b, m1.b, m2.b, m3.b, m4.b, m5.b)));
     }
     let n = at.n;
     let oy = at.ty * 4u;
@@ -47,9 +39,8 @@ fn output(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: v
     let bb = bias[c4 + 1u];
     // Rows: y[a][b] = (q A)[a][b].
     for (var a = 0u; a < 4u; a++) {
-        let r = a * 6u;
-        let ya = at6(Six(lo[r], lo[r + 1u], lo[r + 2u], lo[r + 3u], lo[r + 4u], lo[r + 5u]));
-        let yb = at6(Six(hi[r], hi[r + 1u], hi[r + 2u], hi[r + 3u], hi[r + 4u], hi[r + 5u]));
+        let ya = at6(row(&lo, a));
+        let yb = at6(row(&hi, a));
         write_pixel8(n, oy + a, ox, c4, ya.v0 + ba, yb.v0 + bb);
         write_pixel8(n, oy + a, ox + 1u, c4, ya.v1 + ba, yb.v1 + bb);
         write_pixel8(n, oy + a, ox + 2u, c4, ya.v2 + ba, yb.v2 + bb);

@@ -34,7 +34,9 @@ pub mod weights;
 pub use compare::{argmax, compare, Comparison};
 pub use cpu::CpuModel;
 pub use error::{Error, Result};
-pub use gpu::{Engine, EngineOptions, MemoryReport, Model, ModelOptions, Pending, Precision};
+pub use gpu::{
+    Compile, Engine, EngineOptions, MemoryReport, Model, ModelOptions, Pending, Precision,
+};
 pub use loader::{load_graph, load_model_file, LoadedModel, Weights};
 pub use model::{Architecture, BuildOptions, Graph};
 pub use weights::Tensor;

@@ -11,7 +11,8 @@
 //!   compiles them.
 //!
 //! The files that offer weights or outputs in u64 pairs (`ShaderFile::weight_pairs`,
-//! `output_pairs`) are also translated as the u64-pairs builds assemble them.
+//! `output_pairs`) are also translated as the u64-pairs builds assemble them, and the files
+//! that exist only in those builds (`ShaderFile::pairs_only`) only so, in f32.
 //!
 //! Any translation error fails the test, except for the combinations [`expected_unsupported`]
 //! names: things a backend cannot express, with the reason. Today that is exactly every f16
@@ -157,8 +158,11 @@ fn every_shader_translates_to_every_backend() {
     for f in FILES {
         // Every distinct module of the plain builds and of the u64-pairs builds.
         let mut builds = Vec::new();
-        for precision in [Precision::F32, Precision::F16] {
+        for &precision in f.precisions() {
             for pairs in [false, true] {
+                if f.pairs_only && !pairs {
+                    continue; // built only where u64 pairs are on
+                }
                 let weights = f.weight_view(precision, WeightView::for_build(pairs, precision));
                 for &view in f.views() {
                     let build = (precision, f.output_view(precision, view, pairs), weights);
@@ -171,7 +175,7 @@ fn every_shader_translates_to_every_backend() {
         for (precision, view, weights) in builds {
             let src = f.assemble_with(precision, view, weights);
             let name = format!("{} ({precision:?}, {view:?}, weights {weights:?})", f.name);
-            let u64s = weights == WeightView::Pairs || view == OutputView::Pairs;
+            let u64s = weights == WeightView::Pairs || view == OutputView::Pairs || f.pairs_only;
             let module = naga::front::wgsl::parse_str(&src)
                 .unwrap_or_else(|e| panic!("{name} does not parse:\n{}", e.emit_to_string(&src)));
             let info = naga::valid::Validator::new(

@@ -199,7 +199,7 @@ fn pairs_only_files_bind_u64_pairs() {
                 .filter(|(_, v)| v.name.as_deref() != Some("bias"))
                 .collect();
             assert!(
-                storage.len() >= 3,
+                storage.len() >= 2,
                 "{}: {} storage bindings",
                 f.name,
                 storage.len()
@@ -216,8 +216,8 @@ fn pairs_only_files_bind_u64_pairs() {
         }
     }
     assert!(
-        files >= 2,
-        "the 8-channel Winograd transforms should be pairs-only files"
+        files >= 3,
+        "the 8-channel Winograd transforms and max pool should be pairs-only files"
     );
 }
 

@@ -238,16 +238,12 @@ fn launches(
             vec![launch(Kernel::Relu, &p, grid, vec![input, output])]
         }
         Op::MaxPool(pl) => {
-            let (p, grid) = pool::params(n, x, y, Some(pl));
-            let k = if pool::vec4_channels(x) {
-                Kernel::MaxPool4
-            } else {
-                Kernel::MaxPool
-            };
+            let (p, grid) = pool::params(n, x, y, Some(pl), pairs);
+            let (k, _) = pool::max_pool_kernel(x, pairs);
             vec![launch(k, &p, grid, vec![input, output])]
         }
         Op::GlobalAvgPool => {
-            let (p, grid) = pool::params(n, x, y, None);
+            let (p, grid) = pool::params(n, x, y, None, pairs);
             vec![launch(Kernel::GlobalAvgPool, &p, grid, vec![input, output])]
         }
         Op::Linear { in_f, out_f, .. } => match memory.pooled_by.get(&node.inputs[0]) {

@@ -113,6 +113,24 @@ fn max_pool_padding_never_wins() {
             7,
             pool([3, 2], [2, 1], [1, 0, 1, 1]),
         ),
+        // Channels in fours but not eights (vec4 kernel), and in eights (u64 pairs where the
+        // build has them) with the asymmetric window.
+        (
+            "maxpool 3/2 p1 12 15 b3",
+            3,
+            12,
+            15,
+            15,
+            pool([3, 3], [2, 2], [1; 4]),
+        ),
+        (
+            "maxpool 3x2 asym 24",
+            3,
+            24,
+            15,
+            7,
+            pool([3, 2], [2, 1], [1, 0, 1, 1]),
+        ),
     ] {
         let g = graph(c, |g, x| g.push(name, Op::MaxPool(p), vec![x], c));
         let input: Vec<f32> = random_input(9, n * c * h * w)

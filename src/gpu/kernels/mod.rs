@@ -107,6 +107,8 @@ pub enum Kernel {
     MaxPool,
     /// Max pool, four channels per invocation (C % 4 == 0).
     MaxPool4,
+    /// Max pool, eight channels per invocation as u64 pairs (u64-pairs builds, C % 8 == 0).
+    MaxPool8,
     GlobalAvgPool,
     Linear,
     /// Global average pool fused with the classifier; and over vec4s (in_f % 4 == 0).
@@ -115,7 +117,7 @@ pub enum Kernel {
 }
 
 impl Kernel {
-    pub const ALL: [Kernel; 39] = [
+    pub const ALL: [Kernel; 40] = [
         Kernel::PoolLinear,
         Kernel::PoolLinear4,
         Kernel::Conv,
@@ -153,6 +155,7 @@ impl Kernel {
         Kernel::ShortcutA,
         Kernel::MaxPool,
         Kernel::MaxPool4,
+        Kernel::MaxPool8,
         Kernel::GlobalAvgPool,
         Kernel::Linear,
     ];
@@ -193,6 +196,7 @@ impl Kernel {
             Kernel::ShortcutA => ("layout.wgsl", "shortcut_a"),
             Kernel::MaxPool => ("pool.wgsl", "max_pool"),
             Kernel::MaxPool4 => ("pool.wgsl", "max_pool4"),
+            Kernel::MaxPool8 => ("pool_pairs.wgsl", "max_pool8"),
             Kernel::GlobalAvgPool => ("pool.wgsl", "global_avg_pool"),
             Kernel::Linear => ("linear.wgsl", "main"),
             Kernel::PoolLinear => ("linear.wgsl", "pool_linear"),
@@ -236,9 +240,11 @@ impl Kernel {
             Kernel::Add => &[(0, Read), (1, Read), (3, Write), (4, Uniform)],
             Kernel::Relu => &[(0, Read), (3, Write), (4, Uniform)],
             Kernel::ShortcutA => &[(3, Read), (1, Write), (2, Uniform)],
-            Kernel::NchwToNhwc | Kernel::MaxPool | Kernel::MaxPool4 | Kernel::GlobalAvgPool => {
-                &[(0, Read), (1, Write), (2, Uniform)]
-            }
+            Kernel::NchwToNhwc
+            | Kernel::MaxPool
+            | Kernel::MaxPool4
+            | Kernel::MaxPool8
+            | Kernel::GlobalAvgPool => &[(0, Read), (1, Write), (2, Uniform)],
             Kernel::Linear | Kernel::PoolLinear | Kernel::PoolLinear4 => {
                 &[(0, Read), (1, Read), (2, Read), (3, Write), (4, Uniform)]
             }
@@ -283,6 +289,7 @@ impl Kernel {
                 | Kernel::ConvSubgroup7C256
                 | Kernel::Winograd4Input8
                 | Kernel::Winograd4Output8
+                | Kernel::MaxPool8
         )
     }
 

@@ -172,12 +172,21 @@ pub const FILES: &[ShaderFile] = &[
     },
     ShaderFile {
         name: "pool.wgsl",
-        pieces: &[],
+        pieces: &[PoolWindow],
         body: include_str!("../../../shaders/pool.wgsl"),
         subgroups: false,
         weight_pairs: false,
         output_pairs: false,
         pairs_only: false,
+    },
+    ShaderFile {
+        name: "pool_pairs.wgsl",
+        pieces: &[PoolWindow],
+        body: include_str!("../../../shaders/pool_pairs.wgsl"),
+        subgroups: false,
+        weight_pairs: false,
+        output_pairs: false,
+        pairs_only: true,
     },
     ShaderFile {
         name: "linear.wgsl",

@@ -21,7 +21,8 @@
 //! either u64-pairs view starts, after the prelude, with `u64_pairs` (two f32 in a u64).
 //!
 //! A few files exist only in f32 u64-pairs builds ([`ShaderFile::pairs_only`]: F(4,3)'s
-//! 8-channel transforms, whose pieces declare their bindings as u64 pairs outright). They are
+//! 8-channel transforms and the 8-channel max pool, which declare their bindings as u64 pairs
+//! outright). They are
 //! built in f32 alone, in the pairs output view where they have a write step, and start with
 //! `u64_pairs` too. The list of files is [`super::shader_files`].
 //!
@@ -65,6 +66,8 @@ pub enum Piece {
     WinoPairs,
     /// `Six`, `Four`, `bt6`, `at6`: F(4,3)'s transforms along a row or column.
     Wino4Math,
+    /// `PoolParams` and its binding, `index`, `out_pixel`, the max pools' window addressing.
+    PoolWindow,
     /// `Rows8x16`, `share_w16`, `share_w32`: the narrow subgroup convs' tiles and weights.
     SgW16,
     /// The Winograd output transforms' `residual` and `y` bindings.
@@ -84,7 +87,7 @@ pub enum Piece {
 }
 
 impl Piece {
-    pub const ALL: [Piece; 22] = [
+    pub const ALL: [Piece; 23] = [
         Piece::ConvIo,
         Piece::ConvX4,
         Piece::ConvX1,
@@ -99,6 +102,7 @@ impl Piece {
         Piece::WinoIo,
         Piece::WinoPairs,
         Piece::Wino4Math,
+        Piece::PoolWindow,
         Piece::SgW16,
         Piece::WinoOut,
         Piece::OutScalar,
@@ -126,6 +130,7 @@ impl Piece {
             Piece::WinoIo => "wino_io.wgsl",
             Piece::WinoPairs => "wino_pairs.wgsl",
             Piece::Wino4Math => "wino4_math.wgsl",
+            Piece::PoolWindow => "pool_window.wgsl",
             Piece::SgW16 => "sg_w16.wgsl",
             Piece::WinoOut => "wino_out.wgsl",
             Piece::OutScalar => "out_scalar.wgsl",
@@ -153,6 +158,7 @@ impl Piece {
             Piece::WinoIo => include_str!("../../../shaders/common/wino_io.wgsl"),
             Piece::WinoPairs => include_str!("../../../shaders/common/wino_pairs.wgsl"),
             Piece::Wino4Math => include_str!("../../../shaders/common/wino4_math.wgsl"),
+            Piece::PoolWindow => include_str!("../../../shaders/common/pool_window.wgsl"),
             Piece::SgW16 => include_str!("../../../shaders/common/sg_w16.wgsl"),
             Piece::WinoOut => include_str!("../../../shaders/common/wino_out.wgsl"),
             Piece::OutScalar => include_str!("../../../shaders/common/out_scalar.wgsl"),

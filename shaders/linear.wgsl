@@ -1,22 +1,12 @@
 // Fragment (assembled by src/gpu/kernels/shaders.rs after the prelude that defines the
-// storage type `act`; validated in that form by tests/shaders.rs).
+// storage type `act` and the piece linear_io; validated in that form by tests/shaders.rs).
 //
 // The classifier: y[n, o] = sum_i x[n, i] * w[o, i] + b[o], with W as [out][in].
 // One output per invocation; 64 per workgroup, workgroups in (x, y).
 
-struct LinearParams {
-    batch: u32,
-    in_f: u32,
-    out_f: u32,
-    // pixels per image (pool_linear only)
-    hw: u32,
-}
 
 @group(0) @binding(0) var<storage, read> x: array<act>;
 @group(0) @binding(1) var<storage, read> w: array<f32>;
-@group(0) @binding(2) var<storage, read> b: array<f32>;
-@group(0) @binding(3) var<storage, read_write> y: array<f32>;
-@group(0) @binding(4) var<uniform> p: LinearParams;
 // The input and the weights as vec4s (pool_linear4: in_f % 4 == 0, rows of in_f / 4 vec4s).
 @group(0) @binding(0) var<storage, read> x4: array<act4>;
 @group(0) @binding(1) var<storage, read> w4: array<vec4<f32>>;
@@ -34,7 +24,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
     for (var k = 0u; k < p.in_f; k++) {
         s = fma(f32(x[n * p.in_f + k]), w[o * p.in_f + k], s);
     }
-    y[i] = s;
+    logits[i] = s;
 }
 
 // The global average pool fused with the classifier:
@@ -57,24 +47,15 @@ fn pool_linear(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_
         means[i] = s / f32(hw);
     }
     workgroupBarrier();
-    // Rows past the last class read row 0 and are not stored.
     let o0 = wid.x * 256u + lid.x;
-    let last = p.out_f - 1u;
-    let w0 = select(0u, o0, o0 <= last) * p.in_f;
-    let w1 = select(0u, o0 + 64u, o0 + 64u <= last) * p.in_f;
-    let w2 = select(0u, o0 + 128u, o0 + 128u <= last) * p.in_f;
-    let w3 = select(0u, o0 + 192u, o0 + 192u <= last) * p.in_f;
+    let rows = class_rows(o0, p.in_f);
     var s = vec4<f32>(0.0);
     for (var k = 0u; k < p.in_f; k++) {
         let m = means[k];
-        s = fma(vec4<f32>(m), vec4<f32>(w[w0 + k], w[w1 + k], w[w2 + k], w[w3 + k]), s);
+        s = fma(vec4<f32>(m), vec4<f32>(w[rows.x + k], w[rows.y + k], w[rows.z + k],
+                                         w[rows.w + k]), s);
     }
-    for (var r = 0u; r < 4u; r++) {
-        let o = o0 + 64u * r;
-        if (o <= last) {
-            y[n * p.out_f + o] = s[r] + b[o];
-        }
-    }
+    store_classes(n, o0, s);
 }
 
 // pool_linear for in_f % 4 == 0: the same sums over vec4s of the input, the means and the
@@ -95,20 +76,12 @@ fn pool_linear4(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation
     }
     workgroupBarrier();
     let o0 = wid.x * 256u + lid.x;
-    let last = p.out_f - 1u;
-    let w0 = select(0u, o0, o0 <= last) * k4;
-    let w1 = select(0u, o0 + 64u, o0 + 64u <= last) * k4;
-    let w2 = select(0u, o0 + 128u, o0 + 128u <= last) * k4;
-    let w3 = select(0u, o0 + 192u, o0 + 192u <= last) * k4;
+    let rows = class_rows(o0, k4);
     var s = vec4<f32>(0.0);
     for (var k = 0u; k < k4; k++) {
         let m = means4[k];
-        s += vec4<f32>(dot(m, w4[w0 + k]), dot(m, w4[w1 + k]), dot(m, w4[w2 + k]), dot(m, w4[w3 + k]));
+        s += vec4<f32>(dot(m, w4[rows.x + k]), dot(m, w4[rows.y + k]), dot(m, w4[rows.z + k]),
+                       dot(m, w4[rows.w + k]));
     }
-    for (var r = 0u; r < 4u; r++) {
-        let o = o0 + 64u * r;
-        if (o <= last) {
-            y[n * p.out_f + o] = s[r] + b[o];
-        }
-    }
+    store_classes(n, o0, s);
 }

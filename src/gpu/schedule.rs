@@ -252,7 +252,9 @@ fn launches(
                 let x = memory.shapes[pool_input];
                 let (p, grid) = linear::params(n, *in_f, *out_f, Some(x.h * x.w));
                 let res = vec![Res::Value(pool_input), w(0), w(1), output];
-                let k = if in_f.is_multiple_of(4) {
+                let k = if pairs && in_f.is_multiple_of(8) {
+                    Kernel::PoolLinear8
+                } else if in_f.is_multiple_of(4) {
                     Kernel::PoolLinear4
                 } else {
                     Kernel::PoolLinear

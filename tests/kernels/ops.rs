@@ -191,7 +191,9 @@ fn pooled_classifier() {
         ("avgpool+fc 7x7x2048->1000", 1, 7, 7, 2048, 1000),
         ("avgpool+fc 8x8x64->10 b3", 3, 8, 8, 64, 10),
         ("avgpool+fc 5x3x13->7 b3", 3, 5, 3, 13, 7),
-        // Two class blocks of 256, the second partial; vec4 and scalar inputs.
+        // Two class blocks of 256, the second partial; inputs in eights (u64 pairs where the
+        // build has them), in fours only, and scalar.
+        ("avgpool+fc 3x3x40->300 b2", 2, 3, 3, 40, 300),
         ("avgpool+fc 3x3x36->300 b2", 2, 3, 3, 36, 300),
         ("avgpool+fc 3x3x15->300 b2", 2, 3, 3, 15, 300),
         ("avgpool+fc 2x2x3000->5 (unfused)", 2, 2, 2, 3000, 5),

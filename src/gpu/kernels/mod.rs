@@ -114,12 +114,15 @@ pub enum Kernel {
     /// Global average pool fused with the classifier; and over vec4s (in_f % 4 == 0).
     PoolLinear,
     PoolLinear4,
+    /// The same over 8 features per load as u64 pairs (u64-pairs builds, in_f % 8 == 0).
+    PoolLinear8,
 }
 
 impl Kernel {
-    pub const ALL: [Kernel; 40] = [
+    pub const ALL: [Kernel; 41] = [
         Kernel::PoolLinear,
         Kernel::PoolLinear4,
+        Kernel::PoolLinear8,
         Kernel::Conv,
         Kernel::ConvVec4,
         Kernel::Conv1x1,
@@ -201,6 +204,7 @@ impl Kernel {
             Kernel::Linear => ("linear.wgsl", "main"),
             Kernel::PoolLinear => ("linear.wgsl", "pool_linear"),
             Kernel::PoolLinear4 => ("linear.wgsl", "pool_linear4"),
+            Kernel::PoolLinear8 => ("linear_pairs.wgsl", "pool_linear8"),
         }
     }
 
@@ -245,7 +249,7 @@ impl Kernel {
             | Kernel::MaxPool4
             | Kernel::MaxPool8
             | Kernel::GlobalAvgPool => &[(0, Read), (1, Write), (2, Uniform)],
-            Kernel::Linear | Kernel::PoolLinear | Kernel::PoolLinear4 => {
+            Kernel::Linear | Kernel::PoolLinear | Kernel::PoolLinear4 | Kernel::PoolLinear8 => {
                 &[(0, Read), (1, Read), (2, Read), (3, Write), (4, Uniform)]
             }
         }
@@ -290,6 +294,7 @@ impl Kernel {
                 | Kernel::Winograd4Input8
                 | Kernel::Winograd4Output8
                 | Kernel::MaxPool8
+                | Kernel::PoolLinear8
         )
     }
 

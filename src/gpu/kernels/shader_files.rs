@@ -190,12 +190,21 @@ pub const FILES: &[ShaderFile] = &[
     },
     ShaderFile {
         name: "linear.wgsl",
-        pieces: &[],
+        pieces: &[LinearIo],
         body: include_str!("../../../shaders/linear.wgsl"),
         subgroups: false,
         weight_pairs: false,
         output_pairs: false,
         pairs_only: false,
+    },
+    ShaderFile {
+        name: "linear_pairs.wgsl",
+        pieces: &[LinearIo],
+        body: include_str!("../../../shaders/linear_pairs.wgsl"),
+        subgroups: false,
+        weight_pairs: false,
+        output_pairs: false,
+        pairs_only: true,
     },
 ];
 

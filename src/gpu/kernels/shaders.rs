@@ -21,7 +21,7 @@
 //! either u64-pairs view starts, after the prelude, with `u64_pairs` (two f32 in a u64).
 //!
 //! A few files exist only in f32 u64-pairs builds ([`ShaderFile::pairs_only`]: F(4,3)'s
-//! 8-channel transforms and the 8-channel max pool, which declare their bindings as u64 pairs
+//! 8-channel transforms, the 8-channel max pool and pooled classifier, which declare their bindings as u64 pairs
 //! outright). They are
 //! built in f32 alone, in the pairs output view where they have a write step, and start with
 //! `u64_pairs` too. The list of files is [`super::shader_files`].
@@ -68,6 +68,9 @@ pub enum Piece {
     Wino4Math,
     /// `PoolParams` and its binding, `index`, `out_pixel`, the max pools' window addressing.
     PoolWindow,
+    /// `LinearParams`, the classifier's bias, logits and parameter bindings, `class_rows`,
+    /// `store_classes`.
+    LinearIo,
     /// `Rows8x16`, `share_w16`, `share_w32`: the narrow subgroup convs' tiles and weights.
     SgW16,
     /// The Winograd output transforms' `residual` and `y` bindings.
@@ -87,7 +90,7 @@ pub enum Piece {
 }
 
 impl Piece {
-    pub const ALL: [Piece; 23] = [
+    pub const ALL: [Piece; 24] = [
         Piece::ConvIo,
         Piece::ConvX4,
         Piece::ConvX1,
@@ -103,6 +106,7 @@ impl Piece {
         Piece::WinoPairs,
         Piece::Wino4Math,
         Piece::PoolWindow,
+        Piece::LinearIo,
         Piece::SgW16,
         Piece::WinoOut,
         Piece::OutScalar,
@@ -131,6 +135,7 @@ impl Piece {
             Piece::WinoPairs => "wino_pairs.wgsl",
             Piece::Wino4Math => "wino4_math.wgsl",
             Piece::PoolWindow => "pool_window.wgsl",
+            Piece::LinearIo => "linear_io.wgsl",
             Piece::SgW16 => "sg_w16.wgsl",
             Piece::WinoOut => "wino_out.wgsl",
             Piece::OutScalar => "out_scalar.wgsl",
@@ -159,6 +164,7 @@ impl Piece {
             Piece::WinoPairs => include_str!("../../../shaders/common/wino_pairs.wgsl"),
             Piece::Wino4Math => include_str!("../../../shaders/common/wino4_math.wgsl"),
             Piece::PoolWindow => include_str!("../../../shaders/common/pool_window.wgsl"),
+            Piece::LinearIo => include_str!("../../../shaders/common/linear_io.wgsl"),
             Piece::SgW16 => include_str!("../../../shaders/common/sg_w16.wgsl"),
             Piece::WinoOut => include_str!("../../../shaders/common/wino_out.wgsl"),
             Piece::OutScalar => include_str!("../../../shaders/common/out_scalar.wgsl"),

@@ -22,26 +22,15 @@ fn max_pool(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg:
     if (i >= p.count) {
         return;
     }
-    let c = i % p.c;
-    let o = out_pixel(i / p.c);
-    let n = o.x;
-    let oy = o.y;
-    let ox = o.z;
+    let win = window_of(i);
     var m = -3.402823e38;
-    let top = window_top(oy, ox);
-    var ky = 0u;
-    var kx = 0u;
+    var t = Tap(0u, 0u);
     for (var k = 0u; k < p.k_h * p.k_w; k++) {
-        let iy = top.x + i32(ky);
-        let ix = top.y + i32(kx);
-        if (inside(iy, ix)) {
-            m = max(m, f32(x[input_pixel(n, iy, ix) * p.c + c]));
+        let q = tap_pixel(win, t);
+        if (q >= 0) {
+            m = max(m, f32(x[u32(q) * p.c + win.c]));
         }
-        kx += 1u;
-        if (kx == p.k_w) {
-            kx = 0u;
-            ky += 1u;
-        }
+        t = next_tap(t);
     }
     y[i] = act(m);
 }
@@ -53,26 +42,15 @@ fn max_pool4(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg
     if (i >= p.count) {
         return;
     }
-    let c = i % p.c;
-    let o = out_pixel(i / p.c);
-    let n = o.x;
-    let oy = o.y;
-    let ox = o.z;
+    let win = window_of(i);
     var m = vec4<f32>(-3.402823e38);
-    let top = window_top(oy, ox);
-    var ky = 0u;
-    var kx = 0u;
+    var t = Tap(0u, 0u);
     for (var k = 0u; k < p.k_h * p.k_w; k++) {
-        let iy = top.x + i32(ky);
-        let ix = top.y + i32(kx);
-        if (inside(iy, ix)) {
-            m = max(m, vec4<f32>(x4[input_pixel(n, iy, ix) * p.c + c]));
+        let q = tap_pixel(win, t);
+        if (q >= 0) {
+            m = max(m, vec4<f32>(x4[u32(q) * p.c + win.c]));
         }
-        kx += 1u;
-        if (kx == p.k_w) {
-            kx = 0u;
-            ky += 1u;
-        }
+        t = next_tap(t);
     }
     y4[i] = act4(m);
 }

@@ -16,27 +16,18 @@ fn max_pool8(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg
     if (i >= p.count) {
         return;
     }
-    let c = i % p.c;
-    let o = out_pixel(i / p.c);
-    let n = o.x;
+    let win = window_of(i);
     var lo = vec4<f32>(-3.402823e38);
     var hi = lo;
-    let top = window_top(o.y, o.z);
-    var ky = 0u;
-    var kx = 0u;
+    var t = Tap(0u, 0u);
     for (var k = 0u; k < p.k_h * p.k_w; k++) {
-        let iy = top.x + i32(ky);
-        let ix = top.y + i32(kx);
-        if (inside(iy, ix)) {
-            let v = x8[input_pixel(n, iy, ix) * p.c + c];
+        let q = tap_pixel(win, t);
+        if (q >= 0) {
+            let v = x8[u32(q) * p.c + win.c];
             lo = max(lo, unpack2(v.x, v.y));
             hi = max(hi, unpack2(v.z, v.w));
         }
-        kx += 1u;
-        if (kx == p.k_w) {
-            kx = 0u;
-            ky += 1u;
-        }
+        t = next_tap(t);
     }
     y8[i] = vec4<u64>(pack2(lo.x, lo.y), pack2(lo.z, lo.w), pack2(hi.x, hi.y), pack2(hi.z, hi.w));
 }

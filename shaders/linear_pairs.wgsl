@@ -14,7 +14,8 @@ var<workgroup> means8: array<vec4<f32>, 512>;
 
 // s + (m · the row's first four features, then its next four), per class.
 fn dot8(s: f32, ma: vec4<f32>, mb: vec4<f32>, w: vec4<u64>) -> f32 {
-    return s + dot(ma, unpack2(w.x, w.y)) + dot(mb, unpack2(w.z, w.w));
+    let e = unpack8(w);
+    return s + dot(ma, e.a) + dot(mb, e.b);
 }
 
 @compute @workgroup_size(64, 1, 1)
@@ -26,9 +27,9 @@ fn pool_linear8(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation
         var lo = vec4<f32>(0.0);
         var hi = vec4<f32>(0.0);
         for (var q = 0u; q < hw; q++) {
-            let v = x8[(n * hw + q) * k8 + i];
-            lo += unpack2(v.x, v.y);
-            hi += unpack2(v.z, v.w);
+            let v = unpack8(x8[(n * hw + q) * k8 + i]);
+            lo += v.a;
+            hi += v.b;
         }
         means8[2u * i] = lo / f32(hw);
         means8[2u * i + 1u] = hi / f32(hw);

@@ -23,11 +23,11 @@ fn max_pool8(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg
     for (var k = 0u; k < p.k_h * p.k_w; k++) {
         let q = tap_pixel(win, t);
         if (q >= 0) {
-            let v = x8[u32(q) * p.c + win.c];
-            lo = max(lo, unpack2(v.x, v.y));
-            hi = max(hi, unpack2(v.z, v.w));
+            let v = unpack8(x8[u32(q) * p.c + win.c]);
+            lo = max(lo, v.a);
+            hi = max(hi, v.b);
         }
         t = next_tap(t);
     }
-    y8[i] = vec4<u64>(pack2(lo.x, lo.y), pack2(lo.z, lo.w), pack2(hi.x, hi.y), pack2(hi.z, hi.w));
+    y8[i] = pack8(lo, hi);
 }

@@ -18,13 +18,13 @@ fn write_out8(base: u32, c4: u32, v0: vec4<f32>, v1: vec4<f32>) {
         var a = v0;
         var b = v1;
         if (has_residual) {
-            let r = residual[j];
-            a += unpack2(r.x, r.y);
-            b += unpack2(r.z, r.w);
+            let r = unpack8(residual[j]);
+            a += r.a;
+            b += r.b;
         }
         a = relu_if(a);
         b = relu_if(b);
-        y[j] = vec4<u64>(pack2(a.x, a.y), pack2(a.z, a.w), pack2(b.x, b.y), pack2(b.z, b.w));
+        y[j] = pack8(a, b);
     }
 }
 

@@ -18,3 +18,14 @@ fn unpack2(v: u64, w: u64) -> vec4<f32> {
 fn pack2(a: f32, b: f32) -> u64 {
     return u64(bitcast<u32>(a)) | (u64(bitcast<u32>(b)) << 32u);
 }
+
+// Eight f32 (eight channels, `a` the lower four) as two vec4s, and in one `vec4<u64>`.
+struct Eight { a: vec4<f32>, b: vec4<f32> }
+
+fn unpack8(v: vec4<u64>) -> Eight {
+    return Eight(unpack2(v.x, v.y), unpack2(v.z, v.w));
+}
+
+fn pack8(a: vec4<f32>, b: vec4<f32>) -> vec4<u64> {
+    return vec4<u64>(pack2(a.x, a.y), pack2(a.z, a.w), pack2(b.x, b.y), pack2(b.z, b.w));
+}

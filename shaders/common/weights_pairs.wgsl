@@ -10,12 +10,11 @@
 // per lane and row; as one load they took 0.93-0.96 of resnet50's GPU time (BENCHMARKS.md).
 alias wgt_t = vec4<u64>;
 
-// Two vec4s of weights: 8 consecutive output channels of one row.
-struct W8 { a: vec4<f32>, b: vec4<f32> }
+// Two vec4s of weights: 8 consecutive output channels of one row (u64_pairs' `Eight`).
+alias W8 = Eight;
 
 fn load_w8(i: u32) -> W8 {
-    let v = w[i / 2u];
-    return W8(unpack2(v.x, v.y), unpack2(v.z, v.w));
+    return unpack8(w[i / 2u]);
 }
 
 fn load_w4(i: u32) -> vec4<f32> {

@@ -9,17 +9,6 @@
 @group(0) @binding(5) var<storage, read> m_in: array<vec4<u64>>;
 @group(0) @binding(6) var<storage, read> bias: array<vec4<f32>>;
 
-// 8 channels: a holds the lower four.
-struct Eight { a: vec4<f32>, b: vec4<f32> }
-
-fn unpack8(v: vec4<u64>) -> Eight {
-    return Eight(unpack2(v.x, v.y), unpack2(v.z, v.w));
-}
-
-fn pack8(a: vec4<f32>, b: vec4<f32>) -> vec4<u64> {
-    return vec4<u64>(pack2(a.x, a.y), pack2(a.z, a.w), pack2(b.x, b.y), pack2(b.z, b.w));
-}
-
 // Input channels 8·c8.. of pixel (iy, ix) of image n; 0 outside the image (the padding).
 fn input8_at(n: u32, iy: i32, ix: i32, c8: u32) -> Eight {
     if (iy < 0 || ix < 0 || iy >= i32(p.in_h) || ix >= i32(p.in_w)) {

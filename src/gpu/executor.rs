@@ -133,6 +133,11 @@ impl Model {
         &self.options
     }
 
+    /// The device's capabilities as this model's precision sees them.
+    fn caps(&self) -> conv::DeviceCaps {
+        self.ctx.caps.for_precision(self.options.precision)
+    }
+
     /// The conv variant for `conv` with an input of `batch × h × w`: forced, else tuned, else
     /// the heuristic.
     pub(crate) fn variant(
@@ -146,7 +151,7 @@ impl Model {
             let key = super::tune::shape_key(conv, batch, h, w);
             self.options.tuned.get(&key).copied()
         };
-        let caps = self.ctx.caps.for_precision(self.options.precision);
+        let caps = self.caps();
         match self.options.variant.or_else(tuned) {
             Some(v) if v.runs_on(conv, caps) => v,
             _ => {
@@ -247,10 +252,7 @@ impl Model {
                 &self.exec,
                 mem,
                 &variants,
-                self.ctx
-                    .caps
-                    .for_precision(self.options.precision)
-                    .u64_pairs,
+                self.caps().u64_pairs,
             ))
         })?;
         let shaped = Arc::new(Shaped {

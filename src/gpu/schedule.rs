@@ -315,7 +315,7 @@ pub(crate) fn steps(
 
 /// Builds the schedule (the memory plan comes first; see the module docs). `pairs`: the
 /// model's shader builds read and write u64 pairs (`DeviceCaps::u64_pairs` at its precision),
-/// which offers the 8-channel Winograd transforms.
+/// which offers the 8-channel Winograd transforms, max pool and pooled classifier.
 pub(crate) fn build(
     device: &wgpu::Device,
     graph: &Graph,

@@ -282,8 +282,8 @@ impl Kernel {
     }
 
     /// Whether the kernel is offered only in u64-pairs builds: the subgroup GEMMs' wider
-    /// channel blocks (see [`conv::ConvVariant::needs_u64_pairs`]) and the Winograd
-    /// transforms whose files exist only there ([`shaders::ShaderFile::pairs_only`]).
+    /// channel blocks (see [`conv::ConvVariant::needs_u64_pairs`]) and the kernels of the
+    /// files that exist only there ([`shaders::ShaderFile::pairs_only`]).
     pub fn needs_u64_pairs(self) -> bool {
         matches!(
             self,
@@ -291,11 +291,7 @@ impl Kernel {
                 | Kernel::ConvSubgroup14C256
                 | Kernel::ConvSubgroup8C256
                 | Kernel::ConvSubgroup7C256
-                | Kernel::Winograd4Input8
-                | Kernel::Winograd4Output8
-                | Kernel::MaxPool8
-                | Kernel::PoolLinear8
-        )
+        ) || shaders::file(self.entry().0).is_some_and(|f| f.pairs_only)
     }
 
     /// `file:entry`, as shown in profiles.

@@ -21,10 +21,10 @@
 //! either u64-pairs view starts, after the prelude, with `u64_pairs` (two f32 in a u64).
 //!
 //! A few files exist only in f32 u64-pairs builds ([`ShaderFile::pairs_only`]: F(4,3)'s
-//! 8-channel transforms, the 8-channel max pool and pooled classifier, which declare their bindings as u64 pairs
-//! outright). They are
-//! built in f32 alone, in the pairs output view where they have a write step, and start with
-//! `u64_pairs` too. The list of files is [`super::shader_files`].
+//! 8-channel transforms, the 8-channel max pool and pooled classifier, which declare their
+//! bindings as u64 pairs outright). They are built in f32 alone, in the pairs output view
+//! where they have a write step, and start with `u64_pairs` too. The list of files is
+//! [`super::shader_files`].
 //!
 //! Nothing is rewritten: the precision only chooses the prelude (`alias act = f32;` or
 //! `enable f16; alias act = f16;`), so a kernel that redefines an alias, or uses a name no

@@ -9,7 +9,9 @@
 use wgpu::util::DeviceExt;
 
 use super::kernels::conv::ConvVariant;
-use super::kernels::{conv, conv_sg, eltwise, layout, linear, pool, winograd, Kernel, WriteForm};
+use super::kernels::{
+    conv, conv_grouped_sg, conv_sg, eltwise, layout, linear, pool, winograd, Kernel, WriteForm,
+};
 use super::memory_plan::MemoryPlan;
 use crate::model::{Graph, Op};
 
@@ -86,6 +88,9 @@ pub(crate) fn choose_variants(
                 let x = memory.shapes[node.inputs[0]];
                 let y = memory.shapes[node.output];
                 let mut v = choose(c, x.h, x.w);
+                if v.is_grouped_subgroup() && weight_buffers(i) <= conv_grouped_sg::WEIGHT_INDEX {
+                    v = ConvVariant::Grouped;
+                }
                 if let Some(form) = v.winograd_form() {
                     let (vb, mb) = winograd::scratch_bytes(c, n, y.h, y.w, form);
                     if vb.max(mb) > limit || weight_buffers(i) <= form.weight_index() {
@@ -211,9 +216,16 @@ fn launches(
                     ConvVariant::Strip16 => Kernel::ConvStrip16,
                     ConvVariant::Strip32 => Kernel::ConvStrip32,
                     ConvVariant::Grouped => Kernel::ConvGrouped,
+                    ConvVariant::GroupedSubgroup => Kernel::ConvGroupedSg,
+                    ConvVariant::GroupedSubgroup8 => Kernel::ConvGroupedSg8,
                     _ => Kernel::Conv,
                 };
-                let res = vec![input, w(0), w(1), residual, output];
+                let weights = if variant.is_grouped_subgroup() {
+                    w(conv_grouped_sg::WEIGHT_INDEX)
+                } else {
+                    w(0)
+                };
+                let res = vec![input, weights, w(1), residual, output];
                 vec![Launch {
                     write,
                     ..launch(k, &p, grid, res)

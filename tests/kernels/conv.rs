@@ -168,10 +168,12 @@ fn conv_awkward_shapes() {
     ]);
 }
 
-/// Grouped and dilated convs (only the grouped kernel takes them): ResNeXt's 3×3s (32 groups
-/// of 4 and of 8 channels, 64 of 4, stride 1 and 2), depthwise with and without a channel
-/// multiplier, 2 groups of 13 channels, groups with 3 inputs and 5 outputs, a grouped 1×1,
-/// dilation 2 and a non-square grouped dilation with asymmetric padding, odd sizes, batch 3.
+/// Grouped and dilated convs (the grouped kernel takes them all, the grouped subgroup GEMMs
+/// those with Cin/G % 4 == 0): ResNeXt's 3×3s (32 groups of 4, 8, 16 and 32 channels, 64 of 4,
+/// stride 1 and 2), depthwise with and without a channel multiplier, 2 groups of 13 channels,
+/// groups with 3 inputs and 5 outputs, groups with more outputs than inputs and fewer, grouped
+/// 1×1s, dilation 2 and a non-square grouped dilation with asymmetric padding, odd sizes,
+/// batch 3.
 #[test]
 fn conv_grouped_and_dilated() {
     run(&[
@@ -183,6 +185,20 @@ fn conv_grouped_and_dilated() {
         (1, 15, 15, sq(26, 26, 3, 1, 1).grouped(2), Projection, true),
         (3, 9, 11, sq(12, 20, 3, 2, 1).grouped(4), Plain, true),
         (1, 7, 7, sq(64, 64, 1, 1, 0).grouped(8), Identity, true),
+        // Groups of 16 and 32 outputs (ResNeXt-50's last stages), 2 and 8 outputs from 4
+        // inputs, a grouped 1×1 of 16 inputs and 32 outputs; several pixel blocks at batch 3.
+        (1, 9, 9, sq(512, 512, 3, 1, 1).grouped(32), Identity, true),
+        (1, 5, 5, sq(1024, 1024, 3, 2, 1).grouped(32), Plain, true),
+        (2, 11, 11, sq(64, 32, 3, 1, 1).grouped(16), Plain, true),
+        (
+            3,
+            12,
+            12,
+            sq(64, 128, 3, 1, 1).grouped(16),
+            Projection,
+            true,
+        ),
+        (2, 20, 20, sq(32, 64, 1, 1, 0).grouped(2), Plain, true),
         (
             1,
             15,

@@ -111,6 +111,9 @@ pub fn params(
     if let Some(tile) = super::conv_sg::Tile::of(variant) {
         return (p, tile.grid(m, c4));
     }
+    if let Some(grid) = super::conv_grouped_sg::grid(variant, m, c4) {
+        return (p, grid);
+    }
     if let Some(strip) = super::conv_strip::Strip::of(variant) {
         return (p, strip.grid(batch, out_h, out_w, c4));
     }
@@ -165,12 +168,16 @@ pub enum ConvVariant {
     /// The same over 32-channel blocks and strips of 16 pixels.
     Strip32,
     /// Direct conv of one pixel × 4 output channels per invocation, any groups and dilation
-    /// (the only variant for grouped, depthwise or dilated convs).
+    /// (the only variant for depthwise or dilated convs).
     Grouped,
+    /// Grouped convs as the narrow subgroup GEMM over block-dense weights (needs `SUBGROUP`;
+    /// [`super::conv_grouped_sg::eligible`]), 32 pixels per invocation; and 8 (small maps).
+    GroupedSubgroup,
+    GroupedSubgroup8,
 }
 
 impl ConvVariant {
-    pub const ALL: [ConvVariant; 21] = [
+    pub const ALL: [ConvVariant; 23] = [
         ConvVariant::Direct,
         ConvVariant::DirectVec4,
         ConvVariant::Gemm1x1,
@@ -192,6 +199,8 @@ impl ConvVariant {
         ConvVariant::Strip16,
         ConvVariant::Strip32,
         ConvVariant::Grouped,
+        ConvVariant::GroupedSubgroup,
+        ConvVariant::GroupedSubgroup8,
     ];
 
     /// Short name used in profiles and the tuning cache.
@@ -218,6 +227,8 @@ impl ConvVariant {
             ConvVariant::Strip16 => "sg_strip_c16",
             ConvVariant::Strip32 => "sg_strip_c32",
             ConvVariant::Grouped => "grouped",
+            ConvVariant::GroupedSubgroup => "sg_grouped",
+            ConvVariant::GroupedSubgroup8 => "sg_grouped8",
         }
     }
 
@@ -227,13 +238,19 @@ impl ConvVariant {
     }
 
     /// Whether this variant can compute `conv` at all: only [`ConvVariant::Grouped`] computes
-    /// grouped or dilated convs.
+    /// every grouped or dilated conv, the grouped subgroup GEMMs the grouped convs they are
+    /// [eligible](super::conv_grouped_sg::eligible) for.
     pub fn supports(self, conv: &Conv2d) -> bool {
+        if self.is_grouped_subgroup() {
+            return super::conv_grouped_sg::eligible(conv);
+        }
         if self != ConvVariant::Grouped && !conv.is_plain() {
             return false;
         }
         match self {
-            ConvVariant::Grouped => true,
+            ConvVariant::Grouped | ConvVariant::GroupedSubgroup | ConvVariant::GroupedSubgroup8 => {
+                true
+            }
             ConvVariant::Direct => true,
             ConvVariant::DirectVec4 => conv.in_c.is_multiple_of(4),
             ConvVariant::Gemm1x1 => {
@@ -265,9 +282,16 @@ impl ConvVariant {
         }
     }
 
+    /// Whether the variant is a grouped subgroup GEMM (reads the block-dense weights,
+    /// [`super::conv_grouped_sg::WEIGHT_INDEX`]).
+    pub fn is_grouped_subgroup(self) -> bool {
+        super::conv_grouped_sg::pixels_per_group(self).is_some()
+    }
+
     /// Whether the variant needs subgroup operations.
     pub fn needs_subgroups(self) -> bool {
         matches!(self, ConvVariant::WinogradSubgroup | ConvVariant::Winograd4)
+            || self.is_grouped_subgroup()
             || super::conv_sg::Tile::of(self).is_some()
             || super::conv_strip::Strip::of(self).is_some()
     }
@@ -326,10 +350,13 @@ impl ConvVariant {
 /// that is offered and its tiles fill the GEMM ([`winograd::prefer_f4`]); without subgroups
 /// Winograd for eligible 3×3 stride-1 convs, the GEMM for 1×1 convs, the vec4 direct kernel
 /// where Cin allows it. On GPUs: the workgroup-memory tiled
-/// GEMM where Cin % 16 == 0, else the direct kernels. Grouped and dilated convs: the grouped
-/// kernel everywhere. `--tune` replaces this with measurements.
+/// GEMM where Cin % 16 == 0, else the direct kernels. Grouped convs: on CPU adapters with
+/// subgroups the grouped subgroup GEMM where it is eligible ([`conv_grouped_sg::choose`]),
+/// else (and dilated convs everywhere) the one-pixel grouped kernel. `--tune` replaces this
+/// with measurements.
 ///
 /// [`conv_sg::choose`]: super::conv_sg::choose
+/// [`conv_grouped_sg::choose`]: super::conv_grouped_sg::choose
 /// [`conv_strip::choose`]: super::conv_strip::choose
 /// [`winograd::prefer_f4`]: super::winograd::prefer_f4
 pub fn choose(
@@ -338,11 +365,15 @@ pub fn choose(
     out_hw: (usize, usize),
     caps: DeviceCaps,
 ) -> ConvVariant {
-    if !conv.is_plain() {
-        return ConvVariant::Grouped;
-    }
     let (out_h, out_w) = out_hw;
     let pixels = batch * out_h * out_w;
+    if !conv.is_plain() {
+        let sg = super::conv_grouped_sg::choose(pixels);
+        if caps.device_type == wgpu::DeviceType::Cpu && sg.runs_on(conv, caps) {
+            return sg;
+        }
+        return ConvVariant::Grouped;
+    }
     let sg = super::conv_strip::choose(conv, super::conv_sg::choose(conv.out_c, pixels), out_w);
     // Winograd's subgroup GEMM works in 64-channel blocks too: where those pad Cout least.
     let wide = super::conv_sg::wider(sg).is_some();
@@ -476,8 +507,23 @@ mod tests {
         assert_eq!(choose(&s2, 1, (28, 28), cpu), ConvVariant::DirectVec4);
         // GPUs: the workgroup-memory tiles.
         assert_eq!(choose(&c3(64), 1, (56, 56), gpu), ConvVariant::Tiled);
-        // Grouped convs: the grouped kernel everywhere.
-        let g = Conv2d::square(64, 64, 3, 1, 1).grouped(32);
-        assert_eq!(choose(&g, 1, (56, 56), cpu_sg), ConvVariant::Grouped);
+        // Grouped convs: the grouped subgroup GEMM on CPU adapters with subgroups, the
+        // one-pixel kernel elsewhere and for what the GEMM cannot take.
+        let g = Conv2d::square(128, 128, 3, 1, 1).grouped(32);
+        assert_eq!(
+            choose(&g, 1, (56, 56), cpu_sg),
+            ConvVariant::GroupedSubgroup
+        );
+        assert_eq!(
+            choose(&g, 1, (28, 28), cpu_sg),
+            ConvVariant::GroupedSubgroup8
+        );
+        assert_eq!(choose(&g, 1, (56, 56), cpu), ConvVariant::Grouped);
+        assert_eq!(choose(&g, 1, (56, 56), gpu), ConvVariant::Grouped);
+        let depthwise = Conv2d::square(64, 64, 3, 1, 1).grouped(64);
+        assert_eq!(
+            choose(&depthwise, 1, (56, 56), cpu_sg),
+            ConvVariant::Grouped
+        );
     }
 }

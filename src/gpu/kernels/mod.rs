@@ -3,6 +3,7 @@
 //! their pipelines once and only describe dispatches; the executor records and submits.
 
 pub mod conv;
+pub mod conv_grouped_sg;
 pub mod conv_sg;
 pub mod conv_strip;
 pub mod device_caps;
@@ -80,6 +81,10 @@ pub enum Kernel {
     ConvStrip32,
     /// Grouped / depthwise / dilated direct conv.
     ConvGrouped,
+    /// Grouped convs as the narrow subgroup GEMM over block-dense weights, 256- and 64-pixel
+    /// blocks.
+    ConvGroupedSg,
+    ConvGroupedSg8,
     /// Winograd F(2,3): input transform, 16 GEMMs, output transform.
     WinogradInput,
     WinogradGemm,
@@ -119,7 +124,7 @@ pub enum Kernel {
 }
 
 impl Kernel {
-    pub const ALL: [Kernel; 41] = [
+    pub const ALL: [Kernel; 43] = [
         Kernel::PoolLinear,
         Kernel::PoolLinear4,
         Kernel::PoolLinear8,
@@ -141,6 +146,8 @@ impl Kernel {
         Kernel::ConvStrip16,
         Kernel::ConvStrip32,
         Kernel::ConvGrouped,
+        Kernel::ConvGroupedSg,
+        Kernel::ConvGroupedSg8,
         Kernel::WinogradInput,
         Kernel::WinogradGemm,
         Kernel::WinogradOutput,
@@ -182,6 +189,8 @@ impl Kernel {
             Kernel::ConvStrip16 => ("conv_sg_strip.wgsl", "s16"),
             Kernel::ConvStrip32 => ("conv_sg_strip.wgsl", "s32"),
             Kernel::ConvGrouped => ("conv_grouped.wgsl", "main"),
+            Kernel::ConvGroupedSg => ("conv_sg_grouped.wgsl", "main"),
+            Kernel::ConvGroupedSg8 => ("conv_sg_grouped.wgsl", "main8"),
             Kernel::WinogradInput => ("winograd.wgsl", "input"),
             Kernel::WinogradGemm => ("winograd.wgsl", "gemm"),
             Kernel::WinogradOutput => ("winograd.wgsl", "output"),
@@ -239,7 +248,9 @@ impl Kernel {
             | Kernel::ConvSubgroup32
             | Kernel::ConvStrip16
             | Kernel::ConvStrip32
-            | Kernel::ConvGrouped => CONV_BINDINGS,
+            | Kernel::ConvGrouped
+            | Kernel::ConvGroupedSg
+            | Kernel::ConvGroupedSg8 => CONV_BINDINGS,
             Kernel::Affine => &[(0, Read), (5, Read), (2, Read), (3, Write), (4, Uniform)],
             Kernel::Add => &[(0, Read), (1, Read), (3, Write), (4, Uniform)],
             Kernel::Relu => &[(0, Read), (3, Write), (4, Uniform)],

@@ -99,6 +99,15 @@ pub const FILES: &[ShaderFile] = &[
         pairs_only: false,
     },
     ShaderFile {
+        name: "conv_sg_grouped.wgsl",
+        pieces: SG_NARROW,
+        body: include_str!("../../../shaders/conv_sg_grouped.wgsl"),
+        subgroups: true,
+        weight_pairs: false,
+        output_pairs: false,
+        pairs_only: false,
+    },
+    ShaderFile {
         name: "conv_sg_strip.wgsl",
         pieces: SG_NARROW,
         body: include_str!("../../../shaders/conv_sg_strip.wgsl"),

@@ -5,36 +5,72 @@
 // Grouped conv (G = p.groups groups of Cin/G input and Cout/G output channels; ResNeXt's 3×3s)
 // as the narrow subgroup implicit GEMM of conv_sg_narrow.wgsl over 16-output-channel blocks:
 //
-//   acc[m][co] = sum over (ky, kx, c < S) of
-//                x[n, oy*sh + ky - pt, ox*sw + kx - pl, first(b) + c] * wb[ky][kx][c][co]
+//   acc[m][co] = sum over (ky, kx, c < Cin/G) of
+//                x[n, oy*sh + ky - pt, ox*sw + kx - pl, g*Cin/G + c] * w[ky][kx][c][co]
+//                (g = co / (Cout/G), co's group)
 //   y[m][co]   = acc + bias[co] (+ residual[m][co]) (ReLU)          (the fused write step)
 //
-// Block b (output channels 16b .. 16b + 15) reads the S = Cin/G · max(1, 16 / (Cout/G)) input
-// channels from first(b) = (16b / (Cout/G)) · Cin/G: its own group's where a group spans whole
-// blocks (Cout/G a multiple of 16), else those of the 16 / (Cout/G) groups it holds. The
-// weights are block-dense (src/gpu/kernels/conv_grouped_sg.rs `pack_blocks`): rows
-// (ky·KW + kx)·S + c of Cout padded to 16, with 0 where input channel first(b) + c and output
-// channel co are in different groups; so every block is a dense 16-column GEMM of K = KH·KW·S
-// (Cout/G = 4 and 8 multiply 4× and 2× the useful FMAs; on CPU drivers the loads, which are
-// the same as exact per-group sums would issue, decide).
-// Needs Cin/G % 4 == 0, Cout % 16 == 0, Cout/G dividing 16 or a multiple of it, no dilation.
+// Each block holds whole groups, or each group whole blocks: the pipeline constant
+// `block_groups` is 16 / (Cout/G) where Cout/G is 4 or 8 (4 or 2 groups per block), 1 where
+// Cout/G is a multiple of 16. Block b's groups read the block_groups · Cin/G input channels
+// from first(b) = (16b / (Cout/G)) · Cin/G on. The weights are the packed HWIO ones (rows
+// (ky·KW + kx)·Cin/G + c of Cout padded to 16): weight rows 4s .. 4s + 3 hold input channels
+// 4k .. 4k + 3 of every group of the block (step s = (tap, k)), each group in its own columns.
+// So per step a pixel loads one input vec4 per group of the block, and each output vec4 takes
+// the four rows of its own group's vec4: the block is block-diagonal and only its nonzero
+// products are computed (64 FMAs per step and pixel whatever the groups).
+// Needs Cin/G % 4 == 0, Cout % 16 == 0, Cout/G of 4, 8 or a multiple of 16, no dilation.
 //
 // A workgroup is 8 invocations (lanes 0..7 of a subgroup); invocation l computes pixels
-// mb + 8i + l (i < ROWS) × the block's 16 channels. The 4 × 16 weights of every 4 input
-// channels are loaded once per subgroup (lane l: column l % 4 of rows l / 4 and 2 + l / 4) and
-// shared with subgroupBroadcast. Entry points: `main` (ROWS = 32, 256 pixels per workgroup)
-// and `main8` (ROWS = 8, 64 pixels, for small maps). Grid: x = 16-channel blocks, (y, z) =
-// pixel blocks.
+// mb + 8i + l (i < ROWS) × the block's 16 channels. The 4 × 16 weights of every step are
+// loaded once per subgroup (lane l: column l % 4 of rows l / 4 and 2 + l / 4) and shared
+// with subgroupBroadcast. Entry points: `main` (ROWS = 32, 256 pixels per workgroup) and
+// `main8` (ROWS = 8, 64 pixels, for small maps). Grid: x = 16-channel blocks, (y, z) = pixel
+// blocks.
 
-// The input channels block `cb` (its first vec4 column) reads, in vec4s: `span4` per pixel
-// from `first4`.
-struct Span { first4: u32, span4: u32 }
+// Groups per 16-channel block: 1, 2 or 4.
+override block_groups: u32 = 1u;
 
-fn block_span(cb: u32) -> Span {
+// a + x · wt for one pixel at step (tap base `t`, input vec4 `c` of the block's first group),
+// where the block's groups are `cg4` = Cin/G / 4 vec4s apart in the input.
+fn mac_block(a: Acc, t: i32, c: u32, cg4: u32, wt: W16) -> Acc {
+    let x0 = load_x(t, c);
+    if (block_groups == 1u) {
+        return mac(a, x0, wt);
+    }
+    let x1 = load_x(t, c + cg4);
+    if (block_groups == 2u) {
+        return Acc(mac4(a.c0, x0, wt.r0.c0, wt.r1.c0, wt.r2.c0, wt.r3.c0),
+                   mac4(a.c1, x0, wt.r0.c1, wt.r1.c1, wt.r2.c1, wt.r3.c1),
+                   mac4(a.c2, x1, wt.r0.c2, wt.r1.c2, wt.r2.c2, wt.r3.c2),
+                   mac4(a.c3, x1, wt.r0.c3, wt.r1.c3, wt.r2.c3, wt.r3.c3));
+    }
+    let x2 = load_x(t, c + 2u * cg4);
+    let x3 = load_x(t, c + 3u * cg4);
+    return Acc(mac4(a.c0, x0, wt.r0.c0, wt.r1.c0, wt.r2.c0, wt.r3.c0),
+               mac4(a.c1, x1, wt.r0.c1, wt.r1.c1, wt.r2.c1, wt.r3.c1),
+               mac4(a.c2, x2, wt.r0.c2, wt.r1.c2, wt.r2.c2, wt.r3.c2),
+               mac4(a.c3, x3, wt.r0.c3, wt.r1.c3, wt.r2.c3, wt.r3.c3));
+}
+
+// r + x · wt for the eight pixels.
+fn mac_block8(r: Rows8x16, t: Taps8, c: u32, cg4: u32, wt: W16) -> Rows8x16 {
+    return Rows8x16(
+        mac_block(r.a0, t.t0, c, cg4, wt),
+        mac_block(r.a1, t.t1, c, cg4, wt),
+        mac_block(r.a2, t.t2, c, cg4, wt),
+        mac_block(r.a3, t.t3, c, cg4, wt),
+        mac_block(r.a4, t.t4, c, cg4, wt),
+        mac_block(r.a5, t.t5, c, cg4, wt),
+        mac_block(r.a6, t.t6, c, cg4, wt),
+        mac_block(r.a7, t.t7, c, cg4, wt),
+    );
+}
+
+// Block `cb`'s (its first vec4 column) first input vec4.
+fn block_first4(cb: u32) -> u32 {
     let cin_g = p.in_c / p.groups;
-    let cout_g = p.out_c / p.groups;
-    let first = (cb * 4u / cout_g) * cin_g;
-    return Span(first / 4u, cin_g * max(1u, 16u / cout_g) / 4u);
+    return (cb * 4u / (p.out_c / p.groups)) * cin_g / 4u;
 }
 
 // ROWS = 32: four groups of eight pixels share every weight row.
@@ -63,8 +99,9 @@ fn main(
     var r2 = zero_rows8x16();
     var r3 = zero_rows8x16();
     let cin4 = p.in_c / 4u;
-    let g = block_span(cb);
-    let steps = k_steps(g.span4);
+    let cg4 = p.in_c / p.groups / 4u;
+    let first4 = block_first4(cb);
+    let steps = k_steps(cg4);
     var at = Step(0u, 0u, 0u);
     var t0 = taps8(o0, 0u, 0u, cin4);
     var t1 = taps8(o1, 0u, 0u, cin4);
@@ -72,12 +109,12 @@ fn main(
     var t3 = taps8(o3, 0u, 0u, cin4);
     for (var s = 0u; s < steps; s++) {
         let wt = share_w16(s * 4u, cb, l);
-        let c = g.first4 + at.c;
-        r0 = mac_rows8x16(r0, t0, c, wt);
-        r1 = mac_rows8x16(r1, t1, c, wt);
-        r2 = mac_rows8x16(r2, t2, c, wt);
-        r3 = mac_rows8x16(r3, t3, c, wt);
-        at = next_step(at, g.span4);
+        let c = first4 + at.c;
+        r0 = mac_block8(r0, t0, c, cg4, wt);
+        r1 = mac_block8(r1, t1, c, cg4, wt);
+        r2 = mac_block8(r2, t2, c, cg4, wt);
+        r3 = mac_block8(r3, t3, c, cg4, wt);
+        at = next_step(at, cg4);
         if (at.c == 0u) {
             t0 = taps8(o0, at.ky, at.kx, cin4);
             t1 = taps8(o1, at.ky, at.kx, cin4);
@@ -111,13 +148,14 @@ fn main8(
     let o = origins8(m0);
     var r = zero_rows8x16();
     let cin4 = p.in_c / 4u;
-    let g = block_span(cb);
-    let steps = k_steps(g.span4);
+    let cg4 = p.in_c / p.groups / 4u;
+    let first4 = block_first4(cb);
+    let steps = k_steps(cg4);
     var at = Step(0u, 0u, 0u);
     var t = taps8(o, 0u, 0u, cin4);
     for (var s = 0u; s < steps; s++) {
-        r = mac_rows8x16(r, t, g.first4 + at.c, share_w16(s * 4u, cb, l));
-        at = next_step(at, g.span4);
+        r = mac_block8(r, t, first4 + at.c, cg4, share_w16(s * 4u, cb, l));
+        at = next_step(at, cg4);
         if (at.c == 0u) {
             t = taps8(o, at.ky, at.kx, cin4);
         }

@@ -19,6 +19,20 @@
 // Both keep 128 vec4 accumulators per invocation, as many pixels as fit beside them.
 // Grid: x = CH-channel blocks, (y, z) = blocks of ROWS·8 pixels.
 
+// r + x[taps, c] · wt for the eight pixels (4 input channels × 16 output channels).
+fn mac_rows8x16(r: Rows8x16, t: Taps8, c: u32, wt: W16) -> Rows8x16 {
+    return Rows8x16(
+        mac(r.a0, load_x(t.t0, c), wt),
+        mac(r.a1, load_x(t.t1, c), wt),
+        mac(r.a2, load_x(t.t2, c), wt),
+        mac(r.a3, load_x(t.t3, c), wt),
+        mac(r.a4, load_x(t.t4, c), wt),
+        mac(r.a5, load_x(t.t5, c), wt),
+        mac(r.a6, load_x(t.t6, c), wt),
+        mac(r.a7, load_x(t.t7, c), wt),
+    );
+}
+
 // CH = 16, ROWS = 32: four groups of eight pixels share every weight row.
 @compute @workgroup_size(8, 1, 1)
 fn c16(

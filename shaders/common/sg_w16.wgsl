@@ -1,8 +1,7 @@
-// Piece: what the narrow and grouped subgroup conv kernels share (needs conv_x4's `load_x`,
-// conv_store, acc16, sg_tile's `Taps8` and sg64's `load_b`): the accumulators of eight pixels
-// × 16 output channels, the 4 × 16 or 4 × 32 weights of four input channels, loaded once per
-// subgroup (lanes 0..7) and handed to every lane with subgroupBroadcast, and the eight pixels'
-// multiply-adds and stores.
+// Piece: what the narrow and grouped subgroup conv kernels share (needs conv_store, acc16 and
+// sg64's `load_b`): the accumulators of eight pixels × 16 output channels and their stores,
+// and the 4 × 16 or 4 × 32 weights of four input channels, loaded once per subgroup (lanes
+// 0..7) and handed to every lane with subgroupBroadcast.
 
 // 16 channels of eight pixels.
 struct Rows8x16 { a0: Acc, a1: Acc, a2: Acc, a3: Acc, a4: Acc, a5: Acc, a6: Acc, a7: Acc }
@@ -39,20 +38,6 @@ fn share_w32(row: u32, cb: u32, l: u32) -> W32 {
     let v2 = load_b(row + 2u, cb + l);
     let v3 = load_b(row + 3u, cb + l);
     return W32(W16(lo4(v0), lo4(v1), lo4(v2), lo4(v3)), W16(hi4(v0), hi4(v1), hi4(v2), hi4(v3)));
-}
-
-// r + x[taps, c] · wt for the eight pixels (4 input channels × 16 output channels).
-fn mac_rows8x16(r: Rows8x16, t: Taps8, c: u32, wt: W16) -> Rows8x16 {
-    return Rows8x16(
-        mac(r.a0, load_x(t.t0, c), wt),
-        mac(r.a1, load_x(t.t1, c), wt),
-        mac(r.a2, load_x(t.t2, c), wt),
-        mac(r.a3, load_x(t.t3, c), wt),
-        mac(r.a4, load_x(t.t4, c), wt),
-        mac(r.a5, load_x(t.t5, c), wt),
-        mac(r.a6, load_x(t.t6, c), wt),
-        mac(r.a7, load_x(t.t7, c), wt),
-    );
 }
 
 // The eight pixels' 16 channels from vec4 column c4, plus the bias b.

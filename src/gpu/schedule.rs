@@ -88,9 +88,6 @@ pub(crate) fn choose_variants(
                 let x = memory.shapes[node.inputs[0]];
                 let y = memory.shapes[node.output];
                 let mut v = choose(c, x.h, x.w);
-                if v.is_grouped_subgroup() && weight_buffers(i) <= conv_grouped_sg::WEIGHT_INDEX {
-                    v = ConvVariant::Grouped;
-                }
                 if let Some(form) = v.winograd_form() {
                     let (vb, mb) = winograd::scratch_bytes(c, n, y.h, y.w, form);
                     if vb.max(mb) > limit || weight_buffers(i) <= form.weight_index() {
@@ -216,16 +213,12 @@ fn launches(
                     ConvVariant::Strip16 => Kernel::ConvStrip16,
                     ConvVariant::Strip32 => Kernel::ConvStrip32,
                     ConvVariant::Grouped => Kernel::ConvGrouped,
-                    ConvVariant::GroupedSubgroup => Kernel::ConvGroupedSg,
-                    ConvVariant::GroupedSubgroup8 => Kernel::ConvGroupedSg8,
+                    ConvVariant::GroupedSubgroup | ConvVariant::GroupedSubgroup8 => {
+                        conv_grouped_sg::kernel(variant, c).unwrap_or(Kernel::ConvGrouped)
+                    }
                     _ => Kernel::Conv,
                 };
-                let weights = if variant.is_grouped_subgroup() {
-                    w(conv_grouped_sg::WEIGHT_INDEX)
-                } else {
-                    w(0)
-                };
-                let res = vec![input, weights, w(1), residual, output];
+                let res = vec![input, w(0), w(1), residual, output];
                 vec![Launch {
                     write,
                     ..launch(k, &p, grid, res)

@@ -2,14 +2,13 @@
 //! layout (Cout padded to the channel block) in the storage precision, plus the
 //! Winograd-transformed weights of eligible 3×3 convs (F(2,3) for each, F(4,3) too for those
 //! of at most 256 × 256 channels on adapters with subgroups); biases, batch-norm affines and the
-//! classifier stay f32; grouped convs that the grouped subgroup GEMM takes get their
-//! block-dense weights too. Every buffer is padded to a multiple of 32 bytes, the element of the
+//! classifier stay f32. Every buffer is padded to a multiple of 32 bytes, the element of the
 //! u64-pair views (`vec4<u64>`), which the dummy also binds as.
 
 use wgpu::util::DeviceExt;
 
 use super::context::Context;
-use super::kernels::{conv, conv_grouped_sg, winograd, Precision};
+use super::kernels::{conv, winograd, Precision};
 use crate::error::{Error, Result};
 use crate::model::{Graph, Op};
 
@@ -59,12 +58,6 @@ pub(crate) fn upload(
                 if winograd::eligible(conv) {
                     let u = winograd::transform_weights(conv, weight, winograd::Form::F2);
                     bufs.push(stored(&node.name, &u)?);
-                }
-                // Grouped convs the grouped subgroup GEMM can run: its block-dense weights
-                // (conv_grouped_sg::WEIGHT_INDEX).
-                if conv::ConvVariant::GroupedSubgroup.runs_on(conv, ctx.caps) {
-                    let wb = conv_grouped_sg::pack_blocks(conv, weight);
-                    bufs.push(stored(&node.name, &wb)?);
                 }
                 // Only where F(4,3) can run (it needs subgroups): 4× the 3×3 weights.
                 if conv::ConvVariant::Winograd4.runs_on(conv, ctx.caps) {

@@ -185,8 +185,11 @@ fn conv_grouped_and_dilated() {
         (1, 15, 15, sq(26, 26, 3, 1, 1).grouped(2), Projection, true),
         (3, 9, 11, sq(12, 20, 3, 2, 1).grouped(4), Plain, true),
         (1, 7, 7, sq(64, 64, 1, 1, 0).grouped(8), Identity, true),
-        // Groups of 16 and 32 outputs (ResNeXt-50's last stages), 2 and 8 outputs from 4
-        // inputs, a grouped 1×1 of 16 inputs and 32 outputs; several pixel blocks at batch 3.
+        // Groups of 16 and 32 outputs (ResNeXt-50's last stages); 2 and 8 outputs from 4
+        // inputs, 4 from 8, 16 from 12; a grouped 1×1 of 16 inputs and 32 outputs; several
+        // pixel blocks at batch 3.
+        (1, 17, 17, sq(128, 64, 3, 1, 1).grouped(16), Plain, true),
+        (2, 9, 9, sq(48, 64, 3, 2, 1).grouped(4), Plain, true),
         (1, 9, 9, sq(512, 512, 3, 1, 1).grouped(32), Identity, true),
         (1, 5, 5, sq(1024, 1024, 3, 2, 1).grouped(32), Plain, true),
         (2, 11, 11, sq(64, 32, 3, 1, 1).grouped(16), Plain, true),

@@ -170,8 +170,9 @@ pub enum ConvVariant {
     /// Direct conv of one pixel × 4 output channels per invocation, any groups and dilation
     /// (the only variant for depthwise or dilated convs).
     Grouped,
-    /// Grouped convs as the narrow subgroup GEMM over block-dense weights (needs `SUBGROUP`;
-    /// [`super::conv_grouped_sg::eligible`]), 32 pixels per invocation; and 8 (small maps).
+    /// Grouped convs as the narrow subgroup GEMM over 16-channel blocks of whole groups (needs
+    /// `SUBGROUP`; [`super::conv_grouped_sg::eligible`]), 32 pixels per invocation; and 8
+    /// (small maps).
     GroupedSubgroup,
     GroupedSubgroup8,
 }
@@ -282,8 +283,7 @@ impl ConvVariant {
         }
     }
 
-    /// Whether the variant is a grouped subgroup GEMM (reads the block-dense weights,
-    /// [`super::conv_grouped_sg::WEIGHT_INDEX`]).
+    /// Whether the variant is a grouped subgroup GEMM ([`super::conv_grouped_sg`]).
     pub fn is_grouped_subgroup(self) -> bool {
         super::conv_grouped_sg::pixels_per_group(self).is_some()
     }

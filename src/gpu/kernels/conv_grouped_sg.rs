@@ -1,36 +1,31 @@
-//! Grouped convs as the narrow subgroup implicit GEMM (shaders/conv_sg_grouped.wgsl), over
-//! 16-output-channel blocks whose weights are made dense at load time:
+//! Grouped convs as the narrow subgroup implicit GEMM (shaders/conv_sg_grouped.wgsl) over
+//! 16-output-channel blocks of whole groups (Cout/G = 4 or 8: 4 or 2 groups per block) or of
+//! one group (Cout/G a multiple of 16):
 //!
 //! ```text
-//! S        = Cin/G · max(1, 16 / (Cout/G))            input channels per block
-//! first(b) = (16b / (Cout/G)) · Cin/G                 block b's first input channel
-//! wb[(ky·KW + kx)·S + c][co] = w[ky][kx][first(b) + c − g·Cin/G][co]  if first(b) + c is in
-//!                              co's group g (g = co / (Cout/G)), else 0   (b = co / 16)
-//! acc[m][co] = Σ_(ky,kx,c<S) x[n, oy·sh + ky − pt, ox·sw + kx − pl, first(b) + c] · wb[..][co]
+//! acc[m][co] = Σ_(ky,kx,c<Cin/G) x[n, oy·sh + ky − pt, ox·sw + kx − pl, g·Cin/G + c] · w[ky][kx][c][co]
+//!              (g = co / (Cout/G))
 //! ```
 //!
-//! Where a group spans whole blocks (Cout/G = 16, 32, ...: ResNeXt-50's last two stages) S is
-//! Cin/G and `wb` is the packed weights themselves; where a block holds several groups (Cout/G
-//! = 4, 8) S covers all of theirs and the zeros between them cost FMAs (4× and 2× the useful
-//! ones) but no extra loads, which are what a CPU driver's time follows. The one-pixel grouped
-//! kernel ([`super::conv::ConvVariant::Grouped`]) still takes every other grouped or dilated
-//! conv, and is the choice on GPUs.
+//! over the packed HWIO weights, whose rows 4s .. 4s + 3 hold input channels 4k .. 4k + 3 of
+//! every group at step s = (tap, k): per step a pixel loads one input vec4 per group of its
+//! block and each output vec4 takes its own group's four rows, so only the nonzero products of
+//! the block-diagonal weights are computed. The pipeline constant `block_groups` says how many
+//! groups a block holds ([`block_groups`]; one kernel per count, [`kernel`]). The one-pixel
+//! grouped kernel ([`ConvVariant::Grouped`]) takes every other grouped or dilated conv, and is
+//! the choice on GPUs.
 
-use super::conv::{padded_out_c, ConvVariant};
-use super::grid_yz;
+use super::conv::ConvVariant;
+use super::{grid_yz, Kernel};
 use crate::model::Conv2d;
 
 /// Output channels per workgroup.
 pub const CHANNELS: usize = 16;
 /// Invocations per workgroup (lanes 0..7 of a subgroup).
 pub const WG: usize = 8;
-/// Index of the block-dense weights among a grouped conv's weight buffers (packed weights,
-/// bias, block-dense weights; grouped convs have no Winograd weights).
-pub const WEIGHT_INDEX: usize = 2;
 
 /// Whether the kernel computes `conv`: grouped, undilated, Cin/G % 4 == 0, Cout % 16 == 0 and
-/// Cout/G dividing 16 or a multiple of it (so that blocks hold whole groups or groups whole
-/// blocks).
+/// Cout/G of 4, 8 or a multiple of 16.
 pub fn eligible(conv: &Conv2d) -> bool {
     let g = conv.groups.max(1);
     let cout_g = conv.out_c / g;
@@ -40,33 +35,29 @@ pub fn eligible(conv: &Conv2d) -> bool {
         && conv.out_c.is_multiple_of(g)
         && conv.group_in_c().is_multiple_of(4)
         && conv.out_c.is_multiple_of(CHANNELS)
-        && (CHANNELS.is_multiple_of(cout_g) || cout_g.is_multiple_of(CHANNELS))
+        && (cout_g == 4 || cout_g == 8 || cout_g.is_multiple_of(CHANNELS))
 }
 
-/// S: the input channels each 16-channel block reads.
-pub fn span(conv: &Conv2d) -> usize {
-    let cout_g = conv.out_c / conv.groups.max(1);
-    conv.group_in_c() * (CHANNELS / cout_g).max(1)
+/// Groups per 16-channel block of an [`eligible`] conv: 4, 2 or 1.
+pub fn block_groups(conv: &Conv2d) -> usize {
+    (CHANNELS / (conv.out_c / conv.groups.max(1))).max(1)
 }
 
-/// The block-dense weights `[KH·KW·S][Cout padded]` from HWIO `weight` (`[KH·KW·Cin/G][Cout]`);
-/// `conv` must be [`eligible`].
-pub fn pack_blocks(conv: &Conv2d, weight: &[f32]) -> Vec<f32> {
-    let (cin_g, cout_g) = (conv.group_in_c(), conv.out_c / conv.groups.max(1));
-    let (s, cp) = (span(conv), padded_out_c(conv.out_c));
-    let taps = conv.kernel[0] * conv.kernel[1];
-    let mut wb = vec![0.0f32; taps * s * cp];
-    for tap in 0..taps {
-        for co in 0..conv.out_c {
-            let first = (co / CHANNELS * CHANNELS / cout_g) * cin_g;
-            let group_first = co / cout_g * cin_g;
-            for c in 0..cin_g {
-                let row = tap * s + group_first + c - first;
-                wb[row * cp + co] = weight[(tap * cin_g + c) * conv.out_c + co];
-            }
-        }
-    }
-    wb
+/// The kernel of `variant` (a grouped subgroup GEMM) for `conv`, or `None` for other variants.
+pub fn kernel(variant: ConvVariant, conv: &Conv2d) -> Option<Kernel> {
+    let large = match variant {
+        ConvVariant::GroupedSubgroup => true,
+        ConvVariant::GroupedSubgroup8 => false,
+        _ => return None,
+    };
+    Some(match (block_groups(conv), large) {
+        (4, true) => Kernel::ConvGroupedSgB4,
+        (4, false) => Kernel::ConvGroupedSg8B4,
+        (2, true) => Kernel::ConvGroupedSgB2,
+        (2, false) => Kernel::ConvGroupedSg8B2,
+        (_, true) => Kernel::ConvGroupedSg,
+        (_, false) => Kernel::ConvGroupedSg8,
+    })
 }
 
 /// Pixels per workgroup of a variant of this kernel, or `None` for other variants.
@@ -105,44 +96,49 @@ mod tests {
     }
 
     #[test]
-    fn eligibility_and_spans() {
+    fn eligibility_and_block_groups() {
         // ResNeXt-50 32×4d: Cout/G = 4, 8, 16, 32.
-        for (c, s) in [(128, 16), (256, 16), (512, 16), (1024, 32)] {
+        for (c, b) in [(128, 4), (256, 2), (512, 1), (1024, 1)] {
             assert!(eligible(&grouped(c, c, 32)), "{c}");
-            assert_eq!(span(&grouped(c, c, 32)), s, "{c}");
+            assert_eq!(block_groups(&grouped(c, c, 32)), b, "{c}");
         }
-        // 4 inputs, 2 outputs per group: 8 groups per block.
-        assert_eq!(span(&grouped(64, 32, 16)), 32);
+        // 12 inputs and 16 outputs per group; 8 inputs and 4 outputs.
+        assert!(eligible(&grouped(48, 64, 4)));
+        assert_eq!(block_groups(&grouped(128, 64, 16)), 4);
         assert!(!eligible(&grouped(64, 64, 1)), "not grouped");
         assert!(!eligible(&grouped(13, 13, 13)), "Cin/G of 1");
+        assert!(!eligible(&grouped(64, 32, 16)), "Cout/G of 2");
         assert!(!eligible(&grouped(96, 96, 4)), "Cout/G of 24");
         assert!(!eligible(&grouped(24, 24, 3)), "Cout of 24");
         assert!(!eligible(&grouped(64, 64, 16).dilated([2, 2])), "dilated");
     }
 
     #[test]
-    fn block_dense_weights_keep_each_weight_once_and_zeros_elsewhere() {
-        for conv in [
-            grouped(64, 64, 16),
-            grouped(64, 32, 16),
-            grouped(64, 128, 2),
-        ] {
-            let weight: Vec<f32> = (0..conv.weight_len()).map(|i| 1.0 + i as f32).collect();
-            let wb = pack_blocks(&conv, &weight);
-            let (s, cp) = (span(&conv), padded_out_c(conv.out_c));
-            assert_eq!(wb.len(), 9 * s * cp);
-            let mut got: Vec<f32> = wb.iter().copied().filter(|&v| v != 0.0).collect();
-            got.sort_by(f32::total_cmp);
-            assert_eq!(got, weight, "{conv:?}: every weight exactly once");
-            // Each weight sits in the row of its own input channel within its block's span.
-            let (cin_g, cout_g) = (conv.group_in_c(), conv.out_c / conv.groups);
-            for (i, &v) in weight.iter().enumerate() {
-                let (row, co) = (i / conv.out_c, i % conv.out_c);
-                let (tap, c) = (row / cin_g, row % cin_g);
-                let input = co / cout_g * cin_g + c;
-                let first = (co / 16 * 16 / cout_g) * cin_g;
-                assert!(input >= first && input < first + s, "{conv:?}");
-                assert_eq!(wb[(tap * s + input - first) * cp + co], v, "{conv:?}");
+    fn each_group_count_has_its_kernels() {
+        let g4 = grouped(128, 128, 32);
+        let g1 = grouped(512, 512, 32);
+        assert_eq!(
+            kernel(ConvVariant::GroupedSubgroup, &g4),
+            Some(Kernel::ConvGroupedSgB4)
+        );
+        assert_eq!(
+            kernel(ConvVariant::GroupedSubgroup8, &grouped(256, 256, 32)),
+            Some(Kernel::ConvGroupedSg8B2)
+        );
+        assert_eq!(
+            kernel(ConvVariant::GroupedSubgroup8, &g1),
+            Some(Kernel::ConvGroupedSg8)
+        );
+        assert_eq!(kernel(ConvVariant::Grouped, &g1), None);
+        // Every kernel's pipeline constant is its conv's group count.
+        for conv in [g4, g1, grouped(256, 256, 32)] {
+            for v in [ConvVariant::GroupedSubgroup, ConvVariant::GroupedSubgroup8] {
+                let k = kernel(v, &conv).expect("a grouped subgroup variant");
+                assert_eq!(
+                    k.constants(),
+                    &[("block_groups", block_groups(&conv) as f64)],
+                    "{k:?}"
+                );
             }
         }
     }

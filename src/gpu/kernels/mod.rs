@@ -81,10 +81,14 @@ pub enum Kernel {
     ConvStrip32,
     /// Grouped / depthwise / dilated direct conv.
     ConvGrouped,
-    /// Grouped convs as the narrow subgroup GEMM over block-dense weights, 256- and 64-pixel
-    /// blocks.
+    /// Grouped convs as the narrow subgroup GEMM, 256- and 64-pixel blocks, with one group per
+    /// 16-channel block (pipeline constant `block_groups` 1), two and four.
     ConvGroupedSg,
     ConvGroupedSg8,
+    ConvGroupedSgB2,
+    ConvGroupedSg8B2,
+    ConvGroupedSgB4,
+    ConvGroupedSg8B4,
     /// Winograd F(2,3): input transform, 16 GEMMs, output transform.
     WinogradInput,
     WinogradGemm,
@@ -124,7 +128,7 @@ pub enum Kernel {
 }
 
 impl Kernel {
-    pub const ALL: [Kernel; 43] = [
+    pub const ALL: [Kernel; 47] = [
         Kernel::PoolLinear,
         Kernel::PoolLinear4,
         Kernel::PoolLinear8,
@@ -148,6 +152,10 @@ impl Kernel {
         Kernel::ConvGrouped,
         Kernel::ConvGroupedSg,
         Kernel::ConvGroupedSg8,
+        Kernel::ConvGroupedSgB2,
+        Kernel::ConvGroupedSg8B2,
+        Kernel::ConvGroupedSgB4,
+        Kernel::ConvGroupedSg8B4,
         Kernel::WinogradInput,
         Kernel::WinogradGemm,
         Kernel::WinogradOutput,
@@ -189,8 +197,12 @@ impl Kernel {
             Kernel::ConvStrip16 => ("conv_sg_strip.wgsl", "s16"),
             Kernel::ConvStrip32 => ("conv_sg_strip.wgsl", "s32"),
             Kernel::ConvGrouped => ("conv_grouped.wgsl", "main"),
-            Kernel::ConvGroupedSg => ("conv_sg_grouped.wgsl", "main"),
-            Kernel::ConvGroupedSg8 => ("conv_sg_grouped.wgsl", "main8"),
+            Kernel::ConvGroupedSg | Kernel::ConvGroupedSgB2 | Kernel::ConvGroupedSgB4 => {
+                ("conv_sg_grouped.wgsl", "main")
+            }
+            Kernel::ConvGroupedSg8 | Kernel::ConvGroupedSg8B2 | Kernel::ConvGroupedSg8B4 => {
+                ("conv_sg_grouped.wgsl", "main8")
+            }
             Kernel::WinogradInput => ("winograd.wgsl", "input"),
             Kernel::WinogradGemm => ("winograd.wgsl", "gemm"),
             Kernel::WinogradOutput => ("winograd.wgsl", "output"),
@@ -250,7 +262,11 @@ impl Kernel {
             | Kernel::ConvStrip32
             | Kernel::ConvGrouped
             | Kernel::ConvGroupedSg
-            | Kernel::ConvGroupedSg8 => CONV_BINDINGS,
+            | Kernel::ConvGroupedSg8
+            | Kernel::ConvGroupedSgB2
+            | Kernel::ConvGroupedSg8B2
+            | Kernel::ConvGroupedSgB4
+            | Kernel::ConvGroupedSg8B4 => CONV_BINDINGS,
             Kernel::Affine => &[(0, Read), (5, Read), (2, Read), (3, Write), (4, Uniform)],
             Kernel::Add => &[(0, Read), (1, Read), (3, Write), (4, Uniform)],
             Kernel::Relu => &[(0, Read), (3, Write), (4, Uniform)],
@@ -279,7 +295,8 @@ impl Kernel {
     }
 
     /// The pipeline constants the kernel's pipeline is built with, beside the write step's
-    /// `has_residual`: the pixels per group of the subgroup implicit GEMMs.
+    /// `has_residual`: the pixels per group of the subgroup implicit GEMMs, the groups per
+    /// channel block of the grouped ones.
     pub fn constants(self) -> &'static [(&'static str, f64)] {
         match self {
             Kernel::ConvSubgroup | Kernel::ConvSubgroup8 => &[("group_rows", 8.0)],
@@ -288,6 +305,9 @@ impl Kernel {
             Kernel::ConvSubgroup14C256 => &[("group_rows", 7.0), ("col_groups", 4.0)],
             Kernel::ConvSubgroup8C256 => &[("group_rows", 8.0), ("col_groups", 4.0)],
             Kernel::ConvSubgroup7C256 => &[("group_rows", 7.0), ("col_groups", 4.0)],
+            Kernel::ConvGroupedSg | Kernel::ConvGroupedSg8 => &[("block_groups", 1.0)],
+            Kernel::ConvGroupedSgB2 | Kernel::ConvGroupedSg8B2 => &[("block_groups", 2.0)],
+            Kernel::ConvGroupedSgB4 | Kernel::ConvGroupedSg8B4 => &[("block_groups", 4.0)],
             _ => &[],
         }
     }

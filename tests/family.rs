@@ -53,12 +53,22 @@ fn gpu_vs_cpu(arch: &str, opts: BuildOptions, seed: u64, n: usize, h: usize, w: 
         want.data.iter().any(|&v| v != want.data[0]),
         "{name}: constant logits"
     );
+    use resnet_wgpu::gpu::ConvVariant;
     let grouped = variants
         .iter()
-        .filter(|(_, v)| *v == resnet_wgpu::gpu::ConvVariant::Grouped)
+        .filter(|(_, v)| *v == ConvVariant::Grouped || v.is_grouped_subgroup())
         .count();
-    // Every grouped conv (ResNeXt: one 3×3 per bottleneck) runs the grouped kernel.
+    // Every grouped conv (ResNeXt: one 3×3 per bottleneck) runs a grouped kernel: on CPU
+    // adapters with subgroups the grouped subgroup GEMM, which takes all of ResNeXt's.
     assert_eq!(grouped, grouped_convs, "{name}: grouped kernel launches");
+    let caps = engine().conv_caps();
+    if caps.subgroups && caps.device_type == wgpu::DeviceType::Cpu {
+        let sg = variants
+            .iter()
+            .filter(|(_, v)| v.is_grouped_subgroup())
+            .count();
+        assert_eq!(sg, grouped_convs, "{name}: grouped subgroup GEMM launches");
+    }
     assert_eq!(
         grouped_convs > 0,
         arch.starts_with("resnext"),

@@ -16,7 +16,8 @@
 // (conv_sg_narrow) issues 3 · (S + CH/8) loads for the same work.
 //
 //   `s16`: CH = 16 (4 vec4 columns), S = 32 as four runs of eight pixels;
-//   `s32`: CH = 32 (8 vec4 columns), S = 16 as two runs of eight, each with both halves.
+//   `s32`: CH = 32 (8 vec4 columns), S = 16 as two runs of eight, each with both halves;
+//   `g16`: grouped convs of 4 output channels per group (at the end of the file).
 //
 // Both keep 128 vec4 accumulators per invocation, as conv_sg_narrow does. Runs are carried
 // from one to the next: run r reads input columns 8r .. 8r + 9, of which the first two are
@@ -254,4 +255,131 @@ fn s32(
     store_run8(m, st.ox, cb + 4u, r1, hi);
     store_run8(m + 8u, st.ox + 8u, cb, r2, lo);
     store_run8(m + 8u, st.ox + 8u, cb + 4u, r3, hi);
+}
+
+// --- `g16`: grouped 3×3 stride-1 convs of 4 output channels per group (ResNeXt's first
+// stage): CH = 16 as four groups, one output vec4 each, S = 32. The block's groups read
+// Cin/G input channels each (`cg4` vec4s apart in the input); per kernel row and input vec4 of
+// a group, its strip's 34 input vec4s feed only that group's output vec4 (the block-diagonal
+// products of conv_sg_grouped.wgsl), so each group keeps its own 32 pixels × 1 vec4.
+
+// One output vec4 of eight pixels.
+struct R8 {
+    a0: vec4<f32>, a1: vec4<f32>, a2: vec4<f32>, a3: vec4<f32>,
+    a4: vec4<f32>, a5: vec4<f32>, a6: vec4<f32>, a7: vec4<f32>,
+}
+// One group's strip: four runs of eight pixels.
+struct Runs4 { r0: R8, r1: R8, r2: R8, r3: R8 }
+// The weights of one output vec4 from four input channels (rows r0..r3).
+struct Col4 { r0: vec4<f32>, r1: vec4<f32>, r2: vec4<f32>, r3: vec4<f32> }
+// A W16 by output vec4: column k holds group k's weights.
+struct Cols16 { k0: Col4, k1: Col4, k2: Col4, k3: Col4 }
+
+fn by_columns(w: W16) -> Cols16 {
+    return Cols16(Col4(w.r0.c0, w.r1.c0, w.r2.c0, w.r3.c0), Col4(w.r0.c1, w.r1.c1, w.r2.c1, w.r3.c1),
+                  Col4(w.r0.c2, w.r1.c2, w.r2.c2, w.r3.c2), Col4(w.r0.c3, w.r1.c3, w.r2.c3, w.r3.c3));
+}
+
+fn zero_runs4() -> Runs4 {
+    let z = vec4<f32>(0.0);
+    let r = R8(z, z, z, z, z, z, z, z);
+    return Runs4(r, r, r, r);
+}
+
+// a + x0 · w0 + x1 · w1 + x2 · w2 for one output vec4 (the three taps of a kernel row).
+fn tap3v(a: vec4<f32>, x0: vec4<f32>, x1: vec4<f32>, x2: vec4<f32>, w0: Col4, w1: Col4,
+         w2: Col4) -> vec4<f32> {
+    return mac4(mac4(mac4(a, x0, w0.r0, w0.r1, w0.r2, w0.r3), x1, w1.r0, w1.r1, w1.r2, w1.r3),
+                x2, w2.r0, w2.r1, w2.r2, w2.r3);
+}
+
+// One kernel row over a run of eight outputs (as row8, one output vec4).
+fn row8v(r: R8, e0: vec4<f32>, e1: vec4<f32>, x: X8, w0: Col4, w1: Col4, w2: Col4) -> R8 {
+    return R8(
+        tap3v(r.a0, e0, e1, x.v0, w0, w1, w2),
+        tap3v(r.a1, e1, x.v0, x.v1, w0, w1, w2),
+        tap3v(r.a2, x.v0, x.v1, x.v2, w0, w1, w2),
+        tap3v(r.a3, x.v1, x.v2, x.v3, w0, w1, w2),
+        tap3v(r.a4, x.v2, x.v3, x.v4, w0, w1, w2),
+        tap3v(r.a5, x.v3, x.v4, x.v5, w0, w1, w2),
+        tap3v(r.a6, x.v4, x.v5, x.v6, w0, w1, w2),
+        tap3v(r.a7, x.v5, x.v6, x.v7, w0, w1, w2),
+    );
+}
+
+// One group's strip under one kernel row and input vec4 c: its 34 columns loaded once.
+fn strip_group(g: Runs4, at: StripCols, c: u32, w0: Col4, w1: Col4, w2: Col4) -> Runs4 {
+    let x0 = load8(at.t0, c);
+    let r0 = row8v(g.r0, load_x(at.e0, c), load_x(at.e1, c), x0, w0, w1, w2);
+    let x1 = load8(at.t1, c);
+    let r1 = row8v(g.r1, x0.v6, x0.v7, x1, w0, w1, w2);
+    let x2 = load8(at.t2, c);
+    let r2 = row8v(g.r2, x1.v6, x1.v7, x2, w0, w1, w2);
+    let x3 = load8(at.t3, c);
+    let r3 = row8v(g.r3, x2.v6, x2.v7, x3, w0, w1, w2);
+    return Runs4(r0, r1, r2, r3);
+}
+
+// Eight pixels' 16 channels from the four groups' output vec4s.
+fn join8(a: R8, b: R8, c: R8, d: R8) -> Rows8x16 {
+    return Rows8x16(Acc(a.a0, b.a0, c.a0, d.a0), Acc(a.a1, b.a1, c.a1, d.a1),
+                    Acc(a.a2, b.a2, c.a2, d.a2), Acc(a.a3, b.a3, c.a3, d.a3),
+                    Acc(a.a4, b.a4, c.a4, d.a4), Acc(a.a5, b.a5, c.a5, d.a5),
+                    Acc(a.a6, b.a6, c.a6, d.a6), Acc(a.a7, b.a7, c.a7, d.a7));
+}
+
+// CH = 16 (four groups of 4 output channels), S = 32.
+@compute @workgroup_size(8, 1, 1)
+fn g16(
+    @builtin(local_invocation_index) li: u32,
+    @builtin(subgroup_invocation_id) lane: u32,
+    @builtin(workgroup_id) wid: vec3<u32>,
+    @builtin(num_workgroups) nwg: vec3<u32>,
+) {
+    init_write();
+    let cb = wid.x * 4u;
+    let sb = (wid.z * nwg.y + wid.y) * 8u;
+    if (cb >= p.out_c4 || !strip(sb, 32u).valid) {
+        return;
+    }
+    let l = lane % 8u;
+    let st = strip(sb + li, 32u);
+    let ix = i32(st.ox) - i32(p.pad_l);
+    var g0 = zero_runs4();
+    var g1 = zero_runs4();
+    var g2 = zero_runs4();
+    var g3 = zero_runs4();
+    let cin_g = p.in_c / p.groups;
+    let cg4 = cin_g / 4u;
+    // Vec4 column cb is group cb (4 channels per group): its inputs start at cb · Cin/G.
+    let first4 = cb * cg4;
+    var ky = 0u;
+    var k = 0u;
+    var at = strip_cols(st, 0u, ix, p.in_c / 4u, true);
+    for (var s = 0u; s < 3u * cg4; s++) {
+        let row = ky * 3u * cin_g + 4u * k;
+        let w0 = by_columns(share_w16(row, cb, l));
+        let w1 = by_columns(share_w16(row + cin_g, cb, l));
+        let w2 = by_columns(share_w16(row + 2u * cin_g, cb, l));
+        let c = first4 + k;
+        g0 = strip_group(g0, at, c, w0.k0, w1.k0, w2.k0);
+        g1 = strip_group(g1, at, c + cg4, w0.k1, w1.k1, w2.k1);
+        g2 = strip_group(g2, at, c + 2u * cg4, w0.k2, w1.k2, w2.k2);
+        g3 = strip_group(g3, at, c + 3u * cg4, w0.k3, w1.k3, w2.k3);
+        k += 1u;
+        if (k == cg4) {
+            k = 0u;
+            ky += 1u;
+            at = strip_cols(st, ky, ix, p.in_c / 4u, true);
+        }
+    }
+    if (!st.valid) {
+        return;
+    }
+    let m = st.row * p.out_w + st.ox;
+    let b = load_bias16(cb);
+    store_run8(m, st.ox, cb, join8(g0.r0, g1.r0, g2.r0, g3.r0), b);
+    store_run8(m + 8u, st.ox + 8u, cb, join8(g0.r1, g1.r1, g2.r1, g3.r1), b);
+    store_run8(m + 16u, st.ox + 16u, cb, join8(g0.r2, g1.r2, g2.r2, g3.r2), b);
+    store_run8(m + 24u, st.ox + 24u, cb, join8(g0.r3, g1.r3, g2.r3, g3.r3), b);
 }

@@ -53,21 +53,20 @@ fn gpu_vs_cpu(arch: &str, opts: BuildOptions, seed: u64, n: usize, h: usize, w: 
         want.data.iter().any(|&v| v != want.data[0]),
         "{name}: constant logits"
     );
-    use resnet_wgpu::gpu::ConvVariant;
-    let grouped = variants
-        .iter()
-        .filter(|(_, v)| *v == ConvVariant::Grouped || v.is_grouped_subgroup())
-        .count();
+    use resnet_wgpu::gpu::ConvVariant::{self, *};
+    let count = |of: &[ConvVariant]| variants.iter().filter(|(_, v)| of.contains(v)).count();
+    let subgroup = [GroupedSubgroup, GroupedSubgroup8, GroupedStrip];
     // Every grouped conv (ResNeXt: one 3×3 per bottleneck) runs a grouped kernel: on CPU
-    // adapters with subgroups the grouped subgroup GEMM, which takes all of ResNeXt's.
+    // adapters with subgroups a subgroup one, which takes all of ResNeXt's.
+    let grouped = count(&[Grouped]) + count(&subgroup);
     assert_eq!(grouped, grouped_convs, "{name}: grouped kernel launches");
     let caps = engine().conv_caps();
     if caps.subgroups && caps.device_type == wgpu::DeviceType::Cpu {
-        let sg = variants
-            .iter()
-            .filter(|(_, v)| v.is_grouped_subgroup())
-            .count();
-        assert_eq!(sg, grouped_convs, "{name}: grouped subgroup GEMM launches");
+        assert_eq!(
+            count(&subgroup),
+            grouped_convs,
+            "{name}: grouped subgroup kernel launches"
+        );
     }
     assert_eq!(
         grouped_convs > 0,

@@ -213,6 +213,7 @@ fn launches(
                     ConvVariant::Strip16 => Kernel::ConvStrip16,
                     ConvVariant::Strip32 => Kernel::ConvStrip32,
                     ConvVariant::Grouped => Kernel::ConvGrouped,
+                    ConvVariant::GroupedStrip => Kernel::ConvGroupedStrip,
                     ConvVariant::GroupedSubgroup | ConvVariant::GroupedSubgroup8 => {
                         conv_grouped_sg::kernel(variant, c).unwrap_or(Kernel::ConvGrouped)
                     }

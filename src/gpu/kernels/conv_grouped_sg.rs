@@ -76,9 +76,24 @@ pub fn grid(variant: ConvVariant, m: usize, out_c4: usize) -> Option<[u32; 3]> {
     Some(grid_yz(x as u32, m.div_ceil(pixels) as u32))
 }
 
-/// The block for `m` output pixels: 256 pixels unless that pads an eighth more than 64-pixel
-/// blocks do (ResNeXt at batch 1: 56² and 14² maps take 256, 28² and 7² take 64).
-pub fn choose(m: usize) -> ConvVariant {
+/// Whether the grouped row strip ([`ConvVariant::GroupedStrip`], `conv_sg_strip.wgsl:g16`)
+/// computes `conv`: [`eligible`] with 4 output channels per group, 3×3, stride 1. Per kernel
+/// row and input vec4 of a group it loads the strip's 34 input vec4s once for 32 pixels × 3
+/// taps, where the GEMM's block of four groups loads one vec4 per pixel and tap.
+pub fn strip_eligible(conv: &Conv2d) -> bool {
+    eligible(conv) && block_groups(conv) == 4 && conv.kernel == [3, 3] && conv.stride == [1, 1]
+}
+
+/// The variant for `conv` on `m` output pixels in rows of `out_w`: the row strip where it
+/// takes the conv and its 32-pixel strips waste at most a sixth of a row
+/// ([`super::conv_strip::fits`]: ResNeXt's 56² first stage); else 256-pixel blocks unless those
+/// pad an eighth more than 64-pixel blocks do (ResNeXt at batch 1: 56² and 14² maps take 256,
+/// 28² and 7² take 64).
+pub fn choose(conv: &Conv2d, m: usize, out_w: usize) -> ConvVariant {
+    use super::conv_strip::{fits, Strip};
+    if strip_eligible(conv) && fits(Strip::C16, out_w) {
+        return ConvVariant::GroupedStrip;
+    }
     let padded = |p: usize| m.div_ceil(p) * p;
     if 8 * padded(WG * 32) <= 9 * padded(WG * 8) {
         ConvVariant::GroupedSubgroup
@@ -145,9 +160,19 @@ mod tests {
 
     #[test]
     fn blocks_follow_the_map() {
-        assert_eq!(choose(56 * 56), ConvVariant::GroupedSubgroup);
-        assert_eq!(choose(28 * 28), ConvVariant::GroupedSubgroup8);
-        assert_eq!(choose(14 * 14), ConvVariant::GroupedSubgroup);
-        assert_eq!(choose(7 * 7), ConvVariant::GroupedSubgroup8);
+        let g8 = grouped(256, 256, 32);
+        assert_eq!(choose(&g8, 56 * 56, 56), ConvVariant::GroupedSubgroup);
+        assert_eq!(choose(&g8, 28 * 28, 28), ConvVariant::GroupedSubgroup8);
+        assert_eq!(choose(&g8, 14 * 14, 14), ConvVariant::GroupedSubgroup);
+        assert_eq!(choose(&g8, 7 * 7, 7), ConvVariant::GroupedSubgroup8);
+        // Four channels per group: the row strip where 32-pixel strips fit the rows.
+        let g4 = grouped(128, 128, 32);
+        assert_eq!(choose(&g4, 56 * 56, 56), ConvVariant::GroupedStrip);
+        assert_eq!(choose(&g4, 2 * 32 * 32, 32), ConvVariant::GroupedStrip);
+        assert_eq!(choose(&g4, 20 * 20, 20), ConvVariant::GroupedSubgroup8);
+        let strided = Conv2d::square(128, 128, 3, 2, 1).grouped(32);
+        assert!(!strip_eligible(&strided));
+        assert!(strip_eligible(&g4));
+        assert!(!strip_eligible(&g8), "8 channels per group");
     }
 }

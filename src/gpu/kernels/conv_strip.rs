@@ -47,7 +47,7 @@ impl Strip {
     /// The tiling of `variant`, or `None` when it is not a row-strip conv.
     pub fn of(variant: ConvVariant) -> Option<Strip> {
         match variant {
-            ConvVariant::Strip16 => Some(Strip::C16),
+            ConvVariant::Strip16 | ConvVariant::GroupedStrip => Some(Strip::C16),
             ConvVariant::Strip32 => Some(Strip::C32),
             _ => None,
         }

@@ -3,6 +3,7 @@
 //! their pipelines once and only describe dispatches; the executor records and submits.
 
 pub mod conv;
+pub mod conv_choice;
 pub mod conv_grouped_sg;
 pub mod conv_sg;
 pub mod conv_strip;
@@ -89,6 +90,8 @@ pub enum Kernel {
     ConvGroupedSg8B2,
     ConvGroupedSgB4,
     ConvGroupedSg8B4,
+    /// Grouped 3×3 stride-1 convs of 4 channels per group as row strips (`conv_sg_strip.wgsl`).
+    ConvGroupedStrip,
     /// Winograd F(2,3): input transform, 16 GEMMs, output transform.
     WinogradInput,
     WinogradGemm,
@@ -128,7 +131,7 @@ pub enum Kernel {
 }
 
 impl Kernel {
-    pub const ALL: [Kernel; 47] = [
+    pub const ALL: [Kernel; 48] = [
         Kernel::PoolLinear,
         Kernel::PoolLinear4,
         Kernel::PoolLinear8,
@@ -156,6 +159,7 @@ impl Kernel {
         Kernel::ConvGroupedSg8B2,
         Kernel::ConvGroupedSgB4,
         Kernel::ConvGroupedSg8B4,
+        Kernel::ConvGroupedStrip,
         Kernel::WinogradInput,
         Kernel::WinogradGemm,
         Kernel::WinogradOutput,
@@ -196,6 +200,7 @@ impl Kernel {
             Kernel::ConvSubgroup32 => ("conv_sg_narrow.wgsl", "c32"),
             Kernel::ConvStrip16 => ("conv_sg_strip.wgsl", "s16"),
             Kernel::ConvStrip32 => ("conv_sg_strip.wgsl", "s32"),
+            Kernel::ConvGroupedStrip => ("conv_sg_strip.wgsl", "g16"),
             Kernel::ConvGrouped => ("conv_grouped.wgsl", "main"),
             Kernel::ConvGroupedSg | Kernel::ConvGroupedSgB2 | Kernel::ConvGroupedSgB4 => {
                 ("conv_sg_grouped.wgsl", "main")
@@ -266,7 +271,8 @@ impl Kernel {
             | Kernel::ConvGroupedSgB2
             | Kernel::ConvGroupedSg8B2
             | Kernel::ConvGroupedSgB4
-            | Kernel::ConvGroupedSg8B4 => CONV_BINDINGS,
+            | Kernel::ConvGroupedSg8B4
+            | Kernel::ConvGroupedStrip => CONV_BINDINGS,
             Kernel::Affine => &[(0, Read), (5, Read), (2, Read), (3, Write), (4, Uniform)],
             Kernel::Add => &[(0, Read), (1, Read), (3, Write), (4, Uniform)],
             Kernel::Relu => &[(0, Read), (3, Write), (4, Uniform)],

@@ -1,0 +1,197 @@
+//! The heuristic choice of conv variant per layer ([`choose`]), by device class, the conv's
+//! shape and the output map; `resnet tune` replaces it with measurements.
+
+use super::conv::{ConvVariant, DeviceCaps};
+use crate::model::Conv2d;
+
+/// The heuristic choice for `conv` on `batch` output maps of `out_hw`.
+/// On CPU adapters (lavapipe, SwiftShader), where workgroup memory and barriers are expensive,
+/// invocations run as SIMD lanes and every storage load is costly: the subgroup GEMM wherever
+/// Cin % 4 == 0 and the adapter has subgroups (the channel block that pads Cout least, and the
+/// small tile where the map is too small for the large one: [`conv_sg::choose`]; for 3×3
+/// stride-1 convs in 16- or 32-channel blocks the row strips, [`conv_strip::choose`]), and for
+/// Winograd-eligible 3×3 stride-1 convs whose block is 64 channels Winograd with the subgroup
+/// GEMM (1.1–1.8× faster than `sg_gemm` per layer of resnet50 on lavapipe), as F(4,3) where
+/// that is offered and its tiles fill the GEMM ([`winograd::prefer_f4`]); without subgroups
+/// Winograd for eligible 3×3 stride-1 convs, the GEMM for 1×1 convs, the vec4 direct kernel
+/// where Cin allows it. On GPUs: the workgroup-memory tiled
+/// GEMM where Cin % 16 == 0, else the direct kernels. Grouped convs: on CPU adapters with
+/// subgroups the grouped row strip or subgroup GEMM where they are eligible
+/// ([`conv_grouped_sg::choose`]), else (and dilated convs everywhere) the one-pixel grouped
+/// kernel. `--tune` replaces this with measurements.
+///
+/// [`conv_sg::choose`]: super::conv_sg::choose
+/// [`conv_grouped_sg::choose`]: super::conv_grouped_sg::choose
+/// [`conv_strip::choose`]: super::conv_strip::choose
+/// [`winograd::prefer_f4`]: super::winograd::prefer_f4
+pub fn choose(
+    conv: &Conv2d,
+    batch: usize,
+    out_hw: (usize, usize),
+    caps: DeviceCaps,
+) -> ConvVariant {
+    let (out_h, out_w) = out_hw;
+    let pixels = batch * out_h * out_w;
+    if !conv.is_plain() {
+        let sg = super::conv_grouped_sg::choose(conv, pixels, out_w);
+        if caps.device_type == wgpu::DeviceType::Cpu && sg.runs_on(conv, caps) {
+            return sg;
+        }
+        return ConvVariant::Grouped;
+    }
+    let sg = super::conv_strip::choose(conv, super::conv_sg::choose(conv.out_c, pixels), out_w);
+    // Winograd's subgroup GEMM works in 64-channel blocks too: where those pad Cout least.
+    let wide = super::conv_sg::wider(sg).is_some();
+    let sg = match super::conv_sg::widen(sg, conv.out_c, pixels, caps.threads, caps.slow_compiles) {
+        wide if wide.runs_on(conv, caps) => wide,
+        _ => sg,
+    };
+    let wino_sg = if wide {
+        ConvVariant::WinogradSubgroup
+    } else {
+        sg
+    };
+    let wino4 = if wide && super::winograd::prefer_f4(batch, out_h, out_w) {
+        ConvVariant::Winograd4
+    } else {
+        wino_sg
+    };
+    let cpu = [
+        wino4,
+        wino_sg,
+        sg,
+        ConvVariant::Winograd,
+        ConvVariant::Gemm1x1,
+        ConvVariant::DirectVec4,
+    ];
+    let order: &[ConvVariant] = if caps.device_type == wgpu::DeviceType::Cpu {
+        &cpu
+    } else {
+        &[ConvVariant::Tiled, ConvVariant::DirectVec4]
+    };
+    order
+        .iter()
+        .copied()
+        .find(|v| v.runs_on(conv, caps))
+        .unwrap_or(ConvVariant::Direct)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn caps(device_type: wgpu::DeviceType, subgroups: bool) -> DeviceCaps {
+        DeviceCaps {
+            device_type,
+            subgroups,
+            u64_pairs: false,
+            threads: 2,
+            slow_compiles: true,
+        }
+    }
+
+    #[test]
+    fn the_heuristic_follows_the_device_class() {
+        let cpu_sg = DeviceCaps {
+            u64_pairs: true,
+            ..caps(wgpu::DeviceType::Cpu, true)
+        };
+        let cpu = caps(wgpu::DeviceType::Cpu, false);
+        let gpu = caps(wgpu::DeviceType::DiscreteGpu, true);
+        let c3 = |c| Conv2d::square(c, c, 3, 1, 1);
+        // Winograd-eligible 3×3 with 64-channel blocks: Winograd with the subgroup GEMM, as
+        // F(4,3) where it is offered (at most 256 channels) and its padded GEMM work is small.
+        assert_eq!(choose(&c3(64), 1, (56, 56), cpu_sg), ConvVariant::Winograd4);
+        assert_eq!(
+            choose(&c3(128), 1, (28, 28), cpu_sg),
+            ConvVariant::Winograd4
+        );
+        assert_eq!(
+            choose(&c3(64), 1, (8, 8), cpu_sg),
+            ConvVariant::WinogradSubgroup
+        );
+        assert_eq!(
+            choose(&c3(256), 1, (14, 14), cpu_sg),
+            ConvVariant::Winograd4
+        );
+        assert_eq!(
+            choose(&c3(512), 1, (7, 7), cpu_sg),
+            ConvVariant::WinogradSubgroup
+        );
+        // 16 and 32 channels pad least in the narrow blocks: row strips for 3×3 stride 1 on
+        // rows that fit them, else the narrow implicit GEMM.
+        assert_eq!(choose(&c3(16), 1, (32, 32), cpu_sg), ConvVariant::Strip16);
+        assert_eq!(choose(&c3(32), 1, (16, 16), cpu_sg), ConvVariant::Strip32);
+        assert_eq!(
+            choose(&c3(16), 1, (20, 20), cpu_sg),
+            ConvVariant::Subgroup16
+        );
+        let s2_16 = Conv2d::square(16, 32, 3, 2, 1);
+        assert_eq!(choose(&s2_16, 1, (16, 16), cpu_sg), ConvVariant::Subgroup32);
+        // Strided 3×3 and 1×1: the subgroup implicit GEMM, over the wider channel block where
+        // Cout is a multiple of it and every thread still gets a workgroup.
+        let s2 = Conv2d::square(128, 128, 3, 2, 1);
+        assert_eq!(choose(&s2, 1, (28, 28), cpu_sg), ConvVariant::Subgroup14);
+        let pw = Conv2d::square(1024, 256, 1, 1, 0);
+        assert_eq!(
+            choose(&pw, 1, (14, 14), cpu_sg),
+            ConvVariant::Subgroup14C256
+        );
+        // Not in f16 (the wide tiles need u64-pair weights).
+        assert_eq!(
+            choose(
+                &pw,
+                1,
+                (14, 14),
+                cpu_sg.for_precision(crate::gpu::kernels::Precision::F16)
+            ),
+            ConvVariant::Subgroup14
+        );
+        let many_threads = DeviceCaps {
+            threads: 4,
+            ..cpu_sg
+        };
+        assert_eq!(
+            choose(&pw, 1, (14, 14), many_threads),
+            ConvVariant::Subgroup14
+        );
+        assert_eq!(choose(&pw, 1, (56, 56), cpu_sg), ConvVariant::Subgroup);
+        // A model that compiles quickly: the 7-pixel 256-channel tile instead.
+        let quick = cpu_sg.for_compile(crate::gpu::Compile::Quick);
+        assert_eq!(choose(&pw, 1, (14, 14), quick), ConvVariant::Subgroup7C256);
+        let expand = Conv2d::square(512, 2048, 1, 1, 0);
+        assert_eq!(
+            choose(&expand, 1, (7, 7), cpu_sg),
+            ConvVariant::Subgroup7C256
+        );
+        let down = Conv2d::square(64, 64, 1, 1, 0);
+        assert_eq!(choose(&down, 1, (56, 56), cpu_sg), ConvVariant::Subgroup);
+        // Without subgroups: Winograd, the 1×1 GEMM, the vec4 direct conv.
+        assert_eq!(choose(&c3(64), 1, (56, 56), cpu), ConvVariant::Winograd);
+        assert_eq!(choose(&pw, 1, (14, 14), cpu), ConvVariant::Gemm1x1);
+        assert_eq!(choose(&s2, 1, (28, 28), cpu), ConvVariant::DirectVec4);
+        // GPUs: the workgroup-memory tiles.
+        assert_eq!(choose(&c3(64), 1, (56, 56), gpu), ConvVariant::Tiled);
+        // Grouped convs: on CPU adapters with subgroups the grouped row strip (4 channels per
+        // group, 3×3 stride 1) or the grouped subgroup GEMM, the one-pixel kernel elsewhere and
+        // for what those cannot take.
+        let g = Conv2d::square(128, 128, 3, 1, 1).grouped(32);
+        assert_eq!(choose(&g, 1, (56, 56), cpu_sg), ConvVariant::GroupedStrip);
+        let g8 = Conv2d::square(256, 256, 3, 1, 1).grouped(32);
+        assert_eq!(
+            choose(&g8, 1, (14, 14), cpu_sg),
+            ConvVariant::GroupedSubgroup
+        );
+        assert_eq!(
+            choose(&g8, 1, (28, 28), cpu_sg),
+            ConvVariant::GroupedSubgroup8
+        );
+        assert_eq!(choose(&g, 1, (56, 56), cpu), ConvVariant::Grouped);
+        assert_eq!(choose(&g, 1, (56, 56), gpu), ConvVariant::Grouped);
+        let depthwise = Conv2d::square(64, 64, 3, 1, 1).grouped(64);
+        assert_eq!(
+            choose(&depthwise, 1, (56, 56), cpu_sg),
+            ConvVariant::Grouped
+        );
+    }
+}

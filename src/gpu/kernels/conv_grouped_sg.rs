@@ -11,9 +11,12 @@
 //! every group at step s = (tap, k): per step a pixel loads one input vec4 per group of its
 //! block and each output vec4 takes its own group's four rows, so only the nonzero products of
 //! the block-diagonal weights are computed. The pipeline constant `block_groups` says how many
-//! groups a block holds ([`block_groups`]; one kernel per count, [`kernel`]). The one-pixel
-//! grouped kernel ([`ConvVariant::Grouped`]) takes every other grouped or dilated conv, and is
-//! the choice on GPUs.
+//! groups a block holds ([`block_groups`]; one kernel per count, [`kernel`]). For 4 channels
+//! per group, 3×3 stride 1, the row strips of `conv_sg_strip.wgsl` (`g16`,
+//! [`ConvVariant::GroupedStrip`]) do the same block-diagonal products and load each input
+//! column once for its three taps ([`strip_eligible`], [`choose`]). The one-pixel grouped
+//! kernel ([`ConvVariant::Grouped`]) takes every other grouped or dilated conv, and is the
+//! choice on GPUs.
 
 use super::conv::ConvVariant;
 use super::{grid_yz, Kernel};

@@ -34,8 +34,8 @@ pub struct ModelFileArgs {
     #[arg(long, default_value = "f32")]
     pub precision: resnet_wgpu::gpu::Precision,
     /// Kernel compiling: `full` takes the fastest kernels however long the driver compiles
-    /// them, `quick` leaves out the few that CPU drivers take a second each to compile (about
-    /// 4 % slower per image), `auto` is quick below 256 images.
+    /// them, `quick` leaves out the few that CPU drivers take tens of seconds to compile (the
+    /// first time; a few percent slower per image), `auto` is quick below 256 images.
     #[arg(long, value_enum, default_value_t = CompileArg::Auto)]
     pub compile: CompileArg,
 }
@@ -49,7 +49,8 @@ pub enum CompileArg {
 }
 
 /// Below this many images `--compile auto` compiles quickly: on lavapipe resnet50's slow
-/// kernels cost about 1.3 s to compile and save about 5 ms per image at batch 1.
+/// kernels cost 1.5–1.7 s to load with a warm shader cache (almost 4 minutes with an empty one)
+/// and saved no measurable time over 100 images at batch 1.
 const QUICK_BELOW: usize = 256;
 
 impl CompileArg {

@@ -333,13 +333,14 @@ impl ConvVariant {
         super::conv_sg::Tile::of(self).is_some_and(|t| t.channels > super::conv_sg::CHANNELS)
     }
 
-    /// Whether the variant's pipelines take a CPU driver about a second each to create (the
-    /// 14-pixel tile over 256 channels: 3,584 accumulators per invocation, fully unrolled),
-    /// which the heuristic leaves out for models that compile quickly
-    /// ([`crate::gpu::options::Compile::Quick`]; [`super::conv_sg::lighter`] has the
-    /// replacement).
+    /// Whether a CPU driver takes tens of seconds to compile the variant's machine code: the
+    /// subgroup GEMM's 128- and 256-channel tiles (up to 3,584 accumulators per invocation,
+    /// fully unrolled). With an empty shader cache lavapipe compiled each 14 × 256 pipeline in
+    /// 93–100 s at its first dispatch, each 7 × 256 one in 24–32 s, where the 64-channel
+    /// tiles took 4–7 s (BENCHMARKS.md, fourteenth round). Models that compile quickly
+    /// ([`crate::gpu::options::Compile::Quick`]) take the 64-channel tile instead.
     pub fn compiles_slowly(self) -> bool {
-        self == ConvVariant::Subgroup14C256
+        self.needs_u64_pairs()
     }
 
     /// Whether this variant can compute `conv` on a device with `caps` (the caps of the

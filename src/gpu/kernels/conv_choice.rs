@@ -156,9 +156,11 @@ mod tests {
             ConvVariant::Subgroup14
         );
         assert_eq!(choose(&pw, 1, (56, 56), cpu_sg), ConvVariant::Subgroup);
-        // A model that compiles quickly: the 7-pixel 256-channel tile instead.
+        // A model that compiles quickly: the 64-channel tiles instead of the wide ones.
         let quick = cpu_sg.for_compile(crate::gpu::Compile::Quick);
-        assert_eq!(choose(&pw, 1, (14, 14), quick), ConvVariant::Subgroup7C256);
+        assert_eq!(choose(&pw, 1, (14, 14), quick), ConvVariant::Subgroup14);
+        let expand = Conv2d::square(512, 2048, 1, 1, 0);
+        assert_eq!(choose(&expand, 1, (7, 7), quick), ConvVariant::Subgroup7);
         let expand = Conv2d::square(512, 2048, 1, 1, 0);
         assert_eq!(
             choose(&expand, 1, (7, 7), cpu_sg),

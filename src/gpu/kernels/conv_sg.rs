@@ -171,7 +171,8 @@ pub fn wider(tile: ConvVariant) -> Option<ConvVariant> {
 /// two pipelines added a second of compiling, and over 256 they were slower (BENCHMARKS.md,
 /// twelfth round); `sg_gemm_c128` remains for `tune` and forcing.
 ///
-/// Without `slow_compiles` a wide block that compiles slowly gives way to its [`lighter`] one.
+/// Without `slow_compiles` the wide blocks, which compile slowly
+/// ([`ConvVariant::compiles_slowly`]), give way to `tile` itself.
 pub fn widen(
     tile: ConvVariant,
     out_c: usize,
@@ -183,11 +184,9 @@ pub fn widen(
         Some(w) if tile != ConvVariant::Subgroup => w,
         _ => return tile,
     };
-    let wide = if slow_compiles || !wide.compiles_slowly() {
-        wide
-    } else {
-        lighter(wide)
-    };
+    if !slow_compiles && wide.compiles_slowly() {
+        return tile;
+    }
     let Some(t) = Tile::of(wide) else {
         return tile;
     };
@@ -196,17 +195,6 @@ pub fn widen(
         wide
     } else {
         tile
-    }
-}
-
-/// The wide block that takes the place of `wide` where slow compiles are unwanted: the 7-pixel
-/// tile over 256 channels for the 14-pixel one. lavapipe creates a 14 × 256 pipeline in
-/// 0.8–1.2 s and a 7 × 256 one in 0.3–0.4 s; resnet50's layers that take it instead ran their
-/// wide kernels 4–7 % slower at batch 1 (BENCHMARKS.md, thirteenth round).
-pub fn lighter(wide: ConvVariant) -> ConvVariant {
-    match wide {
-        ConvVariant::Subgroup14C256 => ConvVariant::Subgroup7C256,
-        other => other,
     }
 }
 
@@ -281,13 +269,16 @@ mod tests {
                 want,
                 "{tile:?} Cout {out_c}, {m} px, {threads} threads"
             );
-            // Without slow compiles the same, but never a block that compiles slowly.
+            // Without slow compiles never a wide block: the 64-channel tile itself.
             let quick = widen(tile, out_c, m, threads, false);
-            assert_eq!(quick, lighter(want), "{tile:?} Cout {out_c}, {m} px, quick");
+            assert_eq!(quick, tile, "{tile:?} Cout {out_c}, {m} px, quick");
             assert!(!quick.compiles_slowly(), "{quick:?}");
         }
-        assert_eq!(lighter(Subgroup14C256), Subgroup7C256);
-        assert!(Subgroup14C256.compiles_slowly() && !Subgroup7C256.compiles_slowly());
+        for v in WIDE_VARIANTS {
+            assert!(!v.compiles_slowly(), "{v:?}");
+            let wide = wider(v).expect("a wider tile");
+            assert!(wide.compiles_slowly(), "{wide:?}");
+        }
         for v in WIDE_VARIANTS {
             let wide = wider(v).and_then(Tile::of).expect("a wider tile");
             let base = Tile::of(v).expect("a tile");

@@ -3,7 +3,9 @@
 // tests/shaders.rs). Needs the SUBGROUP feature and subgroups of at least 8 invocations.
 //
 // Grouped conv (G = p.groups groups of Cin/G input and Cout/G output channels; ResNeXt's 3×3s)
-// as the narrow subgroup implicit GEMM of conv_sg_narrow.wgsl over 16-output-channel blocks:
+// as the narrow subgroup implicit GEMM over 16-output-channel blocks (conv_sg_narrow.wgsl has
+// the 32-channel one). A plain conv is one group (G = 1, `block_groups` 1): `main` then is the
+// 16-channel subgroup GEMM `sg_gemm_c16` (ResNet-20's 16-channel layers):
 //
 //   acc[m][co] = sum over (ky, kx, c < Cin/G) of
 //                x[n, oy*sh + ky - pt, ox*sw + kx - pl, g*Cin/G + c] * w[ky][kx][c][co]
@@ -19,7 +21,8 @@
 // So per step a pixel loads one input vec4 per group of the block, and each output vec4 takes
 // the four rows of its own group's vec4: the block is block-diagonal and only its nonzero
 // products are computed (64 FMAs per step and pixel whatever the groups).
-// Needs Cin/G % 4 == 0, Cout % 16 == 0, Cout/G of 4, 8 or a multiple of 16, no dilation.
+// Needs Cin/G % 4 == 0 and no dilation; for G > 1 also Cout % 16 == 0 and Cout/G of 4, 8 or a
+// multiple of 16 (G = 1 takes any Cout, padded to 16).
 //
 // A workgroup is 8 invocations (lanes 0..7 of a subgroup); invocation l computes pixels
 // mb + 8i + l (i < ROWS) × the block's 16 channels. The 4 × 16 weights of every step are

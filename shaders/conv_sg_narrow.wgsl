@@ -3,21 +3,18 @@
 // tests/shaders.rs). Needs the SUBGROUP feature and subgroups of at least 8 invocations.
 //
 // The subgroup implicit GEMM of conv_sg.wgsl for convs with few output channels (ResNet-20's
-// 16 and 32), where its 64-channel blocks would compute mostly padding:
+// 32), where its 64-channel blocks would compute mostly padding:
 //
 //   acc[m][co] = sum over (ky, kx, ci) of x[n, oy*sh + ky - pt, ox*sw + kx - pl, ci] * w[ky][kx][ci][co]
 //   y[m][co]   = acc + bias[co] (+ residual[m][co]) (ReLU)          (the fused write step)
 //
-// A workgroup is 8 invocations (lanes 0..7 of a subgroup) and owns CH output channels × ROWS·8
-// output pixels; invocation l computes pixels mb + 8i + l (i < ROWS). The 4 × CH weights of
-// every 4 input channels are loaded once per subgroup and shared with subgroupBroadcast:
-//
-//   `c16`: CH = 16 (4 vec4 columns), ROWS = 32; lane l loads column l % 4 of rows l / 4 and
-//          2 + l / 4;
-//   `c32`: CH = 32 (8 vec4 columns), ROWS = 16; lane l loads column l of rows 0..3.
-//
-// Both keep 128 vec4 accumulators per invocation, as many pixels as fit beside them.
-// Grid: x = CH-channel blocks, (y, z) = blocks of ROWS·8 pixels.
+// `c32`: a workgroup is 8 invocations (lanes 0..7 of a subgroup) and owns 32 output channels
+// (8 vec4 columns) × 128 output pixels; invocation l computes pixels mb + 8i + l (i < 16). The
+// 4 × 32 weights of every 4 input channels are loaded once per subgroup (lane l loads column
+// l of rows 0..3) and shared with subgroupBroadcast. It keeps 128 vec4 accumulators per
+// invocation, as many pixels as fit beside them. The 16-channel blocks (`sg_gemm_c16`) are
+// conv_sg_grouped.wgsl's `main` with one group per block: a plain conv is one group.
+// Grid: x = 32-channel blocks, (y, z) = blocks of 128 pixels.
 
 // r + x[taps, c] · wt for the eight pixels (4 input channels × 16 output channels).
 fn mac_rows8x16(r: Rows8x16, t: Taps8, c: u32, wt: W16) -> Rows8x16 {
@@ -31,59 +28,6 @@ fn mac_rows8x16(r: Rows8x16, t: Taps8, c: u32, wt: W16) -> Rows8x16 {
         mac(r.a6, load_x(t.t6, c), wt),
         mac(r.a7, load_x(t.t7, c), wt),
     );
-}
-
-// CH = 16, ROWS = 32: four groups of eight pixels share every weight row.
-@compute @workgroup_size(8, 1, 1)
-fn c16(
-    @builtin(local_invocation_index) li: u32,
-    @builtin(subgroup_invocation_id) lane: u32,
-    @builtin(workgroup_id) wid: vec3<u32>,
-    @builtin(num_workgroups) nwg: vec3<u32>,
-) {
-    init_write();
-    let cb = wid.x * 4u;
-    let mb = (wid.z * nwg.y + wid.y) * 256u;
-    // Uniform exits only: every lane takes part in the broadcasts.
-    if (cb >= p.out_c4 || mb >= pixels()) {
-        return;
-    }
-    let l = lane % 8u;
-    let m0 = mb + li;
-    let o0 = origins8(m0);
-    let o1 = origins8(m0 + 64u);
-    let o2 = origins8(m0 + 128u);
-    let o3 = origins8(m0 + 192u);
-    var r0 = zero_rows8x16();
-    var r1 = zero_rows8x16();
-    var r2 = zero_rows8x16();
-    var r3 = zero_rows8x16();
-    let cin4 = p.in_c / 4u;
-    let steps = k_steps(cin4);
-    var at = Step(0u, 0u, 0u);
-    var t0 = taps8(o0, 0u, 0u, cin4);
-    var t1 = taps8(o1, 0u, 0u, cin4);
-    var t2 = taps8(o2, 0u, 0u, cin4);
-    var t3 = taps8(o3, 0u, 0u, cin4);
-    for (var s = 0u; s < steps; s++) {
-        let wt = share_w16(s * 4u, cb, l);
-        r0 = mac_rows8x16(r0, t0, at.c, wt);
-        r1 = mac_rows8x16(r1, t1, at.c, wt);
-        r2 = mac_rows8x16(r2, t2, at.c, wt);
-        r3 = mac_rows8x16(r3, t3, at.c, wt);
-        at = next_step(at, cin4);
-        if (at.c == 0u) {
-            t0 = taps8(o0, at.ky, at.kx, cin4);
-            t1 = taps8(o1, at.ky, at.kx, cin4);
-            t2 = taps8(o2, at.ky, at.kx, cin4);
-            t3 = taps8(o3, at.ky, at.kx, cin4);
-        }
-    }
-    let b = load_bias16(cb);
-    store_rows8x16(m0, cb, r0, b);
-    store_rows8x16(m0 + 64u, cb, r1, b);
-    store_rows8x16(m0 + 128u, cb, r2, b);
-    store_rows8x16(m0 + 192u, cb, r3, b);
 }
 
 // CH = 32, ROWS = 16: two groups of eight pixels, each with both 16-channel halves.

@@ -58,7 +58,7 @@ pub fn kernel(variant: ConvVariant, conv: &Conv2d) -> Option<Kernel> {
         (4, false) => Kernel::ConvGroupedSg8B4,
         (2, true) => Kernel::ConvGroupedSgB2,
         (2, false) => Kernel::ConvGroupedSg8B2,
-        (_, true) => Kernel::ConvGroupedSg,
+        (_, true) => Kernel::ConvSubgroup16,
         (_, false) => Kernel::ConvGroupedSg8,
     })
 }

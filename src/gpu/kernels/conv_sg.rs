@@ -17,9 +17,10 @@
 //! (8, 16, 32, 64, ...); where the adapter reports smaller subgroups, or has no `SUBGROUP`,
 //! the variant is not offered and the other kernels run.
 //!
-//! For few output channels (ResNet-20's 16 and 32) `shaders/conv_sg_narrow.wgsl` does the same
-//! over 16- and 32-channel blocks with 32 and 16 pixels per invocation ([`Tile`]), instead of
-//! computing padding in 64-channel blocks.
+//! For few output channels (ResNet-20's 16 and 32) `shaders/conv_sg_grouped.wgsl` (a plain
+//! conv as one group) and `shaders/conv_sg_narrow.wgsl` do the same over 16- and 32-channel
+//! blocks with 32 and 16 pixels per invocation ([`Tile`]), instead of computing padding in
+//! 64-channel blocks.
 
 use super::conv::ConvVariant;
 use super::grid_yz;
@@ -87,7 +88,7 @@ impl Tile {
         channels: 256,
         rows: 7,
     };
-    /// `sg_gemm_c16` (`conv_sg_narrow.wgsl` `c16`).
+    /// `sg_gemm_c16` (`conv_sg_grouped.wgsl` `main` with one group per block).
     pub const C16: Tile = Tile {
         channels: 16,
         rows: 32,

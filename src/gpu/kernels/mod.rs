@@ -73,7 +73,9 @@ pub enum Kernel {
     ConvSubgroup14C256,
     ConvSubgroup8C256,
     ConvSubgroup7C256,
-    /// The subgroup GEMM over 16- and 32-channel blocks (few output channels).
+    /// The subgroup GEMM over 16- and 32-channel blocks (few output channels). The 16-channel
+    /// one is `conv_sg_grouped.wgsl:main` with one group per block (`block_groups` 1), which
+    /// also takes grouped convs of 16k channels per group.
     ConvSubgroup16,
     ConvSubgroup32,
     /// 3×3 stride-1 convs over 16- and 32-channel blocks, one strip of an output row per
@@ -82,9 +84,9 @@ pub enum Kernel {
     ConvStrip32,
     /// Grouped / depthwise / dilated direct conv.
     ConvGrouped,
-    /// Grouped convs as the narrow subgroup GEMM, 256- and 64-pixel blocks, with one group per
-    /// 16-channel block (pipeline constant `block_groups` 1), two and four.
-    ConvGroupedSg,
+    /// Grouped convs as the narrow subgroup GEMM: 64-pixel blocks with one group per
+    /// 16-channel block (pipeline constant `block_groups` 1; the 256-pixel one is
+    /// [`Kernel::ConvSubgroup16`]), and 256- and 64-pixel blocks of two and four groups.
     ConvGroupedSg8,
     ConvGroupedSgB2,
     ConvGroupedSg8B2,
@@ -131,7 +133,7 @@ pub enum Kernel {
 }
 
 impl Kernel {
-    pub const ALL: [Kernel; 48] = [
+    pub const ALL: [Kernel; 47] = [
         Kernel::PoolLinear,
         Kernel::PoolLinear4,
         Kernel::PoolLinear8,
@@ -153,7 +155,6 @@ impl Kernel {
         Kernel::ConvStrip16,
         Kernel::ConvStrip32,
         Kernel::ConvGrouped,
-        Kernel::ConvGroupedSg,
         Kernel::ConvGroupedSg8,
         Kernel::ConvGroupedSgB2,
         Kernel::ConvGroupedSg8B2,
@@ -196,15 +197,13 @@ impl Kernel {
             Kernel::ConvSubgroup7 => ("conv_sg.wgsl", "main8"),
             Kernel::ConvSubgroupC128 | Kernel::ConvSubgroup14C256 => ("conv_sg_wide.wgsl", "main"),
             Kernel::ConvSubgroup8C256 | Kernel::ConvSubgroup7C256 => ("conv_sg_wide.wgsl", "main8"),
-            Kernel::ConvSubgroup16 => ("conv_sg_narrow.wgsl", "c16"),
+            Kernel::ConvSubgroup16 => ("conv_sg_grouped.wgsl", "main"),
             Kernel::ConvSubgroup32 => ("conv_sg_narrow.wgsl", "c32"),
             Kernel::ConvStrip16 => ("conv_sg_strip.wgsl", "s16"),
             Kernel::ConvStrip32 => ("conv_sg_strip.wgsl", "s32"),
             Kernel::ConvGroupedStrip => ("conv_sg_strip.wgsl", "g16"),
             Kernel::ConvGrouped => ("conv_grouped.wgsl", "main"),
-            Kernel::ConvGroupedSg | Kernel::ConvGroupedSgB2 | Kernel::ConvGroupedSgB4 => {
-                ("conv_sg_grouped.wgsl", "main")
-            }
+            Kernel::ConvGroupedSgB2 | Kernel::ConvGroupedSgB4 => ("conv_sg_grouped.wgsl", "main"),
             Kernel::ConvGroupedSg8 | Kernel::ConvGroupedSg8B2 | Kernel::ConvGroupedSg8B4 => {
                 ("conv_sg_grouped.wgsl", "main8")
             }
@@ -266,7 +265,6 @@ impl Kernel {
             | Kernel::ConvStrip16
             | Kernel::ConvStrip32
             | Kernel::ConvGrouped
-            | Kernel::ConvGroupedSg
             | Kernel::ConvGroupedSg8
             | Kernel::ConvGroupedSgB2
             | Kernel::ConvGroupedSg8B2
@@ -311,7 +309,7 @@ impl Kernel {
             Kernel::ConvSubgroup14C256 => &[("group_rows", 7.0), ("col_groups", 4.0)],
             Kernel::ConvSubgroup8C256 => &[("group_rows", 8.0), ("col_groups", 4.0)],
             Kernel::ConvSubgroup7C256 => &[("group_rows", 7.0), ("col_groups", 4.0)],
-            Kernel::ConvGroupedSg | Kernel::ConvGroupedSg8 => &[("block_groups", 1.0)],
+            Kernel::ConvSubgroup16 | Kernel::ConvGroupedSg8 => &[("block_groups", 1.0)],
             Kernel::ConvGroupedSgB2 | Kernel::ConvGroupedSg8B2 => &[("block_groups", 2.0)],
             Kernel::ConvGroupedSgB4 | Kernel::ConvGroupedSg8B4 => &[("block_groups", 4.0)],
             _ => &[],

@@ -346,6 +346,7 @@ fn every_variant_in_f16() {
         (sq(20, 20, 3, 1, 1), true),
         (sq(128, 128, 3, 1, 1).grouped(32), true),
         (sq(64, 64, 3, 2, 1).grouped(8), false),
+        (sq(64, 64, 3, 1, 1).grouped(4), true),
         (sq(13, 13, 3, 2, 1).grouped(13), false),
         (sq(16, 16, 3, 1, 2).dilated([2, 2]), true),
     ] {

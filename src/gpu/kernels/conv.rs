@@ -110,11 +110,9 @@ pub fn params(
         ConvVariant::Grouped => (16, 4),
         _ => (CO_BLOCK / 4 * WG, PIXELS * WG),
     };
-    if let Some(tile) = super::conv_sg::Tile::of(variant) {
+    let tile = super::conv_sg::Tile::of(variant).or_else(|| super::conv_grouped_sg::tile(variant));
+    if let Some(tile) = tile {
         return (p, tile.grid(m, c4));
-    }
-    if let Some(grid) = super::conv_grouped_sg::grid(variant, m, c4) {
-        return (p, grid);
     }
     if let Some(strip) = super::conv_strip::Strip::of(variant) {
         return (p, strip.grid(batch, out_h, out_w, c4));
@@ -297,7 +295,7 @@ impl ConvVariant {
     /// Whether the variant is a grouped subgroup GEMM ([`super::conv_grouped_sg`]); the
     /// grouped row strip is not (it is a [`super::conv_strip::Strip`]).
     pub fn is_grouped_subgroup(self) -> bool {
-        super::conv_grouped_sg::pixels_per_group(self).is_some()
+        super::conv_grouped_sg::tile(self).is_some()
     }
 
     /// Whether the variant needs subgroup operations.

@@ -19,13 +19,18 @@
 //! choice on GPUs.
 
 use super::conv::ConvVariant;
-use super::{grid_yz, Kernel};
+use super::conv_sg::{Tile, WG};
+use super::Kernel;
 use crate::model::Conv2d;
 
 /// Output channels per workgroup.
 pub const CHANNELS: usize = 16;
-/// Invocations per workgroup (lanes 0..7 of a subgroup).
-pub const WG: usize = 8;
+/// `sg_grouped8`'s tiling: 8 pixels per invocation (`sg_grouped` has the narrow GEMM's
+/// [`Tile::C16`], 32).
+const SMALL: Tile = Tile {
+    channels: CHANNELS,
+    rows: 8,
+};
 
 /// Whether the kernel computes `conv`: grouped, undilated, Cin/G % 4 == 0, Cout % 16 == 0 and
 /// Cout/G of 4, 8 or a multiple of 16.
@@ -63,20 +68,14 @@ pub fn kernel(variant: ConvVariant, conv: &Conv2d) -> Option<Kernel> {
     })
 }
 
-/// Pixels per workgroup of a variant of this kernel, or `None` for other variants.
-pub fn pixels_per_group(variant: ConvVariant) -> Option<usize> {
+/// The tiling of a variant of this kernel (workgroups of [`WG`] invocations over 16-channel
+/// blocks, whose [`Tile::grid`] is the dispatch's), or `None` for other variants.
+pub fn tile(variant: ConvVariant) -> Option<Tile> {
     match variant {
-        ConvVariant::GroupedSubgroup => Some(WG * 32),
-        ConvVariant::GroupedSubgroup8 => Some(WG * 8),
+        ConvVariant::GroupedSubgroup => Some(Tile::C16),
+        ConvVariant::GroupedSubgroup8 => Some(SMALL),
         _ => None,
     }
-}
-
-/// Workgroup grid of `variant` for `m` output pixels and `out_c4` (padded) output vec4 columns.
-pub fn grid(variant: ConvVariant, m: usize, out_c4: usize) -> Option<[u32; 3]> {
-    let pixels = pixels_per_group(variant)?;
-    let x = (out_c4 * 4).div_ceil(CHANNELS);
-    Some(grid_yz(x as u32, m.div_ceil(pixels) as u32))
 }
 
 /// Whether the grouped row strip ([`ConvVariant::GroupedStrip`], `conv_sg_strip.wgsl:g16`)
@@ -97,8 +96,8 @@ pub fn choose(conv: &Conv2d, m: usize, out_w: usize) -> ConvVariant {
     if strip_eligible(conv) && fits(Strip::C16, out_w) {
         return ConvVariant::GroupedStrip;
     }
-    let padded = |p: usize| m.div_ceil(p) * p;
-    if 8 * padded(WG * 32) <= 9 * padded(WG * 8) {
+    let padded = |t: Tile| m.div_ceil(WG * t.rows) * WG * t.rows;
+    if 8 * padded(Tile::C16) <= 9 * padded(SMALL) {
         ConvVariant::GroupedSubgroup
     } else {
         ConvVariant::GroupedSubgroup8

@@ -68,24 +68,34 @@ fn load8(t: Taps8, c: u32) -> X8 {
               load_x(t.t4, c), load_x(t.t5, c), load_x(t.t6, c), load_x(t.t7, c));
 }
 
+// The weights of one output vec4 from four input channels (rows r0..r3).
+struct Col4 { r0: vec4<f32>, r1: vec4<f32>, r2: vec4<f32>, r3: vec4<f32> }
+// A W16 by output vec4: column k holds output vec4 k's weights (in g16, group k's).
+struct Cols16 { k0: Col4, k1: Col4, k2: Col4, k3: Col4 }
+
+fn by_columns(w: W16) -> Cols16 {
+    return Cols16(Col4(w.r0.c0, w.r1.c0, w.r2.c0, w.r3.c0), Col4(w.r0.c1, w.r1.c1, w.r2.c1, w.r3.c1),
+                  Col4(w.r0.c2, w.r1.c2, w.r2.c2, w.r3.c2), Col4(w.r0.c3, w.r1.c3, w.r2.c3, w.r3.c3));
+}
+
+// a + x0 · w0 + x1 · w1 + x2 · w2 for one output vec4 (the three taps of a kernel row).
+fn tap3v(a: vec4<f32>, x0: vec4<f32>, x1: vec4<f32>, x2: vec4<f32>, w0: Col4, w1: Col4,
+         w2: Col4) -> vec4<f32> {
+    return mac4(mac4(mac4(a, x0, w0.r0, w0.r1, w0.r2, w0.r3), x1, w1.r0, w1.r1, w1.r2, w1.r3),
+                x2, w2.r0, w2.r1, w2.r2, w2.r3);
+}
+
 // a + x0 · w0 + x1 · w1 + x2 · w2 (one output, the three taps of a kernel row), each output
-// vec4 taking its twelve multiply-adds in a row (acc16's `mac4` tap by tap: the sums of
-// three `mac` calls, 3 % less time over ResNet-20 at batch 16 on lavapipe).
+// vec4 taking its twelve multiply-adds in a row (`tap3v`: acc16's `mac4` tap by tap, the sums
+// of three `mac` calls, 3 % less time over ResNet-20 at batch 16 on lavapipe).
 fn tap3(a: Acc, x0: vec4<f32>, x1: vec4<f32>, x2: vec4<f32>, w0: W16, w1: W16, w2: W16) -> Acc {
-    return Acc(
-        mac4(mac4(mac4(a.c0, x0, w0.r0.c0, w0.r1.c0, w0.r2.c0, w0.r3.c0),
-                  x1, w1.r0.c0, w1.r1.c0, w1.r2.c0, w1.r3.c0),
-             x2, w2.r0.c0, w2.r1.c0, w2.r2.c0, w2.r3.c0),
-        mac4(mac4(mac4(a.c1, x0, w0.r0.c1, w0.r1.c1, w0.r2.c1, w0.r3.c1),
-                  x1, w1.r0.c1, w1.r1.c1, w1.r2.c1, w1.r3.c1),
-             x2, w2.r0.c1, w2.r1.c1, w2.r2.c1, w2.r3.c1),
-        mac4(mac4(mac4(a.c2, x0, w0.r0.c2, w0.r1.c2, w0.r2.c2, w0.r3.c2),
-                  x1, w1.r0.c2, w1.r1.c2, w1.r2.c2, w1.r3.c2),
-             x2, w2.r0.c2, w2.r1.c2, w2.r2.c2, w2.r3.c2),
-        mac4(mac4(mac4(a.c3, x0, w0.r0.c3, w0.r1.c3, w0.r2.c3, w0.r3.c3),
-                  x1, w1.r0.c3, w1.r1.c3, w1.r2.c3, w1.r3.c3),
-             x2, w2.r0.c3, w2.r1.c3, w2.r2.c3, w2.r3.c3),
-    );
+    let v0 = by_columns(w0);
+    let v1 = by_columns(w1);
+    let v2 = by_columns(w2);
+    return Acc(tap3v(a.c0, x0, x1, x2, v0.k0, v1.k0, v2.k0),
+               tap3v(a.c1, x0, x1, x2, v0.k1, v1.k1, v2.k1),
+               tap3v(a.c2, x0, x1, x2, v0.k2, v1.k2, v2.k2),
+               tap3v(a.c3, x0, x1, x2, v0.k3, v1.k3, v2.k3));
 }
 
 // One kernel row over a run of eight outputs: e0, e1 are the run's first two input columns,
@@ -270,27 +280,10 @@ struct R8 {
 }
 // One group's strip: four runs of eight pixels.
 struct Runs4 { r0: R8, r1: R8, r2: R8, r3: R8 }
-// The weights of one output vec4 from four input channels (rows r0..r3).
-struct Col4 { r0: vec4<f32>, r1: vec4<f32>, r2: vec4<f32>, r3: vec4<f32> }
-// A W16 by output vec4: column k holds group k's weights.
-struct Cols16 { k0: Col4, k1: Col4, k2: Col4, k3: Col4 }
-
-fn by_columns(w: W16) -> Cols16 {
-    return Cols16(Col4(w.r0.c0, w.r1.c0, w.r2.c0, w.r3.c0), Col4(w.r0.c1, w.r1.c1, w.r2.c1, w.r3.c1),
-                  Col4(w.r0.c2, w.r1.c2, w.r2.c2, w.r3.c2), Col4(w.r0.c3, w.r1.c3, w.r2.c3, w.r3.c3));
-}
-
 fn zero_runs4() -> Runs4 {
     let z = vec4<f32>(0.0);
     let r = R8(z, z, z, z, z, z, z, z);
     return Runs4(r, r, r, r);
-}
-
-// a + x0 · w0 + x1 · w1 + x2 · w2 for one output vec4 (the three taps of a kernel row).
-fn tap3v(a: vec4<f32>, x0: vec4<f32>, x1: vec4<f32>, x2: vec4<f32>, w0: Col4, w1: Col4,
-         w2: Col4) -> vec4<f32> {
-    return mac4(mac4(mac4(a, x0, w0.r0, w0.r1, w0.r2, w0.r3), x1, w1.r0, w1.r1, w1.r2, w1.r3),
-                x2, w2.r0, w2.r1, w2.r2, w2.r3);
 }
 
 // One kernel row over a run of eight outputs (as row8, one output vec4).

@@ -182,6 +182,97 @@ fn profile_times_every_layer_and_draws_them() {
     }
 }
 
+/// The kernels of one layer row as the profile lists them (`a+b+c`, each kernel once).
+fn distinct_kernels(passes: &[Value]) -> String {
+    let mut names: Vec<&str> = Vec::new();
+    for p in passes {
+        let k = p["kernel"]
+            .as_str()
+            .unwrap_or_else(|| panic!("a pass without a kernel: {p}"));
+        if !names.contains(&k) {
+            names.push(k);
+        }
+    }
+    names.join("+")
+}
+
+#[test]
+fn profile_times_each_kernel_of_a_layer() {
+    // resnet18 at 32 × 32: layer1's 3×3s on 8 × 8 maps run Winograd on CPU adapters (input
+    // transform, GEMM, output transform: three passes).
+    let args = [
+        "profile",
+        "--arch",
+        "resnet18",
+        "--height",
+        "32",
+        "--width",
+        "32",
+        "--runs",
+        "1",
+        "--no-peak",
+    ];
+    let v = json(&[&args[..], &["--json"]].concat());
+    let layers = v["layers"]
+        .as_array()
+        .unwrap_or_else(|| panic!("no layers in {v}"));
+    let mut multi = Vec::new();
+    for l in layers {
+        let passes = l["passes"]
+            .as_array()
+            .unwrap_or_else(|| panic!("no passes in {l}"));
+        assert!(!passes.is_empty(), "{l}");
+        assert_eq!(
+            l["kernel"].as_str(),
+            Some(distinct_kernels(passes).as_str()),
+            "{l}"
+        );
+        // One run: the layer's time is the sum of its passes' times.
+        let sum: f64 = passes.iter().map(|p| positive(p, "ms")).sum();
+        close(sum, positive(l, "ms"), "passes against their layer");
+        if passes.len() > 1 {
+            multi.push(l["layer"].as_str().unwrap_or("?").to_string());
+        }
+    }
+    let cpu = Engine::new()
+        .unwrap_or_else(|e| panic!("these tests need a GPU adapter: {e}"))
+        .adapter_info()
+        .device_type
+        == wgpu::DeviceType::Cpu;
+    if cpu {
+        assert!(
+            multi.iter().any(|n| n.starts_with("layer1.")),
+            "no layer1 conv ran several passes: {multi:?}"
+        );
+    }
+    // The table prints one row per pass under each such layer, naming its kernel.
+    let (ok, stdout, stderr) = resnet(&[&args[..], &["--passes"]].concat());
+    assert!(ok, "{stderr}");
+    let pass_rows: Vec<&str> = stdout
+        .lines()
+        .filter(|line| line.split_whitespace().next() == Some("pass"))
+        .collect();
+    let expected: usize = layers
+        .iter()
+        .filter_map(|l| l["passes"].as_array())
+        .filter(|p| p.len() > 1)
+        .map(|p| p.len())
+        .sum();
+    assert_eq!(pass_rows.len(), expected, "{stdout}");
+    if cpu {
+        assert!(pass_rows.iter().any(|r| r.contains("Winograd")), "{stdout}");
+    }
+    // Without --passes there are none.
+    let (ok, stdout, _) = resnet(&args);
+    assert!(ok);
+    assert!(
+        !stdout
+            .lines()
+            .any(|line| line.split_whitespace().next() == Some("pass")),
+        "{stdout}"
+    );
+}
+
 #[test]
 fn profile_html_wraps_chart_and_table() {
     let html = temp_file("profile.html");

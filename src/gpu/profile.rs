@@ -3,7 +3,9 @@
 //! With `TIMESTAMP_QUERY` every dispatch of the plan runs in its own compute pass bracketed by
 //! timestamps (one submit for the whole network); without it every dispatch is submitted alone
 //! and timed by wall clock around submit-and-wait, which adds the submit latency to each layer.
-//! Dispatches of the same graph node (a layer that needs several kernels) are summed.
+//! Dispatches of the same graph node (a layer that needs several kernels, such as Winograd's
+//! input transform, GEMM and output transform) are summed into the layer's time, and each is
+//! also kept as one of the layer's [`PassTime`]s.
 //!
 //! Work per layer, for a batch of N:
 //! - FLOPs: conv 2·N·OH·OW·KH·KW·Cin·Cout, linear 2·N·in·out, every other op 0;
@@ -36,6 +38,19 @@ pub struct LayerTime {
     pub output: Shape,
     pub flops: f64,
     pub bytes: f64,
+    /// GPU seconds (the median over runs in a [`Profile`]).
+    pub seconds: f64,
+    /// The layer's dispatches in the order they run, each with its own median: one pass for
+    /// most layers, three for Winograd (their medians need not sum to `seconds`, which is the
+    /// median of the per-run sums).
+    pub passes: Vec<PassTime>,
+}
+
+/// One dispatch of a layer.
+#[derive(Clone, Debug, PartialEq)]
+pub struct PassTime {
+    /// The kernel it runs.
+    pub kernel: String,
     /// GPU seconds (the median over runs in a [`Profile`]).
     pub seconds: f64,
 }
@@ -103,13 +118,16 @@ impl Model {
         let (layers, timing) = self.with_workspace(n, h, w, |plan, ws| {
             let mut layers = self.layers(plan)?;
             let mut timing = Timing::Timestamps;
+            let slots = self.dispatch_layers(plan, &layers);
             let mut samples: Vec<Vec<f64>> = vec![Vec::new(); layers.len()];
+            let mut pass_samples: Vec<Vec<f64>> = vec![Vec::new(); slots.len()];
             for _ in 0..runs.max(1) {
                 let (times, how) = self.time_dispatches(plan, ws, input)?;
                 timing = how;
                 let mut per_layer = vec![0.0; layers.len()];
-                for (slot, t) in self.dispatch_layers(plan, &layers).into_iter().zip(times) {
+                for ((&slot, t), pass) in slots.iter().zip(times).zip(&mut pass_samples) {
                     per_layer[slot] += t;
+                    pass.push(t);
                 }
                 for (s, t) in samples.iter_mut().zip(per_layer) {
                     s.push(t);
@@ -117,6 +135,12 @@ impl Model {
             }
             for (layer, s) in layers.iter_mut().zip(&samples) {
                 layer.seconds = median(s);
+            }
+            for ((&slot, d), s) in slots.iter().zip(plan.steps()).zip(&pass_samples) {
+                layers[slot].passes.push(PassTime {
+                    kernel: format!("{:?}", d.kernel),
+                    seconds: median(s),
+                });
             }
             Ok((layers, timing))
         })?;
@@ -173,6 +197,7 @@ impl Model {
                 flops,
                 bytes: 4.0 * (n * activations as f64 + weights as f64),
                 seconds: 0.0,
+                passes: Vec::new(),
             });
         }
         Ok(layers)

@@ -4,7 +4,9 @@
 //! Per layer: GFLOP/s = FLOPs / time (convs and the classifier), GB/s = ideal bytes / time (see
 //! `resnet_wgpu::gpu::profile`), fraction of peak = GFLOP/s over the f32 (or f16) peak for
 //! layers with FLOPs ("compute"), GB/s over the copy bandwidth for the others ("memory"), and
-//! share = time / sum of the layer times.
+//! share = time / sum of the layer times. With `--passes`, a layer that runs several kernels
+//! (Winograd's input transform, GEMM and output transform) gets one more row per kernel, each
+//! with its own median time and share; `--json` always lists them.
 
 use std::path::PathBuf;
 
@@ -39,6 +41,9 @@ pub struct ProfileArgs {
     /// Print one JSON object instead of the table.
     #[arg(long)]
     json: bool,
+    /// Under each layer that runs several kernels, one row per kernel with its own time.
+    #[arg(long)]
+    passes: bool,
 }
 
 /// One table row.
@@ -54,6 +59,8 @@ pub struct Row {
     /// `compute` (fraction of FLOP peak) or `memory` (fraction of bandwidth).
     pub bound: &'static str,
     pub share: f64,
+    /// The layer's kernels in order, each with its median milliseconds.
+    pub passes: Vec<(String, f64)>,
 }
 
 fn shape(s: Shape) -> String {
@@ -79,6 +86,11 @@ fn row(l: &LayerTime, total: f64, flop_peak: Option<f64>, peak: Option<&Peak>) -
         fraction,
         bound,
         share: if total > 0.0 { l.seconds / total } else { 0.0 },
+        passes: l
+            .passes
+            .iter()
+            .map(|p| (p.kernel.clone(), p.seconds * 1e3))
+            .collect(),
     }
 }
 
@@ -161,7 +173,9 @@ pub fn run(engine: &Engine, a: &ProfileArgs) -> Result<()> {
             .map(|r| {
                 json!({"layer": r.name, "op": r.op, "shape": r.shape, "kernel": r.kernel,
                     "ms": r.ms, "gflops": r.gflops, "gbs": r.gbs, "fraction_of_peak": r.fraction,
-                    "bound": r.bound, "share": r.share})
+                    "bound": r.bound, "share": r.share,
+                    "passes": r.passes.iter().map(|(k, ms)| json!({"kernel": k, "ms": ms}))
+                        .collect::<Vec<_>>()})
             })
             .collect();
         let obj = json!({
@@ -179,7 +193,7 @@ pub fn run(engine: &Engine, a: &ProfileArgs) -> Result<()> {
         for line in &header {
             println!("{line}");
         }
-        print_table(&rows);
+        print_table(&rows, a.passes, total_ms);
     }
     if let (Some(path), Some(as_html)) = (&a.out, format) {
         let svg = chart::svg(&title, &rows, path)?;
@@ -194,7 +208,7 @@ pub fn run(engine: &Engine, a: &ProfileArgs) -> Result<()> {
     Ok(())
 }
 
-fn print_table(rows: &[Row]) {
+fn print_table(rows: &[Row], passes: bool, total_ms: f64) {
     let name_w = rows.iter().map(|r| r.name.len()).max().unwrap_or(5).max(5);
     let shape_w = rows.iter().map(|r| r.shape.len()).max().unwrap_or(5).max(5);
     let kernel_w = rows
@@ -221,6 +235,15 @@ fn print_table(rows: &[Row]) {
                 .map_or("-".to_string(), |f| format!("{:.1} ({})", f * 1e2, r.bound)),
             r.share * 1e2
         );
+        if passes && r.passes.len() > 1 {
+            for (kernel, ms) in &r.passes {
+                let share = if total_ms > 0.0 { ms / total_ms } else { 0.0 };
+                println!(
+                    "{:name_w$}  {:10}  {:shape_w$}  {:kernel_w$}  {:>9.3}  {:>8}  {:>7}  {:>15}  {:>5.1}%",
+                    "", "  pass", "", kernel, ms, "", "", "", share * 1e2
+                );
+            }
+        }
     }
 }
 

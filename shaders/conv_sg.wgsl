@@ -19,26 +19,49 @@
 // every storage load is a per-lane gather (llvmpipe) time follows the loads, so each load
 // feeds as many FMAs as possible: per 4 input channels ROWS + 4 loads (pairs; + 8 in vec4s)
 // feed ROWS · 256 FMAs (spilled accumulators cost less than loads). The K steps (tap, input
-// vec4) run in one flat loop (sg_tile's `Step`).
+// vec4) run in one flat loop (sg_tile's `Step`). For a stem whose RGB input was padded to 4
+// channels `main` is also built with `x_lanes` at 3 (ConvSubgroupRgb): 3 weight rows and
+// ROWS · 192 FMAs per step.
 // Weights: HWIO, Cout padded to 16, as vec4 (rows of Cout4); columns past Cout4 read 0.
 // Entry points: `main` (ROWS = 16, or 14 with `group_rows` 7) and `main8` (ROWS = 8 or 7, for
 // maps too small to fill the larger blocks). Grid: x = 64-channel blocks, (y, z) = blocks of
 // ROWS·8 pixels.
 
+// How many channels of each input vec4 carry data: 4, or 3 for a stem whose RGB input was
+// padded to 4 channels (`main` only; the padding channel's products are left out and its
+// weight row is not loaded: a quarter of the stem's multiply-adds).
+override x_lanes: u32 = 4u;
+
+// a + xv · b for one pixel, without the padding channel's products where x_lanes is 3.
+fn mac_x(a: Acc64, xv: vec4<f32>, b: B64) -> Acc64 {
+    if (x_lanes == 3u) {
+        return mac64_3(a, xv, b);
+    }
+    return mac64(a, xv, b);
+}
+
+// The weight rows of step s for the block at cb (`share_rows`; three rows where x_lanes is 3).
+fn share_x(s: u32, cb: u32, l: u32) -> B64 {
+    if (x_lanes == 3u) {
+        return share_rows3(s * 4u, cb, l);
+    }
+    return share_rows(s * 4u, cb, l);
+}
+
 // r + x[taps, c] · b for the group's pixels (4 input channels).
 fn mac_rows8(r: Rows8, t: Taps8, c: u32, b: B64) -> Rows8 {
     var o = Rows8(
-        mac64(r.a0, load_x(t.t0, c), b),
-        mac64(r.a1, load_x(t.t1, c), b),
-        mac64(r.a2, load_x(t.t2, c), b),
-        mac64(r.a3, load_x(t.t3, c), b),
-        mac64(r.a4, load_x(t.t4, c), b),
-        mac64(r.a5, load_x(t.t5, c), b),
-        mac64(r.a6, load_x(t.t6, c), b),
+        mac_x(r.a0, load_x(t.t0, c), b),
+        mac_x(r.a1, load_x(t.t1, c), b),
+        mac_x(r.a2, load_x(t.t2, c), b),
+        mac_x(r.a3, load_x(t.t3, c), b),
+        mac_x(r.a4, load_x(t.t4, c), b),
+        mac_x(r.a5, load_x(t.t5, c), b),
+        mac_x(r.a6, load_x(t.t6, c), b),
         r.a7,
     );
     if (group_rows > 7u) {
-        o.a7 = mac64(r.a7, load_x(t.t7, c), b);
+        o.a7 = mac_x(r.a7, load_x(t.t7, c), b);
     }
     return o;
 }
@@ -71,7 +94,7 @@ fn main(
     var t_lo = taps8(o_lo, 0u, 0u, cin4);
     var t_hi = taps8(o_hi, 0u, 0u, cin4);
     for (var s = 0u; s < steps; s++) {
-        let b = share_rows(s * 4u, cb, l);
+        let b = share_x(s, cb, l);
         r_lo = mac_rows8(r_lo, t_lo, at.c, b);
         r_hi = mac_rows8(r_hi, t_hi, at.c, b);
         at = next_step(at, cin4);
@@ -109,7 +132,7 @@ fn main8(
     var at = Step(0u, 0u, 0u);
     var t = taps8(o, 0u, 0u, cin4);
     for (var s = 0u; s < steps; s++) {
-        r = mac_rows8(r, t, at.c, share_rows(s * 4u, cb, l));
+        r = mac_rows8(r, t, at.c, share_x(s, cb, l));
         at = next_step(at, cin4);
         if (at.c == 0u) {
             t = taps8(o, at.ky, at.kx, cin4);

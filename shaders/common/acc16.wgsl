@@ -16,12 +16,16 @@ fn mac_row(a: Acc, s: f32, r: Acc) -> Acc {
     return Acc(fma(v, r.c0, a.c0), fma(v, r.c1, a.c1), fma(v, r.c2, a.c2), fma(v, r.c3, a.c3));
 }
 
+// a + xv.xyz · (w0, w1, w2) for one vec4 of output channels (the first three input channels).
+fn mac3v(a: vec4<f32>, xv: vec4<f32>, w0: vec4<f32>, w1: vec4<f32>, w2: vec4<f32>) -> vec4<f32> {
+    return fma(vec4<f32>(xv.z), w2, fma(vec4<f32>(xv.y), w1, fma(vec4<f32>(xv.x), w0, a)));
+}
+
 // a + xv · (w0, w1, w2, w3) for one vec4 of output channels: its four input-channel steps in a
 // row, so that CPU drivers keep the accumulator in a register for all four.
 fn mac4(a: vec4<f32>, xv: vec4<f32>, w0: vec4<f32>, w1: vec4<f32>, w2: vec4<f32>,
         w3: vec4<f32>) -> vec4<f32> {
-    return fma(vec4<f32>(xv.w), w3, fma(vec4<f32>(xv.z), w2,
-               fma(vec4<f32>(xv.y), w1, fma(vec4<f32>(xv.x), w0, a))));
+    return fma(vec4<f32>(xv.w), w3, mac3v(a, xv, w0, w1, w2));
 }
 
 // a + xv · wt (4 input channels), one output vec4 at a time. The sums are those of four
@@ -33,6 +37,15 @@ fn mac(a: Acc, xv: vec4<f32>, wt: W16) -> Acc {
                mac4(a.c1, xv, wt.r0.c1, wt.r1.c1, wt.r2.c1, wt.r3.c1),
                mac4(a.c2, xv, wt.r0.c2, wt.r1.c2, wt.r2.c2, wt.r3.c2),
                mac4(a.c3, xv, wt.r0.c3, wt.r1.c3, wt.r2.c3, wt.r3.c3));
+}
+
+// `mac` for an input vec4 whose fourth channel is padding (always zero): the same sums without
+// its products.
+fn mac3(a: Acc, xv: vec4<f32>, wt: W16) -> Acc {
+    return Acc(mac3v(a.c0, xv, wt.r0.c0, wt.r1.c0, wt.r2.c0),
+               mac3v(a.c1, xv, wt.r0.c1, wt.r1.c1, wt.r2.c1),
+               mac3v(a.c2, xv, wt.r0.c2, wt.r1.c2, wt.r2.c2),
+               mac3v(a.c3, xv, wt.r0.c3, wt.r1.c3, wt.r2.c3));
 }
 
 // Weight row `row` at vec4 column c4 (even): 16 channels.

@@ -30,6 +30,14 @@ fn mac64(a: Acc64, xv: vec4<f32>, b: B64) -> Acc64 {
                  mac(a.q3, xv, W16(b.r0.q3, b.r1.q3, b.r2.q3, b.r3.q3)));
 }
 
+// `mac64` for an input vec4 whose fourth channel is padding (acc16's `mac3`).
+fn mac64_3(a: Acc64, xv: vec4<f32>, b: B64) -> Acc64 {
+    return Acc64(mac3(a.q0, xv, W16(b.r0.q0, b.r1.q0, b.r2.q0, b.r3.q0)),
+                 mac3(a.q1, xv, W16(b.r0.q1, b.r1.q1, b.r2.q1, b.r3.q1)),
+                 mac3(a.q2, xv, W16(b.r0.q2, b.r1.q2, b.r2.q2, b.r3.q2)),
+                 mac3(a.q3, xv, W16(b.r0.q3, b.r1.q3, b.r2.q3, b.r3.q3)));
+}
+
 // Weight vec4s (row, c4) and (row, c4 + 1), c4 even; 0 past the padded Cout (a multiple of 4
 // vec4, so both or neither are past it).
 fn load_b8(row: u32, c4: u32) -> W8 {
@@ -59,6 +67,18 @@ fn share_rows(row: u32, cb: u32, l: u32) -> B64 {
         share(load_b8(row + 1u, c4)),
         share(load_b8(row + 2u, c4)),
         share(load_b8(row + 3u, c4)),
+    );
+}
+
+// `share_rows` for an input vec4 whose fourth channel is padding: its weight row is neither
+// loaded nor shared (zero in the result; `mac64_3` never reads it).
+fn share_rows3(row: u32, cb: u32, l: u32) -> B64 {
+    let c4 = cb + 2u * l;
+    return B64(
+        share(load_b8(row, c4)),
+        share(load_b8(row + 1u, c4)),
+        share(load_b8(row + 2u, c4)),
+        zero64(),
     );
 }
 

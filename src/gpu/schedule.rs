@@ -145,13 +145,15 @@ fn launch<P: bytemuck::Pod>(kernel: Kernel, p: &P, grid: [u32; 3], resources: Ve
     }
 }
 
-/// The launches of one node (`pairs` as in [`build`]).
+/// The launches of one node (`pairs` as in [`build`]; `rgb_input`: the node reads the
+/// converted input of a 3-channel graph padded to 4 channels, whose fourth channel is zero).
 fn launches(
     node: &crate::model::Node,
     index: usize,
     memory: &MemoryPlan,
     variant: Option<ConvVariant>,
     pairs: bool,
+    rgb_input: bool,
 ) -> Vec<Launch> {
     let n = memory.batch;
     let x = memory.shapes[node.inputs[0]];
@@ -200,6 +202,7 @@ fn launches(
                     ConvVariant::DirectVec4 => Kernel::ConvVec4,
                     ConvVariant::Tiled => Kernel::ConvTiled,
                     ConvVariant::Small => Kernel::ConvSmall,
+                    ConvVariant::Subgroup if rgb_input && c.in_c == 4 => Kernel::ConvSubgroupRgb,
                     ConvVariant::Subgroup => Kernel::ConvSubgroup,
                     ConvVariant::Subgroup8 => Kernel::ConvSubgroup8,
                     ConvVariant::Subgroup14 => Kernel::ConvSubgroup14,
@@ -288,6 +291,8 @@ pub(crate) fn steps(
     let mut params = Vec::new();
     let mut segments = Vec::new();
     let mut index = 0;
+    let rgb = crate::model::passes::padded_input(graph)
+        .and_then(|(value, data)| (data == 3).then_some(value));
     for seg in &graph.segments {
         let mut out = Vec::new();
         for node in &seg.nodes {
@@ -296,7 +301,8 @@ pub(crate) fn steps(
             if memory.pooled_by.contains_key(&node.output) {
                 continue; // fused into the classifier that reads it
             }
-            for l in launches(node, i, memory, variants[i], pairs) {
+            let rgb_input = rgb.is_some_and(|v| node.inputs.first() == Some(&v));
+            for l in launches(node, i, memory, variants[i], pairs, rgb_input) {
                 params.push(
                     device.create_buffer_init(&wgpu::util::BufferInitDescriptor {
                         label: Some(&node.name),

@@ -51,6 +51,15 @@ pub fn pad_input_channels(graph: &mut Graph) -> bool {
     true
 }
 
+/// The converted input's value and how many of its channels carry data, where
+/// [`pad_input_channels`] padded it (the channels past that count are always zero); `None`
+/// where the input was not padded.
+pub fn padded_input(graph: &Graph) -> Option<(usize, usize)> {
+    let first = graph.nodes().find(|n| matches!(n.op, Op::InputToNhwc))?;
+    let data = graph.input_channels;
+    (graph.value_channels[first.output] > data).then_some((first.output, data))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -78,8 +87,10 @@ mod tests {
     fn padded_stem_computes_the_same() {
         let g = stem_graph();
         let mut padded = g.clone();
+        assert_eq!(padded_input(&padded), None);
         assert!(pad_input_channels(&mut padded));
         assert_eq!(padded.value_channels[1], 4);
+        assert_eq!(padded_input(&padded), Some((1, 3)));
         let input: Vec<f32> = (0..2 * 3 * 9 * 7)
             .map(|i| ((i * 37) % 11) as f32 - 5.0)
             .collect();

@@ -15,6 +15,7 @@ mod ops;
 use common::{assert_close, engine};
 use resnet_wgpu::gpu::ConvVariant;
 use resnet_wgpu::model::ir::GraphBuilder;
+use resnet_wgpu::model::passes::pad_input_channels;
 use resnet_wgpu::model::{Graph, Op, ValueId};
 use resnet_wgpu::weights::random_input;
 use resnet_wgpu::{cpu, Model, Tensor};
@@ -31,9 +32,12 @@ fn check(name: &str, graph: Graph, n: usize, h: usize, w: usize, input: Vec<f32>
         shape: vec![n, c, h, w],
         data: input,
     };
-    // Every conv variant that supports every conv of the graph, or the default choice when
-    // the graph has no conv.
-    let convs: Vec<_> = graph
+    // Every conv variant that supports every conv of the graph as the model runs it (a
+    // 3-channel input padded to 4, as `Model` does), or the default choice when the graph has
+    // no conv.
+    let mut padded = graph.clone();
+    pad_input_channels(&mut padded);
+    let convs: Vec<_> = padded
         .nodes()
         .filter_map(|node| match &node.op {
             Op::Conv { conv, .. } => Some(*conv),

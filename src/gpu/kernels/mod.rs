@@ -63,6 +63,9 @@ pub enum Kernel {
     /// invocation; and with 8 (small maps).
     ConvSubgroup,
     ConvSubgroup8,
+    /// `ConvSubgroup` for a stem whose 3-channel input was padded to 4: the pipeline constant
+    /// `x_lanes` at 3 leaves out the padding channel's multiply-adds and weight loads.
+    ConvSubgroupRgb,
     /// The same with 14 and 7 pixels per invocation (blocks of 112 and 56 pixels): `main` and
     /// `main8` with the pipeline constant `group_rows` at 7.
     ConvSubgroup14,
@@ -133,7 +136,7 @@ pub enum Kernel {
 }
 
 impl Kernel {
-    pub const ALL: [Kernel; 47] = [
+    pub const ALL: [Kernel; 48] = [
         Kernel::PoolLinear,
         Kernel::PoolLinear4,
         Kernel::PoolLinear8,
@@ -144,6 +147,7 @@ impl Kernel {
         Kernel::ConvSmall,
         Kernel::ConvSubgroup,
         Kernel::ConvSubgroup8,
+        Kernel::ConvSubgroupRgb,
         Kernel::ConvSubgroup14,
         Kernel::ConvSubgroup7,
         Kernel::ConvSubgroupC128,
@@ -191,7 +195,7 @@ impl Kernel {
             Kernel::Conv1x1 => ("conv1x1.wgsl", "main"),
             Kernel::ConvTiled => ("conv2d_tiled.wgsl", "main"),
             Kernel::ConvSmall => ("conv2d_small.wgsl", "main"),
-            Kernel::ConvSubgroup => ("conv_sg.wgsl", "main"),
+            Kernel::ConvSubgroup | Kernel::ConvSubgroupRgb => ("conv_sg.wgsl", "main"),
             Kernel::ConvSubgroup8 => ("conv_sg.wgsl", "main8"),
             Kernel::ConvSubgroup14 => ("conv_sg.wgsl", "main"),
             Kernel::ConvSubgroup7 => ("conv_sg.wgsl", "main8"),
@@ -254,6 +258,7 @@ impl Kernel {
             | Kernel::ConvSmall
             | Kernel::ConvSubgroup
             | Kernel::ConvSubgroup8
+            | Kernel::ConvSubgroupRgb
             | Kernel::ConvSubgroup14
             | Kernel::ConvSubgroup7
             | Kernel::ConvSubgroupC128
@@ -304,6 +309,7 @@ impl Kernel {
     pub fn constants(self) -> &'static [(&'static str, f64)] {
         match self {
             Kernel::ConvSubgroup | Kernel::ConvSubgroup8 => &[("group_rows", 8.0)],
+            Kernel::ConvSubgroupRgb => &[("group_rows", 8.0), ("x_lanes", 3.0)],
             Kernel::ConvSubgroup14 | Kernel::ConvSubgroup7 => &[("group_rows", 7.0)],
             Kernel::ConvSubgroupC128 => &[("group_rows", 8.0), ("col_groups", 2.0)],
             Kernel::ConvSubgroup14C256 => &[("group_rows", 7.0), ("col_groups", 4.0)],

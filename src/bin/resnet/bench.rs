@@ -49,7 +49,8 @@ pub struct BenchArgs {
     /// Do not measure the roofline (no fractions of peak).
     #[arg(long, conflicts_with = "peak")]
     no_peak: bool,
-    /// Architecture: simple, resnet18/34/50/101/152, resnet20/32/44/56/110.
+    /// Architecture: simple, resnet18/34/50/101/152,
+    /// resnext50_32x4d, resnext101_32x8d/64x4d, wide_resnet50_2/101_2, resnet20/32/44/56/110.
     #[arg(long, required_unless_present = "peak")]
     arch: Option<Architecture>,
     /// safetensors weights file, or random:SEED (speed does not depend on the values).

@@ -23,7 +23,8 @@ pub struct ModelFileArgs {
     /// Model file: .onnx, or .safetensors together with --arch.
     #[arg(long)]
     pub model: PathBuf,
-    /// Architecture of a .safetensors model: simple, resnet18/34/50/101/152, resnet20/32/44/56/110.
+    /// Architecture of a .safetensors model: simple, resnet18/34/50/101/152,
+    /// resnext50_32x4d, resnext101_32x8d/64x4d, wide_resnet50_2/101_2, resnet20/32/44/56/110.
     #[arg(long)]
     pub arch: Option<Architecture>,
     /// Class names, one a line (default: ImageNet names for 1000 classes, CIFAR-10 names for 10,

@@ -65,7 +65,8 @@ enum Command {
 
 #[derive(Args)]
 pub struct ModelArgs {
-    /// Architecture: simple, resnet18/34/50/101/152, resnet20/32/44/56/110.
+    /// Architecture: simple, resnet18/34/50/101/152,
+    /// resnext50_32x4d, resnext101_32x8d/64x4d, wide_resnet50_2/101_2, resnet20/32/44/56/110.
     #[arg(long)]
     arch: Architecture,
     /// safetensors weights file, or random:SEED.
@@ -127,7 +128,8 @@ impl InputSize {
 
 #[derive(Args)]
 struct InfoArgs {
-    /// Architecture whose memory to report: simple, resnet18/34/50/101/152, resnet20/32/44/56/110.
+    /// Architecture whose memory to report: simple, resnet18/34/50/101/152,
+    /// resnext50_32x4d, resnext101_32x8d/64x4d, wide_resnet50_2/101_2, resnet20/32/44/56/110.
     #[arg(long)]
     arch: Option<Architecture>,
     /// safetensors weights file, or random:SEED.
@@ -163,7 +165,7 @@ struct LogitsArgs {
     #[arg(long, conflicts_with = "weights")]
     model: Option<PathBuf>,
     /// Architecture, for --weights or a .safetensors --model: simple, resnet18/34/50/101/152,
-    /// resnet20/32/44/56/110.
+    /// resnext50_32x4d, resnext101_32x8d/64x4d, wide_resnet50_2/101_2, resnet20/32/44/56/110.
     #[arg(long)]
     arch: Option<Architecture>,
     /// With --arch: safetensors weights file, or random:SEED (default random:1).

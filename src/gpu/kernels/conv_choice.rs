@@ -42,10 +42,12 @@ pub fn choose(
     let sg = super::conv_strip::choose(conv, super::conv_sg::choose(conv.out_c, pixels), out_w);
     // Winograd's subgroup GEMM works in 64-channel blocks too: where those pad Cout least.
     let wide = super::conv_sg::wider(sg).is_some();
-    let sg = match super::conv_sg::widen(sg, conv.out_c, pixels, caps.threads, caps.slow_compiles) {
-        wide if wide.runs_on(conv, caps) => wide,
-        _ => sg,
-    };
+    let k = conv.kernel[0] * conv.kernel[1] * conv.in_c;
+    let sg =
+        match super::conv_sg::widen(sg, conv.out_c, pixels, k, caps.threads, caps.slow_compiles) {
+            wide if wide.runs_on(conv, caps) => wide,
+            _ => sg,
+        };
     let wino_sg = if wide {
         ConvVariant::WinogradSubgroup
     } else {
@@ -155,7 +157,17 @@ mod tests {
             choose(&pw, 1, (14, 14), many_threads),
             ConvVariant::Subgroup14
         );
-        assert_eq!(choose(&pw, 1, (56, 56), cpu_sg), ConvVariant::Subgroup);
+        // The 16-pixel tile of a large map takes the 14-pixel 256-channel block where K ≥ 128,
+        // and keeps its 64 channels below (resnet50's 56² expansions, K 64).
+        assert_eq!(
+            choose(&pw, 1, (56, 56), cpu_sg),
+            ConvVariant::Subgroup14C256
+        );
+        let expand56 = Conv2d::square(64, 256, 1, 1, 0);
+        assert_eq!(
+            choose(&expand56, 1, (56, 56), cpu_sg),
+            ConvVariant::Subgroup
+        );
         // A model that compiles quickly: the 64-channel tiles instead of the wide ones.
         let quick = cpu_sg.for_compile(crate::gpu::Compile::Quick);
         assert_eq!(choose(&pw, 1, (14, 14), quick), ConvVariant::Subgroup14);

@@ -163,14 +163,22 @@ pub fn wider(tile: ConvVariant) -> Option<ConvVariant> {
     }
 }
 
-/// `tile` (a 64-channel tile for `m` output pixels) over its 256-channel block where that
-/// divides `out_c` and the grid still has a workgroup for each of the device's `threads`
-/// (CPU drivers run each workgroup on one thread); else `tile`. Each input load then feeds
-/// four times the FMAs: on resnet50 at batch 1 on lavapipe the 7-pixel tile took 0.80 of its
-/// time over 256 channels, the 14-pixel one about 0.86 (0.91 over 128 channels). The 16-pixel
-/// tile keeps its 64 channels: over 128 its layers (56² maps, K of 64) gained 0–7 % while its
-/// two pipelines added a second of compiling, and over 256 they were slower (BENCHMARKS.md,
-/// twelfth round); `sg_gemm_c128` remains for `tune` and forcing.
+/// The GEMM depth (KH · KW · Cin) from which the 16-pixel tile takes a wider channel block.
+pub const WIDE_MIN_K: usize = 128;
+
+/// `tile` (a 64-channel tile for `m` output pixels of a conv with GEMM depth `k`) over a wider
+/// channel block where that divides `out_c` and the grid still has a workgroup for each of the
+/// device's `threads` (CPU drivers run each workgroup on one thread); else `tile`. Each input
+/// load then feeds two or four times the FMAs.
+/// - The 14-, 8- and 7-pixel tiles take their 256-channel blocks: on resnet50 at batch 1 on
+///   lavapipe the 7-pixel tile took 0.80 of its time over 256 channels, the 14-pixel one
+///   about 0.86 (0.91 over 128 channels; BENCHMARKS.md, twelfth round).
+/// - The 16-pixel tile (large maps, or a batch) takes the 14-pixel tile's 256-channel block
+///   where Cout allows it and 112-pixel blocks pad within an eighth of 128-pixel ones, else
+///   its own 128-channel block, where K is at least [`WIDE_MIN_K`]: resnet50's layer2–4
+///   convs at batch 8 took about 0.82 of their time (fifteenth round). Below that (K of 64,
+///   resnet50's 56² 1×1 expansions) it keeps its 64 channels: over 128 those gained 0–7 % and
+///   over 256 they were slower (twelfth round).
 ///
 /// Without `slow_compiles` the wide blocks, which compile slowly
 /// ([`ConvVariant::compiles_slowly`]), give way to `tile` itself.
@@ -178,25 +186,33 @@ pub fn widen(
     tile: ConvVariant,
     out_c: usize,
     m: usize,
+    k: usize,
     threads: usize,
     slow_compiles: bool,
 ) -> ConvVariant {
-    let wide = match wider(tile) {
-        Some(w) if tile != ConvVariant::Subgroup => w,
-        _ => return tile,
+    let padded = |rows: usize| m.div_ceil(WG * rows) * WG * rows;
+    let candidates: &[ConvVariant] = match tile {
+        ConvVariant::Subgroup if k < WIDE_MIN_K => &[],
+        ConvVariant::Subgroup if 8 * padded(14) <= 9 * padded(ROWS) => {
+            &[ConvVariant::Subgroup14C256, ConvVariant::SubgroupC128]
+        }
+        ConvVariant::Subgroup => &[ConvVariant::SubgroupC128],
+        ConvVariant::Subgroup14 => &[ConvVariant::Subgroup14C256],
+        ConvVariant::Subgroup8 => &[ConvVariant::Subgroup8C256],
+        ConvVariant::Subgroup7 => &[ConvVariant::Subgroup7C256],
+        _ => &[],
     };
-    if !slow_compiles && wide.compiles_slowly() {
-        return tile;
-    }
-    let Some(t) = Tile::of(wide) else {
-        return tile;
+    let fits = |wide: ConvVariant| {
+        Tile::of(wide).is_some_and(|t| {
+            let workgroups = out_c.div_ceil(t.channels) * m.div_ceil(WG * t.rows);
+            out_c.is_multiple_of(t.channels) && workgroups >= threads
+        }) && (slow_compiles || !wide.compiles_slowly())
     };
-    let workgroups = out_c.div_ceil(t.channels) * m.div_ceil(WG * t.rows);
-    if out_c.is_multiple_of(t.channels) && workgroups >= threads {
-        wide
-    } else {
-        tile
-    }
+    candidates
+        .iter()
+        .copied()
+        .find(|&w| fits(w))
+        .unwrap_or(tile)
 }
 
 /// The subgroup variant for a conv of `out_c` output channels and `m` output pixels: the
@@ -246,32 +262,41 @@ mod tests {
     #[test]
     fn the_wider_block_needs_a_divisible_cout_and_a_workgroup_per_thread() {
         use ConvVariant::*;
-        // (tile, Cout, pixels, threads, expected)
+        // (tile, Cout, pixels, K, threads, expected)
         let cases = [
-            // resnet50 at batch 1: 1×1 expansions to 256 (56², the 16-pixel tile stays 64
-            // channels wide), 1024 (14²) and 2048 (7²); an 8 × 8 map.
-            (Subgroup, 256, 56 * 56, 2, Subgroup),
-            (Subgroup14, 1024, 14 * 14, 2, Subgroup14C256),
-            (Subgroup7, 2048, 7 * 7, 2, Subgroup7C256),
-            (Subgroup8, 512, 64, 2, Subgroup8C256),
+            // resnet50 at batch 1: 1×1 expansions to 256 (56², K 64: the 16-pixel tile stays
+            // 64 channels wide), 1024 (14²) and 2048 (7²); an 8 × 8 map.
+            (Subgroup, 256, 56 * 56, 64, 2, Subgroup),
+            (Subgroup14, 1024, 14 * 14, 256, 2, Subgroup14C256),
+            (Subgroup7, 2048, 7 * 7, 512, 2, Subgroup7C256),
+            (Subgroup8, 512, 64, 512, 2, Subgroup8C256),
+            // The 16-pixel tile with K ≥ 128: 256-channel blocks of 14 pixels (resnet50's
+            // layer3 1×1s at batch 8), else 128-channel ones (its layer2 3×3s at batch 8, the
+            // 256 → 128 reduction at batch 1), 64 channels where Cout allows neither.
+            (Subgroup, 1024, 8 * 14 * 14, 256, 2, Subgroup14C256),
+            (Subgroup, 128, 8 * 28 * 28, 1152, 2, SubgroupC128),
+            (Subgroup, 128, 56 * 56, 256, 2, SubgroupC128),
+            (Subgroup, 192, 56 * 56, 256, 2, Subgroup),
+            // 112-pixel blocks padding more than an eighth over 128-pixel ones: 128 channels.
+            (Subgroup, 256, 128, 256, 2, SubgroupC128),
             // Cout not a multiple of the wider block.
-            (Subgroup14, 384, 14 * 14, 2, Subgroup14),
-            (Subgroup7, 384, 7 * 7, 1, Subgroup7),
+            (Subgroup14, 384, 14 * 14, 256, 2, Subgroup14),
+            (Subgroup7, 384, 7 * 7, 256, 1, Subgroup7),
             // 512 channels of 49 pixels: two 256-channel workgroups, enough for 2 threads
             // only.
-            (Subgroup7, 512, 7 * 7, 2, Subgroup7C256),
-            (Subgroup7, 512, 7 * 7, 3, Subgroup7),
+            (Subgroup7, 512, 7 * 7, 512, 2, Subgroup7C256),
+            (Subgroup7, 512, 7 * 7, 512, 3, Subgroup7),
             // Only the 64-channel tiles have a wider block.
-            (Subgroup16, 256, 1024, 1, Subgroup16),
+            (Subgroup16, 256, 1024, 256, 1, Subgroup16),
         ];
-        for (tile, out_c, m, threads, want) in cases {
+        for (tile, out_c, m, k, threads, want) in cases {
             assert_eq!(
-                widen(tile, out_c, m, threads, true),
+                widen(tile, out_c, m, k, threads, true),
                 want,
-                "{tile:?} Cout {out_c}, {m} px, {threads} threads"
+                "{tile:?} Cout {out_c}, {m} px, K {k}, {threads} threads"
             );
             // Without slow compiles never a wide block: the 64-channel tile itself.
-            let quick = widen(tile, out_c, m, threads, false);
+            let quick = widen(tile, out_c, m, k, threads, false);
             assert_eq!(quick, tile, "{tile:?} Cout {out_c}, {m} px, quick");
             assert!(!quick.compiles_slowly(), "{quick:?}");
         }

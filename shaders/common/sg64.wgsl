@@ -58,20 +58,9 @@ fn share(v: W8) -> Acc64 {
     );
 }
 
-// Weight rows row..row+3 × the block's 64 channels; `l` is this lane's loader (columns
-// cb + 2l and cb + 2l + 1).
-fn share_rows(row: u32, cb: u32, l: u32) -> B64 {
-    let c4 = cb + 2u * l;
-    return B64(
-        share(load_b8(row, c4)),
-        share(load_b8(row + 1u, c4)),
-        share(load_b8(row + 2u, c4)),
-        share(load_b8(row + 3u, c4)),
-    );
-}
-
-// `share_rows` for an input vec4 whose fourth channel is padding: its weight row is neither
-// loaded nor shared (zero in the result; `mac64_3` never reads it).
+// Weight rows row..row+2 × the block's 64 channels (the fourth row zero), for an input vec4
+// whose fourth channel is padding (`mac64_3` never reads that row); `l` is this lane's loader
+// (columns cb + 2l and cb + 2l + 1).
 fn share_rows3(row: u32, cb: u32, l: u32) -> B64 {
     let c4 = cb + 2u * l;
     return B64(
@@ -80,6 +69,13 @@ fn share_rows3(row: u32, cb: u32, l: u32) -> B64 {
         share(load_b8(row + 2u, c4)),
         zero64(),
     );
+}
+
+// Weight rows row..row+3 × the block's 64 channels.
+fn share_rows(row: u32, cb: u32, l: u32) -> B64 {
+    var b = share_rows3(row, cb, l);
+    b.r3 = share(load_b8(row + 3u, cb + 2u * l));
+    return b;
 }
 
 // Eight pixels' accumulators (64 channels each).

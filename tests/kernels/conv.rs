@@ -1,7 +1,7 @@
 //! Conv2d with the fused write step (bias, optional residual, optional ReLU); plain, grouped
 //! (ResNeXt's 32 × 4 and 32 × 8, 64 × 4, depthwise, odd group sizes) and dilated.
 
-use super::{check, graph, randn};
+use super::{check, convs_as_run, graph, randn};
 use resnet_wgpu::model::{Conv2d, Op};
 use resnet_wgpu::weights::random_input;
 
@@ -364,9 +364,11 @@ fn every_variant_in_f16() {
         let input = random_input(9, n * conv.in_c * h * w);
         let want = cpu::run(&g, &input, n, h, w).expect("reference");
         let tensor = Tensor::new(vec![n, conv.in_c, h, w], input);
+        // As the model runs it (a 3-channel stem padded to 4 channels).
+        let run = convs_as_run(&g)[0];
         for v in ConvVariant::ALL
             .into_iter()
-            .filter(|v| v.runs_on(&conv, engine.conv_caps()))
+            .filter(|v| v.runs_on(&run, engine.conv_caps()))
         {
             let mut model = Model::with_precision(engine, g.clone(), Precision::F16).expect("load");
             model.force_variant(v);

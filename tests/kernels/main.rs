@@ -16,7 +16,7 @@ use common::{assert_close, engine};
 use resnet_wgpu::gpu::ConvVariant;
 use resnet_wgpu::model::ir::GraphBuilder;
 use resnet_wgpu::model::passes::pad_input_channels;
-use resnet_wgpu::model::{Graph, Op, ValueId};
+use resnet_wgpu::model::{Conv2d, Graph, Op, ValueId};
 use resnet_wgpu::weights::random_input;
 use resnet_wgpu::{cpu, Model, Tensor};
 
@@ -32,18 +32,9 @@ fn check(name: &str, graph: Graph, n: usize, h: usize, w: usize, input: Vec<f32>
         shape: vec![n, c, h, w],
         data: input,
     };
-    // Every conv variant that supports every conv of the graph as the model runs it (a
-    // 3-channel input padded to 4, as `Model` does), or the default choice when the graph has
-    // no conv.
-    let mut padded = graph.clone();
-    pad_input_channels(&mut padded);
-    let convs: Vec<_> = padded
-        .nodes()
-        .filter_map(|node| match &node.op {
-            Op::Conv { conv, .. } => Some(*conv),
-            _ => None,
-        })
-        .collect();
+    // Every conv variant that supports every conv of the graph as the model runs it, or the
+    // default choice when the graph has no conv.
+    let convs = convs_as_run(&graph);
     let variants: Vec<Option<ConvVariant>> = if convs.is_empty() {
         vec![None]
     } else {
@@ -80,6 +71,20 @@ fn check(name: &str, graph: Graph, n: usize, h: usize, w: usize, input: Vec<f32>
 }
 
 /// A graph of the input conversion and whatever `body` appends.
+/// The convs of `graph` as a `Model` runs them: after the input of a 3-channel graph is padded
+/// to 4 channels (the stem's weights with it).
+fn convs_as_run(graph: &Graph) -> Vec<Conv2d> {
+    let mut padded = graph.clone();
+    pad_input_channels(&mut padded);
+    padded
+        .nodes()
+        .filter_map(|node| match &node.op {
+            Op::Conv { conv, .. } => Some(*conv),
+            _ => None,
+        })
+        .collect()
+}
+
 fn graph(c: usize, body: impl FnOnce(&mut GraphBuilder, ValueId) -> ValueId) -> Graph {
     let mut g = GraphBuilder::new("kernel test", c);
     let x = g.push("input", Op::InputToNhwc, vec![0], c);

@@ -12,7 +12,8 @@
 // input channels each invocation loads one V vec4 per tile, and the 4 × 64 weights of U[e]
 // are loaded once per subgroup (lanes 0..7, two vec4 each per row) and broadcast: ROWS + 8
 // loads feed ROWS · 256 FMAs. U rows: e·Cin + c, each of p.out_c4 vec4 (Cout padded to 16).
-// Entry points by ROWS: `gemm16` and `gemm8`. Grid: x = 64-channel blocks, y = blocks of
+// Entry points by ROWS: `gemm16` and `gemm8`, and with the pipeline constant `group_rows` at
+// 7 the same with 14 and 7 tiles per invocation (blocks of 112 and 56 tiles). Grid: x = 64-channel blocks, y = blocks of
 // ROWS·8 tiles, z = e. For the few tiles of small maps (7 × 7 at batch 1: 16) `gemm_t16` turns
 // the layout around (below).
 
@@ -21,9 +22,15 @@ fn u_row(e: u32, c: u32) -> u32 {
     return (e * p.in_c4 + c) * 4u;
 }
 
-// r + V[e][t + 8i][c] · b for the eight tiles t, t + 8, ..., t + 56 (4 input channels).
+// Tiles per group of an invocation: 8, or 7 for blocks of 112 and 56 tiles (F(4,3) on maps
+// of 7 · 2^k pixels a side has 49 · 4^k tiles an image). A pipeline constant, as the implicit
+// GEMM's: with 7 the eighth tile's work and guards fold away.
+override group_rows: u32 = 8u;
+
+// r + V[e][t + 8i][c] · b for the tiles t, t + 8, ..., t + 8 · (group_rows - 1) (4 input
+// channels).
 fn mac_tiles8(r: Rows8, e: u32, t: u32, c: u32, b: B64) -> Rows8 {
-    return Rows8(
+    var o = Rows8(
         mac64(r.a0, load_v(e, t, c), b),
         mac64(r.a1, load_v(e, t + 8u, c), b),
         mac64(r.a2, load_v(e, t + 16u, c), b),
@@ -31,8 +38,12 @@ fn mac_tiles8(r: Rows8, e: u32, t: u32, c: u32, b: B64) -> Rows8 {
         mac64(r.a4, load_v(e, t + 32u, c), b),
         mac64(r.a5, load_v(e, t + 40u, c), b),
         mac64(r.a6, load_v(e, t + 48u, c), b),
-        mac64(r.a7, load_v(e, t + 56u, c), b),
+        r.a7,
     );
+    if (group_rows > 7u) {
+        o.a7 = mac64(r.a7, load_v(e, t + 56u, c), b);
+    }
+    return o;
 }
 
 // Tile t's 64 products from vec4 column cb (nothing past the last tile or the padded Cout).
@@ -51,10 +62,12 @@ fn store_tiles8(e: u32, t: u32, cb: u32, r: Rows8) {
     store_m64(e, t + 32u, cb, r.a4);
     store_m64(e, t + 40u, cb, r.a5);
     store_m64(e, t + 48u, cb, r.a6);
-    store_m64(e, t + 56u, cb, r.a7);
+    if (group_rows > 7u) {
+        store_m64(e, t + 56u, cb, r.a7);
+    }
 }
 
-// ROWS = 16: two groups of eight tiles share every weight row.
+// ROWS = 2 · group_rows (16 or 14): two groups of tiles share every weight row.
 @compute @workgroup_size(8, 1, 1)
 fn gemm16(
     @builtin(local_invocation_index) li: u32,
@@ -62,7 +75,7 @@ fn gemm16(
     @builtin(workgroup_id) wid: vec3<u32>,
 ) {
     let cb = wid.x * 16u;
-    let tb = wid.y * 128u;
+    let tb = wid.y * 16u * group_rows;
     let e = wid.z;
     // Uniform exits only: every lane takes part in the broadcasts.
     if (cb >= p.out_c4 || tb >= p.tiles) {
@@ -75,13 +88,13 @@ fn gemm16(
     for (var c = 0u; c < p.in_c4; c++) {
         let b = share_rows(u_row(e, c), cb, l);
         lo = mac_tiles8(lo, e, t0, c, b);
-        hi = mac_tiles8(hi, e, t0 + 64u, c, b);
+        hi = mac_tiles8(hi, e, t0 + 8u * group_rows, c, b);
     }
     store_tiles8(e, t0, cb, lo);
-    store_tiles8(e, t0 + 64u, cb, hi);
+    store_tiles8(e, t0 + 8u * group_rows, cb, hi);
 }
 
-// ROWS = 8.
+// ROWS = group_rows (8 or 7).
 @compute @workgroup_size(8, 1, 1)
 fn gemm8(
     @builtin(local_invocation_index) li: u32,
@@ -89,7 +102,7 @@ fn gemm8(
     @builtin(workgroup_id) wid: vec3<u32>,
 ) {
     let cb = wid.x * 16u;
-    let tb = wid.y * 64u;
+    let tb = wid.y * 8u * group_rows;
     let e = wid.z;
     if (cb >= p.out_c4 || tb >= p.tiles) {
         return;

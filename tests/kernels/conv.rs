@@ -97,6 +97,10 @@ fn conv_resnet_layers() {
         (1, 224, 224, sq(3, 64, 7, 2, 3), Plain, true),
         (1, 56, 56, sq(64, 64, 3, 1, 1), Identity, true),
         (1, 56, 56, sq(64, 256, 1, 1, 0), Projection, true),
+        // 28² 3×3s: F(4,3)'s 49 tiles (one of the Winograd GEMM's 56-tile blocks) and, at
+        // batch 3, 147 (three), F(2,3)'s 196 (two 112-tile blocks).
+        (1, 28, 28, sq(32, 64, 3, 1, 1), Plain, true),
+        (3, 28, 28, sq(16, 64, 3, 1, 1), Plain, false),
         // v1.5 stride on the 3×3; the 1×1/2 downsample.
         (1, 56, 56, sq(128, 128, 3, 2, 1), Plain, true),
         (1, 56, 56, sq(256, 512, 1, 2, 0), Plain, false),

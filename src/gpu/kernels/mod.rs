@@ -105,6 +105,10 @@ pub enum Kernel {
     /// invocation.
     WinogradGemmSg16,
     WinogradGemmSg8,
+    /// The same with 14 and 7 tiles per invocation: `gemm16` and `gemm8` with the pipeline
+    /// constant `group_rows` at 7.
+    WinogradGemmSg14,
+    WinogradGemmSg7,
     /// Winograd's subgroup GEMM with 16 tiles shared by the subgroup and lanes along the
     /// channels (the few tiles of small maps).
     WinogradGemmT16,
@@ -136,7 +140,7 @@ pub enum Kernel {
 }
 
 impl Kernel {
-    pub const ALL: [Kernel; 48] = [
+    pub const ALL: [Kernel; 50] = [
         Kernel::PoolLinear,
         Kernel::PoolLinear4,
         Kernel::PoolLinear8,
@@ -170,6 +174,8 @@ impl Kernel {
         Kernel::WinogradOutput,
         Kernel::WinogradGemmSg16,
         Kernel::WinogradGemmSg8,
+        Kernel::WinogradGemmSg14,
+        Kernel::WinogradGemmSg7,
         Kernel::WinogradGemmT16,
         Kernel::Winograd4Input,
         Kernel::Winograd4Output,
@@ -214,8 +220,8 @@ impl Kernel {
             Kernel::WinogradInput => ("winograd.wgsl", "input"),
             Kernel::WinogradGemm => ("winograd.wgsl", "gemm"),
             Kernel::WinogradOutput => ("winograd.wgsl", "output"),
-            Kernel::WinogradGemmSg16 => ("winograd_sg.wgsl", "gemm16"),
-            Kernel::WinogradGemmSg8 => ("winograd_sg.wgsl", "gemm8"),
+            Kernel::WinogradGemmSg16 | Kernel::WinogradGemmSg14 => ("winograd_sg.wgsl", "gemm16"),
+            Kernel::WinogradGemmSg8 | Kernel::WinogradGemmSg7 => ("winograd_sg.wgsl", "gemm8"),
             Kernel::WinogradGemmT16 => ("winograd_sg.wgsl", "gemm_t16"),
             Kernel::Winograd4Input => ("winograd4.wgsl", "input"),
             Kernel::Winograd4Output => ("winograd4.wgsl", "output"),
@@ -247,6 +253,8 @@ impl Kernel {
             Kernel::WinogradGemm
             | Kernel::WinogradGemmSg16
             | Kernel::WinogradGemmSg8
+            | Kernel::WinogradGemmSg14
+            | Kernel::WinogradGemmSg7
             | Kernel::WinogradGemmT16 => &[(2, Read), (3, Read), (4, Write), (9, Uniform)],
             Kernel::WinogradOutput | Kernel::Winograd4Output | Kernel::Winograd4Output8 => {
                 WINOGRAD_OUTPUT_BINDINGS
@@ -311,6 +319,7 @@ impl Kernel {
             Kernel::ConvSubgroup | Kernel::ConvSubgroup8 => &[("group_rows", 8.0)],
             Kernel::ConvSubgroupRgb => &[("group_rows", 8.0), ("x_lanes", 3.0)],
             Kernel::ConvSubgroup14 | Kernel::ConvSubgroup7 => &[("group_rows", 7.0)],
+            Kernel::WinogradGemmSg14 | Kernel::WinogradGemmSg7 => &[("group_rows", 7.0)],
             Kernel::ConvSubgroupC128 => &[("group_rows", 8.0), ("col_groups", 2.0)],
             Kernel::ConvSubgroup14C256 => &[("group_rows", 7.0), ("col_groups", 4.0)],
             Kernel::ConvSubgroup8C256 => &[("group_rows", 8.0), ("col_groups", 4.0)],

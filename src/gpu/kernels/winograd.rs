@@ -262,15 +262,22 @@ pub fn prefer_f4(batch: usize, oh: usize, ow: usize) -> bool {
 pub const SG_ROWS: [usize; 3] = [16, 8, 2];
 
 /// Tiles per invocation of the subgroup GEMM for `t` tiles: the most (each weight row then
-/// feeds the most FMAs) whose padded tile count is within a quarter of the least padded one.
-/// 7 × 7 maps at batch 1 have 16 tiles: 8 × 16 per workgroup would compute 112 of padding.
+/// feeds the most FMAs) whose padded tile count is within a quarter of the least padded one
+/// (7 × 7 maps at batch 1 have 16 tiles: 8 × 16 per workgroup would compute 112 of padding);
+/// then 14 for 16 and 7 for 8 where those blocks of 112 and 56 tiles pad less (F(4,3) on a
+/// 56² map has 196 tiles, which 128-tile blocks pad to 256 and 112-tile ones to 224; a 28² map
+/// 49, which 64 pads to 64 and 56 to 56).
 pub fn sg_rows(t: usize) -> usize {
     let padded = |rows: usize| t.div_ceil(8 * rows) * 8 * rows;
     let least = SG_ROWS.iter().map(|&r| padded(r)).min().unwrap_or(0);
-    SG_ROWS
+    let rows = SG_ROWS
         .into_iter()
         .find(|&r| 4 * padded(r) <= 5 * least)
-        .unwrap_or(2)
+        .unwrap_or(2);
+    match rows {
+        16 | 8 if padded(rows - rows / 8) < padded(rows) => rows - rows / 8,
+        _ => rows,
+    }
 }
 
 /// The subgroup GEMM's entry point and grid for `t` tiles, `out_c4` (padded) output vec4
@@ -280,7 +287,9 @@ pub fn sg_gemm(t: usize, out_c4: usize, e: usize) -> (Kernel, [u32; 3]) {
     let rows = sg_rows(t);
     let (kernel, channels) = match rows {
         16 => (Kernel::WinogradGemmSg16, 16),
+        14 => (Kernel::WinogradGemmSg14, 16),
         8 => (Kernel::WinogradGemmSg8, 16),
+        7 => (Kernel::WinogradGemmSg7, 16),
         _ => (Kernel::WinogradGemmT16, 32),
     };
     let grid = [
@@ -376,23 +385,28 @@ mod tests {
     #[test]
     fn sg_rows_follow_the_tile_count() {
         // resnet50 at batch 1: 56², 28², 14², 7² maps.
-        assert_eq!(sg_rows(28 * 28), 16);
-        assert_eq!(sg_rows(14 * 14), 16);
-        assert_eq!(sg_rows(7 * 7), 8);
+        // F(2,3) tiles: 28 · 28, 14 · 14, 7 · 7, 4 · 4.
+        assert_eq!(sg_rows(28 * 28), 14);
+        assert_eq!(sg_rows(14 * 14), 14);
+        assert_eq!(sg_rows(7 * 7), 7);
         assert_eq!(sg_rows(4 * 4), 2);
         assert_eq!(sg_rows(1), 2);
-        // A batch of 64 fills the large block.
+        // A batch of 64 fills the large block exactly.
         assert_eq!(sg_rows(64 * 16), 16);
+        assert_eq!(sg_rows(128), 16);
+        assert_eq!(sg_rows(64), 8);
     }
 
     #[test]
     fn sg_grid_covers_every_tile_and_channel_block() {
-        for t in [1, 16, 49, 196, 784, 1000] {
+        for t in [1, 16, 49, 64, 128, 196, 392, 784, 1000] {
             for out_c4 in [4, 16, 20, 128] {
                 let (k, g) = sg_gemm(t, out_c4, 16);
                 let (rows, cols) = match k {
                     Kernel::WinogradGemmSg16 => (16, 16),
+                    Kernel::WinogradGemmSg14 => (14, 16),
                     Kernel::WinogradGemmSg8 => (8, 16),
+                    Kernel::WinogradGemmSg7 => (7, 16),
                     Kernel::WinogradGemmT16 => (2, 32),
                     other => panic!("{other:?} is not a subgroup Winograd GEMM"),
                 };

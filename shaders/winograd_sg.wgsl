@@ -13,9 +13,9 @@
 // are loaded once per subgroup (lanes 0..7, two vec4 each per row) and broadcast: ROWS + 8
 // loads feed ROWS · 256 FMAs. U rows: e·Cin + c, each of p.out_c4 vec4 (Cout padded to 16).
 // Entry points by ROWS: `gemm16` and `gemm8`, and with the pipeline constant `group_rows` at
-// 7 the same with 14 and 7 tiles per invocation (blocks of 112 and 56 tiles). Grid: x = 64-channel blocks, y = blocks of
-// ROWS·8 tiles, z = e. For the few tiles of small maps (7 × 7 at batch 1: 16) `gemm_t16` turns
-// the layout around (below).
+// 7 the same with 14 and 7 tiles per invocation (blocks of 112 and 56 tiles). Grid: x =
+// 64-channel blocks, y = blocks of ROWS·8 tiles, z = e. For the few tiles of small maps
+// (7 × 7 at batch 1: 16) `gemm_t16` turns the layout around (below).
 
 // The first of the 4 U rows of input vec4 c in product e.
 fn u_row(e: u32, c: u32) -> u32 {

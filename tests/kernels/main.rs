@@ -70,7 +70,6 @@ fn check(name: &str, graph: Graph, n: usize, h: usize, w: usize, input: Vec<f32>
     want
 }
 
-/// A graph of the input conversion and whatever `body` appends.
 /// The convs of `graph` as a `Model` runs them: after the input of a 3-channel graph is padded
 /// to 4 channels (the stem's weights with it).
 fn convs_as_run(graph: &Graph) -> Vec<Conv2d> {
@@ -85,6 +84,7 @@ fn convs_as_run(graph: &Graph) -> Vec<Conv2d> {
         .collect()
 }
 
+/// A graph of the input conversion and whatever `body` appends.
 fn graph(c: usize, body: impl FnOnce(&mut GraphBuilder, ValueId) -> ValueId) -> Graph {
     let mut g = GraphBuilder::new("kernel test", c);
     let x = g.push("input", Op::InputToNhwc, vec![0], c);

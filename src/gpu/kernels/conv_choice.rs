@@ -173,7 +173,6 @@ mod tests {
         assert_eq!(choose(&pw, 1, (14, 14), quick), ConvVariant::Subgroup14);
         let expand = Conv2d::square(512, 2048, 1, 1, 0);
         assert_eq!(choose(&expand, 1, (7, 7), quick), ConvVariant::Subgroup7);
-        let expand = Conv2d::square(512, 2048, 1, 1, 0);
         assert_eq!(
             choose(&expand, 1, (7, 7), cpu_sg),
             ConvVariant::Subgroup7C256

@@ -275,7 +275,8 @@ pub fn sg_rows(t: usize) -> usize {
         .find(|&r| 4 * padded(r) <= 5 * least)
         .unwrap_or(2);
     match rows {
-        16 | 8 if padded(rows - rows / 8) < padded(rows) => rows - rows / 8,
+        16 if padded(14) < padded(16) => 14,
+        8 if padded(7) < padded(8) => 7,
         _ => rows,
     }
 }

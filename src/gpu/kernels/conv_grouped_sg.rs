@@ -19,7 +19,7 @@
 //! choice on GPUs.
 
 use super::conv::ConvVariant;
-use super::conv_sg::{Tile, WG};
+use super::conv_sg::{padded, Tile};
 use super::Kernel;
 use crate::model::Conv2d;
 
@@ -68,7 +68,7 @@ pub fn kernel(variant: ConvVariant, conv: &Conv2d) -> Option<Kernel> {
     })
 }
 
-/// The tiling of a variant of this kernel (workgroups of [`WG`] invocations over 16-channel
+/// The tiling of a variant of this kernel (workgroups of [`super::conv_sg::WG`] invocations over 16-channel
 /// blocks, whose [`Tile::grid`] is the dispatch's), or `None` for other variants.
 pub fn tile(variant: ConvVariant) -> Option<Tile> {
     match variant {
@@ -96,8 +96,7 @@ pub fn choose(conv: &Conv2d, m: usize, out_w: usize) -> ConvVariant {
     if strip_eligible(conv) && fits(Strip::C16, out_w) {
         return ConvVariant::GroupedStrip;
     }
-    let padded = |t: Tile| m.div_ceil(WG * t.rows) * WG * t.rows;
-    if 8 * padded(Tile::C16) <= 9 * padded(SMALL) {
+    if 8 * padded(m, Tile::C16.rows) <= 9 * padded(m, SMALL.rows) {
         ConvVariant::GroupedSubgroup
     } else {
         ConvVariant::GroupedSubgroup8

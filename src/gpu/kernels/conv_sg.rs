@@ -123,6 +123,12 @@ impl Tile {
     }
 }
 
+/// `m` pixels (or Winograd tiles) rounded up to whole workgroup blocks of [`WG`] · `rows`: what
+/// a subgroup GEMM with `rows` per invocation computes, padding included.
+pub fn padded(m: usize, rows: usize) -> usize {
+    m.div_ceil(WG * rows) * WG * rows
+}
+
 /// The 64-channel variants, most pixels per invocation first: 128-, 112-, 64- and 56-pixel
 /// blocks ([`Tile::of`] gives each one's tile).
 pub const WIDE_VARIANTS: [ConvVariant; 4] = [
@@ -140,10 +146,7 @@ pub const WIDE_VARIANTS: [ConvVariant; 4] = [
 /// blocks pad 31 %). On resnet50 at batch 1 on lavapipe the 112- and 56-pixel blocks took
 /// 0.88–0.94 of the time per layer where they replaced the 128- and 64-pixel ones.
 pub fn wide_tile(m: usize) -> ConvVariant {
-    let padded = |v: ConvVariant| {
-        let rows = Tile::of(v).map_or(ROWS, |t| t.rows);
-        m.div_ceil(WG * rows) * WG * rows
-    };
+    let padded = |v: ConvVariant| padded(m, Tile::of(v).map_or(ROWS, |t| t.rows));
     let least = WIDE_VARIANTS.into_iter().map(padded).min().unwrap_or(0);
     WIDE_VARIANTS
         .into_iter()
@@ -190,7 +193,7 @@ pub fn widen(
     threads: usize,
     slow_compiles: bool,
 ) -> ConvVariant {
-    let padded = |rows: usize| m.div_ceil(WG * rows) * WG * rows;
+    let padded = |rows: usize| padded(m, rows);
     let candidates: &[ConvVariant] = match tile {
         ConvVariant::Subgroup if k < WIDE_MIN_K => &[],
         ConvVariant::Subgroup if 8 * padded(14) <= 9 * padded(ROWS) => {

@@ -268,7 +268,7 @@ pub const SG_ROWS: [usize; 3] = [16, 8, 2];
 /// 56² map has 196 tiles, which 128-tile blocks pad to 256 and 112-tile ones to 224; a 28² map
 /// 49, which 64 pads to 64 and 56 to 56).
 pub fn sg_rows(t: usize) -> usize {
-    let padded = |rows: usize| t.div_ceil(8 * rows) * 8 * rows;
+    let padded = |rows: usize| super::conv_sg::padded(t, rows);
     let least = SG_ROWS.iter().map(|&r| padded(r)).min().unwrap_or(0);
     let rows = SG_ROWS
         .into_iter()

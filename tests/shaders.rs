@@ -323,7 +323,7 @@ fn params_structs_match_their_rust_structs() {
                 ConvParams,
                 [
                     batch, in_h, in_w, in_c, out_h, out_w, out_c, out_c4, k_h, k_w, stride_h,
-                    stride_w, pad_t, pad_l, _unused, relu, groups, dil_h, dil_w, _pad
+                    stride_w, pad_t, pad_l, _unused, relu, groups, dil_h, dil_w, k_splits
                 ]
             ),
         ),

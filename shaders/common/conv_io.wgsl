@@ -9,7 +9,7 @@ struct ConvParams {
     out_h: u32, out_w: u32, out_c: u32, out_c4: u32,
     k_h: u32, k_w: u32, stride_h: u32, stride_w: u32,
     pad_t: u32, pad_l: u32, _unused: u32, relu: u32,
-    groups: u32, dil_h: u32, dil_w: u32, _pad: u32,
+    groups: u32, dil_h: u32, dil_w: u32, k_splits: u32,
 }
 
 @group(0) @binding(1) var<storage, read> w: array<wgt_t>;

@@ -10,7 +10,8 @@ use wgpu::util::DeviceExt;
 
 use super::kernels::conv::ConvVariant;
 use super::kernels::{
-    conv, conv_grouped_sg, conv_sg, eltwise, layout, linear, pool, winograd, Kernel, WriteForm,
+    conv, conv_grouped_sg, conv_sg, eltwise, layout, linear, pool, split_k, winograd, Kernel,
+    WriteForm,
 };
 use super::memory_plan::MemoryPlan;
 use crate::model::{Graph, Op};
@@ -21,15 +22,13 @@ pub(crate) enum Res {
     /// The buffer of a value (0 = the NCHW input).
     Value(usize),
     /// Weight buffer `i` of node `node`.
-    Weight {
-        node: usize,
-        i: usize,
-    },
+    Weight { node: usize, i: usize },
     /// Bound where a kernel's optional input is absent.
     Dummy,
-    /// Winograd's transformed input and GEMM output scratch.
+    /// Winograd's transformed input.
     WinogradV,
-    WinogradM,
+    /// Winograd's GEMM products, or split K's partial sums.
+    Products,
 }
 
 /// One kernel launch.
@@ -51,8 +50,9 @@ pub(crate) struct Schedule {
     pub memory: MemoryPlan,
     pub segments: Vec<Vec<Step>>,
     pub params: Vec<wgpu::Buffer>,
-    /// Bytes of the two Winograd scratch buffers (16 when unused).
-    pub winograd_bytes: [u64; 2],
+    /// Bytes of the two scratch buffers, [`Res::WinogradV`] and [`Res::Products`] (16 when
+    /// unused).
+    pub scratch_bytes: [u64; 2],
 }
 
 impl Schedule {
@@ -64,14 +64,15 @@ impl Schedule {
     /// Bytes one workspace of this schedule allocates.
     pub fn workspace_bytes(&self) -> u64 {
         self.memory
-            .workspace_bytes(self.winograd_bytes.iter().sum::<u64>())
+            .workspace_bytes(self.scratch_bytes.iter().sum::<u64>())
     }
 }
 
 /// The variant of every conv node (`None` for other nodes). `choose(node, conv, input shape)`
 /// gives the preferred variant; Winograd falls back to the vec4 direct conv (the subgroup
 /// GEMM for the subgroup forms) where its scratch would not fit in `limit` or the node has no
-/// transformed weights of its form (`weight_buffers(node)` counts the node's weight buffers).
+/// transformed weights of its form (`weight_buffers(node)` counts the node's weight buffers),
+/// split K to the plain tiled GEMM where its partial sums would not fit.
 pub(crate) fn choose_variants(
     graph: &Graph,
     memory: &MemoryPlan,
@@ -88,6 +89,11 @@ pub(crate) fn choose_variants(
                 let x = memory.shapes[node.inputs[0]];
                 let y = memory.shapes[node.output];
                 let mut v = choose(c, x.h, x.w);
+                let m = n * y.h * y.w;
+                let out_c4 = conv::padded_out_c(c.out_c) / 4;
+                if v == ConvVariant::TiledSplitK && split_k::scratch_bytes(c, m, out_c4) > limit {
+                    v = ConvVariant::Tiled;
+                }
                 if let Some(form) = v.winograd_form() {
                     let (vb, mb) = winograd::scratch_bytes(c, n, y.h, y.w, form);
                     if vb.max(mb) > limit || weight_buffers(i) <= form.weight_index() {
@@ -104,8 +110,9 @@ pub(crate) fn choose_variants(
         .collect()
 }
 
-/// Bytes of the Winograd scratch buffers: the largest of any Winograd conv (16 at least).
-pub(crate) fn winograd_bytes(
+/// Bytes of the scratch buffers ([`Res::WinogradV`], [`Res::Products`]): the largest any
+/// Winograd or split-K conv needs (16 at least).
+pub(crate) fn scratch_bytes(
     graph: &Graph,
     memory: &MemoryPlan,
     variants: &[Option<ConvVariant>],
@@ -113,11 +120,16 @@ pub(crate) fn winograd_bytes(
     let mut bytes = [16u64, 16u64];
     for (node, v) in graph.nodes().zip(variants) {
         if let (Op::Conv { conv: c, .. }, Some(v)) = (&node.op, v) {
-            let Some(form) = v.winograd_form() else {
-                continue;
-            };
             let y = memory.shapes[node.output];
-            let (vb, mb) = winograd::scratch_bytes(c, memory.batch, y.h, y.w, form);
+            let m = memory.batch * y.h * y.w;
+            let (vb, mb) = match v.winograd_form() {
+                Some(form) => winograd::scratch_bytes(c, memory.batch, y.h, y.w, form),
+                None if *v == ConvVariant::TiledSplitK => {
+                    let out_c4 = conv::padded_out_c(c.out_c) / 4;
+                    (0, split_k::scratch_bytes(c, m, out_c4))
+                }
+                None => continue,
+            };
             bytes = [bytes[0].max(vb), bytes[1].max(mb)];
         }
     }
@@ -185,14 +197,26 @@ fn launches(
                 let [(input_pass, input_grid), (output_pass, output_grid)] =
                     winograd::transform_passes(&p, form, &grids, pairs);
                 let v_in = vec![input, Res::WinogradV];
-                let gemm_res = vec![Res::WinogradV, w(form.weight_index()), Res::WinogradM];
-                let out_res = vec![Res::WinogradM, w(1), residual, output];
+                let gemm_res = vec![Res::WinogradV, w(form.weight_index()), Res::Products];
+                let out_res = vec![Res::Products, w(1), residual, output];
                 vec![
                     launch(input_pass, &p, input_grid, v_in),
                     launch(gemm, &p, gemm_grid, gemm_res),
                     Launch {
                         write,
                         ..launch(output_pass, &p, output_grid, out_res)
+                    },
+                ]
+            } else if variant == ConvVariant::TiledSplitK {
+                let (p, grid) = conv::params(c, n, x.h, x.w, y.h, y.w, *relu, variant);
+                let reduce_grid = split_k::reduce_grid(n * y.h * y.w, p.out_c4 as usize);
+                let partial_res = vec![input, w(0), Res::Products];
+                let reduce_res = vec![Res::Products, w(1), residual, output];
+                vec![
+                    launch(Kernel::ConvTiledPartial, &p, grid, partial_res),
+                    Launch {
+                        write,
+                        ..launch(Kernel::SplitKReduce, &p, reduce_grid, reduce_res)
                     },
                 ]
             } else {
@@ -335,12 +359,12 @@ pub(crate) fn build(
     variants: &[Option<ConvVariant>],
     pairs: bool,
 ) -> Schedule {
-    let winograd_bytes = winograd_bytes(graph, &memory, variants);
+    let scratch_bytes = scratch_bytes(graph, &memory, variants);
     let (segments, params) = steps(device, graph, &memory, variants, pairs);
     Schedule {
         memory,
         segments,
         params,
-        winograd_bytes,
+        scratch_bytes,
     }
 }

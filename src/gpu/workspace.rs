@@ -59,8 +59,8 @@ impl Workspace {
             .collect();
         let none = wgpu::BufferUsages::empty();
         let scratch = [
-            storage("winograd V", schedule.winograd_bytes[0], none),
-            storage("winograd M", schedule.winograd_bytes[1], none),
+            storage("winograd V", schedule.scratch_bytes[0], none),
+            storage("products", schedule.scratch_bytes[1], none),
         ];
         let readback = device.create_buffer(&wgpu::BufferDescriptor {
             label: Some("logits readback"),
@@ -85,7 +85,7 @@ impl Workspace {
                 Res::Weight { node, i } => model.weights[node][i].as_entire_binding(),
                 Res::Dummy => model.dummy.as_entire_binding(),
                 Res::WinogradV => scratch[0].as_entire_binding(),
-                Res::WinogradM => scratch[1].as_entire_binding(),
+                Res::Products => scratch[1].as_entire_binding(),
             }
         };
         // The pipelines the bind groups' layouts come from, compiled in parallel first.

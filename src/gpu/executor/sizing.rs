@@ -87,7 +87,7 @@ impl Model {
         let act = self.options.precision.bytes();
         let mem = MemoryPlan::new(&self.exec, n, h, w, act, limit)?;
         let variants = self.variants(&mem);
-        let scratch: u64 = schedule::winograd_bytes(&self.exec, &mem, &variants)
+        let scratch: u64 = schedule::scratch_bytes(&self.exec, &mem, &variants)
             .iter()
             .sum();
         let bytes = mem.workspace_bytes(scratch);

@@ -44,7 +44,9 @@ pub struct ConvParams {
     pub groups: u32,
     pub dil_h: u32,
     pub dil_w: u32,
-    pub _pad: u32,
+    /// Slices of K that [`ConvVariant::TiledSplitK`] sums separately (1 for every other
+    /// variant; [`k_splits`]).
+    pub k_splits: u32,
 }
 
 /// Cout rounded up to the channel block.
@@ -99,10 +101,23 @@ pub fn params(
         groups: conv.groups as u32,
         dil_h: conv.dilation[0] as u32,
         dil_w: conv.dilation[1] as u32,
-        _pad: 0,
+        k_splits: 1,
     };
     let m = batch * out_h * out_w;
     let c4 = padded_out_c(conv.out_c) / 4;
+    if variant == ConvVariant::TiledSplitK {
+        // The `partial` pass: x = 64-channel tiles × slices.
+        let splits = super::split_k::k_splits(conv, m);
+        let x = c4.div_ceil(16) * splits;
+        let grid = grid_yz(x as u32, m.div_ceil(64) as u32);
+        return (
+            ConvParams {
+                k_splits: splits as u32,
+                ..p
+            },
+            grid,
+        );
+    }
     // (channel vec4s per workgroup, pixels per workgroup)
     let (c4_per_group, pixels_per_group) = match variant {
         ConvVariant::Tiled => (16, 64),
@@ -141,6 +156,9 @@ pub enum ConvVariant {
     Winograd4,
     /// Implicit GEMM with workgroup-memory tiles.
     Tiled,
+    /// The same with K split into slices summed by a second pass, for grids too small to fill
+    /// a GPU ([`super::split_k`]).
+    TiledSplitK,
     /// Direct conv with small register tiles (more invocations for small layers).
     Small,
     /// Implicit GEMM with the weights shared across a subgroup (needs `SUBGROUP`), 16 pixels
@@ -181,7 +199,7 @@ pub enum ConvVariant {
 }
 
 impl ConvVariant {
-    pub const ALL: [ConvVariant; 24] = [
+    pub const ALL: [ConvVariant; 25] = [
         ConvVariant::Direct,
         ConvVariant::DirectVec4,
         ConvVariant::Gemm1x1,
@@ -189,6 +207,7 @@ impl ConvVariant {
         ConvVariant::WinogradSubgroup,
         ConvVariant::Winograd4,
         ConvVariant::Tiled,
+        ConvVariant::TiledSplitK,
         ConvVariant::Small,
         ConvVariant::Subgroup,
         ConvVariant::Subgroup8,
@@ -218,6 +237,7 @@ impl ConvVariant {
             ConvVariant::WinogradSubgroup => "winograd_sg",
             ConvVariant::Winograd4 => "winograd_f43",
             ConvVariant::Tiled => "tiled_gemm",
+            ConvVariant::TiledSplitK => "tiled_split_k",
             ConvVariant::Small => "direct_small",
             ConvVariant::Subgroup => "sg_gemm",
             ConvVariant::Subgroup8 => "sg_gemm8",
@@ -270,7 +290,7 @@ impl ConvVariant {
                 super::winograd::eligible(conv)
             }
             ConvVariant::Winograd4 => super::winograd::eligible_f4(conv),
-            ConvVariant::Tiled => conv.in_c.is_multiple_of(16),
+            ConvVariant::Tiled | ConvVariant::TiledSplitK => conv.in_c.is_multiple_of(16),
             ConvVariant::Small => true,
             ConvVariant::Subgroup
             | ConvVariant::Subgroup8

@@ -15,7 +15,8 @@ use crate::model::Conv2d;
 /// that is offered and its tiles fill the GEMM ([`winograd::prefer_f4`]); without subgroups
 /// Winograd for eligible 3×3 stride-1 convs, the GEMM for 1×1 convs, the vec4 direct kernel
 /// where Cin allows it. On GPUs: the workgroup-memory tiled
-/// GEMM where Cin % 16 == 0, else the direct kernels. Grouped convs: on CPU adapters with
+/// GEMM where Cin % 16 == 0, with K split where its grid is too small to fill the device
+/// ([`split_k::pays`]: the 7 × 7 and 14 × 14 layers at batch 1), else the direct kernels. Grouped convs: on CPU adapters with
 /// subgroups the grouped row strip or subgroup GEMM where they are eligible
 /// ([`conv_grouped_sg::choose`]), else (and dilated convs everywhere) the one-pixel grouped
 /// kernel. `--tune` replaces this with measurements.
@@ -24,6 +25,7 @@ use crate::model::Conv2d;
 /// [`conv_grouped_sg::choose`]: super::conv_grouped_sg::choose
 /// [`conv_strip::choose`]: super::conv_strip::choose
 /// [`winograd::prefer_f4`]: super::winograd::prefer_f4
+/// [`split_k::pays`]: super::split_k::pays
 pub fn choose(
     conv: &Conv2d,
     batch: usize,
@@ -66,10 +68,15 @@ pub fn choose(
         ConvVariant::Gemm1x1,
         ConvVariant::DirectVec4,
     ];
+    let tiled = if super::split_k::pays(conv, pixels) {
+        ConvVariant::TiledSplitK
+    } else {
+        ConvVariant::Tiled
+    };
     let order: &[ConvVariant] = if caps.device_type == wgpu::DeviceType::Cpu {
         &cpu
     } else {
-        &[ConvVariant::Tiled, ConvVariant::DirectVec4]
+        &[tiled, ConvVariant::Tiled, ConvVariant::DirectVec4]
     };
     order
         .iter()
@@ -183,8 +190,16 @@ mod tests {
         assert_eq!(choose(&c3(64), 1, (56, 56), cpu), ConvVariant::Winograd);
         assert_eq!(choose(&pw, 1, (14, 14), cpu), ConvVariant::Gemm1x1);
         assert_eq!(choose(&s2, 1, (28, 28), cpu), ConvVariant::DirectVec4);
-        // GPUs: the workgroup-memory tiles.
-        assert_eq!(choose(&c3(64), 1, (56, 56), gpu), ConvVariant::Tiled);
+        // GPUs: the workgroup-memory tiles, with K split where the grid is small (resnet50 at
+        // batch 1: 49 tiles of a 56² map, 8 of a 7² one) but not at batch 8 or 64; the stem's
+        // 4 channels: the vec4 kernel.
+        assert_eq!(choose(&c3(64), 1, (56, 56), gpu), ConvVariant::TiledSplitK);
+        assert_eq!(choose(&c3(64), 8, (56, 56), gpu), ConvVariant::Tiled);
+        assert_eq!(choose(&c3(512), 1, (7, 7), gpu), ConvVariant::TiledSplitK);
+        assert_eq!(choose(&pw, 1, (14, 14), gpu), ConvVariant::TiledSplitK);
+        assert_eq!(choose(&c3(512), 64, (7, 7), gpu), ConvVariant::Tiled);
+        let stem = Conv2d::square(4, 64, 7, 2, 3);
+        assert_eq!(choose(&stem, 1, (112, 112), gpu), ConvVariant::DirectVec4);
         // Grouped convs: on CPU adapters with subgroups the grouped row strip (4 channels per
         // group, 3×3 stride 1) or the grouped subgroup GEMM, the one-pixel kernel elsewhere and
         // for what those cannot take.

@@ -1,7 +1,7 @@
 //! What a device offers that the choice of kernels depends on ([`DeviceCaps`]): its type,
 //! usable subgroups, u64 pairs, and the threads a CPU adapter runs workgroups on. Read once
 //! per device from the adapter, its enabled features and the environment
-//! (`RESNET_SUBGROUPS=0`, `RESNET_U64_PAIRS=0`, `LP_NUM_THREADS`).
+//! (`RESNET_SUBGROUPS=0`, `RESNET_U64_PAIRS=0`, `LP_NUM_THREADS`, `RESNET_DEVICE_TYPE`).
 
 /// What a device offers that the choice of conv variant depends on.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -49,15 +49,23 @@ impl DeviceCaps {
     }
 
     /// The capabilities of an adapter with `features` enabled on its device.
+    /// `RESNET_DEVICE_TYPE=gpu` (or `cpu`) makes the kernel choice treat the adapter as a
+    /// discrete GPU (or a CPU adapter) whatever it reports: the GPU plan (workgroup-memory
+    /// tiles, split K, vec4 weights) can then be run and checked on a CPU driver.
     pub fn new(info: &wgpu::AdapterInfo, features: wgpu::Features) -> Self {
         let off = |var: &str| std::env::var(var).is_ok_and(|v| v == "0");
+        let device_type = match std::env::var("RESNET_DEVICE_TYPE").as_deref() {
+            Ok("gpu") => wgpu::DeviceType::DiscreteGpu,
+            Ok("cpu") => wgpu::DeviceType::Cpu,
+            _ => info.device_type,
+        };
         DeviceCaps {
-            device_type: info.device_type,
+            device_type,
             subgroups: !off("RESNET_SUBGROUPS")
                 && features.contains(wgpu::Features::SUBGROUP)
                 && info.subgroup_min_size >= super::conv_sg::MIN_SUBGROUP,
             u64_pairs: !off("RESNET_U64_PAIRS")
-                && info.device_type == wgpu::DeviceType::Cpu
+                && device_type == wgpu::DeviceType::Cpu
                 && features.contains(wgpu::Features::SHADER_INT64),
             threads: cpu_threads(),
             slow_compiles: true,

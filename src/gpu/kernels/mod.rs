@@ -15,6 +15,7 @@ pub mod pipelines;
 pub mod pool;
 pub mod shader_files;
 pub mod shaders;
+pub mod split_k;
 pub mod winograd;
 
 pub use pipelines::{Pipeline, Pipelines};
@@ -46,6 +47,15 @@ const WINOGRAD_OUTPUT_BINDINGS: &[(u32, Access)] = &[
     (9, Access::Uniform),
 ];
 
+/// The bindings of split K's reduction: partial sums, bias, residual, output, parameters.
+const SPLIT_K_REDUCE_BINDINGS: &[(u32, Access)] = &[
+    (7, Access::Read),
+    (2, Access::Read),
+    (3, Access::Read),
+    (4, Access::Write),
+    (5, Access::Uniform),
+];
+
 /// One compute entry point.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Kernel {
@@ -57,6 +67,10 @@ pub enum Kernel {
     Conv1x1,
     /// Implicit GEMM with workgroup-memory tiles (Cin % 16 == 0).
     ConvTiled,
+    /// Split K: the same tiles over one slice of K each, partial sums to scratch; and the pass
+    /// that sums the slices through the write step.
+    ConvTiledPartial,
+    SplitKReduce,
     /// Direct conv with small register tiles.
     ConvSmall,
     /// Implicit GEMM with weights shared across a subgroup (needs `SUBGROUP`), 16 pixels per
@@ -140,7 +154,7 @@ pub enum Kernel {
 }
 
 impl Kernel {
-    pub const ALL: [Kernel; 50] = [
+    pub const ALL: [Kernel; 52] = [
         Kernel::PoolLinear,
         Kernel::PoolLinear4,
         Kernel::PoolLinear8,
@@ -148,6 +162,8 @@ impl Kernel {
         Kernel::ConvVec4,
         Kernel::Conv1x1,
         Kernel::ConvTiled,
+        Kernel::ConvTiledPartial,
+        Kernel::SplitKReduce,
         Kernel::ConvSmall,
         Kernel::ConvSubgroup,
         Kernel::ConvSubgroup8,
@@ -200,6 +216,8 @@ impl Kernel {
             Kernel::ConvVec4 => ("conv2d_vec4.wgsl", "main"),
             Kernel::Conv1x1 => ("conv1x1.wgsl", "main"),
             Kernel::ConvTiled => ("conv2d_tiled.wgsl", "main"),
+            Kernel::ConvTiledPartial => ("conv2d_tiled.wgsl", "partial"),
+            Kernel::SplitKReduce => ("conv2d_tiled.wgsl", "reduce"),
             Kernel::ConvSmall => ("conv2d_small.wgsl", "main"),
             Kernel::ConvSubgroup | Kernel::ConvSubgroupRgb => ("conv_sg.wgsl", "main"),
             Kernel::ConvSubgroup8 => ("conv_sg.wgsl", "main8"),
@@ -259,6 +277,8 @@ impl Kernel {
             Kernel::WinogradOutput | Kernel::Winograd4Output | Kernel::Winograd4Output8 => {
                 WINOGRAD_OUTPUT_BINDINGS
             }
+            Kernel::ConvTiledPartial => &[(0, Read), (1, Read), (6, Write), (5, Uniform)],
+            Kernel::SplitKReduce => SPLIT_K_REDUCE_BINDINGS,
             Kernel::Conv
             | Kernel::ConvVec4
             | Kernel::Conv1x1
@@ -303,12 +323,12 @@ impl Kernel {
     /// (`shaders/common/write_step.wgsl`), whose pipeline constant `has_residual` says whether
     /// it adds a residual and whose module's output view how it stores: such a kernel has four
     /// pipelines (see [`Pipelines::get`]).
-    /// These are the kernels that bind a conv's residual and output (the conv kernels and
-    /// Winograd's output transforms); each entry point calls `init_write()` first
-    /// (`tests/shaders.rs` checks both ways).
+    /// These are the kernels that bind a conv's residual and output (the conv kernels,
+    /// Winograd's output transforms and split K's reduction); each entry point calls
+    /// `init_write()` first (`tests/shaders.rs` checks both ways).
     pub fn has_write_step(self) -> bool {
         let b = self.bindings();
-        b == CONV_BINDINGS || b == WINOGRAD_OUTPUT_BINDINGS
+        b == CONV_BINDINGS || b == WINOGRAD_OUTPUT_BINDINGS || b == SPLIT_K_REDUCE_BINDINGS
     }
 
     /// The pipeline constants the kernel's pipeline is built with, beside the write step's

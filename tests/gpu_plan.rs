@@ -1,0 +1,96 @@
+//! The kernel plan of a discrete GPU (workgroup-memory tiles, split K for small grids, vec4
+//! weights), run on whatever adapter this machine has: `RESNET_DEVICE_TYPE=gpu` makes the
+//! kernel choice treat it as one, so CI's CPU driver checks the plan GPU users get. The whole
+//! network must agree with the CPU reference, and the profile must show the kernels the GPU
+//! heuristic picks: split K where a layer's tiles are few, the plain tiles where K is too
+//! shallow to split, no CPU-only kernel anywhere.
+
+use std::process::Command;
+
+use serde_json::Value;
+
+const GPU: (&str, &str) = ("RESNET_DEVICE_TYPE", "gpu");
+
+/// Runs `resnet args --json` as on a GPU and parses its one JSON object.
+fn json_as_gpu(args: &[&str]) -> Value {
+    let out = Command::new(env!("CARGO_BIN_EXE_resnet"))
+        .args(args)
+        .arg("--json")
+        .env(GPU.0, GPU.1)
+        .output()
+        .unwrap_or_else(|e| panic!("running resnet {args:?}: {e}"));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "resnet {args:?} failed ({}):\n{}",
+        out.status,
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_str(stdout.trim())
+        .unwrap_or_else(|e| panic!("resnet {args:?}: not JSON ({e}): {stdout}"))
+}
+
+fn num(v: &Value, key: &str) -> f64 {
+    v[key]
+        .as_f64()
+        .unwrap_or_else(|| panic!("no numeric `{key}` in {v}"))
+}
+
+// resnet50 at 64 × 64: every map is small (16² down to 2²), so most layers split K; layer1's
+// 1×1 convs over 64 channels (K = 64, four chunks) are too shallow to split.
+const NET: [&str; 6] = ["--arch", "resnet50", "--height", "64", "--width", "64"];
+
+#[test]
+fn the_gpu_plan_agrees_with_the_cpu_reference() {
+    for precision in ["f32", "f16"] {
+        let args = [
+            &["verify"][..],
+            &NET,
+            &["--runs", "1", "--precision", precision],
+        ]
+        .concat();
+        if precision == "f16" && !has_f16() {
+            continue;
+        }
+        let v = json_as_gpu(&args);
+        let tolerance = if precision == "f16" { 2e-2 } else { 1e-4 };
+        assert!(num(&v, "max_rel_err") <= tolerance, "{precision}: {v}");
+        assert_eq!(num(&v, "top1_agreement"), 1.0, "{precision}: {v}");
+    }
+}
+
+#[test]
+fn the_gpu_plan_splits_k_where_tiles_are_few() {
+    let args = [&["profile"][..], &NET, &["--runs", "1", "--no-peak"]].concat();
+    let v = json_as_gpu(&args);
+    let layers = v["layers"]
+        .as_array()
+        .unwrap_or_else(|| panic!("no layers in {v}"));
+    let kernel = |name: &str| {
+        layers
+            .iter()
+            .find(|l| l["layer"] == name)
+            .and_then(|l| l["kernel"].as_str())
+            .unwrap_or_else(|| panic!("no layer `{name}` in {v}"))
+            .to_string()
+    };
+    assert_eq!(kernel("layer4.0.conv2"), "ConvTiledPartial+SplitKReduce");
+    assert_eq!(kernel("layer3.1.conv1"), "ConvTiledPartial+SplitKReduce");
+    assert_eq!(kernel("layer1.0.conv1"), "ConvTiled");
+    // The stem's 4 (padded) input channels are too few for the tiles.
+    assert_eq!(kernel("conv1"), "ConvVec4");
+    for l in layers {
+        let k = l["kernel"].as_str().unwrap_or("");
+        assert!(
+            !k.contains("Subgroup") && !k.contains("Winograd") && !k.contains("Strip"),
+            "a CPU-adapter kernel in the GPU plan: {l}"
+        );
+    }
+}
+
+fn has_f16() -> bool {
+    resnet_wgpu::Engine::new()
+        .unwrap_or_else(|e| panic!("these tests need a GPU adapter: {e}"))
+        .features()
+        .contains(wgpu::Features::SHADER_F16)
+}

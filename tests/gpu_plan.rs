@@ -3,7 +3,8 @@
 //! kernel choice treat it as one, so CI's CPU driver checks the plan GPU users get. The whole
 //! network must agree with the CPU reference, and the profile must show the kernels the GPU
 //! heuristic picks: split K where a layer's tiles are few, the plain tiles where K is too
-//! shallow to split, no CPU-only kernel anywhere.
+//! shallow to split, 128 × 128 tiles for the large maps of a batch, no CPU-only kernel
+//! anywhere.
 
 use std::process::Command;
 
@@ -57,34 +58,65 @@ fn the_gpu_plan_agrees_with_the_cpu_reference() {
         assert!(num(&v, "max_rel_err") <= tolerance, "{precision}: {v}");
         assert_eq!(num(&v, "top1_agreement"), 1.0, "{precision}: {v}");
     }
+    // A batch large enough for the 128 × 128 tiles (and split K, and the plain tiles).
+    let v = json_as_gpu(&BATCH64_VERIFY);
+    assert!(num(&v, "max_rel_err") <= 1e-4, "{v}");
+    assert_eq!(num(&v, "top1_agreement"), 1.0, "{v}");
 }
 
+// resnet20 at batch 64: stage 1 (64 × 32² pixels, 16 channels) makes 512 tiles of 128 × 128,
+// stage 2 (64 × 16², 32 channels) 256 of 64 × 64, stage 3 (64 × 8², 64 channels) 64, split.
+const BATCH64_VERIFY: [&str; 7] = [
+    "verify", "--arch", "resnet20", "--batch", "64", "--runs", "1",
+];
+
 #[test]
-fn the_gpu_plan_splits_k_where_tiles_are_few() {
-    let args = [&["profile"][..], &NET, &["--runs", "1", "--no-peak"]].concat();
-    let v = json_as_gpu(&args);
-    let layers = v["layers"]
-        .as_array()
-        .unwrap_or_else(|| panic!("no layers in {v}"));
-    let kernel = |name: &str| {
-        layers
-            .iter()
-            .find(|l| l["layer"] == name)
-            .and_then(|l| l["kernel"].as_str())
-            .unwrap_or_else(|| panic!("no layer `{name}` in {v}"))
-            .to_string()
-    };
+fn the_gpu_plan_picks_tiles_by_grid_size() {
+    let resnet50 = [&["profile"][..], &NET, &["--runs", "1", "--no-peak"]].concat();
+    let kernel = kernels_as_gpu(&resnet50);
     assert_eq!(kernel("layer4.0.conv2"), "ConvTiledPartial+SplitKReduce");
     assert_eq!(kernel("layer3.1.conv1"), "ConvTiledPartial+SplitKReduce");
     assert_eq!(kernel("layer1.0.conv1"), "ConvTiled");
     // The stem's 4 (padded) input channels are too few for the tiles.
     assert_eq!(kernel("conv1"), "ConvVec4");
-    for l in layers {
+    let resnet20 = [
+        "profile",
+        "--arch",
+        "resnet20",
+        "--batch",
+        "64",
+        "--runs",
+        "1",
+        "--no-peak",
+    ];
+    let kernel = kernels_as_gpu(&resnet20);
+    assert_eq!(kernel("layer1.0.conv1"), "ConvTiled128");
+    assert_eq!(kernel("layer2.1.conv1"), "ConvTiled");
+    assert_eq!(kernel("layer3.1.conv1"), "ConvTiledPartial+SplitKReduce");
+}
+
+/// The kernel column of `resnet profile args` as on a GPU, by layer name; no layer runs a
+/// kernel of the CPU-adapter plan.
+fn kernels_as_gpu(args: &[&str]) -> impl Fn(&str) -> String {
+    let v = json_as_gpu(args);
+    let layers = v["layers"]
+        .as_array()
+        .unwrap_or_else(|| panic!("no layers in {v}"))
+        .clone();
+    for l in &layers {
         let k = l["kernel"].as_str().unwrap_or("");
         assert!(
             !k.contains("Subgroup") && !k.contains("Winograd") && !k.contains("Strip"),
             "a CPU-adapter kernel in the GPU plan: {l}"
         );
+    }
+    move |name: &str| {
+        layers
+            .iter()
+            .find(|l| l["layer"] == name)
+            .and_then(|l| l["kernel"].as_str())
+            .unwrap_or_else(|| panic!("no layer `{name}` in {layers:?}"))
+            .to_string()
     }
 }
 

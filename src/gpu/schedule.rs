@@ -225,6 +225,7 @@ fn launches(
                     ConvVariant::Gemm1x1 => Kernel::Conv1x1,
                     ConvVariant::DirectVec4 => Kernel::ConvVec4,
                     ConvVariant::Tiled => Kernel::ConvTiled,
+                    ConvVariant::Tiled128 => Kernel::ConvTiled128,
                     ConvVariant::Small => Kernel::ConvSmall,
                     ConvVariant::Subgroup if rgb_input && c.in_c == 4 => Kernel::ConvSubgroupRgb,
                     ConvVariant::Subgroup => Kernel::ConvSubgroup,

@@ -121,6 +121,7 @@ pub fn params(
     // (channel vec4s per workgroup, pixels per workgroup)
     let (c4_per_group, pixels_per_group) = match variant {
         ConvVariant::Tiled => (16, 64),
+        ConvVariant::Tiled128 => (32, 128),
         ConvVariant::Small => (2 * WG, 4 * WG),
         ConvVariant::Grouped => (16, 4),
         _ => (CO_BLOCK / 4 * WG, PIXELS * WG),
@@ -156,7 +157,9 @@ pub enum ConvVariant {
     Winograd4,
     /// Implicit GEMM with workgroup-memory tiles.
     Tiled,
-    /// The same with K split into slices summed by a second pass, for grids too small to fill
+    /// The same over 128 × 128 tiles, 8 × 8 per invocation, for large grids (batches on GPUs).
+    Tiled128,
+    /// The 64 × 64 tiles with K split into slices summed by a second pass, for grids too small to fill
     /// a GPU ([`super::split_k`]).
     TiledSplitK,
     /// Direct conv with small register tiles (more invocations for small layers).
@@ -199,7 +202,7 @@ pub enum ConvVariant {
 }
 
 impl ConvVariant {
-    pub const ALL: [ConvVariant; 25] = [
+    pub const ALL: [ConvVariant; 26] = [
         ConvVariant::Direct,
         ConvVariant::DirectVec4,
         ConvVariant::Gemm1x1,
@@ -207,6 +210,7 @@ impl ConvVariant {
         ConvVariant::WinogradSubgroup,
         ConvVariant::Winograd4,
         ConvVariant::Tiled,
+        ConvVariant::Tiled128,
         ConvVariant::TiledSplitK,
         ConvVariant::Small,
         ConvVariant::Subgroup,
@@ -237,6 +241,7 @@ impl ConvVariant {
             ConvVariant::WinogradSubgroup => "winograd_sg",
             ConvVariant::Winograd4 => "winograd_f43",
             ConvVariant::Tiled => "tiled_gemm",
+            ConvVariant::Tiled128 => "tiled_gemm_128",
             ConvVariant::TiledSplitK => "tiled_split_k",
             ConvVariant::Small => "direct_small",
             ConvVariant::Subgroup => "sg_gemm",
@@ -291,6 +296,7 @@ impl ConvVariant {
             }
             ConvVariant::Winograd4 => super::winograd::eligible_f4(conv),
             ConvVariant::Tiled | ConvVariant::TiledSplitK => conv.in_c.is_multiple_of(16),
+            ConvVariant::Tiled128 => conv.in_c.is_multiple_of(8),
             ConvVariant::Small => true,
             ConvVariant::Subgroup
             | ConvVariant::Subgroup8

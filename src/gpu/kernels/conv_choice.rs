@@ -14,9 +14,8 @@ use crate::model::Conv2d;
 /// GEMM (1.1–1.8× faster than `sg_gemm` per layer of resnet50 on lavapipe), as F(4,3) where
 /// that is offered and its tiles fill the GEMM ([`winograd::prefer_f4`]); without subgroups
 /// Winograd for eligible 3×3 stride-1 convs, the GEMM for 1×1 convs, the vec4 direct kernel
-/// where Cin allows it. On GPUs: the workgroup-memory tiled
-/// GEMM where Cin % 16 == 0, with K split where its grid is too small to fill the device
-/// ([`split_k::pays`]: the 7 × 7 and 14 × 14 layers at batch 1), else the direct kernels. Grouped convs: on CPU adapters with
+/// where Cin allows it. On GPUs: the workgroup-memory tiled GEMMs ([`gpu_tiles`]), else the
+/// direct kernels. Grouped convs: on CPU adapters with
 /// subgroups the grouped row strip or subgroup GEMM where they are eligible
 /// ([`conv_grouped_sg::choose`]), else (and dilated convs everywhere) the one-pixel grouped
 /// kernel. `--tune` replaces this with measurements.
@@ -25,7 +24,6 @@ use crate::model::Conv2d;
 /// [`conv_grouped_sg::choose`]: super::conv_grouped_sg::choose
 /// [`conv_strip::choose`]: super::conv_strip::choose
 /// [`winograd::prefer_f4`]: super::winograd::prefer_f4
-/// [`split_k::pays`]: super::split_k::pays
 pub fn choose(
     conv: &Conv2d,
     batch: usize,
@@ -68,11 +66,7 @@ pub fn choose(
         ConvVariant::Gemm1x1,
         ConvVariant::DirectVec4,
     ];
-    let tiled = if super::split_k::pays(conv, pixels) {
-        ConvVariant::TiledSplitK
-    } else {
-        ConvVariant::Tiled
-    };
+    let tiled = gpu_tiles(conv, pixels);
     let order: &[ConvVariant] = if caps.device_type == wgpu::DeviceType::Cpu {
         &cpu
     } else {
@@ -83,6 +77,25 @@ pub fn choose(
         .copied()
         .find(|v| v.runs_on(conv, caps))
         .unwrap_or(ConvVariant::Direct)
+}
+
+/// The workgroup-memory tiles on GPUs for `conv` over `m` output pixels: 128 × 128 where that
+/// grid still has [`split_k::TARGET_WORKGROUPS`] workgroups (batches), else 64 × 64 with K
+/// split where its grid is small ([`split_k::pays`]: resnet50 at batch 1), else 64 × 64.
+/// Chosen by workgroup counts alone: no GPU has timed them yet (`resnet tune` does, per
+/// adapter).
+///
+/// [`split_k::TARGET_WORKGROUPS`]: super::split_k::TARGET_WORKGROUPS
+/// [`split_k::pays`]: super::split_k::pays
+pub fn gpu_tiles(conv: &Conv2d, m: usize) -> ConvVariant {
+    let large = conv.out_c.div_ceil(128) * m.div_ceil(128);
+    if super::split_k::pays(conv, m) {
+        ConvVariant::TiledSplitK
+    } else if large >= super::split_k::TARGET_WORKGROUPS && conv.in_c.is_multiple_of(8) {
+        ConvVariant::Tiled128
+    } else {
+        ConvVariant::Tiled
+    }
 }
 
 #[cfg(test)]
@@ -191,13 +204,19 @@ mod tests {
         assert_eq!(choose(&pw, 1, (14, 14), cpu), ConvVariant::Gemm1x1);
         assert_eq!(choose(&s2, 1, (28, 28), cpu), ConvVariant::DirectVec4);
         // GPUs: the workgroup-memory tiles, with K split where the grid is small (resnet50 at
-        // batch 1: 49 tiles of a 56² map, 8 of a 7² one) but not at batch 8 or 64; the stem's
-        // 4 channels: the vec4 kernel.
+        // batch 1: 49 tiles of a 56² map, 8 of a 7² one; 100 of a 14² map at batch 8), 128 × 128
+        // where even those make 256 workgroups (batch 64); the stem's 4 channels: the vec4
+        // kernel.
         assert_eq!(choose(&c3(64), 1, (56, 56), gpu), ConvVariant::TiledSplitK);
         assert_eq!(choose(&c3(64), 8, (56, 56), gpu), ConvVariant::Tiled);
+        assert_eq!(choose(&c3(256), 8, (14, 14), gpu), ConvVariant::TiledSplitK);
         assert_eq!(choose(&c3(512), 1, (7, 7), gpu), ConvVariant::TiledSplitK);
         assert_eq!(choose(&pw, 1, (14, 14), gpu), ConvVariant::TiledSplitK);
         assert_eq!(choose(&c3(512), 64, (7, 7), gpu), ConvVariant::Tiled);
+        assert_eq!(choose(&c3(64), 64, (56, 56), gpu), ConvVariant::Tiled128);
+        assert_eq!(choose(&pw, 64, (14, 14), gpu), ConvVariant::Tiled);
+        let expand14 = Conv2d::square(256, 1024, 1, 1, 0);
+        assert_eq!(choose(&expand14, 64, (14, 14), gpu), ConvVariant::Tiled128);
         let stem = Conv2d::square(4, 64, 7, 2, 3);
         assert_eq!(choose(&stem, 1, (112, 112), gpu), ConvVariant::DirectVec4);
         // Grouped convs: on CPU adapters with subgroups the grouped row strip (4 channels per

@@ -67,7 +67,9 @@ pub enum Kernel {
     Conv1x1,
     /// Implicit GEMM with workgroup-memory tiles (Cin % 16 == 0).
     ConvTiled,
-    /// Split K: the same tiles over one slice of K each, partial sums to scratch; and the pass
+    /// The same over 128 × 128 tiles, 8 × 8 per invocation (Cin % 8 == 0).
+    ConvTiled128,
+    /// Split K: the 64 × 64 tiles over one slice of K each, partial sums to scratch; and the pass
     /// that sums the slices through the write step.
     ConvTiledPartial,
     SplitKReduce,
@@ -154,7 +156,7 @@ pub enum Kernel {
 }
 
 impl Kernel {
-    pub const ALL: [Kernel; 52] = [
+    pub const ALL: [Kernel; 53] = [
         Kernel::PoolLinear,
         Kernel::PoolLinear4,
         Kernel::PoolLinear8,
@@ -162,6 +164,7 @@ impl Kernel {
         Kernel::ConvVec4,
         Kernel::Conv1x1,
         Kernel::ConvTiled,
+        Kernel::ConvTiled128,
         Kernel::ConvTiledPartial,
         Kernel::SplitKReduce,
         Kernel::ConvSmall,
@@ -216,6 +219,7 @@ impl Kernel {
             Kernel::ConvVec4 => ("conv2d_vec4.wgsl", "main"),
             Kernel::Conv1x1 => ("conv1x1.wgsl", "main"),
             Kernel::ConvTiled => ("conv2d_tiled.wgsl", "main"),
+            Kernel::ConvTiled128 => ("conv2d_tiled128.wgsl", "main"),
             Kernel::ConvTiledPartial => ("conv2d_tiled.wgsl", "partial"),
             Kernel::SplitKReduce => ("conv2d_tiled.wgsl", "reduce"),
             Kernel::ConvSmall => ("conv2d_small.wgsl", "main"),
@@ -283,6 +287,7 @@ impl Kernel {
             | Kernel::ConvVec4
             | Kernel::Conv1x1
             | Kernel::ConvTiled
+            | Kernel::ConvTiled128
             | Kernel::ConvSmall
             | Kernel::ConvSubgroup
             | Kernel::ConvSubgroup8

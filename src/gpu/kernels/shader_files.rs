@@ -54,6 +54,15 @@ pub const FILES: &[ShaderFile] = &[
         pairs_only: false,
     },
     ShaderFile {
+        name: "conv2d_tiled128.wgsl",
+        pieces: CONV4,
+        body: include_str!("../../../shaders/conv2d_tiled128.wgsl"),
+        subgroups: false,
+        weight_pairs: false,
+        output_pairs: false,
+        pairs_only: false,
+    },
+    ShaderFile {
         name: "conv2d_small.wgsl",
         pieces: &[ConvIo, ConvX1, Window, WriteStep, Acc16, ConvStore],
         body: include_str!("../../../shaders/conv2d_small.wgsl"),

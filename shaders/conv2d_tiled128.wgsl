@@ -1,0 +1,113 @@
+// Fragment (assembled by src/gpu/kernels/shaders.rs after the pieces prelude, conv_io, conv_x4,
+// window, write_step, acc16, conv_store; validated in that form by tests/shaders.rs).
+//
+// conv2d_tiled.wgsl's implicit GEMM over larger tiles, for GPUs running large grids (batches):
+// a workgroup of 16 x 16 invocations computes 128 output pixels x 128 output channels, each
+// invocation an 8 x 8 register block (pixels 4ty..4ty+3 and 64+4ty..64+4ty+3, channels
+// 4tx..4tx+3 and 64+4tx..64+4tx+3), so each value read from workgroup memory feeds 8 FMAs
+// where the 64 x 64 tile's feed 4. K runs in chunks of 8 (Cin % 8 == 0, so that a chunk never
+// straddles two taps) through two workgroup-memory buffers: while the invocations multiply
+// chunk k from one, they hold chunk k + 1's global loads in registers and store them to the
+// other, one barrier per chunk.
+//
+//   acc[m][co] = sum over k of A[m][k] * B[k][co],  A[m][(ky*KW + kx)*Cin + ci] = x[window(m), ky, kx, ci]
+//   y[m][co]   = acc + bias[co] (+ residual[m][co]) (ReLU)          (the fused write step)
+//
+// Weights: HWIO, Cout padded to 16, as vec4. Grid: x = 128-channel tiles, (y, z) = 128-pixel
+// tiles. Workgroup memory: 2 x (8 x 128 + 8 x 128) f32 = 16 KiB, WebGPU's default limit.
+
+// a_buf[b][k][px / 4][px % 4] and b_buf[b][k][c4]: buffer b, 8 k-rows of 128 pixels / 32 vec4.
+var<workgroup> a_buf: array<vec4<f32>, 512>;
+var<workgroup> b_buf: array<vec4<f32>, 512>;
+
+// One chunk's global loads of an invocation: an input vec4 (pixel li / 2, k 4(li % 2)..) and
+// a weight vec4 (k-row li / 32, column li % 32).
+struct Staged { x: vec4<f32>, w: vec4<f32> }
+
+fn stage(o: vec3<i32>, li: u32, c4_base: u32, kc: u32) -> Staged {
+    let k0 = kc * 8u;
+    let t = k0 / p.in_c;
+    let ci4 = (k0 % p.in_c) / 4u + li % 2u;
+    let xv = load_x(tap(o, t / p.k_w, t % p.k_w, p.in_c / 4u), ci4);
+    let c4 = c4_base + li % 32u;
+    var wv = vec4<f32>(0.0);
+    if (c4 < p.out_c4) {
+        wv = load_w4((k0 + li / 32u) * p.out_c4 + c4);
+    }
+    return Staged(xv, wv);
+}
+
+fn store_staged(b: u32, li: u32, s: Staged) {
+    let px = li / 2u;
+    let k = 4u * (li % 2u);
+    let base = b * 256u + px / 4u;
+    a_buf[base + k * 32u][px % 4u] = s.x.x;
+    a_buf[base + (k + 1u) * 32u][px % 4u] = s.x.y;
+    a_buf[base + (k + 2u) * 32u][px % 4u] = s.x.z;
+    a_buf[base + (k + 3u) * 32u][px % 4u] = s.x.w;
+    b_buf[b * 256u + li] = s.w;
+}
+
+// The 8 x 8 block is four of these: pixels 4ty + i (lo) or 64 + 4ty + i (hi) x channel vec4
+// tx (0) or tx + 16 (1). r + a (4 pixels) x b (one vec4 of channels):
+fn mac_px4(r: array<vec4<f32>, 4>, a: vec4<f32>, b: vec4<f32>) -> array<vec4<f32>, 4> {
+    return array<vec4<f32>, 4>(fma(vec4<f32>(a.x), b, r[0]), fma(vec4<f32>(a.y), b, r[1]),
+                               fma(vec4<f32>(a.z), b, r[2]), fma(vec4<f32>(a.w), b, r[3]));
+}
+
+// Pixel m's channel vec4s c4 and c4 + 16 (none past the last pixel).
+fn store_px(m: u32, c4: u32, v0: vec4<f32>, v1: vec4<f32>) {
+    if (m < ws.pixels) {
+        store4(m, c4, v0);
+        store4(m, c4 + 16u, v1);
+    }
+}
+
+@compute @workgroup_size(16, 16, 1)
+fn main(
+    @builtin(local_invocation_id) lid: vec3<u32>,
+    @builtin(local_invocation_index) li: u32,
+    @builtin(workgroup_id) wid: vec3<u32>,
+    @builtin(num_workgroups) nwg: vec3<u32>,
+) {
+    init_write();
+    let m_base = (wid.z * nwg.y + wid.y) * 128u;
+    let c4_base = wid.x * 32u;
+    let o = origin(m_base + li / 2u);
+    let n = p.k_h * p.k_w * p.in_c / 8u;
+    var lo0 = array<vec4<f32>, 4>(vec4<f32>(0.0), vec4<f32>(0.0), vec4<f32>(0.0), vec4<f32>(0.0));
+    var lo1 = lo0;
+    var hi0 = lo0;
+    var hi1 = lo0;
+    store_staged(0u, li, stage(o, li, c4_base, 0u));
+    workgroupBarrier();
+    for (var kc = 0u; kc < n; kc++) {
+        let cur = (kc % 2u) * 256u;
+        let more = kc + 1u < n;
+        var next = Staged(vec4<f32>(0.0), vec4<f32>(0.0));
+        if (more) {
+            next = stage(o, li, c4_base, kc + 1u);
+        }
+        for (var k = 0u; k < 8u; k++) {
+            let row = cur + k * 32u;
+            let a_lo = a_buf[row + lid.y];
+            let a_hi = a_buf[row + 16u + lid.y];
+            let b0 = b_buf[row + lid.x];
+            let b1 = b_buf[row + 16u + lid.x];
+            lo0 = mac_px4(lo0, a_lo, b0);
+            lo1 = mac_px4(lo1, a_lo, b1);
+            hi0 = mac_px4(hi0, a_hi, b0);
+            hi1 = mac_px4(hi1, a_hi, b1);
+        }
+        if (more) {
+            store_staged(1u - kc % 2u, li, next);
+        }
+        workgroupBarrier();
+    }
+    let m0 = m_base + 4u * lid.y;
+    let c4 = c4_base + lid.x;
+    for (var i = 0u; i < 4u; i++) {
+        store_px(m0 + i, c4, lo0[i], lo1[i]);
+        store_px(m0 + 64u + i, c4, hi0[i], hi1[i]);
+    }
+}

@@ -45,7 +45,7 @@ pub struct ConvParams {
     pub dil_h: u32,
     pub dil_w: u32,
     /// Slices of K that [`ConvVariant::TiledSplitK`] sums separately (1 for every other
-    /// variant; [`k_splits`]).
+    /// variant; [`super::split_k::k_splits`]).
     pub k_splits: u32,
 }
 

@@ -120,6 +120,42 @@ fn kernels_as_gpu(args: &[&str]) -> impl Fn(&str) -> String {
     }
 }
 
+#[test]
+fn info_names_the_plan() {
+    let plan = |env: Option<&str>| {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_resnet"));
+        cmd.arg("info");
+        match env {
+            Some(v) => cmd.env(GPU.0, v),
+            None => cmd.env_remove(GPU.0),
+        };
+        let out = cmd
+            .output()
+            .unwrap_or_else(|e| panic!("running resnet info: {e}"));
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout)
+            .lines()
+            .find(|l| l.starts_with("kernel plan:"))
+            .unwrap_or_else(|| panic!("no kernel plan line"))
+            .to_string()
+    };
+    assert!(plan(Some("gpu")).contains("GPU"), "{}", plan(Some("gpu")));
+    assert!(
+        plan(Some("cpu")).contains("CPU adapter"),
+        "{}",
+        plan(Some("cpu"))
+    );
+    // Unset: what the adapter reports.
+    let engine = resnet_wgpu::Engine::new()
+        .unwrap_or_else(|e| panic!("these tests need a GPU adapter: {e}"));
+    let cpu = engine.adapter_info().device_type == wgpu::DeviceType::Cpu;
+    assert_eq!(plan(None).contains("CPU adapter"), cpu, "{}", plan(None));
+}
+
 fn has_f16() -> bool {
     resnet_wgpu::Engine::new()
         .unwrap_or_else(|e| panic!("these tests need a GPU adapter: {e}"))

@@ -246,6 +246,13 @@ fn info(cli: &Cli, a: &InfoArgs) -> Result<()> {
     println!("features (enabled): {:?}", e.features());
     let caps = e.conv_caps();
     println!(
+        "kernel plan:        {}",
+        match caps.device_type {
+            wgpu::DeviceType::Cpu => "CPU adapter (subgroup GEMMs, Winograd)",
+            _ => "GPU (workgroup-memory tiles, split K)",
+        }
+    );
+    println!(
         "subgroup GEMMs:     {}",
         match (caps.subgroups, caps.u64_pairs) {
             (false, _) => "off",

@@ -5,8 +5,9 @@
 // a workgroup of 16 x 16 invocations computes 64 output pixels x 64 output channels, each
 // invocation a 4 x 4 register block (4 pixels x one vec4 of channels). K = KH*KW*Cin runs in
 // chunks of 16; every chunk stages A (64 pixels x 16 input channels, loaded as vec4 along
-// channels) and B (16 x 64 weights) in workgroup memory. Needs Cin % 16 == 0, so that a chunk
-// never straddles two taps.
+// channels) and B (16 x 64 weights) in one of two workgroup-memory buffers while the previous
+// chunk is multiplied from the other. Needs Cin % 16 == 0, so that a chunk never straddles two
+// taps.
 //
 //   acc[m][co] = sum over k of A[m][k] * B[k][co],  A[m][(ky*KW + kx)*Cin + ci] = x[window(m), ky, kx, ci]
 //   y[m][co]   = acc + bias[co] (+ residual[m][co]) (ReLU)          (the fused write step)
@@ -26,9 +27,12 @@
 // part: [S][M][Cout padded / 4] vec4 of f32 in both precisions (M = output pixels). `reduce`
 // has one invocation per output vec4 (m, c4), 64 per workgroup, along x then y.
 
-// a_tile[k][px / 4][px % 4]: 16 k-rows of 64 pixels; b_tile[k][c4]: 16 k-rows of 16 vec4.
-var<workgroup> a_tile: array<vec4<f32>, 256>;
-var<workgroup> b_tile: array<vec4<f32>, 256>;
+// a_tile[b][k][px / 4][px % 4]: buffer b, 16 k-rows of 64 pixels; b_tile[b][k][c4]: buffer b,
+// 16 k-rows of 16 vec4. While the invocations multiply chunk k from one buffer they hold chunk
+// k + 1's global loads in registers and then store them to the other (one barrier per chunk,
+// the loads' latency hidden behind the FMAs); 16 KiB, WebGPU's default limit.
+var<workgroup> a_tile: array<vec4<f32>, 512>;
+var<workgroup> b_tile: array<vec4<f32>, 512>;
 
 @group(0) @binding(6) var<storage, read_write> part_out: array<vec4<f32>>;
 @group(0) @binding(7) var<storage, read> part_in: array<vec4<f32>>;
@@ -41,39 +45,63 @@ fn chunks() -> u32 {
     return p.k_h * p.k_w * p.in_c / 16u;
 }
 
+// One chunk's global loads of an invocation: the input vec4 cv_l of pixel px_l (origin o) and
+// the weight vec4 (k-row k_l, column c_l) of the tile at vec4 column c4_base.
+struct Staged { x: vec4<f32>, w: vec4<f32> }
+
+fn stage(o: vec3<i32>, li: u32, c4_base: u32, kc: u32) -> Staged {
+    let k0 = kc * 16u;
+    let t = k0 / p.in_c;
+    let ci4 = (k0 % p.in_c) / 4u + li % 4u;
+    let xv = load_x(tap(o, t / p.k_w, t % p.k_w, p.in_c / 4u), ci4);
+    let c4 = c4_base + li % 16u;
+    var wv = vec4<f32>(0.0);
+    if (c4 < p.out_c4) {
+        wv = load_w4((k0 + li / 16u) * p.out_c4 + c4);
+    }
+    return Staged(xv, wv);
+}
+
+// The staged loads into buffer b: the input vec4's four channels as k-rows 4 cv_l .. of
+// column px_l, the weight vec4 at (k_l, c_l).
+fn store_staged(b: u32, li: u32, s: Staged) {
+    let px = li / 4u;
+    let base = b * 256u + (li % 4u) * 64u + px / 4u;
+    a_tile[base][px % 4u] = s.x.x;
+    a_tile[base + 16u][px % 4u] = s.x.y;
+    a_tile[base + 32u][px % 4u] = s.x.z;
+    a_tile[base + 48u][px % 4u] = s.x.w;
+    b_tile[b * 256u + li] = s.w;
+}
+
 // The block of invocation (lid, li) in the tile of pixels m_base.. and vec4 columns c4_base..,
 // summed over chunks first..end (the same in every invocation of the workgroup).
 fn tile_sums(lid: vec3<u32>, li: u32, m_base: u32, c4_base: u32, first: u32, end: u32) -> Block {
-    // Loader roles: A row px_l with vec4 cv_l; B row k_l, column c_l.
-    let px_l = li / 4u;
-    let cv_l = li % 4u;
-    let o = origin(m_base + px_l);
-    let k_l = li / 16u;
-    let c_l = li % 16u;
-    let cin4 = p.in_c / 4u;
+    // Loader roles: input vec4 li % 4 of pixel li / 4; weight k-row li / 16, column li % 16.
+    let o = origin(m_base + li / 4u);
     var r = Block(vec4<f32>(0.0), vec4<f32>(0.0), vec4<f32>(0.0), vec4<f32>(0.0));
+    if (first >= end) {
+        return r;
+    }
+    store_staged(0u, li, stage(o, li, c4_base, first));
+    workgroupBarrier();
     for (var kc = first; kc < end; kc++) {
-        let k0 = kc * 16u;
-        let t = k0 / p.in_c;
-        let ci4 = (k0 % p.in_c) / 4u;
-        let xv = load_x(tap(o, t / p.k_w, t % p.k_w, cin4), ci4 + cv_l);
-        a_tile[(cv_l * 4u) * 16u + px_l / 4u][px_l % 4u] = xv.x;
-        a_tile[(cv_l * 4u + 1u) * 16u + px_l / 4u][px_l % 4u] = xv.y;
-        a_tile[(cv_l * 4u + 2u) * 16u + px_l / 4u][px_l % 4u] = xv.z;
-        a_tile[(cv_l * 4u + 3u) * 16u + px_l / 4u][px_l % 4u] = xv.w;
-        var bv = vec4<f32>(0.0);
-        if (c4_base + c_l < p.out_c4) {
-            bv = load_w4((k0 + k_l) * p.out_c4 + c4_base + c_l);
+        let cur = ((kc - first) % 2u) * 256u;
+        let more = kc + 1u < end;
+        var next = Staged(vec4<f32>(0.0), vec4<f32>(0.0));
+        if (more) {
+            next = stage(o, li, c4_base, kc + 1u);
         }
-        b_tile[k_l * 16u + c_l] = bv;
-        workgroupBarrier();
         for (var k = 0u; k < 16u; k++) {
-            let a = a_tile[k * 16u + lid.y];
-            let b = b_tile[k * 16u + lid.x];
+            let a = a_tile[cur + k * 16u + lid.y];
+            let b = b_tile[cur + k * 16u + lid.x];
             r.a0 = fma(vec4<f32>(a.x), b, r.a0);
             r.a1 = fma(vec4<f32>(a.y), b, r.a1);
             r.a2 = fma(vec4<f32>(a.z), b, r.a2);
             r.a3 = fma(vec4<f32>(a.w), b, r.a3);
+        }
+        if (more) {
+            store_staged(1u - (kc - first) % 2u, li, next);
         }
         workgroupBarrier();
     }

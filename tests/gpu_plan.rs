@@ -143,6 +143,18 @@ fn info_names_the_plan() {
             .unwrap_or_else(|| panic!("no kernel plan line"))
             .to_string()
     };
+    // Any other value is refused, naming the variable, the value and what it takes.
+    let out = Command::new(env!("CARGO_BIN_EXE_resnet"))
+        .arg("info")
+        .env(GPU.0, "tpu")
+        .output()
+        .unwrap_or_else(|e| panic!("running resnet info: {e}"));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "RESNET_DEVICE_TYPE=tpu was accepted");
+    assert!(
+        stderr.contains("RESNET_DEVICE_TYPE=`tpu`") && stderr.contains("`gpu` or `cpu`"),
+        "{stderr}"
+    );
     assert!(plan(Some("gpu")).contains("GPU"), "{}", plan(Some("gpu")));
     assert!(
         plan(Some("cpu")).contains("CPU adapter"),

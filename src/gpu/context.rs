@@ -134,7 +134,7 @@ impl Engine {
                 adapter: info.name.clone(),
                 reason: e.to_string(),
             })?;
-        let caps = super::kernels::conv::DeviceCaps::new(&info, features);
+        let caps = super::kernels::conv::DeviceCaps::new(&info, features)?;
         let uncaptured = Arc::new(Mutex::new(Vec::new()));
         let sink = uncaptured.clone();
         device.on_uncaptured_error(Arc::new(move |e: wgpu::Error| {

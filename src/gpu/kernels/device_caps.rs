@@ -51,15 +51,21 @@ impl DeviceCaps {
     /// The capabilities of an adapter with `features` enabled on its device.
     /// `RESNET_DEVICE_TYPE=gpu` (or `cpu`) makes the kernel choice treat the adapter as a
     /// discrete GPU (or a CPU adapter) whatever it reports: the GPU plan (workgroup-memory
-    /// tiles, split K, vec4 weights) can then be run and checked on a CPU driver.
-    pub fn new(info: &wgpu::AdapterInfo, features: wgpu::Features) -> Self {
+    /// tiles, split K, vec4 weights) can then be run and checked on a CPU driver. Any other
+    /// value is an error.
+    pub fn new(info: &wgpu::AdapterInfo, features: wgpu::Features) -> crate::Result<Self> {
         let off = |var: &str| std::env::var(var).is_ok_and(|v| v == "0");
         let device_type = match std::env::var("RESNET_DEVICE_TYPE").as_deref() {
             Ok("gpu") => wgpu::DeviceType::DiscreteGpu,
             Ok("cpu") => wgpu::DeviceType::Cpu,
-            _ => info.device_type,
+            Ok(other) => {
+                return Err(crate::Error::InvalidInput(format!(
+                    "RESNET_DEVICE_TYPE=`{other}`: expected `gpu` or `cpu` (or leave it unset)"
+                )))
+            }
+            Err(_) => info.device_type,
         };
-        DeviceCaps {
+        Ok(DeviceCaps {
             device_type,
             subgroups: !off("RESNET_SUBGROUPS")
                 && features.contains(wgpu::Features::SUBGROUP)
@@ -69,7 +75,7 @@ impl DeviceCaps {
                 && features.contains(wgpu::Features::SHADER_INT64),
             threads: cpu_threads(),
             slow_compiles: true,
-        }
+        })
     }
 }
 

@@ -369,3 +369,54 @@ pub(crate) fn build(
         scratch_bytes,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::ir::GraphBuilder;
+    use crate::model::Conv2d;
+
+    /// A graph of the input conversion and one 64 → 64 3×3 conv.
+    fn one_conv() -> (Graph, Conv2d) {
+        let conv = Conv2d::square(64, 64, 3, 1, 1);
+        let mut g = GraphBuilder::new("one conv", 64);
+        let x = g.push("input", Op::InputToNhwc, vec![0], 64);
+        let op = Op::Conv {
+            conv,
+            weight: vec![0.0; 9 * 64 * 64],
+            bias: vec![0.0; 64],
+            relu: false,
+        };
+        let y = g.push("conv", op, vec![x], 64);
+        (g.finish(y), conv)
+    }
+
+    /// Split K and Winograd keep their variant where their scratch fits the binding limit and
+    /// give way (to the plain tiles, to the vec4 direct conv) where it does not; the scratch
+    /// buffers are sized for what runs.
+    #[test]
+    fn scratch_that_does_not_fit_changes_the_variant() {
+        let (graph, conv) = one_conv();
+        // 7 × 7 at batch 1: one 64 × 64 tile, K = 576 in 36 chunks, split 9 ways.
+        let split = split_k::scratch_bytes(&conv, 49, 16);
+        assert_eq!(split, 9 * 49 * 16 * 16);
+        let (wv, wm) = winograd::scratch_bytes(&conv, 1, 7, 7, winograd::Form::F2);
+        for (preferred, scratch, fallback) in [
+            (ConvVariant::TiledSplitK, split, ConvVariant::Tiled),
+            (ConvVariant::Winograd, wv.max(wm), ConvVariant::DirectVec4),
+        ] {
+            for (limit, want) in [(scratch, preferred), (scratch - 1, fallback)] {
+                let memory = MemoryPlan::new(&graph, 1, 7, 7, 4, limit).expect("a plan");
+                let variants = choose_variants(&graph, &memory, limit, |_| 3, |_, _, _| preferred);
+                assert_eq!(variants[1], Some(want), "{preferred:?} with limit {limit}");
+                let bytes = scratch_bytes(&graph, &memory, &variants);
+                let used = if want == preferred { scratch } else { 16 };
+                assert_eq!(
+                    bytes.iter().copied().max(),
+                    Some(used),
+                    "{preferred:?} {limit}"
+                );
+            }
+        }
+    }
+}

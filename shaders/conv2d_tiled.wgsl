@@ -1,5 +1,5 @@
 // Fragment (assembled by src/gpu/kernels/shaders.rs after the pieces prelude, conv_io, conv_x4,
-// window, write_step, acc16, conv_store; validated in that form by tests/shaders.rs).
+// window, write_step, acc16, conv_store, tiled_stage; validated in that form by tests/shaders.rs).
 //
 // conv2d as an implicit GEMM with workgroup-memory tiles (for GPUs with fast shared memory):
 // a workgroup of 16 x 16 invocations computes 64 output pixels x 64 output channels, each
@@ -33,6 +33,10 @@
 // the loads' latency hidden behind the FMAs); 16 KiB, WebGPU's default limit.
 var<workgroup> a_tile: array<vec4<f32>, 512>;
 var<workgroup> b_tile: array<vec4<f32>, 512>;
+// The tile and chunk of the staging piece (tiled_stage).
+const TILE_PX: u32 = 64u;
+const TILE_C4: u32 = 16u;
+const CHUNK: u32 = 16u;
 
 @group(0) @binding(6) var<storage, read_write> part_out: array<vec4<f32>>;
 @group(0) @binding(7) var<storage, read> part_in: array<vec4<f32>>;
@@ -42,43 +46,14 @@ struct Block { a0: vec4<f32>, a1: vec4<f32>, a2: vec4<f32>, a3: vec4<f32> }
 
 // Chunks of 16 along K.
 fn chunks() -> u32 {
-    return p.k_h * p.k_w * p.in_c / 16u;
-}
-
-// One chunk's global loads of an invocation: the input vec4 cv_l of pixel px_l (origin o) and
-// the weight vec4 (k-row k_l, column c_l) of the tile at vec4 column c4_base.
-struct Staged { x: vec4<f32>, w: vec4<f32> }
-
-fn stage(o: vec3<i32>, li: u32, c4_base: u32, kc: u32) -> Staged {
-    let k0 = kc * 16u;
-    let t = k0 / p.in_c;
-    let ci4 = (k0 % p.in_c) / 4u + li % 4u;
-    let xv = load_x(tap(o, t / p.k_w, t % p.k_w, p.in_c / 4u), ci4);
-    let c4 = c4_base + li % 16u;
-    var wv = vec4<f32>(0.0);
-    if (c4 < p.out_c4) {
-        wv = load_w4((k0 + li / 16u) * p.out_c4 + c4);
-    }
-    return Staged(xv, wv);
-}
-
-// The staged loads into buffer b: the input vec4's four channels as k-rows 4 cv_l .. of
-// column px_l, the weight vec4 at (k_l, c_l).
-fn store_staged(b: u32, li: u32, s: Staged) {
-    let px = li / 4u;
-    let base = b * 256u + (li % 4u) * 64u + px / 4u;
-    a_tile[base][px % 4u] = s.x.x;
-    a_tile[base + 16u][px % 4u] = s.x.y;
-    a_tile[base + 32u][px % 4u] = s.x.z;
-    a_tile[base + 48u][px % 4u] = s.x.w;
-    b_tile[b * 256u + li] = s.w;
+    return p.k_h * p.k_w * p.in_c / CHUNK;
 }
 
 // The block of invocation (lid, li) in the tile of pixels m_base.. and vec4 columns c4_base..,
 // summed over chunks first..end (the same in every invocation of the workgroup).
 fn tile_sums(lid: vec3<u32>, li: u32, m_base: u32, c4_base: u32, first: u32, end: u32) -> Block {
-    // Loader roles: input vec4 li % 4 of pixel li / 4; weight k-row li / 16, column li % 16.
-    let o = origin(m_base + li / 4u);
+    // The pixel this invocation stages (tiled_stage's loader roles).
+    let o = origin(m_base + li / (CHUNK / 4u));
     var r = Block(vec4<f32>(0.0), vec4<f32>(0.0), vec4<f32>(0.0), vec4<f32>(0.0));
     if (first >= end) {
         return r;

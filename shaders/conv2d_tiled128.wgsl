@@ -1,5 +1,5 @@
 // Fragment (assembled by src/gpu/kernels/shaders.rs after the pieces prelude, conv_io, conv_x4,
-// window, write_step, acc16, conv_store; validated in that form by tests/shaders.rs).
+// window, write_step, acc16, conv_store, tiled_stage; validated in that form by tests/shaders.rs).
 //
 // conv2d_tiled.wgsl's implicit GEMM over larger tiles, for GPUs running large grids (batches):
 // a workgroup of 16 x 16 invocations computes 128 output pixels x 128 output channels, each
@@ -16,37 +16,13 @@
 // Weights: HWIO, Cout padded to 16, as vec4. Grid: x = 128-channel tiles, (y, z) = 128-pixel
 // tiles. Workgroup memory: 2 x (8 x 128 + 8 x 128) f32 = 16 KiB, WebGPU's default limit.
 
-// a_buf[b][k][px / 4][px % 4] and b_buf[b][k][c4]: buffer b, 8 k-rows of 128 pixels / 32 vec4.
-var<workgroup> a_buf: array<vec4<f32>, 512>;
-var<workgroup> b_buf: array<vec4<f32>, 512>;
-
-// One chunk's global loads of an invocation: an input vec4 (pixel li / 2, k 4(li % 2)..) and
-// a weight vec4 (k-row li / 32, column li % 32).
-struct Staged { x: vec4<f32>, w: vec4<f32> }
-
-fn stage(o: vec3<i32>, li: u32, c4_base: u32, kc: u32) -> Staged {
-    let k0 = kc * 8u;
-    let t = k0 / p.in_c;
-    let ci4 = (k0 % p.in_c) / 4u + li % 2u;
-    let xv = load_x(tap(o, t / p.k_w, t % p.k_w, p.in_c / 4u), ci4);
-    let c4 = c4_base + li % 32u;
-    var wv = vec4<f32>(0.0);
-    if (c4 < p.out_c4) {
-        wv = load_w4((k0 + li / 32u) * p.out_c4 + c4);
-    }
-    return Staged(xv, wv);
-}
-
-fn store_staged(b: u32, li: u32, s: Staged) {
-    let px = li / 2u;
-    let k = 4u * (li % 2u);
-    let base = b * 256u + px / 4u;
-    a_buf[base + k * 32u][px % 4u] = s.x.x;
-    a_buf[base + (k + 1u) * 32u][px % 4u] = s.x.y;
-    a_buf[base + (k + 2u) * 32u][px % 4u] = s.x.z;
-    a_buf[base + (k + 3u) * 32u][px % 4u] = s.x.w;
-    b_buf[b * 256u + li] = s.w;
-}
+// a_tile[b][k][px / 4][px % 4] and b_tile[b][k][c4]: buffer b, 8 k-rows of 128 pixels / 32
+// vec4 (staged by the piece tiled_stage).
+var<workgroup> a_tile: array<vec4<f32>, 512>;
+var<workgroup> b_tile: array<vec4<f32>, 512>;
+const TILE_PX: u32 = 128u;
+const TILE_C4: u32 = 32u;
+const CHUNK: u32 = 8u;
 
 // The 8 x 8 block is four of these: pixels 4ty + i (lo) or 64 + 4ty + i (hi) x channel vec4
 // tx (0) or tx + 16 (1). r + a (4 pixels) x b (one vec4 of channels):
@@ -73,8 +49,9 @@ fn main(
     init_write();
     let m_base = (wid.z * nwg.y + wid.y) * 128u;
     let c4_base = wid.x * 32u;
-    let o = origin(m_base + li / 2u);
-    let n = p.k_h * p.k_w * p.in_c / 8u;
+    // The pixel this invocation stages (tiled_stage's loader roles), the chunks of K.
+    let o = origin(m_base + li / (CHUNK / 4u));
+    let n = p.k_h * p.k_w * p.in_c / CHUNK;
     var lo0 = array<vec4<f32>, 4>(vec4<f32>(0.0), vec4<f32>(0.0), vec4<f32>(0.0), vec4<f32>(0.0));
     var lo1 = lo0;
     var hi0 = lo0;
@@ -90,10 +67,10 @@ fn main(
         }
         for (var k = 0u; k < 8u; k++) {
             let row = cur + k * 32u;
-            let a_lo = a_buf[row + lid.y];
-            let a_hi = a_buf[row + 16u + lid.y];
-            let b0 = b_buf[row + lid.x];
-            let b1 = b_buf[row + 16u + lid.x];
+            let a_lo = a_tile[row + lid.y];
+            let a_hi = a_tile[row + 16u + lid.y];
+            let b0 = b_tile[row + lid.x];
+            let b1 = b_tile[row + 16u + lid.x];
             lo0 = mac_px4(lo0, a_lo, b0);
             lo1 = mac_px4(lo1, a_lo, b1);
             hi0 = mac_px4(hi0, a_hi, b0);

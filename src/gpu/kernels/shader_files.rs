@@ -7,6 +7,10 @@ use super::shaders::{Piece, ShaderFile};
 use Piece::*;
 
 const CONV4: &[Piece] = &[ConvIo, ConvX4, Window, WriteStep, Acc16, ConvStore];
+/// The workgroup-memory GEMMs (`conv2d_tiled.wgsl`, `conv2d_tiled128.wgsl`).
+const TILED: &[Piece] = &[
+    ConvIo, ConvX4, Window, WriteStep, Acc16, ConvStore, TiledStage,
+];
 /// The subgroup implicit GEMMs over 64-channel groups (`conv_sg.wgsl`, `conv_sg_wide.wgsl`).
 const SG_GEMM: &[Piece] = &[
     ConvIo, ConvX4, Window, WriteStep, Acc16, ConvStore, SgTile, Sg64, SgBlock,
@@ -46,7 +50,7 @@ pub const FILES: &[ShaderFile] = &[
     },
     ShaderFile {
         name: "conv2d_tiled.wgsl",
-        pieces: &[ConvIo, ConvX4, Window, WriteStep, Acc16, ConvStore],
+        pieces: TILED,
         body: include_str!("../../../shaders/conv2d_tiled.wgsl"),
         subgroups: false,
         weight_pairs: false,
@@ -55,7 +59,7 @@ pub const FILES: &[ShaderFile] = &[
     },
     ShaderFile {
         name: "conv2d_tiled128.wgsl",
-        pieces: CONV4,
+        pieces: TILED,
         body: include_str!("../../../shaders/conv2d_tiled128.wgsl"),
         subgroups: false,
         weight_pairs: false,

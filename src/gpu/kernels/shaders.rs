@@ -75,6 +75,8 @@ pub enum Piece {
     SgW16,
     /// The Winograd output transforms' `residual` and `y` bindings.
     WinoOut,
+    /// `Staged`, `stage`, `store_staged`: one K chunk's staging in the workgroup-memory GEMMs.
+    TiledStage,
     /// The write step's scalar output view (any Cout).
     OutScalar,
     /// The write step's vec4 output view (Cout % 4 == 0).
@@ -90,7 +92,7 @@ pub enum Piece {
 }
 
 impl Piece {
-    pub const ALL: [Piece; 24] = [
+    pub const ALL: [Piece; 25] = [
         Piece::ConvIo,
         Piece::ConvX4,
         Piece::ConvX1,
@@ -109,6 +111,7 @@ impl Piece {
         Piece::LinearIo,
         Piece::SgW16,
         Piece::WinoOut,
+        Piece::TiledStage,
         Piece::OutScalar,
         Piece::OutVec4,
         Piece::OutPairs,
@@ -138,6 +141,7 @@ impl Piece {
             Piece::LinearIo => "linear_io.wgsl",
             Piece::SgW16 => "sg_w16.wgsl",
             Piece::WinoOut => "wino_out.wgsl",
+            Piece::TiledStage => "tiled_stage.wgsl",
             Piece::OutScalar => "out_scalar.wgsl",
             Piece::OutVec4 => "out_vec4.wgsl",
             Piece::OutPairs => "out_pairs.wgsl",
@@ -167,6 +171,7 @@ impl Piece {
             Piece::LinearIo => include_str!("../../../shaders/common/linear_io.wgsl"),
             Piece::SgW16 => include_str!("../../../shaders/common/sg_w16.wgsl"),
             Piece::WinoOut => include_str!("../../../shaders/common/wino_out.wgsl"),
+            Piece::TiledStage => include_str!("../../../shaders/common/tiled_stage.wgsl"),
             Piece::OutScalar => include_str!("../../../shaders/common/out_scalar.wgsl"),
             Piece::OutVec4 => include_str!("../../../shaders/common/out_vec4.wgsl"),
             Piece::OutPairs => include_str!("../../../shaders/common/out_pairs.wgsl"),

@@ -44,11 +44,6 @@ const CHUNK: u32 = 16u;
 // One invocation's 4 pixels x 4 channels.
 struct Block { a0: vec4<f32>, a1: vec4<f32>, a2: vec4<f32>, a3: vec4<f32> }
 
-// Chunks of 16 along K.
-fn chunks() -> u32 {
-    return p.k_h * p.k_w * p.in_c / CHUNK;
-}
-
 // The block of invocation (lid, li) in the tile of pixels m_base.. and vec4 columns c4_base..,
 // summed over chunks first..end (the same in every invocation of the workgroup).
 fn tile_sums(lid: vec3<u32>, li: u32, m_base: u32, c4_base: u32, first: u32, end: u32) -> Block {

@@ -49,9 +49,9 @@ fn main(
     init_write();
     let m_base = (wid.z * nwg.y + wid.y) * 128u;
     let c4_base = wid.x * 32u;
-    // The pixel this invocation stages (tiled_stage's loader roles), the chunks of K.
+    // The pixel this invocation stages (tiled_stage's loader roles).
     let o = origin(m_base + li / (CHUNK / 4u));
-    let n = p.k_h * p.k_w * p.in_c / CHUNK;
+    let n = chunks();
     var lo0 = array<vec4<f32>, 4>(vec4<f32>(0.0), vec4<f32>(0.0), vec4<f32>(0.0), vec4<f32>(0.0));
     var lo1 = lo0;
     var hi0 = lo0;

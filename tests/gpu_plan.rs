@@ -6,20 +6,30 @@
 //! shallow to split, 128 × 128 tiles for the large maps of a batch, no CPU-only kernel
 //! anywhere.
 
-use std::process::Command;
+mod common;
 
+use std::process::{Command, Output};
+
+use common::engine;
 use serde_json::Value;
 
-const GPU: (&str, &str) = ("RESNET_DEVICE_TYPE", "gpu");
+const DEVICE_TYPE: &str = "RESNET_DEVICE_TYPE";
+
+/// Runs `resnet args` with `RESNET_DEVICE_TYPE` set to `device_type` (unset where `None`).
+fn resnet_as(device_type: Option<&str>, args: &[&str]) -> Output {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_resnet"));
+    cmd.args(args);
+    match device_type {
+        Some(v) => cmd.env(DEVICE_TYPE, v),
+        None => cmd.env_remove(DEVICE_TYPE),
+    };
+    cmd.output()
+        .unwrap_or_else(|e| panic!("running resnet {args:?}: {e}"))
+}
 
 /// Runs `resnet args --json` as on a GPU and parses its one JSON object.
 fn json_as_gpu(args: &[&str]) -> Value {
-    let out = Command::new(env!("CARGO_BIN_EXE_resnet"))
-        .args(args)
-        .arg("--json")
-        .env(GPU.0, GPU.1)
-        .output()
-        .unwrap_or_else(|e| panic!("running resnet {args:?}: {e}"));
+    let out = resnet_as(Some("gpu"), &[args, &["--json"]].concat());
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(
         out.status.success(),
@@ -122,16 +132,8 @@ fn kernels_as_gpu(args: &[&str]) -> impl Fn(&str) -> String {
 
 #[test]
 fn info_names_the_plan() {
-    let plan = |env: Option<&str>| {
-        let mut cmd = Command::new(env!("CARGO_BIN_EXE_resnet"));
-        cmd.arg("info");
-        match env {
-            Some(v) => cmd.env(GPU.0, v),
-            None => cmd.env_remove(GPU.0),
-        };
-        let out = cmd
-            .output()
-            .unwrap_or_else(|e| panic!("running resnet info: {e}"));
+    let plan = |device_type: Option<&str>| {
+        let out = resnet_as(device_type, &["info"]);
         assert!(
             out.status.success(),
             "{}",
@@ -144,33 +146,23 @@ fn info_names_the_plan() {
             .to_string()
     };
     // Any other value is refused, naming the variable, the value and what it takes.
-    let out = Command::new(env!("CARGO_BIN_EXE_resnet"))
-        .arg("info")
-        .env(GPU.0, "tpu")
-        .output()
-        .unwrap_or_else(|e| panic!("running resnet info: {e}"));
+    let out = resnet_as(Some("tpu"), &["info"]);
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(!out.status.success(), "RESNET_DEVICE_TYPE=tpu was accepted");
     assert!(
         stderr.contains("RESNET_DEVICE_TYPE=`tpu`") && stderr.contains("`gpu` or `cpu`"),
         "{stderr}"
     );
-    assert!(plan(Some("gpu")).contains("GPU"), "{}", plan(Some("gpu")));
-    assert!(
-        plan(Some("cpu")).contains("CPU adapter"),
-        "{}",
-        plan(Some("cpu"))
-    );
+    let gpu = plan(Some("gpu"));
+    assert!(gpu.contains("GPU"), "{gpu}");
+    let cpu = plan(Some("cpu"));
+    assert!(cpu.contains("CPU adapter"), "{cpu}");
     // Unset: what the adapter reports.
-    let engine = resnet_wgpu::Engine::new()
-        .unwrap_or_else(|e| panic!("these tests need a GPU adapter: {e}"));
-    let cpu = engine.adapter_info().device_type == wgpu::DeviceType::Cpu;
-    assert_eq!(plan(None).contains("CPU adapter"), cpu, "{}", plan(None));
+    let unset = plan(None);
+    let on_cpu = engine().adapter_info().device_type == wgpu::DeviceType::Cpu;
+    assert_eq!(unset.contains("CPU adapter"), on_cpu, "{unset}");
 }
 
 fn has_f16() -> bool {
-    resnet_wgpu::Engine::new()
-        .unwrap_or_else(|e| panic!("these tests need a GPU adapter: {e}"))
-        .features()
-        .contains(wgpu::Features::SHADER_F16)
+    engine().features().contains(wgpu::Features::SHADER_F16)
 }

@@ -10,6 +10,11 @@
 // column li % TILE_C4. `stage` does the global loads (held in registers while the previous
 // chunk is multiplied), `store_staged` writes them to buffer b.
 
+// Chunks of CHUNK along K = KH · KW · Cin.
+fn chunks() -> u32 {
+    return p.k_h * p.k_w * p.in_c / CHUNK;
+}
+
 struct Staged { x: vec4<f32>, w: vec4<f32> }
 
 // Chunk kc of the tile at vec4 column c4_base, for the invocation whose pixel has origin o.

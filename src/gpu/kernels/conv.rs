@@ -81,6 +81,11 @@ pub fn params(
     relu: bool,
     variant: ConvVariant,
 ) -> (ConvParams, [u32; 3]) {
+    let m = batch * out_h * out_w;
+    let splits = match variant {
+        ConvVariant::TiledSplitK => super::split_k::k_splits(conv, m),
+        _ => 1,
+    };
     let p = ConvParams {
         batch: batch as u32,
         in_h: in_h as u32,
@@ -101,26 +106,12 @@ pub fn params(
         groups: conv.groups as u32,
         dil_h: conv.dilation[0] as u32,
         dil_w: conv.dilation[1] as u32,
-        k_splits: 1,
+        k_splits: splits as u32,
     };
-    let m = batch * out_h * out_w;
     let c4 = padded_out_c(conv.out_c) / 4;
-    if variant == ConvVariant::TiledSplitK {
-        // The `partial` pass: x = 64-channel tiles × slices.
-        let splits = super::split_k::k_splits(conv, m);
-        let x = c4.div_ceil(16) * splits;
-        let grid = grid_yz(x as u32, m.div_ceil(64) as u32);
-        return (
-            ConvParams {
-                k_splits: splits as u32,
-                ..p
-            },
-            grid,
-        );
-    }
     // (channel vec4s per workgroup, pixels per workgroup)
     let (c4_per_group, pixels_per_group) = match variant {
-        ConvVariant::Tiled => (16, 64),
+        ConvVariant::Tiled | ConvVariant::TiledSplitK => (16, 64),
         ConvVariant::Tiled128 => (32, 128),
         ConvVariant::Small => (2 * WG, 4 * WG),
         ConvVariant::Grouped => (16, 4),
@@ -133,7 +124,8 @@ pub fn params(
     if let Some(strip) = super::conv_strip::Strip::of(variant) {
         return (p, strip.grid(batch, out_h, out_w, c4));
     }
-    let x_groups = c4.div_ceil(c4_per_group);
+    // Split K's `partial` pass: x = 64-channel tiles × slices.
+    let x_groups = c4.div_ceil(c4_per_group) * splits;
     let pixel_groups = m.div_ceil(pixels_per_group);
     (p, grid_yz(x_groups as u32, pixel_groups as u32))
 }

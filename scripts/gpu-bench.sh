@@ -14,9 +14,10 @@
 #   4. `resnet bench --arch resnet50` at batch 1, 8, 64 in f32 and f16 (end to end: upload,
 #      GPU, logits readback; median and p90);
 #   5. `resnet profile --arch resnet50` at batch 1 and 64 (per-layer table + SVG/HTML chart);
-#   6. `resnet tune` at the first batch in f32 (every candidate kernel of every layer timed and
-#      checked against the CPU reference; the choices in tune.json), then that batch's bench
-#      and profile again with the tuned kernels: what the heuristic leaves on the table;
+#   6. `resnet tune` at the first and the last batch in f32 (every candidate kernel of every
+#      layer timed and checked against the CPU reference, Winograd's tiled GEMM among them; the
+#      choices in tune.json), then each batch's bench and profile again with the tuned kernels:
+#      what the heuristic leaves on the table;
 #   7. summary.md: one table with both engines and the ratios, and the tuned line.
 # Every step has a time limit and the steps share a budget, so that one slow step cannot
 # starve the others; a failed step is reported at the end and the rest still run.
@@ -227,16 +228,21 @@ if [ "$wgpu_ok" -eq 1 ]; then
     log "resnet profile $arch batch $last (JSON and SVG chart)"
     run "profile-b$last" 60 "$bin" profile --arch "$arch" --batch "$last" --runs 3 --no-peak \
         --height "$size" --width "$size" --json --out "$results/profile-$arch-b$last.svg"
-    log "resnet tune $arch batch $first f32, then bench and profile with the tuned kernels"
-    if run "tune-b$first" 120 "$bin" tune --arch "$arch" --batch "$first" --iters 5 \
-        --height "$size" --width "$size"; then
-        cat "$results/tune-b$first.out"
-        run "wgpu-b$first-f32-tuned" 45 "$bin" bench --arch "$arch" --batch "$first" \
-            --height "$size" --width "$size" --iters 50 --warmup 5 --no-peak --json &&
-            cat "$results/wgpu-b$first-f32-tuned.out"
-        run "profile-b$first-tuned" 60 "$bin" profile --arch "$arch" --batch "$first" \
-            --runs 5 --no-peak --height "$size" --width "$size" --json
-    fi
+    tuned=("$first")
+    [ "$last" != "$first" ] && tuned+=("$last")
+    for batch in "${tuned[@]}"; do
+        iters=$((batch >= 64 ? 20 : 50))
+        log "resnet tune $arch batch $batch f32, then bench and profile with the tuned kernels"
+        if run "tune-b$batch" 150 "$bin" tune --arch "$arch" --batch "$batch" --iters 5 \
+            --height "$size" --width "$size"; then
+            cat "$results/tune-b$batch.out"
+            run "wgpu-b$batch-f32-tuned" 45 "$bin" bench --arch "$arch" --batch "$batch" \
+                --height "$size" --width "$size" --iters "$iters" --warmup 5 --no-peak --json &&
+                cat "$results/wgpu-b$batch-f32-tuned.out"
+            run "profile-b$batch-tuned" 60 "$bin" profile --arch "$arch" --batch "$batch" \
+                --runs 3 --no-peak --height "$size" --width "$size" --json
+        fi
+    done
 fi
 
 # --- summary ------------------------------------------------------------------------------------
@@ -281,13 +287,15 @@ for prec in ("f32", "f16"):
               f"{fmt(w.get('images_per_s'), '{:.0f}')} | {conv_s} | {fmt(t.get('events_ms_median'))} | "
               f"{fmt(te)} | {fmt(t.get('images_per_s'), '{:.0f}')} | "
               f"{fmt(lat / te if lat and te else None)} |")
-first = batches[0]
-tuned, plain = load(f"wgpu-b{first}-f32-tuned"), load(f"wgpu-b{first}-f32")
-if tuned:
-    lat, base = tuned.get("latency_ms_median"), (plain or {}).get("latency_ms_median")
-    print(f"\nf32 batch {first} with `resnet tune`'s kernels (tune.json): median "
-          f"{fmt(lat)} ms, p90 {fmt(tuned.get('latency_ms_p90'))} ms, GPU {fmt(tuned.get('gpu_ms'))} ms; "
-          f"heuristic {fmt(base)} ms (tuned / heuristic {fmt(lat / base if lat and base else None)})")
+print()
+for batch in sorted({batches[0], batches[-1]}):
+    tuned, plain = load(f"wgpu-b{batch}-f32-tuned"), load(f"wgpu-b{batch}-f32")
+    if tuned:
+        lat, base = tuned.get("latency_ms_median"), (plain or {}).get("latency_ms_median")
+        print(f"f32 batch {batch} with `resnet tune`'s kernels (tune.json): median "
+              f"{fmt(lat)} ms, p90 {fmt(tuned.get('latency_ms_p90'))} ms, GPU {fmt(tuned.get('gpu_ms'))} ms, "
+              f"{fmt(tuned.get('images_per_s'), '{:.0f}')} images/s; heuristic {fmt(base)} ms "
+              f"(tuned / heuristic {fmt(lat / base if lat and base else None)})  ")
 PY
 
 if [ "${#failures[@]}" -gt 0 ]; then

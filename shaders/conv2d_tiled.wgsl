@@ -1,13 +1,11 @@
 // Fragment (assembled by src/gpu/kernels/shaders.rs after the pieces prelude, conv_io, conv_x4,
-// window, write_step, acc16, conv_store, tiled_stage; validated in that form by tests/shaders.rs).
+// window, write_step, acc16, conv_store, tiled_stage, tiled_conv, tiled64; validated in that
+// form by tests/shaders.rs).
 //
 // conv2d as an implicit GEMM with workgroup-memory tiles (for GPUs with fast shared memory):
-// a workgroup of 16 x 16 invocations computes 64 output pixels x 64 output channels, each
-// invocation a 4 x 4 register block (4 pixels x one vec4 of channels). K = KH*KW*Cin runs in
-// chunks of 16; every chunk stages A (64 pixels x 16 input channels, loaded as vec4 along
-// channels) and B (16 x 64 weights) in one of two workgroup-memory buffers while the previous
-// chunk is multiplied from the other. Needs Cin % 16 == 0, so that a chunk never straddles two
-// taps.
+// the 64 x 64 tiles of the piece tiled64 (a workgroup of 16 x 16 invocations computes 64
+// output pixels x 64 output channels, 4 x 4 per invocation), K = KH*KW*Cin in chunks of 16
+// loaded by tiled_conv (Cin % 4 == 0; the last chunk padded with zeros).
 //
 //   acc[m][co] = sum over k of A[m][k] * B[k][co],  A[m][(ky*KW + kx)*Cin + ci] = x[window(m), ky, kx, ci]
 //   y[m][co]   = acc + bias[co] (+ residual[m][co]) (ReLU)          (the fused write step)
@@ -27,56 +25,8 @@
 // part: [S][M][Cout padded / 4] vec4 of f32 in both precisions (M = output pixels). `reduce`
 // has one invocation per output vec4 (m, c4), 64 per workgroup, along x then y.
 
-// a_tile[b][k][px / 4][px % 4]: buffer b, 16 k-rows of 64 pixels; b_tile[b][k][c4]: buffer b,
-// 16 k-rows of 16 vec4. While the invocations multiply chunk k from one buffer they hold chunk
-// k + 1's global loads in registers and then store them to the other (one barrier per chunk,
-// the loads' latency hidden behind the FMAs); 16 KiB, WebGPU's default limit.
-var<workgroup> a_tile: array<vec4<f32>, 512>;
-var<workgroup> b_tile: array<vec4<f32>, 512>;
-// The tile and chunk of the staging piece (tiled_stage).
-const TILE_PX: u32 = 64u;
-const TILE_C4: u32 = 16u;
-const CHUNK: u32 = 16u;
-
 @group(0) @binding(6) var<storage, read_write> part_out: array<vec4<f32>>;
 @group(0) @binding(7) var<storage, read> part_in: array<vec4<f32>>;
-
-// One invocation's 4 pixels x 4 channels.
-struct Block { a0: vec4<f32>, a1: vec4<f32>, a2: vec4<f32>, a3: vec4<f32> }
-
-// The block of invocation (lid, li) in the tile of pixels m_base.. and vec4 columns c4_base..,
-// summed over chunks first..end (the same in every invocation of the workgroup).
-fn tile_sums(lid: vec3<u32>, li: u32, m_base: u32, c4_base: u32, first: u32, end: u32) -> Block {
-    // The pixel this invocation stages (tiled_stage's loader roles).
-    let o = origin(m_base + li / (CHUNK / 4u));
-    var r = Block(vec4<f32>(0.0), vec4<f32>(0.0), vec4<f32>(0.0), vec4<f32>(0.0));
-    if (first >= end) {
-        return r;
-    }
-    store_staged(0u, li, stage(o, li, c4_base, first));
-    workgroupBarrier();
-    for (var kc = first; kc < end; kc++) {
-        let cur = ((kc - first) % 2u) * 256u;
-        let more = kc + 1u < end;
-        var next = Staged(vec4<f32>(0.0), vec4<f32>(0.0));
-        if (more) {
-            next = stage(o, li, c4_base, kc + 1u);
-        }
-        for (var k = 0u; k < 16u; k++) {
-            let a = a_tile[cur + k * 16u + lid.y];
-            let b = b_tile[cur + k * 16u + lid.x];
-            r.a0 = fma(vec4<f32>(a.x), b, r.a0);
-            r.a1 = fma(vec4<f32>(a.y), b, r.a1);
-            r.a2 = fma(vec4<f32>(a.z), b, r.a2);
-            r.a3 = fma(vec4<f32>(a.w), b, r.a3);
-        }
-        if (more) {
-            store_staged(1u - (kc - first) % 2u, li, next);
-        }
-        workgroupBarrier();
-    }
-    return r;
-}
 
 @compute @workgroup_size(16, 16, 1)
 fn main(
@@ -88,7 +38,7 @@ fn main(
     init_write();
     let m_base = (wid.z * nwg.y + wid.y) * 64u;
     let c4_base = wid.x * 16u;
-    let r = tile_sums(lid, li, m_base, c4_base, 0u, chunks());
+    let r = tile_sums(lid, li, loader(m_base, li), c4_base, 0u, chunks());
     let m0 = m_base + lid.y * 4u;
     let c4 = c4_base + lid.x;
     let m_total = pixels();
@@ -120,7 +70,7 @@ fn partial(
     let end = min(first + per, n);
     let m_base = (wid.z * nwg.y + wid.y) * 64u;
     let c4_base = (wid.x % tiles) * 16u;
-    let r = tile_sums(lid, li, m_base, c4_base, first, end);
+    let r = tile_sums(lid, li, loader(m_base, li), c4_base, first, end);
     let m0 = m_base + lid.y * 4u;
     let c4 = c4_base + lid.x;
     store_part(s, m0, c4, r.a0);

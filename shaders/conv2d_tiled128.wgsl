@@ -1,14 +1,16 @@
 // Fragment (assembled by src/gpu/kernels/shaders.rs after the pieces prelude, conv_io, conv_x4,
-// window, write_step, acc16, conv_store, tiled_stage; validated in that form by tests/shaders.rs).
+// window, write_step, acc16, conv_store, tiled_stage, tiled_conv; validated in that form by
+// tests/shaders.rs).
 //
 // conv2d_tiled.wgsl's implicit GEMM over larger tiles, for GPUs running large grids (batches):
 // a workgroup of 16 x 16 invocations computes 128 output pixels x 128 output channels, each
 // invocation an 8 x 8 register block (pixels 4ty..4ty+3 and 64+4ty..64+4ty+3, channels
 // 4tx..4tx+3 and 64+4tx..64+4tx+3), so each value read from workgroup memory feeds 8 FMAs
-// where the 64 x 64 tile's feed 4. K runs in chunks of 8 (Cin % 8 == 0, so that a chunk never
-// straddles two taps) through two workgroup-memory buffers: while the invocations multiply
-// chunk k from one, they hold chunk k + 1's global loads in registers and store them to the
-// other, one barrier per chunk.
+// where the 64 x 64 tile's feed 4. K runs in chunks of 8 (loaded by tiled_conv, which takes
+// Cin % 4 == 0 and pads the last chunk with zeros; the variant is offered for Cin % 8 == 0)
+// through two workgroup-memory buffers: while the invocations multiply chunk k from one, they
+// hold chunk k + 1's global loads in registers and store them to the other, one barrier per
+// chunk.
 //
 //   acc[m][co] = sum over k of A[m][k] * B[k][co],  A[m][(ky*KW + kx)*Cin + ci] = x[window(m), ky, kx, ci]
 //   y[m][co]   = acc + bias[co] (+ residual[m][co]) (ReLU)          (the fused write step)
@@ -49,21 +51,20 @@ fn main(
     init_write();
     let m_base = (wid.z * nwg.y + wid.y) * 128u;
     let c4_base = wid.x * 32u;
-    // The pixel this invocation stages (tiled_stage's loader roles).
-    let o = origin(m_base + li / (CHUNK / 4u));
+    let l = loader(m_base, li);
     let n = chunks();
     var lo0 = array<vec4<f32>, 4>(vec4<f32>(0.0), vec4<f32>(0.0), vec4<f32>(0.0), vec4<f32>(0.0));
     var lo1 = lo0;
     var hi0 = lo0;
     var hi1 = lo0;
-    store_staged(0u, li, stage(o, li, c4_base, 0u));
+    store_staged(0u, li, stage(l, li, c4_base, 0u));
     workgroupBarrier();
     for (var kc = 0u; kc < n; kc++) {
         let cur = (kc % 2u) * 256u;
         let more = kc + 1u < n;
         var next = Staged(vec4<f32>(0.0), vec4<f32>(0.0));
         if (more) {
-            next = stage(o, li, c4_base, kc + 1u);
+            next = stage(l, li, c4_base, kc + 1u);
         }
         for (var k = 0u; k < 8u; k++) {
             let row = cur + k * 32u;

@@ -75,7 +75,8 @@ fn the_gpu_plan_agrees_with_the_cpu_reference() {
 }
 
 // resnet20 at batch 64: stage 1 (64 × 32² pixels, 16 channels) makes 512 tiles of 128 × 128,
-// stage 2 (64 × 16², 32 channels) 256 of 64 × 64, stage 3 (64 × 8², 64 channels) 64, split.
+// stage 2 (64 × 16², 32 channels) 256 of 64 × 64, stage 3 (64 × 8², 64 channels) 64, split;
+// the stem (4 padded channels) runs 64 × 64 tiles (128 × 128 takes Cin % 8).
 const BATCH64_VERIFY: [&str; 7] = [
     "verify", "--arch", "resnet20", "--batch", "64", "--runs", "1",
 ];
@@ -87,8 +88,9 @@ fn the_gpu_plan_picks_tiles_by_grid_size() {
     assert_eq!(kernel("layer4.0.conv2"), "ConvTiledPartial+SplitKReduce");
     assert_eq!(kernel("layer3.1.conv1"), "ConvTiledPartial+SplitKReduce");
     assert_eq!(kernel("layer1.0.conv1"), "ConvTiled");
-    // The stem's 4 (padded) input channels are too few for the tiles.
-    assert_eq!(kernel("conv1"), "ConvVec4");
+    // The stem's 4 (padded) input channels run the tiles too: K = 196 in 13 chunks, the last
+    // one padded, split three ways over the 16 tiles of its 32² map.
+    assert_eq!(kernel("conv1"), "ConvTiledPartial+SplitKReduce");
     let resnet20 = [
         "profile",
         "--arch",
@@ -100,6 +102,7 @@ fn the_gpu_plan_picks_tiles_by_grid_size() {
         "--no-peak",
     ];
     let kernel = kernels_as_gpu(&resnet20);
+    assert_eq!(kernel("conv1"), "ConvTiled");
     assert_eq!(kernel("layer1.0.conv1"), "ConvTiled128");
     assert_eq!(kernel("layer2.1.conv1"), "ConvTiled");
     assert_eq!(kernel("layer3.1.conv1"), "ConvTiledPartial+SplitKReduce");
@@ -161,6 +164,67 @@ fn info_names_the_plan() {
     let unset = plan(None);
     let on_cpu = engine().adapter_info().device_type == wgpu::DeviceType::Cpu;
     assert_eq!(unset.contains("CPU adapter"), on_cpu, "{unset}");
+}
+
+/// Winograd's tiled GEMM (a tune candidate on GPUs, not the heuristic's choice) in whole
+/// networks: resnet34 at 64 × 64, batch 2, with each form forced on every conv it takes, in
+/// f32 and f16, against the CPU reference. Its 3×3 stride-1 convs (F(4,3): those of at most 256
+/// channels) must run the tiled GEMM.
+#[test]
+fn winograd_tiled_gemm_agrees_in_whole_networks() {
+    use resnet_wgpu::gpu::{ConvVariant, ModelOptions, Precision};
+    use resnet_wgpu::model::Op;
+    use resnet_wgpu::weights::random_input;
+    use resnet_wgpu::{load_graph, Architecture, CpuModel, Model, Tensor, Weights};
+
+    let arch = Architecture::parse("resnet34").expect("resnet34");
+    let graph = load_graph(arch, &Weights::Random(7), Default::default()).expect("graph");
+    let (n, h, w) = (2, 64, 64);
+    let x = Tensor::new(vec![n, 3, h, w], random_input(8, n * 3 * h * w));
+    let want = CpuModel::new(graph.clone()).infer(&x).expect("cpu");
+    let three_by_three = |max_c: usize| {
+        graph
+            .nodes()
+            .filter(|node| match &node.op {
+                Op::Conv { conv, .. } => {
+                    conv.kernel == [3, 3] && conv.stride == [1, 1] && conv.out_c <= max_c
+                }
+                _ => false,
+            })
+            .count()
+    };
+    let mut precisions = vec![(Precision::F32, 1e-4)];
+    if has_f16() {
+        precisions.push((Precision::F16, 2e-2));
+    }
+    for (variant, max_c) in [
+        (ConvVariant::WinogradTiled, usize::MAX),
+        (ConvVariant::Winograd4Tiled, 256),
+    ] {
+        for &(precision, tolerance) in &precisions {
+            let name = format!("resnet34 {variant:?} {precision:?}");
+            let options = ModelOptions {
+                variant: Some(variant),
+                precision,
+                ..Default::default()
+            };
+            let model = Model::with_options(engine(), graph.clone(), options)
+                .unwrap_or_else(|e| panic!("{name}: load: {e}"));
+            let ran = model
+                .conv_variants(n, h, w)
+                .unwrap_or_else(|e| panic!("{name}: {e}"))
+                .iter()
+                .filter(|(_, v)| *v == variant)
+                .count();
+            assert_eq!(ran, three_by_three(max_c), "{name}: tiled Winograd convs");
+            let got = model
+                .infer(&x)
+                .unwrap_or_else(|e| panic!("{name}: gpu: {e}"));
+            common::assert_close(&name, &got.data, &want.data, tolerance);
+            let c = resnet_wgpu::compare(&got, &want);
+            assert_eq!(c.top1_agreement, 1.0, "{name}: {c:?}");
+        }
+    }
 }
 
 fn has_f16() -> bool {

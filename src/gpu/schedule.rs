@@ -99,6 +99,9 @@ pub(crate) fn choose_variants(
                     if vb.max(mb) > limit || weight_buffers(i) <= form.weight_index() {
                         v = match v {
                             ConvVariant::Winograd => ConvVariant::DirectVec4,
+                            ConvVariant::WinogradTiled | ConvVariant::Winograd4Tiled => {
+                                ConvVariant::Tiled
+                            }
                             _ => conv_sg::choose(c.out_c, n * y.h * y.w),
                         };
                     }
@@ -192,6 +195,10 @@ fn launches(
                 let (p, grids) = winograd::params(c, n, x.h, x.w, y.h, y.w, *relu, form);
                 let (gemm, gemm_grid) = match variant {
                     ConvVariant::Winograd => (Kernel::WinogradGemm, grids[1]),
+                    ConvVariant::WinogradTiled | ConvVariant::Winograd4Tiled => (
+                        Kernel::WinogradGemmTiled,
+                        winograd::tiled_gemm_grid(p.tiles as usize, p.out_c4 as usize, form.e()),
+                    ),
                     _ => winograd::sg_gemm(p.tiles as usize, p.out_c4 as usize, form.e()),
                 };
                 let [(input_pass, input_grid), (output_pass, output_grid)] =

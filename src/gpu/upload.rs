@@ -59,8 +59,12 @@ pub(crate) fn upload(
                     let u = winograd::transform_weights(conv, weight, winograd::Form::F2);
                     bufs.push(stored(&node.name, &u)?);
                 }
-                // Only where F(4,3) can run (it needs subgroups): 4× the 3×3 weights.
-                if conv::ConvVariant::Winograd4.runs_on(conv, ctx.caps) {
+                // Only where F(4,3) can run: 4× the 3×3 weights.
+                let f4 = [
+                    conv::ConvVariant::Winograd4,
+                    conv::ConvVariant::Winograd4Tiled,
+                ];
+                if f4.iter().any(|v| v.runs_on(conv, ctx.caps)) {
                     let u = winograd::transform_weights(conv, weight, winograd::Form::F4);
                     bufs.push(stored(&node.name, &u)?);
                 }

@@ -147,7 +147,11 @@ pub enum ConvVariant {
     /// Winograd F(4,3) with the subgroup GEMM (needs `SUBGROUP`; convs of at most 256 × 256
     /// channels, see [`super::winograd::eligible_f4`]).
     Winograd4,
-    /// Implicit GEMM with workgroup-memory tiles.
+    /// Winograd F(2,3) and F(4,3) whose GEMM pass runs over 64 × 64 workgroup-memory tiles
+    /// (for GPUs; F(4,3) as [`super::winograd::eligible_f4`] allows).
+    WinogradTiled,
+    Winograd4Tiled,
+    /// Implicit GEMM with workgroup-memory tiles (Cin % 4 == 0).
     Tiled,
     /// The same over 128 × 128 tiles, 8 × 8 per invocation, for large grids (batches on GPUs).
     Tiled128,
@@ -194,13 +198,15 @@ pub enum ConvVariant {
 }
 
 impl ConvVariant {
-    pub const ALL: [ConvVariant; 26] = [
+    pub const ALL: [ConvVariant; 28] = [
         ConvVariant::Direct,
         ConvVariant::DirectVec4,
         ConvVariant::Gemm1x1,
         ConvVariant::Winograd,
         ConvVariant::WinogradSubgroup,
         ConvVariant::Winograd4,
+        ConvVariant::WinogradTiled,
+        ConvVariant::Winograd4Tiled,
         ConvVariant::Tiled,
         ConvVariant::Tiled128,
         ConvVariant::TiledSplitK,
@@ -232,6 +238,8 @@ impl ConvVariant {
             ConvVariant::Winograd => "winograd_f23",
             ConvVariant::WinogradSubgroup => "winograd_sg",
             ConvVariant::Winograd4 => "winograd_f43",
+            ConvVariant::WinogradTiled => "winograd_f23_tiled",
+            ConvVariant::Winograd4Tiled => "winograd_f43_tiled",
             ConvVariant::Tiled => "tiled_gemm",
             ConvVariant::Tiled128 => "tiled_gemm_128",
             ConvVariant::TiledSplitK => "tiled_split_k",
@@ -283,11 +291,16 @@ impl ConvVariant {
             ConvVariant::Gemm1x1 => {
                 conv.kernel == [1, 1] && conv.pad == [0; 4] && conv.in_c.is_multiple_of(4)
             }
-            ConvVariant::Winograd | ConvVariant::WinogradSubgroup => {
+            ConvVariant::Winograd | ConvVariant::WinogradSubgroup | ConvVariant::WinogradTiled => {
                 super::winograd::eligible(conv)
             }
-            ConvVariant::Winograd4 => super::winograd::eligible_f4(conv),
-            ConvVariant::Tiled | ConvVariant::TiledSplitK => conv.in_c.is_multiple_of(16),
+            ConvVariant::Winograd4 | ConvVariant::Winograd4Tiled => {
+                super::winograd::eligible_f4(conv)
+            }
+            ConvVariant::Tiled | ConvVariant::TiledSplitK => conv.in_c.is_multiple_of(4),
+            // Kept to Cin % 8, the shapes it took before the tiles took Cin % 4: each of its
+            // pipelines compiles for up to 100 s on lavapipe (its 8 × 8 block in a workgroup
+            // with barriers), and GPUs' few such layers (the stem) run the 64 × 64 tiles.
             ConvVariant::Tiled128 => conv.in_c.is_multiple_of(8),
             ConvVariant::Small => true,
             ConvVariant::Subgroup
@@ -334,8 +347,10 @@ impl ConvVariant {
     pub fn winograd_form(self) -> Option<super::winograd::Form> {
         use super::winograd::Form;
         match self {
-            ConvVariant::Winograd | ConvVariant::WinogradSubgroup => Some(Form::F2),
-            ConvVariant::Winograd4 => Some(Form::F4),
+            ConvVariant::Winograd | ConvVariant::WinogradSubgroup | ConvVariant::WinogradTiled => {
+                Some(Form::F2)
+            }
+            ConvVariant::Winograd4 | ConvVariant::Winograd4Tiled => Some(Form::F4),
             _ => None,
         }
     }

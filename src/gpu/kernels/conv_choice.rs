@@ -79,11 +79,12 @@ pub fn choose(
         .unwrap_or(ConvVariant::Direct)
 }
 
-/// The workgroup-memory tiles on GPUs for `conv` over `m` output pixels: 128 × 128 where that
-/// grid still has [`split_k::TARGET_WORKGROUPS`] workgroups (batches), else 64 × 64 with K
-/// split where its grid is small ([`split_k::pays`]: resnet50 at batch 1), else 64 × 64.
-/// Chosen by workgroup counts alone: no GPU has timed them yet (`resnet tune` does, per
-/// adapter).
+/// The workgroup-memory tiles on GPUs for `conv` (Cin % 4 == 0, the stem's padded RGB
+/// included) over `m` output pixels: 64 × 64 with K split where its grid is small
+/// ([`split_k::pays`]: resnet50 at batch 1), else 128 × 128 where that grid still has
+/// [`split_k::TARGET_WORKGROUPS`] workgroups (batches) and Cin % 8 == 0, else 64 × 64. Chosen by workgroup
+/// counts alone: no GPU has timed them yet (`resnet tune` does, per adapter, with Winograd's
+/// tiled GEMM among the candidates).
 ///
 /// [`split_k::TARGET_WORKGROUPS`]: super::split_k::TARGET_WORKGROUPS
 /// [`split_k::pays`]: super::split_k::pays
@@ -205,8 +206,8 @@ mod tests {
         assert_eq!(choose(&s2, 1, (28, 28), cpu), ConvVariant::DirectVec4);
         // GPUs: the workgroup-memory tiles, with K split where the grid is small (resnet50 at
         // batch 1: 49 tiles of a 56² map, 8 of a 7² one; 100 of a 14² map at batch 8), 128 × 128
-        // where even those make 256 workgroups (batch 64); the stem's 4 channels: the vec4
-        // kernel.
+        // where even those make 256 workgroups (batch 64); the stem (4 channels, K = 196) the
+        // 64 × 64 tiles (128 × 128 needs Cin % 8); 13 channels: the scalar direct kernel.
         assert_eq!(choose(&c3(64), 1, (56, 56), gpu), ConvVariant::TiledSplitK);
         assert_eq!(choose(&c3(64), 8, (56, 56), gpu), ConvVariant::Tiled);
         assert_eq!(choose(&c3(256), 8, (14, 14), gpu), ConvVariant::TiledSplitK);
@@ -218,7 +219,10 @@ mod tests {
         let expand14 = Conv2d::square(256, 1024, 1, 1, 0);
         assert_eq!(choose(&expand14, 64, (14, 14), gpu), ConvVariant::Tiled128);
         let stem = Conv2d::square(4, 64, 7, 2, 3);
-        assert_eq!(choose(&stem, 1, (112, 112), gpu), ConvVariant::DirectVec4);
+        assert_eq!(choose(&stem, 1, (112, 112), gpu), ConvVariant::Tiled);
+        assert_eq!(choose(&stem, 64, (112, 112), gpu), ConvVariant::Tiled);
+        let odd = Conv2d::square(13, 16, 3, 1, 1);
+        assert_eq!(choose(&odd, 1, (15, 15), gpu), ConvVariant::Direct);
         // Grouped convs: on CPU adapters with subgroups the grouped row strip (4 channels per
         // group, 3×3 stride 1) or the grouped subgroup GEMM, the one-pixel kernel elsewhere and
         // for what those cannot take.

@@ -117,6 +117,8 @@ pub enum Kernel {
     WinogradInput,
     WinogradGemm,
     WinogradOutput,
+    /// Winograd's GEMM pass (either form) over 64 × 64 workgroup-memory tiles, for GPUs.
+    WinogradGemmTiled,
     /// Winograd's GEMM pass with the weights shared across a subgroup, 16, 8 and 2 tiles per
     /// invocation.
     WinogradGemmSg16,
@@ -156,7 +158,7 @@ pub enum Kernel {
 }
 
 impl Kernel {
-    pub const ALL: [Kernel; 53] = [
+    pub const ALL: [Kernel; 54] = [
         Kernel::PoolLinear,
         Kernel::PoolLinear4,
         Kernel::PoolLinear8,
@@ -190,6 +192,7 @@ impl Kernel {
         Kernel::ConvGroupedStrip,
         Kernel::WinogradInput,
         Kernel::WinogradGemm,
+        Kernel::WinogradGemmTiled,
         Kernel::WinogradOutput,
         Kernel::WinogradGemmSg16,
         Kernel::WinogradGemmSg8,
@@ -241,6 +244,7 @@ impl Kernel {
             }
             Kernel::WinogradInput => ("winograd.wgsl", "input"),
             Kernel::WinogradGemm => ("winograd.wgsl", "gemm"),
+            Kernel::WinogradGemmTiled => ("winograd_tiled.wgsl", "gemm"),
             Kernel::WinogradOutput => ("winograd.wgsl", "output"),
             Kernel::WinogradGemmSg16 | Kernel::WinogradGemmSg14 => ("winograd_sg.wgsl", "gemm16"),
             Kernel::WinogradGemmSg8 | Kernel::WinogradGemmSg7 => ("winograd_sg.wgsl", "gemm8"),
@@ -273,6 +277,7 @@ impl Kernel {
                 &[(0, Read), (1, Write), (9, Uniform)]
             }
             Kernel::WinogradGemm
+            | Kernel::WinogradGemmTiled
             | Kernel::WinogradGemmSg16
             | Kernel::WinogradGemmSg8
             | Kernel::WinogradGemmSg14

@@ -7,9 +7,13 @@ use super::shaders::{Piece, ShaderFile};
 use Piece::*;
 
 const CONV4: &[Piece] = &[ConvIo, ConvX4, Window, WriteStep, Acc16, ConvStore];
-/// The workgroup-memory GEMMs (`conv2d_tiled.wgsl`, `conv2d_tiled128.wgsl`).
+/// The workgroup-memory implicit GEMM over 128 × 128 tiles (`conv2d_tiled128.wgsl`); the 64 × 64
+/// one (`conv2d_tiled.wgsl`) adds the tile piece it shares with Winograd's tiled GEMM.
 const TILED: &[Piece] = &[
-    ConvIo, ConvX4, Window, WriteStep, Acc16, ConvStore, TiledStage,
+    ConvIo, ConvX4, Window, WriteStep, Acc16, ConvStore, TiledStage, TiledConv,
+];
+const TILED64: &[Piece] = &[
+    ConvIo, ConvX4, Window, WriteStep, Acc16, ConvStore, TiledStage, TiledConv, Tiled64,
 ];
 /// The subgroup implicit GEMMs over 64-channel groups (`conv_sg.wgsl`, `conv_sg_wide.wgsl`).
 const SG_GEMM: &[Piece] = &[
@@ -50,7 +54,7 @@ pub const FILES: &[ShaderFile] = &[
     },
     ShaderFile {
         name: "conv2d_tiled.wgsl",
-        pieces: TILED,
+        pieces: TILED64,
         body: include_str!("../../../shaders/conv2d_tiled.wgsl"),
         subgroups: false,
         weight_pairs: false,
@@ -142,6 +146,15 @@ pub const FILES: &[ShaderFile] = &[
         name: "winograd4.wgsl",
         pieces: &[WinoParams, WinoIo, WinoOut, WriteStep, Acc16, Wino4Math],
         body: include_str!("../../../shaders/winograd4.wgsl"),
+        subgroups: false,
+        weight_pairs: false,
+        output_pairs: false,
+        pairs_only: false,
+    },
+    ShaderFile {
+        name: "winograd_tiled.wgsl",
+        pieces: &[WinoParams, WinoIo, Acc16, TiledStage, Tiled64],
+        body: include_str!("../../../shaders/winograd_tiled.wgsl"),
         subgroups: false,
         weight_pairs: false,
         output_pairs: false,

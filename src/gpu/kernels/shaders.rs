@@ -75,8 +75,13 @@ pub enum Piece {
     SgW16,
     /// The Winograd output transforms' `residual` and `y` bindings.
     WinoOut,
-    /// `Staged`, `stage`, `store_staged`: one K chunk's staging in the workgroup-memory GEMMs.
+    /// `Staged`, `store_staged`: storing one K chunk in the workgroup-memory GEMMs.
     TiledStage,
+    /// `Loader`, `loader`, `chunks`, `stage`: the implicit GEMM's loads of one K chunk for the
+    /// workgroup-memory tiles.
+    TiledConv,
+    /// The 64 × 64 workgroup-memory tile: its buffers, `Block`, `tile_sums`.
+    Tiled64,
     /// The write step's scalar output view (any Cout).
     OutScalar,
     /// The write step's vec4 output view (Cout % 4 == 0).
@@ -92,7 +97,7 @@ pub enum Piece {
 }
 
 impl Piece {
-    pub const ALL: [Piece; 25] = [
+    pub const ALL: [Piece; 27] = [
         Piece::ConvIo,
         Piece::ConvX4,
         Piece::ConvX1,
@@ -112,6 +117,8 @@ impl Piece {
         Piece::SgW16,
         Piece::WinoOut,
         Piece::TiledStage,
+        Piece::TiledConv,
+        Piece::Tiled64,
         Piece::OutScalar,
         Piece::OutVec4,
         Piece::OutPairs,
@@ -142,6 +149,8 @@ impl Piece {
             Piece::SgW16 => "sg_w16.wgsl",
             Piece::WinoOut => "wino_out.wgsl",
             Piece::TiledStage => "tiled_stage.wgsl",
+            Piece::TiledConv => "tiled_conv.wgsl",
+            Piece::Tiled64 => "tiled64.wgsl",
             Piece::OutScalar => "out_scalar.wgsl",
             Piece::OutVec4 => "out_vec4.wgsl",
             Piece::OutPairs => "out_pairs.wgsl",
@@ -172,6 +181,8 @@ impl Piece {
             Piece::SgW16 => include_str!("../../../shaders/common/sg_w16.wgsl"),
             Piece::WinoOut => include_str!("../../../shaders/common/wino_out.wgsl"),
             Piece::TiledStage => include_str!("../../../shaders/common/tiled_stage.wgsl"),
+            Piece::TiledConv => include_str!("../../../shaders/common/tiled_conv.wgsl"),
+            Piece::Tiled64 => include_str!("../../../shaders/common/tiled64.wgsl"),
             Piece::OutScalar => include_str!("../../../shaders/common/out_scalar.wgsl"),
             Piece::OutVec4 => include_str!("../../../shaders/common/out_vec4.wgsl"),
             Piece::OutPairs => include_str!("../../../shaders/common/out_pairs.wgsl"),

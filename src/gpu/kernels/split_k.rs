@@ -36,9 +36,9 @@ pub fn tiles(out_c: usize, m: usize) -> usize {
     out_c.div_ceil(TILE) * m.div_ceil(TILE)
 }
 
-/// Chunks of K of `conv` (Cin % 16 == 0 for the tiled GEMM).
+/// Chunks of K of `conv`, the last one padded with zeros (as `tiled_conv.wgsl`'s `chunks`).
 pub fn chunks(conv: &Conv2d) -> usize {
-    conv.kernel[0] * conv.kernel[1] * conv.in_c / CHUNK
+    (conv.kernel[0] * conv.kernel[1] * conv.in_c).div_ceil(CHUNK)
 }
 
 /// The slices of K for `conv` over `m` output pixels: enough for [`TARGET_WORKGROUPS`]
@@ -89,7 +89,7 @@ mod tests {
         let c256 = Conv2d::square(256, 256, 3, 1, 1);
         assert!(!pays(&c256, 64 * 14 * 14));
         // Every slice count leaves no slice empty and covers every chunk.
-        for cin in [16, 48, 144, 272, 1024] {
+        for cin in [4, 16, 20, 48, 144, 272, 1024] {
             for m in [1, 49, 196, 3136] {
                 let conv = Conv2d::square(cin, 64, 1, 1, 0);
                 let n = chunks(&conv);

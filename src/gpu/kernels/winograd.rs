@@ -8,10 +8,11 @@
 //! F(4,3)'s larger constants cost precision (about 3e-6 of the largest output in f32 with 256
 //! input channels, against 3e-7) and its U is 4× the 3×3 weights (1.8× for F(2,3)).
 //!
-//! The GEMM pass comes in two forms: `winograd.wgsl`'s `gemm` (F(2,3) only; 8 tiles × 16
-//! channels per invocation, weights loaded by every lane) and `winograd_sg.wgsl` (either form;
+//! The GEMM pass comes in three forms: `winograd.wgsl`'s `gemm` (F(2,3) only; 8 tiles × 16
+//! channels per invocation, weights loaded by every lane), `winograd_sg.wgsl` (either form;
 //! 64 channels × [`sg_rows`] tiles per invocation, weights loaded once per subgroup and
-//! broadcast).
+//! broadcast) and `winograd_tiled.wgsl` (either form; 64 tiles × 64 channels per workgroup
+//! through workgroup memory, for GPUs: [`tiled_gemm_grid`]).
 
 use bytemuck::{Pod, Zeroable};
 
@@ -299,6 +300,12 @@ pub fn sg_gemm(t: usize, out_c4: usize, e: usize) -> (Kernel, [u32; 3]) {
         e as u32,
     ];
     (kernel, grid)
+}
+
+/// The grid of `winograd_tiled.wgsl`'s GEMM for `t` tiles, `out_c4` (padded) output vec4
+/// columns and `e` products: x = 64-channel tiles, y = 64-tile rows, z = the products.
+pub fn tiled_gemm_grid(t: usize, out_c4: usize, e: usize) -> [u32; 3] {
+    [out_c4.div_ceil(16) as u32, t.div_ceil(64) as u32, e as u32]
 }
 
 #[cfg(test)]

@@ -82,9 +82,9 @@ pub fn choose(
 /// The workgroup-memory tiles on GPUs for `conv` (Cin % 4 == 0, the stem's padded RGB
 /// included) over `m` output pixels: 64 × 64 with K split where its grid is small
 /// ([`split_k::pays`]: resnet50 at batch 1), else 128 × 128 where that grid still has
-/// [`split_k::TARGET_WORKGROUPS`] workgroups (batches) and Cin % 8 == 0, else 64 × 64. Chosen by workgroup
-/// counts alone: no GPU has timed them yet (`resnet tune` does, per adapter, with Winograd's
-/// tiled GEMM among the candidates).
+/// [`split_k::TARGET_WORKGROUPS`] workgroups (batches) and Cin % 8 == 0, else 64 × 64.
+/// Chosen by workgroup counts alone: no GPU has timed them yet (`resnet tune` does, per
+/// adapter, with Winograd's tiled GEMM among the candidates).
 ///
 /// [`split_k::TARGET_WORKGROUPS`]: super::split_k::TARGET_WORKGROUPS
 /// [`split_k::pays`]: super::split_k::pays

@@ -207,16 +207,17 @@ fi
 # The tune cache of this run only: absent until step 6, so steps 3-5 run the heuristic.
 export RESNET_TUNE_CACHE="$results/tune.json"
 rm -f "$RESNET_TUNE_CACHE"
+# Timed runs of `resnet bench` at a batch: fewer for the large ones.
+bench_iters() { echo $(($1 >= 64 ? 20 : 50)); }
 if [ "$wgpu_ok" -eq 1 ]; then
     log "resnet bench --peak"
     run peak 30 "$bin" bench --peak --json && cat "$results/peak.out"
     for prec in f32 f16; do
         for batch in "${batches[@]}"; do
-            iters=$((batch >= 64 ? 20 : 50))
             log "resnet bench $arch batch $batch $prec"
             run "wgpu-b$batch-$prec" 45 "$bin" bench --arch "$arch" --batch "$batch" \
-                --height "$size" --width "$size" --precision "$prec" --iters "$iters" \
-                --warmup 5 --no-peak --json &&
+                --height "$size" --width "$size" --precision "$prec" \
+                --iters "$(bench_iters "$batch")" --warmup 5 --no-peak --json &&
                 cat "$results/wgpu-b$batch-$prec.out"
         done
     done
@@ -231,14 +232,13 @@ if [ "$wgpu_ok" -eq 1 ]; then
     tuned=("$first")
     [ "$last" != "$first" ] && tuned+=("$last")
     for batch in "${tuned[@]}"; do
-        iters=$((batch >= 64 ? 20 : 50))
         log "resnet tune $arch batch $batch f32, then bench and profile with the tuned kernels"
         if run "tune-b$batch" 150 "$bin" tune --arch "$arch" --batch "$batch" --iters 5 \
             --height "$size" --width "$size"; then
             cat "$results/tune-b$batch.out"
             run "wgpu-b$batch-f32-tuned" 45 "$bin" bench --arch "$arch" --batch "$batch" \
-                --height "$size" --width "$size" --iters "$iters" --warmup 5 --no-peak --json &&
-                cat "$results/wgpu-b$batch-f32-tuned.out"
+                --height "$size" --width "$size" --iters "$(bench_iters "$batch")" --warmup 5 \
+                --no-peak --json && cat "$results/wgpu-b$batch-f32-tuned.out"
             run "profile-b$batch-tuned" 60 "$bin" profile --arch "$arch" --batch "$batch" \
                 --runs 3 --no-peak --height "$size" --width "$size" --json
         fi

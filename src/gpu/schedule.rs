@@ -399,8 +399,8 @@ mod tests {
     }
 
     /// Split K and Winograd keep their variant where their scratch fits the binding limit and
-    /// give way (to the plain tiles, to the vec4 direct conv) where it does not; the scratch
-    /// buffers are sized for what runs.
+    /// give way (to the plain tiles; to the vec4 direct conv, or the tiles for Winograd's tiled
+    /// GEMM) where it does not; the scratch buffers are sized for what runs.
     #[test]
     fn scratch_that_does_not_fit_changes_the_variant() {
         let (graph, conv) = one_conv();
@@ -411,6 +411,7 @@ mod tests {
         for (preferred, scratch, fallback) in [
             (ConvVariant::TiledSplitK, split, ConvVariant::Tiled),
             (ConvVariant::Winograd, wv.max(wm), ConvVariant::DirectVec4),
+            (ConvVariant::WinogradTiled, wv.max(wm), ConvVariant::Tiled),
         ] {
             for (limit, want) in [(scratch, preferred), (scratch - 1, fallback)] {
                 let memory = MemoryPlan::new(&graph, 1, 7, 7, 4, limit).expect("a plan");

@@ -59,12 +59,8 @@ pub(crate) fn upload(
                     let u = winograd::transform_weights(conv, weight, winograd::Form::F2);
                     bufs.push(stored(&node.name, &u)?);
                 }
-                // Only where F(4,3) can run: 4× the 3×3 weights.
-                let f4 = [
-                    conv::ConvVariant::Winograd4,
-                    conv::ConvVariant::Winograd4Tiled,
-                ];
-                if f4.iter().any(|v| v.runs_on(conv, ctx.caps)) {
+                // 4× the 3×3 weights; `winograd_f43_tiled` runs on every adapter.
+                if winograd::eligible_f4(conv) {
                     let u = winograd::transform_weights(conv, weight, winograd::Form::F4);
                     bufs.push(stored(&node.name, &u)?);
                 }

@@ -298,9 +298,9 @@ impl ConvVariant {
                 super::winograd::eligible_f4(conv)
             }
             ConvVariant::Tiled | ConvVariant::TiledSplitK => conv.in_c.is_multiple_of(4),
-            // Kept to Cin % 8, the shapes it took before the tiles took Cin % 4: each of its
-            // pipelines compiles for up to 100 s on lavapipe (its 8 × 8 block in a workgroup
-            // with barriers), and GPUs' few such layers (the stem) run the 64 × 64 tiles.
+            // Cin % 8 although its loads take Cin % 4: each of its pipelines compiles for up to
+            // 100 s on lavapipe (its 8 × 8 block in a workgroup with barriers), and GPUs' few
+            // such layers (the stem) run the 64 × 64 tiles.
             ConvVariant::Tiled128 => conv.in_c.is_multiple_of(8),
             ConvVariant::Small => true,
             ConvVariant::Subgroup

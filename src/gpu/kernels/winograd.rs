@@ -118,8 +118,9 @@ pub fn eligible(conv: &Conv2d) -> bool {
 }
 
 /// Whether F(4,3) is offered too: an F(2,3)-eligible conv of at most 256 × 256 channels. Its U
-/// is 36 · Cin · Cout values, 4× the conv's weights, uploaded beside F(2,3)'s on adapters
-/// that can run it (resnet50's 14² stage: 45 MiB, resnet34's: 99 MiB).
+/// is 36 · Cin · Cout values, 4× the conv's weights, uploaded beside F(2,3)'s on every
+/// adapter, since its tiled GEMM needs no subgroups (resnet50's 14² stage: 45 MiB, resnet34's:
+/// 99 MiB).
 /// The 512-channel 3×3s run on 7 × 7 maps, where F(4,3)'s 4 tiles an image never pay.
 pub fn eligible_f4(conv: &Conv2d) -> bool {
     eligible(conv) && conv.in_c <= 256 && conv.out_c <= 256

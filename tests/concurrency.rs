@@ -11,8 +11,8 @@ use std::sync::Arc;
 use common::{assert_close, engine};
 use resnet_wgpu::weights::random_input;
 use resnet_wgpu::{
-    load_graph, Architecture, BuildOptions, CpuModel, Engine, Error, Graph, Model, ModelOptions,
-    Tensor, Weights,
+    load_graph, Architecture, BuildOptions, CpuModel, Engine, EngineOptions, Error, Graph, Model,
+    ModelOptions, Tensor, Weights,
 };
 
 const REL: f64 = 1e-4;
@@ -38,8 +38,19 @@ fn model_is_send_and_sync() {
 /// by thread and index); every result must equal, bit for bit, the serial result of the same
 /// input, which must itself match the CPU reference.
 fn shared_model_matches_serial(arch: &str, inputs: Vec<Tensor>, threads: usize, calls: usize) {
+    shared_model_on_matches_serial(engine(), arch, inputs, threads, calls);
+}
+
+/// [`shared_model_matches_serial`] on the engine `e`.
+fn shared_model_on_matches_serial(
+    e: &Engine,
+    arch: &str,
+    inputs: Vec<Tensor>,
+    threads: usize,
+    calls: usize,
+) {
     let g = graph(arch, 31);
-    let model = Arc::new(Model::new(engine(), g.clone()).unwrap_or_else(|e| panic!("{e}")));
+    let model = Arc::new(Model::new(e, g.clone()).unwrap_or_else(|e| panic!("{e}")));
     let cpu = CpuModel::new(g);
     let serial: Vec<Tensor> = inputs
         .iter()
@@ -84,7 +95,7 @@ fn shared_model_matches_serial(arch: &str, inputs: Vec<Tensor>, threads: usize, 
             std::panic::resume_unwind(e);
         }
     }
-    assert!(engine().uncaptured_errors().is_empty());
+    assert!(e.uncaptured_errors().is_empty());
 }
 
 #[test]
@@ -99,6 +110,24 @@ fn eight_threads_share_a_resnet20() {
         input(6, 2, 40, 36),
     ];
     shared_model_matches_serial("resnet20", inputs, 8, 30);
+}
+
+/// The same with each call submitted in groups as it is recorded (what GPUs do by default),
+/// so that the groups of concurrent calls interleave in the queue.
+#[test]
+fn eight_threads_share_a_resnet20_submitted_in_groups() {
+    let e = Engine::with_options(&EngineOptions {
+        submit_groups: Some(true),
+        ..Default::default()
+    })
+    .unwrap_or_else(|e| panic!("{e}"));
+    assert!(e.submits_in_groups());
+    let inputs = vec![
+        input(7, 1, 32, 32),
+        input(8, 2, 32, 32),
+        input(9, 1, 40, 36),
+    ];
+    shared_model_on_matches_serial(&e, "resnet20", inputs, 8, 12);
 }
 
 #[test]

@@ -14,6 +14,7 @@ use common::engine;
 use serde_json::Value;
 
 const DEVICE_TYPE: &str = "RESNET_DEVICE_TYPE";
+const SUBMIT_GROUPS: &str = "RESNET_SUBMIT_GROUPS";
 
 /// Runs `resnet args` with `RESNET_DEVICE_TYPE` set to `device_type` (unset where `None`).
 fn resnet_as(device_type: Option<&str>, args: &[&str]) -> Output {
@@ -23,6 +24,7 @@ fn resnet_as(device_type: Option<&str>, args: &[&str]) -> Output {
         Some(v) => cmd.env(DEVICE_TYPE, v),
         None => cmd.env_remove(DEVICE_TYPE),
     };
+    cmd.env_remove(SUBMIT_GROUPS);
     cmd.output()
         .unwrap_or_else(|e| panic!("running resnet {args:?}: {e}"))
 }
@@ -164,6 +166,61 @@ fn info_names_the_plan() {
     let unset = plan(None);
     let on_cpu = engine().adapter_info().device_type == wgpu::DeviceType::Cpu;
     assert_eq!(unset.contains("CPU adapter"), on_cpu, "{unset}");
+}
+
+/// On GPUs a call goes to the queue in groups as it is recorded, each at least twice the one
+/// before (the first at least 8 dispatches); on CPU adapters, and with
+/// `RESNET_SUBMIT_GROUPS=0`, in one submission. `resnet info --arch` lists the dispatches of
+/// each submission. (That the grouped calls compute the right logits is
+/// `the_gpu_plan_agrees_with_the_cpu_reference`: every GPU-plan run here submits in groups.)
+#[test]
+fn gpu_calls_are_submitted_in_growing_groups() {
+    let groups = |device_type: &str, env: Option<&str>| -> (String, Vec<usize>) {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_resnet"));
+        cmd.args(["info"]).args(NET).env(DEVICE_TYPE, device_type);
+        match env {
+            Some(v) => cmd.env(SUBMIT_GROUPS, v),
+            None => cmd.env_remove(SUBMIT_GROUPS),
+        };
+        let out = cmd.output().expect("running resnet info");
+        let stdout = String::from_utf8_lossy(&out.stdout).to_string();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let line = |prefix: &str| {
+            stdout
+                .lines()
+                .find(|l| l.starts_with(prefix))
+                .unwrap_or_else(|| panic!("no `{prefix}` line in {stdout}"))
+                .to_string()
+        };
+        let list = line("dispatches per submission of a chunk:");
+        let counts = list
+            .split(':')
+            .nth(1)
+            .and_then(|r| r.split('(').next())
+            .map(|l| {
+                l.split(',')
+                    .map(|n| n.trim().parse().expect(&list))
+                    .collect()
+            })
+            .unwrap_or_default();
+        (line("submissions:"), counts)
+    };
+    let (mode, gpu) = groups("gpu", None);
+    assert!(mode.contains("growing groups"), "{mode}");
+    assert!(gpu.len() >= 3 && gpu[0] >= 8, "{gpu:?}");
+    for w in gpu[..gpu.len() - 1].windows(2) {
+        assert!(w[1] >= 2 * w[0], "{gpu:?}");
+    }
+    let (mode, whole) = groups("gpu", Some("0"));
+    assert!(mode.contains("one per call"), "{mode}");
+    assert_eq!(whole, vec![gpu.iter().sum::<usize>()]);
+    let (mode, cpu) = groups("cpu", None);
+    assert!(mode.contains("one per call"), "{mode}");
+    assert_eq!(cpu.len(), 1, "{cpu:?}");
 }
 
 /// Winograd's tiled GEMM (a tune candidate on GPUs, not the heuristic's choice) in whole

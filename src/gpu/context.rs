@@ -9,13 +9,17 @@ use std::sync::{Arc, Mutex};
 
 use crate::error::{Error, Result};
 
-/// How to choose the adapter.
+/// How to choose the adapter, and how to feed it.
 #[derive(Clone, Debug, Default)]
 pub struct EngineOptions {
     /// Comma-separated backend names (`vulkan`, `metal`, `dx12`, `gl`); overrides `WGPU_BACKEND`.
     pub backend: Option<String>,
     /// Substring of the adapter name; overrides `WGPU_ADAPTER_NAME`.
     pub adapter_name: Option<String>,
+    /// Submit each call's command buffers in growing groups as they are recorded (`Some(true)`)
+    /// or all at once (`Some(false)`). Default: in groups on every adapter but CPU ones, unless
+    /// `RESNET_SUBMIT_GROUPS=0` ([`Engine::submits_in_groups`]).
+    pub submit_groups: Option<bool>,
 }
 
 /// The device, its queue and what the adapter can do. Cheap to clone.
@@ -38,6 +42,12 @@ pub(crate) struct Context {
     pub lost: Arc<Mutex<Option<String>>>,
     /// What the conv variant choice depends on.
     pub caps: super::kernels::conv::DeviceCaps,
+    /// Whether a call's command buffers go to the queue in growing groups as they are
+    /// recorded (`executor::record`), so that the device starts before the host has recorded
+    /// the whole call: [`EngineOptions::submit_groups`], by default every adapter but CPU ones
+    /// (as `caps` sees the type) unless `RESNET_SUBMIT_GROUPS=0`. Lavapipe's queue blocks the host in a submission while an
+    /// earlier one runs, which would make every call synchronous there.
+    pub submit_groups: bool,
     /// Pipelines per precision (f32, f16), created on first use.
     pub pipelines: [std::sync::OnceLock<Arc<super::kernels::Pipelines>>; 2],
 }
@@ -135,6 +145,10 @@ impl Engine {
                 reason: e.to_string(),
             })?;
         let caps = super::kernels::conv::DeviceCaps::new(&info, features)?;
+        let submit_groups = opts.submit_groups.unwrap_or_else(|| {
+            caps.device_type != wgpu::DeviceType::Cpu
+                && std::env::var("RESNET_SUBMIT_GROUPS").map_or(true, |v| v != "0")
+        });
         let uncaptured = Arc::new(Mutex::new(Vec::new()));
         let sink = uncaptured.clone();
         device.on_uncaptured_error(Arc::new(move |e: wgpu::Error| {
@@ -159,6 +173,7 @@ impl Engine {
                 limits,
                 features,
                 caps,
+                submit_groups,
                 uncaptured,
                 lost,
                 pipelines: Default::default(),
@@ -194,6 +209,12 @@ impl Engine {
     /// subgroups, weights in u64 pairs).
     pub fn conv_caps(&self) -> super::kernels::conv::DeviceCaps {
         self.ctx.caps
+    }
+
+    /// Whether a call's command buffers are submitted in growing groups as they are recorded,
+    /// instead of all at once ([`EngineOptions::submit_groups`]).
+    pub fn submits_in_groups(&self) -> bool {
+        self.ctx.submit_groups
     }
 
     /// All features the adapter offers.

@@ -1,6 +1,7 @@
 //! The executor: a model's weights uploaded once; per (batch, height, width) an immutable
 //! schedule shared by every call and a pool of workspaces, one owned by each call in
-//! flight; one command buffer per segment (stem, each residual block, head).
+//! flight; one command buffer per segment (stem, each residual block, head), submitted in
+//! growing groups as they are recorded on GPUs (`record`).
 //!
 //! A call ([`Model::submit`]) splits its batch into chunks that fit the adapter's binding
 //! limit and the memory budget, and for each chunk takes a workspace (waiting, while polling
@@ -20,12 +21,13 @@ use super::kernels::{conv, Pipelines, Precision};
 use super::memory_plan::MemoryPlan;
 use super::options::ModelOptions;
 use super::pending::{copy_mapped, decode, Chunk, Pending, Slot};
-use super::schedule::{self, Schedule, Step};
+use super::schedule::{self, Schedule};
 use super::workspace::{Pool, Resident, Take, Workspace};
 use crate::error::{Error, Result};
 use crate::model::Graph;
 use crate::weights::Tensor;
 
+mod record;
 mod sizing;
 use sizing::PerImage;
 
@@ -354,8 +356,7 @@ impl Model {
     fn submit_chunk(&self, shaped: &Arc<Shaped>, data: &[f32]) -> Result<Chunk> {
         let ws = self.lease(shaped)?;
         let submitted = self.ctx.scoped("running inference", || {
-            let cmds = self.record(&shaped.schedule, &ws, data, None);
-            Ok(self.ctx.queue.submit(cmds))
+            Ok(self.submit_recorded(&shaped.schedule, &ws, data))
         });
         let submission = match submitted {
             Ok(s) => s,
@@ -387,67 +388,6 @@ impl Model {
                 sink.set(out);
             });
         Ok(Chunk { slot, submission })
-    }
-
-    /// Writes the input and records one command buffer per segment, then the logits copy.
-    /// With `timestamps`, every dispatch gets its own pass that writes query `2i` at its start
-    /// and `2i + 1` at its end (`i` counts dispatches in order).
-    pub(crate) fn record(
-        &self,
-        schedule: &Schedule,
-        ws: &Workspace,
-        input: &[f32],
-        timestamps: Option<&wgpu::QuerySet>,
-    ) -> Vec<wgpu::CommandBuffer> {
-        let ctx = &self.ctx;
-        ctx.queue
-            .write_buffer(&ws.input, 0, bytemuck::cast_slice(input));
-        let mut cmds = Vec::with_capacity(schedule.segments.len() + 1);
-        let mut index = 0usize;
-        for seg in &schedule.segments {
-            let mut enc = ctx.device.create_command_encoder(&Default::default());
-            match timestamps {
-                None => {
-                    let mut pass = enc.begin_compute_pass(&Default::default());
-                    for step in seg {
-                        self.dispatch(&mut pass, step, &ws.bind_groups[index]);
-                        index += 1;
-                    }
-                }
-                Some(qs) => {
-                    for step in seg {
-                        let i = index as u32;
-                        let mut pass = enc.begin_compute_pass(&wgpu::ComputePassDescriptor {
-                            label: None,
-                            timestamp_writes: Some(wgpu::ComputePassTimestampWrites {
-                                query_set: qs,
-                                beginning_of_pass_write_index: Some(2 * i),
-                                end_of_pass_write_index: Some(2 * i + 1),
-                            }),
-                        });
-                        self.dispatch(&mut pass, step, &ws.bind_groups[index]);
-                        index += 1;
-                    }
-                }
-            }
-            cmds.push(enc.finish());
-        }
-        let mut enc = ctx.device.create_command_encoder(&Default::default());
-        let bytes = schedule.memory.output_bytes();
-        enc.copy_buffer_to_buffer(ws.output(schedule), 0, &ws.readback, 0, bytes);
-        cmds.push(enc.finish());
-        cmds
-    }
-
-    pub(crate) fn dispatch(
-        &self,
-        pass: &mut wgpu::ComputePass<'_>,
-        step: &Step,
-        bind_group: &wgpu::BindGroup,
-    ) {
-        pass.set_pipeline(&self.pipelines.get(step.kernel, step.write).pipeline);
-        pass.set_bind_group(0, bind_group, &[]);
-        pass.dispatch_workgroups(step.grid[0], step.grid[1], step.grid[2]);
     }
 
     /// Runs `f` with the schedule of (n, h, w) and a workspace leased for the duration.

@@ -202,6 +202,7 @@ pub fn engine(cli: &Cli) -> Result<Engine> {
     Engine::with_options(&EngineOptions {
         backend: cli.backend.clone(),
         adapter_name: cli.adapter.clone(),
+        ..Default::default()
     })
 }
 
@@ -260,6 +261,14 @@ fn info(cli: &Cli, a: &InfoArgs) -> Result<()> {
             (true, true) => "on, f32 weights and outputs in u64 pairs (8 channels per access)",
         }
     );
+    println!(
+        "submissions:        {}",
+        if e.submits_in_groups() {
+            "in growing groups as a call is recorded"
+        } else {
+            "one per call"
+        }
+    );
     if let Some(arch) = a.arch {
         let (h, w) = a.input.hw(arch);
         let graph = resnet_wgpu::load_graph(arch, &a.weights, BuildOptions::default())?;
@@ -289,6 +298,13 @@ fn info(cli: &Cli, a: &InfoArgs) -> Result<()> {
         println!(
             "  workspaces per shape (at most)   {}",
             model.options().workspaces_per_shape
+        );
+        let groups = model.submission_dispatches(a.input.batch, h, w)?;
+        let list: Vec<String> = groups.iter().map(usize::to_string).collect();
+        println!(
+            "dispatches per submission of a chunk: {} ({} in all)",
+            list.join(", "),
+            groups.iter().sum::<usize>()
         );
     }
     Ok(())

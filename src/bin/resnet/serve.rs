@@ -122,6 +122,7 @@ pub fn run(cli: &crate::Cli, a: &ServeArgs) -> Result<()> {
     let engine = EngineOptions {
         backend: cli.backend.clone(),
         adapter_name: cli.adapter.clone(),
+        ..Default::default()
     };
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()

@@ -13,12 +13,15 @@
 #   3. `resnet bench --peak` (f32 and f16 FMA GFLOP/s, copy GB/s);
 #   4. `resnet bench --arch resnet50` at batch 1, 8, 64 in f32 and f16 (end to end: upload,
 #      GPU, logits readback; median and p90);
+#      The first batch in f32 also runs with RESNET_SUBMIT_GROUPS=0 (each call submitted whole
+#      instead of in groups as it is recorded): what the grouped submissions gain;
 #   5. `resnet profile --arch resnet50` at batch 1 and 64 (per-layer table + SVG/HTML chart);
 #   6. `resnet tune` at the first and the last batch in f32 (every candidate kernel of every
 #      layer timed and checked against the CPU reference, Winograd's tiled GEMM among them; the
 #      choices in tune.json), then each batch's bench and profile again with the tuned kernels:
 #      what the heuristic leaves on the table;
-#   7. summary.md: one table with both engines and the ratios, and the tuned line.
+#   7. summary.md: one table with both engines and the ratios, the whole-submission line and the
+#      tuned lines.
 # Every step has a time limit and the steps share a budget, so that one slow step cannot
 # starve the others; a failed step is reported at the end and the rest still run.
 #
@@ -222,6 +225,10 @@ if [ "$wgpu_ok" -eq 1 ]; then
         done
     done
     first="${batches[0]}" last="${batches[${#batches[@]} - 1]}"
+    log "resnet bench $arch batch $first f32, each call submitted whole"
+    RESNET_SUBMIT_GROUPS=0 run "wgpu-b$first-f32-whole" 45 "$bin" bench --arch "$arch" \
+        --batch "$first" --height "$size" --width "$size" --iters "$(bench_iters "$first")" \
+        --warmup 5 --no-peak --json && cat "$results/wgpu-b$first-f32-whole.out"
     log "resnet profile $arch batch $first (table and HTML chart)"
     run "profile-b$first" 60 "$bin" profile --arch "$arch" --batch "$first" --runs 5 \
         --height "$size" --width "$size" --out "$results/profile-$arch-b$first.html" &&
@@ -272,9 +279,9 @@ print(f"resnet-wgpu peak: f32 {fmt(peak.get('f32_gflops'), '{:.0f}')} GFLOP/s, "
       f"copy {fmt(peak.get('bandwidth_gbs'), '{:.0f}')} GB/s ({peak.get('adapter')})  ")
 print(f"PyTorch {head.get('torch')} / torchvision {head.get('torchvision')}, "
       f"cudnn.benchmark={head.get('cudnn_benchmark')}, TF32 off\n")
-print("| precision | batch | resnet-wgpu median ms | p90 ms | GPU ms | images/s | conv GFLOP/s (% of peak) "
+print("| precision | batch | resnet-wgpu median ms | p90 ms | submit ms | GPU ms | images/s | conv GFLOP/s (% of peak) "
       "| PyTorch events ms | PyTorch end-to-end ms | images/s | wgpu / PyTorch (end to end) |")
-print("|---|---|---|---|---|---|---|---|---|---|---|")
+print("|---|---|---|---|---|---|---|---|---|---|---|---|")
 for prec in ("f32", "f16"):
     p = peak.get("f16_gflops" if prec == "f16" else "f32_gflops")
     for batch in batches:
@@ -283,11 +290,19 @@ for prec in ("f32", "f16"):
         lat, te = w.get("latency_ms_median"), t.get("e2e_ms_median")
         conv = w.get("conv_gflops")
         conv_s = "–" if conv is None else (f"{conv:.1f}" + (f" ({conv / p * 100:.0f} %)" if p else ""))
-        print(f"| {prec} | {batch} | {fmt(lat)} | {fmt(w.get('latency_ms_p90'))} | {fmt(w.get('gpu_ms'))} | "
+        print(f"| {prec} | {batch} | {fmt(lat)} | {fmt(w.get('latency_ms_p90'))} | "
+              f"{fmt(w.get('submit_ms_median'), '{:.3f}')} | {fmt(w.get('gpu_ms'))} | "
               f"{fmt(w.get('images_per_s'), '{:.0f}')} | {conv_s} | {fmt(t.get('events_ms_median'))} | "
               f"{fmt(te)} | {fmt(t.get('images_per_s'), '{:.0f}')} | "
               f"{fmt(lat / te if lat and te else None)} |")
 print()
+whole, grouped = load(f"wgpu-b{batches[0]}-f32-whole"), load(f"wgpu-b{batches[0]}-f32")
+if whole and grouped:
+    lw, lg = whole.get("latency_ms_median"), grouped.get("latency_ms_median")
+    print(f"f32 batch {batches[0]}, each call submitted whole (RESNET_SUBMIT_GROUPS=0): median "
+          f"{fmt(lw)} ms, submit {fmt(whole.get('submit_ms_median'), '{:.3f}')} ms; by default "
+          f"({grouped.get('submissions_per_chunk')} submission(s) per chunk) {fmt(lg)} ms "
+          f"(groups / whole {fmt(lg / lw if lg and lw else None)})  ")
 for batch in sorted({batches[0], batches[-1]}):
     tuned, plain = load(f"wgpu-b{batch}-f32-tuned"), load(f"wgpu-b{batch}-f32")
     if tuned:

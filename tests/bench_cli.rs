@@ -91,6 +91,10 @@ fn bench_json_reports_consistent_figures() {
     let median = positive(&v, "latency_ms_median");
     let p90 = positive(&v, "latency_ms_p90");
     assert!(p90 >= median, "p90 {p90} < median {median}");
+    // Each call's submit is part of its latency, so the medians keep that order.
+    let submit = positive(&v, "submit_ms_median");
+    assert!(submit <= median, "submit {submit} > latency {median}");
+    assert!(positive(&v, "submissions_per_chunk") >= 1.0, "{v}");
     close(
         positive(&v, "images_per_s"),
         batch / (median / 1e3),

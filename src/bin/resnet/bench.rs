@@ -2,6 +2,9 @@
 //!
 //! - latency: wall clock of one whole inference (input upload, every dispatch, logits readback),
 //!   after `--warmup` untimed ones; median and nearest-rank p90 over `--iters`;
+//! - submit: the part of it until `Model::submit` returns (input write, recording and
+//!   submitting every command buffer; on GPUs the device starts on the first group meanwhile),
+//!   median over the same calls;
 //! - images/s = batch / median latency; gflops = 2 · MACs (convs + fc) · batch / median latency;
 //! - conv_gflops = conv FLOPs / conv GPU time, the conv layers' summed per-layer times (GPU
 //!   timestamps where the adapter has them), median over `--profile-runs` runs;
@@ -158,12 +161,16 @@ pub fn run(engine: &Engine, a: &BenchArgs) -> Result<()> {
     for _ in 0..a.warmup {
         model.infer(&input)?;
     }
-    let mut latencies = Vec::with_capacity(a.iters);
+    let (mut latencies, mut submits) = (Vec::with_capacity(a.iters), Vec::with_capacity(a.iters));
     for _ in 0..a.iters {
         let t = Instant::now();
-        model.infer(&input)?;
+        let pending = model.submit(&input)?;
+        submits.push(t.elapsed().as_secs_f64());
+        pending.wait()?;
         latencies.push(t.elapsed().as_secs_f64());
     }
+    let submit = median(&submits);
+    let submissions = model.submission_dispatches(a.batch, h, w)?.len();
     let streamed = if a.concurrency > 1 {
         let one = stream_images_per_s(&model, &input, a.iters, 1)?;
         let many = stream_images_per_s(&model, &input, a.iters * a.concurrency, a.concurrency)?;
@@ -194,6 +201,7 @@ pub fn run(engine: &Engine, a: &BenchArgs) -> Result<()> {
             "precision": a.precision.name(), "unfused": a.unfused, "iters": a.iters,
             "latency_ms_median": lat * 1e3, "latency_ms_p90": p90 * 1e3,
             "latency_ms_min": latencies.iter().copied().fold(f64::INFINITY, f64::min) * 1e3,
+            "submit_ms_median": submit * 1e3, "submissions_per_chunk": submissions,
             "images_per_s": a.batch as f64 / lat, "gflops": gflops,
             "gflops_fraction_of_peak": fraction(gflops),
             "conv_gflops": conv_gflops, "conv_fraction_of_peak": fraction(conv_gflops),
@@ -228,6 +236,11 @@ pub fn run(engine: &Engine, a: &BenchArgs) -> Result<()> {
         lat * 1e3,
         p90 * 1e3,
         a.iters
+    );
+    println!(
+        "host        submit() median {:.3} ms (input write, recording, {} submission(s) per chunk)",
+        submit * 1e3,
+        submissions
     );
     println!(
         "throughput  {:.2} images/s, {:.2} GFLOP/s effective{}",

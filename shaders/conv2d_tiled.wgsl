@@ -1,6 +1,6 @@
 // Fragment (assembled by src/gpu/kernels/shaders.rs after the pieces prelude, conv_io, conv_x4,
-// window, write_step, acc16, conv_store, tiled_stage, tiled_conv, tiled64; validated in that
-// form by tests/shaders.rs).
+// window, write_step, acc16, conv_store, tiled_stage, tiled_conv, tile_loop, tiled64; validated
+// in that form by tests/shaders.rs).
 //
 // conv2d as an implicit GEMM with workgroup-memory tiles (for GPUs with fast shared memory):
 // the 64 x 64 tiles of the piece tiled64 (a workgroup of 16 x 16 invocations computes 64

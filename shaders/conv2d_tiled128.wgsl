@@ -1,6 +1,6 @@
 // Fragment (assembled by src/gpu/kernels/shaders.rs after the pieces prelude, conv_io, conv_x4,
-// window, write_step, acc16, conv_store, tiled_stage, tiled_conv; validated in that form by
-// tests/shaders.rs).
+// window, write_step, acc16, conv_store, tiled_stage, tiled_conv, tile_loop; validated in that
+// form by tests/shaders.rs).
 //
 // conv2d_tiled.wgsl's implicit GEMM over larger tiles, for GPUs running large grids (batches):
 // a workgroup of 16 x 16 invocations computes 128 output pixels x 128 output channels, each
@@ -8,9 +8,7 @@
 // 4tx..4tx+3 and 64+4tx..64+4tx+3), so each value read from workgroup memory feeds 8 FMAs
 // where the 64 x 64 tile's feed 4. K runs in chunks of 8 (loaded by tiled_conv, which takes
 // Cin % 4 == 0 and pads the last chunk with zeros; the variant is offered for Cin % 8 == 0)
-// through two workgroup-memory buffers: while the invocations multiply chunk k from one, they
-// hold chunk k + 1's global loads in registers and store them to the other, one barrier per
-// chunk.
+// through the double-buffered loop of the piece tile_loop.
 //
 //   acc[m][co] = sum over k of A[m][k] * B[k][co],  A[m][(ky*KW + kx)*Cin + ci] = x[window(m), ky, kx, ci]
 //   y[m][co]   = acc + bias[co] (+ residual[m][co]) (ReLU)          (the fused write step)
@@ -26,11 +24,40 @@ const TILE_PX: u32 = 128u;
 const TILE_C4: u32 = 32u;
 const CHUNK: u32 = 8u;
 
-// The 8 x 8 block is four of these: pixels 4ty + i (lo) or 64 + 4ty + i (hi) x channel vec4
-// tx (0) or tx + 16 (1). r + a (4 pixels) x b (one vec4 of channels):
+// The 8 x 8 block: pixels 4ty + i (lo) or 64 + 4ty + i (hi) x channel vec4 tx (0) or tx + 16
+// (1), row i of each array one pixel.
+struct Block {
+    lo0: array<vec4<f32>, 4>, lo1: array<vec4<f32>, 4>,
+    hi0: array<vec4<f32>, 4>, hi1: array<vec4<f32>, 4>,
+}
+
+fn zero_block() -> Block {
+    let z = array<vec4<f32>, 4>(vec4<f32>(0.0), vec4<f32>(0.0), vec4<f32>(0.0), vec4<f32>(0.0));
+    return Block(z, z, z, z);
+}
+
+// r + a (4 pixels) x b (one vec4 of channels).
 fn mac_px4(r: array<vec4<f32>, 4>, a: vec4<f32>, b: vec4<f32>) -> array<vec4<f32>, 4> {
     return array<vec4<f32>, 4>(fma(vec4<f32>(a.x), b, r[0]), fma(vec4<f32>(a.y), b, r[1]),
                                fma(vec4<f32>(a.z), b, r[2]), fma(vec4<f32>(a.w), b, r[3]));
+}
+
+// r + the products of the chunk in the buffer at `cur` for invocation lid's block (the K loop
+// is the piece tile_loop).
+fn mac_chunk(r: Block, cur: u32, lid: vec3<u32>) -> Block {
+    var o = r;
+    for (var k = 0u; k < 8u; k++) {
+        let row = cur + k * 32u;
+        let a_lo = a_tile[row + lid.y];
+        let a_hi = a_tile[row + 16u + lid.y];
+        let b0 = b_tile[row + lid.x];
+        let b1 = b_tile[row + 16u + lid.x];
+        o.lo0 = mac_px4(o.lo0, a_lo, b0);
+        o.lo1 = mac_px4(o.lo1, a_lo, b1);
+        o.hi0 = mac_px4(o.hi0, a_hi, b0);
+        o.hi1 = mac_px4(o.hi1, a_hi, b1);
+    }
+    return o;
 }
 
 // Pixel m's channel vec4s c4 and c4 + 16 (none past the last pixel).
@@ -51,41 +78,11 @@ fn main(
     init_write();
     let m_base = (wid.z * nwg.y + wid.y) * 128u;
     let c4_base = wid.x * 32u;
-    let l = loader(m_base, li);
-    let n = chunks();
-    var lo0 = array<vec4<f32>, 4>(vec4<f32>(0.0), vec4<f32>(0.0), vec4<f32>(0.0), vec4<f32>(0.0));
-    var lo1 = lo0;
-    var hi0 = lo0;
-    var hi1 = lo0;
-    store_staged(0u, li, stage(l, li, c4_base, 0u));
-    workgroupBarrier();
-    for (var kc = 0u; kc < n; kc++) {
-        let cur = (kc % 2u) * 256u;
-        let more = kc + 1u < n;
-        var next = Staged(vec4<f32>(0.0), vec4<f32>(0.0));
-        if (more) {
-            next = stage(l, li, c4_base, kc + 1u);
-        }
-        for (var k = 0u; k < 8u; k++) {
-            let row = cur + k * 32u;
-            let a_lo = a_tile[row + lid.y];
-            let a_hi = a_tile[row + 16u + lid.y];
-            let b0 = b_tile[row + lid.x];
-            let b1 = b_tile[row + 16u + lid.x];
-            lo0 = mac_px4(lo0, a_lo, b0);
-            lo1 = mac_px4(lo1, a_lo, b1);
-            hi0 = mac_px4(hi0, a_hi, b0);
-            hi1 = mac_px4(hi1, a_hi, b1);
-        }
-        if (more) {
-            store_staged(1u - kc % 2u, li, next);
-        }
-        workgroupBarrier();
-    }
+    let r = tile_sums(lid, li, loader(m_base, li), c4_base, 0u, chunks());
     let m0 = m_base + 4u * lid.y;
     let c4 = c4_base + lid.x;
     for (var i = 0u; i < 4u; i++) {
-        store_px(m0 + i, c4, lo0[i], lo1[i]);
-        store_px(m0 + 64u + i, c4, hi0[i], hi1[i]);
+        store_px(m0 + i, c4, r.lo0[i], r.lo1[i]);
+        store_px(m0 + 64u + i, c4, r.hi0[i], r.hi1[i]);
     }
 }

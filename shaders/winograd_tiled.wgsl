@@ -1,5 +1,5 @@
 // Fragment (assembled by src/gpu/kernels/shaders.rs after the pieces prelude, wino_params,
-// wino_io, acc16, tiled_stage, tiled64; validated in that form by tests/shaders.rs).
+// wino_io, acc16, tiled_stage, tile_loop, tiled64; validated in that form by tests/shaders.rs).
 //
 // Winograd's GEMM pass over workgroup-memory tiles, for GPUs (either form; the transforms are
 // winograd.wgsl's and winograd4.wgsl's): for each element e of the transformed tile,

@@ -7,13 +7,14 @@ use super::shaders::{Piece, ShaderFile};
 use Piece::*;
 
 const CONV4: &[Piece] = &[ConvIo, ConvX4, Window, WriteStep, Acc16, ConvStore];
-/// The workgroup-memory implicit GEMM over 128 × 128 tiles (`conv2d_tiled128.wgsl`); the 64 × 64
-/// one (`conv2d_tiled.wgsl`) adds the tile piece it shares with Winograd's tiled GEMM.
+/// The workgroup-memory implicit GEMM over 128 × 128 tiles (`conv2d_tiled128.wgsl`, whose tile
+/// shape is its own); the 64 × 64 one (`conv2d_tiled.wgsl`) adds the tile shape it shares with
+/// Winograd's tiled GEMM. Both run the K loop of `tile_loop`.
 const TILED: &[Piece] = &[
-    ConvIo, ConvX4, Window, WriteStep, Acc16, ConvStore, TiledStage, TiledConv,
+    ConvIo, ConvX4, Window, WriteStep, Acc16, ConvStore, TiledStage, TiledConv, TileLoop,
 ];
 const TILED64: &[Piece] = &[
-    ConvIo, ConvX4, Window, WriteStep, Acc16, ConvStore, TiledStage, TiledConv, Tiled64,
+    ConvIo, ConvX4, Window, WriteStep, Acc16, ConvStore, TiledStage, TiledConv, TileLoop, Tiled64,
 ];
 /// The subgroup implicit GEMMs over 64-channel groups (`conv_sg.wgsl`, `conv_sg_wide.wgsl`).
 const SG_GEMM: &[Piece] = &[
@@ -153,7 +154,7 @@ pub const FILES: &[ShaderFile] = &[
     },
     ShaderFile {
         name: "winograd_tiled.wgsl",
-        pieces: &[WinoParams, WinoIo, Acc16, TiledStage, Tiled64],
+        pieces: &[WinoParams, WinoIo, Acc16, TiledStage, TileLoop, Tiled64],
         body: include_str!("../../../shaders/winograd_tiled.wgsl"),
         subgroups: false,
         weight_pairs: false,

@@ -80,8 +80,11 @@ pub enum Piece {
     /// `Loader`, `loader`, `chunks`, `stage`: the implicit GEMM's loads of one K chunk for the
     /// workgroup-memory tiles.
     TiledConv,
-    /// The 64 × 64 workgroup-memory tile: its buffers, `Block`, `tile_sums`.
+    /// The 64 × 64 workgroup-memory tile: its buffers, `Block`, `zero_block`, `mac_chunk`.
     Tiled64,
+    /// `tile_sums`: the workgroup-memory tiles' double-buffered K loop, over a tile shape's
+    /// `mac_chunk`.
+    TileLoop,
     /// The write step's scalar output view (any Cout).
     OutScalar,
     /// The write step's vec4 output view (Cout % 4 == 0).
@@ -97,7 +100,7 @@ pub enum Piece {
 }
 
 impl Piece {
-    pub const ALL: [Piece; 27] = [
+    pub const ALL: [Piece; 28] = [
         Piece::ConvIo,
         Piece::ConvX4,
         Piece::ConvX1,
@@ -119,6 +122,7 @@ impl Piece {
         Piece::TiledStage,
         Piece::TiledConv,
         Piece::Tiled64,
+        Piece::TileLoop,
         Piece::OutScalar,
         Piece::OutVec4,
         Piece::OutPairs,
@@ -151,6 +155,7 @@ impl Piece {
             Piece::TiledStage => "tiled_stage.wgsl",
             Piece::TiledConv => "tiled_conv.wgsl",
             Piece::Tiled64 => "tiled64.wgsl",
+            Piece::TileLoop => "tile_loop.wgsl",
             Piece::OutScalar => "out_scalar.wgsl",
             Piece::OutVec4 => "out_vec4.wgsl",
             Piece::OutPairs => "out_pairs.wgsl",
@@ -183,6 +188,7 @@ impl Piece {
             Piece::TiledStage => include_str!("../../../shaders/common/tiled_stage.wgsl"),
             Piece::TiledConv => include_str!("../../../shaders/common/tiled_conv.wgsl"),
             Piece::Tiled64 => include_str!("../../../shaders/common/tiled64.wgsl"),
+            Piece::TileLoop => include_str!("../../../shaders/common/tile_loop.wgsl"),
             Piece::OutScalar => include_str!("../../../shaders/common/out_scalar.wgsl"),
             Piece::OutVec4 => include_str!("../../../shaders/common/out_vec4.wgsl"),
             Piece::OutPairs => include_str!("../../../shaders/common/out_pairs.wgsl"),

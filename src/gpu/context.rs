@@ -45,8 +45,9 @@ pub(crate) struct Context {
     /// Whether a call's command buffers go to the queue in growing groups as they are
     /// recorded (`executor::record`), so that the device starts before the host has recorded
     /// the whole call: [`EngineOptions::submit_groups`], by default every adapter but CPU ones
-    /// (as `caps` sees the type) unless `RESNET_SUBMIT_GROUPS=0`. Lavapipe's queue blocks the host in a submission while an
-    /// earlier one runs, which would make every call synchronous there.
+    /// (as `caps` sees the type) unless `RESNET_SUBMIT_GROUPS=0`. Lavapipe's queue blocks the
+    /// host in a submission while an earlier one runs, which would make every call synchronous
+    /// there.
     pub submit_groups: bool,
     /// Pipelines per precision (f32, f16), created on first use.
     pub pipelines: [std::sync::OnceLock<Arc<super::kernels::Pipelines>>; 2],

@@ -324,10 +324,14 @@ impl Model {
                 }
                 Take::Full => {
                     self.ctx.check_lost()?;
-                    let _ = self.ctx.device.poll(wgpu::PollType::Wait {
-                        submission_index: None,
-                        timeout: Some(Duration::from_millis(5)),
-                    });
+                    // Wait on a submission known to be queued (see `Pool::oldest_in_flight`).
+                    let _ = match shaped.pool.oldest_in_flight() {
+                        Some(index) => self.ctx.device.poll(wgpu::PollType::Wait {
+                            submission_index: Some(index),
+                            timeout: Some(Duration::from_millis(5)),
+                        }),
+                        None => self.ctx.device.poll(wgpu::PollType::Poll),
+                    };
                     shaped.pool.wait_for_return(Duration::from_millis(1));
                 }
             }
@@ -367,6 +371,7 @@ impl Model {
                 return Err(e);
             }
         };
+        let ticket = shaped.pool.submitted(submission.clone());
         let slot = Arc::new(Slot::default());
         let (sink, pool) = (slot.clone(), shaped.pool.clone());
         let bytes = shaped.schedule.memory.output_bytes();
@@ -384,7 +389,7 @@ impl Model {
                         message: e.to_string(),
                     }),
                 };
-                pool.put(ws);
+                pool.put_submitted(ws, ticket);
                 sink.set(out);
             });
         Ok(Chunk { slot, submission })

@@ -6,6 +6,7 @@
 //! exist, or says it is full (the caller then waits for one to come back). A workspace comes
 //! back when its call's readback has been copied out, whichever thread saw the GPU finish.
 
+use std::collections::VecDeque;
 use std::sync::{Condvar, Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
@@ -146,6 +147,9 @@ pub(crate) enum Take {
 struct PoolState {
     free: Vec<Workspace>,
     created: usize,
+    /// The calls whose workspaces are out, in submission order: (ticket, last submission).
+    in_flight: VecDeque<(u64, wgpu::SubmissionIndex)>,
+    next_ticket: u64,
 }
 
 /// The workspaces of one shape.
@@ -162,6 +166,8 @@ impl Pool {
             state: Mutex::new(PoolState {
                 free: Vec::new(),
                 created: 0,
+                in_flight: VecDeque::new(),
+                next_ticket: 0,
             }),
             returned: Condvar::new(),
             limit: limit.max(1),
@@ -191,6 +197,33 @@ impl Pool {
     pub fn put(&self, ws: Workspace) {
         self.lock().free.push(ws);
         self.returned.notify_one();
+    }
+
+    /// Records that a leased workspace's call was submitted, `last` its last submission;
+    /// returns the ticket that [`Pool::put_submitted`] gives back with the workspace.
+    pub fn submitted(&self, last: wgpu::SubmissionIndex) -> u64 {
+        let mut s = self.lock();
+        let ticket = s.next_ticket;
+        s.next_ticket += 1;
+        s.in_flight.push_back((ticket, last));
+        ticket
+    }
+
+    /// Gives back the workspace of the submitted call `ticket`.
+    pub fn put_submitted(&self, ws: Workspace, ticket: u64) {
+        let mut s = self.lock();
+        s.in_flight.retain(|(t, _)| *t != ticket);
+        s.free.push(ws);
+        drop(s);
+        self.returned.notify_one();
+    }
+
+    /// The last submission of the oldest call whose workspace is still out: what a caller
+    /// waiting for a workspace waits on. (Waiting on the device's latest submission instead,
+    /// `submission_index: None`, trips an assertion in wgpu-core 30 when another thread's
+    /// submission is between taking its index and entering the queue.)
+    pub fn oldest_in_flight(&self) -> Option<wgpu::SubmissionIndex> {
+        self.lock().in_flight.front().map(|(_, i)| i.clone())
     }
 
     /// Forgets a workspace that was counted but not created, or that was lost.

@@ -18,13 +18,19 @@ const SUBMIT_GROUPS: &str = "RESNET_SUBMIT_GROUPS";
 
 /// Runs `resnet args` with `RESNET_DEVICE_TYPE` set to `device_type` (unset where `None`).
 fn resnet_as(device_type: Option<&str>, args: &[&str]) -> Output {
+    resnet_with(device_type, None, args)
+}
+
+/// [`resnet_as`] with `RESNET_SUBMIT_GROUPS` set to `submit_groups` (unset where `None`).
+fn resnet_with(device_type: Option<&str>, submit_groups: Option<&str>, args: &[&str]) -> Output {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_resnet"));
     cmd.args(args);
-    match device_type {
-        Some(v) => cmd.env(DEVICE_TYPE, v),
-        None => cmd.env_remove(DEVICE_TYPE),
-    };
-    cmd.env_remove(SUBMIT_GROUPS);
+    for (var, value) in [(DEVICE_TYPE, device_type), (SUBMIT_GROUPS, submit_groups)] {
+        match value {
+            Some(v) => cmd.env(var, v),
+            None => cmd.env_remove(var),
+        };
+    }
     cmd.output()
         .unwrap_or_else(|e| panic!("running resnet {args:?}: {e}"))
 }
@@ -176,13 +182,7 @@ fn info_names_the_plan() {
 #[test]
 fn gpu_calls_are_submitted_in_growing_groups() {
     let groups = |device_type: &str, env: Option<&str>| -> (String, Vec<usize>) {
-        let mut cmd = Command::new(env!("CARGO_BIN_EXE_resnet"));
-        cmd.args(["info"]).args(NET).env(DEVICE_TYPE, device_type);
-        match env {
-            Some(v) => cmd.env(SUBMIT_GROUPS, v),
-            None => cmd.env_remove(SUBMIT_GROUPS),
-        };
-        let out = cmd.output().expect("running resnet info");
+        let out = resnet_with(Some(device_type), env, &[&["info"][..], &NET].concat());
         let stdout = String::from_utf8_lossy(&out.stdout).to_string();
         assert!(
             out.status.success(),

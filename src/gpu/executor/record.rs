@@ -41,27 +41,31 @@ pub(crate) fn group_ends(dispatches: &[usize]) -> Vec<usize> {
     ends
 }
 
+/// Dispatches in each group of segments of `dispatches[i]` dispatches ending at `ends`.
+fn group_sizes(dispatches: &[usize], ends: &[usize]) -> Vec<usize> {
+    let mut start = 0;
+    ends.iter()
+        .map(|&end| {
+            let d = dispatches[start..end].iter().sum();
+            start = end;
+            d
+        })
+        .collect()
+}
+
+/// Dispatches per segment of `schedule`.
+fn dispatch_counts(schedule: &Schedule) -> Vec<usize> {
+    schedule.segments.iter().map(Vec::len).collect()
+}
+
 impl Model {
     /// Dispatches in each submission of one chunk of a call of `n` images of `h × w`, in order
     /// (one entry where the engine submits each call whole).
     pub fn submission_dispatches(&self, n: usize, h: usize, w: usize) -> Result<Vec<usize>> {
         let chunk = self.chunk_size(n, h, w)?;
         let shaped = self.shaped(chunk, h, w)?;
-        let counts = self.dispatch_counts(&shaped.schedule);
-        let mut start = 0;
-        Ok(self
-            .group_ends_of(&counts)
-            .into_iter()
-            .map(|end| {
-                let d = counts[start..end].iter().sum();
-                start = end;
-                d
-            })
-            .collect())
-    }
-
-    fn dispatch_counts(&self, schedule: &Schedule) -> Vec<usize> {
-        schedule.segments.iter().map(Vec::len).collect()
+        let counts = dispatch_counts(&shaped.schedule);
+        Ok(group_sizes(&counts, &self.group_ends_of(&counts)))
     }
 
     /// [`group_ends`] where the engine submits in groups, else one group.
@@ -82,7 +86,7 @@ impl Model {
         input: &[f32],
     ) -> wgpu::SubmissionIndex {
         self.write_input(ws, input);
-        let ends = self.group_ends_of(&self.dispatch_counts(schedule));
+        let ends = self.group_ends_of(&dispatch_counts(schedule));
         let (mut start, mut index) = (0usize, 0usize);
         let mut last = None;
         for end in ends {
@@ -190,15 +194,7 @@ mod tests {
 
     /// Dispatches per group for segments of `counts`.
     fn groups(counts: &[usize]) -> Vec<usize> {
-        let mut start = 0;
-        group_ends(counts)
-            .into_iter()
-            .map(|end| {
-                let n = counts[start..end].iter().sum();
-                start = end;
-                n
-            })
-            .collect()
+        group_sizes(counts, &group_ends(counts))
     }
 
     #[test]

@@ -4,9 +4,12 @@
 #   scripts/gpu-bench.sh [RESULTS_DIR]        (default: $OUT, else bench-results/<time>)
 #
 # Needs: Linux, an NVIDIA GPU and driver, python3 with torch + torchvision (CUDA). Runs within
-# about 8 minutes and writes everything (raw JSON, logs, the profile chart, summary.md) to
+# about 8 minutes (BUDGET_S) and writes everything (raw JSON, logs, the profile chart, summary.md) to
 # RESULTS_DIR:
-#   1. device description (nvidia-smi, `resnet info`);
+#   1. device description (nvidia-smi, `resnet info`); with no GPU adapter it stops here, after
+#      a few seconds, with what it found of the Vulkan setup in run.log;
+#      then `resnet verify` of the architecture at the first batch in f32 and f16 (the GPU's
+#      logits against the CPU reference on this machine);
 #   2. torchvision resnet50 in eval mode at batch 1, 8, 64, f32 with TF32 off and f16, timed
 #      with CUDA events after warm-up (GPU time of the forward pass) and end to end (input
 #      upload + forward + logits download, wall clock);
@@ -16,12 +19,14 @@
 #      The first batch in f32 also runs with RESNET_SUBMIT_GROUPS=0 (each call submitted whole
 #      instead of in groups as it is recorded): what the grouped submissions gain;
 #   5. `resnet profile --arch resnet50` at batch 1 and 64 (per-layer table + SVG/HTML chart);
-#   6. `resnet tune` at the first and the last batch in f32 (every candidate kernel of every
-#      layer timed and checked against the CPU reference, Winograd's tiled GEMM among them; the
-#      choices in tune.json), then each batch's bench and profile again with the tuned kernels:
-#      what the heuristic leaves on the table;
-#   7. summary.md: one table with both engines and the ratios, the whole-submission line and the
-#      tuned lines.
+#   6. with PEER_BURN_BIN, the peer harness (peers/burn) at the first batch: burn's wgpu backend
+#      and ours on the same seeded resnet18 and resnet50, end to end, in one run;
+#   7. `resnet tune` at the first and the last batch in f32 (every candidate kernel of every
+#      layer timed by GPU timestamps and checked against the CPU reference, Winograd's tiled
+#      GEMM among them; the choices in tune.json), then each batch's bench and profile again
+#      with the tuned kernels: what the heuristic leaves on the table;
+#   8. summary.md: one table with both engines and the ratios, the whole-submission line, the
+#      tuned lines and the peer harness's table.
 # Every step has a time limit and the steps share a budget, so that one slow step cannot
 # starve the others; a failed step is reported at the end and the rest still run.
 #
@@ -34,6 +39,7 @@
 #   CUDNN_BENCHMARK    1 (default) lets cuDNN pick its fastest algorithms, as tuned inference
 #                      would; 0 for plain eager defaults
 #   BUDGET_S           seconds for all measurements (default 450; the build is extra)
+#   PEER_BURN_BIN      a prebuilt peer harness (peers/burn: `cargo build --release` there)
 # For a dry run of the script itself on a machine without the GPU (e.g. on lavapipe):
 #   ALLOW_CPU_ADAPTER=1 ARCH=simple SIZE=64 BATCHES="1 2" scripts/gpu-bench.sh /tmp/dry
 set -uo pipefail
@@ -106,7 +112,7 @@ fi
 # manifest pointing at it is written here.
 icd=""
 for f in /usr/share/vulkan/icd.d/nvidia_icd*.json /etc/vulkan/icd.d/nvidia_icd*.json \
-    /usr/local/share/vulkan/icd.d/nvidia_icd*.json; do
+    /usr/local/share/vulkan/icd.d/nvidia_icd*.json /usr/local/nvidia/share/vulkan/icd.d/nvidia_icd*.json; do
     if [ -e "$f" ]; then
         icd="$f"
         break
@@ -144,6 +150,37 @@ if [ -z "$bin" ] && [ -x "$root/target/release/resnet" ]; then
     bin="$root/target/release/resnet"
 fi
 budget_end=$((SECONDS + ${BUDGET_S:-450}))
+
+# --- the adapter, and the GPU's logits against the CPU reference -------------------------------
+log "resnet info"
+wgpu_ok=0
+if [ -n "$bin" ] && run info 60 "$bin" info; then
+    tee -a "$results/run.log" <"$results/info.out"
+    if grep -q '^type: *Cpu' "$results/info.out" && [ "${ALLOW_CPU_ADAPTER:-0}" != 1 ]; then
+        echo "the adapter is a CPU driver, not the GPU" | tee -a "$results/run.log"
+        failures+=("resnet-wgpu: no GPU adapter (see info.out)")
+    else
+        wgpu_ok=1
+    fi
+else
+    failures+=("resnet-wgpu: no binary or no adapter")
+fi
+if [ "$wgpu_ok" -ne 1 ]; then
+    # Stop before the long steps: what the Vulkan setup looked like, for the next try.
+    {
+        echo "binary: ${bin:-none}; LD_LIBRARY_PATH=${LD_LIBRARY_PATH:-}; VK_DRIVER_FILES=${VK_DRIVER_FILES:-}"
+        ls -l /usr/share/vulkan/icd.d /etc/vulkan/icd.d /usr/local/nvidia/share/vulkan/icd.d 2>&1
+        ldconfig -p 2>/dev/null | grep -E 'libvulkan|nvidia' | head -n 20
+        tail -n 20 "$results/info.err" 2>/dev/null
+    } | tee -a "$results/run.log"
+    printf '%s\n' "${failures[@]}" | tee -a "$results/run.log"
+    exit 2
+fi
+for prec in f32 f16; do
+    log "resnet verify $arch batch ${batches[0]} $prec (GPU against the CPU reference)"
+    run "verify-$prec" 90 "$bin" verify --arch "$arch" --batch "${batches[0]}" --height "$size" \
+        --width "$size" --precision "$prec" --runs 1 --json && cat "$results/verify-$prec.out"
+done
 
 # --- PyTorch ------------------------------------------------------------------------------------
 log "torchvision $arch (eval), CUDA events after warm-up"
@@ -193,20 +230,6 @@ PY
 run torch 150 "$python" "$results/torch_bench.py" && cat "$results/torch.out"
 
 # --- resnet-wgpu --------------------------------------------------------------------------------
-wgpu_ok=0
-if [ -n "$bin" ] && run info 60 "$bin" info; then
-    tee -a "$results/run.log" <"$results/info.out"
-    if grep -q '^type: *Cpu' "$results/info.out" && [ "${ALLOW_CPU_ADAPTER:-0}" != 1 ]; then
-        echo "the adapter is a CPU driver, not the GPU: skipping resnet-wgpu runs" |
-            tee -a "$results/run.log"
-        failures+=("resnet-wgpu: no GPU adapter (see info.out)")
-    else
-        wgpu_ok=1
-    fi
-else
-    failures+=("resnet-wgpu: no binary or no adapter")
-fi
-
 # The tune cache of this run only: absent until step 6, so steps 3-5 run the heuristic.
 export RESNET_TUNE_CACHE="$results/tune.json"
 rm -f "$RESNET_TUNE_CACHE"
@@ -236,11 +259,18 @@ if [ "$wgpu_ok" -eq 1 ]; then
     log "resnet profile $arch batch $last (JSON and SVG chart)"
     run "profile-b$last" 60 "$bin" profile --arch "$arch" --batch "$last" --runs 3 --no-peak \
         --height "$size" --width "$size" --json --out "$results/profile-$arch-b$last.svg"
+    if [ -n "${PEER_BURN_BIN:-}" ]; then
+        log "peer harness: burn's wgpu backend and resnet-wgpu, batch $first f32, end to end"
+        run "peer-burn-b$first" 150 "$PEER_BURN_BIN" --arch resnet18,resnet50 --batch "$first" \
+            --iters 20 --warmup 3 --json "$results/peer-burn-b$first.json" &&
+            cat "$results/peer-burn-b$first.out"
+    fi
     tuned=("$first")
     [ "$last" != "$first" ] && tuned+=("$last")
     for batch in "${tuned[@]}"; do
         log "resnet tune $arch batch $batch f32, then bench and profile with the tuned kernels"
-        if run "tune-b$batch" 150 "$bin" tune --arch "$arch" --batch "$batch" --iters 5 \
+        if run "tune-b$batch" 150 "$bin" tune --arch "$arch" --batch "$batch" \
+            --iters $((batch >= 64 ? 3 : 5)) \
             --height "$size" --width "$size"; then
             cat "$results/tune-b$batch.out"
             run "wgpu-b$batch-f32-tuned" 45 "$bin" bench --arch "$arch" --batch "$batch" \
@@ -311,6 +341,11 @@ for batch in sorted({batches[0], batches[-1]}):
               f"{fmt(lat)} ms, p90 {fmt(tuned.get('latency_ms_p90'))} ms, GPU {fmt(tuned.get('gpu_ms'))} ms, "
               f"{fmt(tuned.get('images_per_s'), '{:.0f}')} images/s; heuristic {fmt(base)} ms "
               f"(tuned / heuristic {fmt(lat / base if lat and base else None)})  ")
+peer = d / f"peer-burn-b{batches[0]}.out"
+if peer.exists() and peer.read_text().strip():
+    print(f"\nPeer harness (peers/burn), batch {batches[0]} f32, end to end:\n\n```")
+    print(peer.read_text().rstrip())
+    print("```")
 PY
 
 if [ "${#failures[@]}" -gt 0 ]; then

@@ -27,6 +27,13 @@ impl Timing {
 }
 
 /// A query set for `passes` timed passes and the buffers to read it back.
+/// Whether passes are timed by timestamp queries: the device has them and `RESNET_TIMESTAMPS`
+/// is not `0`.
+pub(crate) fn timestamps_enabled(features: wgpu::Features) -> bool {
+    let disabled = std::env::var("RESNET_TIMESTAMPS").is_ok_and(|v| v == "0");
+    !disabled && features.contains(wgpu::Features::TIMESTAMP_QUERY)
+}
+
 pub(crate) struct PassTimer {
     pub query_set: wgpu::QuerySet,
     resolve: wgpu::Buffer,
@@ -37,8 +44,7 @@ pub(crate) struct PassTimer {
 impl PassTimer {
     /// `None` when the device has no timestamp queries.
     pub fn new(ctx: &Context, passes: usize) -> Result<Option<Self>> {
-        let disabled = std::env::var("RESNET_TIMESTAMPS").is_ok_and(|v| v == "0");
-        if disabled || !ctx.features.contains(wgpu::Features::TIMESTAMP_QUERY) {
+        if !timestamps_enabled(ctx.features) {
             return Ok(None);
         }
         let queries = 2 * passes.max(1);

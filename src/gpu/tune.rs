@@ -16,6 +16,7 @@ use super::context::Engine;
 use super::executor::Model;
 use super::kernels::conv::ConvVariant;
 use super::profile::median;
+use super::timer::timestamps_enabled;
 use crate::compare::compare;
 use crate::cpu::CpuModel;
 use crate::error::{Error, Result};
@@ -133,7 +134,9 @@ fn save_choices(engine: &Engine, new: &[(String, ConvVariant)]) -> Result<PathBu
 #[derive(Clone, Debug)]
 pub struct Candidate {
     pub variant: ConvVariant,
-    /// Median milliseconds (one conv plus the input conversion and readback it needs).
+    /// Median milliseconds of the conv: the GPU time of its dispatches (all of them, a split K's
+    /// reduce pass and Winograd's transforms included) where the adapter has timestamp queries,
+    /// else the wall clock of one whole call (upload, conv, readback).
     pub ms: f64,
     /// `max |Δ| / max |reference|` against the CPU reference.
     pub rel_err: f64,
@@ -147,6 +150,18 @@ pub struct LayerTuning {
     pub layer: String,
     pub chosen: ConvVariant,
     pub candidates: Vec<Candidate>,
+}
+
+/// One measurement of a one-conv model on `input`, in milliseconds. With timestamps the upload,
+/// the input's layout conversion and the readback stay out: at a batch of 64 on a discrete GPU
+/// they take longer than the conv itself and would hide the differences between candidates.
+fn conv_ms(model: &Model, input: &Tensor, timestamps: bool) -> Result<f64> {
+    if timestamps {
+        return Ok(model.profile(input, 1)?.conv_work().1 * 1e3);
+    }
+    let t = Instant::now();
+    model.infer(input)?;
+    Ok(t.elapsed().as_secs_f64() * 1e3)
 }
 
 fn one_conv_graph(conv: &Conv2d, weight: &[f32], bias: &[f32], relu: bool) -> Graph {
@@ -196,6 +211,7 @@ pub fn tune(
     let shapes = graph.shapes(h, w)?;
     let mut seen = std::collections::HashSet::new();
     let mut out = Vec::new();
+    let timestamps = timestamps_enabled(engine.features());
     for node in graph.nodes() {
         let Op::Conv {
             conv,
@@ -232,9 +248,7 @@ pub fn tune(
             loaded.push((variant, model, cmp));
         }
         let medians = interleaved_medians(loaded.len(), iters.max(1), |i| {
-            let t = Instant::now();
-            loaded[i].1.infer(&input)?;
-            Ok(t.elapsed().as_secs_f64() * 1e3)
+            conv_ms(&loaded[i].1, &input, timestamps)
         })?;
         let candidates: Vec<Candidate> = loaded
             .iter()

@@ -32,7 +32,7 @@ pub fn run(cli: &Cli, a: &TuneArgs) -> Result<()> {
     let e = engine(cli)?;
     let layers = tune(&e, &graph, a.batch, h, w, a.iters)?;
     println!(
-        "{:<28} {:<14} candidates (median ms, rel. error vs CPU)",
+        "{:<28} {:<14} candidates (median ms of the conv, rel. error vs CPU)",
         "layer", "chosen"
     );
     for l in &layers {
@@ -42,7 +42,7 @@ pub fn run(cli: &Cli, a: &TuneArgs) -> Result<()> {
             .map(|c| {
                 let mark = if c.verified { "" } else { " REJECTED" };
                 format!(
-                    "{} {:.2} ms ({:.1e}){mark}",
+                    "{} {:.4} ms ({:.1e}){mark}",
                     c.variant.name(),
                     c.ms,
                     c.rel_err

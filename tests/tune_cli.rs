@@ -1,0 +1,159 @@
+//! `resnet tune` through the binary on a small network: every distinct conv shape gets a row,
+//! each row's choice is the fastest of the candidates that agreed with the CPU reference, the
+//! cache file holds the choices under this adapter's key, and a model given the cached choices
+//! as the CLI gives them ([`load_choices`] into [`ModelOptions::tuned`]) runs them (checked
+//! twice: with tune's choices, then with a cache rewritten to a variant the heuristic never
+//! picks).
+//!
+//! One test in this file: it sets `RESNET_TUNE_CACHE` for its own process.
+
+use std::collections::BTreeMap;
+use std::process::Command;
+
+use resnet_wgpu::gpu::kernels::conv::ConvVariant;
+use resnet_wgpu::gpu::tune::{adapter_key, load_choices};
+use resnet_wgpu::{load_graph, Architecture, BuildOptions, Engine, Model, ModelOptions, Weights};
+
+/// One row of tune's table: layer, chosen variant, and each candidate's name, milliseconds
+/// and whether it was rejected.
+struct Row {
+    layer: String,
+    chosen: String,
+    candidates: Vec<(String, f64, bool)>,
+}
+
+fn parse_rows(stdout: &str) -> Vec<Row> {
+    stdout
+        .lines()
+        .skip(1)
+        .take_while(|l| !l.contains("shapes cached in"))
+        .map(|line| {
+            let mut words = line.split_whitespace();
+            let layer = words.next().expect("layer name").to_string();
+            let chosen = words.next().expect("chosen variant").to_string();
+            let rest: Vec<&str> = words.collect();
+            let candidates = rest
+                .join(" ")
+                .split(", ")
+                .map(|c| {
+                    let parts: Vec<&str> = c.split_whitespace().collect();
+                    assert!(
+                        parts.len() >= 4 && parts[2] == "ms",
+                        "candidate `{c}` in `{line}`"
+                    );
+                    let ms: f64 = parts[1]
+                        .parse()
+                        .unwrap_or_else(|e| panic!("`{}` in `{line}`: {e}", parts[1]));
+                    (parts[0].to_string(), ms, c.ends_with("REJECTED"))
+                })
+                .collect();
+            Row {
+                layer,
+                chosen,
+                candidates,
+            }
+        })
+        .collect()
+}
+
+fn variants_of_a_new_model(engine: &Engine) -> BTreeMap<String, ConvVariant> {
+    let graph = load_graph(
+        Architecture::Simple,
+        &Weights::Random(1),
+        BuildOptions::default(),
+    )
+    .expect("simple graph");
+    let options = ModelOptions {
+        tuned: load_choices(engine),
+        ..ModelOptions::default()
+    };
+    let model = Model::with_options(engine, graph, options).expect("model");
+    model
+        .conv_variants(1, 16, 16)
+        .expect("conv variants")
+        .into_iter()
+        .collect()
+}
+
+#[test]
+fn tune_caches_the_fastest_verified_variant_of_each_shape_and_models_run_it() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let cache = dir.path().join("tune.json");
+    let out = Command::new(env!("CARGO_BIN_EXE_resnet"))
+        .args([
+            "tune", "--arch", "simple", "--height", "16", "--width", "16",
+        ])
+        .args(["--iters", "1"])
+        .env("RESNET_TUNE_CACHE", &cache)
+        .output()
+        .expect("running resnet tune");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "resnet tune failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let rows = parse_rows(&stdout);
+    // The simple network: the stem and one 3×3 shape shared by both convs of its blocks.
+    assert_eq!(rows.len(), 2, "one row per distinct conv shape:\n{stdout}");
+    assert!(
+        stdout.contains(&format!("{} shapes cached in", rows.len())),
+        "{stdout}"
+    );
+    for row in &rows {
+        assert!(row.candidates.len() >= 2, "{} has one candidate", row.layer);
+        let fastest = row
+            .candidates
+            .iter()
+            .filter(|c| !c.2)
+            .min_by(|a, b| a.1.total_cmp(&b.1))
+            .expect("a verified candidate");
+        assert_eq!(
+            row.chosen, fastest.0,
+            "{}: not the fastest verified",
+            row.layer
+        );
+        assert!(
+            row.candidates.iter().all(|c| c.1 > 0.0 && c.1.is_finite()),
+            "{}: a time that is not positive",
+            row.layer
+        );
+    }
+
+    // The cache: this adapter's key, one entry per row, the rows' choices.
+    let engine = Engine::new().expect("these tests need a GPU adapter");
+    let text = std::fs::read_to_string(&cache).expect("tune wrote its cache");
+    let mut file: BTreeMap<String, BTreeMap<String, String>> =
+        serde_json::from_str(&text).expect("cache is JSON");
+    let key = adapter_key(&engine);
+    let entries = file
+        .get(&key)
+        .unwrap_or_else(|| panic!("no `{key}` in {text}"));
+    let mut cached: Vec<&str> = entries.values().map(String::as_str).collect();
+    let mut chosen: Vec<&str> = rows.iter().map(|r| r.chosen.as_str()).collect();
+    cached.sort_unstable();
+    chosen.sort_unstable();
+    assert_eq!(cached, chosen, "{text}");
+
+    // A model built now runs the tuned variants ...
+    std::env::set_var("RESNET_TUNE_CACHE", &cache);
+    let variants = variants_of_a_new_model(&engine);
+    for row in &rows {
+        assert_eq!(
+            variants[&row.layer].name(),
+            row.chosen,
+            "{} does not run its tuned variant",
+            row.layer
+        );
+    }
+    // ... and follows the cache, not the heuristic: every shape rewritten to `direct`.
+    for v in file.get_mut(&key).expect("adapter entry").values_mut() {
+        *v = ConvVariant::Direct.name().to_string();
+    }
+    std::fs::write(&cache, serde_json::to_string(&file).expect("JSON")).expect("rewrite cache");
+    let heuristic_free = variants_of_a_new_model(&engine);
+    assert!(
+        heuristic_free.values().all(|v| *v == ConvVariant::Direct),
+        "{heuristic_free:?}"
+    );
+}

@@ -195,6 +195,60 @@ fn interleaved_medians(
     Ok(times.iter().map(|t| median(t)).collect())
 }
 
+/// One distinct conv shape to tune: its cache key, the first layer with it, the conv as the
+/// executor sees it (stem input padded), a one-conv network of it and a seeded input.
+struct LayerCase {
+    key: String,
+    layer: String,
+    conv: Conv2d,
+    graph: Graph,
+    input: Tensor,
+}
+
+/// The distinct conv shapes of `graph` at `batch × h × w`, in order of first use. Keys and
+/// candidates follow the executor's view of its convs (after the stem's input is padded to 4
+/// channels); each one-conv network is built from the unpadded conv, so that it pads its own
+/// input as the whole network does and runs the same kernels (the stem's 16-pixel tile is
+/// then the build that leaves out the padding channel, as in the network).
+fn layer_cases(graph: &Graph, batch: usize, h: usize, w: usize) -> Result<Vec<LayerCase>> {
+    let mut padded = graph.clone();
+    crate::model::passes::pad_input_channels(&mut padded);
+    let shapes = padded.shapes(h, w)?;
+    let mut seen = std::collections::HashSet::new();
+    let mut cases = Vec::new();
+    for (node, unpadded) in padded.nodes().zip(graph.nodes()) {
+        let (
+            Op::Conv { conv, .. },
+            Op::Conv {
+                conv: data_conv,
+                weight,
+                bias,
+                relu,
+            },
+        ) = (&node.op, &unpadded.op)
+        else {
+            continue;
+        };
+        let x = shapes[node.inputs[0]];
+        let key = shape_key(conv, batch, x.h, x.w);
+        if !seen.insert(key.clone()) {
+            continue;
+        }
+        let c = data_conv.in_c;
+        cases.push(LayerCase {
+            key,
+            layer: node.name.clone(),
+            conv: *conv,
+            graph: one_conv_graph(data_conv, weight, bias, *relu),
+            input: Tensor::new(
+                vec![batch, c, x.h, x.w],
+                random_input(17, batch * c * x.h * x.w),
+            ),
+        });
+    }
+    Ok(cases)
+}
+
 /// Tunes every distinct conv shape of `graph` for `batch` inputs of `h × w`, caches the
 /// choices and returns what was measured.
 pub fn tune(
@@ -205,33 +259,16 @@ pub fn tune(
     w: usize,
     iters: usize,
 ) -> Result<Vec<LayerTuning>> {
-    // Tune the convs as the executor will run them.
-    let mut graph = graph.clone();
-    crate::model::passes::pad_input_channels(&mut graph);
-    let shapes = graph.shapes(h, w)?;
-    let mut seen = std::collections::HashSet::new();
-    let mut out = Vec::new();
     let timestamps = timestamps_enabled(engine.features());
-    for node in graph.nodes() {
-        let Op::Conv {
-            conv,
-            weight,
-            bias,
-            relu,
-        } = &node.op
-        else {
-            continue;
-        };
-        let x = shapes[node.inputs[0]];
-        let key = shape_key(conv, batch, x.h, x.w);
-        if !seen.insert(key.clone()) {
-            continue;
-        }
-        let g = one_conv_graph(conv, weight, bias, *relu);
-        let input = Tensor::new(
-            vec![batch, conv.in_c, x.h, x.w],
-            random_input(17, batch * x.len()),
-        );
+    let mut out = Vec::new();
+    for LayerCase {
+        key,
+        layer,
+        conv,
+        graph: g,
+        input,
+    } in layer_cases(graph, batch, h, w)?
+    {
         let reference = CpuModel::new(g.clone()).infer(&input)?;
         // Every candidate is loaded and checked first, then timed in interleaved rounds, so
         // that a machine whose speed drifts (shared hosts do, by 20 % within seconds) slows
@@ -241,7 +278,7 @@ pub fn tune(
         let mut loaded = Vec::new();
         for variant in ConvVariant::ALL
             .into_iter()
-            .filter(|v| v.runs_on(conv, engine.conv_caps()))
+            .filter(|v| v.runs_on(&conv, engine.conv_caps()))
         {
             let model = Model::with_variant(engine, g.clone(), variant)?;
             let cmp = compare(&model.infer(&input)?, &reference);
@@ -266,12 +303,12 @@ pub fn tune(
             .min_by(|a, b| a.ms.total_cmp(&b.ms))
             .map(|c| c.variant)
             .ok_or_else(|| Error::Gpu {
-                during: format!("tuning layer `{}`", node.name),
+                during: format!("tuning layer `{layer}`"),
                 message: "no conv variant agreed with the CPU reference".into(),
             })?;
         out.push(LayerTuning {
             key,
-            layer: node.name.clone(),
+            layer,
             chosen,
             candidates,
         });
@@ -299,6 +336,33 @@ mod tests {
         .unwrap();
         assert_eq!(order, [0, 1, 2, 1, 2, 0, 2, 0, 1, 0, 1, 2, 1, 2, 0]);
         assert_eq!(medians, [3.0, 13.0, 23.0]);
+    }
+
+    #[test]
+    fn layers_are_tuned_as_the_network_runs_them_the_stem_on_its_padded_input() {
+        let graph = crate::loader::load_graph(
+            crate::model::Architecture::ImageNet(18),
+            &crate::loader::Weights::Random(1),
+            crate::model::BuildOptions::default(),
+        )
+        .unwrap();
+        let cases = layer_cases(&graph, 2, 64, 64).unwrap();
+        // The stem, layer1's 3×3, and per later stage its strided 3×3, 3×3 and downsample.
+        assert_eq!(cases.len(), 11);
+        let stem = &cases[0];
+        assert_eq!(stem.layer, "conv1");
+        assert_eq!(stem.key, "cin4_cout64_k7x7_s2x2_p3-3-3-3_n2_64x64");
+        assert_eq!(
+            (stem.conv.in_c, stem.input.shape.clone()),
+            (4, vec![2, 3, 64, 64])
+        );
+        // The one-conv network pads its input as the whole network does.
+        let mut one = stem.graph.clone();
+        assert!(crate::model::passes::pad_input_channels(&mut one));
+        assert!(crate::model::passes::padded_input(&one).is_some());
+        let layer4 = cases.iter().find(|c| c.layer == "layer4.0.conv1").unwrap();
+        assert_eq!(layer4.key, "cin256_cout512_k3x3_s2x2_p1-1-1-1_n2_4x4");
+        assert_eq!(layer4.input.shape, vec![2, 256, 4, 4]);
     }
 
     #[test]

@@ -341,6 +341,12 @@ for batch in sorted({batches[0], batches[-1]}):
               f"{fmt(lat)} ms, p90 {fmt(tuned.get('latency_ms_p90'))} ms, GPU {fmt(tuned.get('gpu_ms'))} ms, "
               f"{fmt(tuned.get('images_per_s'), '{:.0f}')} images/s; heuristic {fmt(base)} ms "
               f"(tuned / heuristic {fmt(lat / base if lat and base else None)})  ")
+for prec in ("f32", "f16"):
+    v = load(f"verify-{prec}")
+    if v:
+        print(f"`resnet verify` {prec}, batch {batches[0]}: max |Δ| / max |logit| "
+              f"{fmt(v.get('max_rel_err'), '{:.1e}')}, top-1 agreement "
+              f"{fmt(v.get('top1_agreement'), '{:.2f}')} (GPU against the CPU reference)  ")
 peer = d / f"peer-burn-b{batches[0]}.out"
 if peer.exists() and peer.read_text().strip():
     print(f"\nPeer harness (peers/burn), batch {batches[0]} f32, end to end:\n\n```")

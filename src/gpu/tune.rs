@@ -153,8 +153,9 @@ pub struct LayerTuning {
 }
 
 /// One measurement of a one-conv model on `input`, in milliseconds. With timestamps the upload,
-/// the input's layout conversion and the readback stay out: at a batch of 64 on a discrete GPU
-/// they take longer than the conv itself and would hide the differences between candidates.
+/// the input's layout conversion and the readback stay out: at a batch of 64 a 56² layer's
+/// activations are about 200 MB each way, which on a discrete GPU's bus would outweigh the
+/// conv and hide the differences between candidates.
 fn conv_ms(model: &Model, input: &Tensor, timestamps: bool) -> Result<f64> {
     if timestamps {
         return Ok(model.profile(input, 1)?.conv_work().1 * 1e3);
@@ -196,13 +197,23 @@ fn interleaved_medians(
 }
 
 /// One distinct conv shape to tune: its cache key, the first layer with it, the conv as the
-/// executor sees it (stem input padded), a one-conv network of it and a seeded input.
+/// executor sees it (stem input padded), a one-conv network of it and the NCHW shape of its
+/// input.
 struct LayerCase {
     key: String,
     layer: String,
     conv: Conv2d,
     graph: Graph,
-    input: Tensor,
+    input_shape: Vec<usize>,
+}
+
+impl LayerCase {
+    /// The seeded input the candidates run on (made when the case is tuned: at large batches
+    /// the inputs of all cases together would take gigabytes).
+    fn input(&self) -> Tensor {
+        let len = self.input_shape.iter().product();
+        Tensor::new(self.input_shape.clone(), random_input(17, len))
+    }
 }
 
 /// The distinct conv shapes of `graph` at `batch × h × w`, in order of first use. Keys and
@@ -234,16 +245,12 @@ fn layer_cases(graph: &Graph, batch: usize, h: usize, w: usize) -> Result<Vec<La
         if !seen.insert(key.clone()) {
             continue;
         }
-        let c = data_conv.in_c;
         cases.push(LayerCase {
             key,
             layer: node.name.clone(),
             conv: *conv,
             graph: one_conv_graph(data_conv, weight, bias, *relu),
-            input: Tensor::new(
-                vec![batch, c, x.h, x.w],
-                random_input(17, batch * c * x.h * x.w),
-            ),
+            input_shape: vec![batch, data_conv.in_c, x.h, x.w],
         });
     }
     Ok(cases)
@@ -261,14 +268,15 @@ pub fn tune(
 ) -> Result<Vec<LayerTuning>> {
     let timestamps = timestamps_enabled(engine.features());
     let mut out = Vec::new();
-    for LayerCase {
-        key,
-        layer,
-        conv,
-        graph: g,
-        input,
-    } in layer_cases(graph, batch, h, w)?
-    {
+    for case in layer_cases(graph, batch, h, w)? {
+        let input = case.input();
+        let LayerCase {
+            key,
+            layer,
+            conv,
+            graph: g,
+            ..
+        } = case;
         let reference = CpuModel::new(g.clone()).infer(&input)?;
         // Every candidate is loaded and checked first, then timed in interleaved rounds, so
         // that a machine whose speed drifts (shared hosts do, by 20 % within seconds) slows
@@ -353,16 +361,17 @@ mod tests {
         assert_eq!(stem.layer, "conv1");
         assert_eq!(stem.key, "cin4_cout64_k7x7_s2x2_p3-3-3-3_n2_64x64");
         assert_eq!(
-            (stem.conv.in_c, stem.input.shape.clone()),
+            (stem.conv.in_c, stem.input_shape.clone()),
             (4, vec![2, 3, 64, 64])
         );
+        assert_eq!(stem.input().data.len(), 2 * 3 * 64 * 64);
         // The one-conv network pads its input as the whole network does.
         let mut one = stem.graph.clone();
         assert!(crate::model::passes::pad_input_channels(&mut one));
         assert!(crate::model::passes::padded_input(&one).is_some());
         let layer4 = cases.iter().find(|c| c.layer == "layer4.0.conv1").unwrap();
         assert_eq!(layer4.key, "cin256_cout512_k3x3_s2x2_p1-1-1-1_n2_4x4");
-        assert_eq!(layer4.input.shape, vec![2, 256, 4, 4]);
+        assert_eq!(layer4.input_shape, vec![2, 256, 4, 4]);
     }
 
     #[test]

@@ -40,6 +40,7 @@
 #                      would; 0 for plain eager defaults
 #   BUDGET_S           seconds for all measurements (default 450; the build is extra)
 #   PEER_BURN_BIN      a prebuilt peer harness (peers/burn: `cargo build --release` there)
+#   PEER_ITERS         its timed rounds (default 20)
 # For a dry run of the script itself on a machine without the GPU (e.g. on lavapipe):
 #   ALLOW_CPU_ADAPTER=1 ARCH=simple SIZE=64 BATCHES="1 2" scripts/gpu-bench.sh /tmp/dry
 set -uo pipefail
@@ -262,7 +263,7 @@ if [ "$wgpu_ok" -eq 1 ]; then
     if [ -n "${PEER_BURN_BIN:-}" ]; then
         log "peer harness: burn's wgpu backend and resnet-wgpu, batch $first f32, end to end"
         run "peer-burn-b$first" 150 "$PEER_BURN_BIN" --arch resnet18,resnet50 --batch "$first" \
-            --iters 20 --warmup 3 --json "$results/peer-burn-b$first.json" &&
+            --iters "${PEER_ITERS:-20}" --warmup 3 --json "$results/peer-burn-b$first.json" &&
             cat "$results/peer-burn-b$first.out"
     fi
     tuned=("$first")

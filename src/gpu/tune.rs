@@ -156,9 +156,27 @@ pub struct LayerTuning {
 /// the input's layout conversion and the readback stay out: at a batch of 64 a 56² layer's
 /// activations are about 200 MB each way, which on a discrete GPU's bus would outweigh the
 /// conv and hide the differences between candidates.
+///
+/// A batch that runs in chunks (its activations over the device's binding limit) is timed by
+/// one chunk's worth of its images, scaled to the whole batch.
 fn conv_ms(model: &Model, input: &Tensor, timestamps: bool) -> Result<f64> {
     if timestamps {
-        return Ok(model.profile(input, 1)?.conv_work().1 * 1e3);
+        let [n, c, h, w] = input.shape[..] else {
+            return Err(Error::InvalidInput(format!(
+                "tuning input of shape {:?}: expected NCHW",
+                input.shape
+            )));
+        };
+        let chunk = model.chunk_size(n, h, w)?;
+        if chunk >= n {
+            return Ok(model.profile(input, 1)?.conv_work().1 * 1e3);
+        }
+        let part = Tensor::new(
+            vec![chunk, c, h, w],
+            input.data[..chunk * c * h * w].to_vec(),
+        );
+        let ms = model.profile(&part, 1)?.conv_work().1 * 1e3;
+        return Ok(ms * n as f64 / chunk as f64);
     }
     let t = Instant::now();
     model.infer(input)?;

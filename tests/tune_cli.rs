@@ -1,6 +1,7 @@
 //! `resnet tune` through the binary on a small network: every distinct conv shape gets a row,
-//! each row's choice is the fastest of the candidates that agreed with the CPU reference, the
-//! cache file holds the choices under this adapter's key, and a model given the cached choices
+//! each row's choice is the fastest of the candidates that agreed with the CPU reference, its
+//! heuristic column is what a model without a cache runs, the summary line sums the chosen and
+//! the heuristic's times over the rows, the cache file holds the choices under this adapter's key, and a model given the cached choices
 //! as the CLI gives them ([`load_choices`] into [`ModelOptions::tuned`]) runs them (checked
 //! twice: with tune's choices, then with a cache rewritten to a variant the heuristic never
 //! picks).
@@ -14,23 +15,35 @@ use resnet_wgpu::gpu::kernels::conv::ConvVariant;
 use resnet_wgpu::gpu::tune::{adapter_key, load_choices};
 use resnet_wgpu::{load_graph, Architecture, BuildOptions, Engine, Model, ModelOptions, Weights};
 
-/// One row of tune's table: layer, chosen variant, and each candidate's name, milliseconds
-/// and whether it was rejected.
+/// One row of tune's table: layer, chosen variant, the heuristic's variant, and each
+/// candidate's name, milliseconds and whether it was rejected.
 struct Row {
     layer: String,
     chosen: String,
+    heuristic: String,
     candidates: Vec<(String, f64, bool)>,
+}
+
+impl Row {
+    fn ms_of(&self, variant: &str) -> f64 {
+        self.candidates
+            .iter()
+            .find(|c| c.0 == variant)
+            .unwrap_or_else(|| panic!("{}: no candidate {variant}", self.layer))
+            .1
+    }
 }
 
 fn parse_rows(stdout: &str) -> Vec<Row> {
     stdout
         .lines()
         .skip(1)
-        .take_while(|l| !l.contains("shapes cached in"))
+        .take_while(|l| !l.contains("shapes differ from the heuristic"))
         .map(|line| {
             let mut words = line.split_whitespace();
             let layer = words.next().expect("layer name").to_string();
             let chosen = words.next().expect("chosen variant").to_string();
+            let heuristic = words.next().expect("heuristic variant").to_string();
             let rest: Vec<&str> = words.collect();
             let candidates = rest
                 .join(" ")
@@ -50,12 +63,15 @@ fn parse_rows(stdout: &str) -> Vec<Row> {
             Row {
                 layer,
                 chosen,
+                heuristic,
                 candidates,
             }
         })
         .collect()
 }
 
+/// The conv variants by layer of a simple network given the cache's choices (none when no
+/// cache is set).
 fn variants_of_a_new_model(engine: &Engine) -> BTreeMap<String, ConvVariant> {
     let graph = load_graph(
         Architecture::Simple,
@@ -134,6 +150,45 @@ fn tune_caches_the_fastest_verified_variant_of_each_shape_and_models_run_it() {
     cached.sort_unstable();
     chosen.sort_unstable();
     assert_eq!(cached, chosen, "{text}");
+
+    // The heuristic column: what a model runs without a cache.
+    std::env::set_var("RESNET_TUNE_CACHE", dir.path().join("none.json"));
+    let untuned = variants_of_a_new_model(&engine);
+    for row in &rows {
+        assert_eq!(untuned[&row.layer].name(), row.heuristic, "{}", row.layer);
+    }
+    // The summary line: the sums of the chosen and the heuristic's times over the rows.
+    let summary = stdout
+        .lines()
+        .find(|l| l.contains("shapes differ from the heuristic"))
+        .expect("a summary line");
+    let differ = rows.iter().filter(|r| r.chosen != r.heuristic).count();
+    assert!(
+        summary.starts_with(&format!("{differ} of {} shapes differ", rows.len())),
+        "{summary}"
+    );
+    let after = |label: &str| -> f64 {
+        let rest = &summary[summary.find(label).expect(label) + label.len()..];
+        rest.split_whitespace()
+            .next()
+            .and_then(|v| v.trim_end_matches(')').parse().ok())
+            .unwrap_or_else(|| panic!("no number after `{label}` in {summary}"))
+    };
+    let chosen_sum: f64 = rows.iter().map(|r| r.ms_of(&r.chosen)).sum();
+    let heuristic_sum: f64 = rows.iter().map(|r| r.ms_of(&r.heuristic)).sum();
+    assert!((after("chosen ") - chosen_sum).abs() < 1e-3, "{summary}");
+    assert!(
+        (after("heuristic ") - heuristic_sum).abs() < 1e-3,
+        "{summary}"
+    );
+    // Each chosen time is the least verified one, so the ratio is at most 1 wherever the
+    // heuristic's variant agreed with the reference.
+    let heuristic_verified = rows
+        .iter()
+        .all(|r| r.candidates.iter().any(|c| c.0 == r.heuristic && !c.2));
+    if heuristic_verified {
+        assert!(after("chosen / heuristic ") <= 1.0005, "{summary}");
+    }
 
     // A model built now runs the tuned variants ...
     std::env::set_var("RESNET_TUNE_CACHE", &cache);

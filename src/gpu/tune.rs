@@ -149,7 +149,19 @@ pub struct LayerTuning {
     pub key: String,
     pub layer: String,
     pub chosen: ConvVariant,
+    /// The variant the per-device heuristic gives this layer without a cache entry.
+    pub heuristic: ConvVariant,
     pub candidates: Vec<Candidate>,
+}
+
+impl LayerTuning {
+    /// The measured time of `variant` on this layer, if it was a candidate.
+    pub fn ms_of(&self, variant: ConvVariant) -> Option<f64> {
+        self.candidates
+            .iter()
+            .find(|c| c.variant == variant)
+            .map(|c| c.ms)
+    }
 }
 
 /// One measurement of a one-conv model on `input`, in milliseconds. With timestamps the upload,
@@ -181,6 +193,22 @@ fn conv_ms(model: &Model, input: &Tensor, timestamps: bool) -> Result<f64> {
     let t = Instant::now();
     model.infer(input)?;
     Ok(t.elapsed().as_secs_f64() * 1e3)
+}
+
+/// The variant a model without tuned choices runs the one-conv network `g` with on `input`.
+fn heuristic_variant(engine: &Engine, g: &Graph, input: &Tensor) -> Result<ConvVariant> {
+    let [n, _, h, w] = input.shape[..] else {
+        return Err(Error::InvalidInput(format!(
+            "tuning input of shape {:?}: expected NCHW",
+            input.shape
+        )));
+    };
+    let variants = Model::new(engine, g.clone())?.conv_variants(n, h, w)?;
+    variants
+        .into_iter()
+        .map(|(_, v)| v)
+        .next()
+        .ok_or_else(|| Error::InvalidInput("a one-conv network without its conv".into()))
 }
 
 fn one_conv_graph(conv: &Conv2d, weight: &[f32], bias: &[f32], relu: bool) -> Graph {
@@ -332,10 +360,12 @@ pub fn tune(
                 during: format!("tuning layer `{layer}`"),
                 message: "no conv variant agreed with the CPU reference".into(),
             })?;
+        let heuristic = heuristic_variant(engine, &g, &input)?;
         out.push(LayerTuning {
             key,
             layer,
             chosen,
+            heuristic,
             candidates,
         });
     }

@@ -2,7 +2,7 @@
 //! verifies each against the CPU reference, and caches the fastest verified one.
 
 use clap::Args;
-use resnet_wgpu::gpu::tune::{cache_path, tune};
+use resnet_wgpu::gpu::tune::{cache_path, tune, LayerTuning};
 use resnet_wgpu::Result;
 
 use crate::{engine, Cli, ModelArgs};
@@ -32,8 +32,8 @@ pub fn run(cli: &Cli, a: &TuneArgs) -> Result<()> {
     let e = engine(cli)?;
     let layers = tune(&e, &graph, a.batch, h, w, a.iters)?;
     println!(
-        "{:<28} {:<14} candidates (median ms of the conv, rel. error vs CPU)",
-        "layer", "chosen"
+        "{:<28} {:<14} {:<14} candidates (median ms of the conv, rel. error vs CPU)",
+        "layer", "chosen", "heuristic"
     );
     for l in &layers {
         let c: Vec<String> = l
@@ -49,10 +49,45 @@ pub fn run(cli: &Cli, a: &TuneArgs) -> Result<()> {
                 )
             })
             .collect();
-        println!("{:<28} {:<14} {}", l.layer, l.chosen.name(), c.join(", "));
+        println!(
+            "{:<28} {:<14} {:<14} {}",
+            l.layer,
+            l.chosen.name(),
+            l.heuristic.name(),
+            c.join(", ")
+        );
     }
+    println!("{}", heuristic_summary(&layers));
     if let Some(p) = cache_path() {
         println!("{} shapes cached in {}", layers.len(), p.display());
     }
     Ok(())
+}
+
+/// The chosen kernels' summed time against the heuristic's over the distinct shapes (each
+/// shape once, however many layers share it).
+fn heuristic_summary(layers: &[LayerTuning]) -> String {
+    let differ = layers.iter().filter(|l| l.chosen != l.heuristic).count();
+    let (mut tuned, mut heuristic) = (0.0, 0.0);
+    for l in layers {
+        match (l.ms_of(l.chosen), l.ms_of(l.heuristic)) {
+            (Some(t), Some(h)) => {
+                tuned += t;
+                heuristic += h;
+            }
+            _ => {
+                return format!(
+                    "{differ} of {} shapes differ from the heuristic (layer `{}`: its heuristic variant {} was not a candidate)",
+                    layers.len(),
+                    l.layer,
+                    l.heuristic.name()
+                )
+            }
+        }
+    }
+    format!(
+        "{differ} of {} shapes differ from the heuristic; summed over the shapes: chosen {tuned:.4} ms, heuristic {heuristic:.4} ms (chosen / heuristic {:.3})",
+        layers.len(),
+        tuned / heuristic
+    )
 }

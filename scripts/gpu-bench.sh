@@ -342,6 +342,12 @@ for batch in sorted({batches[0], batches[-1]}):
               f"{fmt(lat)} ms, p90 {fmt(tuned.get('latency_ms_p90'))} ms, GPU {fmt(tuned.get('gpu_ms'))} ms, "
               f"{fmt(tuned.get('images_per_s'), '{:.0f}')} images/s; heuristic {fmt(base)} ms "
               f"(tuned / heuristic {fmt(lat / base if lat and base else None)})  ")
+for batch in sorted({batches[0], batches[-1]}):
+    t = d / f"tune-b{batch}.out"
+    line = next((l for l in (t.read_text().splitlines() if t.exists() else [])
+                 if "shapes differ from the heuristic" in l), None)
+    if line:
+        print(f"`resnet tune` f32 batch {batch}, per distinct conv shape: {line}  ")
 for prec in ("f32", "f16"):
     v = load(f"verify-{prec}")
     if v:

@@ -9,6 +9,7 @@
 //! One test in this file: it sets `RESNET_TUNE_CACHE` for its own process.
 
 use std::collections::BTreeMap;
+use std::path::Path;
 use std::process::Command;
 
 use resnet_wgpu::gpu::kernels::conv::ConvVariant;
@@ -91,19 +92,20 @@ fn variants_of_a_new_model(engine: &Engine) -> BTreeMap<String, ConvVariant> {
         .collect()
 }
 
-#[test]
-fn tune_caches_the_fastest_verified_variant_of_each_shape_and_models_run_it() {
-    let dir = tempfile::tempdir().expect("temp dir");
-    let cache = dir.path().join("tune.json");
+/// Runs `resnet tune` on the simple network at 16² into `cache` (candidates timed by the wall
+/// clock of whole calls when `timestamps` is false) and checks its rows: one per distinct conv
+/// shape, each choice the fastest verified candidate, every time positive.
+fn tune_rows(cache: &Path, timestamps: bool) -> (String, Vec<Row>) {
     let out = Command::new(env!("CARGO_BIN_EXE_resnet"))
         .args([
             "tune", "--arch", "simple", "--height", "16", "--width", "16",
         ])
         .args(["--iters", "1"])
-        .env("RESNET_TUNE_CACHE", &cache)
+        .env("RESNET_TUNE_CACHE", cache)
+        .env("RESNET_TIMESTAMPS", if timestamps { "1" } else { "0" })
         .output()
         .expect("running resnet tune");
-    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
     assert!(
         out.status.success(),
         "resnet tune failed: {}",
@@ -135,6 +137,16 @@ fn tune_caches_the_fastest_verified_variant_of_each_shape_and_models_run_it() {
             row.layer
         );
     }
+    (stdout, rows)
+}
+
+#[test]
+fn tune_caches_the_fastest_verified_variant_of_each_shape_and_models_run_it() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    // Timed by the wall clock (devices without timestamp queries), then by timestamps.
+    tune_rows(&dir.path().join("wall-clock.json"), false);
+    let cache = dir.path().join("tune.json");
+    let (stdout, rows) = tune_rows(&cache, true);
 
     // The cache: this adapter's key, one entry per row, the rows' choices.
     let engine = Engine::new().expect("these tests need a GPU adapter");

@@ -26,7 +26,6 @@ impl Timing {
     }
 }
 
-/// A query set for `passes` timed passes and the buffers to read it back.
 /// Whether passes are timed by timestamp queries: the device has them and `RESNET_TIMESTAMPS`
 /// is not `0`.
 pub(crate) fn timestamps_enabled(features: wgpu::Features) -> bool {
@@ -34,6 +33,7 @@ pub(crate) fn timestamps_enabled(features: wgpu::Features) -> bool {
     !disabled && features.contains(wgpu::Features::TIMESTAMP_QUERY)
 }
 
+/// A query set for `passes` timed passes and the buffers to read it back.
 pub(crate) struct PassTimer {
     pub query_set: wgpu::QuerySet,
     resolve: wgpu::Buffer,

@@ -4,8 +4,8 @@
 #   scripts/gpu-bench.sh [RESULTS_DIR]        (default: $OUT, else bench-results/<time>)
 #
 # Needs: Linux, an NVIDIA GPU and driver, python3 with torch + torchvision (CUDA). Runs within
-# about 8 minutes (BUDGET_S) and writes everything (raw JSON, logs, the profile chart, summary.md) to
-# RESULTS_DIR:
+# about 8 minutes (BUDGET_S) and writes everything (raw JSON, logs, the profile chart,
+# summary.md) to RESULTS_DIR:
 #   1. device description (nvidia-smi, `resnet info`); with no GPU adapter it stops here, after
 #      a few seconds, with what it found of the Vulkan setup in run.log;
 #      then `resnet verify` of the architecture at the first batch in f32 and f16 (the GPU's
@@ -113,7 +113,8 @@ fi
 # manifest pointing at it is written here.
 icd=""
 for f in /usr/share/vulkan/icd.d/nvidia_icd*.json /etc/vulkan/icd.d/nvidia_icd*.json \
-    /usr/local/share/vulkan/icd.d/nvidia_icd*.json /usr/local/nvidia/share/vulkan/icd.d/nvidia_icd*.json; do
+    /usr/local/share/vulkan/icd.d/nvidia_icd*.json \
+    /usr/local/nvidia/share/vulkan/icd.d/nvidia_icd*.json; do
     if [ -e "$f" ]; then
         icd="$f"
         break
@@ -231,7 +232,7 @@ PY
 run torch 150 "$python" "$results/torch_bench.py" && cat "$results/torch.out"
 
 # --- resnet-wgpu --------------------------------------------------------------------------------
-# The tune cache of this run only: absent until step 6, so steps 3-5 run the heuristic.
+# The tune cache of this run only: absent until step 7, so steps 3-6 run the heuristic.
 export RESNET_TUNE_CACHE="$results/tune.json"
 rm -f "$RESNET_TUNE_CACHE"
 # Timed runs of `resnet bench` at a batch: fewer for the large ones.

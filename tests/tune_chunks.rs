@@ -1,17 +1,31 @@
 //! `resnet_wgpu::gpu::tune::tune` on a layer whose batch runs in chunks (its output is over
-//! the device's storage-binding limit at the whole batch, under it per image): every candidate
-//! is checked and timed, and one that agreed with the CPU reference is chosen. With timestamp
-//! queries the candidates are timed by one chunk's GPU time, scaled to the batch.
+//! the device's storage-binding limit at the whole batch, under it per image). The executor
+//! picks a chunk's kernels by the chunk's size, so tune must tune and key the layer at that
+//! size: checked through the key, the tuning's batch, and a model's lookup (tune's choice, then
+//! a cache rewritten by hand).
 //!
 //! One test in this file: it sets `RESNET_TUNE_CACHE` for its own process.
 
-use resnet_wgpu::gpu::tune::tune;
+use std::collections::BTreeMap;
+
+use resnet_wgpu::gpu::kernels::conv::ConvVariant;
+use resnet_wgpu::gpu::tune::{adapter_key, load_choices, tune};
 use resnet_wgpu::model::ir::{GraphBuilder, Op};
 use resnet_wgpu::model::Conv2d;
-use resnet_wgpu::{Engine, Model};
+use resnet_wgpu::{Engine, Graph, Model, ModelOptions};
+
+/// The conv variant a model given the cache's choices runs for one image of `side`².
+fn cached_variant(engine: &Engine, graph: &Graph, side: usize) -> ConvVariant {
+    let options = ModelOptions {
+        tuned: load_choices(engine),
+        ..ModelOptions::default()
+    };
+    let model = Model::with_options(engine, graph.clone(), options).expect("model");
+    model.conv_variants(1, side, side).expect("variants")[0].1
+}
 
 #[test]
-fn a_layer_whose_batch_runs_in_chunks_is_tuned() {
+fn a_batch_that_runs_in_chunks_is_tuned_at_its_chunk_size() {
     let engine = Engine::new().expect("these tests need a GPU adapter");
     // A 1×1 conv, 4 → 64 channels: little arithmetic, large output. Side s puts one image's
     // output (64 · s² f32) at about 0.6 of the binding limit, so a batch of 2 needs 2 chunks.
@@ -30,7 +44,6 @@ fn a_layer_whose_batch_runs_in_chunks_is_tuned() {
     };
     let y = g.push("conv", op, vec![x], 64);
     let graph = g.finish(y);
-
     let model = Model::new(&engine, graph.clone()).expect("model");
     assert_eq!(
         model.chunk_size(2, side, side).expect("chunk size"),
@@ -39,10 +52,17 @@ fn a_layer_whose_batch_runs_in_chunks_is_tuned() {
     );
 
     let dir = tempfile::tempdir().expect("temp dir");
-    std::env::set_var("RESNET_TUNE_CACHE", dir.path().join("tune.json"));
+    let cache = dir.path().join("tune.json");
+    std::env::set_var("RESNET_TUNE_CACHE", &cache);
     let layers = tune(&engine, &graph, 2, side, side, 1).expect("tuning a chunked batch");
     assert_eq!(layers.len(), 1);
     let layer = &layers[0];
+    assert_eq!(layer.batch, 1);
+    assert!(
+        layer.key.ends_with(&format!("_n1_{side}x{side}")),
+        "{}",
+        layer.key
+    );
     assert!(layer.candidates.len() >= 2, "{:?}", layer.candidates);
     for c in &layer.candidates {
         assert!(c.ms.is_finite() && c.ms > 0.0, "{c:?}");
@@ -53,4 +73,18 @@ fn a_layer_whose_batch_runs_in_chunks_is_tuned() {
         .find(|c| c.variant == layer.chosen)
         .expect("the chosen variant is a candidate");
     assert!(chosen.verified, "{chosen:?}");
+
+    // The chunks of a call of 2 look the choice up under the key tune wrote ...
+    assert_eq!(cached_variant(&engine, &graph, side), layer.chosen);
+    // ... and follow that entry when it is rewritten.
+    let text = std::fs::read_to_string(&cache).expect("tune wrote its cache");
+    let mut file: BTreeMap<String, BTreeMap<String, String>> =
+        serde_json::from_str(&text).expect("cache is JSON");
+    let entry = file
+        .get_mut(&adapter_key(&engine))
+        .and_then(|e| e.get_mut(&layer.key))
+        .unwrap_or_else(|| panic!("no entry `{}` in {text}", layer.key));
+    *entry = ConvVariant::Direct.name().to_string();
+    std::fs::write(&cache, serde_json::to_string(&file).expect("JSON")).expect("rewrite cache");
+    assert_eq!(cached_variant(&engine, &graph, side), ConvVariant::Direct);
 }

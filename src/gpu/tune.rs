@@ -147,6 +147,9 @@ pub struct Candidate {
 #[derive(Clone, Debug)]
 pub struct LayerTuning {
     pub key: String,
+    /// The batch it was tuned at: the images per chunk that the network runs a call of the
+    /// requested batch in (the executor picks a chunk's kernels by the chunk's size).
+    pub batch: usize,
     pub layer: String,
     pub chosen: ConvVariant,
     /// The variant the per-device heuristic gives this layer without a cache entry.
@@ -168,41 +171,29 @@ impl LayerTuning {
 /// the input's layout conversion and the readback stay out: at a batch of 64 a 56² layer's
 /// activations are about 200 MB each way, which on a discrete GPU's bus would outweigh the
 /// conv and hide the differences between candidates.
-///
-/// A batch that runs in chunks (its activations over the device's binding limit) is timed by
-/// one chunk's worth of its images, scaled to the whole batch.
 fn conv_ms(model: &Model, input: &Tensor, timestamps: bool) -> Result<f64> {
     if timestamps {
-        let [n, c, h, w] = input.shape[..] else {
-            return Err(Error::InvalidInput(format!(
-                "tuning input of shape {:?}: expected NCHW",
-                input.shape
-            )));
-        };
-        let chunk = model.chunk_size(n, h, w)?;
-        if chunk >= n {
-            return Ok(model.profile(input, 1)?.conv_work().1 * 1e3);
-        }
-        let part = Tensor::new(
-            vec![chunk, c, h, w],
-            input.data[..chunk * c * h * w].to_vec(),
-        );
-        let ms = model.profile(&part, 1)?.conv_work().1 * 1e3;
-        return Ok(ms * n as f64 / chunk as f64);
+        return Ok(model.profile(input, 1)?.conv_work().1 * 1e3);
     }
     let t = Instant::now();
     model.infer(input)?;
     Ok(t.elapsed().as_secs_f64() * 1e3)
 }
 
-/// The variant a model without tuned choices runs the one-conv network `g` with on `input`.
-fn heuristic_variant(engine: &Engine, g: &Graph, input: &Tensor) -> Result<ConvVariant> {
-    let [n, _, h, w] = input.shape[..] else {
-        return Err(Error::InvalidInput(format!(
+/// The four dimensions of an NCHW tuning input.
+fn nchw(input: &Tensor) -> Result<[usize; 4]> {
+    match input.shape[..] {
+        [n, c, h, w] => Ok([n, c, h, w]),
+        _ => Err(Error::InvalidInput(format!(
             "tuning input of shape {:?}: expected NCHW",
             input.shape
-        )));
-    };
+        ))),
+    }
+}
+
+/// The variant a model without tuned choices runs the one-conv network `g` with on `input`.
+fn heuristic_variant(engine: &Engine, g: &Graph, input: &Tensor) -> Result<ConvVariant> {
+    let [n, _, h, w] = nchw(input)?;
     let variants = Model::new(engine, g.clone())?.conv_variants(n, h, w)?;
     variants
         .into_iter()
@@ -302,8 +293,13 @@ fn layer_cases(graph: &Graph, batch: usize, h: usize, w: usize) -> Result<Vec<La
     Ok(cases)
 }
 
-/// Tunes every distinct conv shape of `graph` for `batch` inputs of `h × w`, caches the
-/// choices and returns what was measured.
+/// Tunes every distinct conv shape of `graph` for calls of `batch` inputs of `h × w`, caches
+/// the choices and returns what was measured.
+///
+/// A batch whose activations exceed the device's binding limit runs in chunks, and the
+/// executor picks each chunk's kernels by the chunk's size; such a batch is tuned at its
+/// chunk size (keys `_n{chunk}_`), the batch its convs really run at. (Where the chunks are
+/// uneven, the smaller last chunk keeps the heuristic.)
 pub fn tune(
     engine: &Engine,
     graph: &Graph,
@@ -313,6 +309,7 @@ pub fn tune(
     iters: usize,
 ) -> Result<Vec<LayerTuning>> {
     let timestamps = timestamps_enabled(engine.features());
+    let batch = Model::new(engine, graph.clone())?.chunk_size(batch, h, w)?;
     let mut out = Vec::new();
     for case in layer_cases(graph, batch, h, w)? {
         let input = case.input();
@@ -363,6 +360,7 @@ pub fn tune(
         let heuristic = heuristic_variant(engine, &g, &input)?;
         out.push(LayerTuning {
             key,
+            batch,
             layer,
             chosen,
             heuristic,

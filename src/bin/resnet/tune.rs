@@ -58,6 +58,12 @@ pub fn run(cli: &Cli, a: &TuneArgs) -> Result<()> {
         );
     }
     println!("{}", heuristic_summary(&layers));
+    if let Some(l) = layers.first().filter(|l| l.batch != a.batch) {
+        println!(
+            "a call of {} images runs in chunks of {} (the device's binding limit): tuned at {}",
+            a.batch, l.batch, l.batch
+        );
+    }
     if let Some(p) = cache_path() {
         println!("{} shapes cached in {}", layers.len(), p.display());
     }

@@ -6,22 +6,19 @@
 //!
 //! One test in this file: it sets `RESNET_TUNE_CACHE` for its own process.
 
+mod common;
+
 use std::collections::BTreeMap;
 
 use resnet_wgpu::gpu::kernels::conv::ConvVariant;
-use resnet_wgpu::gpu::tune::{adapter_key, load_choices, tune};
+use resnet_wgpu::gpu::tune::{adapter_key, tune};
 use resnet_wgpu::model::ir::{GraphBuilder, Op};
 use resnet_wgpu::model::Conv2d;
-use resnet_wgpu::{Engine, Graph, Model, ModelOptions};
+use resnet_wgpu::{Engine, Graph, Model};
 
 /// The conv variant a model given the cache's choices runs for one image of `side`².
 fn cached_variant(engine: &Engine, graph: &Graph, side: usize) -> ConvVariant {
-    let options = ModelOptions {
-        tuned: load_choices(engine),
-        ..ModelOptions::default()
-    };
-    let model = Model::with_options(engine, graph.clone(), options).expect("model");
-    model.conv_variants(1, side, side).expect("variants")[0].1
+    common::tuned_variants(engine, graph, 1, side, side)["conv"]
 }
 
 #[test]

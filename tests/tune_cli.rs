@@ -8,13 +8,15 @@
 //!
 //! One test in this file: it sets `RESNET_TUNE_CACHE` for its own process.
 
+mod common;
+
 use std::collections::BTreeMap;
 use std::path::Path;
 use std::process::Command;
 
 use resnet_wgpu::gpu::kernels::conv::ConvVariant;
-use resnet_wgpu::gpu::tune::{adapter_key, load_choices};
-use resnet_wgpu::{load_graph, Architecture, BuildOptions, Engine, Model, ModelOptions, Weights};
+use resnet_wgpu::gpu::tune::adapter_key;
+use resnet_wgpu::{load_graph, Architecture, BuildOptions, Engine, Weights};
 
 /// One row of tune's table: layer, chosen variant, the heuristic's variant, and each
 /// candidate's name, milliseconds and whether it was rejected.
@@ -71,8 +73,8 @@ fn parse_rows(stdout: &str) -> Vec<Row> {
         .collect()
 }
 
-/// The conv variants by layer of a simple network given the cache's choices (none when no
-/// cache is set).
+/// The conv variants by layer of the simple network at 16² given the cache's choices (none
+/// when no cache is set).
 fn variants_of_a_new_model(engine: &Engine) -> BTreeMap<String, ConvVariant> {
     let graph = load_graph(
         Architecture::Simple,
@@ -80,16 +82,7 @@ fn variants_of_a_new_model(engine: &Engine) -> BTreeMap<String, ConvVariant> {
         BuildOptions::default(),
     )
     .expect("simple graph");
-    let options = ModelOptions {
-        tuned: load_choices(engine),
-        ..ModelOptions::default()
-    };
-    let model = Model::with_options(engine, graph, options).expect("model");
-    model
-        .conv_variants(1, 16, 16)
-        .expect("conv variants")
-        .into_iter()
-        .collect()
+    common::tuned_variants(engine, &graph, 1, 16, 16)
 }
 
 /// Runs `resnet tune` on the simple network at 16² into `cache` (candidates timed by the wall

@@ -152,7 +152,8 @@ pub struct LayerTuning {
     pub batch: usize,
     pub layer: String,
     pub chosen: ConvVariant,
-    /// The variant the per-device heuristic gives this layer without a cache entry.
+    /// The variant the per-device heuristic gives this layer in the network, without a cache
+    /// entry.
     pub heuristic: ConvVariant,
     pub candidates: Vec<Candidate>,
 }
@@ -178,28 +179,6 @@ fn conv_ms(model: &Model, input: &Tensor, timestamps: bool) -> Result<f64> {
     let t = Instant::now();
     model.infer(input)?;
     Ok(t.elapsed().as_secs_f64() * 1e3)
-}
-
-/// The four dimensions of an NCHW tuning input.
-fn nchw(input: &Tensor) -> Result<[usize; 4]> {
-    match input.shape[..] {
-        [n, c, h, w] => Ok([n, c, h, w]),
-        _ => Err(Error::InvalidInput(format!(
-            "tuning input of shape {:?}: expected NCHW",
-            input.shape
-        ))),
-    }
-}
-
-/// The variant a model without tuned choices runs the one-conv network `g` with on `input`.
-fn heuristic_variant(engine: &Engine, g: &Graph, input: &Tensor) -> Result<ConvVariant> {
-    let [n, _, h, w] = nchw(input)?;
-    let variants = Model::new(engine, g.clone())?.conv_variants(n, h, w)?;
-    variants
-        .into_iter()
-        .map(|(_, v)| v)
-        .next()
-        .ok_or_else(|| Error::InvalidInput("a one-conv network without its conv".into()))
 }
 
 fn one_conv_graph(conv: &Conv2d, weight: &[f32], bias: &[f32], relu: bool) -> Graph {
@@ -309,7 +288,15 @@ pub fn tune(
     iters: usize,
 ) -> Result<Vec<LayerTuning>> {
     let timestamps = timestamps_enabled(engine.features());
-    let batch = Model::new(engine, graph.clone())?.chunk_size(batch, h, w)?;
+    // The network without tuned choices: its chunk size, and the heuristic's variant of each
+    // conv as the network runs it.
+    let (batch, heuristic) = {
+        let net = Model::new(engine, graph.clone())?;
+        let batch = net.chunk_size(batch, h, w)?;
+        let variants: HashMap<String, ConvVariant> =
+            net.conv_variants(batch, h, w)?.into_iter().collect();
+        (batch, variants)
+    };
     let mut out = Vec::new();
     for case in layer_cases(graph, batch, h, w)? {
         let input = case.input();
@@ -357,7 +344,10 @@ pub fn tune(
                 during: format!("tuning layer `{layer}`"),
                 message: "no conv variant agreed with the CPU reference".into(),
             })?;
-        let heuristic = heuristic_variant(engine, &g, &input)?;
+        let heuristic = *heuristic.get(&layer).ok_or_else(|| Error::Gpu {
+            during: format!("tuning layer `{layer}`"),
+            message: "the network has no conv variant for it".into(),
+        })?;
         out.push(LayerTuning {
             key,
             batch,

@@ -211,11 +211,8 @@ impl Pool {
 
     /// Gives back the workspace of the submitted call `ticket`.
     pub fn put_submitted(&self, ws: Workspace, ticket: u64) {
-        let mut s = self.lock();
-        s.in_flight.retain(|(t, _)| *t != ticket);
-        s.free.push(ws);
-        drop(s);
-        self.returned.notify_one();
+        self.lock().in_flight.retain(|(t, _)| *t != ticket);
+        self.put(ws);
     }
 
     /// The last submission of the oldest call whose workspace is still out: what a caller

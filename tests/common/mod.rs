@@ -1,13 +1,17 @@
 //! Helpers shared by the integration tests: one GPU engine per test binary, the test-data
-//! directories (from `RESNET_TESTDATA` and `RESNET_GENERATED`), temporary directories and a
-//! comparison with a tolerance relative to the reference's magnitude.
+//! directories (from `RESNET_TESTDATA` and `RESNET_GENERATED`), temporary directories, a
+//! comparison with a tolerance relative to the reference's magnitude, and the conv variants a
+//! model given the tune cache runs.
 #![allow(dead_code)]
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::OnceLock;
 
-use resnet_wgpu::Engine;
+use resnet_wgpu::gpu::kernels::conv::ConvVariant;
+use resnet_wgpu::gpu::tune::load_choices;
+use resnet_wgpu::{Engine, Graph, Model, ModelOptions};
 
 /// The engine shared by every test of a binary. Without an adapter every GPU test fails with
 /// a message that says how to get one.
@@ -126,4 +130,26 @@ pub fn assert_close(what: &str, got: &[f32], want: &[f32], rel: f64) {
             .zip(want)
             .position(|(a, b)| (*a as f64 - *b as f64).abs() > rel * scale)
     );
+}
+
+/// The conv variant of each conv layer of `graph` at `n × h × w` for a model given this
+/// adapter's tuned choices as the CLI gives them (`RESNET_TUNE_CACHE`, read now; none when the
+/// cache is absent).
+pub fn tuned_variants(
+    engine: &Engine,
+    graph: &Graph,
+    n: usize,
+    h: usize,
+    w: usize,
+) -> BTreeMap<String, ConvVariant> {
+    let options = ModelOptions {
+        tuned: load_choices(engine),
+        ..ModelOptions::default()
+    };
+    let model = Model::with_options(engine, graph.clone(), options).expect("model");
+    model
+        .conv_variants(n, h, w)
+        .expect("conv variants")
+        .into_iter()
+        .collect()
 }

@@ -19,7 +19,7 @@ use resnet_wgpu::gpu::tune::adapter_key;
 use resnet_wgpu::{load_graph, Architecture, BuildOptions, Engine, Weights};
 
 /// One row of tune's table: layer, chosen variant, the heuristic's variant, and each
-/// candidate's name, milliseconds and whether it was rejected.
+/// candidate's name, milliseconds (NaN where it failed) and whether it was rejected or failed.
 struct Row {
     layer: String,
     chosen: String,
@@ -53,6 +53,9 @@ fn parse_rows(stdout: &str) -> Vec<Row> {
                 .split(", ")
                 .map(|c| {
                     let parts: Vec<&str> = c.split_whitespace().collect();
+                    if parts.len() == 2 && parts[1] == "FAILED" {
+                        return (parts[0].to_string(), f64::NAN, true);
+                    }
                     assert!(
                         parts.len() >= 4 && parts[2] == "ms",
                         "candidate `{c}` in `{line}`"

@@ -39,14 +39,17 @@ pub fn run(cli: &Cli, a: &TuneArgs) -> Result<()> {
         let c: Vec<String> = l
             .candidates
             .iter()
-            .map(|c| {
-                let mark = if c.verified { "" } else { " REJECTED" };
-                format!(
-                    "{} {:.4} ms ({:.1e}){mark}",
-                    c.variant.name(),
-                    c.ms,
-                    c.rel_err
-                )
+            .map(|c| match &c.failed {
+                Some(_) => format!("{} FAILED", c.variant.name()),
+                None => {
+                    let mark = if c.verified { "" } else { " REJECTED" };
+                    format!(
+                        "{} {:.4} ms ({:.1e}){mark}",
+                        c.variant.name(),
+                        c.ms,
+                        c.rel_err
+                    )
+                }
             })
             .collect();
         println!(
@@ -58,6 +61,18 @@ pub fn run(cli: &Cli, a: &TuneArgs) -> Result<()> {
         );
     }
     println!("{}", heuristic_summary(&layers));
+    // Why a candidate failed, below the table: a driver's error can take a paragraph.
+    for l in &layers {
+        for c in &l.candidates {
+            if let Some(e) = &c.failed {
+                println!(
+                    "layer `{}`: {} failed and was left out, {e}",
+                    l.layer,
+                    c.variant.name()
+                );
+            }
+        }
+    }
     if let Some(l) = layers.first().filter(|l| l.batch != a.batch) {
         println!(
             "a call of {} images runs in chunks of {} (the device's binding limit): tuned at {}",
@@ -83,7 +98,7 @@ fn heuristic_summary(layers: &[LayerTuning]) -> String {
             }
             _ => {
                 return format!(
-                    "{differ} of {} shapes differ from the heuristic (layer `{}`: its heuristic variant {} was not a candidate)",
+                    "{differ} of {} shapes differ from the heuristic (layer `{}`: its heuristic variant {} was not a candidate or failed)",
                     layers.len(),
                     l.layer,
                     l.heuristic.name()

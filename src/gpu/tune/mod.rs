@@ -5,17 +5,22 @@
 //! a cache entry the heuristic of [`super::kernels::conv::choose`] decides, so tuning is never needed for
 //! correct results.
 //!
-//! Cache file: `$RESNET_TUNE_CACHE`, else `$XDG_CACHE_HOME/resnet-wgpu/tune.json`, else
-//! `~/.cache/resnet-wgpu/tune.json`; a JSON object `{ "<adapter key>": { "<shape key>": "variant" } }`.
+//! The cache file and its keys are [`cache`]'s; how a layer's candidates are measured and
+//! which one is chosen (a candidate that fails on the driver is reported, not fatal) is
+//! [`candidates`]'.
 
-use std::collections::{BTreeMap, HashMap};
-use std::path::PathBuf;
+mod cache;
+mod candidates;
+
+use std::collections::HashMap;
 use std::time::Instant;
+
+pub use cache::{adapter_key, cache_path, load_choices, shape_key, Choices};
+pub use candidates::{Candidate, TUNE_TOLERANCE};
 
 use super::context::Engine;
 use super::executor::Model;
 use super::kernels::conv::ConvVariant;
-use super::profile::median;
 use super::timer::timestamps_enabled;
 use crate::compare::compare;
 use crate::cpu::CpuModel;
@@ -23,125 +28,8 @@ use crate::error::{Error, Result};
 use crate::model::ir::{GraphBuilder, Op};
 use crate::model::{Conv2d, Graph};
 use crate::weights::{random_input, Tensor};
-
-/// Largest accepted `max |Δ| / max |reference|` of a candidate on its layer.
-pub const TUNE_TOLERANCE: f64 = 1e-4;
-
-/// The key of one conv shape at one batch and input size (`_g{groups}` and `_d{dh}x{dw}`
-/// follow the padding only for grouped or dilated convs, so plain keys stay as they were).
-pub fn shape_key(conv: &Conv2d, batch: usize, h: usize, w: usize) -> String {
-    let mut extra = String::new();
-    if conv.groups != 1 {
-        extra.push_str(&format!("_g{}", conv.groups));
-    }
-    if conv.dilation != [1, 1] {
-        extra.push_str(&format!("_d{}x{}", conv.dilation[0], conv.dilation[1]));
-    }
-    format!(
-        "cin{}_cout{}_k{}x{}_s{}x{}_p{}-{}-{}-{}{extra}_n{}_{}x{}",
-        conv.in_c,
-        conv.out_c,
-        conv.kernel[0],
-        conv.kernel[1],
-        conv.stride[0],
-        conv.stride[1],
-        conv.pad[0],
-        conv.pad[1],
-        conv.pad[2],
-        conv.pad[3],
-        batch,
-        h,
-        w
-    )
-}
-
-/// The key of an adapter: name, backend and driver.
-pub fn adapter_key(engine: &Engine) -> String {
-    let i = engine.adapter_info();
-    format!(
-        "{} | {:?} | {} {}",
-        i.name, i.backend, i.driver, i.driver_info
-    )
-}
-
-/// Where the cache lives.
-pub fn cache_path() -> Option<PathBuf> {
-    if let Some(p) = std::env::var_os("RESNET_TUNE_CACHE") {
-        return Some(PathBuf::from(p));
-    }
-    let base = std::env::var_os("XDG_CACHE_HOME")
-        .map(PathBuf::from)
-        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache")))?;
-    Some(base.join("resnet-wgpu").join("tune.json"))
-}
-
-/// Tuned choices of one adapter, by shape key.
-pub type Choices = HashMap<String, ConvVariant>;
-
-type CacheFile = BTreeMap<String, BTreeMap<String, String>>;
-
-fn read_cache() -> CacheFile {
-    cache_path()
-        .and_then(|p| std::fs::read_to_string(p).ok())
-        .and_then(|s| serde_json::from_str::<serde_json::Value>(&s).ok())
-        .map(|v| {
-            let mut out = CacheFile::new();
-            if let Some(obj) = v.as_object() {
-                for (adapter, shapes) in obj {
-                    let entry = out.entry(adapter.clone()).or_default();
-                    for (shape, variant) in shapes.as_object().into_iter().flatten() {
-                        if let Some(name) = variant.as_str() {
-                            entry.insert(shape.clone(), name.to_string());
-                        }
-                    }
-                }
-            }
-            out
-        })
-        .unwrap_or_default()
-}
-
-/// The cached choices for this engine's adapter (empty when there is no cache; an unreadable
-/// cache is treated as empty, since the heuristic is always correct).
-pub fn load_choices(engine: &Engine) -> Choices {
-    read_cache()
-        .remove(&adapter_key(engine))
-        .unwrap_or_default()
-        .into_iter()
-        .filter_map(|(k, v)| Some((k, ConvVariant::from_name(&v)?)))
-        .collect()
-}
-
-fn save_choices(engine: &Engine, new: &[(String, ConvVariant)]) -> Result<PathBuf> {
-    let path = cache_path().ok_or_else(|| {
-        Error::InvalidInput("no cache directory: set RESNET_TUNE_CACHE or HOME".into())
-    })?;
-    let mut cache = read_cache();
-    let entry = cache.entry(adapter_key(engine)).or_default();
-    for (k, v) in new {
-        entry.insert(k.clone(), v.name().to_string());
-    }
-    if let Some(dir) = path.parent() {
-        std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
-    }
-    let text =
-        serde_json::to_string_pretty(&cache).map_err(|e| Error::InvalidInput(e.to_string()))?;
-    std::fs::write(&path, text).map_err(|e| Error::io(&path, e))?;
-    Ok(path)
-}
-
-/// One candidate's result on one layer shape.
-#[derive(Clone, Debug)]
-pub struct Candidate {
-    pub variant: ConvVariant,
-    /// Median milliseconds of the conv: the GPU time of its dispatches (all of them, a split K's
-    /// reduce pass and Winograd's transforms included) where the adapter has timestamp queries,
-    /// else the wall clock of one whole call (upload, conv, readback).
-    pub ms: f64,
-    /// `max |Δ| / max |reference|` against the CPU reference.
-    pub rel_err: f64,
-    pub verified: bool,
-}
+use cache::save_choices;
+use candidates::{fastest, measure_candidates};
 
 /// The tuning of one distinct conv shape.
 #[derive(Clone, Debug)]
@@ -159,11 +47,11 @@ pub struct LayerTuning {
 }
 
 impl LayerTuning {
-    /// The measured time of `variant` on this layer, if it was a candidate.
+    /// The measured time of `variant` on this layer, if it was a candidate and did not fail.
     pub fn ms_of(&self, variant: ConvVariant) -> Option<f64> {
         self.candidates
             .iter()
-            .find(|c| c.variant == variant)
+            .find(|c| c.variant == variant && c.failed.is_none())
             .map(|c| c.ms)
     }
 }
@@ -192,24 +80,6 @@ fn one_conv_graph(conv: &Conv2d, weight: &[f32], bias: &[f32], relu: bool) -> Gr
     };
     let y = g.push("conv", op, vec![x], conv.out_c);
     g.finish(y)
-}
-
-/// The median of `rounds` measurements of each of `n` candidates, measured in rounds that
-/// take every candidate once, each round starting one candidate later than the previous one
-/// (so that no candidate always runs first, or always right after the same other one).
-fn interleaved_medians(
-    n: usize,
-    rounds: usize,
-    mut measure: impl FnMut(usize) -> Result<f64>,
-) -> Result<Vec<f64>> {
-    let mut times = vec![Vec::with_capacity(rounds); n];
-    for round in 0..rounds {
-        for k in 0..n {
-            let i = (round + k) % n;
-            times[i].push(measure(i)?);
-        }
-    }
-    Ok(times.iter().map(|t| median(t)).collect())
 }
 
 /// One distinct conv shape to tune: its cache key, the first layer with it, the conv as the
@@ -313,37 +183,33 @@ pub fn tune(
         // every candidate alike instead of whichever ran during the slow spell. The layer's
         // candidates are all loaded at once meanwhile (each a one-conv network and one
         // workspace).
-        let mut loaded = Vec::new();
-        for variant in ConvVariant::ALL
+        let variants = ConvVariant::ALL
             .into_iter()
-            .filter(|v| v.runs_on(&conv, engine.conv_caps()))
-        {
-            let model = Model::with_variant(engine, g.clone(), variant)?;
-            let cmp = compare(&model.infer(&input)?, &reference);
-            loaded.push((variant, model, cmp));
-        }
-        let medians = interleaved_medians(loaded.len(), iters.max(1), |i| {
-            conv_ms(&loaded[i].1, &input, timestamps)
+            .filter(|v| v.runs_on(&conv, engine.conv_caps()));
+        let candidates = measure_candidates(
+            variants,
+            iters.max(1),
+            |variant| {
+                let model = Model::with_variant(engine, g.clone(), variant)?;
+                let check = compare(&model.infer(&input)?, &reference);
+                Ok((model, check))
+            },
+            |model| conv_ms(model, &input, timestamps),
+        )?;
+        let chosen = fastest(&candidates).ok_or_else(|| Error::Gpu {
+            during: format!("tuning layer `{layer}`"),
+            message: format!(
+                "no conv variant ran and agreed with the CPU reference ({})",
+                candidates
+                    .iter()
+                    .map(|c| match &c.failed {
+                        Some(e) => format!("{}: {e}", c.variant.name()),
+                        None => format!("{}: rel. error {:.1e}", c.variant.name(), c.rel_err),
+                    })
+                    .collect::<Vec<_>>()
+                    .join("; ")
+            ),
         })?;
-        let candidates: Vec<Candidate> = loaded
-            .iter()
-            .zip(medians)
-            .map(|((variant, _, cmp), ms)| Candidate {
-                variant: *variant,
-                ms,
-                rel_err: cmp.max_rel_err,
-                verified: cmp.max_rel_err <= TUNE_TOLERANCE && cmp.max_abs_err.is_finite(),
-            })
-            .collect();
-        let chosen = candidates
-            .iter()
-            .filter(|c| c.verified)
-            .min_by(|a, b| a.ms.total_cmp(&b.ms))
-            .map(|c| c.variant)
-            .ok_or_else(|| Error::Gpu {
-                during: format!("tuning layer `{layer}`"),
-                message: "no conv variant agreed with the CPU reference".into(),
-            })?;
         let heuristic = *heuristic.get(&layer).ok_or_else(|| Error::Gpu {
             during: format!("tuning layer `{layer}`"),
             message: "the network has no conv variant for it".into(),
@@ -365,22 +231,6 @@ pub fn tune(
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn candidates_are_timed_in_rotating_rounds_and_each_gets_its_own_median() {
-        let mut order = Vec::new();
-        // Candidate i's k-th measurement is 10·i + (k-th value of 3, 1, 2, 5, 4).
-        let mut seen = [0usize; 3];
-        let medians = interleaved_medians(3, 5, |i| {
-            order.push(i);
-            let v = [3.0, 1.0, 2.0, 5.0, 4.0][seen[i]];
-            seen[i] += 1;
-            Ok(10.0 * i as f64 + v)
-        })
-        .unwrap();
-        assert_eq!(order, [0, 1, 2, 1, 2, 0, 2, 0, 1, 0, 1, 2, 1, 2, 0]);
-        assert_eq!(medians, [3.0, 13.0, 23.0]);
-    }
 
     #[test]
     fn layers_are_tuned_as_the_network_runs_them_the_stem_on_its_padded_input() {
@@ -408,21 +258,5 @@ mod tests {
         let layer4 = cases.iter().find(|c| c.layer == "layer4.0.conv1").unwrap();
         assert_eq!(layer4.key, "cin256_cout512_k3x3_s2x2_p1-1-1-1_n2_4x4");
         assert_eq!(layer4.input_shape, vec![2, 256, 4, 4]);
-    }
-
-    #[test]
-    fn a_failed_measurement_stops_the_tuning() {
-        let r = interleaved_medians(2, 3, |i| {
-            if i == 1 {
-                Err(Error::InvalidInput("lost".into()))
-            } else {
-                Ok(1.0)
-            }
-        });
-        assert!(r.is_err());
-        assert_eq!(
-            interleaved_medians(0, 3, |_| Ok(1.0)).unwrap(),
-            Vec::<f64>::new()
-        );
     }
 }

@@ -1,0 +1,291 @@
+//! One layer's candidates: each conv variant is built and run once against the CPU reference,
+//! then every one that ran is timed in interleaved rounds (round `r` takes candidate
+//! `(r + k) mod n` as its `k`-th measurement, so that no candidate always runs first, or always
+//! right after the same other one); its time is the median of its rounds.
+//!
+//! A candidate that fails (its pipeline does not compile on this driver, its buffers do not fit,
+//! a run or a measurement errors) is kept with its error and never chosen, and the others are
+//! still measured: one variant a driver rejects costs the tuning that variant, not the layer.
+//! Only a lost device stops it, since no later candidate could run.
+
+use super::super::profile::median;
+use crate::compare::Comparison;
+use crate::error::{Error, Result};
+use crate::gpu::kernels::conv::ConvVariant;
+
+/// Largest accepted `max |Δ| / max |reference|` of a candidate on its layer.
+pub const TUNE_TOLERANCE: f64 = 1e-4;
+
+/// One candidate's result on one layer shape.
+#[derive(Clone, Debug)]
+pub struct Candidate {
+    pub variant: ConvVariant,
+    /// Median milliseconds of the conv: the GPU time of its dispatches (all of them, a split K's
+    /// reduce pass and Winograd's transforms included) where the adapter has timestamp queries,
+    /// else the wall clock of one whole call (upload, conv, readback). NaN when it failed.
+    pub ms: f64,
+    /// `max |Δ| / max |reference|` against the CPU reference (NaN when it failed before its
+    /// check).
+    pub rel_err: f64,
+    /// Whether its output agreed with the CPU reference within [`TUNE_TOLERANCE`].
+    pub verified: bool,
+    /// The error that stopped it (building, running or timing it), on one line.
+    pub failed: Option<String>,
+}
+
+impl Candidate {
+    /// Whether it may be chosen: it ran, was timed and agreed with the CPU reference.
+    pub fn usable(&self) -> bool {
+        self.verified && self.failed.is_none()
+    }
+}
+
+/// A lost device ends the tuning; any other error fails just the candidate it came from,
+/// described on one line (wgpu's validation errors span several).
+fn candidate_error(e: Error, stage: &str) -> Result<String> {
+    match e {
+        Error::DeviceLost { .. } => Err(e),
+        e => Ok(format!(
+            "{stage}: {}",
+            e.to_string()
+                .split_whitespace()
+                .collect::<Vec<_>>()
+                .join(" ")
+        )),
+    }
+}
+
+/// One candidate while it is measured: its loaded model (dropped once it fails, so that its
+/// buffers go back) and its times so far.
+struct Slot<M> {
+    variant: ConvVariant,
+    model: Option<M>,
+    check: Option<Comparison>,
+    times: Vec<f64>,
+    failed: Option<String>,
+}
+
+/// Loads and checks each of `variants` (`load`: its model and its output's comparison with the
+/// CPU reference), then times every loaded one in `rounds` interleaved rounds (`time`: one
+/// measurement in milliseconds).
+pub(super) fn measure_candidates<M>(
+    variants: impl IntoIterator<Item = ConvVariant>,
+    rounds: usize,
+    mut load: impl FnMut(ConvVariant) -> Result<(M, Comparison)>,
+    mut time: impl FnMut(&M) -> Result<f64>,
+) -> Result<Vec<Candidate>> {
+    let mut slots = Vec::new();
+    for variant in variants {
+        let slot = match load(variant) {
+            Ok((model, check)) => Slot {
+                variant,
+                model: Some(model),
+                check: Some(check),
+                times: Vec::with_capacity(rounds),
+                failed: None,
+            },
+            Err(e) => Slot {
+                variant,
+                model: None,
+                check: None,
+                times: Vec::new(),
+                failed: Some(candidate_error(e, "building and checking it")?),
+            },
+        };
+        slots.push(slot);
+    }
+    let n = slots.len();
+    for round in 0..rounds {
+        for k in 0..n {
+            let slot = &mut slots[(round + k) % n];
+            let Some(model) = &slot.model else { continue };
+            match time(model) {
+                Ok(ms) => slot.times.push(ms),
+                Err(e) => {
+                    slot.failed = Some(candidate_error(e, "timing it")?);
+                    slot.model = None;
+                }
+            }
+        }
+    }
+    Ok(slots
+        .into_iter()
+        .map(|s| {
+            let (rel_err, verified) = s.check.map_or((f64::NAN, false), |c| {
+                (
+                    c.max_rel_err,
+                    c.max_rel_err <= TUNE_TOLERANCE && c.max_abs_err.is_finite(),
+                )
+            });
+            let ms = if s.failed.is_some() || s.times.is_empty() {
+                f64::NAN
+            } else {
+                median(&s.times)
+            };
+            Candidate {
+                variant: s.variant,
+                ms,
+                rel_err,
+                verified,
+                failed: s.failed,
+            }
+        })
+        .collect())
+}
+
+/// The fastest usable candidate.
+pub(super) fn fastest(candidates: &[Candidate]) -> Option<ConvVariant> {
+    candidates
+        .iter()
+        .filter(|c| c.usable())
+        .min_by(|a, b| a.ms.total_cmp(&b.ms))
+        .map(|c| c.variant)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const A: ConvVariant = ConvVariant::Direct;
+    const B: ConvVariant = ConvVariant::Gemm1x1;
+    const C: ConvVariant = ConvVariant::Winograd;
+
+    fn agreeing(rel: f64) -> Comparison {
+        Comparison {
+            max_abs_err: rel,
+            max_abs_ref: 1.0,
+            max_rel_err: rel,
+            top1_agreement: 1.0,
+        }
+    }
+
+    fn gpu_error(what: &str) -> Error {
+        Error::Gpu {
+            during: "running `conv`".into(),
+            message: format!("Validation Error\n\nCaused by:\n  {what}"),
+        }
+    }
+
+    #[test]
+    fn candidates_are_timed_in_rotating_rounds_and_each_gets_its_own_median() {
+        let mut order = Vec::new();
+        // Candidate i's k-th measurement is 10·i + (k-th value of 3, 1, 2, 5, 4).
+        let mut seen = [0usize; 3];
+        let out = measure_candidates(
+            [A, B, C],
+            5,
+            |v| {
+                Ok((
+                    [A, B, C].iter().position(|&x| x == v).unwrap(),
+                    agreeing(0.0),
+                ))
+            },
+            |&i| {
+                order.push(i);
+                let v = [3.0, 1.0, 2.0, 5.0, 4.0][seen[i]];
+                seen[i] += 1;
+                Ok(10.0 * i as f64 + v)
+            },
+        )
+        .unwrap();
+        assert_eq!(order, [0, 1, 2, 1, 2, 0, 2, 0, 1, 0, 1, 2, 1, 2, 0]);
+        let ms: Vec<f64> = out.iter().map(|c| c.ms).collect();
+        assert_eq!(ms, [3.0, 13.0, 23.0]);
+        assert!(out.iter().all(|c| c.usable()));
+        assert_eq!(fastest(&out), Some(A));
+    }
+
+    #[test]
+    fn a_candidate_that_fails_to_build_is_reported_and_the_rest_are_measured() {
+        let mut timed = Vec::new();
+        let out = measure_candidates(
+            [A, B, C],
+            3,
+            |v| {
+                if v == A {
+                    Err(gpu_error("shader did not compile"))
+                } else {
+                    Ok((v, agreeing(0.0)))
+                }
+            },
+            |&v| {
+                timed.push(v);
+                Ok(if v == B { 2.0 } else { 5.0 })
+            },
+        )
+        .unwrap();
+        assert_eq!(timed.iter().filter(|&&v| v == A).count(), 0);
+        assert_eq!(timed.len(), 6);
+        let a = &out[0];
+        assert!(!a.usable() && !a.verified && a.ms.is_nan() && a.rel_err.is_nan());
+        let msg = a.failed.as_deref().unwrap();
+        assert!(msg.starts_with("building and checking it: "), "{msg}");
+        assert!(
+            msg.contains("shader did not compile") && !msg.contains('\n'),
+            "{msg}"
+        );
+        assert_eq!((out[1].ms, out[2].ms), (2.0, 5.0));
+        assert_eq!(fastest(&out), Some(B));
+    }
+
+    #[test]
+    fn a_candidate_whose_measurement_fails_is_dropped_from_the_later_rounds_and_never_chosen() {
+        let mut calls = [0usize; 3];
+        let out = measure_candidates(
+            [A, B, C],
+            4,
+            |v| Ok((v, agreeing(1e-6))),
+            |&v| {
+                let i = [A, B, C].iter().position(|&x| x == v).unwrap();
+                calls[i] += 1;
+                // The fastest candidate fails on its second measurement.
+                match (v, calls[i]) {
+                    (A, 2) => Err(gpu_error("out of memory")),
+                    (A, _) => Ok(1.0),
+                    (B, _) => Ok(3.0),
+                    _ => Ok(4.0),
+                }
+            },
+        )
+        .unwrap();
+        assert_eq!(calls, [2, 4, 4]);
+        assert!(out[0].verified && !out[0].usable() && out[0].ms.is_nan());
+        assert!(out[0].failed.as_deref().unwrap().starts_with("timing it: "));
+        assert_eq!(fastest(&out), Some(B));
+    }
+
+    #[test]
+    fn a_candidate_that_disagrees_with_the_reference_is_timed_but_not_chosen() {
+        let out = measure_candidates(
+            [A, B],
+            2,
+            |v| Ok((v, agreeing(if v == A { 1e-2 } else { 1e-6 }))),
+            |&v| Ok(if v == A { 1.0 } else { 2.0 }),
+        )
+        .unwrap();
+        assert_eq!(
+            (out[0].ms, out[0].verified, out[0].failed.is_none()),
+            (1.0, false, true)
+        );
+        assert_eq!(fastest(&out), Some(B));
+        // When no candidate is usable there is no choice.
+        assert_eq!(fastest(&out[..1]), None);
+    }
+
+    #[test]
+    fn a_lost_device_stops_the_tuning() {
+        let lost = || Error::DeviceLost {
+            adapter: "test".into(),
+            reason: "Destroyed".into(),
+        };
+        let r = measure_candidates(
+            [A, B],
+            2,
+            |_| Err::<((), Comparison), _>(lost()),
+            |_| Ok(1.0),
+        );
+        assert!(matches!(r, Err(Error::DeviceLost { .. })));
+        let r = measure_candidates([A, B], 2, |v| Ok((v, agreeing(0.0))), |_| Err(lost()));
+        assert!(matches!(r, Err(Error::DeviceLost { .. })));
+    }
+}

@@ -20,7 +20,8 @@
 #      instead of in groups as it is recorded): what the grouped submissions gain;
 #   5. `resnet profile --arch resnet50` at batch 1 and 64 (per-layer table + SVG/HTML chart);
 #   6. with PEER_BURN_BIN, the peer harness (peers/burn) at the first batch: burn's wgpu backend
-#      and ours on the same seeded resnet18 and resnet50, end to end, in one run;
+#      and ours on the same seeded resnet18 and resnet50, end to end, in one run; with
+#      PEER_ONNX=1, peers/onnx likewise against wonnx and ONNX Runtime's WebGPU EP;
 #   7. `resnet tune` at the first and the last batch in f32 (every candidate kernel of every
 #      layer timed by GPU timestamps and checked against the CPU reference, Winograd's tiled
 #      GEMM among them; the choices in tune.json), then each batch's bench and profile again
@@ -41,6 +42,10 @@
 #   BUDGET_S           seconds for all measurements (default 450; the build is extra)
 #   PEER_BURN_BIN      a prebuilt peer harness (peers/burn: `cargo build --release` there)
 #   PEER_ITERS         its timed rounds (default 20)
+#   PEER_ONNX          1: run peers/onnx (needs its requirements.txt in PYTHON, and
+#                      make_resnet_onnx.py: PEER_ONNX_TOOL, default $RESNET_TESTDATA/tools/ or
+#                      ../shared/tools/); PEER_ONNX_WHEELS: a folder of wheels to install
+#                      them from first, offline; PEER_ONNX_ARCH (default resnet18,resnet50)
 # For a dry run of the script itself on a machine without the GPU (e.g. on lavapipe):
 #   ALLOW_CPU_ADAPTER=1 ARCH=simple SIZE=64 BATCHES="1 2" scripts/gpu-bench.sh /tmp/dry
 set -uo pipefail
@@ -267,6 +272,19 @@ if [ "$wgpu_ok" -eq 1 ]; then
             --iters "${PEER_ITERS:-20}" --warmup 3 --json "$results/peer-burn-b$first.json" &&
             cat "$results/peer-burn-b$first.out"
     fi
+    if [ "${PEER_ONNX:-0}" = 1 ]; then
+        log "peer harness: the ONNX engines on WebGPU and resnet-wgpu, batch $first f32, end to end"
+        if [ -n "${PEER_ONNX_WHEELS:-}" ]; then
+            run "peer-onnx-install" 120 "$python" -m pip install --no-index \
+                --find-links "$PEER_ONNX_WHEELS" -r peers/onnx/requirements.txt
+        fi
+        tool="${PEER_ONNX_TOOL:-${RESNET_TESTDATA:-$root/../shared}/tools/make_resnet_onnx.py}"
+        run "peer-onnx-b$first" 240 "$python" peers/onnx/peer_onnx.py \
+            --arch "${PEER_ONNX_ARCH:-resnet18,resnet50}" --batch "$first" --size "$size" \
+            --rounds 3 --iters 5 \
+            --resnet-bin "$bin" --tool "$tool" --json "$results/peer-onnx-b$first.json" &&
+            cat "$results/peer-onnx-b$first.out"
+    fi
     tuned=("$first")
     [ "$last" != "$first" ] && tuned+=("$last")
     for batch in "${tuned[@]}"; do
@@ -360,6 +378,10 @@ if peer.exists() and peer.read_text().strip():
     print(f"\nPeer harness (peers/burn), batch {batches[0]} f32, end to end:\n\n```")
     print(peer.read_text().rstrip())
     print("```")
+peer = d / f"peer-onnx-b{batches[0]}.out"
+if peer.exists() and peer.read_text().strip():
+    print(f"\nPeer harness (peers/onnx), batch {batches[0]} f32, end to end:\n")
+    print("\n".join(l for l in peer.read_text().splitlines() if l.startswith("|")))
 PY
 
 if [ "${#failures[@]}" -gt 0 ]; then

@@ -1,13 +1,101 @@
-// Fragment (assembled by src/gpu/kernels/shaders.rs after the pieces prelude, conv_io, conv_x1,
+// Fragment (assembled by src/gpu/kernels/shaders.rs after the pieces prelude, conv_io, conv_x4,
 // window, write_step, acc16, conv_store; validated in that form by tests/shaders.rs).
 //
-// conv2d with small register tiles, for layers too small to keep a device busy with the large
-// tiles of conv2d_vec4.wgsl (7x7 and 14x14 maps at batch 1): each invocation computes 4 output
-// pixels x 8 output channels (two vec4 columns), accumulating over K = KH*KW*Cin, any Cin.
+// Implicit GEMM with small register tiles, Cin % 4 == 0:
 //
-// Weights are HWIO with Cout padded to a multiple of 16: w[(ky*KW + kx)*Cin + ci][co/4].
+//   acc[m][co] = Σ_(ky,kx,ci) x[n, oy·sh + ky − pt, ox·sw + kx − pl, ci] · w[ky][kx][ci][co]
+//
+// Each invocation computes 4 output pixels × 8 output channels (two vec4 columns), over the
+// taps that reach the image for one of its pixels (`tap_range4`). Two pipelines:
+//
+// - `direct_small` (`channel_lanes` false): consecutive invocations (local x; the SIMD lanes of
+//   a CPU driver) walk 4-pixel blocks, each lane loading its own inputs and weights;
+// - `channel_lanes` (true): consecutive invocations walk 8-channel blocks of the same 4 pixels,
+//   so that a map of 4 pixels keeps all 8 lanes at work where the pixel-major kernels leave all
+//   but one idle; the input vec4s are the same in every lane, and each lane loads its own
+//   weights, every weight once per 4-pixel block.
+//
+// Weights HWIO with Cout padded to a multiple of 16: w[(ky·KW + kx)·Cin + ci][co/4].
 // Write step (fused): y = acc + bias (+ residual) (ReLU).
-// Grid: workgroups of 8 x 8; local x walks 4-pixel blocks, local y 8-channel blocks.
+// Grid: workgroups of 8 × 8 (block4x8): x = 64-channel blocks, y (and z) = 32-pixel blocks.
+
+override channel_lanes: bool = false;
+
+// The register tile: a{p}{h} = the vec4 of channels c4 + h (h = 0, 1) of pixel m0 + p.
+struct Tile4x8 {
+    a00: vec4<f32>, a01: vec4<f32>,
+    a10: vec4<f32>, a11: vec4<f32>,
+    a20: vec4<f32>, a21: vec4<f32>,
+    a30: vec4<f32>, a31: vec4<f32>,
+}
+
+fn tile4x8() -> Tile4x8 {
+    let z = vec4<f32>(0.0);
+    return Tile4x8(z, z, z, z, z, z, z, z);
+}
+
+// The tile of an invocation in a grid of 8 × 8 workgroups (x: 64-channel blocks, y and z:
+// 32-pixel blocks) whose local index `lane_c` walks 8-channel blocks and `lane_m` 4-pixel
+// blocks: (first vec4 column c4, first pixel m0).
+fn block4x8(wid: vec3<u32>, nwg: vec3<u32>, lane_c: u32, lane_m: u32) -> vec2<u32> {
+    return vec2<u32>((wid.x * 8u + lane_c) * 2u, ((wid.z * nwg.y + wid.y) * 8u + lane_m) * 4u);
+}
+
+// Whether the tile at (c4, m0) has any channel and pixel to compute.
+fn block4x8_live(at: vec2<u32>) -> bool {
+    return at.x < p.out_c4 && at.y < pixels();
+}
+
+// The window origins of pixels m0..m0+3 (see `origin`).
+struct Origins4 { o0: vec3<i32>, o1: vec3<i32>, o2: vec3<i32>, o3: vec3<i32> }
+
+fn origins4(m0: u32) -> Origins4 {
+    return Origins4(origin(m0), origin(m0 + 1u), origin(m0 + 2u), origin(m0 + 3u));
+}
+
+// Their input pixels under tap (ky, kx), as `tap` gives them (-1 in the padding).
+fn taps4(o: Origins4, ky: u32, kx: u32, per_pixel: u32) -> vec4<i32> {
+    return vec4<i32>(tap(o.o0, ky, kx, per_pixel), tap(o.o1, ky, kx, per_pixel),
+                     tap(o.o2, ky, kx, per_pixel), tap(o.o3, ky, kx, per_pixel));
+}
+
+// The taps (ky0..ky1, kx0..kx1 as x, y, z, w) that reach the image for at least one of the 4
+// pixels; the others read only padding, and skipping them skips their weights too (on a 1 × 1
+// map 8 of a 3 × 3 conv's 9 taps). Pixels past the last one (origins far outside) count not.
+fn tap_range4(o: Origins4) -> vec4<u32> {
+    let k = vec2<i32>(i32(p.k_h), i32(p.k_w));
+    let size = vec2<i32>(i32(p.in_h), i32(p.in_w));
+    var lo = k;
+    var hi = vec2<i32>(0);
+    for (var i = 0u; i < 4u; i++) {
+        let q = select(select(select(o.o3, o.o2, i == 2u), o.o1, i == 1u), o.o0, i == 0u).yz;
+        if (q.x > -65536) {
+            lo = min(lo, max(-q, vec2<i32>(0)));
+            hi = max(hi, min(size - q, k));
+        }
+    }
+    hi = max(hi, lo);
+    return vec4<u32>(u32(lo.x), u32(hi.x), u32(lo.y), u32(hi.y));
+}
+
+// One input channel: x holds its value at each of the 4 pixels, (wa, wb) its 8 weights.
+fn mac4x8(t: ptr<function, Tile4x8>, x: vec4<f32>, wa: vec4<f32>, wb: vec4<f32>) {
+    (*t).a00 = fma(vec4<f32>(x.x), wa, (*t).a00); (*t).a01 = fma(vec4<f32>(x.x), wb, (*t).a01);
+    (*t).a10 = fma(vec4<f32>(x.y), wa, (*t).a10); (*t).a11 = fma(vec4<f32>(x.y), wb, (*t).a11);
+    (*t).a20 = fma(vec4<f32>(x.z), wa, (*t).a20); (*t).a21 = fma(vec4<f32>(x.z), wb, (*t).a21);
+    (*t).a30 = fma(vec4<f32>(x.w), wa, (*t).a30); (*t).a31 = fma(vec4<f32>(x.w), wb, (*t).a31);
+}
+
+// Pixels m0..m0+3 from vec4 column c4 through the write step; store4 skips vec4s past the
+// padded Cout, and pixels past the last one are skipped here.
+fn store4x8(m0: u32, c4: u32, t: Tile4x8) {
+    let m_total = pixels();
+    if (m0 < m_total) { store4(m0, c4, t.a00); store4(m0, c4 + 1u, t.a01); }
+    if (m0 + 1u < m_total) { store4(m0 + 1u, c4, t.a10); store4(m0 + 1u, c4 + 1u, t.a11); }
+    if (m0 + 2u < m_total) { store4(m0 + 2u, c4, t.a20); store4(m0 + 2u, c4 + 1u, t.a21); }
+    if (m0 + 3u < m_total) { store4(m0 + 3u, c4, t.a30); store4(m0 + 3u, c4 + 1u, t.a31); }
+}
+
 
 @compute @workgroup_size(8, 8, 1)
 fn main(
@@ -16,42 +104,34 @@ fn main(
     @builtin(num_workgroups) nwg: vec3<u32>,
 ) {
     init_write();
-    let c4 = (wid.x * 8u + lid.y) * 2u;
-    let m0 = ((wid.z * nwg.y + wid.y) * 8u + lid.x) * 4u;
-    if (c4 >= p.out_c4 || m0 >= pixels()) {
+    let at = select(block4x8(wid, nwg, lid.y, lid.x), block4x8(wid, nwg, lid.x, lid.y),
+                    channel_lanes);
+    if (!block4x8_live(at)) {
         return;
     }
-    var a00 = vec4<f32>(0.0); var a01 = vec4<f32>(0.0);
-    var a10 = vec4<f32>(0.0); var a11 = vec4<f32>(0.0);
-    var a20 = vec4<f32>(0.0); var a21 = vec4<f32>(0.0);
-    var a30 = vec4<f32>(0.0); var a31 = vec4<f32>(0.0);
-    let o0 = origin(m0); let o1 = origin(m0 + 1u); let o2 = origin(m0 + 2u); let o3 = origin(m0 + 3u);
-    for (var ky = 0u; ky < p.k_h; ky++) {
-        for (var kx = 0u; kx < p.k_w; kx++) {
-            let b0 = tap(o0, ky, kx, p.in_c);
-            let b1 = tap(o1, ky, kx, p.in_c);
-            let b2 = tap(o2, ky, kx, p.in_c);
-            let b3 = tap(o3, ky, kx, p.in_c);
+    let c4 = at.x;
+    let m0 = at.y;
+    var t = tile4x8();
+    let o = origins4(m0);
+    let cin4 = p.in_c / 4u;
+    let r = tap_range4(o);
+    for (var ky = r.x; ky < r.y; ky++) {
+        for (var kx = r.z; kx < r.w; kx++) {
+            let b = taps4(o, ky, kx, cin4);
             var wrow = (ky * p.k_w + kx) * p.in_c * p.out_c4 + c4;
-            for (var ci = 0u; ci < p.in_c; ci++) {
-                let w0 = load_w4(wrow);
-                let w1 = load_w4(wrow + 1u);
-                let x0 = load_x(b0, ci);
-                let x1 = load_x(b1, ci);
-                let x2 = load_x(b2, ci);
-                let x3 = load_x(b3, ci);
-                a00 = fma(vec4<f32>(x0), w0, a00); a01 = fma(vec4<f32>(x0), w1, a01);
-                a10 = fma(vec4<f32>(x1), w0, a10); a11 = fma(vec4<f32>(x1), w1, a11);
-                a20 = fma(vec4<f32>(x2), w0, a20); a21 = fma(vec4<f32>(x2), w1, a21);
-                a30 = fma(vec4<f32>(x3), w0, a30); a31 = fma(vec4<f32>(x3), w1, a31);
-                wrow += p.out_c4;
+            for (var ci4 = 0u; ci4 < cin4; ci4++) {
+                let x0 = load_x(b.x, ci4);
+                let x1 = load_x(b.y, ci4);
+                let x2 = load_x(b.z, ci4);
+                let x3 = load_x(b.w, ci4);
+                // The four input channels of these vec4s, one weight row (8 channels) each.
+                for (var j = 0u; j < 4u; j++) {
+                    let wj = load_w8(wrow);
+                    mac4x8(&t, vec4<f32>(x0[j], x1[j], x2[j], x3[j]), wj.a, wj.b);
+                    wrow += p.out_c4;
+                }
             }
         }
     }
-    // store4 skips vec4s past the padded Cout; pixels past the last one are skipped here.
-    let m_total = pixels();
-    if (m0 < m_total) { store4(m0, c4, a00); store4(m0, c4 + 1u, a01); }
-    if (m0 + 1u < m_total) { store4(m0 + 1u, c4, a10); store4(m0 + 1u, c4 + 1u, a11); }
-    if (m0 + 2u < m_total) { store4(m0 + 2u, c4, a20); store4(m0 + 2u, c4 + 1u, a21); }
-    if (m0 + 3u < m_total) { store4(m0 + 3u, c4, a30); store4(m0 + 3u, c4 + 1u, a31); }
+    store4x8(m0, c4, t);
 }

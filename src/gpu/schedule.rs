@@ -234,6 +234,7 @@ fn launches(
                     ConvVariant::Tiled => Kernel::ConvTiled,
                     ConvVariant::Tiled128 => Kernel::ConvTiled128,
                     ConvVariant::Small => Kernel::ConvSmall,
+                    ConvVariant::ChannelLanes => Kernel::ConvChannelLanes,
                     ConvVariant::Subgroup if rgb_input && c.in_c == 4 => Kernel::ConvSubgroupRgb,
                     ConvVariant::Subgroup => Kernel::ConvSubgroup,
                     ConvVariant::Subgroup8 => Kernel::ConvSubgroup8,

@@ -172,6 +172,22 @@ fn conv_awkward_shapes() {
     ]);
 }
 
+/// Maps of a few pixels in all (small inputs' late layers, where CPU adapters run the
+/// channel-parallel tile): a 2 × 2 map, 1 × 1 maps whose 3 × 3 window reaches the image only
+/// at its centre (one image and two), a strided 3 × 3 onto 2 × 2 whose pixels reach different
+/// taps, 3 pixels of a 1×1 conv with Cout 13, and Cout not a multiple of 8.
+#[test]
+fn conv_few_pixels() {
+    run(&[
+        (1, 2, 2, sq(64, 64, 3, 1, 1), Identity, true),
+        (1, 1, 1, sq(32, 32, 3, 1, 1), Identity, true),
+        (2, 1, 1, sq(128, 20, 3, 1, 1), Projection, false),
+        (1, 3, 3, sq(16, 40, 3, 2, 1), Plain, true),
+        (3, 1, 1, sq(8, 13, 1, 1, 0), Plain, true),
+        (1, 4, 3, sq(32, 24, 3, 2, 1), Projection, true),
+    ]);
+}
+
 /// Grouped and dilated convs (the grouped kernel takes them all, the grouped subgroup GEMMs
 /// those with Cin/G % 4 == 0): ResNeXt's 3×3s (32 groups of 4, 8, 16 and 32 channels, 64 of 4,
 /// stride 1 and 2), depthwise with and without a channel multiplier, 2 groups of 13 channels,

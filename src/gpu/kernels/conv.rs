@@ -113,7 +113,7 @@ pub fn params(
     let (c4_per_group, pixels_per_group) = match variant {
         ConvVariant::Tiled | ConvVariant::TiledSplitK => (16, 64),
         ConvVariant::Tiled128 => (32, 128),
-        ConvVariant::Small => (2 * WG, 4 * WG),
+        ConvVariant::Small | ConvVariant::ChannelLanes => (2 * WG, 4 * WG),
         ConvVariant::Grouped => (16, 4),
         _ => (CO_BLOCK / 4 * WG, PIXELS * WG),
     };
@@ -158,8 +158,12 @@ pub enum ConvVariant {
     /// The 64 × 64 tiles with K split into slices summed by a second pass, for grids too small to fill
     /// a GPU ([`super::split_k`]).
     TiledSplitK,
-    /// Direct conv with small register tiles (more invocations for small layers).
+    /// Implicit GEMM with small register tiles, 4 pixels × 8 channels (Cin % 4 == 0; more
+    /// invocations for small layers).
     Small,
+    /// The same tiles with consecutive invocations along the channels: every SIMD lane of a
+    /// CPU driver busy on maps of a few pixels.
+    ChannelLanes,
     /// Implicit GEMM with the weights shared across a subgroup (needs `SUBGROUP`), 16 pixels
     /// per invocation.
     Subgroup,
@@ -198,7 +202,7 @@ pub enum ConvVariant {
 }
 
 impl ConvVariant {
-    pub const ALL: [ConvVariant; 28] = [
+    pub const ALL: [ConvVariant; 29] = [
         ConvVariant::Direct,
         ConvVariant::DirectVec4,
         ConvVariant::Gemm1x1,
@@ -211,6 +215,7 @@ impl ConvVariant {
         ConvVariant::Tiled128,
         ConvVariant::TiledSplitK,
         ConvVariant::Small,
+        ConvVariant::ChannelLanes,
         ConvVariant::Subgroup,
         ConvVariant::Subgroup8,
         ConvVariant::Subgroup14,
@@ -244,6 +249,7 @@ impl ConvVariant {
             ConvVariant::Tiled128 => "tiled_gemm_128",
             ConvVariant::TiledSplitK => "tiled_split_k",
             ConvVariant::Small => "direct_small",
+            ConvVariant::ChannelLanes => "channel_lanes",
             ConvVariant::Subgroup => "sg_gemm",
             ConvVariant::Subgroup8 => "sg_gemm8",
             ConvVariant::Subgroup14 => "sg_gemm14",
@@ -302,7 +308,7 @@ impl ConvVariant {
             // 100 s on lavapipe (its 8 × 8 block in a workgroup with barriers), and GPUs' few
             // such layers (the stem) run the 64 × 64 tiles.
             ConvVariant::Tiled128 => conv.in_c.is_multiple_of(8),
-            ConvVariant::Small => true,
+            ConvVariant::Small | ConvVariant::ChannelLanes => conv.in_c.is_multiple_of(4),
             ConvVariant::Subgroup
             | ConvVariant::Subgroup8
             | ConvVariant::Subgroup14

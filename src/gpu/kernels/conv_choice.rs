@@ -18,7 +18,10 @@ use crate::model::Conv2d;
 /// direct kernels. Grouped convs: on CPU adapters with
 /// subgroups the grouped row strip or subgroup GEMM where they are eligible
 /// ([`conv_grouped_sg::choose`]), else (and dilated convs everywhere) the one-pixel grouped
-/// kernel. `--tune` replaces this with measurements.
+/// kernel. On CPU adapters a conv of at most [`FEW_PIXELS`] output pixels in all (a map of
+/// 2 × 2 or 1 × 1 at batch 1: small inputs' late layers) takes
+/// [`ConvVariant::ChannelLanes`] wherever Cin % 4 == 0, before all of the above. `--tune`
+/// replaces this with measurements.
 ///
 /// [`conv_sg::choose`]: super::conv_sg::choose
 /// [`conv_grouped_sg::choose`]: super::conv_grouped_sg::choose
@@ -38,6 +41,12 @@ pub fn choose(
             return sg;
         }
         return ConvVariant::Grouped;
+    }
+    if caps.device_type == wgpu::DeviceType::Cpu
+        && pixels <= FEW_PIXELS
+        && ConvVariant::ChannelLanes.runs_on(conv, caps)
+    {
+        return ConvVariant::ChannelLanes;
     }
     let sg = super::conv_strip::choose(conv, super::conv_sg::choose(conv.out_c, pixels), out_w);
     // Winograd's subgroup GEMM works in 64-channel blocks too: where those pad Cout least.
@@ -78,6 +87,15 @@ pub fn choose(
         .find(|v| v.runs_on(conv, caps))
         .unwrap_or(ConvVariant::Direct)
 }
+
+/// Output pixels (batch × height × width) up to which CPU adapters run
+/// [`ConvVariant::ChannelLanes`]: its one block of 4 pixels keeps all 8 lanes at work where
+/// the pixel-major kernels leave 7 idle. `resnet tune` on lavapipe (resnet18, batch 1): at
+/// 64² (layer4 on 2 × 2 maps) the 3 × 3 took 3.47 ms against Winograd's 4.62, the strided
+/// 3 × 3 2.92 against 4.93 (`sg_gemm7_c256`); at 32² (layer3 on 2 × 2) 1.11 against 2.55.
+/// At 8 pixels (batch 2) it was no faster (5.48 against 5.16 ms), at 16 slower (1.89 against
+/// 1.36 for `sg_gemm7`).
+pub const FEW_PIXELS: usize = 4;
 
 /// The workgroup-memory tiles on GPUs for `conv` (Cin % 4 == 0, the stem's padded RGB
 /// included) over `m` output pixels: 64 × 64 with K split where its grid is small
@@ -140,6 +158,23 @@ mod tests {
         assert_eq!(
             choose(&c3(512), 1, (7, 7), cpu_sg),
             ConvVariant::WinogradSubgroup
+        );
+        // Maps of a few pixels in all: the channel-parallel tile, with or without subgroups;
+        // from 8 pixels on, the kernels above.
+        for (batch, hw) in [(1, (2, 2)), (1, (1, 1)), (3, (1, 1))] {
+            assert_eq!(
+                choose(&c3(512), batch, hw, cpu_sg),
+                ConvVariant::ChannelLanes
+            );
+            assert_eq!(choose(&c3(512), batch, hw, cpu), ConvVariant::ChannelLanes);
+        }
+        assert_eq!(
+            choose(&c3(512), 2, (2, 2), cpu_sg),
+            ConvVariant::WinogradSubgroup
+        );
+        assert_eq!(
+            choose(&Conv2d::square(13, 16, 3, 1, 1), 1, (2, 2), cpu_sg),
+            ConvVariant::Direct
         );
         // 16 and 32 channels pad least in the narrow blocks: row strips for 3×3 stride 1 on
         // rows that fit them, else the narrow implicit GEMM.
@@ -214,6 +249,8 @@ mod tests {
         assert_eq!(choose(&c3(512), 1, (7, 7), gpu), ConvVariant::TiledSplitK);
         assert_eq!(choose(&pw, 1, (14, 14), gpu), ConvVariant::TiledSplitK);
         assert_eq!(choose(&c3(512), 64, (7, 7), gpu), ConvVariant::Tiled);
+        // The channel-parallel tile is for CPU adapters' lanes only.
+        assert_ne!(choose(&c3(512), 1, (1, 1), gpu), ConvVariant::ChannelLanes);
         assert_eq!(choose(&c3(64), 64, (56, 56), gpu), ConvVariant::Tiled128);
         assert_eq!(choose(&pw, 64, (14, 14), gpu), ConvVariant::Tiled);
         let expand14 = Conv2d::square(256, 1024, 1, 1, 0);

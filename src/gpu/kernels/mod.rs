@@ -75,6 +75,9 @@ pub enum Kernel {
     SplitKReduce,
     /// Direct conv with small register tiles.
     ConvSmall,
+    /// The same tiles with the channel blocks along the lanes (few output pixels): the pipeline
+    /// constant `channel_lanes`.
+    ConvChannelLanes,
     /// Implicit GEMM with weights shared across a subgroup (needs `SUBGROUP`), 16 pixels per
     /// invocation; and with 8 (small maps).
     ConvSubgroup,
@@ -158,7 +161,7 @@ pub enum Kernel {
 }
 
 impl Kernel {
-    pub const ALL: [Kernel; 54] = [
+    pub const ALL: [Kernel; 55] = [
         Kernel::PoolLinear,
         Kernel::PoolLinear4,
         Kernel::PoolLinear8,
@@ -170,6 +173,7 @@ impl Kernel {
         Kernel::ConvTiledPartial,
         Kernel::SplitKReduce,
         Kernel::ConvSmall,
+        Kernel::ConvChannelLanes,
         Kernel::ConvSubgroup,
         Kernel::ConvSubgroup8,
         Kernel::ConvSubgroupRgb,
@@ -226,6 +230,7 @@ impl Kernel {
             Kernel::ConvTiledPartial => ("conv2d_tiled.wgsl", "partial"),
             Kernel::SplitKReduce => ("conv2d_tiled.wgsl", "reduce"),
             Kernel::ConvSmall => ("conv2d_small.wgsl", "main"),
+            Kernel::ConvChannelLanes => ("conv2d_small.wgsl", "main"),
             Kernel::ConvSubgroup | Kernel::ConvSubgroupRgb => ("conv_sg.wgsl", "main"),
             Kernel::ConvSubgroup8 => ("conv_sg.wgsl", "main8"),
             Kernel::ConvSubgroup14 => ("conv_sg.wgsl", "main"),
@@ -294,6 +299,7 @@ impl Kernel {
             | Kernel::ConvTiled
             | Kernel::ConvTiled128
             | Kernel::ConvSmall
+            | Kernel::ConvChannelLanes
             | Kernel::ConvSubgroup
             | Kernel::ConvSubgroup8
             | Kernel::ConvSubgroupRgb
@@ -343,9 +349,10 @@ impl Kernel {
 
     /// The pipeline constants the kernel's pipeline is built with, beside the write step's
     /// `has_residual`: the pixels per group of the subgroup implicit GEMMs, the groups per
-    /// channel block of the grouped ones.
+    /// channel block of the grouped ones, the lane order of the small tiles.
     pub fn constants(self) -> &'static [(&'static str, f64)] {
         match self {
+            Kernel::ConvChannelLanes => &[("channel_lanes", 1.0)],
             Kernel::ConvSubgroup | Kernel::ConvSubgroup8 => &[("group_rows", 8.0)],
             Kernel::ConvSubgroupRgb => &[("group_rows", 8.0), ("x_lanes", 3.0)],
             Kernel::ConvSubgroup14 | Kernel::ConvSubgroup7 => &[("group_rows", 7.0)],

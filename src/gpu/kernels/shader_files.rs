@@ -73,7 +73,7 @@ pub const FILES: &[ShaderFile] = &[
     },
     ShaderFile {
         name: "conv2d_small.wgsl",
-        pieces: &[ConvIo, ConvX1, Window, WriteStep, Acc16, ConvStore],
+        pieces: CONV4,
         body: include_str!("../../../shaders/conv2d_small.wgsl"),
         subgroups: false,
         weight_pairs: false,

@@ -5,9 +5,9 @@
 //! a cache entry the heuristic of [`super::kernels::conv::choose`] decides, so tuning is never needed for
 //! correct results.
 //!
-//! The cache file and its keys are [`cache`]'s; how a layer's candidates are measured and
-//! which one is chosen (a candidate that fails on the driver is reported, not fatal) is
-//! [`candidates`]'.
+//! The cache file and its keys live in `cache.rs`; how a layer's candidates are measured and
+//! which one is chosen (a candidate that fails on the driver is reported, not fatal) in
+//! `candidates.rs`.
 
 mod cache;
 mod candidates;

@@ -17,33 +17,17 @@
 //
 // Weights HWIO with Cout padded to a multiple of 16: w[(ky·KW + kx)·Cin + ci][co/4].
 // Write step (fused): y = acc + bias (+ residual) (ReLU).
-// Grid: workgroups of 8 × 8 (block4x8): x = 64-channel blocks, y (and z) = 32-pixel blocks.
+// Grid: workgroups of 8 × 8: x = 64-channel blocks, y (and z) = 32-pixel blocks.
 
 override channel_lanes: bool = false;
 
-// The register tile: a{p}{h} = the vec4 of channels c4 + h (h = 0, 1) of pixel m0 + p.
+// The register tile (zero when declared): a{p}{h} = the vec4 of channels c4 + h (h = 0, 1)
+// of pixel m0 + p.
 struct Tile4x8 {
     a00: vec4<f32>, a01: vec4<f32>,
     a10: vec4<f32>, a11: vec4<f32>,
     a20: vec4<f32>, a21: vec4<f32>,
     a30: vec4<f32>, a31: vec4<f32>,
-}
-
-fn tile4x8() -> Tile4x8 {
-    let z = vec4<f32>(0.0);
-    return Tile4x8(z, z, z, z, z, z, z, z);
-}
-
-// The tile of an invocation in a grid of 8 × 8 workgroups (x: 64-channel blocks, y and z:
-// 32-pixel blocks) whose local index `lane_c` walks 8-channel blocks and `lane_m` 4-pixel
-// blocks: (first vec4 column c4, first pixel m0).
-fn block4x8(wid: vec3<u32>, nwg: vec3<u32>, lane_c: u32, lane_m: u32) -> vec2<u32> {
-    return vec2<u32>((wid.x * 8u + lane_c) * 2u, ((wid.z * nwg.y + wid.y) * 8u + lane_m) * 4u);
-}
-
-// Whether the tile at (c4, m0) has any channel and pixel to compute.
-fn block4x8_live(at: vec2<u32>) -> bool {
-    return at.x < p.out_c4 && at.y < pixels();
 }
 
 // The window origins of pixels m0..m0+3 (see `origin`).
@@ -59,23 +43,25 @@ fn taps4(o: Origins4, ky: u32, kx: u32, per_pixel: u32) -> vec4<i32> {
                      tap(o.o2, ky, kx, per_pixel), tap(o.o3, ky, kx, per_pixel));
 }
 
-// The taps (ky0..ky1, kx0..kx1 as x, y, z, w) that reach the image for at least one of the 4
-// pixels; the others read only padding, and skipping them skips their weights too (on a 1 × 1
-// map 8 of a 3 × 3 conv's 9 taps). Pixels past the last one (origins far outside) count not.
-fn tap_range4(o: Origins4) -> vec4<u32> {
-    let k = vec2<i32>(i32(p.k_h), i32(p.k_w));
-    let size = vec2<i32>(i32(p.in_h), i32(p.in_w));
-    var lo = k;
-    var hi = vec2<i32>(0);
-    for (var i = 0u; i < 4u; i++) {
-        let q = select(select(select(o.o3, o.o2, i == 2u), o.o1, i == 1u), o.o0, i == 0u).yz;
-        if (q.x > -65536) {
-            lo = min(lo, max(-q, vec2<i32>(0)));
-            hi = max(hi, min(size - q, k));
-        }
+// The taps of pixel m's window that reach the image (o its origin), joined to the ranges
+// r = (ky0, ky1, kx0, kx1); a pixel past the last one adds none.
+fn join_taps(r: vec4<i32>, o: vec3<i32>, m: u32) -> vec4<i32> {
+    if (m >= pixels()) {
+        return r;
     }
-    hi = max(hi, lo);
-    return vec4<u32>(u32(lo.x), u32(hi.x), u32(lo.y), u32(hi.y));
+    let lo = max(-o.yz, vec2<i32>(0));
+    let hi = min(vec2<i32>(i32(p.in_h), i32(p.in_w)) - o.yz, vec2<i32>(i32(p.k_h), i32(p.k_w)));
+    return vec4<i32>(min(r.x, lo.x), max(r.y, hi.x), min(r.z, lo.y), max(r.w, hi.y));
+}
+
+// The taps (ky0..ky1, kx0..kx1 as x, y, z, w) that reach the image for at least one of pixels
+// m0..m0+3; the others read only padding, and skipping them skips their weights too (on a
+// 1 × 1 map 8 of a 3 × 3 conv's 9 taps).
+fn tap_range4(o: Origins4, m0: u32) -> vec4<u32> {
+    var r = vec4<i32>(i32(p.k_h), 0, i32(p.k_w), 0);
+    r = join_taps(join_taps(r, o.o0, m0), o.o1, m0 + 1u);
+    r = join_taps(join_taps(r, o.o2, m0 + 2u), o.o3, m0 + 3u);
+    return vec4<u32>(max(r, r.xxzz));
 }
 
 // One input channel: x holds its value at each of the 4 pixels, (wa, wb) its 8 weights.
@@ -96,7 +82,6 @@ fn store4x8(m0: u32, c4: u32, t: Tile4x8) {
     if (m0 + 3u < m_total) { store4(m0 + 3u, c4, t.a30); store4(m0 + 3u, c4 + 1u, t.a31); }
 }
 
-
 @compute @workgroup_size(8, 8, 1)
 fn main(
     @builtin(local_invocation_id) lid: vec3<u32>,
@@ -104,17 +89,18 @@ fn main(
     @builtin(num_workgroups) nwg: vec3<u32>,
 ) {
     init_write();
-    let at = select(block4x8(wid, nwg, lid.y, lid.x), block4x8(wid, nwg, lid.x, lid.y),
-                    channel_lanes);
-    if (!block4x8_live(at)) {
+    // `channel_lanes`: local x (the SIMD lanes of a CPU driver) walks the channel blocks.
+    let lane_c = select(lid.y, lid.x, channel_lanes);
+    let lane_m = select(lid.x, lid.y, channel_lanes);
+    let c4 = (wid.x * 8u + lane_c) * 2u;
+    let m0 = ((wid.z * nwg.y + wid.y) * 8u + lane_m) * 4u;
+    if (c4 >= p.out_c4 || m0 >= pixels()) {
         return;
     }
-    let c4 = at.x;
-    let m0 = at.y;
-    var t = tile4x8();
+    var t: Tile4x8;
     let o = origins4(m0);
     let cin4 = p.in_c / 4u;
-    let r = tap_range4(o);
+    let r = tap_range4(o, m0);
     for (var ky = r.x; ky < r.y; ky++) {
         for (var kx = r.z; kx < r.w; kx++) {
             let b = taps4(o, ky, kx, cin4);

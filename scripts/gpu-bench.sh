@@ -45,7 +45,9 @@
 #   PEER_ONNX          1: run peers/onnx (needs its requirements.txt in PYTHON, and
 #                      make_resnet_onnx.py: PEER_ONNX_TOOL, default $RESNET_TESTDATA/tools/ or
 #                      ../shared/tools/); PEER_ONNX_WHEELS: a folder of wheels to install
-#                      them from first, offline; PEER_ONNX_ARCH (default resnet18,resnet50)
+#                      them from first, offline; PEER_ONNX_REQUIREMENTS: which list to install
+#                      (default peers/onnx/requirements.txt; requirements-webgpu.txt takes the
+#                      onnxruntime-webgpu build); PEER_ONNX_ARCH (default resnet18,resnet50)
 # For a dry run of the script itself on a machine without the GPU (e.g. on lavapipe):
 #   ALLOW_CPU_ADAPTER=1 ARCH=simple SIZE=64 BATCHES="1 2" scripts/gpu-bench.sh /tmp/dry
 set -uo pipefail
@@ -276,7 +278,7 @@ if [ "$wgpu_ok" -eq 1 ]; then
         log "peer harness: the ONNX engines on WebGPU and resnet-wgpu, batch $first f32, end to end"
         if [ -n "${PEER_ONNX_WHEELS:-}" ]; then
             run "peer-onnx-install" 120 "$python" -m pip install --no-index \
-                --find-links "$PEER_ONNX_WHEELS" -r peers/onnx/requirements.txt
+                --find-links "$PEER_ONNX_WHEELS" -r "${PEER_ONNX_REQUIREMENTS:-peers/onnx/requirements.txt}"
         fi
         tool="${PEER_ONNX_TOOL:-${RESNET_TESTDATA:-$root/../shared}/tools/make_resnet_onnx.py}"
         run "peer-onnx-b$first" 240 "$python" peers/onnx/peer_onnx.py \

@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import onnxruntime
 
-from onnx_rewrite import for_wonnx
+from onnx_rewrite import for_onnxruntime, for_wonnx
 
 
 class Unavailable(Exception):
@@ -64,17 +64,52 @@ class Wonnx:
 
 
 class OrtWebGpu:
-    """ONNX Runtime's WebGPU execution provider (the plugin package `onnxruntime-ep-webgpu`,
-    Dawn) on the original model. ORT offers a plugin EP only the hardware devices it
-    enumerates; where that is no GPU, the EP has no device and this peer is unavailable."""
+    """ONNX Runtime's WebGPU execution provider (Dawn) on the original model, from either
+    package that carries it:
+
+    - `onnxruntime-webgpu`, an ONNX Runtime build with the EP inside (`WebGpuExecutionProvider`
+      among its providers). Dawn takes the first adapter it accepts, a CPU one included: on
+      lavapipe it needs Mesa 23 or newer (Mesa 22.3 lacks the dynamic indexing of uniform
+      arrays Dawn requires, and Dawn refuses the adapter).
+    - `onnxruntime` with the plugin package `onnxruntime-ep-webgpu`. ONNX Runtime offers a
+      plugin EP only the hardware devices it enumerates; where that is no GPU, the EP has no
+      device and this peer is unavailable.
+
+    Either way the session must place every node on WebGPU: a CPU fallback is an error, not a
+    slower peer."""
 
     name = "ort-webgpu"
+    builtin = "WebGpuExecutionProvider"
 
-    def __init__(self, onnx_path: Path, _work: Path, _x, _ref_logits):
+    def __init__(self, onnx_path: Path, work: Path, x, ref_logits):
+        options = onnxruntime.SessionOptions()
+        options.add_session_config_entry("session.disable_cpu_ep_fallback", "1")
+        if self.builtin in onnxruntime.get_available_providers():
+            ep_name, model = self.builtin, for_onnxruntime(onnx_path, work / "ort-webgpu.onnx")
+            self.facts = {"package": f"onnxruntime-webgpu {onnxruntime.__version__}"}
+            kwargs = {"providers": [self.builtin]}
+        else:
+            ep_name, model = self.plugin_device(options), onnx_path
+            kwargs = {}
+        try:
+            self.session = onnxruntime.InferenceSession(str(model), sess_options=options, **kwargs)
+        except Exception as e:
+            raise Unavailable(
+                f"ONNX Runtime {onnxruntime.__version__} could not start {ep_name} and would "
+                f"have fallen back to its CPU EP (the EP's own error is on stderr; Dawn refuses "
+                f"lavapipe before Mesa 23): {' '.join(str(e).split())}")
+        providers = self.session.get_providers()
+        if providers[0] != ep_name:
+            raise Unavailable(f"the session did not take {ep_name} (providers: {providers})")
+        self.facts["providers"] = providers
+
+    def plugin_device(self, options):
+        """Registers the plugin EP, adds its device to `options` and returns the EP's name."""
         try:
             import onnxruntime_ep_webgpu as webgpu_ep
         except ImportError as e:
-            raise Unavailable(f"the Python package onnxruntime-ep-webgpu is missing ({e})")
+            raise Unavailable(f"neither onnxruntime-webgpu nor the plugin package "
+                              f"onnxruntime-ep-webgpu is installed ({e})")
         if not getattr(OrtWebGpu, "registered", False):
             onnxruntime.register_execution_provider_library("webgpu", webgpu_ep.get_library_path())
             OrtWebGpu.registered = True
@@ -84,13 +119,9 @@ class OrtWebGpu:
             found = ", ".join(f"{d.ep_name} on {d.device.type.name}" for d in devices)
             raise Unavailable(f"ONNX Runtime {onnxruntime.__version__} lists no device for "
                               f"{webgpu_ep.get_ep_name()} (its EP devices: {found})")
-        options = onnxruntime.SessionOptions()
         options.add_provider_for_devices([device], {})
-        self.session = onnxruntime.InferenceSession(str(onnx_path), sess_options=options)
-        providers = self.session.get_providers()
-        if webgpu_ep.get_ep_name() not in providers:
-            raise Unavailable(f"the session did not take {webgpu_ep.get_ep_name()} (providers: {providers})")
-        self.facts = {"providers": providers, "device_vendor": device.device.vendor}
+        self.facts = {"package": "onnxruntime-ep-webgpu", "device_vendor": device.device.vendor}
+        return webgpu_ep.get_ep_name()
 
     def run(self, x):
         return self.session.run(None, {"input": x})[0]

@@ -1,5 +1,10 @@
-"""Rewrites of an ONNX ResNet into the form wonnx 0.5.1 accepts, none of which changes what it
-computes: concrete batch and image size (wonnx rejects symbolic dimensions), the classifier's
+"""Rewrites of an ONNX ResNet for the peers, none of which changes what it computes.
+
+For ONNX Runtime builds older than the `onnx` package that wrote the file: the IR version set to
+the lowest one its opsets allow (a ResNet uses nothing newer), since ONNX Runtime refuses a file
+whose IR version is above the newest it knows.
+
+For wonnx 0.5.1 (and the IR version as above, for the check by ONNX Runtime): concrete batch and image size (wonnx rejects symbolic dimensions), the classifier's
 weight stored transposed instead of `transB = 1` (its Gemm takes B as [K, N] only), and each
 BatchNormalization folded into the conv before it:
 
@@ -74,11 +79,23 @@ def fold_batch_norms(model):
     return len(folded)
 
 
+def lowest_ir_version(model):
+    model.ir_version = onnx.helper.find_min_ir_version_for(list(model.opset_import))
+
+
+def for_onnxruntime(src, dst):
+    model = onnx.load(src)
+    lowest_ir_version(model)
+    onnx.save(model, dst)
+    return dst
+
+
 def for_wonnx(src, dst, batch, size, classes, fold):
     model = onnx.load(src)
     fix_shapes(model, batch, size, classes)
     untranspose_gemm(model)
     folded = fold_batch_norms(model) if fold else 0
     model = onnx.shape_inference.infer_shapes(model, strict_mode=True)
+    lowest_ir_version(model)
     onnx.save(model, dst)
     return folded

@@ -73,7 +73,7 @@ pub enum Kernel {
     /// that sums the slices through the write step.
     ConvTiledPartial,
     SplitKReduce,
-    /// Direct conv with small register tiles.
+    /// Implicit GEMM with small register tiles, 4 pixels × 8 channels (Cin % 4 == 0).
     ConvSmall,
     /// The same tiles with the channel blocks along the lanes (few output pixels): the pipeline
     /// constant `channel_lanes`.

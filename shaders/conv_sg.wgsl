@@ -18,10 +18,15 @@
 // u64-pairs weight view), and the others get them with subgroupBroadcast. On devices where
 // every storage load is a per-lane gather (llvmpipe) time follows the loads, so each load
 // feeds as many FMAs as possible: per 4 input channels ROWS + 4 loads (pairs; + 8 in vec4s)
-// feed ROWS · 256 FMAs (spilled accumulators cost less than loads). The K steps (tap, input
-// vec4) run in one flat loop (sg_tile's `Step`). For a stem whose RGB input was padded to 4
-// channels `main` is also built with `x_lanes` at 3 (ConvSubgroupRgb): 3 weight rows and
-// ROWS · 192 FMAs per step.
+// feed ROWS · 256 FMAs (spilled accumulators cost less than loads). Each step loads its
+// pixels' input vec4s first (sg_block's `load_x8`), then multiplies. The K steps run as a
+// loop over the taps around a loop over the input vec4s, the taps' offsets found once per
+// tap. For a stem whose RGB input was padded to 4 channels `main` is also built with
+// `x_lanes` at 3 (ConvSubgroupRgb): 3 weight rows and ROWS · 192 FMAs per step, and the
+// steps (49 taps of one vec4) in one flat loop (sg_tile's `Step`), which costs lavapipe less
+// than loops of one iteration. Both choices are for Mesa 25's lavapipe, and Mesa 22.3's ran
+// them as fast as the old ones (one flat loop everywhere; each pixel's load just before its
+// multiply-adds), which Mesa 25 ran 1.1-2.5× slower (BENCHMARKS.md, twenty-second round).
 // Weights: HWIO, Cout padded to 16, as vec4 (rows of Cout4); columns past Cout4 read 0.
 // Entry points: `main` (ROWS = 16, or 14 with `group_rows` 7) and `main8` (ROWS = 8 or 7, for
 // maps too small to fill the larger blocks). Grid: x = 64-channel blocks, (y, z) = blocks of
@@ -48,20 +53,13 @@ fn share_x(s: u32, cb: u32, l: u32) -> B64 {
     return share_rows(s * 4u, cb, l);
 }
 
-// r + x[taps, c] · b for the group's pixels (4 input channels).
-fn mac_rows8(r: Rows8, t: Taps8, c: u32, b: B64) -> Rows8 {
-    var o = Rows8(
-        mac_x(r.a0, load_x(t.t0, c), b),
-        mac_x(r.a1, load_x(t.t1, c), b),
-        mac_x(r.a2, load_x(t.t2, c), b),
-        mac_x(r.a3, load_x(t.t3, c), b),
-        mac_x(r.a4, load_x(t.t4, c), b),
-        mac_x(r.a5, load_x(t.t5, c), b),
-        mac_x(r.a6, load_x(t.t6, c), b),
-        r.a7,
-    );
+// r + xs · b for the group's pixels (4 input channels).
+fn mac_rows8(r: Rows8, xs: X8, b: B64) -> Rows8 {
+    var o = Rows8(mac_x(r.a0, xs.x0, b), mac_x(r.a1, xs.x1, b), mac_x(r.a2, xs.x2, b),
+                  mac_x(r.a3, xs.x3, b), mac_x(r.a4, xs.x4, b), mac_x(r.a5, xs.x5, b),
+                  mac_x(r.a6, xs.x6, b), r.a7);
     if (group_rows > 7u) {
-        o.a7 = mac_x(r.a7, load_x(t.t7, c), b);
+        o.a7 = mac_x(r.a7, xs.x7, b);
     }
     return o;
 }
@@ -90,17 +88,37 @@ fn main(
     var r_hi = zero_rows8();
     let cin4 = p.in_c / 4u;
     let steps = k_steps(cin4);
-    var at = Step(0u, 0u, 0u);
-    var t_lo = taps8(o_lo, 0u, 0u, cin4);
-    var t_hi = taps8(o_hi, 0u, 0u, cin4);
-    for (var s = 0u; s < steps; s++) {
-        let b = share_x(s, cb, l);
-        r_lo = mac_rows8(r_lo, t_lo, at.c, b);
-        r_hi = mac_rows8(r_hi, t_hi, at.c, b);
-        at = next_step(at, cin4);
-        if (at.c == 0u) {
-            t_lo = taps8(o_lo, at.ky, at.kx, cin4);
-            t_hi = taps8(o_hi, at.ky, at.kx, cin4);
+    if (x_lanes == 3u) {
+        var at = Step(0u, 0u, 0u);
+        var t_lo = taps8(o_lo, 0u, 0u, cin4);
+        var t_hi = taps8(o_hi, 0u, 0u, cin4);
+        for (var s = 0u; s < steps; s++) {
+            let xl = load_x8(t_lo, at.c);
+            let xh = load_x8(t_hi, at.c);
+            let b = share_x(s, cb, l);
+            r_lo = mac_rows8(r_lo, xl, b);
+            r_hi = mac_rows8(r_hi, xh, b);
+            at = next_step(at, cin4);
+            if (at.c == 0u) {
+                t_lo = taps8(o_lo, at.ky, at.kx, cin4);
+                t_hi = taps8(o_hi, at.ky, at.kx, cin4);
+            }
+        }
+    } else {
+        var s = 0u;
+        for (var ky = 0u; ky < p.k_h; ky++) {
+            for (var kx = 0u; kx < p.k_w; kx++) {
+                let t_lo = taps8(o_lo, ky, kx, cin4);
+                let t_hi = taps8(o_hi, ky, kx, cin4);
+                for (var c = 0u; c < cin4; c++) {
+                    let xl = load_x8(t_lo, c);
+                    let xh = load_x8(t_hi, c);
+                    let b = share_x(s, cb, l);
+                    r_lo = mac_rows8(r_lo, xl, b);
+                    r_hi = mac_rows8(r_hi, xh, b);
+                    s++;
+                }
+            }
         }
     }
     let bv = load_bias(cb);
@@ -128,14 +146,15 @@ fn main8(
     let o = origins8(m0);
     var r = zero_rows8();
     let cin4 = p.in_c / 4u;
-    let steps = k_steps(cin4);
-    var at = Step(0u, 0u, 0u);
-    var t = taps8(o, 0u, 0u, cin4);
-    for (var s = 0u; s < steps; s++) {
-        r = mac_rows8(r, t, at.c, share_x(s, cb, l));
-        at = next_step(at, cin4);
-        if (at.c == 0u) {
-            t = taps8(o, at.ky, at.kx, cin4);
+    var s = 0u;
+    for (var ky = 0u; ky < p.k_h; ky++) {
+        for (var kx = 0u; kx < p.k_w; kx++) {
+            let t = taps8(o, ky, kx, cin4);
+            for (var c = 0u; c < cin4; c++) {
+                let xs = load_x8(t, c);
+                r = mac_rows8(r, xs, share_x(s, cb, l));
+                s++;
+            }
         }
     }
     store_rows8(m0, cb, r, load_bias(cb));

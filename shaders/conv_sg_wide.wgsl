@@ -23,21 +23,6 @@
 // `Kernel::constants`; with 2 the third and fourth groups fold away).
 override col_groups: u32 = 2u;
 
-// One group's input vec4s (4 channels of each pixel under the current tap).
-struct X8 {
-    x0: vec4<f32>, x1: vec4<f32>, x2: vec4<f32>, x3: vec4<f32>,
-    x4: vec4<f32>, x5: vec4<f32>, x6: vec4<f32>, x7: vec4<f32>,
-}
-
-fn load_x8(t: Taps8, c: u32) -> X8 {
-    var v = X8(load_x(t.t0, c), load_x(t.t1, c), load_x(t.t2, c), load_x(t.t3, c),
-               load_x(t.t4, c), load_x(t.t5, c), load_x(t.t6, c), vec4<f32>(0.0));
-    if (group_rows > 7u) {
-        v.x7 = load_x(t.t7, c);
-    }
-    return v;
-}
-
 // r + xs · b for the group's pixels (4 input channels).
 fn mac_rows_w(r: Rows8, xs: X8, b: B64) -> Rows8 {
     var o = Rows8(mac64(r.a0, xs.x0, b), mac64(r.a1, xs.x1, b), mac64(r.a2, xs.x2, b),
@@ -133,16 +118,15 @@ fn main(
     var r_lo = zero_cols();
     var r_hi = zero_cols();
     let cin4 = p.in_c / 4u;
-    let steps = k_steps(cin4);
-    var at = Step(0u, 0u, 0u);
-    var t_lo = taps8(o_lo, 0u, 0u, cin4);
-    var t_hi = taps8(o_hi, 0u, 0u, cin4);
-    for (var s = 0u; s < steps; s++) {
-        mac_cols2(&r_lo, &r_hi, load_x8(t_lo, at.c), load_x8(t_hi, at.c), s * 4u, cb, l);
-        at = next_step(at, cin4);
-        if (at.c == 0u) {
-            t_lo = taps8(o_lo, at.ky, at.kx, cin4);
-            t_hi = taps8(o_hi, at.ky, at.kx, cin4);
+    var row = 0u;
+    for (var ky = 0u; ky < p.k_h; ky++) {
+        for (var kx = 0u; kx < p.k_w; kx++) {
+            let t_lo = taps8(o_lo, ky, kx, cin4);
+            let t_hi = taps8(o_hi, ky, kx, cin4);
+            for (var c = 0u; c < cin4; c++) {
+                mac_cols2(&r_lo, &r_hi, load_x8(t_lo, c), load_x8(t_hi, c), row, cb, l);
+                row += 4u;
+            }
         }
     }
     store_cols(m0, cb, r_lo);
@@ -169,14 +153,14 @@ fn main8(
     let o = origins8(m0);
     var r = zero_cols();
     let cin4 = p.in_c / 4u;
-    let steps = k_steps(cin4);
-    var at = Step(0u, 0u, 0u);
-    var t = taps8(o, 0u, 0u, cin4);
-    for (var s = 0u; s < steps; s++) {
-        r = mac_cols(r, load_x8(t, at.c), s * 4u, cb, l);
-        at = next_step(at, cin4);
-        if (at.c == 0u) {
-            t = taps8(o, at.ky, at.kx, cin4);
+    var row = 0u;
+    for (var ky = 0u; ky < p.k_h; ky++) {
+        for (var kx = 0u; kx < p.k_w; kx++) {
+            let t = taps8(o, ky, kx, cin4);
+            for (var c = 0u; c < cin4; c++) {
+                r = mac_cols(r, load_x8(t, c), row, cb, l);
+                row += 4u;
+            }
         }
     }
     store_cols(m0, cb, r);

@@ -1,12 +1,31 @@
-// Piece: what the subgroup implicit-GEMM conv kernels' pixel blocks share (needs conv_store
-// and sg64): the pixels per group of an invocation, the bias of a 64-channel block and the
-// stores of one pixel's and of a group's pixels' 64 channels.
+// Piece: what the subgroup implicit-GEMM conv kernels' pixel blocks share (needs conv_x4,
+// sg_tile, conv_store and sg64): the pixels per group of an invocation, a group's input
+// loads, the bias of a 64-channel block and the stores of one pixel's and of a group's
+// pixels' 64 channels.
 
 // Pixels per group of an invocation: 8, or 7 for the 112- and 56-pixel blocks that divide
 // maps of 7 · 2^k pixels a side. A pipeline constant (src/gpu/kernels/mod.rs
 // `Kernel::constants`), so that with 7 the guards on the eighth pixel fold away with its work,
 // instead of running masked as a runtime condition would on CPU drivers.
 override group_rows: u32 = 8u;
+
+// One group's input vec4s (4 channels of each pixel under the current tap).
+struct X8 {
+    x0: vec4<f32>, x1: vec4<f32>, x2: vec4<f32>, x3: vec4<f32>,
+    x4: vec4<f32>, x5: vec4<f32>, x6: vec4<f32>, x7: vec4<f32>,
+}
+
+// The group's input vec4s, all loaded before any of them is used: per-pixel loads
+// interleaved with each pixel's multiply-adds ran as fast on Mesa 22.3's lavapipe and 2-2.5×
+// slower on Mesa 25's (BENCHMARKS.md, twenty-second round).
+fn load_x8(t: Taps8, c: u32) -> X8 {
+    var v = X8(load_x(t.t0, c), load_x(t.t1, c), load_x(t.t2, c), load_x(t.t3, c),
+               load_x(t.t4, c), load_x(t.t5, c), load_x(t.t6, c), vec4<f32>(0.0));
+    if (group_rows > 7u) {
+        v.x7 = load_x(t.t7, c);
+    }
+    return v;
+}
 
 // The block's bias, once per invocation (0 past the padded Cout).
 fn load_bias(cb: u32) -> Acc64 {

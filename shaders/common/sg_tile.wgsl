@@ -23,10 +23,12 @@ fn taps8(o: Origins8, ky: u32, kx: u32, cin4: u32) -> Taps8 {
 
 // Where an implicit GEMM's K loop is: step s (weight rows 4s..4s+3) of `k_steps` is input
 // vec4 c of tap (ky, kx), the taps in row-major order and the vec4s of each tap in turn,
-// starting from Step(0, 0, 0). The kernels run one flat loop over the steps, advancing the tap when its
-// vec4s are done, instead of loops over ky, kx and c: with few input channels (a stem's one
-// vec4 per tap) the nested loops cost lavapipe as much as the arithmetic (resnet50's stem took
-// 0.55–0.6 of its time flat, BENCHMARKS.md).
+// starting from Step(0, 0, 0). The stem's subgroup GEMM, the narrow tiles, the row strips and
+// the grouped kernels run one flat loop over the steps, advancing the tap when its vec4s are
+// done, instead of loops over ky, kx and c: with few input channels (a stem's one vec4 per
+// tap) the nested loops cost lavapipe as much as the arithmetic (resnet50's stem took
+// 0.55–0.6 of its time flat, BENCHMARKS.md). The 64-channel-block GEMMs nest their loops
+// (conv_sg.wgsl says why).
 struct Step { c: u32, ky: u32, kx: u32 }
 
 // KH · KW · Cin/4.

@@ -81,7 +81,7 @@ class OrtWebGpu:
     name = "ort-webgpu"
     builtin = "WebGpuExecutionProvider"
 
-    def __init__(self, onnx_path: Path, work: Path, x, ref_logits):
+    def __init__(self, onnx_path: Path, work: Path, _x, _ref_logits):
         options = onnxruntime.SessionOptions()
         options.add_session_config_entry("session.disable_cpu_ep_fallback", "1")
         if self.builtin in onnxruntime.get_available_providers():

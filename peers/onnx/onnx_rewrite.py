@@ -4,9 +4,10 @@ For ONNX Runtime builds older than the `onnx` package that wrote the file: the I
 the lowest one its opsets allow (a ResNet uses nothing newer), since ONNX Runtime refuses a file
 whose IR version is above the newest it knows.
 
-For wonnx 0.5.1 (and the IR version as above, for the check by ONNX Runtime): concrete batch and image size (wonnx rejects symbolic dimensions), the classifier's
-weight stored transposed instead of `transB = 1` (its Gemm takes B as [K, N] only), and each
-BatchNormalization folded into the conv before it:
+For wonnx 0.5.1 (and the IR version as above, for the check by ONNX Runtime): concrete batch
+and image size (wonnx rejects symbolic dimensions), the classifier's weight stored transposed
+instead of `transB = 1` (its Gemm takes B as [K, N] only), and each BatchNormalization folded
+into the conv before it:
 
     w' = w·γ/√(σ²+ε),  b' = (b − μ)·γ/√(σ²+ε) + β      (float64, stored as float32)
 """

@@ -37,29 +37,14 @@
 // weight row is not loaded: a quarter of the stem's multiply-adds).
 override x_lanes: u32 = 4u;
 
-// a + xv · b for one pixel, without the padding channel's products where x_lanes is 3.
-fn mac_x(a: Acc64, xv: vec4<f32>, b: B64) -> Acc64 {
-    if (x_lanes == 3u) {
-        return mac64_3(a, xv, b);
-    }
-    return mac64(a, xv, b);
-}
-
-// The weight rows of step s for the block at cb (`share_rows`; three rows where x_lanes is 3).
-fn share_x(s: u32, cb: u32, l: u32) -> B64 {
-    if (x_lanes == 3u) {
-        return share_rows3(s * 4u, cb, l);
-    }
-    return share_rows(s * 4u, cb, l);
-}
-
-// r + xs · b for the group's pixels (4 input channels).
-fn mac_rows8(r: Rows8, xs: X8, b: B64) -> Rows8 {
-    var o = Rows8(mac_x(r.a0, xs.x0, b), mac_x(r.a1, xs.x1, b), mac_x(r.a2, xs.x2, b),
-                  mac_x(r.a3, xs.x3, b), mac_x(r.a4, xs.x4, b), mac_x(r.a5, xs.x5, b),
-                  mac_x(r.a6, xs.x6, b), r.a7);
+// r + xs · b for the group's pixels where the input vec4s' fourth channel is padding
+// (x_lanes 3: `mac64_3`, whose weight rows come from `share_rows3`).
+fn mac_rows8_3(r: Rows8, xs: X8, b: B64) -> Rows8 {
+    var o = Rows8(mac64_3(r.a0, xs.x0, b), mac64_3(r.a1, xs.x1, b), mac64_3(r.a2, xs.x2, b),
+                  mac64_3(r.a3, xs.x3, b), mac64_3(r.a4, xs.x4, b), mac64_3(r.a5, xs.x5, b),
+                  mac64_3(r.a6, xs.x6, b), r.a7);
     if (group_rows > 7u) {
-        o.a7 = mac_x(r.a7, xs.x7, b);
+        o.a7 = mac64_3(r.a7, xs.x7, b);
     }
     return o;
 }
@@ -87,17 +72,17 @@ fn main(
     var r_lo = zero_rows8();
     var r_hi = zero_rows8();
     let cin4 = p.in_c / 4u;
-    let steps = k_steps(cin4);
     if (x_lanes == 3u) {
+        let steps = k_steps(cin4);
         var at = Step(0u, 0u, 0u);
         var t_lo = taps8(o_lo, 0u, 0u, cin4);
         var t_hi = taps8(o_hi, 0u, 0u, cin4);
         for (var s = 0u; s < steps; s++) {
             let xl = load_x8(t_lo, at.c);
             let xh = load_x8(t_hi, at.c);
-            let b = share_x(s, cb, l);
-            r_lo = mac_rows8(r_lo, xl, b);
-            r_hi = mac_rows8(r_hi, xh, b);
+            let b = share_rows3(s * 4u, cb, l);
+            r_lo = mac_rows8_3(r_lo, xl, b);
+            r_hi = mac_rows8_3(r_hi, xh, b);
             at = next_step(at, cin4);
             if (at.c == 0u) {
                 t_lo = taps8(o_lo, at.ky, at.kx, cin4);
@@ -105,7 +90,7 @@ fn main(
             }
         }
     } else {
-        var s = 0u;
+        var row = 0u;
         for (var ky = 0u; ky < p.k_h; ky++) {
             for (var kx = 0u; kx < p.k_w; kx++) {
                 let t_lo = taps8(o_lo, ky, kx, cin4);
@@ -113,10 +98,10 @@ fn main(
                 for (var c = 0u; c < cin4; c++) {
                     let xl = load_x8(t_lo, c);
                     let xh = load_x8(t_hi, c);
-                    let b = share_x(s, cb, l);
+                    let b = share_rows(row, cb, l);
                     r_lo = mac_rows8(r_lo, xl, b);
                     r_hi = mac_rows8(r_hi, xh, b);
-                    s++;
+                    row += 4u;
                 }
             }
         }
@@ -146,14 +131,14 @@ fn main8(
     let o = origins8(m0);
     var r = zero_rows8();
     let cin4 = p.in_c / 4u;
-    var s = 0u;
+    var row = 0u;
     for (var ky = 0u; ky < p.k_h; ky++) {
         for (var kx = 0u; kx < p.k_w; kx++) {
             let t = taps8(o, ky, kx, cin4);
             for (var c = 0u; c < cin4; c++) {
                 let xs = load_x8(t, c);
-                r = mac_rows8(r, xs, share_x(s, cb, l));
-                s++;
+                r = mac_rows8(r, xs, share_rows(row, cb, l));
+                row += 4u;
             }
         }
     }

@@ -23,17 +23,6 @@
 // `Kernel::constants`; with 2 the third and fourth groups fold away).
 override col_groups: u32 = 2u;
 
-// r + xs · b for the group's pixels (4 input channels).
-fn mac_rows_w(r: Rows8, xs: X8, b: B64) -> Rows8 {
-    var o = Rows8(mac64(r.a0, xs.x0, b), mac64(r.a1, xs.x1, b), mac64(r.a2, xs.x2, b),
-                  mac64(r.a3, xs.x3, b), mac64(r.a4, xs.x4, b), mac64(r.a5, xs.x5, b),
-                  mac64(r.a6, xs.x6, b), r.a7);
-    if (group_rows > 7u) {
-        o.a7 = mac64(r.a7, xs.x7, b);
-    }
-    return o;
-}
-
 // The group's pixels in 64-channel group cb (nothing past Cout: a block may end inside it).
 fn store_rows_w(m: u32, cb: u32, r: Rows8) {
     if (cb < p.out_c4) {
@@ -57,11 +46,11 @@ fn share_group(row: u32, cb: u32, g: u32, l: u32) -> B64 {
 // r + xs · w[row..row+3][the block's channels] for one pixel group.
 fn mac_cols(r: Cols, xs: X8, row: u32, cb: u32, l: u32) -> Cols {
     var o = r;
-    o.g0 = mac_rows_w(r.g0, xs, share_group(row, cb, 0u, l));
-    o.g1 = mac_rows_w(r.g1, xs, share_group(row, cb, 1u, l));
+    o.g0 = mac_rows8(r.g0, xs, share_group(row, cb, 0u, l));
+    o.g1 = mac_rows8(r.g1, xs, share_group(row, cb, 1u, l));
     if (col_groups > 2u) {
-        o.g2 = mac_rows_w(r.g2, xs, share_group(row, cb, 2u, l));
-        o.g3 = mac_rows_w(r.g3, xs, share_group(row, cb, 3u, l));
+        o.g2 = mac_rows8(r.g2, xs, share_group(row, cb, 2u, l));
+        o.g3 = mac_rows8(r.g3, xs, share_group(row, cb, 3u, l));
     }
     return o;
 }
@@ -70,18 +59,18 @@ fn mac_cols(r: Cols, xs: X8, row: u32, cb: u32, l: u32) -> Cols {
 fn mac_cols2(lo: ptr<function, Cols>, hi: ptr<function, Cols>, xl: X8, xh: X8, row: u32,
              cb: u32, l: u32) {
     let b0 = share_group(row, cb, 0u, l);
-    (*lo).g0 = mac_rows_w((*lo).g0, xl, b0);
-    (*hi).g0 = mac_rows_w((*hi).g0, xh, b0);
+    (*lo).g0 = mac_rows8((*lo).g0, xl, b0);
+    (*hi).g0 = mac_rows8((*hi).g0, xh, b0);
     let b1 = share_group(row, cb, 1u, l);
-    (*lo).g1 = mac_rows_w((*lo).g1, xl, b1);
-    (*hi).g1 = mac_rows_w((*hi).g1, xh, b1);
+    (*lo).g1 = mac_rows8((*lo).g1, xl, b1);
+    (*hi).g1 = mac_rows8((*hi).g1, xh, b1);
     if (col_groups > 2u) {
         let b2 = share_group(row, cb, 2u, l);
-        (*lo).g2 = mac_rows_w((*lo).g2, xl, b2);
-        (*hi).g2 = mac_rows_w((*hi).g2, xh, b2);
+        (*lo).g2 = mac_rows8((*lo).g2, xl, b2);
+        (*hi).g2 = mac_rows8((*hi).g2, xh, b2);
         let b3 = share_group(row, cb, 3u, l);
-        (*lo).g3 = mac_rows_w((*lo).g3, xl, b3);
-        (*hi).g3 = mac_rows_w((*hi).g3, xh, b3);
+        (*lo).g3 = mac_rows8((*lo).g3, xl, b3);
+        (*hi).g3 = mac_rows8((*hi).g3, xh, b3);
     }
 }
 

@@ -27,47 +27,68 @@
 // A workgroup is 8 invocations (lanes 0..7 of a subgroup); invocation l computes pixels
 // mb + 8i + l (i < ROWS) × the block's 16 channels. The 4 × 16 weights of every step are
 // loaded once per subgroup (lane l: column l % 4 of rows l / 4 and 2 + l / 4) and shared
-// with subgroupBroadcast. Entry points: `main` (ROWS = 32, 256 pixels per workgroup) and
-// `main8` (ROWS = 8, 64 pixels, for small maps). Grid: x = 16-channel blocks, (y, z) = pixel
-// blocks.
+// with subgroupBroadcast. The K steps run as loops over the taps around a loop over the
+// group's input vec4s, and each step loads its eight pixels' input vec4s before their
+// multiply-adds, as conv_sg.wgsl does and for its reason (Mesa 25's lavapipe: resnext50's
+// grouped layers took 0.56–0.96 of their time there, Mesa 22.3's about the same;
+// BENCHMARKS.md, twenty-third round).
+// Entry points: `main` (ROWS = 32, 256 pixels per workgroup) and `main8` (ROWS = 8, 64
+// pixels, for small maps). Grid: x = 16-channel blocks, (y, z) = pixel blocks.
 
 // Groups per 16-channel block: 1, 2 or 4.
 override block_groups: u32 = 1u;
 
-// a + x · wt for one pixel at step (tap base `t`, input vec4 `c` of the block's first group),
-// where the block's groups are `cg4` = Cin/G / 4 vec4s apart in the input.
-fn mac_block(a: Acc, t: i32, c: u32, cg4: u32, wt: W16) -> Acc {
-    let x0 = load_x(t, c);
-    if (block_groups == 1u) {
-        return mac(a, x0, wt);
+// One pixel's input vec4s at a step: vec4 `c` of each of the block's groups (g1..g3 only as
+// block_groups has them).
+struct XB { g0: vec4<f32>, g1: vec4<f32>, g2: vec4<f32>, g3: vec4<f32> }
+// The eight pixels' XBs.
+struct XB8 { p0: XB, p1: XB, p2: XB, p3: XB, p4: XB, p5: XB, p6: XB, p7: XB }
+
+// The block's input vec4s for one pixel (tap base `t`, input vec4 `c` of the block's first
+// group), its groups `cg4` = Cin/G / 4 vec4s apart in the input.
+fn load_block(t: i32, c: u32, cg4: u32) -> XB {
+    var v = XB(load_x(t, c), vec4<f32>(0.0), vec4<f32>(0.0), vec4<f32>(0.0));
+    if (block_groups > 1u) {
+        v.g1 = load_x(t, c + cg4);
     }
-    let x1 = load_x(t, c + cg4);
-    if (block_groups == 2u) {
-        return Acc(mac4(a.c0, x0, wt.r0.c0, wt.r1.c0, wt.r2.c0, wt.r3.c0),
-                   mac4(a.c1, x0, wt.r0.c1, wt.r1.c1, wt.r2.c1, wt.r3.c1),
-                   mac4(a.c2, x1, wt.r0.c2, wt.r1.c2, wt.r2.c2, wt.r3.c2),
-                   mac4(a.c3, x1, wt.r0.c3, wt.r1.c3, wt.r2.c3, wt.r3.c3));
+    if (block_groups > 2u) {
+        v.g2 = load_x(t, c + 2u * cg4);
+        v.g3 = load_x(t, c + 3u * cg4);
     }
-    let x2 = load_x(t, c + 2u * cg4);
-    let x3 = load_x(t, c + 3u * cg4);
-    return Acc(mac4(a.c0, x0, wt.r0.c0, wt.r1.c0, wt.r2.c0, wt.r3.c0),
-               mac4(a.c1, x1, wt.r0.c1, wt.r1.c1, wt.r2.c1, wt.r3.c1),
-               mac4(a.c2, x2, wt.r0.c2, wt.r1.c2, wt.r2.c2, wt.r3.c2),
-               mac4(a.c3, x3, wt.r0.c3, wt.r1.c3, wt.r2.c3, wt.r3.c3));
+    return v;
 }
 
-// r + x · wt for the eight pixels.
-fn mac_block8(r: Rows8x16, t: Taps8, c: u32, cg4: u32, wt: W16) -> Rows8x16 {
-    return Rows8x16(
-        mac_block(r.a0, t.t0, c, cg4, wt),
-        mac_block(r.a1, t.t1, c, cg4, wt),
-        mac_block(r.a2, t.t2, c, cg4, wt),
-        mac_block(r.a3, t.t3, c, cg4, wt),
-        mac_block(r.a4, t.t4, c, cg4, wt),
-        mac_block(r.a5, t.t5, c, cg4, wt),
-        mac_block(r.a6, t.t6, c, cg4, wt),
-        mac_block(r.a7, t.t7, c, cg4, wt),
-    );
+// The eight pixels' input vec4s, all loaded before any of them is used (as sg_block's
+// `load_x8`, for Mesa 25's lavapipe).
+fn load_block8(t: Taps8, c: u32, cg4: u32) -> XB8 {
+    return XB8(load_block(t.t0, c, cg4), load_block(t.t1, c, cg4), load_block(t.t2, c, cg4),
+               load_block(t.t3, c, cg4), load_block(t.t4, c, cg4), load_block(t.t5, c, cg4),
+               load_block(t.t6, c, cg4), load_block(t.t7, c, cg4));
+}
+
+// a + v · wt for one pixel: each output vec4 takes its own group's input vec4.
+fn mac_block(a: Acc, v: XB, wt: W16) -> Acc {
+    if (block_groups == 1u) {
+        return mac(a, v.g0, wt);
+    }
+    if (block_groups == 2u) {
+        return Acc(mac4(a.c0, v.g0, wt.r0.c0, wt.r1.c0, wt.r2.c0, wt.r3.c0),
+                   mac4(a.c1, v.g0, wt.r0.c1, wt.r1.c1, wt.r2.c1, wt.r3.c1),
+                   mac4(a.c2, v.g1, wt.r0.c2, wt.r1.c2, wt.r2.c2, wt.r3.c2),
+                   mac4(a.c3, v.g1, wt.r0.c3, wt.r1.c3, wt.r2.c3, wt.r3.c3));
+    }
+    return Acc(mac4(a.c0, v.g0, wt.r0.c0, wt.r1.c0, wt.r2.c0, wt.r3.c0),
+               mac4(a.c1, v.g1, wt.r0.c1, wt.r1.c1, wt.r2.c1, wt.r3.c1),
+               mac4(a.c2, v.g2, wt.r0.c2, wt.r1.c2, wt.r2.c2, wt.r3.c2),
+               mac4(a.c3, v.g3, wt.r0.c3, wt.r1.c3, wt.r2.c3, wt.r3.c3));
+}
+
+// r + xs · wt for the eight pixels.
+fn mac_block8(r: Rows8x16, xs: XB8, wt: W16) -> Rows8x16 {
+    return Rows8x16(mac_block(r.a0, xs.p0, wt), mac_block(r.a1, xs.p1, wt),
+                    mac_block(r.a2, xs.p2, wt), mac_block(r.a3, xs.p3, wt),
+                    mac_block(r.a4, xs.p4, wt), mac_block(r.a5, xs.p5, wt),
+                    mac_block(r.a6, xs.p6, wt), mac_block(r.a7, xs.p7, wt));
 }
 
 // Block `cb`'s (its first vec4 column) first input vec4.
@@ -104,25 +125,22 @@ fn main(
     let cin4 = p.in_c / 4u;
     let cg4 = p.in_c / p.groups / 4u;
     let first4 = block_first4(cb);
-    let steps = k_steps(cg4);
-    var at = Step(0u, 0u, 0u);
-    var t0 = taps8(o0, 0u, 0u, cin4);
-    var t1 = taps8(o1, 0u, 0u, cin4);
-    var t2 = taps8(o2, 0u, 0u, cin4);
-    var t3 = taps8(o3, 0u, 0u, cin4);
-    for (var s = 0u; s < steps; s++) {
-        let wt = share_w16(s * 4u, cb, l);
-        let c = first4 + at.c;
-        r0 = mac_block8(r0, t0, c, cg4, wt);
-        r1 = mac_block8(r1, t1, c, cg4, wt);
-        r2 = mac_block8(r2, t2, c, cg4, wt);
-        r3 = mac_block8(r3, t3, c, cg4, wt);
-        at = next_step(at, cg4);
-        if (at.c == 0u) {
-            t0 = taps8(o0, at.ky, at.kx, cin4);
-            t1 = taps8(o1, at.ky, at.kx, cin4);
-            t2 = taps8(o2, at.ky, at.kx, cin4);
-            t3 = taps8(o3, at.ky, at.kx, cin4);
+    var row = 0u;
+    for (var ky = 0u; ky < p.k_h; ky++) {
+        for (var kx = 0u; kx < p.k_w; kx++) {
+            let t0 = taps8(o0, ky, kx, cin4);
+            let t1 = taps8(o1, ky, kx, cin4);
+            let t2 = taps8(o2, ky, kx, cin4);
+            let t3 = taps8(o3, ky, kx, cin4);
+            for (var k = 0u; k < cg4; k++) {
+                let wt = share_w16(row, cb, l);
+                let c = first4 + k;
+                r0 = mac_block8(r0, load_block8(t0, c, cg4), wt);
+                r1 = mac_block8(r1, load_block8(t1, c, cg4), wt);
+                r2 = mac_block8(r2, load_block8(t2, c, cg4), wt);
+                r3 = mac_block8(r3, load_block8(t3, c, cg4), wt);
+                row += 4u;
+            }
         }
     }
     let b = load_bias16(cb);
@@ -153,14 +171,14 @@ fn main8(
     let cin4 = p.in_c / 4u;
     let cg4 = p.in_c / p.groups / 4u;
     let first4 = block_first4(cb);
-    let steps = k_steps(cg4);
-    var at = Step(0u, 0u, 0u);
-    var t = taps8(o, 0u, 0u, cin4);
-    for (var s = 0u; s < steps; s++) {
-        r = mac_block8(r, t, first4 + at.c, cg4, share_w16(s * 4u, cb, l));
-        at = next_step(at, cg4);
-        if (at.c == 0u) {
-            t = taps8(o, at.ky, at.kx, cin4);
+    var row = 0u;
+    for (var ky = 0u; ky < p.k_h; ky++) {
+        for (var kx = 0u; kx < p.k_w; kx++) {
+            let t = taps8(o, ky, kx, cin4);
+            for (var k = 0u; k < cg4; k++) {
+                r = mac_block8(r, load_block8(t, first4 + k, cg4), share_w16(row, cb, l));
+                row += 4u;
+            }
         }
     }
     store_rows8x16(m0, cb, r, load_bias16(cb));

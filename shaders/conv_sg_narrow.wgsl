@@ -11,23 +11,17 @@
 // `c32`: a workgroup is 8 invocations (lanes 0..7 of a subgroup) and owns 32 output channels
 // (8 vec4 columns) × 128 output pixels; invocation l computes pixels mb + 8i + l (i < 16). The
 // 4 × 32 weights of every 4 input channels are loaded once per subgroup (lane l loads column
-// l of rows 0..3) and shared with subgroupBroadcast. It keeps 128 vec4 accumulators per
-// invocation, as many pixels as fit beside them. The 16-channel blocks (`sg_gemm_c16`) are
+// l of rows 0..3) and shared with subgroupBroadcast; each pixel's input vec4 is loaded once
+// per step (sg_tile's `load8`, the sixteen before any multiply-add) and feeds both 16-channel
+// halves. It keeps 128 vec4 accumulators per invocation, as many pixels as fit beside them. The 16-channel blocks (`sg_gemm_c16`) are
 // conv_sg_grouped.wgsl's `main` with one group per block: a plain conv is one group.
 // Grid: x = 32-channel blocks, (y, z) = blocks of 128 pixels.
 
-// r + x[taps, c] · wt for the eight pixels (4 input channels × 16 output channels).
-fn mac_rows8x16(r: Rows8x16, t: Taps8, c: u32, wt: W16) -> Rows8x16 {
-    return Rows8x16(
-        mac(r.a0, load_x(t.t0, c), wt),
-        mac(r.a1, load_x(t.t1, c), wt),
-        mac(r.a2, load_x(t.t2, c), wt),
-        mac(r.a3, load_x(t.t3, c), wt),
-        mac(r.a4, load_x(t.t4, c), wt),
-        mac(r.a5, load_x(t.t5, c), wt),
-        mac(r.a6, load_x(t.t6, c), wt),
-        mac(r.a7, load_x(t.t7, c), wt),
-    );
+// r + xs · wt for the eight pixels (4 input channels × 16 output channels).
+fn mac_rows8x16(r: Rows8x16, xs: X8, wt: W16) -> Rows8x16 {
+    return Rows8x16(mac(r.a0, xs.x0, wt), mac(r.a1, xs.x1, wt), mac(r.a2, xs.x2, wt),
+                    mac(r.a3, xs.x3, wt), mac(r.a4, xs.x4, wt), mac(r.a5, xs.x5, wt),
+                    mac(r.a6, xs.x6, wt), mac(r.a7, xs.x7, wt));
 }
 
 // CH = 32, ROWS = 16: two groups of eight pixels, each with both 16-channel halves.
@@ -59,10 +53,12 @@ fn c32(
     var t1 = taps8(o1, 0u, 0u, cin4);
     for (var s = 0u; s < steps; s++) {
         let wt = share_w32(s * 4u, cb, l);
-        r0 = mac_rows8x16(r0, t0, at.c, wt.lo);
-        r1 = mac_rows8x16(r1, t0, at.c, wt.hi);
-        r2 = mac_rows8x16(r2, t1, at.c, wt.lo);
-        r3 = mac_rows8x16(r3, t1, at.c, wt.hi);
+        let x0 = load8(t0, at.c);
+        let x1 = load8(t1, at.c);
+        r0 = mac_rows8x16(r0, x0, wt.lo);
+        r1 = mac_rows8x16(r1, x0, wt.hi);
+        r2 = mac_rows8x16(r2, x1, wt.lo);
+        r3 = mac_rows8x16(r3, x1, wt.hi);
         at = next_step(at, cin4);
         if (at.c == 0u) {
             t0 = taps8(o0, at.ky, at.kx, cin4);

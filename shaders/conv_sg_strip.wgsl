@@ -21,15 +21,10 @@
 //
 // Both keep 128 vec4 accumulators per invocation, as conv_sg_narrow does. Runs are carried
 // from one to the next: run r reads input columns 8r .. 8r + 9, of which the first two are
-// the previous run's last two. Strips past the output row's end compute 0s they never store.
+// the previous run's last two; each step loads all of its runs' columns (sg_tile's `load8`)
+// before their multiply-adds. Strips past the output row's end compute 0s they never store.
 // Grid: x = CH-channel blocks, (y, z) = blocks of 8 strips; strip s is output row
 // s / strips_per_row (n · out_h + oy), first column S · (s % strips_per_row).
-
-// Eight input vec4s: a run's new columns.
-struct X8 {
-    v0: vec4<f32>, v1: vec4<f32>, v2: vec4<f32>, v3: vec4<f32>,
-    v4: vec4<f32>, v5: vec4<f32>, v6: vec4<f32>, v7: vec4<f32>,
-}
 
 // Indices (in vec4s) of eight input columns ix .. ix + 7 of input row `rb` (its first pixel,
 // or -1 when the row is padding); -1 for the columns in the padding.
@@ -61,11 +56,6 @@ fn strip_cols(st: Strip, ky: u32, ix: i32, cin4: u32, wide: bool) -> StripCols {
         s.t3 = cols8(rb, ix + 26, cin4);
     }
     return s;
-}
-
-fn load8(t: Taps8, c: u32) -> X8 {
-    return X8(load_x(t.t0, c), load_x(t.t1, c), load_x(t.t2, c), load_x(t.t3, c),
-              load_x(t.t4, c), load_x(t.t5, c), load_x(t.t6, c), load_x(t.t7, c));
 }
 
 // The weights of one output vec4 from four input channels (rows r0..r3).
@@ -102,14 +92,14 @@ fn tap3(a: Acc, x0: vec4<f32>, x1: vec4<f32>, x2: vec4<f32>, w0: W16, w1: W16, w
 // x the next eight.
 fn row8(r: Rows8x16, e0: vec4<f32>, e1: vec4<f32>, x: X8, w0: W16, w1: W16, w2: W16) -> Rows8x16 {
     return Rows8x16(
-        tap3(r.a0, e0, e1, x.v0, w0, w1, w2),
-        tap3(r.a1, e1, x.v0, x.v1, w0, w1, w2),
-        tap3(r.a2, x.v0, x.v1, x.v2, w0, w1, w2),
-        tap3(r.a3, x.v1, x.v2, x.v3, w0, w1, w2),
-        tap3(r.a4, x.v2, x.v3, x.v4, w0, w1, w2),
-        tap3(r.a5, x.v3, x.v4, x.v5, w0, w1, w2),
-        tap3(r.a6, x.v4, x.v5, x.v6, w0, w1, w2),
-        tap3(r.a7, x.v5, x.v6, x.v7, w0, w1, w2),
+        tap3(r.a0, e0, e1, x.x0, w0, w1, w2),
+        tap3(r.a1, e1, x.x0, x.x1, w0, w1, w2),
+        tap3(r.a2, x.x0, x.x1, x.x2, w0, w1, w2),
+        tap3(r.a3, x.x1, x.x2, x.x3, w0, w1, w2),
+        tap3(r.a4, x.x2, x.x3, x.x4, w0, w1, w2),
+        tap3(r.a5, x.x3, x.x4, x.x5, w0, w1, w2),
+        tap3(r.a6, x.x4, x.x5, x.x6, w0, w1, w2),
+        tap3(r.a7, x.x5, x.x6, x.x7, w0, w1, w2),
     );
 }
 
@@ -184,14 +174,16 @@ fn s16(
         let w0 = share_w16(row, cb, l);
         let w1 = share_w16(row + p.in_c, cb, l);
         let w2 = share_w16(row + 2u * p.in_c, cb, l);
+        let h0 = load_x(at.e0, c);
+        let h1 = load_x(at.e1, c);
         let x0 = load8(at.t0, c);
-        r0 = row8(r0, load_x(at.e0, c), load_x(at.e1, c), x0, w0, w1, w2);
         let x1 = load8(at.t1, c);
-        r1 = row8(r1, x0.v6, x0.v7, x1, w0, w1, w2);
         let x2 = load8(at.t2, c);
-        r2 = row8(r2, x1.v6, x1.v7, x2, w0, w1, w2);
         let x3 = load8(at.t3, c);
-        r3 = row8(r3, x2.v6, x2.v7, x3, w0, w1, w2);
+        r0 = row8(r0, h0, h1, x0, w0, w1, w2);
+        r1 = row8(r1, x0.x6, x0.x7, x1, w0, w1, w2);
+        r2 = row8(r2, x1.x6, x1.x7, x2, w0, w1, w2);
+        r3 = row8(r3, x2.x6, x2.x7, x3, w0, w1, w2);
         c += 1u;
         if (c == cin4) {
             c = 0u;
@@ -243,11 +235,11 @@ fn s32(
         let h0 = load_x(at.e0, c);
         let h1 = load_x(at.e1, c);
         let x0 = load8(at.t0, c);
+        let x1 = load8(at.t1, c);
         r0 = row8(r0, h0, h1, x0, w0.lo, w1.lo, w2.lo);
         r1 = row8(r1, h0, h1, x0, w0.hi, w1.hi, w2.hi);
-        let x1 = load8(at.t1, c);
-        r2 = row8(r2, x0.v6, x0.v7, x1, w0.lo, w1.lo, w2.lo);
-        r3 = row8(r3, x0.v6, x0.v7, x1, w0.hi, w1.hi, w2.hi);
+        r2 = row8(r2, x0.x6, x0.x7, x1, w0.lo, w1.lo, w2.lo);
+        r3 = row8(r3, x0.x6, x0.x7, x1, w0.hi, w1.hi, w2.hi);
         c += 1u;
         if (c == cin4) {
             c = 0u;
@@ -289,27 +281,29 @@ fn zero_runs4() -> Runs4 {
 // One kernel row over a run of eight outputs (as row8, one output vec4).
 fn row8v(r: R8, e0: vec4<f32>, e1: vec4<f32>, x: X8, w0: Col4, w1: Col4, w2: Col4) -> R8 {
     return R8(
-        tap3v(r.a0, e0, e1, x.v0, w0, w1, w2),
-        tap3v(r.a1, e1, x.v0, x.v1, w0, w1, w2),
-        tap3v(r.a2, x.v0, x.v1, x.v2, w0, w1, w2),
-        tap3v(r.a3, x.v1, x.v2, x.v3, w0, w1, w2),
-        tap3v(r.a4, x.v2, x.v3, x.v4, w0, w1, w2),
-        tap3v(r.a5, x.v3, x.v4, x.v5, w0, w1, w2),
-        tap3v(r.a6, x.v4, x.v5, x.v6, w0, w1, w2),
-        tap3v(r.a7, x.v5, x.v6, x.v7, w0, w1, w2),
+        tap3v(r.a0, e0, e1, x.x0, w0, w1, w2),
+        tap3v(r.a1, e1, x.x0, x.x1, w0, w1, w2),
+        tap3v(r.a2, x.x0, x.x1, x.x2, w0, w1, w2),
+        tap3v(r.a3, x.x1, x.x2, x.x3, w0, w1, w2),
+        tap3v(r.a4, x.x2, x.x3, x.x4, w0, w1, w2),
+        tap3v(r.a5, x.x3, x.x4, x.x5, w0, w1, w2),
+        tap3v(r.a6, x.x4, x.x5, x.x6, w0, w1, w2),
+        tap3v(r.a7, x.x5, x.x6, x.x7, w0, w1, w2),
     );
 }
 
 // One group's strip under one kernel row and input vec4 c: its 34 columns loaded once.
 fn strip_group(g: Runs4, at: StripCols, c: u32, w0: Col4, w1: Col4, w2: Col4) -> Runs4 {
+    let h0 = load_x(at.e0, c);
+    let h1 = load_x(at.e1, c);
     let x0 = load8(at.t0, c);
-    let r0 = row8v(g.r0, load_x(at.e0, c), load_x(at.e1, c), x0, w0, w1, w2);
     let x1 = load8(at.t1, c);
-    let r1 = row8v(g.r1, x0.v6, x0.v7, x1, w0, w1, w2);
     let x2 = load8(at.t2, c);
-    let r2 = row8v(g.r2, x1.v6, x1.v7, x2, w0, w1, w2);
     let x3 = load8(at.t3, c);
-    let r3 = row8v(g.r3, x2.v6, x2.v7, x3, w0, w1, w2);
+    let r0 = row8v(g.r0, h0, h1, x0, w0, w1, w2);
+    let r1 = row8v(g.r1, x0.x6, x0.x7, x1, w0, w1, w2);
+    let r2 = row8v(g.r2, x1.x6, x1.x7, x2, w0, w1, w2);
+    let r3 = row8v(g.r3, x2.x6, x2.x7, x3, w0, w1, w2);
     return Runs4(r0, r1, r2, r3);
 }
 

@@ -9,15 +9,7 @@
 // instead of running masked as a runtime condition would on CPU drivers.
 override group_rows: u32 = 8u;
 
-// One group's input vec4s (4 channels of each pixel under the current tap).
-struct X8 {
-    x0: vec4<f32>, x1: vec4<f32>, x2: vec4<f32>, x3: vec4<f32>,
-    x4: vec4<f32>, x5: vec4<f32>, x6: vec4<f32>, x7: vec4<f32>,
-}
-
-// The group's input vec4s, all loaded before any of them is used: per-pixel loads
-// interleaved with each pixel's multiply-adds ran as fast on Mesa 22.3's lavapipe and 2-2.5×
-// slower on Mesa 25's (BENCHMARKS.md, twenty-second round).
+// The group's input vec4s (sg_tile's `load8`, without the eighth pixel where group_rows is 7).
 fn load_x8(t: Taps8, c: u32) -> X8 {
     var v = X8(load_x(t.t0, c), load_x(t.t1, c), load_x(t.t2, c), load_x(t.t3, c),
                load_x(t.t4, c), load_x(t.t5, c), load_x(t.t6, c), vec4<f32>(0.0));

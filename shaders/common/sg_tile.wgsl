@@ -1,6 +1,6 @@
 // Piece: what the subgroup implicit-GEMM conv kernels share (needs conv_io, conv_x4 and
 // window): the addressing of the eight pixels m, m + 8, ..., m + 56 that one invocation
-// computes per group of eight, and the walk over the K steps.
+// computes per group of eight, their input loads, and the walk over the K steps.
 
 // Eight pixels' window origins, and their input offsets under one tap.
 struct Origins8 {
@@ -20,14 +20,28 @@ fn taps8(o: Origins8, ky: u32, kx: u32, cin4: u32) -> Taps8 {
                  tap(o.o6, ky, kx, cin4), tap(o.o7, ky, kx, cin4));
 }
 
+// Eight input vec4s: four channels of each of eight pixels (or a row strip's columns).
+struct X8 {
+    x0: vec4<f32>, x1: vec4<f32>, x2: vec4<f32>, x3: vec4<f32>,
+    x4: vec4<f32>, x5: vec4<f32>, x6: vec4<f32>, x7: vec4<f32>,
+}
+
+// Input vec4 c at the eight bases of `t`, all loaded before any of them is used: loads
+// interleaved with the multiply-adds that use them ran as fast on Mesa 22.3's lavapipe and
+// up to 2.5× slower on Mesa 25's (BENCHMARKS.md, twenty-second and twenty-third rounds).
+fn load8(t: Taps8, c: u32) -> X8 {
+    return X8(load_x(t.t0, c), load_x(t.t1, c), load_x(t.t2, c), load_x(t.t3, c),
+              load_x(t.t4, c), load_x(t.t5, c), load_x(t.t6, c), load_x(t.t7, c));
+}
+
 
 // Where an implicit GEMM's K loop is: step s (weight rows 4s..4s+3) of `k_steps` is input
 // vec4 c of tap (ky, kx), the taps in row-major order and the vec4s of each tap in turn,
-// starting from Step(0, 0, 0). The stem's subgroup GEMM, the narrow tiles, the row strips and
-// the grouped kernels run one flat loop over the steps, advancing the tap when its vec4s are
-// done, instead of loops over ky, kx and c: with few input channels (a stem's one vec4 per
-// tap) the nested loops cost lavapipe as much as the arithmetic (resnet50's stem took
-// 0.55–0.6 of its time flat, BENCHMARKS.md). The 64-channel-block GEMMs nest their loops
+// starting from Step(0, 0, 0). The stem's subgroup GEMM, the narrow tiles and the row strips
+// run one flat loop over the steps, advancing the tap when its vec4s are done, instead of
+// loops over ky, kx and c: with few input channels (a stem's one vec4 per tap) the nested
+// loops cost lavapipe as much as the arithmetic (resnet50's stem took 0.55–0.6 of its time
+// flat, BENCHMARKS.md). The 64-channel-block GEMMs and the grouped ones nest their loops
 // (conv_sg.wgsl says why).
 struct Step { c: u32, ky: u32, kx: u32 }
 

@@ -261,6 +261,16 @@ fn info(cli: &Cli, a: &InfoArgs) -> Result<()> {
             (true, true) => "on, f32 weights and outputs in u64 pairs (8 channels per access)",
         }
     );
+    if caps.subgroups && caps.device_type == wgpu::DeviceType::Cpu {
+        println!(
+            "wide GEMM blocks:   {}",
+            if caps.wide_blocks {
+                "on (128/256 channels per workgroup where they fit; RESNET_WIDE_BLOCKS=0 turns them off)"
+            } else {
+                "off (they do not pay on this driver; RESNET_WIDE_BLOCKS=1 turns them on)"
+            }
+        );
+    }
     println!(
         "submissions:        {}",
         if e.submits_in_groups() {

@@ -8,7 +8,8 @@ use crate::model::Conv2d;
 /// On CPU adapters (lavapipe, SwiftShader), where workgroup memory and barriers are expensive,
 /// invocations run as SIMD lanes and every storage load is costly: the subgroup GEMM wherever
 /// Cin % 4 == 0 and the adapter has subgroups (the channel block that pads Cout least, and the
-/// small tile where the map is too small for the large one: [`conv_sg::choose`]; for 3×3
+/// small tile where the map is too small for the large one: [`conv_sg::choose`], over a wider
+/// channel block where [`conv_sg::widen`] and [`DeviceCaps::wide_blocks`] allow; for 3×3
 /// stride-1 convs in 16- or 32-channel blocks the row strips, [`conv_strip::choose`]), and for
 /// Winograd-eligible 3×3 stride-1 convs whose block is 64 channels Winograd with the subgroup
 /// GEMM (1.1–1.8× faster than `sg_gemm` per layer of resnet50 on lavapipe), as F(4,3) where
@@ -24,6 +25,7 @@ use crate::model::Conv2d;
 /// replaces this with measurements.
 ///
 /// [`conv_sg::choose`]: super::conv_sg::choose
+/// [`conv_sg::widen`]: super::conv_sg::widen
 /// [`conv_grouped_sg::choose`]: super::conv_grouped_sg::choose
 /// [`conv_strip::choose`]: super::conv_strip::choose
 /// [`winograd::prefer_f4`]: super::winograd::prefer_f4
@@ -52,11 +54,11 @@ pub fn choose(
     // Winograd's subgroup GEMM works in 64-channel blocks too: where those pad Cout least.
     let wide = super::conv_sg::wider(sg).is_some();
     let k = conv.kernel[0] * conv.kernel[1] * conv.in_c;
-    let sg =
-        match super::conv_sg::widen(sg, conv.out_c, pixels, k, caps.threads, caps.slow_compiles) {
-            wide if wide.runs_on(conv, caps) => wide,
-            _ => sg,
-        };
+    let sg = match super::conv_sg::widen(sg, conv.out_c, pixels, k, caps.threads, caps.slow_compiles)
+    {
+        wide if caps.wide_blocks && wide.runs_on(conv, caps) => wide,
+        _ => sg,
+    };
     let wino_sg = if wide {
         ConvVariant::WinogradSubgroup
     } else {
@@ -126,6 +128,7 @@ mod tests {
             device_type,
             subgroups,
             u64_pairs: false,
+            wide_blocks: true,
             threads: 2,
             slow_compiles: true,
         }
@@ -224,9 +227,16 @@ mod tests {
             choose(&expand56, 1, (56, 56), cpu_sg),
             ConvVariant::Subgroup
         );
-        // A model that compiles quickly: the 64-channel tiles instead of the wide ones.
+        // A model that compiles quickly, or an adapter where the wide blocks do not pay: the
+        // 64-channel tiles instead of the wide ones.
         let quick = cpu_sg.for_compile(crate::gpu::Compile::Quick);
         assert_eq!(choose(&pw, 1, (14, 14), quick), ConvVariant::Subgroup14);
+        let narrow = DeviceCaps {
+            wide_blocks: false,
+            ..cpu_sg
+        };
+        assert_eq!(choose(&pw, 1, (14, 14), narrow), ConvVariant::Subgroup14);
+        assert_eq!(choose(&pw, 1, (56, 56), narrow), ConvVariant::Subgroup);
         let expand = Conv2d::square(512, 2048, 1, 1, 0);
         assert_eq!(choose(&expand, 1, (7, 7), quick), ConvVariant::Subgroup7);
         assert_eq!(

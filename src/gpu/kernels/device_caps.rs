@@ -1,7 +1,8 @@
 //! What a device offers that the choice of kernels depends on ([`DeviceCaps`]): its type,
-//! usable subgroups, u64 pairs, and the threads a CPU adapter runs workgroups on. Read once
-//! per device from the adapter, its enabled features and the environment
-//! (`RESNET_SUBGROUPS=0`, `RESNET_U64_PAIRS=0`, `LP_NUM_THREADS`, `RESNET_DEVICE_TYPE`).
+//! usable subgroups, u64 pairs, whether the subgroup GEMMs' wide channel blocks pay, and the
+//! threads a CPU adapter runs workgroups on. Read once per device from the adapter, its
+//! enabled features and the environment (`RESNET_SUBGROUPS=0`, `RESNET_U64_PAIRS=0`,
+//! `RESNET_WIDE_BLOCKS`, `LP_NUM_THREADS`, `RESNET_DEVICE_TYPE`).
 
 /// What a device offers that the choice of conv variant depends on.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -19,6 +20,13 @@ pub struct DeviceCaps {
     /// over the lanes, costed per access more than per byte) with `SHADER_INT64` enabled;
     /// `RESNET_U64_PAIRS=0` turns it off.
     pub u64_pairs: bool,
+    /// Whether the subgroup GEMMs may take their 128- and 256-channel blocks
+    /// ([`super::conv_sg::widen`]). Their accumulators spill: on Mesa 22.3's llvmpipe they ran
+    /// resnet50's layers in 0.80–0.90 of the 64-channel tiles' time, on Mesa 25.0's in
+    /// 1.08–1.30 (BENCHMARKS.md, twenty-third round), and Mesa 25 compiles them several times
+    /// slower. So true except on llvmpipe from Mesa 25 on ([`wide_blocks_pay`]);
+    /// `RESNET_WIDE_BLOCKS=0` or `=1` decides instead.
+    pub wide_blocks: bool,
     /// The threads a CPU adapter runs workgroups on (each workgroup runs on one): llvmpipe
     /// starts one per core unless `LP_NUM_THREADS` says otherwise. The subgroup GEMMs use
     /// their wider channel blocks only where the grid keeps every thread busy.
@@ -65,6 +73,16 @@ impl DeviceCaps {
             }
             Err(_) => info.device_type,
         };
+        let wide_blocks = match std::env::var("RESNET_WIDE_BLOCKS").as_deref() {
+            Ok("0") => false,
+            Ok("1") => true,
+            Ok(other) => {
+                return Err(crate::Error::InvalidInput(format!(
+                    "RESNET_WIDE_BLOCKS=`{other}`: expected `0` or `1` (or leave it unset)"
+                )))
+            }
+            Err(_) => wide_blocks_pay(&info.name, &info.driver_info),
+        };
         Ok(DeviceCaps {
             device_type,
             subgroups: !off("RESNET_SUBGROUPS")
@@ -73,10 +91,26 @@ impl DeviceCaps {
             u64_pairs: !off("RESNET_U64_PAIRS")
                 && device_type == wgpu::DeviceType::Cpu
                 && features.contains(wgpu::Features::SHADER_INT64),
+            wide_blocks,
             threads: cpu_threads(),
             slow_compiles: true,
         })
     }
+}
+
+/// Whether the subgroup GEMMs' wide channel blocks pay on the adapter called `name` whose
+/// driver says `driver_info`: not on llvmpipe from Mesa 25 on (measured on 25.0.7; 22.3.6
+/// gains from them, and the releases between were not measured, so they keep them).
+fn wide_blocks_pay(name: &str, driver_info: &str) -> bool {
+    !(name.contains("llvmpipe") && mesa_major(driver_info).is_some_and(|m| m >= 25))
+}
+
+/// The major version of the Mesa release that `driver_info` names (`Mesa 25.0.7-2~bpo12+1
+/// (LLVM 15.0.6)`, or GL's `4.5 (Core Profile) Mesa 22.3.6`), if it names one.
+fn mesa_major(driver_info: &str) -> Option<u32> {
+    let after = driver_info.split("Mesa ").nth(1)?;
+    let digits: String = after.chars().take_while(char::is_ascii_digit).collect();
+    digits.parse().ok()
 }
 
 /// llvmpipe's worker threads: `LP_NUM_THREADS` where set to a number, else the cores this
@@ -87,4 +121,29 @@ fn cpu_threads() -> usize {
         .and_then(|v| v.trim().parse::<usize>().ok())
         .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
         .max(1)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn mesa_releases_are_read_from_the_driver_info() {
+        assert_eq!(mesa_major("Mesa 25.0.7-2~bpo12+1 (LLVM 15.0.6)"), Some(25));
+        assert_eq!(mesa_major("Mesa 22.3.6 (LLVM 15.0.6)"), Some(22));
+        assert_eq!(mesa_major("4.5 (Core Profile) Mesa 22.3.6"), Some(22));
+        assert_eq!(mesa_major("560.35.03"), None);
+        assert_eq!(mesa_major("Mesa "), None);
+    }
+
+    #[test]
+    fn wide_blocks_are_left_out_on_llvmpipe_from_mesa_25() {
+        let llvmpipe = "llvmpipe (LLVM 15.0.6, 256 bits)";
+        assert!(wide_blocks_pay(llvmpipe, "Mesa 22.3.6 (LLVM 15.0.6)"));
+        assert!(wide_blocks_pay(llvmpipe, "Mesa 24.2.8 (LLVM 19.1.7)"));
+        assert!(!wide_blocks_pay(llvmpipe, "Mesa 25.0.7-2~bpo12+1 (LLVM 15.0.6)"));
+        assert!(!wide_blocks_pay(llvmpipe, "Mesa 26.1.0 (LLVM 20.1.0)"));
+        assert!(wide_blocks_pay("AMD Radeon RX 7900 XTX (RADV NAVI31)", "Mesa 25.0.7"));
+        assert!(wide_blocks_pay("NVIDIA H200", "560.35.03"));
+    }
 }

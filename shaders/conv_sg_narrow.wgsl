@@ -13,8 +13,9 @@
 // 4 × 32 weights of every 4 input channels are loaded once per subgroup (lane l loads column
 // l of rows 0..3) and shared with subgroupBroadcast; each pixel's input vec4 is loaded once
 // per step (sg_tile's `load8`, the sixteen before any multiply-add) and feeds both 16-channel
-// halves. It keeps 128 vec4 accumulators per invocation, as many pixels as fit beside them. The 16-channel blocks (`sg_gemm_c16`) are
-// conv_sg_grouped.wgsl's `main` with one group per block: a plain conv is one group.
+// halves. It keeps 128 vec4 accumulators per invocation, as many pixels as fit beside them.
+// The 16-channel blocks (`sg_gemm_c16`) are conv_sg_grouped.wgsl's `main` with one group per
+// block: a plain conv is one group.
 // Grid: x = 32-channel blocks, (y, z) = blocks of 128 pixels.
 
 // r + xs · wt for the eight pixels (4 input channels × 16 output channels).

@@ -34,7 +34,6 @@ fn load8(t: Taps8, c: u32) -> X8 {
               load_x(t.t4, c), load_x(t.t5, c), load_x(t.t6, c), load_x(t.t7, c));
 }
 
-
 // Where an implicit GEMM's K loop is: step s (weight rows 4s..4s+3) of `k_steps` is input
 // vec4 c of tap (ky, kx), the taps in row-major order and the vec4s of each tap in turn,
 // starting from Step(0, 0, 0). The stem's subgroup GEMM, the narrow tiles and the row strips

@@ -54,11 +54,11 @@ pub fn choose(
     // Winograd's subgroup GEMM works in 64-channel blocks too: where those pad Cout least.
     let wide = super::conv_sg::wider(sg).is_some();
     let k = conv.kernel[0] * conv.kernel[1] * conv.in_c;
-    let sg = match super::conv_sg::widen(sg, conv.out_c, pixels, k, caps.threads, caps.slow_compiles)
-    {
-        wide if caps.wide_blocks && wide.runs_on(conv, caps) => wide,
-        _ => sg,
-    };
+    let sg =
+        match super::conv_sg::widen(sg, conv.out_c, pixels, k, caps.threads, caps.slow_compiles) {
+            wide if caps.wide_blocks && wide.runs_on(conv, caps) => wide,
+            _ => sg,
+        };
     let wino_sg = if wide {
         ConvVariant::WinogradSubgroup
     } else {

@@ -22,9 +22,9 @@ pub struct DeviceCaps {
     pub u64_pairs: bool,
     /// Whether the subgroup GEMMs may take their 128- and 256-channel blocks
     /// ([`super::conv_sg::widen`]). Their accumulators spill: on Mesa 22.3's llvmpipe they ran
-    /// resnet50's layers in 0.80–0.90 of the 64-channel tiles' time, on Mesa 25.0's in
+    /// resnet50's layers in 0.81–0.91 of the 64-channel tiles' time, on Mesa 25.0's in
     /// 1.08–1.30 (BENCHMARKS.md, twenty-third round), and Mesa 25 compiles them several times
-    /// slower. So true except on llvmpipe from Mesa 25 on ([`wide_blocks_pay`]);
+    /// slower. So true except on llvmpipe from Mesa 25 on (read from `AdapterInfo::driver_info`);
     /// `RESNET_WIDE_BLOCKS=0` or `=1` decides instead.
     pub wide_blocks: bool,
     /// The threads a CPU adapter runs workgroups on (each workgroup runs on one): llvmpipe
@@ -141,9 +141,15 @@ mod tests {
         let llvmpipe = "llvmpipe (LLVM 15.0.6, 256 bits)";
         assert!(wide_blocks_pay(llvmpipe, "Mesa 22.3.6 (LLVM 15.0.6)"));
         assert!(wide_blocks_pay(llvmpipe, "Mesa 24.2.8 (LLVM 19.1.7)"));
-        assert!(!wide_blocks_pay(llvmpipe, "Mesa 25.0.7-2~bpo12+1 (LLVM 15.0.6)"));
+        assert!(!wide_blocks_pay(
+            llvmpipe,
+            "Mesa 25.0.7-2~bpo12+1 (LLVM 15.0.6)"
+        ));
         assert!(!wide_blocks_pay(llvmpipe, "Mesa 26.1.0 (LLVM 20.1.0)"));
-        assert!(wide_blocks_pay("AMD Radeon RX 7900 XTX (RADV NAVI31)", "Mesa 25.0.7"));
+        assert!(wide_blocks_pay(
+            "AMD Radeon RX 7900 XTX (RADV NAVI31)",
+            "Mesa 25.0.7"
+        ));
         assert!(wide_blocks_pay("NVIDIA H200", "560.35.03"));
     }
 }

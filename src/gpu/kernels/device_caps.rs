@@ -21,11 +21,12 @@ pub struct DeviceCaps {
     /// `RESNET_U64_PAIRS=0` turns it off.
     pub u64_pairs: bool,
     /// Whether the subgroup GEMMs may take their 128- and 256-channel blocks
-    /// ([`super::conv_sg::widen`]). Their accumulators spill: on Mesa 22.3's llvmpipe they ran
-    /// resnet50's layers in 0.81–0.91 of the 64-channel tiles' time, on Mesa 25.0's in
-    /// 1.08–1.30 (BENCHMARKS.md, twenty-third round), and Mesa 25 compiles them several times
-    /// slower. So true except on llvmpipe from Mesa 25 on (read from `AdapterInfo::driver_info`);
-    /// `RESNET_WIDE_BLOCKS=0` or `=1` decides instead.
+    /// ([`super::conv_sg::widen`]), up to 14 pixels × 256 channels of accumulators per
+    /// invocation. On Mesa 22.3's llvmpipe they ran resnet50's layers in 0.81–0.91 of the
+    /// 64-channel tiles' time, on Mesa 25.0's in 1.08–1.30 (BENCHMARKS.md, twenty-third
+    /// round), and Mesa 25 compiles them several times slower. So true except on llvmpipe
+    /// from Mesa 25 on (read from `AdapterInfo::driver_info`); `RESNET_WIDE_BLOCKS=0` or `=1`
+    /// decides instead.
     pub wide_blocks: bool,
     /// The threads a CPU adapter runs workgroups on (each workgroup runs on one): llvmpipe
     /// starts one per core unless `LP_NUM_THREADS` says otherwise. The subgroup GEMMs use

@@ -1,8 +1,7 @@
 // Fragment (assembled by src/gpu/kernels/shaders.rs after the pieces prelude, a weights view,
-// conv_io, conv_x4, window, write_step and its output view, acc16, conv_store, sg_tile, sg64,
-// sg_block;
-// validated in that form by tests/shaders.rs). Needs the SUBGROUP feature and subgroups of at
-// least 8 invocations.
+// conv_io, conv_x4, window, write_step and its output view, acc16, conv_store, sg64, sg_tile,
+// sg_rows8, sg_block; validated in that form by tests/shaders.rs). Needs the SUBGROUP feature
+// and subgroups of at least 8 invocations.
 //
 // conv2d (any kernel, stride and padding; Cin % 4 == 0) as an implicit GEMM over NHWC
 // activations whose weights are shared across a subgroup instead of loaded by every lane:
@@ -19,9 +18,9 @@
 // every storage load is a per-lane gather (llvmpipe) time follows the loads, so each load
 // feeds as many FMAs as possible: per 4 input channels ROWS + 4 loads (pairs; + 8 in vec4s)
 // feed ROWS · 256 FMAs (spilled accumulators cost less than loads). Each step loads its
-// pixels' input vec4s first (sg_block's `load_x8`), then multiplies. The K steps run as a
-// loop over the taps around a loop over the input vec4s, the taps' offsets found once per
-// tap. For a stem whose RGB input was padded to 4 channels `main` is also built with
+// pixels' input vec4s first (sg_block's `load_x8`), then multiplies (sg_rows8's
+// `mac_rows8`). The K steps run as a loop over the taps around a loop over the input vec4s,
+// the taps' offsets found once per tap. For a stem whose RGB input was padded to 4 channels `main` is also built with
 // `x_lanes` at 3 (ConvSubgroupRgb): 3 weight rows and ROWS · 192 FMAs per step, and the
 // steps (49 taps of one vec4) in one flat loop (sg_tile's `Step`), which costs lavapipe less
 // than loops of one iteration. Both choices are for Mesa 25's lavapipe, and Mesa 22.3's ran

@@ -1,5 +1,5 @@
 // Fragment (assembled by src/gpu/kernels/shaders.rs after the pieces prelude, conv_io, conv_x4,
-// window, write_step, acc16, conv_store, sg_tile, sg64, sg_w16; validated in that form by
+// window, write_step, acc16, conv_store, sg64, sg_tile, sg_w16; validated in that form by
 // tests/shaders.rs). Needs the SUBGROUP feature and subgroups of at least 8 invocations.
 //
 // Grouped conv (G = p.groups groups of Cin/G input and Cout/G output channels; ResNeXt's 3×3s)

@@ -1,6 +1,6 @@
 // Fragment (assembled by src/gpu/kernels/shaders.rs after the pieces prelude, wino_params,
-// wino_io, acc16, sg64; validated in that form by tests/shaders.rs). Needs the SUBGROUP
-// feature and subgroups of at least 8 invocations.
+// wino_io, acc16, sg64, sg_rows8; validated in that form by tests/shaders.rs). Needs the
+// SUBGROUP feature and subgroups of at least 8 invocations.
 //
 // The GEMM pass of Winograd F(2x2, 3x3) (shaders/winograd.wgsl has the transforms) with the
 // transformed weights shared across a subgroup, as in the subgroup conv GEMM:
@@ -12,8 +12,9 @@
 // input channels each invocation loads one V vec4 per tile, and the 4 × 64 weights of U[e]
 // are loaded once per subgroup (lanes 0..7, two vec4 each per row) and broadcast: ROWS + 8
 // loads feed ROWS · 256 FMAs. U rows: e·Cin + c, each of p.out_c4 vec4 (Cout padded to 16).
-// Entry points by ROWS: `gemm16` and `gemm8`, and with the pipeline constant `group_rows` at
-// 7 the same with 14 and 7 tiles per invocation (blocks of 112 and 56 tiles). Grid: x =
+// Entry points by ROWS: `gemm16` and `gemm8`, and with the pipeline constant `group_rows`
+// (sg_rows8) at 7 the same with 14 and 7 tiles per invocation (blocks of 112 and 56 tiles:
+// F(4,3) on maps of 7 · 2^k pixels a side has 49 · 4^k tiles an image). Grid: x =
 // 64-channel blocks, y = blocks of ROWS·8 tiles, z = e. For the few tiles of small maps
 // (7 × 7 at batch 1: 16) `gemm_t16` turns the layout around (below).
 
@@ -22,28 +23,18 @@ fn u_row(e: u32, c: u32) -> u32 {
     return (e * p.in_c4 + c) * 4u;
 }
 
-// Tiles per group of an invocation: 8, or 7 for blocks of 112 and 56 tiles (F(4,3) on maps
-// of 7 · 2^k pixels a side has 49 · 4^k tiles an image). A pipeline constant, as the implicit
-// GEMM's: with 7 the eighth tile's work and guards fold away.
-override group_rows: u32 = 8u;
-
-// r + V[e][t + 8i][c] · b for the tiles t, t + 8, ..., t + 8 · (group_rows - 1) (4 input
-// channels).
-fn mac_tiles8(r: Rows8, e: u32, t: u32, c: u32, b: B64) -> Rows8 {
-    var o = Rows8(
-        mac64(r.a0, load_v(e, t, c), b),
-        mac64(r.a1, load_v(e, t + 8u, c), b),
-        mac64(r.a2, load_v(e, t + 16u, c), b),
-        mac64(r.a3, load_v(e, t + 24u, c), b),
-        mac64(r.a4, load_v(e, t + 32u, c), b),
-        mac64(r.a5, load_v(e, t + 40u, c), b),
-        mac64(r.a6, load_v(e, t + 48u, c), b),
-        r.a7,
-    );
+// V[e][t + 8i][c] for the group's tiles t, t + 8, ..., t + 8 · (group_rows - 1), all loaded
+// before any multiply-add: loads interleaved with the multiply-adds ran as fast on Mesa 22.3's
+// lavapipe and took this pass twice the time on Mesa 25's (BENCHMARKS.md, twenty-fourth
+// round), as they did the implicit GEMM's.
+fn load_v8(e: u32, t: u32, c: u32) -> X8 {
+    var v = X8(load_v(e, t, c), load_v(e, t + 8u, c), load_v(e, t + 16u, c),
+               load_v(e, t + 24u, c), load_v(e, t + 32u, c), load_v(e, t + 40u, c),
+               load_v(e, t + 48u, c), vec4<f32>(0.0));
     if (group_rows > 7u) {
-        o.a7 = mac64(r.a7, load_v(e, t + 56u, c), b);
+        v.x7 = load_v(e, t + 56u, c);
     }
-    return o;
+    return v;
 }
 
 // Tile t's 64 products from vec4 column cb (nothing past the last tile or the padded Cout).
@@ -86,9 +77,11 @@ fn gemm16(
     var lo = zero_rows8();
     var hi = zero_rows8();
     for (var c = 0u; c < p.in_c4; c++) {
+        let vl = load_v8(e, t0, c);
+        let vh = load_v8(e, t0 + 8u * group_rows, c);
         let b = share_rows(u_row(e, c), cb, l);
-        lo = mac_tiles8(lo, e, t0, c, b);
-        hi = mac_tiles8(hi, e, t0 + 8u * group_rows, c, b);
+        lo = mac_rows8(lo, vl, b);
+        hi = mac_rows8(hi, vh, b);
     }
     store_tiles8(e, t0, cb, lo);
     store_tiles8(e, t0 + 8u * group_rows, cb, hi);
@@ -111,7 +104,8 @@ fn gemm8(
     let t0 = tb + li;
     var r = zero_rows8();
     for (var c = 0u; c < p.in_c4; c++) {
-        r = mac_tiles8(r, e, t0, c, share_rows(u_row(e, c), cb, l));
+        let v = load_v8(e, t0, c);
+        r = mac_rows8(r, v, share_rows(u_row(e, c), cb, l));
     }
     store_tiles8(e, t0, cb, r);
 }

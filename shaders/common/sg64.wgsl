@@ -1,6 +1,6 @@
 // Piece: the register tiles of the subgroup GEMMs (needs acc16 and a weights view, whose `w`
 // has rows of `p.out_c4` vec4, Cout padded to 16): weight loads that read 0 past the padded
-// Cout; accumulators of 64 output channels per pixel; the 4 × 64 weights of 4 input channels,
+// Cout; accumulators of 64 output channels per pixel, eight pixels' input vec4s; the 4 × 64 weights of 4 input channels,
 // loaded once per subgroup (lane j loads vec4 columns 2j and 2j + 1 of each row, one load in
 // the pairs view) and handed to every lane with subgroupBroadcast.
 
@@ -76,6 +76,13 @@ fn share_rows(row: u32, cb: u32, l: u32) -> B64 {
     var b = share_rows3(row, cb, l);
     b.r3 = share(load_b8(row + 3u, cb + 2u * l));
     return b;
+}
+
+// Eight input vec4s: four channels of each of eight pixels (or a row strip's columns, or
+// eight Winograd tiles' transformed inputs).
+struct X8 {
+    x0: vec4<f32>, x1: vec4<f32>, x2: vec4<f32>, x3: vec4<f32>,
+    x4: vec4<f32>, x5: vec4<f32>, x6: vec4<f32>, x7: vec4<f32>,
 }
 
 // Eight pixels' accumulators (64 channels each).

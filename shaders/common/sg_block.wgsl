@@ -1,13 +1,6 @@
 // Piece: what the subgroup implicit-GEMM conv kernels' pixel blocks share (needs conv_x4,
-// sg_tile, conv_store and sg64): the pixels per group of an invocation, a group's input
-// loads and multiply-adds, the bias of a 64-channel block and the stores of one pixel's and
-// of a group's pixels' 64 channels.
-
-// Pixels per group of an invocation: 8, or 7 for the 112- and 56-pixel blocks that divide
-// maps of 7 · 2^k pixels a side. A pipeline constant (src/gpu/kernels/mod.rs
-// `Kernel::constants`), so that with 7 the guards on the eighth pixel fold away with its work,
-// instead of running masked as a runtime condition would on CPU drivers.
-override group_rows: u32 = 8u;
+// sg_tile, conv_store, sg64 and sg_rows8): a group's input loads, the bias of a 64-channel
+// block and the stores of one pixel's and of a group's pixels' 64 channels.
 
 // The group's input vec4s (sg_tile's `load8`, without the eighth pixel where group_rows is 7).
 fn load_x8(t: Taps8, c: u32) -> X8 {
@@ -17,17 +10,6 @@ fn load_x8(t: Taps8, c: u32) -> X8 {
         v.x7 = load_x(t.t7, c);
     }
     return v;
-}
-
-// r + xs · b for the group's pixels (4 input channels).
-fn mac_rows8(r: Rows8, xs: X8, b: B64) -> Rows8 {
-    var o = Rows8(mac64(r.a0, xs.x0, b), mac64(r.a1, xs.x1, b), mac64(r.a2, xs.x2, b),
-                  mac64(r.a3, xs.x3, b), mac64(r.a4, xs.x4, b), mac64(r.a5, xs.x5, b),
-                  mac64(r.a6, xs.x6, b), r.a7);
-    if (group_rows > 7u) {
-        o.a7 = mac64(r.a7, xs.x7, b);
-    }
-    return o;
 }
 
 // The block's bias, once per invocation (0 past the padded Cout).

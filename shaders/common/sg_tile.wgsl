@@ -1,5 +1,5 @@
-// Piece: what the subgroup implicit-GEMM conv kernels share (needs conv_io, conv_x4 and
-// window): the addressing of the eight pixels m, m + 8, ..., m + 56 that one invocation
+// Piece: what the subgroup implicit-GEMM conv kernels share (needs conv_io, conv_x4, window
+// and sg64): the addressing of the eight pixels m, m + 8, ..., m + 56 that one invocation
 // computes per group of eight, their input loads, and the walk over the K steps.
 
 // Eight pixels' window origins, and their input offsets under one tap.
@@ -20,13 +20,7 @@ fn taps8(o: Origins8, ky: u32, kx: u32, cin4: u32) -> Taps8 {
                  tap(o.o6, ky, kx, cin4), tap(o.o7, ky, kx, cin4));
 }
 
-// Eight input vec4s: four channels of each of eight pixels (or a row strip's columns).
-struct X8 {
-    x0: vec4<f32>, x1: vec4<f32>, x2: vec4<f32>, x3: vec4<f32>,
-    x4: vec4<f32>, x5: vec4<f32>, x6: vec4<f32>, x7: vec4<f32>,
-}
-
-// Input vec4 c at the eight bases of `t`, all loaded before any of them is used: loads
+// Input vec4 c at the eight bases of `t` (sg64's `X8`), all loaded before any of them is used: loads
 // interleaved with the multiply-adds that use them ran as fast on Mesa 22.3's lavapipe and
 // up to 2.5× slower on Mesa 25's (BENCHMARKS.md, twenty-second and twenty-third rounds).
 fn load8(t: Taps8, c: u32) -> X8 {

@@ -18,10 +18,10 @@ const TILED64: &[Piece] = &[
 ];
 /// The subgroup implicit GEMMs over 64-channel groups (`conv_sg.wgsl`, `conv_sg_wide.wgsl`).
 const SG_GEMM: &[Piece] = &[
-    ConvIo, ConvX4, Window, WriteStep, Acc16, ConvStore, SgTile, Sg64, SgBlock,
+    ConvIo, ConvX4, Window, WriteStep, Acc16, ConvStore, Sg64, SgTile, SgRows8, SgBlock,
 ];
 const SG_NARROW: &[Piece] = &[
-    ConvIo, ConvX4, Window, WriteStep, Acc16, ConvStore, SgTile, Sg64, SgW16,
+    ConvIo, ConvX4, Window, WriteStep, Acc16, ConvStore, Sg64, SgTile, SgW16,
 ];
 
 /// Every kernel file the engine compiles.
@@ -163,7 +163,7 @@ pub const FILES: &[ShaderFile] = &[
     },
     ShaderFile {
         name: "winograd_sg.wgsl",
-        pieces: &[WinoParams, WinoIo, Acc16, Sg64],
+        pieces: &[WinoParams, WinoIo, Acc16, Sg64, SgRows8],
         body: include_str!("../../../shaders/winograd_sg.wgsl"),
         subgroups: true,
         weight_pairs: true,

@@ -52,11 +52,15 @@ pub enum Piece {
     /// `load_bias16`, `store4`, `store`, `store_biased`, `store16`: the conv kernels' stores
     /// through the write step.
     ConvStore,
-    /// `Origins8`, `Taps8`: the pixel addressing of the subgroup implicit-GEMM convs.
+    /// `Origins8`, `Taps8`, `load8`, `Step`: the pixel addressing of the subgroup implicit-GEMM
+    /// convs.
     SgTile,
-    /// `load_b`, `Acc64`, `B64`, `share_rows`, `Rows8`: the subgroup GEMMs' register tiles.
+    /// `load_b`, `Acc64`, `B64`, `share_rows`, `X8`, `Rows8`: the subgroup GEMMs' register
+    /// tiles.
     Sg64,
-    /// `group_rows`, `load_bias`, `store64`: the subgroup implicit GEMMs' pixel blocks.
+    /// `group_rows`, `mac_rows8`: the 64-channel subgroup GEMMs' groups of eight rows.
+    SgRows8,
+    /// `load_x8`, `load_bias`, `store64`: the subgroup implicit GEMMs' pixel blocks.
     SgBlock,
     /// `WinoParams` and its binding, `tile_at`: first in every Winograd module.
     WinoParams,
@@ -100,7 +104,7 @@ pub enum Piece {
 }
 
 impl Piece {
-    pub const ALL: [Piece; 28] = [
+    pub const ALL: [Piece; 29] = [
         Piece::ConvIo,
         Piece::ConvX4,
         Piece::ConvX1,
@@ -110,6 +114,7 @@ impl Piece {
         Piece::ConvStore,
         Piece::SgTile,
         Piece::Sg64,
+        Piece::SgRows8,
         Piece::SgBlock,
         Piece::WinoParams,
         Piece::WinoIo,
@@ -143,6 +148,7 @@ impl Piece {
             Piece::ConvStore => "conv_store.wgsl",
             Piece::SgTile => "sg_tile.wgsl",
             Piece::Sg64 => "sg64.wgsl",
+            Piece::SgRows8 => "sg_rows8.wgsl",
             Piece::SgBlock => "sg_block.wgsl",
             Piece::WinoParams => "wino_params.wgsl",
             Piece::WinoIo => "wino_io.wgsl",
@@ -176,6 +182,7 @@ impl Piece {
             Piece::ConvStore => include_str!("../../../shaders/common/conv_store.wgsl"),
             Piece::SgTile => include_str!("../../../shaders/common/sg_tile.wgsl"),
             Piece::Sg64 => include_str!("../../../shaders/common/sg64.wgsl"),
+            Piece::SgRows8 => include_str!("../../../shaders/common/sg_rows8.wgsl"),
             Piece::SgBlock => include_str!("../../../shaders/common/sg_block.wgsl"),
             Piece::WinoParams => include_str!("../../../shaders/common/wino_params.wgsl"),
             Piece::WinoIo => include_str!("../../../shaders/common/wino_io.wgsl"),

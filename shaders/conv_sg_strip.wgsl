@@ -58,6 +58,16 @@ fn strip_cols(st: Strip, ky: u32, ix: i32, cin4: u32, wide: bool) -> StripCols {
     return s;
 }
 
+// A 32-pixel strip's 34 input vec4s of input vec4 c under one kernel row: the two columns
+// left of the first run (h0, h1), then eight per run.
+struct StripX { h0: vec4<f32>, h1: vec4<f32>, x0: X8, x1: X8, x2: X8, x3: X8 }
+
+// All 34 loaded before any multiply-add (sg_tile's `load8`).
+fn load_strip(at: StripCols, c: u32) -> StripX {
+    return StripX(load_x(at.e0, c), load_x(at.e1, c), load8(at.t0, c), load8(at.t1, c),
+                  load8(at.t2, c), load8(at.t3, c));
+}
+
 // The weights of one output vec4 from four input channels (rows r0..r3).
 struct Col4 { r0: vec4<f32>, r1: vec4<f32>, r2: vec4<f32>, r3: vec4<f32> }
 // A W16 by output vec4: column k holds output vec4 k's weights (in g16, group k's).
@@ -174,16 +184,11 @@ fn s16(
         let w0 = share_w16(row, cb, l);
         let w1 = share_w16(row + p.in_c, cb, l);
         let w2 = share_w16(row + 2u * p.in_c, cb, l);
-        let h0 = load_x(at.e0, c);
-        let h1 = load_x(at.e1, c);
-        let x0 = load8(at.t0, c);
-        let x1 = load8(at.t1, c);
-        let x2 = load8(at.t2, c);
-        let x3 = load8(at.t3, c);
-        r0 = row8(r0, h0, h1, x0, w0, w1, w2);
-        r1 = row8(r1, x0.x6, x0.x7, x1, w0, w1, w2);
-        r2 = row8(r2, x1.x6, x1.x7, x2, w0, w1, w2);
-        r3 = row8(r3, x2.x6, x2.x7, x3, w0, w1, w2);
+        let x = load_strip(at, c);
+        r0 = row8(r0, x.h0, x.h1, x.x0, w0, w1, w2);
+        r1 = row8(r1, x.x0.x6, x.x0.x7, x.x1, w0, w1, w2);
+        r2 = row8(r2, x.x1.x6, x.x1.x7, x.x2, w0, w1, w2);
+        r3 = row8(r3, x.x2.x6, x.x2.x7, x.x3, w0, w1, w2);
         c += 1u;
         if (c == cin4) {
             c = 0u;
@@ -294,17 +299,11 @@ fn row8v(r: R8, e0: vec4<f32>, e1: vec4<f32>, x: X8, w0: Col4, w1: Col4, w2: Col
 
 // One group's strip under one kernel row and input vec4 c: its 34 columns loaded once.
 fn strip_group(g: Runs4, at: StripCols, c: u32, w0: Col4, w1: Col4, w2: Col4) -> Runs4 {
-    let h0 = load_x(at.e0, c);
-    let h1 = load_x(at.e1, c);
-    let x0 = load8(at.t0, c);
-    let x1 = load8(at.t1, c);
-    let x2 = load8(at.t2, c);
-    let x3 = load8(at.t3, c);
-    let r0 = row8v(g.r0, h0, h1, x0, w0, w1, w2);
-    let r1 = row8v(g.r1, x0.x6, x0.x7, x1, w0, w1, w2);
-    let r2 = row8v(g.r2, x1.x6, x1.x7, x2, w0, w1, w2);
-    let r3 = row8v(g.r3, x2.x6, x2.x7, x3, w0, w1, w2);
-    return Runs4(r0, r1, r2, r3);
+    let x = load_strip(at, c);
+    return Runs4(row8v(g.r0, x.h0, x.h1, x.x0, w0, w1, w2),
+                 row8v(g.r1, x.x0.x6, x.x0.x7, x.x1, w0, w1, w2),
+                 row8v(g.r2, x.x1.x6, x.x1.x7, x.x2, w0, w1, w2),
+                 row8v(g.r3, x.x2.x6, x.x2.x7, x.x3, w0, w1, w2));
 }
 
 // Eight pixels' 16 channels from the four groups' output vec4s.

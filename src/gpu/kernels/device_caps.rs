@@ -24,7 +24,9 @@ pub struct DeviceCaps {
     /// ([`super::conv_sg::widen`]), up to 14 pixels × 256 channels of accumulators per
     /// invocation. On Mesa 22.3's llvmpipe they ran resnet50's layers in 0.81–0.91 of the
     /// 64-channel tiles' time, on Mesa 25.0's in 1.08–1.30 (BENCHMARKS.md, twenty-third
-    /// round), and Mesa 25 compiles them several times slower. So true except on llvmpipe
+    /// round), and Mesa 25 compiles them several times slower. Loading every group's weights
+    /// before the multiply-adds brought Mesa 25 to 0.89–1.01 but cost Mesa 22 about 7 %
+    /// (twenty-fourth round), so the kernel was left as it is. So true except on llvmpipe
     /// from Mesa 25 on (read from `AdapterInfo::driver_info`); `RESNET_WIDE_BLOCKS=0` or `=1`
     /// decides instead.
     pub wide_blocks: bool,

@@ -20,12 +20,13 @@
 // feed ROWS · 256 FMAs (spilled accumulators cost less than loads). Each step loads its
 // pixels' input vec4s first (sg_block's `load_x8`), then multiplies (sg_rows8's
 // `mac_rows8`). The K steps run as a loop over the taps around a loop over the input vec4s,
-// the taps' offsets found once per tap. For a stem whose RGB input was padded to 4 channels `main` is also built with
-// `x_lanes` at 3 (ConvSubgroupRgb): 3 weight rows and ROWS · 192 FMAs per step, and the
-// steps (49 taps of one vec4) in one flat loop (sg_tile's `Step`), which costs lavapipe less
-// than loops of one iteration. Both choices are for Mesa 25's lavapipe, and Mesa 22.3's ran
-// them as fast as the old ones (one flat loop everywhere; each pixel's load just before its
-// multiply-adds), which Mesa 25 ran 1.1-2.5× slower (BENCHMARKS.md, twenty-second round).
+// the taps' offsets found once per tap. For a stem whose RGB input was padded to 4 channels
+// `main` is also built with `x_lanes` at 3 (ConvSubgroupRgb): 3 weight rows and ROWS · 192
+// FMAs per step, and the steps (49 taps of one vec4) in one flat loop (sg_tile's `Step`),
+// which costs lavapipe less than loops of one iteration. Both choices are for Mesa 25's
+// lavapipe, and Mesa 22.3's ran them as fast as the old ones (one flat loop everywhere; each
+// pixel's load just before its multiply-adds), which Mesa 25 ran 1.1-2.5× slower
+// (BENCHMARKS.md, twenty-second round).
 // Weights: HWIO, Cout padded to 16, as vec4 (rows of Cout4); columns past Cout4 read 0.
 // Entry points: `main` (ROWS = 16, or 14 with `group_rows` 7) and `main8` (ROWS = 8 or 7, for
 // maps too small to fill the larger blocks). Grid: x = 64-channel blocks, (y, z) = blocks of

@@ -1,8 +1,9 @@
 // Piece: the register tiles of the subgroup GEMMs (needs acc16 and a weights view, whose `w`
 // has rows of `p.out_c4` vec4, Cout padded to 16): weight loads that read 0 past the padded
-// Cout; accumulators of 64 output channels per pixel, eight pixels' input vec4s; the 4 × 64 weights of 4 input channels,
-// loaded once per subgroup (lane j loads vec4 columns 2j and 2j + 1 of each row, one load in
-// the pairs view) and handed to every lane with subgroupBroadcast.
+// Cout; accumulators of 64 output channels per pixel; eight pixels' input vec4s; the 4 × 64
+// weights of 4 input channels, loaded once per subgroup (lane j loads vec4 columns 2j and
+// 2j + 1 of each row, one load in the pairs view) and handed to every lane with
+// subgroupBroadcast.
 
 // Weight vec4 (row, c4), 0 past the padded Cout.
 fn load_b(row: u32, c4: u32) -> vec4<f32> {

@@ -20,9 +20,10 @@ fn taps8(o: Origins8, ky: u32, kx: u32, cin4: u32) -> Taps8 {
                  tap(o.o6, ky, kx, cin4), tap(o.o7, ky, kx, cin4));
 }
 
-// Input vec4 c at the eight bases of `t` (sg64's `X8`), all loaded before any of them is used: loads
-// interleaved with the multiply-adds that use them ran as fast on Mesa 22.3's lavapipe and
-// up to 2.5× slower on Mesa 25's (BENCHMARKS.md, twenty-second and twenty-third rounds).
+// Input vec4 c at the eight bases of `t` (sg64's `X8`), all loaded before any of them is
+// used: loads interleaved with the multiply-adds that use them ran as fast on Mesa 22.3's
+// lavapipe and up to 2.5× slower on Mesa 25's (BENCHMARKS.md, twenty-second to twenty-fourth
+// rounds).
 fn load8(t: Taps8, c: u32) -> X8 {
     return X8(load_x(t.t0, c), load_x(t.t1, c), load_x(t.t2, c), load_x(t.t3, c),
               load_x(t.t4, c), load_x(t.t5, c), load_x(t.t6, c), load_x(t.t7, c));

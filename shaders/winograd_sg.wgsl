@@ -25,8 +25,8 @@ fn u_row(e: u32, c: u32) -> u32 {
 
 // V[e][t + 8i][c] for the group's tiles t, t + 8, ..., t + 8 · (group_rows - 1), all loaded
 // before any multiply-add: loads interleaved with the multiply-adds ran as fast on Mesa 22.3's
-// lavapipe and took this pass twice the time on Mesa 25's (BENCHMARKS.md, twenty-fourth
-// round), as they did the implicit GEMM's.
+// lavapipe and made this pass take 1.3-1.9× as long on Mesa 25's (BENCHMARKS.md,
+// twenty-fourth round), as they did the implicit GEMM's.
 fn load_v8(e: u32, t: u32, c: u32) -> X8 {
     var v = X8(load_v(e, t, c), load_v(e, t + 8u, c), load_v(e, t + 16u, c),
                load_v(e, t + 24u, c), load_v(e, t + 32u, c), load_v(e, t + 40u, c),

@@ -3,11 +3,11 @@
 // invocation takes ROWS rows r0 + 8i in groups of `group_rows`; a group's input vec4s are
 // loaded together (an `X8`) before `mac_rows8` uses them.
 
-// Rows per group of an invocation: 8, or 7 for blocks of 112 and 56 rows (maps of 7 · 2^k
-// pixels a side have 49 · 4^k pixels, and F(4,3) tiles, an image). A pipeline constant
-// (src/gpu/kernels/mod.rs `Kernel::constants`), so that with 7 the guards on the eighth row
-// fold away with its work, instead of running masked as a runtime condition would on CPU
-// drivers.
+// Rows per group of an invocation: 8, or 7 for blocks of 112 and 56 rows, which divide the
+// 49 · 4^k pixels of a map 7 · 2^k pixels a side and F(4,3)'s tiles on such maps. A pipeline
+// constant (src/gpu/kernels/mod.rs `Kernel::constants`), so that with 7 the guards on the
+// eighth row fold away with its work, instead of running masked as a runtime condition
+// would on CPU drivers.
 override group_rows: u32 = 8u;
 
 // r + xs · b for the group's rows (4 input channels).

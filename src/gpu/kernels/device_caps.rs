@@ -26,8 +26,8 @@ pub struct DeviceCaps {
     /// 64-channel tiles' time, on Mesa 25.0's in 1.08–1.30 (BENCHMARKS.md, twenty-third
     /// round), and Mesa 25 compiles them several times slower. Loading every group's weights
     /// before the multiply-adds brought Mesa 25 to 0.89–1.01 but cost Mesa 22 about 7 %
-    /// (twenty-fourth round), so the kernel was left as it is. So true except on llvmpipe
-    /// from Mesa 25 on (read from `AdapterInfo::driver_info`); `RESNET_WIDE_BLOCKS=0` or `=1`
+    /// (twenty-fourth round), so the kernel keeps its order. True except on llvmpipe from
+    /// Mesa 25 on (read from `AdapterInfo::driver_info`); `RESNET_WIDE_BLOCKS=0` or `=1`
     /// decides instead.
     pub wide_blocks: bool,
     /// The threads a CPU adapter runs workgroups on (each workgroup runs on one): llvmpipe

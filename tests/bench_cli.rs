@@ -3,34 +3,23 @@
 //! follow from their definitions (images/s = batch / latency, fractions = figure / peak,
 //! shares summing to 1, the chart naming every layer of the graph).
 
-use std::path::PathBuf;
-use std::process::Command;
+mod common;
 
+use std::path::PathBuf;
+
+use common::cli;
 use resnet_wgpu::{load_graph, Architecture, BuildOptions, Engine, Weights};
 use serde_json::Value;
 
-fn resnet(args: &[&str]) -> (bool, String, String) {
-    resnet_env(args, &[])
-}
-
-fn resnet_env(args: &[&str], env: &[(&str, &str)]) -> (bool, String, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_resnet"))
-        .args(args)
-        .envs(env.iter().copied())
-        .output()
-        .unwrap_or_else(|e| panic!("running resnet {args:?}: {e}"));
-    (
-        out.status.success(),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
-}
-
 fn json(args: &[&str]) -> Value {
-    let (ok, stdout, stderr) = resnet(args);
-    assert!(ok, "resnet {args:?} failed: {stderr}");
+    let stdout = cli::stdout_of(args, &[]);
     serde_json::from_str(stdout.trim())
         .unwrap_or_else(|e| panic!("resnet {args:?}: not JSON ({e}): {stdout}"))
+}
+
+/// The error lines of a run that must fail, as one string.
+fn error_of(args: &[&str]) -> String {
+    cli::error_lines_of(args, &[]).join("\n")
 }
 
 fn positive(v: &Value, key: &str) -> f64 {
@@ -257,8 +246,7 @@ fn profile_times_each_kernel_of_a_layer() {
         );
     }
     // The table prints one row per pass under each such layer, naming its kernel.
-    let (ok, stdout, stderr) = resnet(&[&args[..], &["--passes"]].concat());
-    assert!(ok, "{stderr}");
+    let stdout = cli::stdout_of(&[&args[..], &["--passes"]].concat(), &[]);
     let pass_rows: Vec<&str> = stdout
         .lines()
         .filter(|line| line.split_whitespace().next() == Some("pass"))
@@ -274,8 +262,7 @@ fn profile_times_each_kernel_of_a_layer() {
         assert!(pass_rows.iter().any(|r| r.contains("Winograd")), "{stdout}");
     }
     // Without --passes there are none.
-    let (ok, stdout, _) = resnet(&args);
-    assert!(ok);
+    let stdout = cli::stdout_of(&args, &[]);
     assert!(
         !stdout
             .lines()
@@ -288,21 +275,23 @@ fn profile_times_each_kernel_of_a_layer() {
 fn profile_html_wraps_chart_and_table() {
     let html = temp_file("profile.html");
     let arg = html.to_string_lossy().into_owned();
-    let (ok, stdout, stderr) = resnet(&[
-        "profile",
-        "--arch",
-        "resnet20",
-        "--height",
-        "16",
-        "--width",
-        "16",
-        "--runs",
-        "1",
-        "--no-peak",
-        "--out",
-        &arg,
-    ]);
-    assert!(ok, "{stderr}");
+    let stdout = cli::stdout_of(
+        &[
+            "profile",
+            "--arch",
+            "resnet20",
+            "--height",
+            "16",
+            "--width",
+            "16",
+            "--runs",
+            "1",
+            "--no-peak",
+            "--out",
+            &arg,
+        ],
+        &[],
+    );
     assert!(stdout.contains("layer3.2.conv2"), "{stdout}");
     let text = std::fs::read_to_string(&html).unwrap_or_else(|e| panic!("{}: {e}", html.display()));
     let _ = std::fs::remove_file(&html);
@@ -315,18 +304,18 @@ fn profile_html_wraps_chart_and_table() {
 
 #[test]
 fn bad_arguments_are_named() {
-    let (ok, _, stderr) = resnet(&["profile", "--arch", "simple", "--out", "chart.png"]);
-    assert!(!ok);
+    let stderr = error_of(&["profile", "--arch", "simple", "--out", "chart.png"]);
     assert!(
         stderr.contains("chart.png") && stderr.contains(".svg or .html"),
         "{stderr}"
     );
-    let (ok, _, stderr) = resnet(&["bench", "--arch", "simple", "--iters", "0"]);
-    assert!(!ok);
+    let stderr = error_of(&["bench", "--arch", "simple", "--iters", "0"]);
     assert!(stderr.contains("--iters"), "{stderr}");
-    let (ok, _, stderr) = resnet(&["bench", "--json"]);
-    assert!(!ok, "bench needs --arch or --peak");
-    assert!(stderr.contains("--arch"), "{stderr}");
+    let stderr = error_of(&["bench", "--json"]);
+    assert!(
+        stderr.contains("--arch"),
+        "bench needs --arch or --peak: {stderr}"
+    );
 }
 
 #[test]
@@ -334,19 +323,15 @@ fn without_timestamps_layers_are_timed_one_submit_at_a_time() {
     let args = [
         "profile", "--arch", "resnet20", "--height", "16", "--width", "16", "--runs", "1",
     ];
-    let (ok, stdout, stderr) = resnet_env(&args, &[("RESNET_TIMESTAMPS", "0")]);
-    assert!(ok, "{stderr}");
+    let no_timestamps = [("RESNET_TIMESTAMPS", Some("0"))];
+    let stdout = cli::stdout_of(&args, &no_timestamps);
     assert!(
         stdout.contains("submit-and-wait") && stdout.contains("no timestamp queries"),
         "the fallback is not announced: {stdout}"
     );
     assert!(stdout.contains("layer3.2.conv2"), "{stdout}");
     // The roofline falls back to wall clock too and still measures something.
-    let (ok, stdout, stderr) = resnet_env(
-        &["bench", "--peak", "--json"],
-        &[("RESNET_TIMESTAMPS", "0")],
-    );
-    assert!(ok, "{stderr}");
+    let stdout = cli::stdout_of(&["bench", "--peak", "--json"], &no_timestamps);
     let v: Value = serde_json::from_str(stdout.trim()).unwrap_or_else(|e| panic!("{e}: {stdout}"));
     assert_eq!(v["peak_timing"], "submit-and-wait", "{v}");
     positive(&v, "f32_gflops");

@@ -4,16 +4,13 @@
 mod common;
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Output;
 
 use resnet_wgpu::argmax;
 use resnet_wgpu::weights::read_tensor;
 
 fn resnet(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_resnet"))
-        .args(args)
-        .output()
-        .unwrap_or_else(|e| panic!("running resnet: {e}"))
+    common::cli::run(args, &[])
 }
 
 fn text(b: &[u8]) -> String {

@@ -4,40 +4,18 @@
 
 mod common;
 
-use std::process::{Command, Output};
-
-use common::{assert_close, TempDir};
+use common::{assert_close, cli, TempDir};
 use resnet_wgpu::weights::{random_input, read_tensor, write_safetensors};
 use resnet_wgpu::{Architecture, BuildOptions, CpuModel, Tensor, Weights};
 
-fn resnet(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_resnet"))
-        .args(args)
-        .output()
-        .unwrap_or_else(|e| panic!("running resnet {args:?}: {e}"))
-}
-
 /// Runs a command that must succeed; returns its stdout.
 fn ok(args: &[&str]) -> String {
-    let out = resnet(args);
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(
-        out.status.success(),
-        "resnet {args:?} failed ({}):\n{stderr}",
-        out.status
-    );
-    String::from_utf8_lossy(&out.stdout).into_owned()
+    cli::stdout_of(args, &[])
 }
 
 /// Runs a command that must fail; returns its error lines (other than wgpu's own notices).
 fn fails(args: &[&str]) -> Vec<String> {
-    let out = resnet(args);
-    assert!(!out.status.success(), "resnet {args:?} succeeded");
-    String::from_utf8_lossy(&out.stderr)
-        .lines()
-        .filter(|l| !l.contains("XDG_RUNTIME_DIR") && !l.trim().is_empty())
-        .map(str::to_string)
-        .collect()
+    cli::error_lines_of(args, &[])
 }
 
 #[test]
@@ -125,12 +103,8 @@ fn u64_pair_builds_give_identical_logits() {
         .and_then(|m| m.infer(&input))
         .unwrap_or_else(|e| panic!("{e}"));
     let run = |pairs: &str| {
-        let info = Command::new(env!("CARGO_BIN_EXE_resnet"))
-            .arg("info")
-            .env("RESNET_U64_PAIRS", pairs)
-            .output()
-            .unwrap_or_else(|e| panic!("running resnet info: {e}"));
-        let info = String::from_utf8_lossy(&info.stdout).into_owned();
+        let env = [("RESNET_U64_PAIRS", Some(pairs))];
+        let info = cli::stdout_of(&["info"], &env);
         let out_path = dir.join(&format!("logits-{pairs}.safetensors"));
         let (i, o) = (in_path.to_string_lossy(), out_path.to_string_lossy());
         let args = [
@@ -144,16 +118,7 @@ fn u64_pair_builds_give_identical_logits() {
             "--output",
             &o,
         ];
-        let out = Command::new(env!("CARGO_BIN_EXE_resnet"))
-            .args(args)
-            .env("RESNET_U64_PAIRS", pairs)
-            .output()
-            .unwrap_or_else(|e| panic!("running resnet {args:?}: {e}"));
-        assert!(
-            out.status.success(),
-            "RESNET_U64_PAIRS={pairs} resnet {args:?}:\n{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
+        cli::stdout_of(&args, &env);
         let got = read_tensor(&out_path, "logits").unwrap_or_else(|e| panic!("{e}"));
         (info, got)
     };

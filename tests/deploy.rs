@@ -8,7 +8,6 @@
 mod common;
 
 use std::path::Path;
-use std::process::Command;
 
 use yaml_rust2::{Yaml, YamlLoader};
 
@@ -108,12 +107,11 @@ fn serving_runtime_matches_the_server() {
         .iter()
         .map(|a| a.replace("/mnt/models", &empty.path().display().to_string()))
         .collect();
-    let out = Command::new(env!("CARGO_BIN_EXE_resnet"))
-        .arg("serve")
-        .args(&real)
-        .output()
-        .unwrap_or_else(|e| panic!("running resnet serve: {e}"));
-    let err = String::from_utf8_lossy(&out.stderr);
+    let serve: Vec<&str> = ["serve"]
+        .into_iter()
+        .chain(real.iter().map(String::as_str))
+        .collect();
+    let err = common::cli::error_lines_of(&serve, &[]).join("\n");
     assert!(
         err.contains("no model folders"),
         "resnet serve {real:?} did not accept the runtime's args:\n{err}"

@@ -8,43 +8,20 @@
 
 mod common;
 
-use std::process::{Command, Output};
-
-use common::engine;
+use common::{cli, engine};
 use serde_json::Value;
 
 const DEVICE_TYPE: &str = "RESNET_DEVICE_TYPE";
 const SUBMIT_GROUPS: &str = "RESNET_SUBMIT_GROUPS";
 
-/// Runs `resnet args` with `RESNET_DEVICE_TYPE` set to `device_type` (unset where `None`).
-fn resnet_as(device_type: Option<&str>, args: &[&str]) -> Output {
-    resnet_with(device_type, None, args)
-}
-
-/// [`resnet_as`] with `RESNET_SUBMIT_GROUPS` set to `submit_groups` (unset where `None`).
-fn resnet_with(device_type: Option<&str>, submit_groups: Option<&str>, args: &[&str]) -> Output {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_resnet"));
-    cmd.args(args);
-    for (var, value) in [(DEVICE_TYPE, device_type), (SUBMIT_GROUPS, submit_groups)] {
-        match value {
-            Some(v) => cmd.env(var, v),
-            None => cmd.env_remove(var),
-        };
-    }
-    cmd.output()
-        .unwrap_or_else(|e| panic!("running resnet {args:?}: {e}"))
+/// `RESNET_DEVICE_TYPE` and `RESNET_SUBMIT_GROUPS` for one run, each removed where `None`.
+fn env<'a>(device_type: Option<&'a str>, submit_groups: Option<&'a str>) -> [cli::EnvVar<'a>; 2] {
+    [(DEVICE_TYPE, device_type), (SUBMIT_GROUPS, submit_groups)]
 }
 
 /// Runs `resnet args --json` as on a GPU and parses its one JSON object.
 fn json_as_gpu(args: &[&str]) -> Value {
-    let out = resnet_as(Some("gpu"), &[args, &["--json"]].concat());
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        out.status.success(),
-        "resnet {args:?} failed ({}):\n{}",
-        out.status,
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let stdout = cli::stdout_of(&[args, &["--json"]].concat(), &env(Some("gpu"), None));
     serde_json::from_str(stdout.trim())
         .unwrap_or_else(|e| panic!("resnet {args:?}: not JSON ({e}): {stdout}"))
 }
@@ -144,22 +121,14 @@ fn kernels_as_gpu(args: &[&str]) -> impl Fn(&str) -> String {
 #[test]
 fn info_names_the_plan() {
     let plan = |device_type: Option<&str>| {
-        let out = resnet_as(device_type, &["info"]);
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        String::from_utf8_lossy(&out.stdout)
+        cli::stdout_of(&["info"], &env(device_type, None))
             .lines()
             .find(|l| l.starts_with("kernel plan:"))
             .unwrap_or_else(|| panic!("no kernel plan line"))
             .to_string()
     };
     // Any other value is refused, naming the variable, the value and what it takes.
-    let out = resnet_as(Some("tpu"), &["info"]);
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(!out.status.success(), "RESNET_DEVICE_TYPE=tpu was accepted");
+    let stderr = cli::error_lines_of(&["info"], &env(Some("tpu"), None)).join("\n");
     assert!(
         stderr.contains("RESNET_DEVICE_TYPE=`tpu`") && stderr.contains("`gpu` or `cpu`"),
         "{stderr}"
@@ -181,14 +150,9 @@ fn info_names_the_plan() {
 /// `the_gpu_plan_agrees_with_the_cpu_reference`: every GPU-plan run here submits in groups.)
 #[test]
 fn gpu_calls_are_submitted_in_growing_groups() {
-    let groups = |device_type: &str, env: Option<&str>| -> (String, Vec<usize>) {
-        let out = resnet_with(Some(device_type), env, &[&["info"][..], &NET].concat());
-        let stdout = String::from_utf8_lossy(&out.stdout).to_string();
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
+    let groups = |device_type: &str, submit_groups: Option<&str>| -> (String, Vec<usize>) {
+        let args = [&["info"][..], &NET].concat();
+        let stdout = cli::stdout_of(&args, &env(Some(device_type), submit_groups));
         let line = |prefix: &str| {
             stdout
                 .lines()

@@ -12,9 +12,8 @@
 mod common;
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
-use common::{engine, generated, require, testdata, TempDir};
+use common::{cli, engine, generated, require, testdata, TempDir};
 use resnet_wgpu::weights::{read_tensor, write_safetensors};
 use resnet_wgpu::{compare, onnx, BuildOptions, CpuModel, Model, Tensor};
 
@@ -175,20 +174,16 @@ fn cli_logits_with_an_onnx_model() {
     );
     write_safetensors(&in_path, &[("x", &first(&input, 4))]).unwrap_or_else(|e| panic!("{e}"));
     let model = cifar_model(&data, 20);
-    let out = Command::new(env!("CARGO_BIN_EXE_resnet"))
-        .arg("logits")
-        .arg("--model")
-        .arg(&model)
-        .args(["--tensor", "x", "--input"])
-        .arg(&in_path)
-        .arg("--output")
-        .arg(&out_path)
-        .output()
-        .unwrap_or_else(|e| panic!("running resnet: {e}"));
-    assert!(
-        out.status.success(),
-        "resnet logits failed: {}",
-        String::from_utf8_lossy(&out.stderr)
+    let (m, i, o) = (
+        model.to_string_lossy(),
+        in_path.to_string_lossy(),
+        out_path.to_string_lossy(),
+    );
+    cli::stdout_of(
+        &[
+            "logits", "--model", &m, "--tensor", "x", "--input", &i, "--output", &o,
+        ],
+        &[],
     );
     let got = read_tensor(&out_path, "logits").unwrap_or_else(|e| panic!("{e}"));
     check(

@@ -12,7 +12,6 @@ mod common;
 
 use std::collections::BTreeMap;
 use std::path::Path;
-use std::process::Command;
 
 use resnet_wgpu::gpu::kernels::conv::ConvVariant;
 use resnet_wgpu::gpu::tune::adapter_key;
@@ -92,20 +91,19 @@ fn variants_of_a_new_model(engine: &Engine) -> BTreeMap<String, ConvVariant> {
 /// clock of whole calls when `timestamps` is false) and checks its rows: one per distinct conv
 /// shape, each choice the fastest verified candidate, every time positive.
 fn tune_rows(cache: &Path, timestamps: bool) -> (String, Vec<Row>) {
-    let out = Command::new(env!("CARGO_BIN_EXE_resnet"))
-        .args([
-            "tune", "--arch", "simple", "--height", "16", "--width", "16",
-        ])
-        .args(["--iters", "1"])
-        .env("RESNET_TUNE_CACHE", cache)
-        .env("RESNET_TIMESTAMPS", if timestamps { "1" } else { "0" })
-        .output()
-        .expect("running resnet tune");
-    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
-    assert!(
-        out.status.success(),
-        "resnet tune failed: {}",
-        String::from_utf8_lossy(&out.stderr)
+    let cache = cache.to_string_lossy();
+    let env = [
+        ("RESNET_TUNE_CACHE", Some(&*cache)),
+        (
+            "RESNET_TIMESTAMPS",
+            Some(if timestamps { "1" } else { "0" }),
+        ),
+    ];
+    let stdout = common::cli::stdout_of(
+        &[
+            "tune", "--arch", "simple", "--height", "16", "--width", "16", "--iters", "1",
+        ],
+        &env,
     );
     let rows = parse_rows(&stdout);
     // The simple network: the stem and one 3×3 shape shared by both convs of its blocks.

@@ -4,31 +4,22 @@
 //! `device_caps`.) resnet50 at 64 × 64 with 2 llvmpipe threads has wide-block layers at 8²
 //! and 2² maps.
 
-use std::collections::BTreeSet;
-use std::process::{Command, Output};
+mod common;
 
+use std::collections::BTreeSet;
+
+use common::cli;
 use serde_json::Value;
 
 const VAR: &str = "RESNET_WIDE_BLOCKS";
 
-fn resnet(wide: &str, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_resnet"))
-        .args(args)
-        .env(VAR, wide)
-        .env("LP_NUM_THREADS", "2")
-        .output()
-        .unwrap_or_else(|e| panic!("running {VAR}={wide} resnet {args:?}: {e}"))
+/// `RESNET_WIDE_BLOCKS=wide` and 2 llvmpipe threads.
+fn env(wide: &str) -> [cli::EnvVar<'_>; 2] {
+    [(VAR, Some(wide)), ("LP_NUM_THREADS", Some("2"))]
 }
 
 fn stdout_of(wide: &str, args: &[&str]) -> String {
-    let out = resnet(wide, args);
-    assert!(
-        out.status.success(),
-        "{VAR}={wide} resnet {args:?} failed ({}):\n{}",
-        out.status,
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).into_owned()
+    cli::stdout_of(args, &env(wide))
 }
 
 /// The `wide GEMM blocks:` line of `resnet info`, if it has one.
@@ -71,9 +62,7 @@ fn is_wide(kernel: &str) -> bool {
 
 #[test]
 fn wide_blocks_follow_the_variable() {
-    let out = resnet("2", &["info"]);
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(!out.status.success(), "{VAR}=2 was accepted");
+    let stderr = cli::error_lines_of(&["info"], &env("2")).join("\n");
     assert!(
         stderr.contains("RESNET_WIDE_BLOCKS=`2`") && stderr.contains("`0` or `1`"),
         "{stderr}"

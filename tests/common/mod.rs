@@ -1,8 +1,10 @@
 //! Helpers shared by the integration tests: one GPU engine per test binary, the test-data
 //! directories (from `RESNET_TESTDATA` and `RESNET_GENERATED`), temporary directories, a
-//! comparison with a tolerance relative to the reference's magnitude, and the conv variants a
-//! model given the tune cache runs.
+//! comparison with a tolerance relative to the reference's magnitude, the conv variants a
+//! model given the tune cache runs, and the `resnet` binary's runner (`cli`).
 #![allow(dead_code)]
+
+pub mod cli;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};

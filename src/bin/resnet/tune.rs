@@ -1,5 +1,6 @@
 //! `resnet tune`: times every conv variant on this adapter for each layer shape of a model,
-//! verifies each against the CPU reference, and caches the fastest verified one.
+//! verifies each against the CPU reference, and caches the fastest verified one where the
+//! network check confirms it (else the heuristic's variant).
 
 use clap::Args;
 use resnet_wgpu::gpu::tune::{cache_path, tune, LayerTuning};
@@ -61,6 +62,22 @@ pub fn run(cli: &Cli, a: &TuneArgs) -> Result<()> {
         );
     }
     println!("{}", heuristic_summary(&layers));
+    // The network check of the shapes whose fastest candidate is not the heuristic's.
+    for l in &layers {
+        if let Some(n) = &l.network {
+            println!(
+                "network check of {} ({} layer{}): fastest alone {} {:.4} ms in the network, the heuristic's {} {:.4} ms: keeps {}",
+                l.layer,
+                l.layers.len(),
+                if l.layers.len() == 1 { "" } else { "s" },
+                l.fastest.name(),
+                n.tuned_ms,
+                l.heuristic.name(),
+                n.heuristic_ms,
+                l.chosen.name()
+            );
+        }
+    }
     // Why a candidate failed, below the table: a driver's error can take a paragraph.
     for l in &layers {
         for c in &l.candidates {

@@ -5,18 +5,24 @@
 //! a cache entry the heuristic of [`super::kernels::conv::choose`] decides, so tuning is never needed for
 //! correct results.
 //!
+//! A shape's fastest candidate replaces the heuristic's variant only where the whole network
+//! also runs that shape's layers faster with it (`network.rs`): timed alone, a conv can rank
+//! the candidates differently from the network.
+//!
 //! The cache file and its keys live in `cache.rs`; how a layer's candidates are measured and
-//! which one is chosen (a candidate that fails on the driver is reported, not fatal) in
-//! `candidates.rs`.
+//! which one is fastest (a candidate that fails on the driver is reported, not fatal) in
+//! `candidates.rs`; the network check in `network.rs`.
 
 mod cache;
 mod candidates;
+mod network;
 
 use std::collections::HashMap;
 use std::time::Instant;
 
 pub use cache::{adapter_key, cache_path, load_choices, shape_key, Choices};
 pub use candidates::{Candidate, TUNE_TOLERANCE};
+pub use network::NetworkCheck;
 
 use super::context::Engine;
 use super::executor::Model;
@@ -30,6 +36,7 @@ use crate::model::{Conv2d, Graph};
 use crate::weights::{random_input, Tensor};
 use cache::save_choices;
 use candidates::{fastest, measure_candidates};
+use network::check_in_network;
 
 /// The tuning of one distinct conv shape.
 #[derive(Clone, Debug)]
@@ -38,12 +45,21 @@ pub struct LayerTuning {
     /// The batch it was tuned at: the images per chunk that the network runs a call of the
     /// requested batch in (the executor picks a chunk's kernels by the chunk's size).
     pub batch: usize,
+    /// The first layer with this shape.
     pub layer: String,
+    /// Every layer with this shape, in network order.
+    pub layers: Vec<String>,
+    /// What is cached: the fastest verified candidate alone where it is the heuristic's variant
+    /// or passed the network check, else the heuristic's variant.
     pub chosen: ConvVariant,
+    /// The fastest verified candidate, timed alone.
+    pub fastest: ConvVariant,
     /// The variant the per-device heuristic gives this layer in the network, without a cache
     /// entry.
     pub heuristic: ConvVariant,
     pub candidates: Vec<Candidate>,
+    /// The network check, where `fastest` differs from `heuristic`.
+    pub network: Option<NetworkCheck>,
 }
 
 impl LayerTuning {
@@ -88,6 +104,8 @@ fn one_conv_graph(conv: &Conv2d, weight: &[f32], bias: &[f32], relu: bool) -> Gr
 struct LayerCase {
     key: String,
     layer: String,
+    /// Every layer with this shape, `layer` first.
+    layers: Vec<String>,
     conv: Conv2d,
     graph: Graph,
     input_shape: Vec<usize>,
@@ -111,8 +129,7 @@ fn layer_cases(graph: &Graph, batch: usize, h: usize, w: usize) -> Result<Vec<La
     let mut padded = graph.clone();
     crate::model::passes::pad_input_channels(&mut padded);
     let shapes = padded.shapes(h, w)?;
-    let mut seen = std::collections::HashSet::new();
-    let mut cases = Vec::new();
+    let mut cases: Vec<LayerCase> = Vec::new();
     for (node, unpadded) in padded.nodes().zip(graph.nodes()) {
         let (
             Op::Conv { conv, .. },
@@ -128,12 +145,14 @@ fn layer_cases(graph: &Graph, batch: usize, h: usize, w: usize) -> Result<Vec<La
         };
         let x = shapes[node.inputs[0]];
         let key = shape_key(conv, batch, x.h, x.w);
-        if !seen.insert(key.clone()) {
+        if let Some(case) = cases.iter_mut().find(|c: &&mut LayerCase| c.key == key) {
+            case.layers.push(node.name.clone());
             continue;
         }
         cases.push(LayerCase {
             key,
             layer: node.name.clone(),
+            layers: vec![node.name.clone()],
             conv: *conv,
             graph: one_conv_graph(data_conv, weight, bias, *relu),
             input_shape: vec![batch, data_conv.in_c, x.h, x.w],
@@ -173,6 +192,7 @@ pub fn tune(
         let LayerCase {
             key,
             layer,
+            layers,
             conv,
             graph: g,
             ..
@@ -196,7 +216,7 @@ pub fn tune(
             },
             |model| conv_ms(model, &input, timestamps),
         )?;
-        let chosen = fastest(&candidates).ok_or_else(|| Error::Gpu {
+        let best = fastest(&candidates).ok_or_else(|| Error::Gpu {
             during: format!("tuning layer `{layer}`"),
             message: format!(
                 "no conv variant ran and agreed with the CPU reference ({})",
@@ -218,14 +238,63 @@ pub fn tune(
             key,
             batch,
             layer,
-            chosen,
+            layers,
+            chosen: best,
+            fastest: best,
             heuristic,
             candidates,
+            network: None,
         });
     }
+    check_choices(engine, graph, (batch, h, w), iters, &mut out)?;
     let new: Vec<(String, ConvVariant)> = out.iter().map(|l| (l.key.clone(), l.chosen)).collect();
     save_choices(engine, &new)?;
     Ok(out)
+}
+
+/// The network check (`network.rs`) of every shape whose fastest candidate is not the
+/// heuristic's variant, in `rounds` rounds: each keeps its candidate only where the network
+/// runs its layers faster with it, else it gets the heuristic's variant. A shape whose
+/// heuristic variant failed or disagreed with the CPU reference keeps its candidate unchecked.
+fn check_choices(
+    engine: &Engine,
+    graph: &Graph,
+    size: (usize, usize, usize),
+    rounds: usize,
+    tunings: &mut [LayerTuning],
+) -> Result<()> {
+    let differing: Vec<&LayerTuning> = tunings
+        .iter()
+        .filter(|l| {
+            l.fastest != l.heuristic
+                && l.candidates
+                    .iter()
+                    .any(|c| c.variant == l.heuristic && c.usable())
+        })
+        .collect();
+    if differing.is_empty() {
+        return Ok(());
+    }
+    let tuned: Choices = differing
+        .iter()
+        .map(|l| (l.key.clone(), l.fastest))
+        .collect();
+    let shapes: Vec<(String, Vec<String>)> = differing
+        .iter()
+        .map(|l| (l.key.clone(), l.layers.clone()))
+        .collect();
+    let checks = check_in_network(engine, graph, size, tuned, &shapes, rounds)?;
+    for l in tunings.iter_mut() {
+        if let Some(&check) = checks.get(&l.key) {
+            l.network = Some(check);
+            l.chosen = if check.keeps_tuned() {
+                l.fastest
+            } else {
+                l.heuristic
+            };
+        }
+    }
+    Ok(())
 }
 
 #[cfg(test)]
@@ -258,5 +327,17 @@ mod tests {
         let layer4 = cases.iter().find(|c| c.layer == "layer4.0.conv1").unwrap();
         assert_eq!(layer4.key, "cin256_cout512_k3x3_s2x2_p1-1-1-1_n2_4x4");
         assert_eq!(layer4.input_shape, vec![2, 256, 4, 4]);
+        // A shape lists every layer with it: layer1's four 3×3 convs share one.
+        let layer1 = cases.iter().find(|c| c.layer == "layer1.0.conv1").unwrap();
+        assert_eq!(
+            layer1.layers,
+            [
+                "layer1.0.conv1",
+                "layer1.0.conv2",
+                "layer1.1.conv1",
+                "layer1.1.conv2"
+            ]
+        );
+        assert_eq!(cases.iter().map(|c| c.layers.len()).sum::<usize>(), 20);
     }
 }

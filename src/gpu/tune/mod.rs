@@ -49,8 +49,9 @@ pub struct LayerTuning {
     pub layer: String,
     /// Every layer with this shape, in network order.
     pub layers: Vec<String>,
-    /// What is cached: the fastest verified candidate alone where it is the heuristic's variant
-    /// or passed the network check, else the heuristic's variant.
+    /// What is cached: `fastest` where it is the heuristic's variant, where it passed the
+    /// network check, or where the heuristic's variant failed or disagreed with the CPU
+    /// reference (no check then); else the heuristic's variant.
     pub chosen: ConvVariant,
     /// The fastest verified candidate, timed alone.
     pub fastest: ConvVariant,
@@ -58,7 +59,7 @@ pub struct LayerTuning {
     /// entry.
     pub heuristic: ConvVariant,
     pub candidates: Vec<Candidate>,
-    /// The network check, where `fastest` differs from `heuristic`.
+    /// The network check, where `fastest` differs from a usable heuristic variant.
     pub network: Option<NetworkCheck>,
 }
 

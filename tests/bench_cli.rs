@@ -17,11 +17,6 @@ fn json(args: &[&str]) -> Value {
         .unwrap_or_else(|e| panic!("resnet {args:?}: not JSON ({e}): {stdout}"))
 }
 
-/// The error lines of a run that must fail, as one string.
-fn error_of(args: &[&str]) -> String {
-    cli::error_lines_of(args, &[]).join("\n")
-}
-
 fn positive(v: &Value, key: &str) -> f64 {
     let x = v[key]
         .as_f64()
@@ -304,14 +299,14 @@ fn profile_html_wraps_chart_and_table() {
 
 #[test]
 fn bad_arguments_are_named() {
-    let stderr = error_of(&["profile", "--arch", "simple", "--out", "chart.png"]);
+    let stderr = cli::error_of(&["profile", "--arch", "simple", "--out", "chart.png"], &[]);
     assert!(
         stderr.contains("chart.png") && stderr.contains(".svg or .html"),
         "{stderr}"
     );
-    let stderr = error_of(&["bench", "--arch", "simple", "--iters", "0"]);
+    let stderr = cli::error_of(&["bench", "--arch", "simple", "--iters", "0"], &[]);
     assert!(stderr.contains("--iters"), "{stderr}");
-    let stderr = error_of(&["bench", "--json"]);
+    let stderr = cli::error_of(&["bench", "--json"], &[]);
     assert!(
         stderr.contains("--arch"),
         "bench needs --arch or --peak: {stderr}"

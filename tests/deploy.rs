@@ -111,7 +111,7 @@ fn serving_runtime_matches_the_server() {
         .into_iter()
         .chain(real.iter().map(String::as_str))
         .collect();
-    let err = common::cli::error_lines_of(&serve, &[]).join("\n");
+    let err = common::cli::error_of(&serve, &[]);
     assert!(
         err.contains("no model folders"),
         "resnet serve {real:?} did not accept the runtime's args:\n{err}"

@@ -128,7 +128,7 @@ fn info_names_the_plan() {
             .to_string()
     };
     // Any other value is refused, naming the variable, the value and what it takes.
-    let stderr = cli::error_lines_of(&["info"], &env(Some("tpu"), None)).join("\n");
+    let stderr = cli::error_of(&["info"], &env(Some("tpu"), None));
     assert!(
         stderr.contains("RESNET_DEVICE_TYPE=`tpu`") && stderr.contains("`gpu` or `cpu`"),
         "{stderr}"

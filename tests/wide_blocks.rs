@@ -62,7 +62,7 @@ fn is_wide(kernel: &str) -> bool {
 
 #[test]
 fn wide_blocks_follow_the_variable() {
-    let stderr = cli::error_lines_of(&["info"], &env("2")).join("\n");
+    let stderr = cli::error_of(&["info"], &env("2"));
     assert!(
         stderr.contains("RESNET_WIDE_BLOCKS=`2`") && stderr.contains("`0` or `1`"),
         "{stderr}"

@@ -1,6 +1,6 @@
 //! The `resnet` binary as the CLI tests run it: one runner that sets or removes environment
 //! variables for the run, and the two outcomes the tests check, a success (its stdout) and a
-//! failure (its error lines). Every message names the run as a shell would write it,
+//! failure (its error lines, or those as one text). Every message names the run as a shell would write it,
 //! `VAR=value resnet args`.
 
 use std::process::{Command, Output};
@@ -46,6 +46,11 @@ pub fn error_lines_of(args: &[&str], env: &[EnvVar]) -> Vec<String> {
         .filter(|l| !l.contains("XDG_RUNTIME_DIR") && !l.trim().is_empty())
         .map(str::to_string)
         .collect()
+}
+
+/// [`error_lines_of`] as one text, a line each.
+pub fn error_of(args: &[&str], env: &[EnvVar]) -> String {
+    error_lines_of(args, env).join("\n")
 }
 
 /// `VAR=value resnet args` (a removed variable as `-u VAR`), for messages.

@@ -19,6 +19,7 @@
 
 use std::collections::HashMap;
 
+use super::super::context::Engine;
 use super::super::executor::Model;
 use super::super::options::ModelOptions;
 use super::super::profile::median;
@@ -94,7 +95,7 @@ fn layer_ms(model: &Model, input: &Tensor) -> Result<HashMap<String, f64>> {
 /// on `graph` at `batch × h × w`: the heuristic's network against the one given `tuned`
 /// (each differing shape's fastest candidate), in `rounds` alternating rounds.
 pub(super) fn check_in_network(
-    engine: &super::super::context::Engine,
+    engine: &Engine,
     graph: &Graph,
     (batch, h, w): (usize, usize, usize),
     tuned: Choices,

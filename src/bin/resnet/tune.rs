@@ -1,6 +1,6 @@
 //! `resnet tune`: times every conv variant on this adapter for each layer shape of a model,
-//! verifies each against the CPU reference, and caches the fastest verified one where the
-//! network check confirms it (else the heuristic's variant).
+//! verifies each against the CPU reference, and caches, of the contenders that the timings
+//! alone pick, the one that runs the shape's layers fastest in the whole network.
 
 use clap::Args;
 use resnet_wgpu::gpu::tune::{cache_path, tune, LayerTuning};
@@ -62,18 +62,20 @@ pub fn run(cli: &Cli, a: &TuneArgs) -> Result<()> {
         );
     }
     println!("{}", heuristic_summary(&layers));
-    // The network check of the shapes whose fastest candidate is not the heuristic's.
+    // The network search of the shapes with more than one contender (the baseline first).
     for l in &layers {
         if let Some(n) = &l.network {
+            let times: Vec<String> = n
+                .times
+                .iter()
+                .map(|(v, ms)| format!("{} {ms:.4} ms", v.name()))
+                .collect();
             println!(
-                "network check of {} ({} layer{}): fastest alone {} {:.4} ms in the network, the heuristic's {} {:.4} ms: keeps {}",
+                "network search of {} ({} layer{}): {}: keeps {}",
                 l.layer,
                 l.layers.len(),
                 if l.layers.len() == 1 { "" } else { "s" },
-                l.fastest.name(),
-                n.tuned_ms,
-                l.heuristic.name(),
-                n.heuristic_ms,
+                times.join(", "),
                 l.chosen.name()
             );
         }
@@ -124,7 +126,7 @@ fn heuristic_summary(layers: &[LayerTuning]) -> String {
         }
     }
     format!(
-        "{differ} of {} shapes differ from the heuristic; summed over the shapes: chosen {tuned:.4} ms, heuristic {heuristic:.4} ms (chosen / heuristic {:.3})",
+        "{differ} of {} shapes differ from the heuristic; summed over the shapes, timed alone: chosen {tuned:.4} ms, heuristic {heuristic:.4} ms (chosen / heuristic {:.3})",
         layers.len(),
         tuned / heuristic
     )

@@ -1,17 +1,18 @@
 //! Kernel choice by measurement (`--tune`): every conv variant that supports a layer's shape is
 //! run on the user's adapter, checked against the CPU reference on that shape (a variant that
-//! disagrees is never chosen), and timed in interleaved rounds; the fastest is cached on disk,
-//! keyed by adapter, driver and shape, and used by every later run on the same adapter. Without
-//! a cache entry the heuristic of [`super::kernels::conv::choose`] decides, so tuning is never needed for
-//! correct results.
+//! disagrees is never chosen), and timed in interleaved rounds; the choice is cached on disk,
+//! keyed by adapter, driver and shape, and used by every later run on the same adapter.
+//! Without a cache entry the heuristic of [`super::kernels::conv::choose`] decides, so tuning
+//! is never needed for correct results.
 //!
-//! A shape's fastest candidate replaces the heuristic's variant only where the whole network
-//! also runs that shape's layers faster with it (`network.rs`): timed alone, a conv can rank
-//! the candidates differently from the network.
+//! The timings alone pick each shape's contenders (its baseline, the heuristic's variant where
+//! usable, and the candidates nearest the fastest); the whole network then decides between
+//! them (`network.rs`): timed alone, a conv can rank the candidates differently from the
+//! network.
 //!
 //! The cache file and its keys live in `cache.rs`; how a layer's candidates are measured and
 //! which one is fastest (a candidate that fails on the driver is reported, not fatal) in
-//! `candidates.rs`; the network check in `network.rs`.
+//! `candidates.rs`; the network search in `network.rs`.
 
 mod cache;
 mod candidates;
@@ -22,7 +23,7 @@ use std::time::Instant;
 
 pub use cache::{adapter_key, cache_path, load_choices, shape_key, Choices};
 pub use candidates::{Candidate, TUNE_TOLERANCE};
-pub use network::NetworkCheck;
+pub use network::{NetworkSearch, CONTENDER_SLACK, MAX_CONTENDERS};
 
 use super::context::Engine;
 use super::executor::Model;
@@ -36,7 +37,7 @@ use crate::model::{Conv2d, Graph};
 use crate::weights::{random_input, Tensor};
 use cache::save_choices;
 use candidates::{fastest, measure_candidates};
-use network::check_in_network;
+use network::{contenders, search_in_network, SearchShape};
 
 /// The tuning of one distinct conv shape.
 #[derive(Clone, Debug)]
@@ -49,9 +50,9 @@ pub struct LayerTuning {
     pub layer: String,
     /// Every layer with this shape, in network order.
     pub layers: Vec<String>,
-    /// What is cached: `fastest` where it is the heuristic's variant, where it passed the
-    /// network check, or where the heuristic's variant failed or disagreed with the CPU
-    /// reference (no check then); else the heuristic's variant.
+    /// What is cached: the contender that ran the shape's layers fastest in the network
+    /// search, or, for a shape with one contender, its baseline (the heuristic's variant where
+    /// it ran and agreed with the CPU reference, else `fastest`).
     pub chosen: ConvVariant,
     /// The fastest verified candidate, timed alone.
     pub fastest: ConvVariant,
@@ -59,8 +60,8 @@ pub struct LayerTuning {
     /// entry.
     pub heuristic: ConvVariant,
     pub candidates: Vec<Candidate>,
-    /// The network check, where `fastest` differs from a usable heuristic variant.
-    pub network: Option<NetworkCheck>,
+    /// The network search, where the shape had more than one contender.
+    pub network: Option<NetworkSearch>,
 }
 
 impl LayerTuning {
@@ -247,52 +248,37 @@ pub fn tune(
             network: None,
         });
     }
-    check_choices(engine, graph, (batch, h, w), iters, &mut out)?;
+    search_choices(engine, graph, (batch, h, w), iters, &mut out)?;
     let new: Vec<(String, ConvVariant)> = out.iter().map(|l| (l.key.clone(), l.chosen)).collect();
     save_choices(engine, &new)?;
     Ok(out)
 }
 
-/// The network check (`network.rs`) of every shape whose fastest candidate is not the
-/// heuristic's variant, in `rounds` rounds: each keeps its candidate only where the network
-/// runs its layers faster with it, else it gets the heuristic's variant. A shape whose
-/// heuristic variant failed or disagreed with the CPU reference keeps its candidate unchecked.
-fn check_choices(
+/// The network search (`network.rs`) over every shape's contenders, in `rounds` rounds: each
+/// shape gets the contender that ran its layers fastest in the network, or its baseline where
+/// it had one contender.
+fn search_choices(
     engine: &Engine,
     graph: &Graph,
     size: (usize, usize, usize),
     rounds: usize,
     tunings: &mut [LayerTuning],
 ) -> Result<()> {
-    let differing: Vec<&LayerTuning> = tunings
+    let shapes: Vec<SearchShape> = tunings
         .iter()
-        .filter(|l| {
-            l.fastest != l.heuristic
-                && l.candidates
-                    .iter()
-                    .any(|c| c.variant == l.heuristic && c.usable())
+        .map(|l| SearchShape {
+            key: l.key.clone(),
+            layers: l.layers.clone(),
+            heuristic: l.heuristic,
+            contenders: contenders(&l.candidates, l.heuristic),
         })
         .collect();
-    if differing.is_empty() {
-        return Ok(());
-    }
-    let tuned: Choices = differing
-        .iter()
-        .map(|l| (l.key.clone(), l.fastest))
-        .collect();
-    let shapes: Vec<(String, Vec<String>)> = differing
-        .iter()
-        .map(|l| (l.key.clone(), l.layers.clone()))
-        .collect();
-    let checks = check_in_network(engine, graph, size, tuned, &shapes, rounds)?;
-    for l in tunings.iter_mut() {
-        if let Some(&check) = checks.get(&l.key) {
-            l.network = Some(check);
-            l.chosen = if check.keeps_tuned() {
-                l.fastest
-            } else {
-                l.heuristic
-            };
+    let found = search_in_network(engine, graph, size, &shapes, rounds)?;
+    for (l, s) in tunings.iter_mut().zip(&shapes) {
+        l.chosen = s.contenders.first().copied().unwrap_or(l.fastest);
+        if let Some(search) = found.get(&l.key) {
+            l.chosen = search.fastest();
+            l.network = Some(search.clone());
         }
     }
     Ok(())

@@ -1,6 +1,5 @@
-//! The network check of `tune`: a shape whose fastest candidate on its own differs from the
-//! heuristic's variant keeps that candidate only if the whole network runs the shape's layers
-//! faster with it.
+//! The network search of `tune`: a shape's choice is made by timing its leading candidates in
+//! the whole network, not alone.
 //!
 //! A conv timed alone runs with its input and weights warm in the caches and no neighbours,
 //! and a shared host's spells of load can favour one candidate over the few rounds it is timed
@@ -8,75 +7,135 @@
 //! choices of a tune run made in a noisy spell ran resnet50's changed layers 1.3× slower in the
 //! network than the heuristic's (BENCHMARKS.md, twenty-fifth round).
 //!
-//! The check builds the network twice, with every differing shape on its fastest candidate
-//! (`tuned`) and with the heuristic's variants, and profiles the two in alternating rounds
-//! (each round one run of each, the first of the pair alternating). Per shape and run, the
-//! times of all of its layers are summed:
+//! Each shape gets its contenders: its baseline (the heuristic's variant where it ran and
+//! agreed with the CPU reference, else the fastest candidate alone), then the other usable
+//! candidates whose time alone is within [`CONTENDER_SLACK`] of the fastest, fastest first,
+//! [`MAX_CONTENDERS`] in all. Network `j` runs every shape on its contender `j` (its baseline
+//! where it has fewer), and the networks are profiled in rotating rounds (round `r` starts at
+//! network `r mod n`). Per shape, contender and run, the times of all of the shape's layers
+//! are summed:
 //!
 //! ```text
-//! keep the candidate  ⇔  median over runs (tuned sum)  <  median over runs (heuristic sum)
+//! time(shape, j) = median over the runs of network j of Σ (ms of the shape's layers)
+//! chosen(shape)  = the contender of least time, a tie going to the earlier (baseline first)
 //! ```
+//!
+//! A shape with one contender is not searched: its baseline is chosen.
 
 use std::collections::HashMap;
 
 use super::super::context::Engine;
 use super::super::executor::Model;
+use super::super::kernels::conv::ConvVariant;
 use super::super::options::ModelOptions;
 use super::super::profile::median;
-use super::Choices;
+use super::{Candidate, Choices};
 use crate::error::Result;
 use crate::model::Graph;
 use crate::weights::{random_input, Tensor};
 
-/// A shape's layers in the network under both choices: the medians over the rounds of the
-/// summed milliseconds of its layers.
-#[derive(Clone, Copy, Debug, PartialEq)]
-pub struct NetworkCheck {
-    pub heuristic_ms: f64,
-    pub tuned_ms: f64,
+/// How much slower alone than the fastest candidate a candidate may be and still be searched.
+pub const CONTENDER_SLACK: f64 = 1.25;
+
+/// The most contenders of a shape, its baseline included (each is one more network loaded and
+/// profiled).
+pub const MAX_CONTENDERS: usize = 4;
+
+/// A shape's contenders in the network: each variant with the median over the runs of its
+/// layers' summed milliseconds, the baseline first.
+#[derive(Clone, Debug, PartialEq)]
+pub struct NetworkSearch {
+    pub times: Vec<(ConvVariant, f64)>,
 }
 
-impl NetworkCheck {
-    /// Whether the fastest candidate alone also runs faster in the network.
-    pub fn keeps_tuned(&self) -> bool {
-        self.tuned_ms < self.heuristic_ms
+impl NetworkSearch {
+    /// The contender that ran the shape's layers fastest (the earlier one on a tie).
+    pub fn fastest(&self) -> ConvVariant {
+        let mut best = self.times[0];
+        for &(v, ms) in &self.times[1..] {
+            if ms < best.1 {
+                best = (v, ms);
+            }
+        }
+        best.0
     }
 }
 
-/// Per-run milliseconds of each shape's layers, summed over the layers: `runs[r][layer]` is
-/// one run's time per layer name, `shapes` names each shape's layers.
-fn shape_times(
-    runs: &[HashMap<String, f64>],
-    shapes: &[(String, Vec<String>)],
-) -> HashMap<String, Vec<f64>> {
+/// The contenders of a shape whose candidates were timed alone, the baseline first (see the
+/// module doc). Empty when no candidate is usable.
+pub(super) fn contenders(candidates: &[Candidate], heuristic: ConvVariant) -> Vec<ConvVariant> {
+    let mut usable: Vec<&Candidate> = candidates.iter().filter(|c| c.usable()).collect();
+    usable.sort_by(|a, b| a.ms.total_cmp(&b.ms));
+    let Some(fastest) = usable.first() else {
+        return Vec::new();
+    };
+    let baseline = if usable.iter().any(|c| c.variant == heuristic) {
+        heuristic
+    } else {
+        fastest.variant
+    };
+    let limit = CONTENDER_SLACK * fastest.ms;
+    let mut out = vec![baseline];
+    out.extend(
+        usable
+            .iter()
+            .filter(|c| c.variant != baseline && c.ms <= limit)
+            .map(|c| c.variant)
+            .take(MAX_CONTENDERS - 1),
+    );
+    out
+}
+
+/// One shape in the search: its cache key, the names of all of its layers, the heuristic's
+/// variant and its contenders (baseline first).
+#[derive(Clone, Debug)]
+pub(super) struct SearchShape {
+    pub key: String,
+    pub layers: Vec<String>,
+    pub heuristic: ConvVariant,
+    pub contenders: Vec<ConvVariant>,
+}
+
+impl SearchShape {
+    /// The variant this shape runs in network `j`.
+    fn variant_in(&self, j: usize) -> ConvVariant {
+        *self.contenders.get(j).unwrap_or(&self.contenders[0])
+    }
+}
+
+/// The tuned choices of network `j`: each shape's variant there, where it is not the
+/// heuristic's (those shapes run as a model without a cache runs them).
+fn network_choices(shapes: &[SearchShape], j: usize) -> Choices {
     shapes
         .iter()
-        .map(|(key, layers)| {
-            let per_run = runs
-                .iter()
-                .map(|run| layers.iter().filter_map(|l| run.get(l)).sum())
-                .collect();
-            (key.clone(), per_run)
-        })
+        .filter(|s| s.variant_in(j) != s.heuristic)
+        .map(|s| (s.key.clone(), s.variant_in(j)))
         .collect()
 }
 
-/// Compares the medians of each shape's summed layer times under both networks.
-fn compare(
-    heuristic: &[HashMap<String, f64>],
-    tuned: &[HashMap<String, f64>],
-    shapes: &[(String, Vec<String>)],
-) -> HashMap<String, NetworkCheck> {
-    let h = shape_times(heuristic, shapes);
-    let t = shape_times(tuned, shapes);
+/// Each searched shape's contenders with their times: `runs[j]` holds the profiled runs of
+/// network `j`, each one milliseconds per layer name. A layer missing from a run counts 0.
+fn judge(
+    runs: &[Vec<HashMap<String, f64>>],
+    shapes: &[SearchShape],
+) -> HashMap<String, NetworkSearch> {
     shapes
         .iter()
-        .map(|(key, _)| {
-            let check = NetworkCheck {
-                heuristic_ms: median(&h[key]),
-                tuned_ms: median(&t[key]),
-            };
-            (key.clone(), check)
+        .filter(|s| s.contenders.len() > 1)
+        .map(|s| {
+            let times = s
+                .contenders
+                .iter()
+                .enumerate()
+                .map(|(j, &v)| {
+                    let sums: Vec<f64> = runs[j]
+                        .iter()
+                        .map(|run| s.layers.iter().filter_map(|l| run.get(l)).sum())
+                        .collect();
+                    (v, median(&sums))
+                })
+                .collect();
+            (s.key.clone(), NetworkSearch { times })
         })
         .collect()
 }
@@ -91,47 +150,124 @@ fn layer_ms(model: &Model, input: &Tensor) -> Result<HashMap<String, f64>> {
         .collect())
 }
 
-/// Runs the check for `shapes` (each differing shape's key and the names of all of its layers)
-/// on `graph` at `batch × h × w`: the heuristic's network against the one given `tuned`
-/// (each differing shape's fastest candidate), in `rounds` alternating rounds.
-pub(super) fn check_in_network(
+/// Searches the contenders of `shapes` in the network `graph` at `batch × h × w`, profiling
+/// every network in each of `rounds` rotating rounds. Returns the shapes that had more than
+/// one contender; none when no shape had.
+pub(super) fn search_in_network(
     engine: &Engine,
     graph: &Graph,
     (batch, h, w): (usize, usize, usize),
-    tuned: Choices,
-    shapes: &[(String, Vec<String>)],
+    shapes: &[SearchShape],
     rounds: usize,
-) -> Result<HashMap<String, NetworkCheck>> {
-    let heuristic_net = Model::new(engine, graph.clone())?;
-    let options = ModelOptions {
-        tuned,
-        ..ModelOptions::default()
-    };
-    let tuned_net = Model::with_options(engine, graph.clone(), options)?;
+) -> Result<HashMap<String, NetworkSearch>> {
+    let n = shapes.iter().map(|s| s.contenders.len()).max().unwrap_or(0);
+    if n < 2 {
+        return Ok(HashMap::new());
+    }
     let len = batch * graph.input_channels * h * w;
     let input = Tensor::new(
         vec![batch, graph.input_channels, h, w],
         random_input(23, len),
     );
-    // Warm-up: pipelines and buffers are made on the first call.
-    heuristic_net.infer(&input)?;
-    tuned_net.infer(&input)?;
-    let (mut heuristic, mut tuned) = (Vec::new(), Vec::new());
+    let mut nets = Vec::with_capacity(n);
+    for j in 0..n {
+        let options = ModelOptions {
+            tuned: network_choices(shapes, j),
+            ..ModelOptions::default()
+        };
+        let net = Model::with_options(engine, graph.clone(), options)?;
+        // Warm-up: pipelines and buffers are made on the first call.
+        net.infer(&input)?;
+        nets.push(net);
+    }
+    let mut runs = vec![Vec::new(); n];
     for round in 0..rounds.max(1) {
-        if round % 2 == 0 {
-            heuristic.push(layer_ms(&heuristic_net, &input)?);
-            tuned.push(layer_ms(&tuned_net, &input)?);
-        } else {
-            tuned.push(layer_ms(&tuned_net, &input)?);
-            heuristic.push(layer_ms(&heuristic_net, &input)?);
+        for k in 0..n {
+            let j = (round + k) % n;
+            runs[j].push(layer_ms(&nets[j], &input)?);
         }
     }
-    Ok(compare(&heuristic, &tuned, shapes))
+    Ok(judge(&runs, shapes))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    const A: ConvVariant = ConvVariant::Direct;
+    const B: ConvVariant = ConvVariant::Gemm1x1;
+    const C: ConvVariant = ConvVariant::Winograd;
+    const D: ConvVariant = ConvVariant::Tiled;
+    const E: ConvVariant = ConvVariant::Small;
+
+    fn candidate(variant: ConvVariant, ms: f64, usable: bool) -> Candidate {
+        Candidate {
+            variant,
+            ms,
+            rel_err: if usable { 1e-7 } else { 1e-2 },
+            verified: usable,
+            failed: None,
+        }
+    }
+
+    #[test]
+    fn contenders_are_the_baseline_then_the_usable_candidates_near_the_fastest() {
+        let cands = [
+            candidate(A, 1.30, true),
+            candidate(B, 1.00, true),
+            candidate(C, 1.20, true),
+            candidate(D, 1.10, false),
+            candidate(E, 1.26, true),
+        ];
+        // The heuristic's A first, although it is 1.3× the fastest; then B and C (within
+        // 1.25×, fastest first); not D (disagreed with the reference), not E (1.26×).
+        assert_eq!(contenders(&cands, A), [A, B, C]);
+        // Where the heuristic's variant is the fastest it still comes first.
+        assert_eq!(contenders(&cands, B), [B, C]);
+        // A heuristic variant that is not usable (D) or not a candidate (tiled_split_k):
+        // the fastest alone is the baseline.
+        assert_eq!(contenders(&cands, D), [B, C]);
+        assert_eq!(contenders(&cands, ConvVariant::TiledSplitK), [B, C]);
+        // At most MAX_CONTENDERS, the nearest kept.
+        let close: Vec<Candidate> = [A, B, C, D, E]
+            .iter()
+            .enumerate()
+            .map(|(i, &v)| candidate(v, 1.0 + 0.01 * i as f64, true))
+            .collect();
+        assert_eq!(contenders(&close, E), [E, A, B, C]);
+        assert_eq!(MAX_CONTENDERS, 4);
+        // No usable candidate, no contenders.
+        assert!(contenders(&[candidate(A, 1.0, false)], A).is_empty());
+    }
+
+    fn shape(key: &str, layers: &[&str], contenders: &[ConvVariant]) -> SearchShape {
+        SearchShape {
+            key: key.into(),
+            layers: layers.iter().map(|l| l.to_string()).collect(),
+            heuristic: A,
+            contenders: contenders.to_vec(),
+        }
+    }
+
+    #[test]
+    fn each_network_runs_contender_j_where_a_shape_has_one_and_leaves_the_heuristic_out() {
+        let shapes = [
+            shape("s", &["s1"], &[A, B, C]),
+            shape("t", &["t1"], &[B, C]),
+            shape("u", &["u1"], &[A]),
+        ];
+        let choices = |j| {
+            let mut v: Vec<(String, ConvVariant)> =
+                network_choices(&shapes, j).into_iter().collect();
+            v.sort_by(|a, b| a.0.cmp(&b.0));
+            v
+        };
+        // Network 0: every baseline, the heuristic's A left to the heuristic.
+        assert_eq!(choices(0), [("t".to_string(), B)]);
+        assert_eq!(choices(1), [("s".to_string(), B), ("t".to_string(), C)]);
+        // t has no third contender: its baseline again.
+        assert_eq!(choices(2), [("s".to_string(), C), ("t".to_string(), B)]);
+    }
 
     fn run(times: &[(&str, f64)]) -> HashMap<String, f64> {
         times.iter().map(|&(l, t)| (l.to_string(), t)).collect()
@@ -139,36 +275,50 @@ mod tests {
 
     #[test]
     fn a_shape_is_judged_by_the_median_of_its_layers_summed_per_run() {
-        // Shape `a` has two layers, `b` one; `c` names a layer no run has (0 ms either way).
-        let shapes = vec![
-            ("a".to_string(), vec!["a1".to_string(), "a2".to_string()]),
-            ("b".to_string(), vec!["b1".to_string()]),
-            ("c".to_string(), vec!["gone".to_string()]),
+        // Shape `a` has two layers and three contenders, `b` one layer and two, `c` a layer no
+        // run has (0 ms everywhere), `d` one contender (not searched).
+        let shapes = [
+            shape("a", &["a1", "a2"], &[A, B, C]),
+            shape("b", &["b1"], &[A, B]),
+            shape("c", &["gone"], &[A, C]),
+            shape("d", &["d1"], &[A]),
         ];
-        // Per run, a = a1 + a2: heuristic 3, 5, 4 (median 4), tuned 3.5, 3.9, 9 (median 3.9).
-        let heuristic = [
-            run(&[("a1", 1.0), ("a2", 2.0), ("b1", 1.0)]),
-            run(&[("a1", 2.0), ("a2", 3.0), ("b1", 1.0)]),
-            run(&[("a1", 2.0), ("a2", 2.0), ("b1", 1.0)]),
+        // Per run, a = a1 + a2: network 0 3, 5, 4 (median 4); network 1 3.5, 3.9, 9 (3.9);
+        // network 2 4, 4, 4.5 (4).
+        let runs = vec![
+            vec![
+                run(&[("a1", 1.0), ("a2", 2.0), ("b1", 1.0), ("d1", 1.0)]),
+                run(&[("a1", 2.0), ("a2", 3.0), ("b1", 1.0), ("d1", 1.0)]),
+                run(&[("a1", 2.0), ("a2", 2.0), ("b1", 1.0), ("d1", 1.0)]),
+            ],
+            vec![
+                run(&[("a1", 1.5), ("a2", 2.0), ("b1", 2.0)]),
+                run(&[("a1", 1.9), ("a2", 2.0), ("b1", 0.5)]),
+                run(&[("a1", 5.0), ("a2", 4.0), ("b1", 2.0)]),
+            ],
+            vec![
+                run(&[("a1", 2.0), ("a2", 2.0)]),
+                run(&[("a1", 2.0), ("a2", 2.0)]),
+                run(&[("a1", 2.5), ("a2", 2.0)]),
+            ],
         ];
-        let tuned = [
-            run(&[("a1", 1.5), ("a2", 2.0), ("b1", 2.0)]),
-            run(&[("a1", 1.9), ("a2", 2.0), ("b1", 0.5)]),
-            run(&[("a1", 5.0), ("a2", 4.0), ("b1", 2.0)]),
-        ];
-        let checks = compare(&heuristic, &tuned, &shapes);
+        let found = judge(&runs, &shapes);
         assert_eq!(
-            checks["a"],
-            NetworkCheck {
-                heuristic_ms: 4.0,
-                tuned_ms: 3.9
-            }
+            found["a"].times,
+            [(A, 4.0), (B, 3.9), (C, 4.0)],
+            "{found:?}"
         );
-        assert!(checks["a"].keeps_tuned());
-        // b: heuristic 1 every run, tuned median 2: the heuristic stays.
-        assert_eq!(checks["b"].tuned_ms, 2.0);
-        assert!(!checks["b"].keeps_tuned());
-        // A tie keeps the heuristic.
-        assert!(!checks["c"].keeps_tuned());
+        assert_eq!(found["a"].fastest(), B);
+        // b: the baseline 1 every run, B's median 2: the baseline stays.
+        assert_eq!(found["b"].times, [(A, 1.0), (B, 2.0)]);
+        assert_eq!(found["b"].fastest(), A);
+        // A tie keeps the baseline.
+        assert_eq!(found["c"].fastest(), A);
+        assert!(!found.contains_key("d"));
+        // A later tie keeps the earlier contender.
+        let tie = NetworkSearch {
+            times: vec![(A, 2.0), (B, 1.0), (C, 1.0)],
+        };
+        assert_eq!(tie.fastest(), B);
     }
 }

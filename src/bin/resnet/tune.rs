@@ -44,8 +44,9 @@ pub fn run(cli: &Cli, a: &TuneArgs) -> Result<()> {
                 Some(_) => format!("{} FAILED", c.variant.name()),
                 None => {
                     let mark = if c.verified { "" } else { " REJECTED" };
+                    let once = if c.pruned { "; first round only" } else { "" };
                     format!(
-                        "{} {:.4} ms ({:.1e}){mark}",
+                        "{} {:.4} ms ({:.1e}{once}){mark}",
                         c.variant.name(),
                         c.ms,
                         c.rel_err

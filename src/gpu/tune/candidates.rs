@@ -3,6 +3,12 @@
 //! `(r + k) mod n` as its `k`-th measurement, so that no candidate always runs first, or always
 //! right after the same other one); its time is the median of its rounds.
 //!
+//! A candidate more than [`PRUNE_FACTOR`] times slower than the fastest verified one in the
+//! first round is not timed again (its time is that round's): a machine's drift of 20 % cannot
+//! bring it within the network search's slack (`network.rs`), and on a CPU driver the slowest
+//! variants (a per-lane GEMM, workgroup-memory tiles) take 10–20× the fastest, so the later
+//! rounds of the others cost a fraction of what all of them would.
+//!
 //! A candidate that fails (its pipeline does not compile on this driver, its buffers do not fit,
 //! a run or a measurement errors) is kept with its error and never chosen, and the others are
 //! still measured: one variant a driver rejects costs the tuning that variant, not the layer.
@@ -15,6 +21,10 @@ use crate::gpu::kernels::conv::ConvVariant;
 
 /// Largest accepted `max |Δ| / max |reference|` of a candidate on its layer.
 pub const TUNE_TOLERANCE: f64 = 1e-4;
+
+/// How many times the fastest verified candidate's first-round time a candidate may take in
+/// that round and still be timed in the later rounds.
+pub const PRUNE_FACTOR: f64 = 2.0;
 
 /// One candidate's result on one layer shape.
 #[derive(Clone, Debug)]
@@ -31,6 +41,9 @@ pub struct Candidate {
     pub verified: bool,
     /// The error that stopped it (building, running or timing it), on one line.
     pub failed: Option<String>,
+    /// Whether it was timed in the first round only (over [`PRUNE_FACTOR`] times the fastest
+    /// verified candidate there).
+    pub pruned: bool,
 }
 
 impl Candidate {
@@ -55,19 +68,41 @@ fn candidate_error(e: Error, stage: &str) -> Result<String> {
     }
 }
 
-/// One candidate while it is measured: its loaded model (dropped once it fails, so that its
-/// buffers go back) and its times so far.
+/// Whether a candidate's output agreed with the CPU reference.
+fn agrees(c: &Comparison) -> bool {
+    c.max_rel_err <= TUNE_TOLERANCE && c.max_abs_err.is_finite()
+}
+
+/// One candidate while it is measured: its loaded model (dropped once it fails or is pruned,
+/// so that its buffers go back) and its times so far.
 struct Slot<M> {
     variant: ConvVariant,
     model: Option<M>,
     check: Option<Comparison>,
     times: Vec<f64>,
     failed: Option<String>,
+    pruned: bool,
+}
+
+/// After the first round: drops the models of the candidates over [`PRUNE_FACTOR`] times the
+/// fastest verified one's time.
+fn prune<M>(slots: &mut [Slot<M>]) {
+    let best = slots
+        .iter()
+        .filter(|s| s.model.is_some() && s.check.as_ref().is_some_and(agrees))
+        .filter_map(|s| s.times.first().copied())
+        .fold(f64::INFINITY, f64::min);
+    for s in slots.iter_mut().filter(|s| s.model.is_some()) {
+        if s.times.first().is_some_and(|&t| t > PRUNE_FACTOR * best) {
+            s.model = None;
+            s.pruned = true;
+        }
+    }
 }
 
 /// Loads and checks each of `variants` (`load`: its model and its output's comparison with the
 /// CPU reference), then times every loaded one in `rounds` interleaved rounds (`time`: one
-/// measurement in milliseconds).
+/// measurement in milliseconds), the ones far slower than the fastest in the first round only.
 pub(super) fn measure_candidates<M>(
     variants: impl IntoIterator<Item = ConvVariant>,
     rounds: usize,
@@ -83,6 +118,7 @@ pub(super) fn measure_candidates<M>(
                 check: Some(check),
                 times: Vec::with_capacity(rounds),
                 failed: None,
+                pruned: false,
             },
             Err(e) => Slot {
                 variant,
@@ -90,6 +126,7 @@ pub(super) fn measure_candidates<M>(
                 check: None,
                 times: Vec::new(),
                 failed: Some(candidate_error(e, "building and checking it")?),
+                pruned: false,
             },
         };
         slots.push(slot);
@@ -107,16 +144,16 @@ pub(super) fn measure_candidates<M>(
                 }
             }
         }
+        if round == 0 && rounds > 1 {
+            prune(&mut slots);
+        }
     }
     Ok(slots
         .into_iter()
         .map(|s| {
-            let (rel_err, verified) = s.check.map_or((f64::NAN, false), |c| {
-                (
-                    c.max_rel_err,
-                    c.max_rel_err <= TUNE_TOLERANCE && c.max_abs_err.is_finite(),
-                )
-            });
+            let (rel_err, verified) = s
+                .check
+                .map_or((f64::NAN, false), |c| (c.max_rel_err, agrees(&c)));
             let ms = if s.failed.is_some() || s.times.is_empty() {
                 f64::NAN
             } else {
@@ -128,16 +165,18 @@ pub(super) fn measure_candidates<M>(
                 rel_err,
                 verified,
                 failed: s.failed,
+                pruned: s.pruned,
             }
         })
         .collect())
 }
 
-/// The fastest usable candidate.
+/// The fastest usable candidate of those timed in every round (a pruned one's single time is
+/// not weighed against medians).
 pub(super) fn fastest(candidates: &[Candidate]) -> Option<ConvVariant> {
     candidates
         .iter()
-        .filter(|c| c.usable())
+        .filter(|c| c.usable() && !c.pruned)
         .min_by(|a, b| a.ms.total_cmp(&b.ms))
         .map(|c| c.variant)
 }
@@ -149,6 +188,7 @@ mod tests {
     const A: ConvVariant = ConvVariant::Direct;
     const B: ConvVariant = ConvVariant::Gemm1x1;
     const C: ConvVariant = ConvVariant::Winograd;
+    const D: ConvVariant = ConvVariant::Small;
 
     fn agreeing(rel: f64) -> Comparison {
         Comparison {
@@ -169,7 +209,7 @@ mod tests {
     #[test]
     fn candidates_are_timed_in_rotating_rounds_and_each_gets_its_own_median() {
         let mut order = Vec::new();
-        // Candidate i's k-th measurement is 10·i + (k-th value of 3, 1, 2, 5, 4).
+        // Candidate i's k-th measurement is i + (k-th value of 3, 1, 2, 5, 4).
         let mut seen = [0usize; 3];
         let out = measure_candidates(
             [A, B, C],
@@ -184,14 +224,14 @@ mod tests {
                 order.push(i);
                 let v = [3.0, 1.0, 2.0, 5.0, 4.0][seen[i]];
                 seen[i] += 1;
-                Ok(10.0 * i as f64 + v)
+                Ok(i as f64 + v)
             },
         )
         .unwrap();
         assert_eq!(order, [0, 1, 2, 1, 2, 0, 2, 0, 1, 0, 1, 2, 1, 2, 0]);
         let ms: Vec<f64> = out.iter().map(|c| c.ms).collect();
-        assert_eq!(ms, [3.0, 13.0, 23.0]);
-        assert!(out.iter().all(|c| c.usable()));
+        assert_eq!(ms, [3.0, 4.0, 5.0]);
+        assert!(out.iter().all(|c| c.usable() && !c.pruned));
         assert_eq!(fastest(&out), Some(A));
     }
 
@@ -210,7 +250,7 @@ mod tests {
             },
             |&v| {
                 timed.push(v);
-                Ok(if v == B { 2.0 } else { 5.0 })
+                Ok(if v == B { 2.0 } else { 3.0 })
             },
         )
         .unwrap();
@@ -224,7 +264,7 @@ mod tests {
             msg.contains("shader did not compile") && !msg.contains('\n'),
             "{msg}"
         );
-        assert_eq!((out[1].ms, out[2].ms), (2.0, 5.0));
+        assert_eq!((out[1].ms, out[2].ms), (2.0, 3.0));
         assert_eq!(fastest(&out), Some(B));
     }
 
@@ -242,8 +282,8 @@ mod tests {
                 match (v, calls[i]) {
                     (A, 2) => Err(gpu_error("out of memory")),
                     (A, _) => Ok(1.0),
-                    (B, _) => Ok(3.0),
-                    _ => Ok(4.0),
+                    (B, _) => Ok(1.5),
+                    _ => Ok(1.8),
                 }
             },
         )
@@ -252,6 +292,45 @@ mod tests {
         assert!(out[0].verified && !out[0].usable() && out[0].ms.is_nan());
         assert!(out[0].failed.as_deref().unwrap().starts_with("timing it: "));
         assert_eq!(fastest(&out), Some(B));
+    }
+
+    #[test]
+    fn a_candidate_over_twice_the_fastest_verified_in_the_first_round_is_not_timed_again() {
+        let mut calls = [0usize; 4];
+        // First round: A 1 (disagrees with the reference, so it sets no bar), B 2, C 4
+        // (exactly twice B: kept), D 4.1 (pruned); later rounds: every one 5.
+        let out = measure_candidates(
+            [A, B, C, D],
+            3,
+            |v| Ok((v, agreeing(if v == A { 1e-2 } else { 1e-6 }))),
+            |&v| {
+                let i = [A, B, C, D].iter().position(|&x| x == v).unwrap();
+                calls[i] += 1;
+                Ok(if calls[i] > 1 {
+                    5.0
+                } else {
+                    [1.0, 2.0, 4.0, 4.1][i]
+                })
+            },
+        )
+        .unwrap();
+        assert_eq!(calls, [3, 3, 3, 1]);
+        let pruned: Vec<bool> = out.iter().map(|c| c.pruned).collect();
+        assert_eq!(pruned, [false, false, false, true]);
+        // D keeps its one time and stays usable (verified, not failed), but its single time
+        // is not weighed against the others' medians (all 5: the first usable one wins).
+        assert_eq!(out[3].ms, 4.1);
+        assert!(out[3].usable());
+        assert_eq!(fastest(&out), Some(B));
+        // One round: nothing is pruned.
+        let once = measure_candidates(
+            [B, D],
+            1,
+            |v| Ok((v, agreeing(0.0))),
+            |&v| Ok(if v == B { 1.0 } else { 9.0 }),
+        )
+        .unwrap();
+        assert!(once.iter().all(|c| !c.pruned));
     }
 
     #[test]

@@ -10,10 +10,11 @@
 //! Each shape gets its contenders: its baseline (the heuristic's variant where it ran and
 //! agreed with the CPU reference, else the fastest candidate alone), then the other usable
 //! candidates whose time alone is within [`CONTENDER_SLACK`] of the fastest, fastest first,
-//! [`MAX_CONTENDERS`] in all. Network `j` runs every shape on its contender `j` (its baseline
-//! where it has fewer), and the networks are profiled in rotating rounds (round `r` starts at
-//! network `r mod n`). Per shape, contender and run, the times of all of the shape's layers
-//! are summed:
+//! [`MAX_CONTENDERS`] in all (none of them a candidate pruned after the first round, which
+//! took over twice the fastest's time: `candidates.rs`). Network `j` runs every shape on its
+//! contender `j` (its baseline where it has fewer), and the networks are profiled in rotating
+//! rounds (round `r` starts at network `r mod n`). Per shape, contender and run, the times of
+//! all of the shape's layers are summed:
 //!
 //! ```text
 //! time(shape, j) = median over the runs of network j of Σ (ms of the shape's layers)
@@ -64,12 +65,19 @@ impl NetworkSearch {
 /// The contenders of a shape whose candidates were timed alone, the baseline first (see the
 /// module doc). Empty when no candidate is usable.
 pub(super) fn contenders(candidates: &[Candidate], heuristic: ConvVariant) -> Vec<ConvVariant> {
-    let mut usable: Vec<&Candidate> = candidates.iter().filter(|c| c.usable()).collect();
+    // Those timed in every round (a pruned candidate is over twice the fastest).
+    let mut usable: Vec<&Candidate> = candidates
+        .iter()
+        .filter(|c| c.usable() && !c.pruned)
+        .collect();
     usable.sort_by(|a, b| a.ms.total_cmp(&b.ms));
     let Some(fastest) = usable.first() else {
         return Vec::new();
     };
-    let baseline = if usable.iter().any(|c| c.variant == heuristic) {
+    let baseline = if candidates
+        .iter()
+        .any(|c| c.variant == heuristic && c.usable())
+    {
         heuristic
     } else {
         fastest.variant
@@ -207,6 +215,7 @@ mod tests {
             rel_err: if usable { 1e-7 } else { 1e-2 },
             verified: usable,
             failed: None,
+            pruned: false,
         }
     }
 
@@ -236,6 +245,12 @@ mod tests {
             .collect();
         assert_eq!(contenders(&close, E), [E, A, B, C]);
         assert_eq!(MAX_CONTENDERS, 4);
+        // A pruned heuristic variant (over twice the fastest in the first round) is still the
+        // baseline; a pruned candidate is never another contender.
+        let mut pruned = cands.to_vec();
+        pruned[0].pruned = true;
+        pruned[2].pruned = true;
+        assert_eq!(contenders(&pruned, A), [A, B]);
         // No usable candidate, no contenders.
         assert!(contenders(&[candidate(A, 1.0, false)], A).is_empty());
     }

@@ -7,8 +7,8 @@
 //!
 //! The timings alone pick each shape's contenders (its baseline, the heuristic's variant where
 //! usable, and the candidates nearest the fastest); the whole network then decides between
-//! them (`network.rs`): timed alone, a conv can rank the candidates differently from the
-//! network.
+//! them (`network.rs`), the baseline kept unless another is faster there by over a margin:
+//! timed alone, a conv can rank the candidates differently from the network.
 //!
 //! The cache file and its keys live in `cache.rs`; how a layer's candidates are measured and
 //! which one is fastest (a candidate that fails on the driver is reported, not fatal) in
@@ -23,7 +23,7 @@ use std::time::Instant;
 
 pub use cache::{adapter_key, cache_path, load_choices, shape_key, Choices};
 pub use candidates::{Candidate, TUNE_TOLERANCE};
-pub use network::{NetworkSearch, CONTENDER_SLACK, MAX_CONTENDERS};
+pub use network::{NetworkSearch, CONTENDER_SLACK, MAX_CONTENDERS, NETWORK_MARGIN};
 
 use super::context::Engine;
 use super::executor::Model;
@@ -50,9 +50,9 @@ pub struct LayerTuning {
     pub layer: String,
     /// Every layer with this shape, in network order.
     pub layers: Vec<String>,
-    /// What is cached: the contender that ran the shape's layers fastest in the network
-    /// search, or, for a shape with one contender, its baseline (the heuristic's variant where
-    /// it ran and agreed with the CPU reference, else `fastest`).
+    /// What is cached: the network search's choice (`NetworkSearch::chosen`), or, for a
+    /// shape with one contender, its baseline (the heuristic's variant where it ran and agreed
+    /// with the CPU reference, else `fastest`).
     pub chosen: ConvVariant,
     /// The fastest verified candidate, timed alone.
     pub fastest: ConvVariant,
@@ -255,8 +255,8 @@ pub fn tune(
 }
 
 /// The network search (`network.rs`) over every shape's contenders, in `rounds` rounds: each
-/// shape gets the contender that ran its layers fastest in the network, or its baseline where
-/// it had one contender.
+/// shape gets its baseline unless another contender ran its layers faster in the network by
+/// over the margin.
 fn search_choices(
     engine: &Engine,
     graph: &Graph,
@@ -277,7 +277,7 @@ fn search_choices(
     for (l, s) in tunings.iter_mut().zip(&shapes) {
         l.chosen = s.contenders.first().copied().unwrap_or(l.fastest);
         if let Some(search) = found.get(&l.key) {
-            l.chosen = search.fastest();
+            l.chosen = search.chosen();
             l.network = Some(search.clone());
         }
     }

@@ -100,7 +100,7 @@ fn parse_rows(stdout: &str) -> Vec<Row> {
 
 /// A `network search of LAYER (...)` line of tune's output: each contender with its
 /// milliseconds in the network (the baseline first), and the one it keeps, checked against
-/// those times and the margin.
+/// their ratios to the baseline and the margin.
 struct Search {
     times: Vec<(String, f64)>,
     keeps: String,
@@ -114,37 +114,51 @@ fn network_search(stdout: &str, layer: &str) -> Option<Search> {
     let (list, keeps) = body
         .rsplit_once(": keeps ")
         .unwrap_or_else(|| panic!("no `: keeps` in {line}"));
-    let times: Vec<(String, f64)> = list
+    // Each contender's name and milliseconds; after the baseline, its ratio to the baseline
+    // as `(R.RRRx)`.
+    let contenders: Vec<(String, f64, f64)> = list
         .split(", ")
-        .map(|c| {
+        .enumerate()
+        .map(|(j, c)| {
             let parts: Vec<&str> = c.split_whitespace().collect();
-            assert!(parts.len() == 3 && parts[2] == "ms", "`{c}` in {line}");
-            let ms = parts[1]
-                .parse()
-                .unwrap_or_else(|e| panic!("`{}` in {line}: {e}", parts[1]));
-            (parts[0].to_string(), ms)
+            let words = if j == 0 { 3 } else { 4 };
+            assert!(parts.len() == words && parts[2] == "ms", "`{c}` in {line}");
+            let num =
+                |w: &str| -> f64 { w.parse().unwrap_or_else(|e| panic!("`{w}` in {line}: {e}")) };
+            let ratio = match j {
+                0 => 1.0,
+                _ => num(parts[3]
+                    .strip_prefix('(')
+                    .and_then(|r| r.strip_suffix("x)"))
+                    .unwrap_or_else(|| panic!("`{}` in {line}", parts[3]))),
+            };
+            (parts[0].to_string(), num(parts[1]), ratio)
         })
         .collect();
     assert!(
-        (2..=MAX_CONTENDERS).contains(&times.len()),
+        (2..=MAX_CONTENDERS).contains(&contenders.len()),
         "contenders: {line}"
     );
-    // The baseline unless another contender was over the margin faster, then the fastest of
-    // those (the printed figures are rounded to 1e-4 ms: near the margin, or on a tie, either
-    // may be kept).
-    let bar = (1.0 - NETWORK_MARGIN) * times[0].1;
-    let least = times[1..].iter().map(|t| t.1).fold(f64::INFINITY, f64::min);
-    let allowed: Vec<&str> = times
+    // The baseline unless another contender's ratio was under 1 − the margin, then the least
+    // of those (the ratios are rounded to 1e-3: near the margin, or on a tie, either may be
+    // kept).
+    let bar = 1.0 - NETWORK_MARGIN;
+    let least = contenders[1..]
+        .iter()
+        .map(|c| c.2)
+        .fold(f64::INFINITY, f64::min);
+    let allowed: Vec<&str> = contenders
         .iter()
         .enumerate()
-        .filter(|(j, t)| {
-            let baseline_allowed = least > bar - 2e-4;
-            let other_allowed = *j > 0 && t.1 < bar + 2e-4 && t.1 <= least + 2e-4;
+        .filter(|(j, c)| {
+            let baseline_allowed = least > bar - 1e-3;
+            let other_allowed = *j > 0 && c.2 < bar + 1e-3 && c.2 <= least + 1e-3;
             (*j == 0 && baseline_allowed) || other_allowed
         })
-        .map(|(_, t)| t.0.as_str())
+        .map(|(_, c)| c.0.as_str())
         .collect();
     assert!(allowed.contains(&keeps), "{line}");
+    let times: Vec<(String, f64)> = contenders.into_iter().map(|c| (c.0, c.1)).collect();
     assert!(times.iter().all(|t| t.1 > 0.0), "{line}");
     Some(Search {
         times,

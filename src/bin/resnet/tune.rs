@@ -66,10 +66,15 @@ pub fn run(cli: &Cli, a: &TuneArgs) -> Result<()> {
     // The network search of the shapes with more than one contender (the baseline first).
     for l in &layers {
         if let Some(n) = &l.network {
+            // The baseline's time, then each other contender's with its median ratio to it.
             let times: Vec<String> = n
-                .times
+                .contenders
                 .iter()
-                .map(|(v, ms)| format!("{} {ms:.4} ms", v.name()))
+                .enumerate()
+                .map(|(j, c)| match j {
+                    0 => format!("{} {:.4} ms", c.variant.name(), c.ms),
+                    _ => format!("{} {:.4} ms ({:.3}x)", c.variant.name(), c.ms, c.ratio),
+                })
                 .collect();
             println!(
                 "network search of {} ({} layer{}): {}: keeps {}",

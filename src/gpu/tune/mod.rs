@@ -23,7 +23,9 @@ use std::time::Instant;
 
 pub use cache::{adapter_key, cache_path, load_choices, shape_key, Choices};
 pub use candidates::{Candidate, TUNE_TOLERANCE};
-pub use network::{NetworkSearch, CONTENDER_SLACK, MAX_CONTENDERS, NETWORK_MARGIN};
+pub use network::{
+    Contender, NetworkSearch, CONTENDER_SLACK, MAX_CONTENDERS, NETWORK_MARGIN, ROUNDS_PER_ITER,
+};
 
 use super::context::Engine;
 use super::executor::Model;
@@ -254,7 +256,8 @@ pub fn tune(
     Ok(out)
 }
 
-/// The network search (`network.rs`) over every shape's contenders, in `rounds` rounds: each
+/// The network search (`network.rs`) over every shape's contenders, in `ROUNDS_PER_ITER` ×
+/// `rounds` rounds: each
 /// shape gets its baseline unless another contender ran its layers faster in the network by
 /// over the margin.
 fn search_choices(
@@ -273,7 +276,7 @@ fn search_choices(
             contenders: contenders(&l.candidates, l.heuristic),
         })
         .collect();
-    let found = search_in_network(engine, graph, size, &shapes, rounds)?;
+    let found = search_in_network(engine, graph, size, &shapes, rounds * ROUNDS_PER_ITER)?;
     for (l, s) in tunings.iter_mut().zip(&shapes) {
         l.chosen = s.contenders.first().copied().unwrap_or(l.fastest);
         if let Some(search) = found.get(&l.key) {

@@ -13,20 +13,24 @@
 //! [`MAX_CONTENDERS`] in all (none of them a candidate pruned after the first round, which
 //! took over twice the fastest's time: `candidates.rs`). Network `j` runs every shape on its
 //! contender `j` (its baseline where it has fewer), and the networks are profiled in rotating
-//! rounds (round `r` starts at network `r mod n`). Per shape, contender and run, the times of
-//! all of the shape's layers are summed:
+//! rounds (round `r` starts at network `r mod n`), [`ROUNDS_PER_ITER`] × `--iters` of them.
+//! Per shape, network and round, the times of all of the shape's layers are summed to
+//! `S(j, r)`:
 //!
 //! ```text
-//! time(shape, j) = median over the runs of network j of Σ (ms of the shape's layers)
-//! faster(shape)  = { j ≥ 1 : time(shape, j) < (1 − NETWORK_MARGIN) · time(shape, 0) }
-//! chosen(shape)  = the contender of least time in faster(shape) (the earlier on a tie),
-//!                  or the baseline where faster(shape) is empty
+//! ms(shape, j)    = median over the rounds r of S(j, r)
+//! ratio(shape, j) = median over the rounds r of S(j, r) / S(0, r)
+//! chosen(shape)   = of the contenders j ≥ 1 with ratio(shape, j) < 1 − NETWORK_MARGIN, the one
+//!                   of least ratio (the earlier on a tie); the baseline where there is none
 //! ```
 //!
-//! The margin keeps noise from choosing: on a shared CPU host the same layer differs by a few
-//! percent from run to run, and the least of four such medians is biased low. Without it, a
-//! resnet18 search on a 2-core EPYC host chose three shapes that had run 2–5 % faster in its
-//! rounds, and an A/B then ran those layers 1.06× slower (BENCHMARKS.md, twenty-sixth round).
+//! The ratio pairs each run with the baseline's run of the same round: the networks of a round
+//! run back to back, so a spell of load that slows a round slows them all. The margin keeps
+//! the rest of the noise from choosing: on a shared CPU host the same layer differs by 10–20 %
+//! from run to run, and the least of four such figures is biased low. Deciding by the least of
+//! the medians of 5 rounds, a resnet18 search on a 2-core EPYC host chose three shapes that had
+//! run 2–5 % faster, which an A/B then ran 1.06× slower; with the medians and the margin two
+//! searches in a row chose differently (BENCHMARKS.md, twenty-sixth round).
 //!
 //! A shape with one contender is not searched: its baseline is chosen.
 
@@ -49,28 +53,42 @@ pub const CONTENDER_SLACK: f64 = 1.25;
 /// profiled).
 pub const MAX_CONTENDERS: usize = 4;
 
-/// How much faster in the network than the baseline another contender must be to be chosen.
+/// How much faster in the network than the baseline another contender must be to be chosen
+/// (its median ratio to the baseline under 1 − this).
 pub const NETWORK_MARGIN: f64 = 0.05;
 
-/// A shape's contenders in the network: each variant with the median over the runs of its
-/// layers' summed milliseconds, the baseline first.
+/// Rounds of the network search per `--iters`: a network run costs about as much as its convs
+/// timed alone once, far less than the candidates' rounds, and the more rounds the less noise.
+pub const ROUNDS_PER_ITER: usize = 3;
+
+/// One contender of a shape in the network.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Contender {
+    pub variant: ConvVariant,
+    /// The median over the rounds of its layers' summed milliseconds.
+    pub ms: f64,
+    /// The median over the rounds of that sum over the baseline's in the same round (1 for the
+    /// baseline).
+    pub ratio: f64,
+}
+
+/// A shape's contenders in the network, the baseline first.
 #[derive(Clone, Debug, PartialEq)]
 pub struct NetworkSearch {
-    pub times: Vec<(ConvVariant, f64)>,
+    pub contenders: Vec<Contender>,
 }
 
 impl NetworkSearch {
-    /// The choice: of the contenders over [`NETWORK_MARGIN`] faster than the baseline, the
-    /// fastest (the earlier on a tie); the baseline where there is none.
+    /// The choice: of the contenders whose ratio is under 1 − [`NETWORK_MARGIN`], the one of
+    /// least ratio (the earlier on a tie); the baseline where there is none.
     pub fn chosen(&self) -> ConvVariant {
-        let (baseline, base_ms) = self.times[0];
-        let mut best: Option<(ConvVariant, f64)> = None;
-        for &(v, ms) in &self.times[1..] {
-            if ms < (1.0 - NETWORK_MARGIN) * base_ms && best.is_none_or(|b| ms < b.1) {
-                best = Some((v, ms));
+        let mut best: Option<Contender> = None;
+        for &c in &self.contenders[1..] {
+            if c.ratio < 1.0 - NETWORK_MARGIN && best.is_none_or(|b| c.ratio < b.ratio) {
+                best = Some(c);
             }
         }
-        best.map_or(baseline, |b| b.0)
+        best.unwrap_or(self.contenders[0]).variant
     }
 }
 
@@ -133,8 +151,9 @@ fn network_choices(shapes: &[SearchShape], j: usize) -> Choices {
         .collect()
 }
 
-/// Each searched shape's contenders with their times: `runs[j]` holds the profiled runs of
-/// network `j`, each one milliseconds per layer name. A layer missing from a run counts 0.
+/// Each searched shape's contenders with their times: `runs[j][r]` is network `j`'s run in
+/// round `r`, milliseconds per layer name. A layer missing from a run counts 0 (a ratio of
+/// two zero sums is 1).
 fn judge(
     runs: &[Vec<HashMap<String, f64>>],
     shapes: &[SearchShape],
@@ -143,21 +162,42 @@ fn judge(
         .iter()
         .filter(|s| s.contenders.len() > 1)
         .map(|s| {
-            let times = s
+            let sums = |j: usize| -> Vec<f64> {
+                runs[j]
+                    .iter()
+                    .map(|run| s.layers.iter().filter_map(|l| run.get(l)).sum())
+                    .collect()
+            };
+            let base = sums(0);
+            let contenders = s
                 .contenders
                 .iter()
                 .enumerate()
-                .map(|(j, &v)| {
-                    let sums: Vec<f64> = runs[j]
-                        .iter()
-                        .map(|run| s.layers.iter().filter_map(|l| run.get(l)).sum())
-                        .collect();
-                    (v, median(&sums))
+                .map(|(j, &variant)| {
+                    let own = sums(j);
+                    let ratios: Vec<f64> =
+                        own.iter().zip(&base).map(|(&t, &b)| ratio(t, b)).collect();
+                    Contender {
+                        variant,
+                        ms: median(&own),
+                        ratio: median(&ratios),
+                    }
                 })
                 .collect();
-            (s.key.clone(), NetworkSearch { times })
+            (s.key.clone(), NetworkSearch { contenders })
         })
         .collect()
+}
+
+/// `t / b`, where two zero times are a tie.
+fn ratio(t: f64, b: f64) -> f64 {
+    if b > 0.0 {
+        t / b
+    } else if t > 0.0 {
+        f64::INFINITY
+    } else {
+        1.0
+    }
 }
 
 /// One profiled run of `model`: milliseconds per layer name.
@@ -171,7 +211,8 @@ fn layer_ms(model: &Model, input: &Tensor) -> Result<HashMap<String, f64>> {
 }
 
 /// Searches the contenders of `shapes` in the network `graph` at `batch × h × w`, profiling
-/// every network in each of `rounds` rotating rounds. Returns the shapes that had more than
+/// every network in each of `rounds` rotating rounds (the caller passes
+/// [`ROUNDS_PER_ITER`] × `--iters`). Returns the shapes that had more than
 /// one contender; none when no shape had.
 pub(super) fn search_in_network(
     engine: &Engine,
@@ -300,8 +341,12 @@ mod tests {
         times.iter().map(|&(l, t)| (l.to_string(), t)).collect()
     }
 
+    fn contender(variant: ConvVariant, ms: f64, ratio: f64) -> Contender {
+        Contender { variant, ms, ratio }
+    }
+
     #[test]
-    fn a_shape_is_judged_by_the_median_of_its_layers_summed_per_run() {
+    fn a_shape_is_judged_by_its_summed_layer_times_paired_with_the_baseline_per_round() {
         // Shape `a` has two layers and three contenders, `b` one layer and two, `c` a layer no
         // run has (0 ms everywhere), `d` one contender (not searched).
         let shapes = [
@@ -310,45 +355,61 @@ mod tests {
             shape("c", &["gone"], &[A, C]),
             shape("d", &["d1"], &[A]),
         ];
-        // Per run, a = a1 + a2: network 0 3, 5, 4 (median 4); network 1 3.5, 3.7, 9 (3.7);
-        // network 2 4, 4, 4.5 (4).
+        // Per round, a = a1 + a2: network 0 4, 8, 4 (median 4); network 1 3.6, 7.2, 4.4
+        // (median 4.4, ratios 0.9, 0.9, 1.1: median 0.9); network 2 4, 4, 4 (ratios 1, 0.5,
+        // 1: median 1). Round 1 is a slow spell for networks 0 and 1.
         let runs = vec![
             vec![
-                run(&[("a1", 1.0), ("a2", 2.0), ("b1", 1.0), ("d1", 1.0)]),
-                run(&[("a1", 2.0), ("a2", 3.0), ("b1", 1.0), ("d1", 1.0)]),
+                run(&[("a1", 2.0), ("a2", 2.0), ("b1", 1.0), ("d1", 1.0)]),
+                run(&[("a1", 4.0), ("a2", 4.0), ("b1", 1.0), ("d1", 1.0)]),
                 run(&[("a1", 2.0), ("a2", 2.0), ("b1", 1.0), ("d1", 1.0)]),
             ],
             vec![
-                run(&[("a1", 1.5), ("a2", 2.0), ("b1", 2.0)]),
-                run(&[("a1", 1.7), ("a2", 2.0), ("b1", 0.5)]),
-                run(&[("a1", 5.0), ("a2", 4.0), ("b1", 2.0)]),
+                run(&[("a1", 1.6), ("a2", 2.0), ("b1", 2.0)]),
+                run(&[("a1", 3.2), ("a2", 4.0), ("b1", 0.5)]),
+                run(&[("a1", 2.4), ("a2", 2.0), ("b1", 2.0)]),
             ],
             vec![
                 run(&[("a1", 2.0), ("a2", 2.0)]),
                 run(&[("a1", 2.0), ("a2", 2.0)]),
-                run(&[("a1", 2.5), ("a2", 2.0)]),
+                run(&[("a1", 2.0), ("a2", 2.0)]),
             ],
         ];
         let found = judge(&runs, &shapes);
-        assert_eq!(found["a"].times[0], (A, 4.0), "{found:?}");
-        assert!((found["a"].times[1].1 - 3.7).abs() < 1e-12, "{found:?}");
-        assert_eq!(found["a"].times[2], (C, 4.0), "{found:?}");
-        // B is 7.5 % faster than the baseline, over the margin.
+        let a = &found["a"].contenders;
+        assert_eq!((a[0].variant, a[0].ms, a[0].ratio), (A, 4.0, 1.0), "{a:?}");
+        assert_eq!(a[1].variant, B);
+        assert!(
+            (a[1].ms - 4.4).abs() < 1e-12 && (a[1].ratio - 0.9).abs() < 1e-12,
+            "{a:?}"
+        );
+        assert_eq!((a[2].variant, a[2].ms, a[2].ratio), (C, 4.0, 1.0), "{a:?}");
+        // B's median is above the baseline's, but paired per round it is 10 % faster.
         assert_eq!(found["a"].chosen(), B);
-        // b: the baseline 1 every run, B's median 2: the baseline stays.
-        assert_eq!(found["b"].times, [(A, 1.0), (B, 2.0)]);
+        // b: ratios 2, 0.5, 2 (median 2): the baseline stays.
+        assert_eq!(found["b"].contenders[1].ratio, 2.0);
         assert_eq!(found["b"].chosen(), A);
-        // A tie keeps the baseline.
+        // Two zero sums are a tie, which keeps the baseline.
+        assert_eq!(found["c"].contenders[1].ratio, 1.0);
         assert_eq!(found["c"].chosen(), A);
         assert!(!found.contains_key("d"));
         // Faster by less than the margin: the baseline stays.
         let near = NetworkSearch {
-            times: vec![(A, 1.0), (B, 0.96), (C, 0.951)],
+            contenders: vec![
+                contender(A, 1.0, 1.0),
+                contender(B, 0.9, 0.96),
+                contender(C, 0.9, 0.951),
+            ],
         };
         assert_eq!(near.chosen(), A);
-        // Of those over the margin the fastest, a tie keeping the earlier.
+        // Of those over the margin the least ratio, a tie keeping the earlier.
         let tie = NetworkSearch {
-            times: vec![(A, 2.0), (B, 1.0), (C, 1.0), (D, 1.5)],
+            contenders: vec![
+                contender(A, 2.0, 1.0),
+                contender(B, 1.0, 0.5),
+                contender(C, 1.0, 0.5),
+                contender(D, 0.9, 0.75),
+            ],
         };
         assert_eq!(tie.chosen(), B);
     }

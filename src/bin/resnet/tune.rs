@@ -1,6 +1,7 @@
 //! `resnet tune`: times every conv variant on this adapter for each layer shape of a model,
 //! verifies each against the CPU reference, and caches, of the contenders that the timings
-//! alone pick, the one that runs the shape's layers fastest in the whole network.
+//! alone pick, the baseline (the heuristic's variant where usable) unless another runs the
+//! shape's layers faster in the whole network by over a margin.
 
 use clap::Args;
 use resnet_wgpu::gpu::tune::{cache_path, tune, LayerTuning};

@@ -22,7 +22,7 @@ use std::collections::HashMap;
 use std::time::Instant;
 
 pub use cache::{adapter_key, cache_path, load_choices, shape_key, Choices};
-pub use candidates::{Candidate, TUNE_TOLERANCE};
+pub use candidates::{Candidate, PRUNE_FACTOR, TUNE_TOLERANCE};
 pub use network::{
     Contender, NetworkSearch, CONTENDER_SLACK, MAX_CONTENDERS, NETWORK_MARGIN, ROUNDS_PER_ITER,
 };

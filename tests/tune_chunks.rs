@@ -12,6 +12,7 @@ use std::collections::BTreeMap;
 
 use resnet_wgpu::gpu::kernels::conv::ConvVariant;
 use resnet_wgpu::gpu::tune::{adapter_key, tune};
+use resnet_wgpu::gpu::Precision;
 use resnet_wgpu::model::ir::{GraphBuilder, Op};
 use resnet_wgpu::model::Conv2d;
 use resnet_wgpu::{Engine, Graph, Model};
@@ -51,7 +52,8 @@ fn a_batch_that_runs_in_chunks_is_tuned_at_its_chunk_size() {
     let dir = tempfile::tempdir().expect("temp dir");
     let cache = dir.path().join("tune.json");
     std::env::set_var("RESNET_TUNE_CACHE", &cache);
-    let layers = tune(&engine, &graph, 2, side, side, 1).expect("tuning a chunked batch");
+    let layers =
+        tune(&engine, &graph, 2, side, side, 1, Precision::F32).expect("tuning a chunked batch");
     assert_eq!(layers.len(), 1);
     let layer = &layers[0];
     assert_eq!(layer.batch, 1);

@@ -16,8 +16,10 @@ use std::collections::BTreeMap;
 use std::path::Path;
 
 use resnet_wgpu::gpu::kernels::conv::ConvVariant;
+use resnet_wgpu::gpu::tune::load_choices;
 use resnet_wgpu::gpu::tune::{adapter_key, CONTENDER_SLACK, MAX_CONTENDERS, NETWORK_MARGIN};
-use resnet_wgpu::{load_graph, Architecture, BuildOptions, Engine, Weights};
+use resnet_wgpu::gpu::{ModelOptions, Precision};
+use resnet_wgpu::{load_graph, Architecture, BuildOptions, Engine, Graph, Model, Weights};
 
 /// One candidate in a row of tune's table.
 struct Cand {
@@ -169,19 +171,38 @@ fn network_search(stdout: &str, layer: &str) -> Option<Search> {
 /// The conv variants by layer of the simple network at 16² given the cache's choices (none
 /// when no cache is set).
 fn variants_of_a_new_model(engine: &Engine) -> BTreeMap<String, ConvVariant> {
-    let graph = load_graph(
+    common::tuned_variants(engine, &simple_graph(), 1, 16, 16)
+}
+
+fn simple_graph() -> Graph {
+    load_graph(
         Architecture::Simple,
         &Weights::Random(1),
         BuildOptions::default(),
     )
-    .expect("simple graph");
-    common::tuned_variants(engine, &graph, 1, 16, 16)
+    .expect("simple graph")
 }
 
-/// Runs `resnet tune` on the simple network at 16² into `cache` (candidates timed by the wall
-/// clock of whole calls when `timestamps` is false) and checks its rows: one per distinct conv
-/// shape, each choice its one contender or what its network search kept, every time positive.
-fn tune_rows(cache: &Path, timestamps: bool) -> (String, Vec<Row>) {
+/// The same for a model that stores activations and weights in f16.
+fn variants_of_a_new_f16_model(engine: &Engine) -> BTreeMap<String, ConvVariant> {
+    let options = ModelOptions {
+        tuned: load_choices(engine),
+        precision: Precision::F16,
+        ..ModelOptions::default()
+    };
+    let model = Model::with_options(engine, simple_graph(), options).expect("f16 model");
+    model
+        .conv_variants(1, 16, 16)
+        .expect("conv variants")
+        .into_iter()
+        .collect()
+}
+
+/// Runs `resnet tune` on the simple network at 16² in `precision` into `cache` (candidates
+/// timed by the wall clock of whole calls when `timestamps` is false) and checks its rows: one
+/// per distinct conv shape, each choice its one contender or what its network search kept,
+/// every time positive.
+fn tune_rows(cache: &Path, timestamps: bool, precision: &str) -> (String, Vec<Row>) {
     let cache = cache.to_string_lossy();
     let env = [
         ("RESNET_TUNE_CACHE", Some(&*cache)),
@@ -192,7 +213,17 @@ fn tune_rows(cache: &Path, timestamps: bool) -> (String, Vec<Row>) {
     ];
     let stdout = common::cli::stdout_of(
         &[
-            "tune", "--arch", "simple", "--height", "16", "--width", "16", "--iters", "2",
+            "tune",
+            "--arch",
+            "simple",
+            "--height",
+            "16",
+            "--width",
+            "16",
+            "--iters",
+            "2",
+            "--precision",
+            precision,
         ],
         &env,
     );
@@ -268,9 +299,9 @@ fn tune_rows(cache: &Path, timestamps: bool) -> (String, Vec<Row>) {
 fn tune_caches_the_fastest_verified_variant_of_each_shape_and_models_run_it() {
     let dir = tempfile::tempdir().expect("temp dir");
     // Timed by the wall clock (devices without timestamp queries), then by timestamps.
-    tune_rows(&dir.path().join("wall-clock.json"), false);
+    tune_rows(&dir.path().join("wall-clock.json"), false, "f32");
     let cache = dir.path().join("tune.json");
-    let (stdout, rows) = tune_rows(&cache, true);
+    let (stdout, rows) = tune_rows(&cache, true, "f32");
 
     // The cache: this adapter's key, one entry per row, the rows' choices.
     let engine = Engine::new().expect("these tests need a GPU adapter");
@@ -344,4 +375,38 @@ fn tune_caches_the_fastest_verified_variant_of_each_shape_and_models_run_it() {
         heuristic_free.values().all(|v| *v == ConvVariant::Direct),
         "{heuristic_free:?}"
     );
+
+    // f16 storage: tuned in f16, keyed apart (`_f16`), the f32 entries left as they are, and
+    // an f16 model runs the f16 choices.
+    if !engine
+        .features()
+        .contains(resnet_wgpu::gpu::wgpu_features::SHADER_F16)
+    {
+        eprintln!("note: f16 tuning skipped: the adapter has no SHADER_F16");
+        return;
+    }
+    let (stdout16, rows16) = tune_rows(&cache, true, "f16");
+    assert!(stdout16.contains("keys ending _f16"), "{stdout16}");
+    let text = std::fs::read_to_string(&cache).expect("tune rewrote its cache");
+    let file: BTreeMap<String, BTreeMap<String, String>> =
+        serde_json::from_str(&text).expect("cache is JSON");
+    let (f16, f32): (Vec<_>, Vec<_>) = file[&key].iter().partition(|(k, _)| k.ends_with("_f16"));
+    assert!(
+        f32.len() == rows.len() && f32.iter().all(|(_, v)| v.as_str() == "direct"),
+        "the f16 tune changed f32 entries: {text}"
+    );
+    let mut cached16: Vec<&str> = f16.iter().map(|(_, v)| v.as_str()).collect();
+    let mut chosen16: Vec<&str> = rows16.iter().map(|r| r.chosen.as_str()).collect();
+    cached16.sort_unstable();
+    chosen16.sort_unstable();
+    assert_eq!(cached16, chosen16, "{text}");
+    let variants16 = variants_of_a_new_f16_model(&engine);
+    for row in &rows16 {
+        assert_eq!(
+            variants16[&row.layer].name(),
+            row.chosen,
+            "{}: the f16 model does not run its f16 choice",
+            row.layer
+        );
+    }
 }

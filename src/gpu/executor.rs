@@ -150,7 +150,7 @@ impl Model {
         w: usize,
     ) -> ConvVariant {
         let tuned = || {
-            let key = super::tune::shape_key(conv, batch, h, w);
+            let key = super::tune::shape_key(conv, batch, h, w, self.options.precision);
             self.options.tuned.get(&key).copied()
         };
         let caps = self.caps();

@@ -1,9 +1,11 @@
-//! `resnet tune`: times every conv variant on this adapter for each layer shape of a model,
+//! `resnet tune`: times every conv variant on this adapter for each layer shape of a model (in
+//! the model's `--precision`),
 //! verifies each against the CPU reference, and caches, of the contenders that the timings
 //! alone pick, the baseline (the heuristic's variant where usable) unless another runs the
 //! shape's layers faster in the whole network by over a margin.
 
 use clap::Args;
+use resnet_wgpu::gpu::kernels::Precision;
 use resnet_wgpu::gpu::tune::{cache_path, tune, LayerTuning};
 use resnet_wgpu::Result;
 
@@ -32,7 +34,8 @@ pub fn run(cli: &Cli, a: &TuneArgs) -> Result<()> {
     let w = a.width.unwrap_or(arch.default_input());
     let graph = resnet_wgpu::load_graph(arch, &a.model.weights, a.model.options())?;
     let e = engine(cli)?;
-    let layers = tune(&e, &graph, a.batch, h, w, a.iters)?;
+    let precision = a.model.precision;
+    let layers = tune(&e, &graph, a.batch, h, w, a.iters, precision)?;
     println!(
         "{:<28} {:<14} {:<14} candidates (median ms of the conv, rel. error vs CPU)",
         "layer", "chosen", "heuristic"
@@ -106,7 +109,11 @@ pub fn run(cli: &Cli, a: &TuneArgs) -> Result<()> {
         );
     }
     if let Some(p) = cache_path() {
-        println!("{} shapes cached in {}", layers.len(), p.display());
+        let f16 = match precision {
+            Precision::F32 => "",
+            Precision::F16 => " (f16 storage: keys ending _f16)",
+        };
+        println!("{} shapes cached in {}{f16}", layers.len(), p.display());
     }
     Ok(())
 }

@@ -1,8 +1,10 @@
 //! The tune cache: keys of adapters and conv shapes, and the JSON file of choices.
 //!
 //! File: `$RESNET_TUNE_CACHE`, else `$XDG_CACHE_HOME/resnet-wgpu/tune.json`, else
-//! `~/.cache/resnet-wgpu/tune.json`; a JSON object `{ "<adapter key>": { "<shape key>": "variant" } }`.
-//! Shape key: `cin{C}_cout{K}_k{kh}x{kw}_s{sh}x{sw}_p{top}-{left}-{bottom}-{right}[_g{groups}][_d{dh}x{dw}]_n{batch}_{h}x{w}`.
+//! `~/.cache/resnet-wgpu/tune.json`; a JSON object
+//! `{ "<adapter key>": { "<shape key>": "variant" } }`. Shape key:
+//! `cin{C}_cout{K}_k{kh}x{kw}_s{sh}x{sw}_p{top}-{left}-{bottom}-{right}[_g{groups}][_d{dh}x{dw}]_n{batch}_{h}x{w}[_f16]`
+//! (`_f16` for models that store activations and weights in f16, whose kernels differ).
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::PathBuf;
@@ -10,11 +12,13 @@ use std::path::PathBuf;
 use crate::error::{Error, Result};
 use crate::gpu::context::Engine;
 use crate::gpu::kernels::conv::ConvVariant;
+use crate::gpu::kernels::Precision;
 use crate::model::Conv2d;
 
-/// The key of one conv shape at one batch and input size (`_g{groups}` and `_d{dh}x{dw}`
-/// follow the padding only for grouped or dilated convs, so plain keys stay as they were).
-pub fn shape_key(conv: &Conv2d, batch: usize, h: usize, w: usize) -> String {
+/// The key of one conv shape at one batch, input size and storage precision (`_g{groups}` and
+/// `_d{dh}x{dw}` follow the padding only for grouped or dilated convs, and `_f16` ends the key
+/// only in f16, so plain f32 keys stay as they were).
+pub fn shape_key(conv: &Conv2d, batch: usize, h: usize, w: usize, precision: Precision) -> String {
     let mut extra = String::new();
     if conv.groups != 1 {
         extra.push_str(&format!("_g{}", conv.groups));
@@ -23,7 +27,7 @@ pub fn shape_key(conv: &Conv2d, batch: usize, h: usize, w: usize) -> String {
         extra.push_str(&format!("_d{}x{}", conv.dilation[0], conv.dilation[1]));
     }
     format!(
-        "cin{}_cout{}_k{}x{}_s{}x{}_p{}-{}-{}-{}{extra}_n{}_{}x{}",
+        "cin{}_cout{}_k{}x{}_s{}x{}_p{}-{}-{}-{}{extra}_n{}_{}x{}{}",
         conv.in_c,
         conv.out_c,
         conv.kernel[0],
@@ -36,7 +40,11 @@ pub fn shape_key(conv: &Conv2d, batch: usize, h: usize, w: usize) -> String {
         conv.pad[3],
         batch,
         h,
-        w
+        w,
+        match precision {
+            Precision::F32 => "",
+            Precision::F16 => "_f16",
+        }
     )
 }
 

@@ -18,9 +18,22 @@ use super::super::profile::median;
 use crate::compare::Comparison;
 use crate::error::{Error, Result};
 use crate::gpu::kernels::conv::ConvVariant;
+use crate::gpu::kernels::Precision;
 
-/// Largest accepted `max |Δ| / max |reference|` of a candidate on its layer.
+/// Largest accepted `max |Δ| / max |reference|` of a candidate on its layer, in f32.
 pub const TUNE_TOLERANCE: f64 = 1e-4;
+
+/// The same for a model that stores activations and weights in f16 (about 3 significant
+/// digits a stored value; the kernel tests' bound for f16 against the f32 reference).
+pub const TUNE_TOLERANCE_F16: f64 = 1e-2;
+
+/// The tolerance for a model of `precision`.
+pub fn tolerance(precision: Precision) -> f64 {
+    match precision {
+        Precision::F32 => TUNE_TOLERANCE,
+        Precision::F16 => TUNE_TOLERANCE_F16,
+    }
+}
 
 /// How many times the fastest verified candidate's first-round time a candidate may take in
 /// that round and still be timed in the later rounds.
@@ -37,7 +50,8 @@ pub struct Candidate {
     /// `max |Δ| / max |reference|` against the CPU reference (NaN when it failed before its
     /// check).
     pub rel_err: f64,
-    /// Whether its output agreed with the CPU reference within [`TUNE_TOLERANCE`].
+    /// Whether its output agreed with the CPU reference within the precision's tolerance
+    /// ([`tolerance`]).
     pub verified: bool,
     /// The error that stopped it (building, running or timing it), on one line.
     pub failed: Option<String>,
@@ -68,9 +82,9 @@ fn candidate_error(e: Error, stage: &str) -> Result<String> {
     }
 }
 
-/// Whether a candidate's output agreed with the CPU reference.
-fn agrees(c: &Comparison) -> bool {
-    c.max_rel_err <= TUNE_TOLERANCE && c.max_abs_err.is_finite()
+/// Whether a candidate's output agreed with the CPU reference within `tolerance`.
+fn agrees(c: &Comparison, tolerance: f64) -> bool {
+    c.max_rel_err <= tolerance && c.max_abs_err.is_finite()
 }
 
 /// One candidate while it is measured: its loaded model (dropped once it fails or is pruned,
@@ -85,11 +99,11 @@ struct Slot<M> {
 }
 
 /// After the first round: drops the models of the candidates over [`PRUNE_FACTOR`] times the
-/// fastest verified one's time.
-fn prune<M>(slots: &mut [Slot<M>]) {
+/// fastest verified one's time (verified within `tolerance`).
+fn prune<M>(slots: &mut [Slot<M>], tolerance: f64) {
     let best = slots
         .iter()
-        .filter(|s| s.model.is_some() && s.check.as_ref().is_some_and(agrees))
+        .filter(|s| s.model.is_some() && s.check.as_ref().is_some_and(|c| agrees(c, tolerance)))
         .filter_map(|s| s.times.first().copied())
         .fold(f64::INFINITY, f64::min);
     for s in slots.iter_mut().filter(|s| s.model.is_some()) {
@@ -101,11 +115,13 @@ fn prune<M>(slots: &mut [Slot<M>]) {
 }
 
 /// Loads and checks each of `variants` (`load`: its model and its output's comparison with the
-/// CPU reference), then times every loaded one in `rounds` interleaved rounds (`time`: one
-/// measurement in milliseconds), the ones far slower than the fastest in the first round only.
+/// CPU reference, which it must match within `tolerance`), then times every loaded one in
+/// `rounds` interleaved rounds (`time`: one measurement in milliseconds), the ones far slower
+/// than the fastest in the first round only.
 pub(super) fn measure_candidates<M>(
     variants: impl IntoIterator<Item = ConvVariant>,
     rounds: usize,
+    tolerance: f64,
     mut load: impl FnMut(ConvVariant) -> Result<(M, Comparison)>,
     mut time: impl FnMut(&M) -> Result<f64>,
 ) -> Result<Vec<Candidate>> {
@@ -145,15 +161,15 @@ pub(super) fn measure_candidates<M>(
             }
         }
         if round == 0 && rounds > 1 {
-            prune(&mut slots);
+            prune(&mut slots, tolerance);
         }
     }
     Ok(slots
         .into_iter()
         .map(|s| {
-            let (rel_err, verified) = s
-                .check
-                .map_or((f64::NAN, false), |c| (c.max_rel_err, agrees(&c)));
+            let (rel_err, verified) = s.check.map_or((f64::NAN, false), |c| {
+                (c.max_rel_err, agrees(&c, tolerance))
+            });
             let ms = if s.failed.is_some() || s.times.is_empty() {
                 f64::NAN
             } else {
@@ -214,6 +230,7 @@ mod tests {
         let out = measure_candidates(
             [A, B, C],
             5,
+            TUNE_TOLERANCE,
             |v| {
                 Ok((
                     [A, B, C].iter().position(|&x| x == v).unwrap(),
@@ -241,6 +258,7 @@ mod tests {
         let out = measure_candidates(
             [A, B, C],
             3,
+            TUNE_TOLERANCE,
             |v| {
                 if v == A {
                     Err(gpu_error("shader did not compile"))
@@ -274,6 +292,7 @@ mod tests {
         let out = measure_candidates(
             [A, B, C],
             4,
+            TUNE_TOLERANCE,
             |v| Ok((v, agreeing(1e-6))),
             |&v| {
                 let i = [A, B, C].iter().position(|&x| x == v).unwrap();
@@ -302,6 +321,7 @@ mod tests {
         let out = measure_candidates(
             [A, B, C, D],
             3,
+            TUNE_TOLERANCE,
             |v| Ok((v, agreeing(if v == A { 1e-2 } else { 1e-6 }))),
             |&v| {
                 let i = [A, B, C, D].iter().position(|&x| x == v).unwrap();
@@ -326,6 +346,7 @@ mod tests {
         let once = measure_candidates(
             [B, D],
             1,
+            TUNE_TOLERANCE,
             |v| Ok((v, agreeing(0.0))),
             |&v| Ok(if v == B { 1.0 } else { 9.0 }),
         )
@@ -338,6 +359,7 @@ mod tests {
         let out = measure_candidates(
             [A, B],
             2,
+            TUNE_TOLERANCE,
             |v| Ok((v, agreeing(if v == A { 1e-2 } else { 1e-6 }))),
             |&v| Ok(if v == A { 1.0 } else { 2.0 }),
         )
@@ -360,11 +382,18 @@ mod tests {
         let r = measure_candidates(
             [A, B],
             2,
+            TUNE_TOLERANCE,
             |_| Err::<((), Comparison), _>(lost()),
             |_| Ok(1.0),
         );
         assert!(matches!(r, Err(Error::DeviceLost { .. })));
-        let r = measure_candidates([A, B], 2, |v| Ok((v, agreeing(0.0))), |_| Err(lost()));
+        let r = measure_candidates(
+            [A, B],
+            2,
+            TUNE_TOLERANCE,
+            |v| Ok((v, agreeing(0.0))),
+            |_| Err(lost()),
+        );
         assert!(matches!(r, Err(Error::DeviceLost { .. })));
     }
 }

@@ -22,7 +22,7 @@ use std::collections::HashMap;
 use std::time::Instant;
 
 pub use cache::{adapter_key, cache_path, load_choices, shape_key, Choices};
-pub use candidates::{Candidate, PRUNE_FACTOR, TUNE_TOLERANCE};
+pub use candidates::{tolerance, Candidate, PRUNE_FACTOR, TUNE_TOLERANCE, TUNE_TOLERANCE_F16};
 pub use network::{
     Contender, NetworkSearch, CONTENDER_SLACK, MAX_CONTENDERS, NETWORK_MARGIN, ROUNDS_PER_ITER,
 };
@@ -30,6 +30,8 @@ pub use network::{
 use super::context::Engine;
 use super::executor::Model;
 use super::kernels::conv::ConvVariant;
+use super::kernels::Precision;
+use super::options::ModelOptions;
 use super::timer::timestamps_enabled;
 use crate::compare::compare;
 use crate::cpu::CpuModel;
@@ -129,7 +131,13 @@ impl LayerCase {
 /// channels); each one-conv network is built from the unpadded conv, so that it pads its own
 /// input as the whole network does and runs the same kernels (the stem's 16-pixel tile is
 /// then the build that leaves out the padding channel, as in the network).
-fn layer_cases(graph: &Graph, batch: usize, h: usize, w: usize) -> Result<Vec<LayerCase>> {
+fn layer_cases(
+    graph: &Graph,
+    batch: usize,
+    h: usize,
+    w: usize,
+    precision: Precision,
+) -> Result<Vec<LayerCase>> {
     let mut padded = graph.clone();
     crate::model::passes::pad_input_channels(&mut padded);
     let shapes = padded.shapes(h, w)?;
@@ -148,7 +156,7 @@ fn layer_cases(graph: &Graph, batch: usize, h: usize, w: usize) -> Result<Vec<La
             continue;
         };
         let x = shapes[node.inputs[0]];
-        let key = shape_key(conv, batch, x.h, x.w);
+        let key = shape_key(conv, batch, x.h, x.w, precision);
         if let Some(case) = cases.iter_mut().find(|c: &&mut LayerCase| c.key == key) {
             case.layers.push(node.name.clone());
             continue;
@@ -172,6 +180,10 @@ fn layer_cases(graph: &Graph, batch: usize, h: usize, w: usize) -> Result<Vec<La
 /// executor picks each chunk's kernels by the chunk's size; such a batch is tuned at its
 /// chunk size (keys `_n{chunk}_`), the batch its convs really run at. (Where the chunks are
 /// uneven, the smaller last chunk keeps the heuristic.)
+///
+/// Everything runs in `precision`, whose kernels and speeds differ: f16 choices are keyed
+/// apart (`_f16`), and f16 candidates must match the f32 CPU reference within
+/// [`TUNE_TOLERANCE_F16`] instead of [`TUNE_TOLERANCE`].
 pub fn tune(
     engine: &Engine,
     graph: &Graph,
@@ -179,19 +191,20 @@ pub fn tune(
     h: usize,
     w: usize,
     iters: usize,
+    precision: Precision,
 ) -> Result<Vec<LayerTuning>> {
     let timestamps = timestamps_enabled(engine.features());
     // The network without tuned choices: its chunk size, and the heuristic's variant of each
     // conv as the network runs it.
     let (batch, heuristic) = {
-        let net = Model::new(engine, graph.clone())?;
+        let net = Model::with_options(engine, graph.clone(), ModelOptions::precision(precision))?;
         let batch = net.chunk_size(batch, h, w)?;
         let variants: HashMap<String, ConvVariant> =
             net.conv_variants(batch, h, w)?.into_iter().collect();
         (batch, variants)
     };
     let mut out = Vec::new();
-    for case in layer_cases(graph, batch, h, w)? {
+    for case in layer_cases(graph, batch, h, w, precision)? {
         let input = case.input();
         let LayerCase {
             key,
@@ -209,12 +222,18 @@ pub fn tune(
         // workspace).
         let variants = ConvVariant::ALL
             .into_iter()
-            .filter(|v| v.runs_on(&conv, engine.conv_caps()));
+            .filter(|v| v.runs_on(&conv, engine.conv_caps().for_precision(precision)));
         let candidates = measure_candidates(
             variants,
             iters.max(1),
+            tolerance(precision),
             |variant| {
-                let model = Model::with_variant(engine, g.clone(), variant)?;
+                let options = ModelOptions {
+                    precision,
+                    variant: Some(variant),
+                    ..ModelOptions::default()
+                };
+                let model = Model::with_options(engine, g.clone(), options)?;
                 let check = compare(&model.infer(&input)?, &reference);
                 Ok((model, check))
             },
@@ -250,7 +269,7 @@ pub fn tune(
             network: None,
         });
     }
-    search_choices(engine, graph, (batch, h, w), iters, &mut out)?;
+    search_choices(engine, graph, (batch, h, w), precision, iters, &mut out)?;
     let new: Vec<(String, ConvVariant)> = out.iter().map(|l| (l.key.clone(), l.chosen)).collect();
     save_choices(engine, &new)?;
     Ok(out)
@@ -264,6 +283,7 @@ fn search_choices(
     engine: &Engine,
     graph: &Graph,
     size: (usize, usize, usize),
+    precision: Precision,
     rounds: usize,
     tunings: &mut [LayerTuning],
 ) -> Result<()> {
@@ -276,7 +296,14 @@ fn search_choices(
             contenders: contenders(&l.candidates, l.heuristic),
         })
         .collect();
-    let found = search_in_network(engine, graph, size, &shapes, rounds * ROUNDS_PER_ITER)?;
+    let found = search_in_network(
+        engine,
+        graph,
+        size,
+        precision,
+        &shapes,
+        rounds * ROUNDS_PER_ITER,
+    )?;
     for (l, s) in tunings.iter_mut().zip(&shapes) {
         l.chosen = s.contenders.first().copied().unwrap_or(l.fastest);
         if let Some(search) = found.get(&l.key) {
@@ -299,12 +326,15 @@ mod tests {
             crate::model::BuildOptions::default(),
         )
         .unwrap();
-        let cases = layer_cases(&graph, 2, 64, 64).unwrap();
+        let cases = layer_cases(&graph, 2, 64, 64, Precision::F32).unwrap();
         // The stem, layer1's 3×3, and per later stage its strided 3×3, 3×3 and downsample.
         assert_eq!(cases.len(), 11);
         let stem = &cases[0];
         assert_eq!(stem.layer, "conv1");
         assert_eq!(stem.key, "cin4_cout64_k7x7_s2x2_p3-3-3-3_n2_64x64");
+        // f16 choices are keyed apart.
+        let f16 = layer_cases(&graph, 2, 64, 64, Precision::F16).unwrap();
+        assert_eq!(f16[0].key, "cin4_cout64_k7x7_s2x2_p3-3-3-3_n2_64x64_f16");
         assert_eq!(
             (stem.conv.in_c, stem.input_shape.clone()),
             (4, vec![2, 3, 64, 64])

@@ -39,6 +39,7 @@ use std::collections::HashMap;
 use super::super::context::Engine;
 use super::super::executor::Model;
 use super::super::kernels::conv::ConvVariant;
+use super::super::kernels::Precision;
 use super::super::options::ModelOptions;
 use super::super::profile::median;
 use super::{Candidate, Choices};
@@ -210,7 +211,8 @@ fn layer_ms(model: &Model, input: &Tensor) -> Result<HashMap<String, f64>> {
         .collect())
 }
 
-/// Searches the contenders of `shapes` in the network `graph` at `batch × h × w`, profiling
+/// Searches the contenders of `shapes` in the network `graph` at `batch × h × w` in
+/// `precision`, profiling
 /// every network in each of `rounds` rotating rounds (the caller passes
 /// [`ROUNDS_PER_ITER`] × `--iters`). Returns the shapes that had more than
 /// one contender; none when no shape had.
@@ -218,6 +220,7 @@ pub(super) fn search_in_network(
     engine: &Engine,
     graph: &Graph,
     (batch, h, w): (usize, usize, usize),
+    precision: Precision,
     shapes: &[SearchShape],
     rounds: usize,
 ) -> Result<HashMap<String, NetworkSearch>> {
@@ -234,6 +237,7 @@ pub(super) fn search_in_network(
     for j in 0..n {
         let options = ModelOptions {
             tuned: network_choices(shapes, j),
+            precision,
             ..ModelOptions::default()
         };
         let net = Model::with_options(engine, graph.clone(), options)?;

@@ -24,8 +24,9 @@
 #      PEER_ONNX=1, peers/onnx likewise against wonnx and ONNX Runtime's WebGPU EP;
 #   7. `resnet tune` at the first and the last batch in f32 (every candidate kernel of every
 #      layer timed by GPU timestamps and checked against the CPU reference, Winograd's tiled
-#      GEMM among them; the choices in tune.json), then each batch's bench and profile again
-#      with the tuned kernels: what the heuristic leaves on the table;
+#      GEMM among them, the leading ones then searched in the whole network; the choices in
+#      tune.json), then each batch's bench and profile again with the tuned kernels: what the
+#      heuristic leaves on the table; then the same tune and bench at the first batch in f16;
 #   8. summary.md: one table with both engines and the ratios, the whole-submission line, the
 #      tuned lines and the peer harness's table.
 # Every step has a time limit and the steps share a budget, so that one slow step cannot
@@ -302,6 +303,14 @@ if [ "$wgpu_ok" -eq 1 ]; then
                 --runs 3 --no-peak --height "$size" --width "$size" --json
         fi
     done
+    log "resnet tune $arch batch $first f16, then bench with the tuned f16 kernels"
+    if run "tune-b$first-f16" 120 "$bin" tune --arch "$arch" --batch "$first" --iters 5 \
+        --height "$size" --width "$size" --precision f16; then
+        cat "$results/tune-b$first-f16.out"
+        run "wgpu-b$first-f16-tuned" 45 "$bin" bench --arch "$arch" --batch "$first" \
+            --height "$size" --width "$size" --precision f16 --iters "$(bench_iters "$first")" \
+            --warmup 5 --no-peak --json && cat "$results/wgpu-b$first-f16-tuned.out"
+    fi
 fi
 
 # --- summary ------------------------------------------------------------------------------------
@@ -355,20 +364,21 @@ if whole and grouped:
           f"{fmt(lw)} ms, submit {fmt(whole.get('submit_ms_median'), '{:.3f}')} ms; by default "
           f"({grouped.get('submissions_per_chunk')} submission(s) per chunk) {fmt(lg)} ms "
           f"(groups / whole {fmt(lg / lw if lg and lw else None)})  ")
-for batch in sorted({batches[0], batches[-1]}):
-    tuned, plain = load(f"wgpu-b{batch}-f32-tuned"), load(f"wgpu-b{batch}-f32")
+for prec, batch in [("f32", b) for b in sorted({batches[0], batches[-1]})] + [("f16", batches[0])]:
+    tuned, plain = load(f"wgpu-b{batch}-{prec}-tuned"), load(f"wgpu-b{batch}-{prec}")
     if tuned:
         lat, base = tuned.get("latency_ms_median"), (plain or {}).get("latency_ms_median")
-        print(f"f32 batch {batch} with `resnet tune`'s kernels (tune.json): median "
+        print(f"{prec} batch {batch} with `resnet tune`'s kernels (tune.json): median "
               f"{fmt(lat)} ms, p90 {fmt(tuned.get('latency_ms_p90'))} ms, GPU {fmt(tuned.get('gpu_ms'))} ms, "
               f"{fmt(tuned.get('images_per_s'), '{:.0f}')} images/s; heuristic {fmt(base)} ms "
               f"(tuned / heuristic {fmt(lat / base if lat and base else None)})  ")
-for batch in sorted({batches[0], batches[-1]}):
-    t = d / f"tune-b{batch}.out"
+for prec, batch, name in [("f32", b, f"tune-b{b}") for b in sorted({batches[0], batches[-1]})] + [
+        ("f16", batches[0], f"tune-b{batches[0]}-f16")]:
+    t = d / f"{name}.out"
     line = next((l for l in (t.read_text().splitlines() if t.exists() else [])
                  if "shapes differ from the heuristic" in l), None)
     if line:
-        print(f"`resnet tune` f32 batch {batch}, per distinct conv shape: {line}  ")
+        print(f"`resnet tune` {prec} batch {batch}, per distinct conv shape: {line}  ")
 for prec in ("f32", "f16"):
     v = load(f"verify-{prec}")
     if v:

@@ -2,11 +2,13 @@
 //! each row's choice is its one contender (the heuristic's variant where it agreed with the
 //! CPU reference, else the fastest verified candidate) or, where the shape had several (the
 //! verified candidates within `CONTENDER_SLACK` of the fastest), the one its printed network
-//! search kept (the baseline unless another ran over `NETWORK_MARGIN` faster); its heuristic column is what a model without a cache
-//! runs; the summary line sums the chosen and the heuristic's times over the rows; the cache
-//! file holds the choices under this adapter's key; and a model given the cached choices as
-//! the CLI gives them ([`load_choices`] into [`ModelOptions::tuned`]) runs them (checked twice:
-//! with tune's choices, then with a cache rewritten to a variant the heuristic never picks).
+//! search kept (the baseline unless another ran over `NETWORK_MARGIN` faster); its heuristic
+//! column is what a model without a cache runs; the summary line sums the chosen and the
+//! heuristic's times over the rows; the cache file holds the choices under this adapter's
+//! key; and a model given the cached choices as the CLI gives them ([`load_choices`] into
+//! [`ModelOptions::tuned`]) runs them (checked twice: with tune's choices, then with a cache
+//! rewritten to a variant the heuristic never picks). Then an f16 tune into the same cache
+//! adds its own `_f16` keys, leaves the f32 ones alone, and an f16 model runs its choices.
 //!
 //! One test in this file: it sets `RESNET_TUNE_CACHE` for its own process.
 
@@ -356,15 +358,7 @@ fn tune_caches_the_fastest_verified_variant_of_each_shape_and_models_run_it() {
 
     // A model built now runs the tuned variants ...
     std::env::set_var("RESNET_TUNE_CACHE", &cache);
-    let variants = variants_of_a_new_model(&engine);
-    for row in &rows {
-        assert_eq!(
-            variants[&row.layer].name(),
-            row.chosen,
-            "{} does not run its tuned variant",
-            row.layer
-        );
-    }
+    assert_models_run(&variants_of_a_new_model(&engine), &rows, "f32");
     // ... and follows the cache, not the heuristic: every shape rewritten to `direct`.
     for v in file.get_mut(&key).expect("adapter entry").values_mut() {
         *v = ConvVariant::Direct.name().to_string();
@@ -400,12 +394,16 @@ fn tune_caches_the_fastest_verified_variant_of_each_shape_and_models_run_it() {
     cached16.sort_unstable();
     chosen16.sort_unstable();
     assert_eq!(cached16, chosen16, "{text}");
-    let variants16 = variants_of_a_new_f16_model(&engine);
-    for row in &rows16 {
+    assert_models_run(&variants_of_a_new_f16_model(&engine), &rows16, "f16");
+}
+
+/// Each row's layer runs the row's choice in a model built with the cache (`variants`).
+fn assert_models_run(variants: &BTreeMap<String, ConvVariant>, rows: &[Row], precision: &str) {
+    for row in rows {
         assert_eq!(
-            variants16[&row.layer].name(),
+            variants[&row.layer].name(),
             row.chosen,
-            "{}: the f16 model does not run its f16 choice",
+            "{}: the {precision} model does not run its tuned variant",
             row.layer
         );
     }

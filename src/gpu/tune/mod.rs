@@ -58,7 +58,8 @@ pub struct LayerTuning {
     /// shape with one contender, its baseline (the heuristic's variant where it ran and agreed
     /// with the CPU reference, else `fastest`).
     pub chosen: ConvVariant,
-    /// The fastest verified candidate, timed alone.
+    /// The fastest verified candidate timed alone, of those timed in every round (a pruned one
+    /// took over twice its time in the first).
     pub fastest: ConvVariant,
     /// The variant the per-device heuristic gives this layer in the network, without a cache
     /// entry.

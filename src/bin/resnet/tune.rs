@@ -1,8 +1,7 @@
 //! `resnet tune`: times every conv variant on this adapter for each layer shape of a model (in
-//! the model's `--precision`),
-//! verifies each against the CPU reference, and caches, of the contenders that the timings
-//! alone pick, the baseline (the heuristic's variant where usable) unless another runs the
-//! shape's layers faster in the whole network by over a margin.
+//! the model's `--precision`), verifies each against the CPU reference, and caches, of the
+//! contenders that the timings alone pick, the baseline (the heuristic's variant where usable)
+//! unless another runs the shape's layers faster in the whole network by over a margin.
 
 use clap::Args;
 use resnet_wgpu::gpu::kernels::Precision;
@@ -60,7 +59,7 @@ pub fn run(cli: &Cli, a: &TuneArgs) -> Result<()> {
             .collect();
         println!(
             "{:<28} {:<14} {:<14} {}",
-            l.layer,
+            l.layer(),
             l.chosen.name(),
             l.heuristic.name(),
             c.join(", ")
@@ -82,7 +81,7 @@ pub fn run(cli: &Cli, a: &TuneArgs) -> Result<()> {
                 .collect();
             println!(
                 "network search of {} ({} layer{}): {}: keeps {}",
-                l.layer,
+                l.layer(),
                 l.layers.len(),
                 if l.layers.len() == 1 { "" } else { "s" },
                 times.join(", "),
@@ -96,7 +95,7 @@ pub fn run(cli: &Cli, a: &TuneArgs) -> Result<()> {
             if let Some(e) = &c.failed {
                 println!(
                     "layer `{}`: {} failed and was left out, {e}",
-                    l.layer,
+                    l.layer(),
                     c.variant.name()
                 );
             }
@@ -133,7 +132,7 @@ fn heuristic_summary(layers: &[LayerTuning]) -> String {
                 return format!(
                     "{differ} of {} shapes differ from the heuristic (layer `{}`: its heuristic variant {} was not a candidate or failed)",
                     layers.len(),
-                    l.layer,
+                    l.layer(),
                     l.heuristic.name()
                 )
             }

@@ -82,6 +82,13 @@ fn candidate_error(e: Error, stage: &str) -> Result<String> {
     }
 }
 
+/// The order of `n` items in round `round`: item `(round + k) mod n` as the `k`-th, so that
+/// none always runs first, or always right after the same other one (the network search's
+/// rounds take their networks in the same order).
+pub(super) fn rotation(n: usize, round: usize) -> impl Iterator<Item = usize> {
+    (0..n).map(move |k| (round + k) % n)
+}
+
 /// Whether a candidate's output agreed with the CPU reference within `tolerance`.
 fn agrees(c: &Comparison, tolerance: f64) -> bool {
     c.max_rel_err <= tolerance && c.max_abs_err.is_finite()
@@ -149,8 +156,8 @@ pub(super) fn measure_candidates<M>(
     }
     let n = slots.len();
     for round in 0..rounds {
-        for k in 0..n {
-            let slot = &mut slots[(round + k) % n];
+        for i in rotation(n, round) {
+            let slot = &mut slots[i];
             let Some(model) = &slot.model else { continue };
             match time(model) {
                 Ok(ms) => slot.times.push(ms),
@@ -201,10 +208,7 @@ pub(super) fn fastest(candidates: &[Candidate]) -> Option<ConvVariant> {
 mod tests {
     use super::*;
 
-    const A: ConvVariant = ConvVariant::Direct;
-    const B: ConvVariant = ConvVariant::Gemm1x1;
-    const C: ConvVariant = ConvVariant::Winograd;
-    const D: ConvVariant = ConvVariant::Small;
+    use super::super::test_variants::{A, B, C, D};
 
     fn agreeing(rel: f64) -> Comparison {
         Comparison {

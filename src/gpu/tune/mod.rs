@@ -50,9 +50,7 @@ pub struct LayerTuning {
     /// The batch it was tuned at: the images per chunk that the network runs a call of the
     /// requested batch in (the executor picks a chunk's kernels by the chunk's size).
     pub batch: usize,
-    /// The first layer with this shape.
-    pub layer: String,
-    /// Every layer with this shape, in network order.
+    /// Every layer with this shape, in network order (never empty).
     pub layers: Vec<String>,
     /// What is cached: the network search's choice (`NetworkSearch::chosen`), or, for a
     /// shape with one contender, its baseline (the heuristic's variant where it ran and agreed
@@ -70,6 +68,11 @@ pub struct LayerTuning {
 }
 
 impl LayerTuning {
+    /// The first layer with this shape.
+    pub fn layer(&self) -> &str {
+        &self.layers[0]
+    }
+
     /// The measured time of `variant` on this layer, if it was a candidate and did not fail.
     pub fn ms_of(&self, variant: ConvVariant) -> Option<f64> {
         self.candidates
@@ -105,13 +108,12 @@ fn one_conv_graph(conv: &Conv2d, weight: &[f32], bias: &[f32], relu: bool) -> Gr
     g.finish(y)
 }
 
-/// One distinct conv shape to tune: its cache key, the first layer with it, the conv as the
+/// One distinct conv shape to tune: its cache key, the layers with it, the conv as the
 /// executor sees it (stem input padded), a one-conv network of it and the NCHW shape of its
 /// input.
 struct LayerCase {
     key: String,
-    layer: String,
-    /// Every layer with this shape, `layer` first.
+    /// Every layer with this shape, in network order (never empty).
     layers: Vec<String>,
     conv: Conv2d,
     graph: Graph,
@@ -164,7 +166,6 @@ fn layer_cases(
         }
         cases.push(LayerCase {
             key,
-            layer: node.name.clone(),
             layers: vec![node.name.clone()],
             conv: *conv,
             graph: one_conv_graph(data_conv, weight, bias, *relu),
@@ -209,12 +210,12 @@ pub fn tune(
         let input = case.input();
         let LayerCase {
             key,
-            layer,
             layers,
             conv,
             graph: g,
             ..
         } = case;
+        let layer = &layers[0];
         let reference = CpuModel::new(g.clone()).infer(&input)?;
         // Every candidate is loaded and checked first, then timed in interleaved rounds, so
         // that a machine whose speed drifts (shared hosts do, by 20 % within seconds) slows
@@ -254,14 +255,13 @@ pub fn tune(
                     .join("; ")
             ),
         })?;
-        let heuristic = *heuristic.get(&layer).ok_or_else(|| Error::Gpu {
+        let heuristic = *heuristic.get(layer).ok_or_else(|| Error::Gpu {
             during: format!("tuning layer `{layer}`"),
             message: "the network has no conv variant for it".into(),
         })?;
         out.push(LayerTuning {
             key,
             batch,
-            layer,
             layers,
             chosen: best,
             fastest: best,
@@ -277,9 +277,8 @@ pub fn tune(
 }
 
 /// The network search (`network.rs`) over every shape's contenders, in `ROUNDS_PER_ITER` ×
-/// `rounds` rounds: each
-/// shape gets its baseline unless another contender ran its layers faster in the network by
-/// over the margin.
+/// `rounds` rounds: each shape gets its baseline unless another contender ran its layers
+/// faster in the network by over the margin.
 fn search_choices(
     engine: &Engine,
     graph: &Graph,
@@ -315,6 +314,18 @@ fn search_choices(
     Ok(())
 }
 
+/// Distinct variants for the unit tests of this module's parts (which ones does not matter).
+#[cfg(test)]
+mod test_variants {
+    use super::ConvVariant;
+
+    pub const A: ConvVariant = ConvVariant::Direct;
+    pub const B: ConvVariant = ConvVariant::Gemm1x1;
+    pub const C: ConvVariant = ConvVariant::Winograd;
+    pub const D: ConvVariant = ConvVariant::Tiled;
+    pub const E: ConvVariant = ConvVariant::Small;
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -331,7 +342,7 @@ mod tests {
         // The stem, layer1's 3×3, and per later stage its strided 3×3, 3×3 and downsample.
         assert_eq!(cases.len(), 11);
         let stem = &cases[0];
-        assert_eq!(stem.layer, "conv1");
+        assert_eq!(stem.layers[0], "conv1");
         assert_eq!(stem.key, "cin4_cout64_k7x7_s2x2_p3-3-3-3_n2_64x64");
         // f16 choices are keyed apart.
         let f16 = layer_cases(&graph, 2, 64, 64, Precision::F16).unwrap();
@@ -345,11 +356,17 @@ mod tests {
         let mut one = stem.graph.clone();
         assert!(crate::model::passes::pad_input_channels(&mut one));
         assert!(crate::model::passes::padded_input(&one).is_some());
-        let layer4 = cases.iter().find(|c| c.layer == "layer4.0.conv1").unwrap();
+        let layer4 = cases
+            .iter()
+            .find(|c| c.layers[0] == "layer4.0.conv1")
+            .unwrap();
         assert_eq!(layer4.key, "cin256_cout512_k3x3_s2x2_p1-1-1-1_n2_4x4");
         assert_eq!(layer4.input_shape, vec![2, 256, 4, 4]);
         // A shape lists every layer with it: layer1's four 3×3 convs share one.
-        let layer1 = cases.iter().find(|c| c.layer == "layer1.0.conv1").unwrap();
+        let layer1 = cases
+            .iter()
+            .find(|c| c.layers[0] == "layer1.0.conv1")
+            .unwrap();
         assert_eq!(
             layer1.layers,
             [

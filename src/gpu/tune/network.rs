@@ -42,6 +42,7 @@ use super::super::kernels::conv::ConvVariant;
 use super::super::kernels::Precision;
 use super::super::options::ModelOptions;
 use super::super::profile::median;
+use super::candidates::rotation;
 use super::{Candidate, Choices};
 use crate::error::Result;
 use crate::model::Graph;
@@ -163,24 +164,28 @@ fn judge(
         .iter()
         .filter(|s| s.contenders.len() > 1)
         .map(|s| {
-            let sums = |j: usize| -> Vec<f64> {
-                runs[j]
-                    .iter()
-                    .map(|run| s.layers.iter().filter_map(|l| run.get(l)).sum())
-                    .collect()
-            };
-            let base = sums(0);
+            // S(j, r) for each contender j, round by round.
+            let sums: Vec<Vec<f64>> = runs[..s.contenders.len()]
+                .iter()
+                .map(|net| {
+                    net.iter()
+                        .map(|run| s.layers.iter().filter_map(|l| run.get(l)).sum())
+                        .collect()
+                })
+                .collect();
             let contenders = s
                 .contenders
                 .iter()
-                .enumerate()
-                .map(|(j, &variant)| {
-                    let own = sums(j);
-                    let ratios: Vec<f64> =
-                        own.iter().zip(&base).map(|(&t, &b)| ratio(t, b)).collect();
+                .zip(&sums)
+                .map(|(&variant, own)| {
+                    let ratios: Vec<f64> = own
+                        .iter()
+                        .zip(&sums[0])
+                        .map(|(&t, &b)| ratio(t, b))
+                        .collect();
                     Contender {
                         variant,
-                        ms: median(&own),
+                        ms: median(own),
                         ratio: median(&ratios),
                     }
                 })
@@ -212,10 +217,9 @@ fn layer_ms(model: &Model, input: &Tensor) -> Result<HashMap<String, f64>> {
 }
 
 /// Searches the contenders of `shapes` in the network `graph` at `batch × h × w` in
-/// `precision`, profiling
-/// every network in each of `rounds` rotating rounds (the caller passes
-/// [`ROUNDS_PER_ITER`] × `--iters`). Returns the shapes that had more than
-/// one contender; none when no shape had.
+/// `precision`, profiling every network in each of `rounds` rotating rounds (the caller passes
+/// [`ROUNDS_PER_ITER`] × `--iters`). Returns the shapes that had more than one contender; none
+/// when no shape had.
 pub(super) fn search_in_network(
     engine: &Engine,
     graph: &Graph,
@@ -247,8 +251,7 @@ pub(super) fn search_in_network(
     }
     let mut runs = vec![Vec::new(); n];
     for round in 0..rounds.max(1) {
-        for k in 0..n {
-            let j = (round + k) % n;
+        for j in rotation(n, round) {
             runs[j].push(layer_ms(&nets[j], &input)?);
         }
     }
@@ -259,11 +262,7 @@ pub(super) fn search_in_network(
 mod tests {
     use super::*;
 
-    const A: ConvVariant = ConvVariant::Direct;
-    const B: ConvVariant = ConvVariant::Gemm1x1;
-    const C: ConvVariant = ConvVariant::Winograd;
-    const D: ConvVariant = ConvVariant::Tiled;
-    const E: ConvVariant = ConvVariant::Small;
+    use super::super::test_variants::{A, B, C, D, E};
 
     fn candidate(variant: ConvVariant, ms: f64, usable: bool) -> Candidate {
         Candidate {

@@ -241,6 +241,7 @@ fn launches(
                     ConvVariant::Subgroup14 => Kernel::ConvSubgroup14,
                     ConvVariant::Subgroup7 => Kernel::ConvSubgroup7,
                     ConvVariant::SubgroupC128 => Kernel::ConvSubgroupC128,
+                    ConvVariant::Subgroup14C128 => Kernel::ConvSubgroup14C128,
                     ConvVariant::Subgroup14C256 => Kernel::ConvSubgroup14C256,
                     ConvVariant::Subgroup8C256 => Kernel::ConvSubgroup8C256,
                     ConvVariant::Subgroup7C256 => Kernel::ConvSubgroup7C256,

@@ -173,9 +173,10 @@ pub enum ConvVariant {
     /// divide maps of 7 · 2^k pixels a side).
     Subgroup14,
     Subgroup7,
-    /// The 16- and 14-pixel tiles over 128-channel blocks, the 8- and 7-pixel ones over
+    /// The 16- and 14-pixel tiles over 128-channel blocks, the 14-, 8- and 7-pixel ones over
     /// 256-channel blocks (each input load and weight broadcast feeds more FMAs).
     SubgroupC128,
+    Subgroup14C128,
     Subgroup14C256,
     Subgroup8C256,
     Subgroup7C256,
@@ -202,7 +203,7 @@ pub enum ConvVariant {
 }
 
 impl ConvVariant {
-    pub const ALL: [ConvVariant; 29] = [
+    pub const ALL: [ConvVariant; 30] = [
         ConvVariant::Direct,
         ConvVariant::DirectVec4,
         ConvVariant::Gemm1x1,
@@ -221,6 +222,7 @@ impl ConvVariant {
         ConvVariant::Subgroup14,
         ConvVariant::Subgroup7,
         ConvVariant::SubgroupC128,
+        ConvVariant::Subgroup14C128,
         ConvVariant::Subgroup14C256,
         ConvVariant::Subgroup8C256,
         ConvVariant::Subgroup7C256,
@@ -255,6 +257,7 @@ impl ConvVariant {
             ConvVariant::Subgroup14 => "sg_gemm14",
             ConvVariant::Subgroup7 => "sg_gemm7",
             ConvVariant::SubgroupC128 => "sg_gemm_c128",
+            ConvVariant::Subgroup14C128 => "sg_gemm14_c128",
             ConvVariant::Subgroup14C256 => "sg_gemm14_c256",
             ConvVariant::Subgroup8C256 => "sg_gemm8_c256",
             ConvVariant::Subgroup7C256 => "sg_gemm7_c256",
@@ -319,6 +322,7 @@ impl ConvVariant {
             // without a residual) where Cout % 4 or % 8 would add four more, each compiling
             // for seconds on lavapipe.
             ConvVariant::SubgroupC128
+            | ConvVariant::Subgroup14C128
             | ConvVariant::Subgroup14C256
             | ConvVariant::Subgroup8C256
             | ConvVariant::Subgroup7C256 => {

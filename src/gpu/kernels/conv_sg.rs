@@ -70,11 +70,15 @@ impl Tile {
         channels: CHANNELS,
         rows: 7,
     };
-    /// The same four over 128- and 256-channel blocks (`col_groups` 2 and 4): `sg_gemm_c128`,
-    /// `sg_gemm14_c256`, `sg_gemm8_c256`, `sg_gemm7_c256`.
+    /// The same over 128- and 256-channel blocks (`col_groups` 2 and 4): `sg_gemm_c128`,
+    /// `sg_gemm14_c128`, `sg_gemm14_c256`, `sg_gemm8_c256`, `sg_gemm7_c256`.
     pub const C128: Tile = Tile {
         channels: 128,
         rows: ROWS,
+    };
+    pub const ROWS14_C128: Tile = Tile {
+        channels: 128,
+        rows: 14,
     };
     pub const ROWS14_C256: Tile = Tile {
         channels: 256,
@@ -107,6 +111,7 @@ impl Tile {
             ConvVariant::Subgroup14 => Some(Tile::ROWS14),
             ConvVariant::Subgroup7 => Some(Tile::ROWS7),
             ConvVariant::SubgroupC128 => Some(Tile::C128),
+            ConvVariant::Subgroup14C128 => Some(Tile::ROWS14_C128),
             ConvVariant::Subgroup14C256 => Some(Tile::ROWS14_C256),
             ConvVariant::Subgroup8C256 => Some(Tile::SMALL_C256),
             ConvVariant::Subgroup7C256 => Some(Tile::ROWS7_C256),
@@ -324,6 +329,7 @@ mod tests {
             Tile::SMALL,
             Tile::ROWS7,
             Tile::C128,
+            Tile::ROWS14_C128,
             Tile::ROWS14_C256,
             Tile::SMALL_C256,
             Tile::ROWS7_C256,

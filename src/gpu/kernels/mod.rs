@@ -89,9 +89,10 @@ pub enum Kernel {
     /// `main8` with the pipeline constant `group_rows` at 7.
     ConvSubgroup14,
     ConvSubgroup7,
-    /// The same four tiles over 128- or 256-channel blocks (pipeline constant `col_groups` 2
-    /// or 4): 16 and 14 pixels × 128 channels, 8 and 7 pixels × 256 channels per invocation.
+    /// The same tiles over 128- or 256-channel blocks (pipeline constant `col_groups` 2 or 4):
+    /// 16 and 14 pixels × 128 channels, 14, 8 and 7 pixels × 256 channels per invocation.
     ConvSubgroupC128,
+    ConvSubgroup14C128,
     ConvSubgroup14C256,
     ConvSubgroup8C256,
     ConvSubgroup7C256,
@@ -161,7 +162,7 @@ pub enum Kernel {
 }
 
 impl Kernel {
-    pub const ALL: [Kernel; 55] = [
+    pub const ALL: [Kernel; 56] = [
         Kernel::PoolLinear,
         Kernel::PoolLinear4,
         Kernel::PoolLinear8,
@@ -180,6 +181,7 @@ impl Kernel {
         Kernel::ConvSubgroup14,
         Kernel::ConvSubgroup7,
         Kernel::ConvSubgroupC128,
+        Kernel::ConvSubgroup14C128,
         Kernel::ConvSubgroup14C256,
         Kernel::ConvSubgroup8C256,
         Kernel::ConvSubgroup7C256,
@@ -235,7 +237,9 @@ impl Kernel {
             Kernel::ConvSubgroup8 => ("conv_sg.wgsl", "main8"),
             Kernel::ConvSubgroup14 => ("conv_sg.wgsl", "main"),
             Kernel::ConvSubgroup7 => ("conv_sg.wgsl", "main8"),
-            Kernel::ConvSubgroupC128 | Kernel::ConvSubgroup14C256 => ("conv_sg_wide.wgsl", "main"),
+            Kernel::ConvSubgroupC128 | Kernel::ConvSubgroup14C128 | Kernel::ConvSubgroup14C256 => {
+                ("conv_sg_wide.wgsl", "main")
+            }
             Kernel::ConvSubgroup8C256 | Kernel::ConvSubgroup7C256 => ("conv_sg_wide.wgsl", "main8"),
             Kernel::ConvSubgroup16 => ("conv_sg_grouped.wgsl", "main"),
             Kernel::ConvSubgroup32 => ("conv_sg_narrow.wgsl", "c32"),
@@ -306,6 +310,7 @@ impl Kernel {
             | Kernel::ConvSubgroup14
             | Kernel::ConvSubgroup7
             | Kernel::ConvSubgroupC128
+            | Kernel::ConvSubgroup14C128
             | Kernel::ConvSubgroup14C256
             | Kernel::ConvSubgroup8C256
             | Kernel::ConvSubgroup7C256
@@ -358,6 +363,7 @@ impl Kernel {
             Kernel::ConvSubgroup14 | Kernel::ConvSubgroup7 => &[("group_rows", 7.0)],
             Kernel::WinogradGemmSg14 | Kernel::WinogradGemmSg7 => &[("group_rows", 7.0)],
             Kernel::ConvSubgroupC128 => &[("group_rows", 8.0), ("col_groups", 2.0)],
+            Kernel::ConvSubgroup14C128 => &[("group_rows", 7.0), ("col_groups", 2.0)],
             Kernel::ConvSubgroup14C256 => &[("group_rows", 7.0), ("col_groups", 4.0)],
             Kernel::ConvSubgroup8C256 => &[("group_rows", 8.0), ("col_groups", 4.0)],
             Kernel::ConvSubgroup7C256 => &[("group_rows", 7.0), ("col_groups", 4.0)],
@@ -375,6 +381,7 @@ impl Kernel {
         matches!(
             self,
             Kernel::ConvSubgroupC128
+                | Kernel::ConvSubgroup14C128
                 | Kernel::ConvSubgroup14C256
                 | Kernel::ConvSubgroup8C256
                 | Kernel::ConvSubgroup7C256

@@ -1,5 +1,6 @@
 //! Comparing logits against a reference: max |a − b|, max |a − b| / max |b| and the fraction
-//! of rows whose argmax agrees.
+//! of rows whose argmax agrees. A NaN on either side makes the maxima NaN (an infinity, infinite),
+//! so that no check of them can pass a non-finite output.
 
 use crate::weights::Tensor;
 
@@ -30,6 +31,15 @@ pub fn argmax(row: &[f32]) -> usize {
         .0
 }
 
+/// The larger of `a` and `b`, NaN where either is (`f64::max` would drop it).
+fn max_or_nan(a: f64, b: f64) -> f64 {
+    if a.is_nan() || b.is_nan() {
+        f64::NAN
+    } else {
+        a.max(b)
+    }
+}
+
 /// Compares `got` against the reference `want` (same shape `[N, classes]`).
 pub fn compare(got: &Tensor, want: &Tensor) -> Comparison {
     let classes = want.shape.last().copied().unwrap_or(1).max(1);
@@ -38,8 +48,12 @@ pub fn compare(got: &Tensor, want: &Tensor) -> Comparison {
         .iter()
         .zip(&want.data)
         .map(|(a, b)| (*a as f64 - *b as f64).abs())
-        .fold(0.0, f64::max);
-    let max_abs_ref = want.data.iter().map(|v| v.abs() as f64).fold(0.0, f64::max);
+        .fold(0.0, max_or_nan);
+    let max_abs_ref = want
+        .data
+        .iter()
+        .map(|v| v.abs() as f64)
+        .fold(0.0, max_or_nan);
     let rows = want.data.len() / classes;
     let agree = got
         .data
@@ -60,5 +74,39 @@ pub fn compare(got: &Tensor, want: &Tensor) -> Comparison {
         } else {
             0.0
         },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn logits(data: &[f32]) -> Tensor {
+        Tensor::new(vec![1, data.len()], data.to_vec())
+    }
+
+    #[test]
+    fn differences_and_agreement() {
+        let c = compare(&logits(&[1.0, 3.5, -2.0]), &logits(&[1.5, 4.0, -2.0]));
+        assert_eq!(c.max_abs_err, 0.5);
+        assert_eq!(c.max_abs_ref, 4.0);
+        assert_eq!(c.max_rel_err, 0.125);
+        assert_eq!(c.top1_agreement, 1.0);
+    }
+
+    #[test]
+    fn a_non_finite_output_never_compares_as_close() {
+        // NaN anywhere (first, middle or last, where a fold from 0 with f64::max forgets it).
+        for at in 0..3 {
+            let mut got = [1.0, 2.0, 3.0];
+            got[at] = f32::NAN;
+            let c = compare(&logits(&got), &logits(&[1.0, 2.0, 3.0]));
+            assert!(c.max_abs_err.is_nan(), "NaN at {at}: {c:?}");
+            assert!(c.max_rel_err.is_nan(), "NaN at {at}: {c:?}");
+        }
+        let c = compare(&logits(&[f32::INFINITY, 0.0]), &logits(&[1.0, 0.0]));
+        assert_eq!(c.max_abs_err, f64::INFINITY);
+        let c = compare(&logits(&[1.0, 0.0]), &logits(&[f32::NAN, 0.0]));
+        assert!(c.max_abs_ref.is_nan() && c.max_rel_err.is_nan(), "{c:?}");
     }
 }

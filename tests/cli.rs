@@ -77,13 +77,63 @@ fn bad_arguments_are_one_line_errors() {
     );
     let lines = fails(&["verify", "--arch", "resnet20", "--runs", "0"]);
     assert!(lines.iter().any(|l| l.contains("--runs")), "{lines:?}");
-    // An empty input names the shape it found.
+    // An empty input names the size it found.
     let lines = fails(&["verify", "--arch", "resnet20", "--height", "0"]);
     assert_eq!(lines.len(), 1, "{lines:?}");
     assert!(
-        lines[0].starts_with("error:") && lines[0].contains("[1, 3, 0, 32]"),
+        lines[0].starts_with("error:") && lines[0].contains("input 0x32: expected"),
         "{lines:?}"
     );
+    // Counts of zero, and inputs too large to index or to allocate, are one-line errors found
+    // before any work (no panic, no abort, no minutes spent filling the host's memory).
+    for (args, want) in [
+        (
+            &["info", "--arch", "resnet20", "--batch", "0"][..],
+            "--batch",
+        ),
+        (&["tune", "--arch", "simple", "--batch", "0"], "--batch"),
+        (&["tune", "--arch", "simple", "--iters", "0"], "--iters"),
+        (
+            &[
+                "verify", "--arch", "resnet20", "--height", "100000", "--width", "100000",
+            ],
+            "pixels per image",
+        ),
+        (
+            &[
+                "info",
+                "--arch",
+                "resnet20",
+                "--height",
+                "4294967296",
+                "--width",
+                "4294967296",
+            ],
+            "pixels per image",
+        ),
+        (
+            &[
+                "verify",
+                "--arch",
+                "resnet20",
+                "--batch",
+                "18446744073709551615",
+            ],
+            "overflows",
+        ),
+    ] {
+        let out = common::cli::run(args, &[]);
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(
+            out.status.code(),
+            Some(if want.starts_with("--") { 2 } else { 1 }),
+            "{args:?}: {err}"
+        );
+        assert!(
+            err.contains(want) && !err.contains("panicked"),
+            "{args:?}: {err}"
+        );
+    }
 }
 
 /// The u64-pairs builds of the subgroup GEMMs (weights loaded and 8-channel outputs and

@@ -69,6 +69,26 @@ fn plain_http_inference_errors_metrics_and_sigterm() {
         .collect();
     common::assert_close("logits over HTTP/binary", &got, &want.data[..10], 1e-3);
 
+    // An input too large for the device (its first activations over the binding limit) is
+    // the request's fault: 400 naming the limit, and the next requests are served.
+    let (h, w) = (2000, 2500);
+    let header = serde_json::json!({"inputs": [{"name": "input", "datatype": "FP32", "shape": [1, 3, h, w], "parameters": {"binary_data_size": 3 * h * w * 4}}]}).to_string();
+    let mut body = header.clone().into_bytes();
+    body.resize(body.len() + 3 * h * w * 4, 0);
+    let (st, resp) = http(
+        &addr,
+        "POST",
+        "/v2/models/cifar/infer",
+        &[("Inference-Header-Content-Length", header.len().to_string())],
+        &body,
+    );
+    let text = String::from_utf8_lossy(&resp);
+    assert_eq!(st, 400, "{text}");
+    assert!(
+        text.contains("[1, 3, 2000, 2500]") && text.contains("limit"),
+        "{text}"
+    );
+
     // Two PNG files as base64 BYTES in plain JSON, preprocessed by the server (the reference's
     // `input_nchw` holds the same files, preprocessed, in file-name order).
     let pngs = ["cifar10_00_3.png", "cifar10_01_8.png"].map(|f| {
@@ -117,7 +137,7 @@ fn plain_http_inference_errors_metrics_and_sigterm() {
     );
     assert!(
         text.contains(
-            "nv_inference_request_failure{model=\"cifar\",version=\"1\",reason=\"bad_request\"} 2"
+            "nv_inference_request_failure{model=\"cifar\",version=\"1\",reason=\"bad_request\"} 3"
         ),
         "{text}"
     );

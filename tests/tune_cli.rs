@@ -188,7 +188,7 @@ fn simple_graph() -> Graph {
 /// The same for a model that stores activations and weights in f16.
 fn variants_of_a_new_f16_model(engine: &Engine) -> BTreeMap<String, ConvVariant> {
     let options = ModelOptions {
-        tuned: load_choices(engine),
+        tuned: load_choices(engine).expect("tune cache"),
         precision: Precision::F16,
         ..ModelOptions::default()
     };

@@ -149,21 +149,26 @@ impl Model {
         h: usize,
         w: usize,
     ) -> ConvVariant {
+        let caps = self.caps();
+        let compile = caps.for_compile(self.options.compile);
+        // A tuned choice, like the heuristic's, leaves out the slow compiles where the model
+        // asks for quick ones (a forced variant does not).
         let tuned = || {
             let key = super::tune::shape_key(conv, batch, h, w, self.options.precision);
-            self.options.tuned.get(&key).copied()
+            self.options.tuned.get(&key).copied().filter(|v| {
+                v.runs_on(conv, caps) && (compile.slow_compiles || !v.compiles_slowly())
+            })
         };
-        let caps = self.caps();
-        match self.options.variant.or_else(tuned) {
-            Some(v) if v.runs_on(conv, caps) => v,
-            _ => {
+        match self
+            .options
+            .variant
+            .filter(|v| v.runs_on(conv, caps))
+            .or_else(tuned)
+        {
+            Some(v) => v,
+            None => {
                 let (oh, ow) = conv.out_hw(h, w).unwrap_or((0, 0));
-                conv::choose(
-                    conv,
-                    batch,
-                    (oh, ow),
-                    caps.for_compile(self.options.compile),
-                )
+                conv::choose(conv, batch, (oh, ow), compile)
             }
         }
     }

@@ -24,7 +24,8 @@ pub struct ModelOptions {
     /// Images per chunk at most (`None`: as many as the adapter's binding limit and the
     /// budget allow). Larger batches are split, run and concatenated.
     pub max_chunk: Option<usize>,
-    /// How long the driver may spend compiling the kernels the heuristic chooses.
+    /// How long the driver may spend compiling the kernels the heuristic or the tune cache
+    /// chooses (a forced `variant` is run as it is).
     pub compile: Compile,
 }
 

@@ -391,6 +391,22 @@ impl Graph {
                 )));
             }
         }
+        if h == 0 || w == 0 {
+            return Err(Error::InvalidInput(format!(
+                "{}: input {h}x{w}: expected a height and width of at least 1",
+                self.name
+            )));
+        }
+        // The shaders index an image's pixels in 32 bits; larger sides would also overflow the
+        // layers' size arithmetic below.
+        if h.checked_mul(w).is_none_or(|px| px > u32::MAX as usize) {
+            return Err(Error::InvalidInput(format!(
+                "{}: input {h}x{w}: expected at most {} pixels per image, found {}",
+                self.name,
+                u32::MAX,
+                h as u128 * w as u128
+            )));
+        }
         let mut shapes: Vec<Option<Shape>> = vec![None; self.value_channels.len()];
         shapes[0] = Some(Shape {
             c: self.input_channels,

@@ -49,6 +49,12 @@ impl ModelRunner {
     pub fn infer(&self, input: &Tensor) -> crate::Result<Tensor> {
         self.model.infer(input)
     }
+
+    /// Whether `n` images of `h × w` fit the model and the device (the size checks of an
+    /// inference, without running one): an error names the input and the limit it exceeds.
+    pub fn check_size(&self, n: usize, h: usize, w: usize) -> crate::Result<()> {
+        self.model.chunk_size(n, h, w).map(|_| ())
+    }
 }
 
 /// What a request gets back.

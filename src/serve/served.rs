@@ -14,6 +14,8 @@ use super::config::{ModelSettings, ModelSpec};
 use super::error::ApiError;
 use super::metrics::ModelMetrics;
 use super::tensors::{self, Data, InferRequest, InputTensor, OutputTensor, IMAGE, INPUT, OUTPUTS};
+use crate::gpu::tune::load_choices;
+use crate::gpu::ModelOptions;
 use crate::labels::Labels;
 use crate::preprocess::Preprocess;
 use crate::{BuildOptions, Engine, Graph, Model, Tensor};
@@ -50,6 +52,7 @@ pub struct ServedModel {
     labels: Labels,
     preprocess: Preprocess,
     graph: Graph,
+    runner: Arc<ModelRunner>,
     batcher: Batcher,
 }
 
@@ -79,8 +82,13 @@ pub fn load(engine: &Engine, spec: &ModelSpec) -> Result<Loaded, String> {
         .clone()
         .unwrap_or_else(|| if classes == 10 { "cifar" } else { "imagenet" }.to_string());
     let preprocess = Preprocess::preset(&preset).map_err(|e| at(&e))?;
-    let model = Model::with_precision(engine, graph.clone(), spec.settings.precision)
-        .map_err(|e| at(&e))?;
+    // The kernels `resnet tune` chose on this adapter, as every other command runs them.
+    let options = ModelOptions {
+        precision: spec.settings.precision,
+        tuned: load_choices(engine).map_err(|e| at(&e))?,
+        ..ModelOptions::default()
+    };
+    let model = Model::with_options(engine, graph.clone(), options).map_err(|e| at(&e))?;
     let crop = preprocess.crop.unwrap_or(224) as usize;
     let (h, w) = graph
         .fixed_input
@@ -115,9 +123,10 @@ impl ServedModel {
     /// Starts the model's batcher (on the current tokio runtime).
     pub fn start(loaded: Loaded) -> Self {
         let metrics = Arc::new(ModelMetrics::default());
+        let runner = Arc::new(loaded.runner);
         let batcher = Batcher::start(
             &loaded.info.name,
-            Arc::new(loaded.runner),
+            runner.clone(),
             &loaded.info.settings,
             metrics.clone(),
         );
@@ -127,6 +136,7 @@ impl ServedModel {
             labels: loaded.labels,
             preprocess: loaded.preprocess,
             graph: loaded.graph,
+            runner,
             batcher,
         }
     }
@@ -168,6 +178,11 @@ impl ServedModel {
             }
         };
         let n = input.shape[0];
+        // An input too large for the device is the request's fault, found before it queues.
+        let (h, w) = (input.shape[2], input.shape[3]);
+        self.runner
+            .check_size(n, h, w)
+            .map_err(|e| ApiError::bad_request(format!("input of shape {:?}: {e}", input.shape)))?;
         let (tx, rx) = oneshot::channel();
         self.batcher.submit(Job {
             input,

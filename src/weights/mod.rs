@@ -7,7 +7,7 @@ mod safetensors_io;
 mod source;
 
 pub use fold::{fold_bn, BatchNorm};
-pub use random::{random_input, RandomSource};
+pub use random::{random_images, random_input, RandomSource};
 pub use safetensors_io::{load_safetensors, read_tensor, write_safetensors};
 pub use source::{FileSource, ParamKind, ParamSource};
 

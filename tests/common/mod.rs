@@ -145,7 +145,7 @@ pub fn tuned_variants(
     w: usize,
 ) -> BTreeMap<String, ConvVariant> {
     let options = ModelOptions {
-        tuned: load_choices(engine),
+        tuned: load_choices(engine).expect("tune cache"),
         ..ModelOptions::default()
     };
     let model = Model::with_options(engine, graph.clone(), options).expect("model");

@@ -17,7 +17,7 @@ use clap::{Args, ValueEnum};
 use resnet_wgpu::gpu::peak::{self, Peak, PeakOptions};
 use resnet_wgpu::gpu::profile::{median, percentile};
 use resnet_wgpu::gpu::Precision;
-use resnet_wgpu::weights::random_input;
+use resnet_wgpu::weights::random_images;
 use resnet_wgpu::{Architecture, BuildOptions, Engine, Error, Model, Result, Tensor, Weights};
 use serde_json::{json, Value};
 
@@ -155,9 +155,10 @@ pub fn run(engine: &Engine, a: &BenchArgs) -> Result<()> {
     };
     let h = a.height.unwrap_or(arch.default_input());
     let w = a.width.unwrap_or(arch.default_input());
-    let options = crate::model_options(engine, a.precision.precision());
+    let options = crate::model_options(engine, a.precision.precision())?;
     let model = Model::load(engine, arch, &a.weights, opts, options)?;
-    let input = Tensor::new(vec![a.batch, 3, h, w], random_input(7, a.batch * 3 * h * w));
+    model.chunk_size(a.batch, h, w)?; // the size checks before the allocation
+    let input = random_images(7, [a.batch, 3, h, w])?;
     for _ in 0..a.warmup {
         model.infer(&input)?;
     }

@@ -16,10 +16,10 @@ pub struct ClassifyArgs {
     #[command(flatten)]
     pre: PreprocessArgs,
     /// How many classes to show per image.
-    #[arg(long, default_value_t = 5)]
+    #[arg(long, default_value_t = 5, value_parser = crate::at_least_one)]
     top: usize,
     /// Images per GPU batch.
-    #[arg(long, default_value_t = 32)]
+    #[arg(long, default_value_t = 32, value_parser = crate::at_least_one)]
     batch: usize,
     /// One JSON object per image: {"path", "top": [{"index", "label", "prob"}]}.
     #[arg(long)]

@@ -33,7 +33,7 @@ pub struct EvalArgs {
     #[arg(long, value_enum)]
     labels_from: LabelsFrom,
     /// Images per GPU batch.
-    #[arg(long, default_value_t = 64)]
+    #[arg(long, default_value_t = 64, value_parser = crate::at_least_one)]
     batch: usize,
     /// How many of the worst classes to show.
     #[arg(long, default_value_t = 5)]

@@ -15,7 +15,7 @@ use std::time::Instant;
 
 use clap::{Args, Parser, Subcommand};
 use resnet_wgpu::gpu::Precision;
-use resnet_wgpu::weights::{random_input, read_tensor, write_safetensors};
+use resnet_wgpu::weights::{random_images, read_tensor, write_safetensors};
 use resnet_wgpu::{
     compare, Architecture, BuildOptions, CpuModel, Engine, EngineOptions, Error, Model,
     ModelOptions, Result, Tensor, Weights,
@@ -97,18 +97,30 @@ impl ModelArgs {
 }
 
 /// The GPU-side options every command uses: `precision` and this adapter's tuned choices.
-pub fn model_options(engine: &Engine, precision: Precision) -> ModelOptions {
-    ModelOptions {
+pub fn model_options(engine: &Engine, precision: Precision) -> Result<ModelOptions> {
+    Ok(ModelOptions {
         precision,
-        tuned: resnet_wgpu::gpu::tune::load_choices(engine),
+        tuned: resnet_wgpu::gpu::tune::load_choices(engine)?,
         ..Default::default()
+    })
+}
+
+/// A count that must be at least 1 (`--batch`, `--iters`, `--top`): clap's parser for it,
+/// whose error names the flag, the expectation and the value found.
+pub fn at_least_one(s: &str) -> std::result::Result<usize, String> {
+    match s.parse::<usize>() {
+        Ok(0) => Err("expected at least 1, found 0".into()),
+        Ok(n) => Ok(n),
+        Err(e) => Err(format!(
+            "expected a whole number of at least 1, found '{s}' ({e})"
+        )),
     }
 }
 
 /// `--batch N --height H --width W`: the input a command runs on.
 #[derive(Args)]
 pub struct InputSize {
-    #[arg(long, default_value_t = 1)]
+    #[arg(long, default_value_t = 1, value_parser = at_least_one)]
     pub batch: usize,
     /// Input height (default 224, 32 for CIFAR).
     #[arg(long)]
@@ -282,7 +294,7 @@ fn info(cli: &Cli, a: &InfoArgs) -> Result<()> {
     if let Some(arch) = a.arch {
         let (h, w) = a.input.hw(arch);
         let graph = resnet_wgpu::load_graph(arch, &a.weights, BuildOptions::default())?;
-        let model = Model::with_options(&e, graph, model_options(&e, a.precision))?;
+        let model = Model::with_options(&e, graph, model_options(&e, a.precision)?)?;
         let m = model.memory(a.input.batch, h, w)?;
         let mib = |b: u64| b as f64 / (1 << 20) as f64;
         println!(
@@ -324,12 +336,12 @@ fn verify(cli: &Cli, a: &VerifyArgs) -> Result<()> {
     let arch = a.model.arch;
     let (h, w) = a.input.hw(arch);
     let graph = resnet_wgpu::load_graph(arch, &a.model.weights, a.model.options())?;
-    let input = Tensor::new(
-        vec![a.input.batch, 3, h, w],
-        random_input(a.seed, a.input.batch * 3 * h * w),
-    );
     let e = engine(cli)?;
-    let gpu = Model::with_options(&e, graph.clone(), model_options(&e, a.model.precision))?;
+    let gpu = Model::with_options(&e, graph.clone(), model_options(&e, a.model.precision)?)?;
+    // The size checks before the input is allocated (an input too large for the device
+    // fails here, not after filling the host's memory).
+    gpu.chunk_size(a.input.batch, h, w)?;
+    let input = random_images(a.seed, [a.input.batch, 3, h, w])?;
     let mut logits = gpu.infer(&input)?; // builds the plan and warms up
     let cpu = CpuModel::new(graph);
     let mut reference = None;
@@ -403,7 +415,7 @@ fn logits(cli: &Cli, a: &LogitsArgs) -> Result<()> {
         input = nhwc_to_nchw_tensor(input, graph.input_channels)?;
     }
     let e = engine(cli)?;
-    let model = Model::with_options(&e, graph, model_options(&e, a.precision))?;
+    let model = Model::with_options(&e, graph, model_options(&e, a.precision)?)?;
     let out = model.infer(&input)?;
     write_safetensors(&a.output, &[("logits", &out)])?;
     eprintln!("wrote logits {:?} to {}", out.shape, a.output.display());

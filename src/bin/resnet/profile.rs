@@ -14,8 +14,8 @@ use clap::Args;
 use resnet_wgpu::gpu::peak::{self, Peak, PeakOptions};
 use resnet_wgpu::gpu::profile::{LayerTime, Profile};
 use resnet_wgpu::model::Shape;
-use resnet_wgpu::weights::random_input;
-use resnet_wgpu::{Engine, Error, Model, Result, Tensor};
+use resnet_wgpu::weights::random_images;
+use resnet_wgpu::{Engine, Error, Model, Result};
 use serde_json::json;
 
 use super::bench::describe_peak;
@@ -136,12 +136,10 @@ pub fn run(engine: &Engine, a: &ProfileArgs) -> Result<()> {
         Precision::F32 => Some(p.f32_gflops),
         Precision::F16 => p.f16_gflops,
     });
-    let options = crate::model_options(engine, a.model.precision);
+    let options = crate::model_options(engine, a.model.precision)?;
     let model = Model::load(engine, arch, &a.model.weights, opts, options)?;
-    let input = Tensor::new(
-        vec![a.input.batch, 3, h, w],
-        random_input(7, a.input.batch * 3 * h * w),
-    );
+    model.chunk_size(a.input.batch, h, w)?; // the size checks before the allocation
+    let input = random_images(7, [a.input.batch, 3, h, w])?;
     model.infer(&input)?; // warm-up: plan, pipelines, first-touch of the buffers
     let profile = model.profile(&input, a.runs)?;
     let rows = rows(&profile, flop_peak, peak.as_ref());

@@ -14,7 +14,7 @@ use crate::{engine, Cli, ModelArgs};
 pub struct TuneArgs {
     #[command(flatten)]
     pub model: ModelArgs,
-    #[arg(long, default_value_t = 1)]
+    #[arg(long, default_value_t = 1, value_parser = crate::at_least_one)]
     pub batch: usize,
     /// Input height (default 224, 32 for CIFAR).
     #[arg(long)]
@@ -23,7 +23,7 @@ pub struct TuneArgs {
     #[arg(long)]
     pub width: Option<usize>,
     /// Timed runs per candidate (the median counts).
-    #[arg(long, default_value_t = 3)]
+    #[arg(long, default_value_t = 3, value_parser = crate::at_least_one)]
     pub iters: usize,
 }
 

@@ -32,6 +32,11 @@ impl Model {
     ///
     /// [`ModelOptions::max_chunk`]: crate::gpu::ModelOptions::max_chunk
     pub fn chunk_size(&self, n: usize, h: usize, w: usize) -> Result<usize> {
+        if n == 0 {
+            return Err(Error::InvalidInput(
+                "batch: expected at least 1 image, found 0".into(),
+            ));
+        }
         let limit = self.ctx.limits.max_storage_buffer_binding_size;
         let one = self.per_image(h, w)?;
         let mut fit = (limit / one.worst_bytes.max(1)) as usize;

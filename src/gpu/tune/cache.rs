@@ -7,7 +7,7 @@
 //! (`_f16` for models that store activations and weights in f16, whose kernels differ).
 
 use std::collections::{BTreeMap, HashMap};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use crate::error::{Error, Result};
 use crate::gpu::context::Engine;
@@ -57,12 +57,13 @@ pub fn adapter_key(engine: &Engine) -> String {
     )
 }
 
-/// Where the cache lives.
+/// Where the cache lives (an empty `RESNET_TUNE_CACHE` counts as unset).
 pub fn cache_path() -> Option<PathBuf> {
-    if let Some(p) = std::env::var_os("RESNET_TUNE_CACHE") {
+    if let Some(p) = std::env::var_os("RESNET_TUNE_CACHE").filter(|p| !p.is_empty()) {
         return Some(PathBuf::from(p));
     }
     let base = std::env::var_os("XDG_CACHE_HOME")
+        .filter(|p| !p.is_empty())
         .map(PathBuf::from)
         .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache")))?;
     Some(base.join("resnet-wgpu").join("tune.json"))
@@ -73,49 +74,92 @@ pub type Choices = HashMap<String, ConvVariant>;
 
 type CacheFile = BTreeMap<String, BTreeMap<String, String>>;
 
-fn read_cache() -> CacheFile {
-    cache_path()
-        .and_then(|p| std::fs::read_to_string(p).ok())
-        .and_then(|s| serde_json::from_str::<serde_json::Value>(&s).ok())
-        .map(|v| {
-            let mut out = CacheFile::new();
-            if let Some(obj) = v.as_object() {
-                for (adapter, shapes) in obj {
-                    let entry = out.entry(adapter.clone()).or_default();
-                    for (shape, variant) in shapes.as_object().into_iter().flatten() {
-                        if let Some(name) = variant.as_str() {
-                            entry.insert(shape.clone(), name.to_string());
-                        }
-                    }
-                }
-            }
-            out
-        })
-        .unwrap_or_default()
+/// An error about the cache file at `path`: what was expected, what was found, and the way out.
+fn bad_cache(path: &Path, found: impl std::fmt::Display) -> Error {
+    Error::InvalidInput(format!(
+        "tune cache {}: expected a JSON object {{\"<adapter>\": {{\"<shape>\": \"<variant>\"}}}}, \
+         found {found}; fix or delete the file (or point RESNET_TUNE_CACHE elsewhere)",
+        path.display()
+    ))
 }
 
-/// The cached choices for this engine's adapter (empty when there is no cache; an unreadable
-/// cache is treated as empty, since the heuristic is always correct).
-pub fn load_choices(engine: &Engine) -> Choices {
-    read_cache()
-        .remove(&adapter_key(engine))
+/// The cache file at `path`: empty where it does not exist or holds only whitespace (a file
+/// `tune` created before it could write), an error where it cannot be read or is not of the
+/// cache's form, so that nothing is read wrongly or written over.
+fn read_cache(path: &Path) -> Result<CacheFile> {
+    let text = match std::fs::read_to_string(path) {
+        Ok(text) => text,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(CacheFile::new()),
+        Err(e) => return Err(Error::io(path, e)),
+    };
+    if text.trim().is_empty() {
+        return Ok(CacheFile::new());
+    }
+    serde_json::from_str::<CacheFile>(&text).map_err(|e| bad_cache(path, e))
+}
+
+/// The cached choices for this engine's adapter: empty where there is no cache file (the
+/// heuristic is always correct), an error where the file cannot be read or holds a variant
+/// this build does not know. A known variant that cannot run its layer on this device (the
+/// device's features changed) gives way to the heuristic when the model is planned.
+pub fn load_choices(engine: &Engine) -> Result<Choices> {
+    let Some(path) = cache_path() else {
+        return Ok(Choices::new());
+    };
+    let adapter = adapter_key(engine);
+    read_cache(&path)?
+        .remove(&adapter)
         .unwrap_or_default()
         .into_iter()
-        .filter_map(|(k, v)| Some((k, ConvVariant::from_name(&v)?)))
+        .map(|(key, name)| match ConvVariant::from_name(&name) {
+            Some(v) => Ok((key, v)),
+            None => Err(bad_cache(
+                &path,
+                format_args!(
+                    "the unknown conv variant \"{name}\" for shape \"{key}\" of adapter \
+                     \"{adapter}\" (known: {})",
+                    ConvVariant::ALL.map(ConvVariant::name).join(", ")
+                ),
+            )),
+        })
         .collect()
 }
 
-pub(super) fn save_choices(engine: &Engine, new: &[(String, ConvVariant)]) -> Result<PathBuf> {
+/// The cache's path, checked before `tune` spends its time: a file (or none yet) in a folder
+/// that exists or can be created, whose content (if any) is a cache.
+pub(super) fn writable_cache() -> Result<PathBuf> {
     let path = cache_path().ok_or_else(|| {
-        Error::InvalidInput("no cache directory: set RESNET_TUNE_CACHE or HOME".into())
+        Error::InvalidInput(
+            "tune cache: no path; expected RESNET_TUNE_CACHE, XDG_CACHE_HOME or HOME to be set"
+                .into(),
+        )
     })?;
-    let mut cache = read_cache();
+    if path.is_dir() {
+        return Err(Error::InvalidInput(format!(
+            "tune cache {}: expected a file, found a directory",
+            path.display()
+        )));
+    }
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir).map_err(|e| {
+            Error::InvalidInput(format!(
+                "tune cache {}: expected its folder {} to exist or be creatable, found: {e}",
+                path.display(),
+                dir.display()
+            ))
+        })?;
+    }
+    read_cache(&path)?;
+    Ok(path)
+}
+
+/// Adds `new` to this adapter's entry of the cache (every other entry kept as it was).
+pub(super) fn save_choices(engine: &Engine, new: &[(String, ConvVariant)]) -> Result<PathBuf> {
+    let path = writable_cache()?;
+    let mut cache = read_cache(&path)?;
     let entry = cache.entry(adapter_key(engine)).or_default();
     for (k, v) in new {
         entry.insert(k.clone(), v.name().to_string());
-    }
-    if let Some(dir) = path.parent() {
-        std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
     }
     let text =
         serde_json::to_string_pretty(&cache).map_err(|e| Error::InvalidInput(e.to_string()))?;

@@ -39,7 +39,7 @@ use crate::error::{Error, Result};
 use crate::model::ir::{GraphBuilder, Op};
 use crate::model::{Conv2d, Graph};
 use crate::weights::{random_input, Tensor};
-use cache::save_choices;
+use cache::{save_choices, writable_cache};
 use candidates::{fastest, measure_candidates};
 use network::{contenders, search_in_network, SearchShape};
 
@@ -195,6 +195,9 @@ pub fn tune(
     iters: usize,
     precision: Precision,
 ) -> Result<Vec<LayerTuning>> {
+    // A cache that could not be written, or would be lost, fails now rather than after the
+    // timing.
+    writable_cache()?;
     let timestamps = timestamps_enabled(engine.features());
     // The network without tuned choices: its chunk size, and the heuristic's variant of each
     // conv as the network runs it.

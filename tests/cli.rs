@@ -86,18 +86,26 @@ fn bad_arguments_are_one_line_errors() {
     );
     // Counts of zero, and inputs too large to index or to allocate, are one-line errors found
     // before any work (no panic, no abort, no minutes spent filling the host's memory).
-    for (args, want) in [
+    let dir = TempDir::new("cli-bad-args");
+    let under_a_file = dir.join("a-file");
+    std::fs::write(&under_a_file, "").expect("write");
+    let out = under_a_file.join("chart.svg");
+    let out = out.to_str().expect("utf-8 path");
+    // (args, text the error must contain, exit code: 2 for clap's usage errors)
+    let cases: [(&[&str], &str, i32); 8] = [
         (
-            &["info", "--arch", "resnet20", "--batch", "0"][..],
+            &["info", "--arch", "resnet20", "--batch", "0"],
             "--batch",
+            2,
         ),
-        (&["tune", "--arch", "simple", "--batch", "0"], "--batch"),
-        (&["tune", "--arch", "simple", "--iters", "0"], "--iters"),
+        (&["tune", "--arch", "simple", "--batch", "0"], "--batch", 2),
+        (&["tune", "--arch", "simple", "--iters", "0"], "--iters", 2),
         (
             &[
                 "verify", "--arch", "resnet20", "--height", "100000", "--width", "100000",
             ],
             "pixels per image",
+            1,
         ),
         (
             &[
@@ -110,6 +118,7 @@ fn bad_arguments_are_one_line_errors() {
                 "4294967296",
             ],
             "pixels per image",
+            1,
         ),
         (
             &[
@@ -120,15 +129,20 @@ fn bad_arguments_are_one_line_errors() {
                 "18446744073709551615",
             ],
             "overflows",
+            1,
         ),
-    ] {
-        let out = common::cli::run(args, &[]);
-        let err = String::from_utf8_lossy(&out.stderr);
-        assert_eq!(
-            out.status.code(),
-            Some(if want.starts_with("--") { 2 } else { 1 }),
-            "{args:?}: {err}"
-        );
+        (&["info", "--backend", "bogus"], "found `bogus`", 1),
+        // An output that cannot be written fails before the profile is run.
+        (
+            &["profile", "--arch", "resnet50", "--out", out],
+            "expected a file that can be written",
+            1,
+        ),
+    ];
+    for (args, want, code) in cases {
+        let run = common::cli::run(args, &[]);
+        let err = String::from_utf8_lossy(&run.stderr);
+        assert_eq!(run.status.code(), Some(code), "{args:?}: {err}");
         assert!(
             err.contains(want) && !err.contains("panicked"),
             "{args:?}: {err}"

@@ -83,8 +83,11 @@ impl Engine {
 
     async fn create(opts: &EngineOptions) -> Result<Self> {
         let backends = match &opts.backend {
-            Some(list) => wgpu::Backends::from_comma_list(list),
-            None => wgpu::Backends::from_env().unwrap_or(wgpu::Backends::all()),
+            Some(list) => parse_backends("--backend", list)?,
+            None => match std::env::var("WGPU_BACKEND") {
+                Ok(list) => parse_backends("WGPU_BACKEND", &list)?,
+                Err(_) => wgpu::Backends::all(),
+            },
         };
         let mut desc = wgpu::InstanceDescriptor::new_without_display_handle();
         desc.backends = backends;
@@ -314,4 +317,26 @@ impl Context {
             })
             .clone()
     }
+}
+
+/// The backends of a comma-separated list (`what`: where it came from); an error names a name
+/// wgpu does not know, or an empty list, instead of looking for adapters on no backend.
+fn parse_backends(what: &str, list: &str) -> Result<wgpu::Backends> {
+    let expected = "expected backend names (vulkan, metal, dx12, gl), comma-separated";
+    let mut backends = wgpu::Backends::empty();
+    for name in list.split(',').map(str::trim).filter(|n| !n.is_empty()) {
+        let one = wgpu::Backends::from_comma_list(name);
+        if one.is_empty() {
+            return Err(Error::InvalidInput(format!(
+                "{what}: {expected}, found `{name}`"
+            )));
+        }
+        backends |= one;
+    }
+    if backends.is_empty() {
+        return Err(Error::InvalidInput(format!(
+            "{what}: {expected}, found `{list}`"
+        )));
+    }
+    Ok(backends)
 }

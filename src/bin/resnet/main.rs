@@ -105,6 +105,30 @@ pub fn model_options(engine: &Engine, precision: Precision) -> Result<ModelOptio
     })
 }
 
+/// Checks that a file can be written at `path` before a command spends its time (a file that
+/// did not exist is not left behind); the error names the path.
+pub fn check_writable(flag: &str, path: &std::path::Path) -> Result<()> {
+    let existed = path.exists();
+    let bad = |found: String| {
+        Error::InvalidInput(format!(
+            "{flag} {}: expected a file that can be written, found {found}",
+            path.display()
+        ))
+    };
+    if path.is_dir() {
+        return Err(bad("a directory".into()));
+    }
+    std::fs::OpenOptions::new()
+        .append(true)
+        .create(true)
+        .open(path)
+        .map_err(|e| bad(e.to_string()))?;
+    if !existed {
+        let _ = std::fs::remove_file(path);
+    }
+    Ok(())
+}
+
 /// A count that must be at least 1 (`--batch`, `--iters`, `--top`): clap's parser for it,
 /// whose error names the flag, the expectation and the value found.
 pub fn at_least_one(s: &str) -> std::result::Result<usize, String> {
@@ -410,6 +434,7 @@ fn logits(cli: &Cli, a: &LogitsArgs) -> Result<()> {
             return Err(Error::InvalidInput(msg.into()));
         }
     };
+    check_writable("--output", &a.output)?;
     let mut input = read_tensor(&a.input, &a.tensor)?;
     if a.nhwc {
         input = nhwc_to_nchw_tensor(input, graph.input_channels)?;

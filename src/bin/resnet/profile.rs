@@ -124,6 +124,9 @@ pub fn run(engine: &Engine, a: &ProfileArgs) -> Result<()> {
             }
         },
     };
+    if let Some(path) = &a.out {
+        crate::check_writable("--out", path)?;
+    }
     let arch = a.model.arch;
     let opts = a.model.options();
     let (h, w) = a.input.hw(arch);

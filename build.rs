@@ -2,7 +2,8 @@
 //! compiler), so no `protoc` binary is needed:
 //! - the ONNX messages (`proto/onnx.proto`);
 //! - the KServe V2 gRPC service `inference.GRPCInferenceService` and the model configuration
-//!   (`proto/inference/*.proto`), with tonic's server stubs (no client).
+//!   (`proto/inference/*.proto`), with tonic's server stubs (no client), whose codec answers
+//!   a request that does not decode with `INVALID_ARGUMENT` (`src/serve/grpc_codec.rs`).
 
 fn main() {
     for p in [
@@ -20,6 +21,7 @@ fn main() {
     if let Err(e) = tonic_prost_build::configure()
         .build_client(false)
         .build_transport(false)
+        .codec_path("crate::serve::grpc_codec::RequestCodec")
         .compile_fds(grpc)
     {
         fail("proto/inference/grpc_service.proto", &e);

@@ -17,6 +17,7 @@ pub mod batcher;
 pub mod config;
 pub mod error;
 pub mod grpc;
+pub mod grpc_codec;
 pub mod http;
 pub mod metadata;
 pub mod metrics;

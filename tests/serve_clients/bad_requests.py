@@ -131,6 +131,16 @@ def run():
         check(False, "gRPC: FP16 accepted")
     except InferenceServerException as e:
         check(e.status() == "StatusCode.INVALID_ARGUMENT" and "wrong datatype" in e.message(), f"gRPC FP16: {e}")
+    # Bytes that are not a ModelInferRequest are the client's error, not the server's.
+    import grpc
+    with grpc.insecure_channel(a.grpc) as ch:
+        raw = ch.unary_unary("/inference.GRPCInferenceService/ModelInfer")
+        try:
+            raw(b"\x05garbage", timeout=30)
+            check(False, "gRPC: undecodable request answered")
+        except grpc.RpcError as e:
+            check(e.code() == grpc.StatusCode.INVALID_ARGUMENT and "do not decode" in e.details(),
+                  f"gRPC undecodable request: {e.code()} {e.details()}")
     try:
         g.get_inference_statistics(a.model)
         check(False, "gRPC: ModelStatistics answered")

@@ -238,4 +238,19 @@ fn logits_round_trip() {
         "logits", "--arch", "resnet20", "--input", &i, "--tensor", "nope", "--output", "x",
     ]);
     assert!(lines.iter().any(|l| l.contains("`nope`")), "{lines:?}");
+    // A non-finite input value is refused, named, before the GPU runs.
+    let mut bad = input.clone();
+    bad.data[5] = f32::NAN;
+    let bad_path = dir.join("nan.safetensors");
+    write_safetensors(&bad_path, &[("input_nchw", &bad)]).unwrap_or_else(|e| panic!("{e}"));
+    let b = bad_path.to_string_lossy();
+    let lines = fails(&[
+        "logits", "--arch", "resnet20", "--input", &b, "--output", "y",
+    ]);
+    assert!(
+        lines
+            .iter()
+            .any(|l| l.contains("expected finite values, found NaN at index 5")),
+        "{lines:?}"
+    );
 }

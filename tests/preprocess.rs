@@ -225,7 +225,8 @@ fn custom_resize_and_crop_give_the_requested_size() {
     // A flat image stays flat through the resize.
     let want = (200.0 / 255.0 - 0.485) / 0.229;
     assert!(data[..900].iter().all(|v| (v - want).abs() < 1e-5));
-    // A crop larger than the resize, a bad scale or a zero std are refused.
+    // A crop larger than the resize, a bad scale, a zero std, or a std so small (or a mean so
+    // large) that pixels would map to infinities are refused.
     for bad in [
         Preprocess {
             crop: Some(50),
@@ -237,6 +238,15 @@ fn custom_resize_and_crop_give_the_requested_size() {
         },
         Preprocess {
             std: [1.0, 0.0, 1.0],
+            ..pre.clone()
+        },
+        Preprocess {
+            std: [1e-45, 1.0, 1.0],
+            ..pre.clone()
+        },
+        Preprocess {
+            mean: [0.0, 0.0, f32::MAX],
+            std: [1.0, 1.0, 0.5],
             ..pre.clone()
         },
     ] {

@@ -117,6 +117,17 @@ fn plain_http_inference_errors_metrics_and_sigterm() {
         .as_str()
         .is_some_and(|e| e.contains("BYTES element 0 is not valid base64")));
 
+    // A value beyond f32 (1e39 reads as infinity) is refused, named.
+    let mut values = vec![0.0f64; 3 * 32 * 32];
+    values[7] = 1e39;
+    let req = serde_json::json!({"inputs": [{"name": "input", "datatype": "FP32",
+                                             "shape": [1, 3, 32, 32], "data": values}]});
+    let (st, body) = infer_json(&addr, "cifar", &req);
+    assert_eq!(st, 400, "{}", String::from_utf8_lossy(&body));
+    assert!(json(&body)["error"]
+        .as_str()
+        .is_some_and(|e| e.contains("expected finite values, found inf at index 7")));
+
     let (st, body) = http(&addr, "POST", "/v2/models/cifar/infer", &[], b"{oops");
     assert_eq!(st, 400);
     assert!(json(&body)["error"]
@@ -137,7 +148,7 @@ fn plain_http_inference_errors_metrics_and_sigterm() {
     );
     assert!(
         text.contains(
-            "nv_inference_request_failure{model=\"cifar\",version=\"1\",reason=\"bad_request\"} 3"
+            "nv_inference_request_failure{model=\"cifar\",version=\"1\",reason=\"bad_request\"} 4"
         ),
         "{text}"
     );

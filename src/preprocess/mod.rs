@@ -125,6 +125,18 @@ impl Preprocess {
         if let Some(m) = self.mean.iter().find(|m| !m.is_finite()) {
             return bad(format!("mean must be finite, found {m}"));
         }
+        // The largest |x| a pixel can map to must be a finite f32 (a std of 1e-45 passes the
+        // checks above, then turns every pixel into infinities and the logits into NaN).
+        for c in 0..self.std.len() {
+            let (m, s) = (self.mean[c], self.std[c]);
+            let largest = (255.0 / self.scale + m.abs()) / s.abs();
+            if !largest.is_finite() {
+                return bad(format!(
+                    "channel {c}: mean {m} and std {s} map pixels to non-finite values; \
+                     expected a larger |std| or a smaller |mean|"
+                ));
+            }
+        }
         Ok(())
     }
 

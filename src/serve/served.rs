@@ -264,6 +264,12 @@ impl ServedModel {
                 values.len()
             )));
         }
+        if let Some(i) = values.iter().position(|v| !v.is_finite()) {
+            return Err(ApiError::bad_request(format!(
+                "{what}: expected finite values, found {} at index {i}",
+                values[i]
+            )));
+        }
         self.check_size(&what, dims[2], dims[3])?;
         Ok(Tensor::new(dims, values.clone()))
     }

@@ -436,6 +436,14 @@ fn logits(cli: &Cli, a: &LogitsArgs) -> Result<()> {
     };
     check_writable("--output", &a.output)?;
     let mut input = read_tensor(&a.input, &a.tensor)?;
+    if let Some(i) = input.data.iter().position(|v| !v.is_finite()) {
+        return Err(Error::InvalidInput(format!(
+            "{}: tensor `{}`: expected finite values, found {} at index {i}",
+            a.input.display(),
+            a.tensor,
+            input.data[i]
+        )));
+    }
     if a.nhwc {
         input = nhwc_to_nchw_tensor(input, graph.input_channels)?;
     }

@@ -52,6 +52,14 @@ pub fn load_model_file(
                 input_hw: None,
             })
         }
+        _ if path.is_dir() => Err(Error::InvalidInput(format!(
+            "{}: expected a model file (.onnx or .safetensors), found a directory",
+            path.display()
+        ))),
+        "" => Err(Error::InvalidInput(format!(
+            "{}: expected a model file ending in .onnx or .safetensors, found no extension",
+            path.display()
+        ))),
         _ => Err(Error::InvalidInput(format!(
             "{}: unknown model file type `.{ext}`; expected .onnx or .safetensors",
             path.display()

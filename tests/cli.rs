@@ -91,8 +91,10 @@ fn bad_arguments_are_one_line_errors() {
     std::fs::write(&under_a_file, "").expect("write");
     let out = under_a_file.join("chart.svg");
     let out = out.to_str().expect("utf-8 path");
+    let folder = dir.path().to_str().expect("utf-8 path");
+    let noext = under_a_file.to_str().expect("utf-8 path");
     // (args, text the error must contain, exit code: 2 for clap's usage errors)
-    let cases: [(&[&str], &str, i32); 8] = [
+    let cases: [(&[&str], &str, i32); 10] = [
         (
             &["info", "--arch", "resnet20", "--batch", "0"],
             "--batch",
@@ -136,6 +138,17 @@ fn bad_arguments_are_one_line_errors() {
         (
             &["profile", "--arch", "resnet50", "--out", out],
             "expected a file that can be written",
+            1,
+        ),
+        // A model path that is a folder, or a file without an extension, says which.
+        (
+            &["logits", "--model", folder, "--input", "x", "--output", "y"],
+            "found a directory",
+            1,
+        ),
+        (
+            &["logits", "--model", noext, "--input", "x", "--output", "y"],
+            "found no extension",
             1,
         ),
     ];

@@ -149,9 +149,14 @@ impl Preprocess {
                 // The horizontal pass makes rw × h, the vertical one rw × rh.
                 let pixels = u64::from(rw) * u64::from(rh.max(h));
                 if pixels > MAX_PIXELS {
+                    let why = if u64::from(s) * u64::from(s) > MAX_PIXELS {
+                        "the short side asked for is too large"
+                    } else {
+                        "the image is too elongated"
+                    };
                     return Err(Error::InvalidInput(format!(
                         "{what}: resizing {w}×{h} to a short side of {s} needs {rw}×{} pixels; \
-                         expected at most {MAX_PIXELS} (the image is too elongated)",
+                         expected at most {MAX_PIXELS} ({why})",
                         rh.max(h)
                     )));
                 }

@@ -117,11 +117,20 @@ pub fn parse_model_arg(arg: &str) -> Result<(String, PathBuf, Option<Architectur
         return Err(format!("--model `{arg}`: the file after `=` is empty"));
     }
     if let Some((file, arch)) = rest.rsplit_once(':') {
-        if let Ok(a) = Architecture::parse(arch) {
-            return Ok((name.to_string(), PathBuf::from(file), Some(a)));
+        match Architecture::parse(arch) {
+            Ok(a) => return Ok((name.to_string(), PathBuf::from(file), Some(a))),
+            // After a model file's name the `:` can only introduce an architecture.
+            Err(e) if has_model_extension(file) => return Err(format!("--model `{arg}`: {e}")),
+            Err(_) => {}
         }
     }
     Ok((name.to_string(), PathBuf::from(rest), None))
+}
+
+/// Whether `file` ends in `.onnx` or `.safetensors` (any case).
+fn has_model_extension(file: &str) -> bool {
+    let lower = file.to_ascii_lowercase();
+    lower.ends_with(".onnx") || lower.ends_with(".safetensors")
 }
 
 /// A model name: 1 to 128 of `A-Z a-z 0-9 _ - .`, not starting with `.`.
@@ -178,6 +187,11 @@ mod tests {
         assert!(parse_model_arg("nofile").is_err());
         assert!(parse_model_arg("bad name=x.onnx").is_err());
         assert!(parse_model_arg("x=").is_err());
+        // After a model file's name, `:` introduces an architecture, which must exist.
+        let e = parse_model_arg("r=/m/w.safetensors:bogus").expect_err("unknown architecture");
+        assert!(e.contains("bogus") && e.contains("resnet50"), "{e}");
+        let (_, f, a) = parse_model_arg("r=/m/a:b").unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!((f, a), (PathBuf::from("/m/a:b"), None));
     }
 
     #[test]

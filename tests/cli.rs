@@ -152,6 +152,18 @@ fn bad_arguments_are_one_line_errors() {
             1,
         ),
     ];
+    // On/off switches take 0 or 1: another value is an error naming it, not silently on.
+    for var in [
+        "RESNET_SUBGROUPS",
+        "RESNET_SUBMIT_GROUPS",
+        "RESNET_TIMESTAMPS",
+    ] {
+        let err = common::cli::error_of(&["info"], &[(var, Some("off"))]);
+        assert!(
+            err.contains(&format!("{var}=`off`: expected `0` or `1`")),
+            "{err}"
+        );
+    }
     for (args, want, code) in cases {
         let run = common::cli::run(args, &[]);
         let err = String::from_utf8_lossy(&run.stderr);

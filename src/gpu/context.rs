@@ -149,9 +149,12 @@ impl Engine {
                 reason: e.to_string(),
             })?;
         let caps = super::kernels::conv::DeviceCaps::new(&info, features)?;
+        // Read where passes are timed (`timer.rs`); checked here so that a bad value is an
+        // error when the engine is made.
+        super::kernels::device_caps::switch("RESNET_TIMESTAMPS")?;
+        let submit_env = super::kernels::device_caps::switch("RESNET_SUBMIT_GROUPS")?;
         let submit_groups = opts.submit_groups.unwrap_or_else(|| {
-            caps.device_type != wgpu::DeviceType::Cpu
-                && std::env::var("RESNET_SUBMIT_GROUPS").map_or(true, |v| v != "0")
+            caps.device_type != wgpu::DeviceType::Cpu && submit_env != Some(false)
         });
         let uncaptured = Arc::new(Mutex::new(Vec::new()));
         let sink = uncaptured.clone();

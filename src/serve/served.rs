@@ -97,7 +97,23 @@ pub fn load(engine: &Engine, spec: &ModelSpec) -> Result<Loaded, String> {
     // One inference per batch size the batcher runs: every buffer and pipeline is made.
     let c = graph.input_channels;
     for n in super::batcher::buckets(spec.settings.max_batch_size) {
-        let warm = Tensor::new(vec![n, c, h, w], vec![0.0; n * c * h * w]);
+        // Sizes first, then an allocation that fails as an error (a max_batch_size far too
+        // large for the host or the device stops the start-up with its reason, not an abort).
+        let warm_up = |e: &dyn std::fmt::Display| {
+            at(&format!(
+                "warm-up inference of batch {n} at {h}x{w}: {e}; expected a smaller max_batch_size"
+            ))
+        };
+        model.chunk_size(n, h, w).map_err(|e| warm_up(&e))?;
+        let len = [n, c, h, w]
+            .iter()
+            .try_fold(1usize, |a, &d| a.checked_mul(d));
+        let mut zeros = Vec::new();
+        len.ok_or(())
+            .and_then(|len| zeros.try_reserve_exact(len).map_err(|_| ()))
+            .map_err(|()| warm_up(&"its input could not be allocated on the host"))?;
+        zeros.resize(len.unwrap_or(0), 0.0);
+        let warm = Tensor::new(vec![n, c, h, w], zeros);
         model
             .infer(&warm)
             .map_err(|e| at(&format!("warm-up inference of batch {n} at {h}x{w}: {e}")))?;

@@ -35,7 +35,7 @@ pub struct ServeArgs {
     #[arg(long)]
     no_metrics_port: bool,
     /// Largest HTTP request body and gRPC message, in bytes.
-    #[arg(long, default_value_t = 64 << 20)]
+    #[arg(long, default_value_t = 64 << 20, value_parser = crate::at_least_one)]
     max_body_bytes: usize,
     /// Largest batch the batcher forms, and the largest one request may carry.
     #[arg(long, default_value_t = 32)]

@@ -65,7 +65,7 @@ impl DeviceCaps {
     /// tiles, split K, vec4 weights) can then be run and checked on a CPU driver. Any other
     /// value is an error.
     pub fn new(info: &wgpu::AdapterInfo, features: wgpu::Features) -> crate::Result<Self> {
-        let off = |var: &str| std::env::var(var).is_ok_and(|v| v == "0");
+        let off = |var: &str| switch(var).map(|on| on == Some(false));
         let device_type = match std::env::var("RESNET_DEVICE_TYPE").as_deref() {
             Ok("gpu") => wgpu::DeviceType::DiscreteGpu,
             Ok("cpu") => wgpu::DeviceType::Cpu,
@@ -76,28 +76,34 @@ impl DeviceCaps {
             }
             Err(_) => info.device_type,
         };
-        let wide_blocks = match std::env::var("RESNET_WIDE_BLOCKS").as_deref() {
-            Ok("0") => false,
-            Ok("1") => true,
-            Ok(other) => {
-                return Err(crate::Error::InvalidInput(format!(
-                    "RESNET_WIDE_BLOCKS=`{other}`: expected `0` or `1` (or leave it unset)"
-                )))
-            }
-            Err(_) => wide_blocks_pay(&info.name, &info.driver_info),
-        };
+        let wide_blocks = switch("RESNET_WIDE_BLOCKS")?
+            .unwrap_or_else(|| wide_blocks_pay(&info.name, &info.driver_info));
         Ok(DeviceCaps {
             device_type,
-            subgroups: !off("RESNET_SUBGROUPS")
+            subgroups: !off("RESNET_SUBGROUPS")?
                 && features.contains(wgpu::Features::SUBGROUP)
                 && info.subgroup_min_size >= super::conv_sg::MIN_SUBGROUP,
-            u64_pairs: !off("RESNET_U64_PAIRS")
+            u64_pairs: !off("RESNET_U64_PAIRS")?
                 && device_type == wgpu::DeviceType::Cpu
                 && features.contains(wgpu::Features::SHADER_INT64),
             wide_blocks,
             threads: cpu_threads(),
             slow_compiles: true,
         })
+    }
+}
+
+/// An on/off environment variable (`RESNET_SUBGROUPS`, `RESNET_U64_PAIRS`, `RESNET_WIDE_BLOCKS`,
+/// `RESNET_SUBMIT_GROUPS`, `RESNET_TIMESTAMPS`): `None` where unset, `0` off, `1` on, and any
+/// other value an error naming it (rather than a value such as `off` silently meaning on).
+pub(crate) fn switch(var: &str) -> crate::Result<Option<bool>> {
+    match std::env::var(var).as_deref() {
+        Err(_) => Ok(None),
+        Ok("0") => Ok(Some(false)),
+        Ok("1") => Ok(Some(true)),
+        Ok(other) => Err(crate::Error::InvalidInput(format!(
+            "{var}=`{other}`: expected `0` or `1` (or leave it unset)"
+        ))),
     }
 }
 

@@ -14,22 +14,12 @@ use common::{cli, TempDir};
 use resnet_wgpu::gpu::tune::adapter_key;
 
 /// A tune of `simple` at 16 × 16 (the cheapest network with convs).
-const TUNE: [&str; 9] = [
-    "tune", "--arch", "simple", "--height", "16", "--width", "16", "--iters", "1",
-];
+#[rustfmt::skip]
+const TUNE: [&str; 9] = ["tune", "--arch", "simple", "--height", "16", "--width", "16", "--iters", "1"];
 /// A profile of the same network (loads a model, so reads the cache).
-const PROFILE: [&str; 10] = [
-    "profile",
-    "--arch",
-    "simple",
-    "--height",
-    "16",
-    "--width",
-    "16",
-    "--runs",
-    "1",
-    "--no-peak",
-];
+#[rustfmt::skip]
+const PROFILE: [&str; 10] =
+    ["profile", "--arch", "simple", "--height", "16", "--width", "16", "--runs", "1", "--no-peak"];
 
 #[test]
 fn tune_leaves_a_cache_it_cannot_read_as_it_was_and_says_so_first() {
@@ -130,6 +120,10 @@ fn an_empty_cache_variable_counts_as_unset() {
     assert!(text.contains("_n1_16x16"), "{text}");
 }
 
+/// A server on free loopback ports (its model follows).
+#[rustfmt::skip]
+const SERVE: [&str; 6] = ["serve", "--http-port", "0", "--grpc-port", "0", "--no-metrics-port"];
+
 /// `resnet serve` loads its models with the cache too: a malformed one stops it at start-up,
 /// named, instead of serving without the tuned kernels. (Bounded: a server that starts anyway
 /// is killed after two minutes and the test fails.)
@@ -143,14 +137,7 @@ fn serve_reads_the_cache() {
     let path = dir.join("bad.json");
     std::fs::write(&path, "not json").expect("write");
     let mut child = Command::new(env!("CARGO_BIN_EXE_resnet"))
-        .args([
-            "serve",
-            "--http-port",
-            "0",
-            "--grpc-port",
-            "0",
-            "--no-metrics-port",
-        ])
+        .args(SERVE)
         .arg("--model")
         .arg(format!("r={}", onnx.display()))
         .env("RESNET_TUNE_CACHE", &path)

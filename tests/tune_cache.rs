@@ -15,7 +15,8 @@ use resnet_wgpu::gpu::tune::adapter_key;
 
 /// A tune of `simple` at 16 × 16 (the cheapest network with convs).
 #[rustfmt::skip]
-const TUNE: [&str; 9] = ["tune", "--arch", "simple", "--height", "16", "--width", "16", "--iters", "1"];
+const TUNE: [&str; 9] =
+    ["tune", "--arch", "simple", "--height", "16", "--width", "16", "--iters", "1"];
 /// A profile of the same network (loads a model, so reads the cache).
 #[rustfmt::skip]
 const PROFILE: [&str; 10] =

@@ -83,9 +83,9 @@ fn bad_cache(path: &Path, found: impl std::fmt::Display) -> Error {
     ))
 }
 
-/// The cache file at `path`: empty where it does not exist or holds only whitespace (a file
-/// `tune` created before it could write), an error where it cannot be read or is not of the
-/// cache's form, so that nothing is read wrongly or written over.
+/// The cache file at `path`: empty where it does not exist or holds only whitespace, an error
+/// where it cannot be read or is not of the cache's form, so that nothing is read wrongly or
+/// written over.
 fn read_cache(path: &Path) -> Result<CacheFile> {
     let text = match std::fs::read_to_string(path) {
         Ok(text) => text,

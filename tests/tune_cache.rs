@@ -93,6 +93,29 @@ fn every_command_refuses_a_malformed_cache_or_an_unknown_variant() {
     assert!(out.contains("conv1"), "{out}");
 }
 
+/// A tune under a kernel override (`RESNET_DEVICE_TYPE`, ...) keys its choices apart: runs
+/// without the override do not read them.
+#[test]
+fn an_override_keeps_its_choices_apart() {
+    let dir = TempDir::new("tune-cache-override");
+    let path = dir.join("cache.json");
+    let p = path.to_str().expect("utf-8 path");
+    let env = [
+        ("RESNET_TUNE_CACHE", Some(p)),
+        ("RESNET_DEVICE_TYPE", Some("cpu")),
+    ];
+    cli::stdout_of(&TUNE, &env);
+    let text = std::fs::read_to_string(&path).expect("read the cache");
+    let cache: serde_json::Value = serde_json::from_str(&text).expect("JSON");
+    let plain = adapter_key(common::engine());
+    let keys: Vec<&String> = cache.as_object().expect("an object").keys().collect();
+    assert_eq!(
+        keys,
+        [&format!("{plain} | RESNET_DEVICE_TYPE=cpu")],
+        "{text}"
+    );
+}
+
 #[test]
 fn an_empty_cache_variable_counts_as_unset() {
     let dir = TempDir::new("tune-cache-empty-var");

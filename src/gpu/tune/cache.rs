@@ -48,14 +48,31 @@ pub fn shape_key(conv: &Conv2d, batch: usize, h: usize, w: usize, precision: Pre
     )
 }
 
-/// The key of an adapter: name, backend and driver.
+/// The key of an adapter: name, backend and driver, then each environment override that
+/// changes which kernels build or which the heuristic picks, as ` | VAR=value` (none in plain
+/// runs, whose keys stay as they were), so that a tune run under an override keeps its
+/// choices apart from the plain adapter's.
 pub fn adapter_key(engine: &Engine) -> String {
     let i = engine.adapter_info();
-    format!(
+    let mut key = format!(
         "{} | {:?} | {} {}",
         i.name, i.backend, i.driver, i.driver_info
-    )
+    );
+    for var in KERNEL_OVERRIDES {
+        if let Ok(value) = std::env::var(var) {
+            key.push_str(&format!(" | {var}={value}"));
+        }
+    }
+    key
 }
+
+/// The environment variables that change the kernel choice (`DeviceCaps::new`).
+const KERNEL_OVERRIDES: [&str; 4] = [
+    "RESNET_DEVICE_TYPE",
+    "RESNET_SUBGROUPS",
+    "RESNET_U64_PAIRS",
+    "RESNET_WIDE_BLOCKS",
+];
 
 /// Where the cache lives (an empty `RESNET_TUNE_CACHE` counts as unset).
 pub fn cache_path() -> Option<PathBuf> {

@@ -53,7 +53,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         return Err("--batch and --iters must be at least 1".into());
     }
     let engine = Engine::new()?;
-    let tuned = resnet_wgpu::gpu::tune::load_choices(&engine);
+    let tuned = resnet_wgpu::gpu::tune::load_choices(&engine)?;
     let device = Device::default();
     let burn_adapter = device
         .identity()

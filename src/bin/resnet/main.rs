@@ -2,6 +2,7 @@
 
 mod bench;
 mod chart;
+mod checks;
 mod classify;
 mod eval;
 mod images;
@@ -12,6 +13,8 @@ mod tune;
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Instant;
+
+pub use checks::{at_least_one, check_writable};
 
 use clap::{Args, Parser, Subcommand};
 use resnet_wgpu::gpu::Precision;
@@ -103,42 +106,6 @@ pub fn model_options(engine: &Engine, precision: Precision) -> Result<ModelOptio
         tuned: resnet_wgpu::gpu::tune::load_choices(engine)?,
         ..Default::default()
     })
-}
-
-/// Checks that a file can be written at `path` before a command spends its time (a file that
-/// did not exist is not left behind); the error names the path.
-pub fn check_writable(flag: &str, path: &std::path::Path) -> Result<()> {
-    let existed = path.exists();
-    let bad = |found: String| {
-        Error::InvalidInput(format!(
-            "{flag} {}: expected a file that can be written, found {found}",
-            path.display()
-        ))
-    };
-    if path.is_dir() {
-        return Err(bad("a directory".into()));
-    }
-    std::fs::OpenOptions::new()
-        .append(true)
-        .create(true)
-        .open(path)
-        .map_err(|e| bad(e.to_string()))?;
-    if !existed {
-        let _ = std::fs::remove_file(path);
-    }
-    Ok(())
-}
-
-/// A count that must be at least 1 (`--batch`, `--iters`, `--top`): clap's parser for it,
-/// whose error names the flag, the expectation and the value found.
-pub fn at_least_one(s: &str) -> std::result::Result<usize, String> {
-    match s.parse::<usize>() {
-        Ok(0) => Err("expected at least 1, found 0".into()),
-        Ok(n) => Ok(n),
-        Err(e) => Err(format!(
-            "expected a whole number of at least 1, found '{s}' ({e})"
-        )),
-    }
 }
 
 /// `--batch N --height H --width W`: the input a command runs on.

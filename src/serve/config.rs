@@ -58,12 +58,17 @@ impl Default for ModelSettings {
     }
 }
 
+/// The largest `max_batch_size`: the server warms every power-of-two batch up to it at start-up
+/// (each an inference), so a larger one would mostly make the start-up take hours.
+pub const MAX_BATCH_SIZE: usize = 65_536;
+
 impl ModelSettings {
     /// Checks the values; the error names the setting, the expected and the found.
     pub fn validate(&self, model: &str) -> Result<(), String> {
-        if self.max_batch_size == 0 {
+        if self.max_batch_size == 0 || self.max_batch_size > MAX_BATCH_SIZE {
             return Err(format!(
-                "model `{model}`: max_batch_size must be at least 1, found 0"
+                "model `{model}`: max_batch_size must be 1 to {MAX_BATCH_SIZE}, found {}",
+                self.max_batch_size
             ));
         }
         if let Some(b) = self
@@ -201,6 +206,13 @@ mod tests {
             ..Default::default()
         };
         assert!(s.validate("m").is_err_and(|e| e.contains("max_batch_size")));
+        let s = ModelSettings {
+            max_batch_size: MAX_BATCH_SIZE + 1,
+            ..Default::default()
+        };
+        assert!(s
+            .validate("m")
+            .is_err_and(|e| e.contains("1 to 65536, found 65537")));
         let s = ModelSettings {
             max_batch_size: 8,
             preferred_batch_sizes: vec![4, 16],

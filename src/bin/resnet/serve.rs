@@ -128,9 +128,9 @@ pub fn run(cli: &crate::Cli, a: &ServeArgs) -> Result<()> {
         .enable_all()
         .build()
         .map_err(|e| Error::InvalidInput(format!("starting the async runtime: {e}")))?;
-    let grace = opts.shutdown_grace;
     let result = runtime.block_on(resnet_wgpu::serve::serve(opts, engine));
-    // A blocking task still running (a model still loading) does not hold the exit.
-    runtime.shutdown_timeout(grace);
+    // `serve` returns once its requests are answered or the grace period is over: a blocking
+    // task still running then (a model still loading, its warm-up) does not hold the exit.
+    runtime.shutdown_timeout(Duration::from_secs(1));
     result.map_err(Error::InvalidInput)
 }

@@ -5,10 +5,11 @@
 //! search kept (the baseline unless another ran over `NETWORK_MARGIN` faster); its heuristic
 //! column is what a model without a cache runs; the summary line sums the chosen and the
 //! heuristic's times over the rows; the cache file holds the choices under this adapter's
-//! key; and a model given the cached choices as the CLI gives them ([`load_choices`] into
-//! [`ModelOptions::tuned`]) runs them (checked twice: with tune's choices, then with a cache
-//! rewritten to a variant the heuristic never picks). Then an f16 tune into the same cache
-//! adds its own `_f16` keys, leaves the f32 ones alone, and an f16 model runs its choices.
+//! key; and a model given the cached choices as the CLI gives them
+//! ([`ModelOptions::from_tune_cache`]) runs them (checked twice: with tune's choices, then
+//! with a cache rewritten to a variant the heuristic never picks). Then an f16 tune into the
+//! same cache adds its own `_f16` keys, leaves the f32 ones alone, and an f16 model runs its
+//! choices.
 //!
 //! One test in this file: it sets `RESNET_TUNE_CACHE` for its own process.
 
@@ -18,7 +19,6 @@ use std::collections::BTreeMap;
 use std::path::Path;
 
 use resnet_wgpu::gpu::kernels::conv::ConvVariant;
-use resnet_wgpu::gpu::tune::load_choices;
 use resnet_wgpu::gpu::tune::{adapter_key, CONTENDER_SLACK, MAX_CONTENDERS, NETWORK_MARGIN};
 use resnet_wgpu::gpu::{ModelOptions, Precision};
 use resnet_wgpu::{load_graph, Architecture, BuildOptions, Engine, Graph, Model, Weights};
@@ -187,11 +187,7 @@ fn simple_graph() -> Graph {
 
 /// The same for a model that stores activations and weights in f16.
 fn variants_of_a_new_f16_model(engine: &Engine) -> BTreeMap<String, ConvVariant> {
-    let options = ModelOptions {
-        tuned: load_choices(engine).expect("tune cache"),
-        precision: Precision::F16,
-        ..ModelOptions::default()
-    };
+    let options = ModelOptions::from_tune_cache(engine, Precision::F16).expect("tune cache");
     let model = Model::with_options(engine, simple_graph(), options).expect("f16 model");
     model
         .conv_variants(1, 16, 16)

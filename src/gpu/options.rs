@@ -68,6 +68,20 @@ impl ModelOptions {
             ..Default::default()
         }
     }
+
+    /// The defaults with `precision` and the kernels `resnet tune` chose on `engine`'s
+    /// adapter ([`super::tune::load_choices`]): what every `resnet` command and the server
+    /// run. An error where the tune cache cannot be read.
+    pub fn from_tune_cache(
+        engine: &super::context::Engine,
+        precision: Precision,
+    ) -> crate::Result<Self> {
+        Ok(ModelOptions {
+            precision,
+            tuned: super::tune::load_choices(engine)?,
+            ..Default::default()
+        })
+    }
 }
 
 /// Device memory of a model for one (batch, height, width), in bytes.

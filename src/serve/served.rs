@@ -14,7 +14,6 @@ use super::config::{ModelSettings, ModelSpec};
 use super::error::ApiError;
 use super::metrics::ModelMetrics;
 use super::tensors::{self, Data, InferRequest, InputTensor, OutputTensor, IMAGE, INPUT, OUTPUTS};
-use crate::gpu::tune::load_choices;
 use crate::gpu::ModelOptions;
 use crate::labels::Labels;
 use crate::preprocess::Preprocess;
@@ -83,11 +82,8 @@ pub fn load(engine: &Engine, spec: &ModelSpec) -> Result<Loaded, String> {
         .unwrap_or_else(|| if classes == 10 { "cifar" } else { "imagenet" }.to_string());
     let preprocess = Preprocess::preset(&preset).map_err(|e| at(&e))?;
     // The kernels `resnet tune` chose on this adapter, as every other command runs them.
-    let options = ModelOptions {
-        precision: spec.settings.precision,
-        tuned: load_choices(engine).map_err(|e| at(&e))?,
-        ..ModelOptions::default()
-    };
+    let options =
+        ModelOptions::from_tune_cache(engine, spec.settings.precision).map_err(|e| at(&e))?;
     let model = Model::with_options(engine, graph.clone(), options).map_err(|e| at(&e))?;
     let crop = preprocess.crop.unwrap_or(224) as usize;
     let (h, w) = graph

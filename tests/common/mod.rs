@@ -12,7 +12,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::OnceLock;
 
 use resnet_wgpu::gpu::kernels::conv::ConvVariant;
-use resnet_wgpu::gpu::tune::load_choices;
+use resnet_wgpu::gpu::Precision;
 use resnet_wgpu::{Engine, Graph, Model, ModelOptions};
 
 /// The engine shared by every test of a binary. Without an adapter every GPU test fails with
@@ -144,10 +144,7 @@ pub fn tuned_variants(
     h: usize,
     w: usize,
 ) -> BTreeMap<String, ConvVariant> {
-    let options = ModelOptions {
-        tuned: load_choices(engine).expect("tune cache"),
-        ..ModelOptions::default()
-    };
+    let options = ModelOptions::from_tune_cache(engine, Precision::F32).expect("tune cache");
     let model = Model::with_options(engine, graph.clone(), options).expect("model");
     model
         .conv_variants(n, h, w)

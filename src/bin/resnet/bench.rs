@@ -18,7 +18,9 @@ use resnet_wgpu::gpu::peak::{self, Peak, PeakOptions};
 use resnet_wgpu::gpu::profile::{median, percentile};
 use resnet_wgpu::gpu::Precision;
 use resnet_wgpu::weights::random_images;
-use resnet_wgpu::{Architecture, BuildOptions, Engine, Error, Model, Result, Tensor, Weights};
+use resnet_wgpu::{
+    Architecture, BuildOptions, Engine, Error, Model, ModelOptions, Result, Tensor, Weights,
+};
 use serde_json::{json, Value};
 
 /// Storage precision of weights and activations.
@@ -155,7 +157,7 @@ pub fn run(engine: &Engine, a: &BenchArgs) -> Result<()> {
     };
     let h = a.height.unwrap_or(arch.default_input());
     let w = a.width.unwrap_or(arch.default_input());
-    let options = crate::model_options(engine, a.precision.precision())?;
+    let options = ModelOptions::from_tune_cache(engine, a.precision.precision())?;
     let model = Model::load(engine, arch, &a.weights, opts, options)?;
     model.chunk_size(a.batch, h, w)?; // the size checks before the allocation
     let input = random_images(7, [a.batch, 3, h, w])?;

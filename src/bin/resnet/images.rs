@@ -185,7 +185,7 @@ pub fn run_images(
     let total = paths.len();
     let options = ModelOptions {
         compile: args.compile.resolve(total),
-        ..crate::model_options(engine, args.precision)?
+        ..ModelOptions::from_tune_cache(engine, args.precision)?
     };
     let model = Model::with_options(engine, net.graph.clone(), options)?;
     let classes = net.graph.num_classes();

@@ -99,15 +99,6 @@ impl ModelArgs {
     }
 }
 
-/// The GPU-side options every command uses: `precision` and this adapter's tuned choices.
-pub fn model_options(engine: &Engine, precision: Precision) -> Result<ModelOptions> {
-    Ok(ModelOptions {
-        precision,
-        tuned: resnet_wgpu::gpu::tune::load_choices(engine)?,
-        ..Default::default()
-    })
-}
-
 /// `--batch N --height H --width W`: the input a command runs on.
 #[derive(Args)]
 pub struct InputSize {
@@ -285,7 +276,8 @@ fn info(cli: &Cli, a: &InfoArgs) -> Result<()> {
     if let Some(arch) = a.arch {
         let (h, w) = a.input.hw(arch);
         let graph = resnet_wgpu::load_graph(arch, &a.weights, BuildOptions::default())?;
-        let model = Model::with_options(&e, graph, model_options(&e, a.precision)?)?;
+        let model =
+            Model::with_options(&e, graph, ModelOptions::from_tune_cache(&e, a.precision)?)?;
         let m = model.memory(a.input.batch, h, w)?;
         let mib = |b: u64| b as f64 / (1 << 20) as f64;
         println!(
@@ -328,7 +320,11 @@ fn verify(cli: &Cli, a: &VerifyArgs) -> Result<()> {
     let (h, w) = a.input.hw(arch);
     let graph = resnet_wgpu::load_graph(arch, &a.model.weights, a.model.options())?;
     let e = engine(cli)?;
-    let gpu = Model::with_options(&e, graph.clone(), model_options(&e, a.model.precision)?)?;
+    let gpu = Model::with_options(
+        &e,
+        graph.clone(),
+        ModelOptions::from_tune_cache(&e, a.model.precision)?,
+    )?;
     // The size checks before the input is allocated (an input too large for the device
     // fails here, not after filling the host's memory).
     gpu.chunk_size(a.input.batch, h, w)?;
@@ -415,7 +411,7 @@ fn logits(cli: &Cli, a: &LogitsArgs) -> Result<()> {
         input = nhwc_to_nchw_tensor(input, graph.input_channels)?;
     }
     let e = engine(cli)?;
-    let model = Model::with_options(&e, graph, model_options(&e, a.precision)?)?;
+    let model = Model::with_options(&e, graph, ModelOptions::from_tune_cache(&e, a.precision)?)?;
     let out = model.infer(&input)?;
     write_safetensors(&a.output, &[("logits", &out)])?;
     eprintln!("wrote logits {:?} to {}", out.shape, a.output.display());

@@ -15,7 +15,7 @@ use resnet_wgpu::gpu::peak::{self, Peak, PeakOptions};
 use resnet_wgpu::gpu::profile::{LayerTime, Profile};
 use resnet_wgpu::model::Shape;
 use resnet_wgpu::weights::random_images;
-use resnet_wgpu::{Engine, Error, Model, Result};
+use resnet_wgpu::{Engine, Error, Model, ModelOptions, Result};
 use serde_json::json;
 
 use super::bench::describe_peak;
@@ -139,7 +139,7 @@ pub fn run(engine: &Engine, a: &ProfileArgs) -> Result<()> {
         Precision::F32 => Some(p.f32_gflops),
         Precision::F16 => p.f16_gflops,
     });
-    let options = crate::model_options(engine, a.model.precision)?;
+    let options = ModelOptions::from_tune_cache(engine, a.model.precision)?;
     let model = Model::load(engine, arch, &a.model.weights, opts, options)?;
     model.chunk_size(a.input.batch, h, w)?; // the size checks before the allocation
     let input = random_images(7, [a.input.batch, 3, h, w])?;

@@ -50,10 +50,11 @@ impl ModelRunner {
         self.model.infer(input)
     }
 
-    /// Whether `n` images of `h × w` fit the model and the device (the size checks of an
-    /// inference, without running one): an error names the input and the limit it exceeds.
-    pub fn check_size(&self, n: usize, h: usize, w: usize) -> crate::Result<()> {
-        self.model.chunk_size(n, h, w).map(|_| ())
+    /// Whether an image of `h × w` passes through the model and fits the device (the size
+    /// checks of an inference, without running one; larger batches run in chunks): an error
+    /// names the layer or the limit.
+    pub fn check_size(&self, h: usize, w: usize) -> crate::Result<()> {
+        self.model.chunk_size(1, h, w).map(|_| ())
     }
 }
 

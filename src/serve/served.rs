@@ -17,7 +17,7 @@ use super::tensors::{self, Data, InferRequest, InputTensor, OutputTensor, IMAGE,
 use crate::gpu::ModelOptions;
 use crate::labels::Labels;
 use crate::preprocess::Preprocess;
-use crate::{BuildOptions, Engine, Graph, Model, Tensor};
+use crate::{BuildOptions, Engine, Model, Tensor};
 
 /// What a model takes and gives, as the metadata and config routes describe it.
 #[derive(Clone, Debug)]
@@ -50,7 +50,6 @@ pub struct ServedModel {
     pub metrics: Arc<ModelMetrics>,
     labels: Labels,
     preprocess: Preprocess,
-    graph: Graph,
     runner: Arc<ModelRunner>,
     batcher: Batcher,
 }
@@ -60,7 +59,6 @@ pub struct Loaded {
     info: ModelInfo,
     labels: Labels,
     preprocess: Preprocess,
-    graph: Graph,
     runner: ModelRunner,
 }
 
@@ -126,7 +124,6 @@ pub fn load(engine: &Engine, spec: &ModelSpec) -> Result<Loaded, String> {
         },
         labels,
         preprocess,
-        graph,
         runner: ModelRunner::new(model),
     })
 }
@@ -147,7 +144,6 @@ impl ServedModel {
             metrics,
             labels: loaded.labels,
             preprocess: loaded.preprocess,
-            graph: loaded.graph,
             runner,
             batcher,
         }
@@ -190,11 +186,6 @@ impl ServedModel {
             }
         };
         let n = input.shape[0];
-        // An input too large for the device is the request's fault, found before it queues.
-        let (h, w) = (input.shape[2], input.shape[3]);
-        self.runner
-            .check_size(n, h, w)
-            .map_err(|e| ApiError::bad_request(format!("input of shape {:?}: {e}", input.shape)))?;
         let (tx, rx) = oneshot::channel();
         self.batcher.submit(Job {
             input,
@@ -225,10 +216,11 @@ impl ServedModel {
         Ok(())
     }
 
+    /// Images of `h × w` pass through the model and fit the device (an input too small, or
+    /// too large for the device's buffers, is the request's fault, found before it queues).
     fn check_size(&self, what: &str, h: usize, w: usize) -> Result<(), ApiError> {
-        self.graph
-            .shapes(h, w)
-            .map(|_| ())
+        self.runner
+            .check_size(h, w)
             .map_err(|e| ApiError::bad_request(format!("{what}: {e}")))
     }
 
@@ -282,7 +274,7 @@ impl ServedModel {
                 values[i]
             )));
         }
-        self.check_size(&what, dims[2], dims[3])?;
+        self.check_size(&format!("{what} of shape {:?}", t.shape), dims[2], dims[3])?;
         Ok(Tensor::new(dims, values.clone()))
     }
 

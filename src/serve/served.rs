@@ -99,15 +99,7 @@ pub fn load(engine: &Engine, spec: &ModelSpec) -> Result<Loaded, String> {
             ))
         };
         model.chunk_size(n, h, w).map_err(|e| warm_up(&e))?;
-        let len = [n, c, h, w]
-            .iter()
-            .try_fold(1usize, |a, &d| a.checked_mul(d));
-        let mut zeros = Vec::new();
-        len.ok_or(())
-            .and_then(|len| zeros.try_reserve_exact(len).map_err(|_| ()))
-            .map_err(|()| warm_up(&"its input could not be allocated on the host"))?;
-        zeros.resize(len.unwrap_or(0), 0.0);
-        let warm = Tensor::new(vec![n, c, h, w], zeros);
+        let warm = Tensor::try_from_fn(vec![n, c, h, w], || 0.0).map_err(|e| warm_up(&e))?;
         model
             .infer(&warm)
             .map_err(|e| at(&format!("warm-up inference of batch {n} at {h}x{w}: {e}")))?;

@@ -32,6 +32,31 @@ impl Tensor {
         debug_assert_eq!(shape.iter().product::<usize>(), data.len());
         Tensor { shape, data }
     }
+
+    /// A tensor of `shape` whose values `value` gives in order; an error, not an abort, where
+    /// its size overflows or the host cannot allocate it (a batch or input size far too large
+    /// for the machine).
+    pub fn try_from_fn(shape: Vec<usize>, value: impl FnMut() -> f32) -> crate::Result<Self> {
+        let too_large = |why: &str| {
+            crate::Error::InvalidInput(format!(
+                "input of shape {shape:?}: {why}; expected fewer images or smaller ones"
+            ))
+        };
+        let n = shape
+            .iter()
+            .try_fold(1usize, |a, &d| a.checked_mul(d))
+            .filter(|n| n.checked_mul(size_of::<f32>()).is_some())
+            .ok_or_else(|| too_large("its size overflows the address space"))?;
+        let mut data = Vec::new();
+        data.try_reserve_exact(n).map_err(|_| {
+            too_large(&format!(
+                "its {:.1} GB could not be allocated on the host",
+                (n * size_of::<f32>()) as f64 / 1e9
+            ))
+        })?;
+        data.extend(std::iter::repeat_with(value).take(n));
+        Ok(Tensor { shape, data })
+    }
 }
 
 /// Tensors by name, as found in a file (with any `module.` prefix removed).

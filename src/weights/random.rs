@@ -8,7 +8,7 @@ use rand::{Rng, SeedableRng};
 use rand_distr::{Distribution, Normal};
 
 use super::{ParamKind, ParamSource, Tensor};
-use crate::error::{Error, Result};
+use crate::error::Result;
 
 /// Parameters drawn from a seeded generator; every request succeeds.
 pub struct RandomSource {
@@ -73,28 +73,9 @@ pub fn random_input(seed: u64, n: usize) -> Vec<f32> {
 }
 
 /// [`random_input`] as an NCHW tensor of `shape`, the same values for the same seed; an error,
-/// not an abort, where its size overflows or the host cannot allocate it (a `--batch` or
-/// input size far too large for the machine).
+/// not an abort, where the host cannot hold it ([`Tensor::try_from_fn`]).
 pub fn random_images(seed: u64, shape: [usize; 4]) -> Result<Tensor> {
-    let too_large = |why: &str| {
-        Error::InvalidInput(format!(
-            "input of shape {shape:?} (N, C, H, W): {why}; expected fewer images or smaller ones"
-        ))
-    };
-    let n = shape
-        .iter()
-        .try_fold(1usize, |a, &d| a.checked_mul(d))
-        .filter(|n| n.checked_mul(size_of::<f32>()).is_some())
-        .ok_or_else(|| too_large("its size overflows the address space"))?;
-    let mut data = Vec::new();
-    data.try_reserve_exact(n).map_err(|_| {
-        too_large(&format!(
-            "its {:.1} GB could not be allocated on the host",
-            (n * size_of::<f32>()) as f64 / 1e9
-        ))
-    })?;
     let mut source = RandomSource::new(seed);
     let d = Normal::new(0.0, 1.0).expect("unit normal");
-    data.extend((0..n).map(|_| d.sample(&mut source.rng) as f32));
-    Ok(Tensor::new(shape.to_vec(), data))
+    Tensor::try_from_fn(shape.to_vec(), || d.sample(&mut source.rng) as f32)
 }

@@ -142,9 +142,10 @@ pub fn load_choices(engine: &Engine) -> Result<Choices> {
         .collect()
 }
 
-/// The cache's path, checked before `tune` spends its time: a file (or none yet) in a folder
-/// that exists or can be created, whose content (if any) is a cache.
-pub(super) fn writable_cache() -> Result<PathBuf> {
+/// The cache's path and content, checked before `tune` spends its time and again before it
+/// writes: a file (or none yet) in a folder that exists or can be created, whose content (if
+/// any) is a cache.
+pub(super) fn writable_cache() -> Result<(PathBuf, CacheFile)> {
     let path = cache_path().ok_or_else(|| {
         Error::InvalidInput(
             "tune cache: no path; expected RESNET_TUNE_CACHE, XDG_CACHE_HOME or HOME to be set"
@@ -166,14 +167,13 @@ pub(super) fn writable_cache() -> Result<PathBuf> {
             ))
         })?;
     }
-    read_cache(&path)?;
-    Ok(path)
+    let cache = read_cache(&path)?;
+    Ok((path, cache))
 }
 
 /// Adds `new` to this adapter's entry of the cache (every other entry kept as it was).
 pub(super) fn save_choices(engine: &Engine, new: &[(String, ConvVariant)]) -> Result<PathBuf> {
-    let path = writable_cache()?;
-    let mut cache = read_cache(&path)?;
+    let (path, mut cache) = writable_cache()?;
     let entry = cache.entry(adapter_key(engine)).or_default();
     for (k, v) in new {
         entry.insert(k.clone(), v.name().to_string());

@@ -19,8 +19,8 @@ use base64::Engine as _;
 use common::{generated, require, testdata, TempDir};
 use resnet_wgpu::weights::read_tensor;
 use serve_support::{
-    cifar_files, clients_dir, http, infer_json, json, json_floats, python, run_py, stdout_lines,
-    Server,
+    binary_request, cifar_files, clients_dir, http, infer_json, json, json_floats, python, run_py,
+    stdout_lines, Server,
 };
 
 #[test]
@@ -51,14 +51,14 @@ fn plain_http_inference_errors_metrics_and_sigterm() {
 
     // Binary input, binary output.
     let header = serde_json::json!({"inputs": [{"name": "input", "datatype": "FP32", "shape": [1, 3, 32, 32], "parameters": {"binary_data_size": per * 4}}],
-                                    "outputs": [{"name": "logits", "parameters": {"binary_data": true}}]}).to_string();
-    let mut body = header.clone().into_bytes();
-    body.extend(input.data[..per].iter().flat_map(|v| v.to_le_bytes()));
+                                    "outputs": [{"name": "logits", "parameters": {"binary_data": true}}]});
+    let payload = input.data[..per].iter().flat_map(|v| v.to_le_bytes());
+    let (body, length) = binary_request(&header, payload);
     let (st, resp) = http(
         &addr,
         "POST",
         "/v2/models/cifar/versions/1/infer",
-        &[("Inference-Header-Content-Length", header.len().to_string())],
+        &length,
         &body,
     );
     assert_eq!(st, 200, "{}", String::from_utf8_lossy(&resp));
@@ -72,16 +72,9 @@ fn plain_http_inference_errors_metrics_and_sigterm() {
     // An input too large for the device (its first activations over the binding limit) is
     // the request's fault: 400 naming the limit, and the next requests are served.
     let (h, w) = (2000, 2500);
-    let header = serde_json::json!({"inputs": [{"name": "input", "datatype": "FP32", "shape": [1, 3, h, w], "parameters": {"binary_data_size": 3 * h * w * 4}}]}).to_string();
-    let mut body = header.clone().into_bytes();
-    body.resize(body.len() + 3 * h * w * 4, 0);
-    let (st, resp) = http(
-        &addr,
-        "POST",
-        "/v2/models/cifar/infer",
-        &[("Inference-Header-Content-Length", header.len().to_string())],
-        &body,
-    );
+    let header = serde_json::json!({"inputs": [{"name": "input", "datatype": "FP32", "shape": [1, 3, h, w], "parameters": {"binary_data_size": 3 * h * w * 4}}]});
+    let (body, length) = binary_request(&header, std::iter::repeat_n(0, 3 * h * w * 4));
+    let (st, resp) = http(&addr, "POST", "/v2/models/cifar/infer", &length, &body);
     let text = String::from_utf8_lossy(&resp);
     assert_eq!(st, 400, "{text}");
     assert!(
@@ -313,22 +306,12 @@ fn requests_queued_past_their_timeout_are_dropped() {
     let addr = server.http.clone();
     let side = 160;
     let per = 3 * side * side;
-    let header = serde_json::json!({"inputs": [{"name": "input", "datatype": "FP32", "shape": [1, 3, side, side], "parameters": {"binary_data_size": per * 4}}]}).to_string();
-    let mut body = header.clone().into_bytes();
-    body.extend((0..per).flat_map(|i| ((i % 7) as f32 * 0.1).to_le_bytes()));
+    let header = serde_json::json!({"inputs": [{"name": "input", "datatype": "FP32", "shape": [1, 3, side, side], "parameters": {"binary_data_size": per * 4}}]});
+    let payload = (0..per).flat_map(|i| ((i % 7) as f32 * 0.1).to_le_bytes());
+    let (body, length) = binary_request(&header, payload);
     let answers: Vec<(u16, Vec<u8>)> = std::thread::scope(|s| {
         let handles: Vec<_> = (0..6)
-            .map(|_| {
-                s.spawn(|| {
-                    http(
-                        &addr,
-                        "POST",
-                        "/v2/models/cifar/infer",
-                        &[("Inference-Header-Content-Length", header.len().to_string())],
-                        &body,
-                    )
-                })
-            })
+            .map(|_| s.spawn(|| http(&addr, "POST", "/v2/models/cifar/infer", &length, &body)))
             .collect();
         handles
             .into_iter()

@@ -162,6 +162,19 @@ pub fn infer_json(addr: &str, model: &str, req: &serde_json::Value) -> (u16, Vec
     http(addr, "POST", &path, &[], req.to_string().as_bytes())
 }
 
+/// A request in the binary tensor extension: the body (the JSON `header`, then the raw tensor
+/// bytes `payload`) and the HTTP header that gives the JSON part's length.
+pub fn binary_request(
+    header: &serde_json::Value,
+    payload: impl IntoIterator<Item = u8>,
+) -> (Vec<u8>, [(&'static str, String); 1]) {
+    let json = header.to_string();
+    let length = [("Inference-Header-Content-Length", json.len().to_string())];
+    let mut body = json.into_bytes();
+    body.extend(payload);
+    (body, length)
+}
+
 pub fn dechunk(mut b: &[u8]) -> Vec<u8> {
     let mut out = Vec::new();
     while let Some(p) = b.windows(2).position(|w| w == b"\r\n") {

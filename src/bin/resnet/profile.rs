@@ -30,7 +30,7 @@ pub struct ProfileArgs {
     #[command(flatten)]
     input: InputSize,
     /// Timed runs; each layer's time is its median.
-    #[arg(long, default_value_t = 5)]
+    #[arg(long, default_value_t = 5, value_parser = crate::at_least_one)]
     runs: usize,
     /// Also write a bar chart: FILE.svg, or FILE.html (chart and table).
     #[arg(long)]
@@ -103,12 +103,6 @@ fn rows(p: &Profile, flop_peak: Option<f64>, peak: Option<&Peak>) -> Vec<Row> {
 }
 
 pub fn run(engine: &Engine, a: &ProfileArgs) -> Result<()> {
-    if a.input.batch == 0 || a.runs == 0 {
-        return Err(Error::InvalidInput(format!(
-            "--batch and --runs: expected at least 1, found {} and {}",
-            a.input.batch, a.runs
-        )));
-    }
     let format = match &a.out {
         None => None,
         Some(path) => match path.extension().and_then(|e| e.to_str()) {

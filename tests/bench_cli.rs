@@ -304,8 +304,13 @@ fn bad_arguments_are_named() {
         stderr.contains("chart.png") && stderr.contains(".svg or .html"),
         "{stderr}"
     );
-    let stderr = cli::error_of(&["bench", "--arch", "simple", "--iters", "0"], &[]);
-    assert!(stderr.contains("--iters"), "{stderr}");
+    for flag in ["--batch", "--iters", "--concurrency", "--profile-runs"] {
+        let stderr = cli::error_of(&["bench", "--arch", "simple", flag, "0"], &[]);
+        assert!(
+            stderr.contains(flag) && stderr.contains("expected at least 1, found 0"),
+            "{flag} 0: {stderr}"
+        );
+    }
     let stderr = cli::error_of(&["bench", "--json"], &[]);
     assert!(
         stderr.contains("--arch"),

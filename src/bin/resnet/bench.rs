@@ -19,7 +19,7 @@ use resnet_wgpu::gpu::profile::{median, percentile};
 use resnet_wgpu::gpu::Precision;
 use resnet_wgpu::weights::random_images;
 use resnet_wgpu::{
-    Architecture, BuildOptions, Engine, Error, Model, ModelOptions, Result, Tensor, Weights,
+    Architecture, BuildOptions, Engine, Model, ModelOptions, Result, Tensor, Weights,
 };
 use serde_json::{json, Value};
 
@@ -67,10 +67,10 @@ pub struct BenchArgs {
     /// Run every batch norm, residual add and ReLU as its own pass.
     #[arg(long)]
     unfused: bool,
-    #[arg(long, default_value_t = 1)]
+    #[arg(long, default_value_t = 1, value_parser = crate::at_least_one)]
     batch: usize,
     /// Timed inferences.
-    #[arg(long, default_value_t = 10)]
+    #[arg(long, default_value_t = 10, value_parser = crate::at_least_one)]
     iters: usize,
     /// Untimed inferences first.
     #[arg(long, default_value_t = 2)]
@@ -85,10 +85,10 @@ pub struct BenchArgs {
     precision: PrecisionArg,
     /// Also measure images/s with this many calls in flight at once (submit/wait through
     /// `infer_stream`), beside one in flight.
-    #[arg(long, default_value_t = 1)]
+    #[arg(long, default_value_t = 1, value_parser = crate::at_least_one)]
     concurrency: usize,
     /// Timed runs of the per-layer profile behind conv_gflops.
-    #[arg(long, default_value_t = 3)]
+    #[arg(long, default_value_t = 3, value_parser = crate::at_least_one)]
     profile_runs: usize,
     /// Print one JSON object.
     #[arg(long)]
@@ -121,18 +121,6 @@ pub fn describe_peak(p: &Peak) -> String {
 }
 
 pub fn run(engine: &Engine, a: &BenchArgs) -> Result<()> {
-    for (name, v) in [
-        ("--batch", a.batch),
-        ("--iters", a.iters),
-        ("--profile-runs", a.profile_runs),
-        ("--concurrency", a.concurrency),
-    ] {
-        if v == 0 {
-            return Err(Error::InvalidInput(format!(
-                "{name}: expected at least 1, found 0"
-            )));
-        }
-    }
     let opts = BuildOptions {
         unfused: a.unfused,
         classes: a.classes,

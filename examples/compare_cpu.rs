@@ -41,9 +41,9 @@ fn run() -> Result<()> {
         let logits = gpu.infer(&input)?;
         let gpu_ms = t.elapsed().as_secs_f64() * 1e3;
         let t = Instant::now();
-        let reference = CpuModel::new(graph).infer(&input)?;
+        let reference = CpuModel::new(graph)?.infer(&input)?;
         let cpu_ms = t.elapsed().as_secs_f64() * 1e3;
-        let c = compare(&logits, &reference);
+        let c = compare(&logits, &reference)?;
         println!(
             "\n{name}, batch {batch}, {size}x{size}, logits {:?}",
             logits.shape

@@ -2,6 +2,7 @@
 //! of rows whose argmax agrees. A NaN on either side makes the maxima NaN (an infinity, infinite),
 //! so that no check of them can pass a non-finite output.
 
+use crate::error::{Error, Result};
 use crate::weights::Tensor;
 
 /// How two sets of logits `[N, classes]` differ.
@@ -17,8 +18,12 @@ pub struct Comparison {
     pub top1_agreement: f64,
 }
 
-/// Index of the largest value (the first on ties).
+/// Index of the largest value (the first on ties); a NaN counts as larger than any number,
+/// as in NumPy and PyTorch, so the first NaN wins (NaN rows never agree by accident).
 pub fn argmax(row: &[f32]) -> usize {
+    if let Some(i) = row.iter().position(|v| v.is_nan()) {
+        return i;
+    }
     row.iter()
         .enumerate()
         .fold((0, f32::NEG_INFINITY), |(bi, bv), (i, &v)| {
@@ -40,8 +45,24 @@ fn max_or_nan(a: f64, b: f64) -> f64 {
     }
 }
 
-/// Compares `got` against the reference `want` (same shape `[N, classes]`).
-pub fn compare(got: &Tensor, want: &Tensor) -> Comparison {
+/// Compares `got` against the reference `want`; an error where their shapes differ or a
+/// tensor's data does not fill its shape (a check must not pass on a cut-short output).
+pub fn compare(got: &Tensor, want: &Tensor) -> Result<Comparison> {
+    for (which, t) in [("output", got), ("reference", want)] {
+        if t.shape.iter().try_fold(1usize, |a, &d| a.checked_mul(d)) != Some(t.data.len()) {
+            return Err(Error::InvalidInput(format!(
+                "comparing logits: the {which} has {} values for shape {:?}",
+                t.data.len(),
+                t.shape
+            )));
+        }
+    }
+    if got.shape != want.shape {
+        return Err(Error::InvalidInput(format!(
+            "comparing logits: the output has shape {:?}; expected the reference's {:?}",
+            got.shape, want.shape
+        )));
+    }
     let classes = want.shape.last().copied().unwrap_or(1).max(1);
     let max_abs_err = got
         .data
@@ -61,7 +82,7 @@ pub fn compare(got: &Tensor, want: &Tensor) -> Comparison {
         .zip(want.data.chunks(classes))
         .filter(|(a, b)| argmax(a) == argmax(b))
         .count();
-    Comparison {
+    Ok(Comparison {
         max_abs_err,
         max_abs_ref,
         max_rel_err: if max_abs_ref > 0.0 {
@@ -74,7 +95,7 @@ pub fn compare(got: &Tensor, want: &Tensor) -> Comparison {
         } else {
             0.0
         },
-    }
+    })
 }
 
 #[cfg(test)]
@@ -85,9 +106,13 @@ mod tests {
         Tensor::new(vec![1, data.len()], data.to_vec())
     }
 
+    fn compare_ok(got: &Tensor, want: &Tensor) -> Comparison {
+        compare(got, want).unwrap_or_else(|e| panic!("{e}"))
+    }
+
     #[test]
     fn differences_and_agreement() {
-        let c = compare(&logits(&[1.0, 3.5, -2.0]), &logits(&[1.5, 4.0, -2.0]));
+        let c = compare_ok(&logits(&[1.0, 3.5, -2.0]), &logits(&[1.5, 4.0, -2.0]));
         assert_eq!(c.max_abs_err, 0.5);
         assert_eq!(c.max_abs_ref, 4.0);
         assert_eq!(c.max_rel_err, 0.125);
@@ -100,13 +125,41 @@ mod tests {
         for at in 0..3 {
             let mut got = [1.0, 2.0, 3.0];
             got[at] = f32::NAN;
-            let c = compare(&logits(&got), &logits(&[1.0, 2.0, 3.0]));
+            let c = compare_ok(&logits(&got), &logits(&[1.0, 2.0, 3.0]));
             assert!(c.max_abs_err.is_nan(), "NaN at {at}: {c:?}");
             assert!(c.max_rel_err.is_nan(), "NaN at {at}: {c:?}");
         }
-        let c = compare(&logits(&[f32::INFINITY, 0.0]), &logits(&[1.0, 0.0]));
+        let c = compare_ok(&logits(&[f32::INFINITY, 0.0]), &logits(&[1.0, 0.0]));
         assert_eq!(c.max_abs_err, f64::INFINITY);
-        let c = compare(&logits(&[1.0, 0.0]), &logits(&[f32::NAN, 0.0]));
+        let c = compare_ok(&logits(&[1.0, 0.0]), &logits(&[f32::NAN, 0.0]));
         assert!(c.max_abs_ref.is_nan() && c.max_rel_err.is_nan(), "{c:?}");
+    }
+
+    #[test]
+    fn a_nan_row_never_agrees_by_accident() {
+        assert_eq!(argmax(&[1.0, f32::NAN, 5.0]), 1);
+        assert_eq!(argmax(&[f32::NAN, f32::NAN]), 0);
+        assert_eq!(argmax(&[1.0, 5.0, 5.0]), 1);
+        let c = compare_ok(&logits(&[f32::NAN, 0.0, 1.0]), &logits(&[0.0, 0.0, 1.0]));
+        assert_eq!(c.top1_agreement, 0.0);
+    }
+
+    #[test]
+    fn shapes_that_differ_are_an_error() {
+        let want = Tensor::new(vec![1, 3], vec![1.0, 2.0, 3.0]);
+        for got in [
+            Tensor::new(vec![1, 0], vec![]),
+            Tensor::new(vec![3, 1], vec![1.0, 2.0, 3.0]),
+            Tensor::new(vec![2, 3], vec![1.0, 2.0, 3.0, 0.0, 0.0, 0.0]),
+        ] {
+            let e = compare(&got, &want).expect_err("shapes differ");
+            assert!(e.to_string().contains(&format!("{:?}", got.shape)), "{e}");
+        }
+        let short = Tensor {
+            shape: vec![1, 3],
+            data: vec![1.0, 2.0],
+        };
+        let e = compare(&short, &want).expect_err("2 values for [1, 3]");
+        assert!(e.to_string().contains("2 values"), "{e}");
     }
 }

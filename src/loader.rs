@@ -18,8 +18,8 @@ pub struct LoadedModel {
     pub input_hw: Option<(usize, usize)>,
 }
 
-/// Loads `path` by its extension: `.onnx` (where `arch` is not needed and is ignored) or
-/// `.safetensors` (which needs `arch`).
+/// Loads `path` by its extension: `.onnx` (which holds its own architecture: an `arch` given
+/// with it is an error, rather than silently ignored) or `.safetensors` (which needs `arch`).
 pub fn load_model_file(
     path: &Path,
     arch: Option<Architecture>,
@@ -31,6 +31,13 @@ pub fn load_model_file(
         .unwrap_or_default();
     match ext.as_str() {
         "onnx" => {
+            if let Some(arch) = arch {
+                return Err(Error::InvalidInput(format!(
+                    "{}: an ONNX file holds its own architecture; expected none with it, found \
+                     {arch}",
+                    path.display()
+                )));
+            }
             let m = crate::onnx::load_onnx(path, opts)?;
             Ok(LoadedModel {
                 graph: m.graph,
@@ -41,7 +48,9 @@ pub fn load_model_file(
         "safetensors" => {
             let arch = arch.ok_or_else(|| {
                 Error::InvalidInput(format!(
-                    "{}: a safetensors file holds only weights; name its architecture with --arch (one of simple, resnet18, ..., resnet110)",
+                    "{}: a safetensors file holds only weights; expected its architecture with it \
+                     (`--arch A`; for `resnet serve`, `--model NAME=FILE:A` or \"arch\" in the \
+                     model's config.json), one of simple, resnet18, ..., resnet110",
                     path.display()
                 ))
             })?;
@@ -95,6 +104,16 @@ impl std::str::FromStr for Weights {
 pub fn load_graph(arch: Architecture, weights: &Weights, opts: BuildOptions) -> Result<Graph> {
     match weights {
         Weights::File(path) => {
+            let onnx = path
+                .extension()
+                .is_some_and(|e| e.eq_ignore_ascii_case("onnx"));
+            if onnx {
+                return Err(Error::InvalidInput(format!(
+                    "{}: expected safetensors weights, found an ONNX model (which holds its own \
+                     architecture: load it with load_model_file, the CLI's --model)",
+                    path.display()
+                )));
+            }
             let tensors = crate::weights::load_safetensors(path)?;
             crate::model::build_graph(arch, &mut crate::weights::FileSource::new(tensors), opts)
                 .map_err(|e| e.in_file(&path.display().to_string()))

@@ -132,6 +132,31 @@ fn valid_file_matches_its_random_weights() {
     let (a, b) = (logits(&model), logits(&random));
     assert_eq!(a.shape, vec![1, 7]);
     assert_eq!(a, b);
+    // Counts asked for are checked against the file's, not silently replaced by them.
+    let file = Weights::File(path.clone());
+    let same = CpuModel::load(simple(), &file, opts).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(logits(&same), a);
+    for (asked, want) in [
+        (
+            BuildOptions {
+                classes: Some(5),
+                ..opts
+            },
+            "5 classes asked for, but the weights' `fc.weight` [7, 64] has 7",
+        ),
+        (
+            BuildOptions {
+                blocks: Some(3),
+                ..opts
+            },
+            "3 blocks asked for, but the weights hold 1",
+        ),
+    ] {
+        let e = CpuModel::load(simple(), &file, asked)
+            .err()
+            .unwrap_or_else(|| panic!("{want}: loaded"));
+        assert!(e.to_string().contains(want), "{e}");
+    }
 }
 
 #[test]
@@ -326,4 +351,71 @@ fn accepted_variants() {
         let model = load(&path).unwrap_or_else(|e| panic!("{file}: {e}"));
         assert_eq!(logits(&model), want, "{file}");
     }
+}
+
+/// Overwrites value `i` of tensor `key` (F32) with `v`.
+fn set_value(tensors: &mut [Raw], key: &str, i: usize, v: f32) {
+    let entry = tensors
+        .iter_mut()
+        .find(|e| e.0 == key)
+        .unwrap_or_else(|| panic!("{key}"));
+    entry.3[4 * i..4 * i + 4].copy_from_slice(&v.to_le_bytes());
+}
+
+/// A NaN weight or a negative variance would fold into NaN weights: both are refused with
+/// the tensor and the value named.
+#[test]
+fn non_finite_weights_and_negative_variances() {
+    let dir = TempDir::new("values");
+    let mut t = valid_tensors();
+    set_value(&mut t, "res_blocks.0.conv2.weight", 7, f32::NAN);
+    let (err, msg) = load_err(&dir, "nan.safetensors", &t);
+    assert!(matches!(err, Error::BadFile { .. }), "{err:?}");
+    assert!(
+        msg.contains("nan.safetensors")
+            && msg.contains("`res_blocks.0.conv2.weight` [64, 64, 3, 3]: value 7 is NaN"),
+        "{msg}"
+    );
+
+    let mut t = valid_tensors();
+    set_value(&mut t, "res_blocks.0.bn1.running_var", 3, -1.0);
+    let (_, msg) = load_err(&dir, "var.safetensors", &t);
+    assert!(
+        msg.contains("res_blocks.0.bn1") && msg.contains("running_var[3]"),
+        "{msg}"
+    );
+
+    let mut t = valid_tensors();
+    set_value(&mut t, "bn1.bias", 0, f32::INFINITY);
+    let (_, msg) = load_err(&dir, "inf.safetensors", &t);
+    assert!(msg.contains("`bn1.bias` [64]: value 0 is inf"), "{msg}");
+}
+
+/// `x` and `module.x` in one file name the same parameter twice: refused, not one of them
+/// silently winning.
+#[test]
+fn a_parameter_given_with_and_without_module_prefix() {
+    let dir = TempDir::new("twice");
+    let mut t = valid_tensors();
+    let bias = t
+        .iter()
+        .find(|e| e.0 == "bn1.bias")
+        .cloned()
+        .unwrap_or_else(|| panic!("bn1.bias"));
+    t.push(("module.bn1.bias".into(), bias.1, bias.2, bias.3));
+    let (err, msg) = load_err(&dir, "twice.safetensors", &t);
+    assert!(matches!(err, Error::BadFile { .. }), "{err:?}");
+    assert!(msg.contains("`bn1.bias` and `module.bn1.bias`"), "{msg}");
+}
+
+#[test]
+fn writing_one_name_twice_is_an_error() {
+    let dir = TempDir::new("write");
+    let path = dir.join("twice.safetensors");
+    let a = Tensor::new(vec![2], vec![1.0, 2.0]);
+    let b = Tensor::new(vec![1], vec![3.0]);
+    let err = resnet_wgpu::weights::write_safetensors(&path, &[("a", &a), ("a", &b)])
+        .expect_err("two tensors named a");
+    assert!(err.to_string().contains("`a` given twice"), "{err}");
+    assert!(!path.exists(), "a file was written");
 }

@@ -51,7 +51,7 @@ fn shared_model_on_matches_serial(
 ) {
     let g = graph(arch, 31);
     let model = Arc::new(Model::new(e, g.clone()).unwrap_or_else(|e| panic!("{e}")));
-    let cpu = CpuModel::new(g);
+    let cpu = CpuModel::new(g).unwrap_or_else(|e| panic!("cpu reference: {e}"));
     let serial: Vec<Tensor> = inputs
         .iter()
         .map(|x| {
@@ -145,7 +145,7 @@ fn eight_threads_share_a_resnet18() {
 fn submitted_calls_can_be_waited_in_any_order() {
     let g = graph("resnet20", 5);
     let model = Model::new(engine(), g.clone()).unwrap_or_else(|e| panic!("{e}"));
-    let cpu = CpuModel::new(g);
+    let cpu = CpuModel::new(g).unwrap_or_else(|e| panic!("cpu reference: {e}"));
     // More calls than the pool has workspaces: submit must recycle finished ones itself.
     let inputs: Vec<Tensor> = (0..7)
         .map(|i| input(100 + i, 1 + (i as usize % 2), 32, 32))
@@ -178,7 +178,7 @@ fn submitted_calls_can_be_waited_in_any_order() {
 fn many_input_sizes_do_not_accumulate_workspaces() {
     let g = graph("resnet20", 18);
     let model = Model::new(engine(), g.clone()).unwrap_or_else(|e| panic!("{e}"));
-    let cpu = CpuModel::new(g);
+    let cpu = CpuModel::new(g).unwrap_or_else(|e| panic!("cpu reference: {e}"));
     for side in 20..40 {
         let x = input(side as u64, 1, side, side);
         let got = model.infer(&x).unwrap_or_else(|e| panic!("{side}: {e}"));
@@ -208,7 +208,10 @@ fn split_batches_equal_unsplit_runs_and_the_reference() {
     assert_eq!((report.chunk, report.chunks), (2, 3));
     let got = split.infer(&x).unwrap_or_else(|e| panic!("{e}"));
     let unsplit = whole.infer(&x).unwrap_or_else(|e| panic!("{e}"));
-    let want = CpuModel::new(g).infer(&x).unwrap_or_else(|e| panic!("{e}"));
+    let want = CpuModel::new(g)
+        .unwrap_or_else(|e| panic!("cpu reference: {e}"))
+        .infer(&x)
+        .unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(got.shape, vec![5, 10]);
     assert_close("split vs cpu", &got.data, &want.data, REL);
     assert_close("split vs unsplit", &got.data, &unsplit.data, 1e-6);
@@ -248,7 +251,10 @@ fn a_memory_budget_splits_batches_and_bounds_workspaces() {
     assert!(report.chunks > 1, "{report:?}");
     let x = input(13, 8, 32, 32);
     let got = model.infer(&x).unwrap_or_else(|e| panic!("{e}"));
-    let want = CpuModel::new(g).infer(&x).unwrap_or_else(|e| panic!("{e}"));
+    let want = CpuModel::new(g)
+        .unwrap_or_else(|e| panic!("cpu reference: {e}"))
+        .infer(&x)
+        .unwrap_or_else(|e| panic!("{e}"));
     assert_close("budgeted", &got.data, &want.data, REL);
 }
 
@@ -257,7 +263,10 @@ fn failed_and_abandoned_calls_leave_the_model_working() {
     let g = graph("resnet20", 14);
     let model = Model::new(engine(), g.clone()).unwrap_or_else(|e| panic!("{e}"));
     let x = input(15, 1, 32, 32);
-    let want = CpuModel::new(g).infer(&x).unwrap_or_else(|e| panic!("{e}"));
+    let want = CpuModel::new(g)
+        .unwrap_or_else(|e| panic!("cpu reference: {e}"))
+        .infer(&x)
+        .unwrap_or_else(|e| panic!("{e}"));
     // An impossible plan: one image whose first activation (16 f32 channels) is four times
     // the largest binding the adapter allows.
     let limit = engine().limits().max_storage_buffer_binding_size as f64;
@@ -317,10 +326,19 @@ fn a_lost_device_is_an_error_and_a_new_engine_works() {
         }
     }
     assert!(saw_lost, "inference on a destroyed device kept succeeding");
+    // Loading a model onto the lost device is the same error, not a panic inside wgpu.
+    match Model::new(&lost, g.clone()) {
+        Err(Error::DeviceLost { .. }) => {}
+        Err(e) => panic!("loading onto a lost device: expected a lost-device error, got {e}"),
+        Ok(_) => panic!("loaded a model onto a lost device"),
+    }
     let fresh = Engine::new().unwrap_or_else(|e| panic!("{e}"));
     let got = Model::new(&fresh, g.clone())
         .and_then(|m| m.infer(&x))
         .unwrap_or_else(|e| panic!("new engine: {e}"));
-    let want = CpuModel::new(g).infer(&x).unwrap_or_else(|e| panic!("{e}"));
+    let want = CpuModel::new(g)
+        .unwrap_or_else(|e| panic!("cpu reference: {e}"))
+        .infer(&x)
+        .unwrap_or_else(|e| panic!("{e}"));
     assert_close("new engine", &got.data, &want.data, REL);
 }

@@ -30,6 +30,7 @@ fn gpu_vs_cpu(arch: &str, opts: BuildOptions, seed: u64, n: usize, h: usize, w: 
         .count();
     let x = Tensor::new(vec![n, 3, h, w], random_input(seed + 1000, n * 3 * h * w));
     let want = CpuModel::new(g.clone())
+        .unwrap_or_else(|e| panic!("cpu reference: {e}"))
         .infer(&x)
         .unwrap_or_else(|e| panic!("{name}: cpu: {e}"));
     let model = Model::new(engine(), g).unwrap_or_else(|e| panic!("{name}: load: {e}"));
@@ -41,7 +42,7 @@ fn gpu_vs_cpu(arch: &str, opts: BuildOptions, seed: u64, n: usize, h: usize, w: 
         .unwrap_or_else(|e| panic!("{name}: gpu: {e}"));
     assert_eq!(got.shape, vec![n, 1000], "{name}: logits shape");
     assert_close(&name, &got.data, &want.data, REL);
-    let c = compare(&got, &want);
+    let c = compare(&got, &want).unwrap_or_else(|e| panic!("{name}: {e}"));
     assert_eq!(c.top1_agreement, 1.0, "{name}: top-1 differs: {c:?}");
     // Random weights keep the logits of order one, and not all equal.
     assert!(

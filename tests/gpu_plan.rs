@@ -202,7 +202,10 @@ fn winograd_tiled_gemm_agrees_in_whole_networks() {
     let graph = load_graph(arch, &Weights::Random(7), Default::default()).expect("graph");
     let (n, h, w) = (2, 64, 64);
     let x = Tensor::new(vec![n, 3, h, w], random_input(8, n * 3 * h * w));
-    let want = CpuModel::new(graph.clone()).infer(&x).expect("cpu");
+    let want = CpuModel::new(graph.clone())
+        .unwrap_or_else(|e| panic!("cpu reference: {e}"))
+        .infer(&x)
+        .expect("cpu");
     let three_by_three = |max_c: usize| {
         graph
             .nodes()
@@ -242,7 +245,7 @@ fn winograd_tiled_gemm_agrees_in_whole_networks() {
                 .infer(&x)
                 .unwrap_or_else(|e| panic!("{name}: gpu: {e}"));
             common::assert_close(&name, &got.data, &want.data, tolerance);
-            let c = resnet_wgpu::compare(&got, &want);
+            let c = resnet_wgpu::compare(&got, &want).unwrap_or_else(|e| panic!("{e}"));
             assert_eq!(c.top1_agreement, 1.0, "{name}: {c:?}");
         }
     }

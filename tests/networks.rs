@@ -28,6 +28,7 @@ fn gpu_vs_cpu(arch: &str, opts: BuildOptions, seed: u64, n: usize, h: usize, w: 
         .unwrap_or_else(|e| panic!("{name}: building: {e}"));
     let x = input(seed + 1000, n, h, w);
     let want = CpuModel::new(graph.clone())
+        .unwrap_or_else(|e| panic!("cpu reference: {e}"))
         .infer(&x)
         .unwrap_or_else(|e| panic!("{name}: cpu: {e}"));
     let got = Model::new(engine(), graph)
@@ -36,7 +37,7 @@ fn gpu_vs_cpu(arch: &str, opts: BuildOptions, seed: u64, n: usize, h: usize, w: 
     assert_eq!(got.shape, want.shape, "{name}: logits shape");
     assert_eq!(got.shape[0], n, "{name}: batch of the logits");
     assert_close(&name, &got.data, &want.data, REL);
-    let c = compare(&got, &want);
+    let c = compare(&got, &want).unwrap_or_else(|e| panic!("{name}: {e}"));
     assert_eq!(c.top1_agreement, 1.0, "{name}: top-1 differs: {c:?}");
     // Logits of order one, and not all equal (a dead network would agree trivially).
     assert!(

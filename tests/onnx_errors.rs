@@ -292,6 +292,24 @@ fn model_file_kinds() {
     std::fs::write(&good, net.bytes(&out)).unwrap_or_else(|e| panic!("{e}"));
     let m = load_model_file(&good, None, BuildOptions::default()).unwrap_or_else(|e| panic!("{e}"));
     assert_eq!((m.graph.num_classes(), m.softmax), (3, false));
+    // An ONNX file given as weights says where ONNX models go.
+    let e = resnet_wgpu::load_graph(
+        Architecture::Cifar(20),
+        &resnet_wgpu::Weights::File(good.clone()),
+        BuildOptions::default(),
+    )
+    .expect_err("ONNX as weights");
+    assert!(
+        e.to_string().contains("found an ONNX model") && e.to_string().contains("--model"),
+        "{e}"
+    );
+    // An architecture given with an ONNX file is refused, not silently ignored.
+    let resnet20 = Architecture::parse("resnet20").ok();
+    let e = load_model_file(&good, resnet20, BuildOptions::default()).expect_err("an arch");
+    assert!(
+        e.to_string().contains("small.onnx") && e.to_string().contains("found resnet20"),
+        "{e}"
+    );
     let st = dir.join("weights.safetensors");
     std::fs::write(&st, b"whatever").unwrap_or_else(|e| panic!("{e}"));
     let e = load_model_file(&st, None, BuildOptions::default()).expect_err("needs an arch");

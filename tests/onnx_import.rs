@@ -40,6 +40,7 @@ fn check(net: &Net, out: &str, want_name: &str, x: &T) -> OnnxModel {
         let m = import(net, out, unfused);
         let what = if unfused { "unfused" } else { "fused" };
         let cpu = CpuModel::new(m.graph.clone())
+            .unwrap_or_else(|e| panic!("cpu reference: {e}"))
             .infer(&input)
             .unwrap_or_else(|e| panic!("{what} cpu: {e}"));
         assert_eq!(cpu.shape, want.shape, "{what}: logits shape");
@@ -309,6 +310,7 @@ fn global_average_pool_reshape_matmul_add() {
     // The pool's window was sized for 8×8: another size is refused, not silently wrong.
     let other = Tensor::new(vec![1, 3, 9, 9], vec![0.0; 243]);
     let err = CpuModel::new(m.graph.clone())
+        .unwrap_or_else(|e| panic!("cpu reference: {e}"))
         .infer(&other)
         .expect_err("a 9x9 input must be refused");
     assert!(err.to_string().contains("8x8"), "{err}");
@@ -334,6 +336,7 @@ fn identity_dropout_and_final_softmax() {
     assert!(m.softmax, "the final Softmax must be reported");
     assert_eq!(m.output_name, "prob");
     let logits = CpuModel::new(m.graph.clone())
+        .unwrap_or_else(|e| panic!("cpu reference: {e}"))
         .infer(&Tensor::new(x.shape.clone(), x.data.clone()))
         .unwrap_or_else(|e| panic!("{e}"));
     let probs = onnx::softmax_rows(&logits.data, 4);

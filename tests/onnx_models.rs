@@ -21,7 +21,7 @@ const REL: f64 = 1e-3;
 
 fn check(name: &str, got: &Tensor, want: &Tensor) {
     assert_eq!(got.shape, want.shape, "{name}: logits shape");
-    let c = compare(got, want);
+    let c = compare(got, want).unwrap_or_else(|e| panic!("{name}: {e}"));
     assert_eq!(c.top1_agreement, 1.0, "{name}: argmax differs ({c:?})");
     assert!(
         c.max_abs_err <= REL * c.max_abs_ref,
@@ -61,6 +61,7 @@ fn against(
         .unwrap_or_else(|e| panic!("{name}: gpu: {e}"));
     check(&format!("{name} (GPU)"), &gpu, &first(want, n));
     let cpu = CpuModel::new(m.graph)
+        .unwrap_or_else(|e| panic!("cpu reference: {e}"))
         .infer(input)
         .unwrap_or_else(|e| panic!("{name}: cpu: {e}"));
     check(&format!("{name} (CPU reference)"), &cpu, want);

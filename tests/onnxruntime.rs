@@ -26,7 +26,7 @@ const REL: f64 = 1e-3;
 
 fn check(name: &str, got: &Tensor, want: &Tensor) {
     assert_eq!(got.shape, want.shape, "{name}: logits shape");
-    let c = compare(got, want);
+    let c = compare(got, want).unwrap_or_else(|e| panic!("{name}: {e}"));
     eprintln!(
         "{name}: max |Δ| {:.2e} = {:.2e} × max |logit| {:.3}",
         c.max_abs_err, c.max_rel_err, c.max_abs_ref
@@ -121,7 +121,7 @@ fn f16_against_onnxruntime(
     )
     .and_then(|m| m.infer(input))
     .unwrap_or_else(|e| panic!("{name} f16: {e}"));
-    let c = compare(&got, want);
+    let c = compare(&got, want).unwrap_or_else(|e| panic!("{e}"));
     eprintln!(
         "{name} f16: max |Δ| {:.2e} × max |logit|, top-1 agreement {:.3}",
         c.max_rel_err, c.top1_agreement

@@ -251,7 +251,25 @@ fn custom_resize_and_crop_give_the_requested_size() {
         },
     ] {
         assert!(bad.validate().is_err(), "{bad:?}");
+        // Loading checks the settings too, rather than making infinities or an empty image.
+        let e = bad.load(&p).expect_err("settings that validate() refuses");
+        assert!(e.to_string().contains("preprocessing"), "{bad:?}: {e}");
     }
+    let e = Preprocess {
+        crop: Some(0),
+        ..pre.clone()
+    }
+    .load(&p)
+    .expect_err("a crop of 0");
+    assert!(e.to_string().contains("at least 1"), "{e}");
+    // An image with no pixels on one side is refused before any resize.
+    let e = pre
+        .geometry(&RgbImage::new(0, 10), "empty.png")
+        .expect_err("a 0x10 image");
+    assert!(
+        e.to_string().contains("empty.png") && e.to_string().contains("0×10"),
+        "{e}"
+    );
     // Without a resize, an image smaller than the crop is an error naming it.
     let small = Preprocess {
         resize: None,

@@ -11,12 +11,14 @@ pub struct CpuModel {
 }
 
 impl CpuModel {
-    pub fn new(graph: Graph) -> Self {
-        CpuModel { graph }
+    /// The reference for `graph`, once [`Graph::validate`] accepts it.
+    pub fn new(graph: Graph) -> Result<Self> {
+        graph.validate()?;
+        Ok(CpuModel { graph })
     }
 
     pub fn load(arch: Architecture, weights: &Weights, opts: BuildOptions) -> Result<Self> {
-        Ok(CpuModel::new(load_graph(arch, weights, opts)?))
+        CpuModel::new(load_graph(arch, weights, opts)?)
     }
 
     pub fn graph(&self) -> &Graph {

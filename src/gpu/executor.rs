@@ -84,8 +84,11 @@ impl Model {
     }
 
     /// Uploads a graph's weights and creates its pipelines; the host copies of the weights are
-    /// dropped once they are on the device.
+    /// dropped once they are on the device. The graph is checked first ([`Graph::validate`]).
     pub fn with_options(engine: &Engine, graph: Graph, options: ModelOptions) -> Result<Self> {
+        graph.validate()?;
+        // Uploading to a lost device would fail inside wgpu's buffer mapping.
+        engine.ctx.check_lost()?;
         let precision = options.precision;
         if precision == Precision::F16 && !engine.ctx.features.contains(wgpu::Features::SHADER_F16)
         {

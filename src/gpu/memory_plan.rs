@@ -50,6 +50,11 @@ impl MemoryPlan {
         act_bytes: usize,
         limit: u64,
     ) -> Result<Self> {
+        if n == 0 {
+            return Err(Error::InvalidInput(
+                "batch: expected at least 1 image, found 0".into(),
+            ));
+        }
         let shapes = graph.shapes(h, w)?;
         let nodes: Vec<_> = graph.nodes().collect();
         let f32_output = nodes
@@ -63,7 +68,11 @@ impl MemoryPlan {
                     v if v == graph.output => output_elem,
                     _ => act_bytes,
                 };
-                ((n * shapes[v].len() * elem).max(16).div_ceil(16) * 16) as u64
+                // Saturating: a batch too large to count in bytes fails the limit below.
+                let bytes = (n as u64)
+                    .saturating_mul(shapes[v].len() as u64)
+                    .saturating_mul(elem as u64);
+                bytes.max(16).div_ceil(16).saturating_mul(16)
             })
             .collect();
         if value_bytes[0] > limit {

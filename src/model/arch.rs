@@ -104,6 +104,38 @@ impl Architecture {
         }
     }
 
+    /// Checks a value built by hand (rather than by [`Architecture::parse`]): an ImageNet
+    /// depth of 18, 34, 50, 101 or 152, a CIFAR depth of 20, 32, 44, 56 or 110, a grouped
+    /// network of depth 50, 101 or 152 with at least one group of at least one channel.
+    pub fn check(&self) -> Result<()> {
+        let bad = |why: String| {
+            Err(Error::UnknownArchitecture {
+                found: format!("{self:?} ({why})"),
+                expected: NAMES.to_string(),
+            })
+        };
+        match *self {
+            Architecture::Simple => Ok(()),
+            Architecture::ImageNet(d) if ![18, 34, 50, 101, 152].contains(&d) => bad(format!(
+                "ImageNet depth {d}; expected 18, 34, 50, 101 or 152"
+            )),
+            Architecture::Cifar(d) if ![20, 32, 44, 56, 110].contains(&d) => {
+                bad(format!("CIFAR depth {d}; expected 20, 32, 44, 56 or 110"))
+            }
+            Architecture::Grouped { depth, .. } if ![50, 101, 152].contains(&depth) => bad(
+                format!("grouped depth {depth}; expected 50, 101 or 152 (bottleneck networks)"),
+            ),
+            Architecture::Grouped {
+                groups,
+                width_per_group,
+                ..
+            } if groups == 0 || width_per_group == 0 => bad(format!(
+                "{groups} groups of width {width_per_group}; expected at least 1 of each"
+            )),
+            _ => Ok(()),
+        }
+    }
+
     /// Classes when nothing else says: 1000 for ImageNet networks, 10 otherwise.
     pub fn default_classes(&self) -> usize {
         match self {
@@ -172,9 +204,19 @@ pub fn build_graph(
     src: &mut dyn ParamSource,
     opts: BuildOptions,
 ) -> Result<Graph> {
+    arch.check()?;
     let fc_key = format!("{}.weight", arch.classifier_key());
     let classes = match src.shape_of(&fc_key) {
-        Some(shape) if shape.len() == 2 => shape[0],
+        Some(shape) if shape.len() == 2 => {
+            // A class count asked for must be the one the weights hold, not silently another.
+            if let Some(c) = opts.classes.filter(|&c| c != shape[0]) {
+                return Err(Error::InvalidInput(format!(
+                    "{arch}: {c} classes asked for, but the weights' `{fc_key}` {shape:?} has {}",
+                    shape[0]
+                )));
+            }
+            shape[0]
+        }
         _ => opts.classes.unwrap_or_else(|| arch.default_classes()),
     };
     if classes == 0 {
@@ -225,7 +267,14 @@ pub fn build_graph(
     };
     match arch {
         Architecture::Simple => {
-            let blocks = count_simple_blocks(b.src).or(opts.blocks).unwrap_or(2);
+            let blocks = match (count_simple_blocks(b.src), opts.blocks) {
+                (Some(n), Some(asked)) if n != asked => {
+                    return Err(Error::InvalidInput(format!(
+                        "{arch}: {asked} blocks asked for, but the weights hold {n}"
+                    )))
+                }
+                (found, asked) => found.or(asked).unwrap_or(2),
+            };
             for i in 0..blocks {
                 x = b.basic_block(x, &format!("res_blocks.{i}"), c, 64, 1, true, false)?;
             }

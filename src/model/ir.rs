@@ -12,7 +12,6 @@
 //! - linear weights as `[out][in]`, as PyTorch stores them.
 
 use crate::error::{Error, Result};
-use crate::weights::Tensor;
 
 mod builder;
 pub use builder::GraphBuilder;
@@ -297,27 +296,6 @@ impl Graph {
     /// All nodes in execution order.
     pub fn nodes(&self) -> impl Iterator<Item = &Node> {
         self.segments.iter().flat_map(|s| s.nodes.iter())
-    }
-
-    /// Checks an NCHW input against the graph; returns (batch, height, width).
-    pub fn check_input(&self, input: &Tensor) -> Result<(usize, usize, usize)> {
-        let s = &input.shape;
-        if s.len() != 4 || s[0] == 0 || s[1] != self.input_channels || s[2] == 0 || s[3] == 0 {
-            return Err(Error::InvalidInput(format!(
-                "{}: expected an NCHW tensor [N ≥ 1, {}, H, W], found shape {:?}",
-                self.name, self.input_channels, s
-            )));
-        }
-        let expected = s.iter().try_fold(1usize, |a, &d| a.checked_mul(d));
-        if expected != Some(input.data.len()) {
-            return Err(Error::InvalidInput(format!(
-                "{}: input tensor has {} values for shape {:?}",
-                self.name,
-                input.data.len(),
-                s
-            )));
-        }
-        Ok((s[0], s[2], s[3]))
     }
 
     /// Shape of the output for `n` inputs of `h × w`: `[N, classes]` for a classifier's

@@ -104,6 +104,8 @@ impl Importer {
             var,
             eps: ctx.float("epsilon", 1e-5)? as f64,
         };
+        bn.check(&ctx.ir_name())
+            .map_err(|e| ctx.invalid(format_args!("{e}")))?;
         let out = self.out_name(ctx)?;
         if self.fusable(x) {
             if let Kind::Conv(pc) = &mut self.acts[x].kind {

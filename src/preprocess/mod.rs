@@ -140,9 +140,16 @@ impl Preprocess {
         Ok(())
     }
 
-    /// Resizes and crops an RGB image; `what` names it in errors.
+    /// Resizes and crops an RGB image; `what` names it in errors. The settings are checked
+    /// first ([`Preprocess::validate`]).
     pub fn geometry(&self, img: &RgbImage, what: &str) -> Result<RgbImage> {
+        self.validate()?;
         let (w, h) = img.dimensions();
+        if w == 0 || h == 0 {
+            return Err(Error::InvalidInput(format!(
+                "{what}: image is {w}×{h}; expected at least 1×1 pixels"
+            )));
+        }
         let resized = match self.resize {
             Some(s) => {
                 let (rw, rh) = resize::short_side_size(w, h, s, self.round_long_side);
@@ -177,7 +184,8 @@ impl Preprocess {
         Ok(image::imageops::crop_imm(&resized, left, top, c, c).to_image())
     }
 
-    /// Normalises an RGB image into CHW f32.
+    /// Normalises an RGB image into CHW f32 (with settings that [`Preprocess::validate`]
+    /// accepts; [`Preprocess::load`] checks them).
     pub fn normalise(&self, img: &RgbImage) -> Vec<f32> {
         let plane = img.width() as usize * img.height() as usize;
         let mut out = vec![0.0f32; 3 * plane];

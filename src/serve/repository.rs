@@ -1,9 +1,9 @@
 //! A model repository: one sub-folder per model, named as the model is served, holding one
-//! model file (`.onnx`, or `.safetensors` with `"arch"` in the config) and an optional
-//! `config.json`:
+//! model file (`.onnx`, which holds its own architecture, or `.safetensors` with `"arch"` in
+//! the config) and an optional `config.json`:
 //!
 //! ```json
-//! { "file": "model.onnx", "arch": "resnet20", "preset": "cifar", "labels": "labels.txt",
+//! { "file": "model.safetensors", "arch": "resnet20", "preset": "cifar", "labels": "labels.txt",
 //!   "max_batch_size": 32, "preferred_batch_size": [16, 32], "dynamic_batching": true,
 //!   "max_queue_delay_us": 2000,
 //!   "max_queue_size": 256, "timeout_ms": 30000, "in_flight": 2, "precision": "f32" }

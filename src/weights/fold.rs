@@ -15,6 +15,34 @@ pub struct BatchNorm {
 }
 
 impl BatchNorm {
+    /// Checks that every channel's parameters are finite and its `σ² + ε` positive (a
+    /// negative or NaN variance would fold into NaN weights); the error names `name`, the
+    /// channel and the value found.
+    pub fn check(&self, name: &str) -> Result<(), String> {
+        let params = [
+            ("weight", &self.gamma),
+            ("bias", &self.beta),
+            ("running_mean", &self.mean),
+            ("running_var", &self.var),
+        ];
+        for (what, values) in params {
+            if let Some(c) = values.iter().position(|v| !v.is_finite()) {
+                return Err(format!(
+                    "batch norm `{name}`: {what}[{c}] is {}; expected a finite value",
+                    values[c]
+                ));
+            }
+        }
+        if let Some(c) = self.var.iter().position(|&v| v as f64 + self.eps <= 0.0) {
+            return Err(format!(
+                "batch norm `{name}`: running_var[{c}] + eps = {} + {} is not positive; \
+                 expected a variance of at least 0",
+                self.var[c], self.eps
+            ));
+        }
+        Ok(())
+    }
+
     /// The per-channel affine form `(scale, shift)` with `y = x·scale + shift`.
     pub fn scale_shift(&self) -> (Vec<f32>, Vec<f32>) {
         let s = self.scales();
@@ -91,6 +119,33 @@ mod tests {
         let (wn, bn_only) = fold_bn(&w, None, &bn);
         assert_eq!(wn, wf);
         assert!((bn_only[0] - (bf[0] - 0.3 * 0.7 / (0.9f64 + 1e-3).sqrt() as f32)).abs() < 1e-6);
+    }
+
+    #[test]
+    fn a_negative_or_non_finite_parameter_is_named() {
+        let good = BatchNorm {
+            gamma: vec![1.0, 1.0],
+            beta: vec![0.0, 0.0],
+            mean: vec![0.0, 0.0],
+            var: vec![1.0, 0.0],
+            eps: 1e-5,
+        };
+        assert_eq!(good.check("bn1"), Ok(()));
+        let negative = BatchNorm {
+            var: vec![1.0, -1.0],
+            ..good.clone()
+        };
+        let e = negative.check("bn1").expect_err("a negative variance");
+        assert!(e.contains("bn1") && e.contains("running_var[1]"), "{e}");
+        let nan = BatchNorm {
+            mean: vec![f32::NAN, 0.0],
+            ..good
+        };
+        let e = nan.check("layer1.0.bn2").expect_err("a NaN mean");
+        assert!(
+            e.contains("layer1.0.bn2") && e.contains("running_mean[0] is NaN"),
+            "{e}"
+        );
     }
 
     #[test]

@@ -27,10 +27,28 @@ impl AsRef<Tensor> for Tensor {
 }
 
 impl Tensor {
-    /// A tensor of the given shape; `data.len()` must equal the product of the shape.
+    /// A tensor of the given shape.
+    ///
+    /// # Panics
+    ///
+    /// If `data.len()` is not the product of the shape ([`Tensor::try_new`] returns an error
+    /// instead).
     pub fn new(shape: Vec<usize>, data: Vec<f32>) -> Self {
-        debug_assert_eq!(shape.iter().product::<usize>(), data.len());
-        Tensor { shape, data }
+        Self::try_new(shape, data).unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    /// A tensor of the given shape, or an error where `data.len()` is not the product of the
+    /// shape.
+    pub fn try_new(shape: Vec<usize>, data: Vec<f32>) -> crate::Result<Self> {
+        let len = shape.iter().try_fold(1usize, |a, &d| a.checked_mul(d));
+        if len != Some(data.len()) {
+            return Err(crate::Error::InvalidInput(format!(
+                "tensor of shape {shape:?}: expected {} values, found {}",
+                len.map_or_else(|| "more than usize::MAX".to_string(), |n| n.to_string()),
+                data.len()
+            )));
+        }
+        Ok(Tensor { shape, data })
     }
 
     /// A tensor of `shape` whose values `value` gives in order; an error, not an abort, where

@@ -67,6 +67,16 @@ pub fn load_safetensors(path: impl AsRef<Path>) -> Result<NamedTensors> {
             continue;
         }
         let data = to_f32(path, &key, &view)?;
+        // `x` and `module.x` name the same parameter: two copies leave no way to tell which
+        // one is meant.
+        if out.tensors.contains_key(&key) {
+            return Err(Error::BadFile {
+                path: path.display().to_string(),
+                reason: format!(
+                    "tensors `{key}` and `module.{key}` both name parameter `{key}`; expected one"
+                ),
+            });
+        }
         out.tensors
             .insert(key, Tensor::new(view.shape().to_vec(), data));
     }
@@ -99,6 +109,14 @@ pub fn read_tensor(path: impl AsRef<Path>, name: &str) -> Result<Tensor> {
 /// Writes f32 tensors to a safetensors file.
 pub fn write_safetensors(path: impl AsRef<Path>, tensors: &[(&str, &Tensor)]) -> Result<()> {
     let path = path.as_ref();
+    for (i, (name, _)) in tensors.iter().enumerate() {
+        if tensors[..i].iter().any(|(n, _)| n == name) {
+            return Err(Error::InvalidInput(format!(
+                "{}: tensor name `{name}` given twice; expected each name once",
+                path.display()
+            )));
+        }
+    }
     let bytes: Vec<Vec<u8>> = tensors
         .iter()
         .map(|(_, t)| t.data.iter().flat_map(|v| v.to_le_bytes()).collect())

@@ -74,6 +74,15 @@ impl ParamSource for FileSource {
                 found: t.shape.clone(),
             });
         }
+        if let Some(i) = crate::model::first_non_finite(&t.data) {
+            return Err(Error::BadFile {
+                path: self.tensors.origin.clone(),
+                reason: format!(
+                    "tensor `{key}` {:?}: value {i} is {}; expected finite values",
+                    t.shape, t.data[i]
+                ),
+            });
+        }
         self.used.insert(key.to_string());
         Ok(t.data.clone())
     }

@@ -128,7 +128,7 @@ fn run_arch(
     );
     let burn_input = || TensorData::new(input.data.clone(), shape.clone());
 
-    let cmp = compare(&theirs.infer(burn_input()), &ours.infer(&input)?);
+    let cmp = compare(&theirs.infer(burn_input()), &ours.infer(&input)?)?;
     let (ours_t, burn_t) = timing::interleave(
         a.warmup,
         a.iters,

@@ -330,7 +330,7 @@ fn verify(cli: &Cli, a: &VerifyArgs) -> Result<()> {
     gpu.chunk_size(a.input.batch, h, w)?;
     let input = random_images(a.seed, [a.input.batch, 3, h, w])?;
     let mut logits = gpu.infer(&input)?; // builds the plan and warms up
-    let cpu = CpuModel::new(graph);
+    let cpu = CpuModel::new(graph)?;
     let mut reference = None;
     let (mut gpu_times, mut cpu_times) = (Vec::new(), Vec::new());
     for _ in 0..a.runs {
@@ -344,7 +344,7 @@ fn verify(cli: &Cli, a: &VerifyArgs) -> Result<()> {
     let median = resnet_wgpu::gpu::profile::median;
     let (gpu_ms, cpu_ms) = (median(&gpu_times), median(&cpu_times));
     let reference = reference.expect("runs >= 1");
-    let c = compare(&logits, &reference);
+    let c = compare(&logits, &reference)?;
     if a.json {
         let obj = serde_json::json!({
             "arch": arch.name(), "adapter": e.adapter_info().name, "batch": a.input.batch, "height": h, "width": w,

@@ -44,8 +44,15 @@ impl Model {
             return Err(self.too_large_error(one.worst_value, one.worst_bytes, limit, h, w));
         }
         if let Some(budget) = self.options.memory_budget {
+            if budget < one.workspace {
+                return Err(Error::InvalidInput(format!(
+                    "{}: the workspace of one {h}x{w} image needs {} bytes; expected a memory \
+                     budget of at least that, found {budget} bytes",
+                    self.graph.name, one.workspace
+                )));
+            }
             // Workspaces grow linearly with the batch (scratch included).
-            fit = fit.min((budget / one.workspace.max(1)).max(1) as usize);
+            fit = fit.min((budget / one.workspace.max(1)) as usize);
         }
         if let Some(max) = self.options.max_chunk {
             fit = fit.min(max.max(1));

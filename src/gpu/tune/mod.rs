@@ -219,7 +219,7 @@ pub fn tune(
             ..
         } = case;
         let layer = &layers[0];
-        let reference = CpuModel::new(g.clone()).infer(&input)?;
+        let reference = CpuModel::new(g.clone())?.infer(&input)?;
         // Every candidate is loaded and checked first, then timed in interleaved rounds, so
         // that a machine whose speed drifts (shared hosts do, by 20 % within seconds) slows
         // every candidate alike instead of whichever ran during the slow spell. The layer's
@@ -239,7 +239,7 @@ pub fn tune(
                     ..ModelOptions::default()
                 };
                 let model = Model::with_options(engine, g.clone(), options)?;
-                let check = compare(&model.infer(&input)?, &reference);
+                let check = compare(&model.infer(&input)?, &reference)?;
                 Ok((model, check))
             },
             |model| conv_ms(model, &input, timestamps),

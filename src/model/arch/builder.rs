@@ -25,7 +25,7 @@ pub(super) struct Builder<'a> {
 
 impl Builder<'_> {
     pub(super) fn bn(&mut self, key: &str, c: usize, gamma_scale: f32) -> Result<BatchNorm> {
-        Ok(BatchNorm {
+        let bn = BatchNorm {
             gamma: self.src.take(
                 &format!("{key}.weight"),
                 &[c],
@@ -41,7 +41,9 @@ impl Builder<'_> {
                 .src
                 .take(&format!("{key}.running_var"), &[c], ParamKind::BnVar)?,
             eps: 1e-5,
-        })
+        };
+        bn.check(key).map_err(Error::InvalidInput)?;
+        Ok(bn)
     }
 
     /// conv (+ bias) → BN (+ residual) (+ ReLU), fused into one conv op or emitted op by op.

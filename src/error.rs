@@ -69,7 +69,7 @@ pub enum Error {
     UnknownArchitecture { found: String, expected: String },
 
     /// No GPU adapter could be found.
-    #[error("no GPU adapter found{detail}. On Linux without a GPU install Mesa's software Vulkan driver (Debian/Ubuntu package `mesa-vulkan-drivers`), then check with `vulkaninfo --summary`")]
+    #[error("no GPU adapter found{detail}")]
     NoAdapter { detail: String },
 
     /// The adapter refused to create a device with the limits or features requested.
@@ -83,6 +83,11 @@ pub enum Error {
     /// The device stopped working (driver reset, GPU removed, or destroyed).
     #[error("the GPU device on `{adapter}` was lost ({reason}); create a new Engine and load the model again")]
     DeviceLost { adapter: String, reason: String },
+
+    /// `resnet serve` could not start, or stopped on an error; the message names the part
+    /// (a model, a port, the runtime) and carries the cause's own message.
+    #[error("serve: {0}")]
+    Serve(String),
 
     /// A buffer larger than the adapter allows.
     #[error("{what} needs {needed} bytes, more than the adapter's limit of {limit} bytes (try a smaller batch or input)")]

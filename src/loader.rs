@@ -85,6 +85,16 @@ pub enum Weights {
     Random(u64),
 }
 
+impl std::fmt::Display for Weights {
+    /// `random:SEED` or the path, as `--weights` takes it.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Weights::File(path) => write!(f, "{}", path.display()),
+            Weights::Random(seed) => write!(f, "random:{seed}"),
+        }
+    }
+}
+
 impl std::str::FromStr for Weights {
     type Err = Error;
     /// `random:SEED` or a path.

@@ -228,7 +228,9 @@ fn eval_label_sources_are_checked() {
     let out = resnet(&["eval", "--model", &onnx, "--labels-from", "dirname", &o]);
     let stderr = text(&out.stderr);
     assert!(
-        !out.status.success() && stderr.contains("bicycle"),
+        !out.status.success()
+            && stderr.contains("bicycle")
+            && stderr.contains("with --labels-from dirname"),
         "{stderr}"
     );
 }

@@ -49,6 +49,10 @@ fn verify_json_reports_small_errors() {
         assert!(num("gpu_ms") > 0.0 && num("cpu_ms") > 0.0, "{v}");
         let runs = if args.contains(&"--runs") { 2.0 } else { 3.0 };
         assert_eq!(num("runs"), runs, "{args:?}: {v}");
+        // The settings that say which run it was.
+        assert_eq!(v["precision"], "f32", "{v}");
+        assert_eq!(v["weights"], "random:1", "{v}");
+        assert_eq!(num("seed"), 7.0, "{v}");
     }
 }
 
@@ -64,6 +68,28 @@ fn bad_weights_path_is_a_one_line_error() {
         lines[0].contains("no-such-weights.safetensors"),
         "{lines:?}"
     );
+}
+
+/// Output piped into a reader that stops early (`| head -1`): the command ends on SIGPIPE as
+/// Unix tools do, with no panic. The pipe is closed before `info` prints its first line.
+#[cfg(unix)]
+#[test]
+fn a_closed_stdout_ends_the_command_quietly() {
+    use std::os::unix::process::ExitStatusExt;
+    use std::process::{Command, Stdio};
+    let mut child = Command::new(env!("CARGO_BIN_EXE_resnet"))
+        .args(["info", "--arch", "resnet20"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|e| panic!("starting resnet: {e}"));
+    drop(child.stdout.take());
+    let out = child
+        .wait_with_output()
+        .unwrap_or_else(|e| panic!("waiting for resnet: {e}"));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    assert_eq!(out.status.signal(), Some(13), "{}: {stderr}", out.status);
 }
 
 #[test]
@@ -94,7 +120,9 @@ fn bad_arguments_are_one_line_errors() {
     let folder = dir.path().to_str().expect("utf-8 path");
     let noext = under_a_file.to_str().expect("utf-8 path");
     // (args, text the error must contain, exit code: 2 for clap's usage errors)
-    let cases: [(&[&str], &str, i32); 10] = [
+    let weights_only = dir.join("w.safetensors");
+    let weights_only = format!("x={}", weights_only.to_str().expect("utf-8 path"));
+    let cases: [(&[&str], &str, i32); 12] = [
         (
             &["info", "--arch", "resnet20", "--batch", "0"],
             "--batch",
@@ -151,6 +179,27 @@ fn bad_arguments_are_one_line_errors() {
             "found no extension",
             1,
         ),
+        // A name no adapter has lists those found (no install hint: adapters exist).
+        (
+            &["info", "--adapter", "no-such-gpu"],
+            "whose name contains `no-such-gpu`; found: ",
+            1,
+        ),
+        // serve says how to name a safetensors file's architecture in its own terms, once.
+        (
+            &[
+                "serve",
+                "--http-port",
+                "0",
+                "--grpc-port",
+                "0",
+                "--no-metrics-port",
+                "--model",
+                &weights_only,
+            ],
+            "error: serve: model `x`: invalid input: ",
+            1,
+        ),
     ];
     // On/off switches take 0 or 1: another value is an error naming it, not silently on.
     for var in [
@@ -172,7 +221,28 @@ fn bad_arguments_are_one_line_errors() {
             err.contains(want) && !err.contains("panicked"),
             "{args:?}: {err}"
         );
+        assert!(
+            !err.contains("mesa-vulkan-drivers") && err.matches("invalid input").count() <= 1,
+            "{args:?}: {err}"
+        );
     }
+    let err = common::cli::error_of(
+        &[
+            "serve",
+            "--http-port",
+            "0",
+            "--grpc-port",
+            "0",
+            "--no-metrics-port",
+            "--model",
+            &weights_only,
+        ],
+        &[],
+    );
+    assert!(
+        err.contains("--model NAME=FILE:A") && err.contains("config.json"),
+        "{err}"
+    );
 }
 
 /// The u64-pairs builds of the subgroup GEMMs (weights loaded and 8-channel outputs and
@@ -263,6 +333,13 @@ fn logits_round_trip() {
         "logits", "--arch", "resnet20", "--input", &i, "--tensor", "nope", "--output", "x",
     ]);
     assert!(lines.iter().any(|l| l.contains("`nope`")), "{lines:?}");
+    // Without --weights the logits are a random network's, and the run says so.
+    assert!(
+        lines
+            .iter()
+            .any(|l| l.contains("note: no --weights: random:1")),
+        "{lines:?}"
+    );
     // A non-finite input value is refused, named, before the GPU runs.
     let mut bad = input.clone();
     bad.data[5] = f32::NAN;

@@ -121,6 +121,12 @@ fn plain_http_inference_errors_metrics_and_sigterm() {
         .as_str()
         .is_some_and(|e| e.contains("expected finite values, found inf at index 7")));
 
+    // The wrong method is a JSON error too.
+    let (st, body) = http(&addr, "GET", "/v2/models/cifar/infer", &[], b"");
+    assert_eq!(st, 405, "{}", String::from_utf8_lossy(&body));
+    assert!(json(&body)["error"]
+        .as_str()
+        .is_some_and(|e| e.contains("GET /v2/models/cifar/infer: wrong method")));
     let (st, body) = http(&addr, "POST", "/v2/models/cifar/infer", &[], b"{oops");
     assert_eq!(st, 400);
     assert!(json(&body)["error"]

@@ -76,8 +76,17 @@ fn wide_blocks_follow_the_variable() {
         assert_eq!((off, on), (None, None), "{info}");
         return;
     }
-    assert!(off.as_deref().is_some_and(|l| l.contains("off")), "{off:?}");
-    assert!(on.as_deref().is_some_and(|l| l.contains("on (")), "{on:?}");
+    // The line names the variable as what decided, not the driver.
+    assert!(
+        off.as_deref()
+            .is_some_and(|l| l.contains("off (RESNET_WIDE_BLOCKS=0)")),
+        "{off:?}"
+    );
+    assert!(
+        on.as_deref()
+            .is_some_and(|l| l.contains("on (") && l.contains("RESNET_WIDE_BLOCKS=1)")),
+        "{on:?}"
+    );
 
     let narrow = kernels("0");
     assert!(!narrow.iter().any(|k| is_wide(k)), "{VAR}=0 ran {narrow:?}");

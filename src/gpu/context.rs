@@ -17,8 +17,8 @@ pub struct EngineOptions {
     /// Substring of the adapter name; overrides `WGPU_ADAPTER_NAME`.
     pub adapter_name: Option<String>,
     /// Submit each call's command buffers in growing groups as they are recorded (`Some(true)`)
-    /// or all at once (`Some(false)`). Default: in groups on every adapter but CPU ones, unless
-    /// `RESNET_SUBMIT_GROUPS=0` ([`Engine::submits_in_groups`]).
+    /// or all at once (`Some(false)`). Default: `RESNET_SUBMIT_GROUPS` (`1` or `0`) where set,
+    /// else in groups on every adapter but CPU ones ([`Engine::submits_in_groups`]).
     pub submit_groups: Option<bool>,
 }
 
@@ -44,13 +44,22 @@ pub(crate) struct Context {
     pub caps: super::kernels::conv::DeviceCaps,
     /// Whether a call's command buffers go to the queue in growing groups as they are
     /// recorded (`executor::record`), so that the device starts before the host has recorded
-    /// the whole call: [`EngineOptions::submit_groups`], by default every adapter but CPU ones
-    /// (as `caps` sees the type) unless `RESNET_SUBMIT_GROUPS=0`. Lavapipe's queue blocks the
-    /// host in a submission while an earlier one runs, which would make every call synchronous
-    /// there.
+    /// the whole call: [`EngineOptions::submit_groups`], else `RESNET_SUBMIT_GROUPS` (`0` or
+    /// `1`), else every adapter but CPU ones (as `caps` sees the type). Lavapipe's queue
+    /// blocks the host in a submission while an earlier one runs, which would make every call
+    /// synchronous there.
     pub submit_groups: bool,
     /// Pipelines per precision (f32, f16), created on first use.
     pub pipelines: [std::sync::OnceLock<Arc<super::kernels::Pipelines>>; 2],
+}
+
+/// Backend names as `--backend` takes them (`vulkan, gl`).
+fn backend_names(backends: wgpu::Backends) -> String {
+    backends
+        .iter_names()
+        .map(|(name, _)| name.to_ascii_lowercase())
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 fn type_rank(t: wgpu::DeviceType) -> u8 {
@@ -113,12 +122,19 @@ impl Engine {
             (type_rank(i.device_type), backend_rank(i.backend))
         });
         let Some(adapter) = adapters.into_iter().next() else {
+            // The install hint only where no adapter exists at all; a name that matches none
+            // of those found lists them instead.
             let detail = match (&wanted, all_names.is_empty()) {
                 (Some(name), false) => format!(
-                    " whose name contains `{name}` (found: {})",
+                    " whose name contains `{name}`; found: {}",
                     all_names.join(", ")
                 ),
-                _ => format!(" for backends {backends:?}"),
+                _ => format!(
+                    " for backends {}. On Linux without a GPU install Mesa's software Vulkan \
+                     driver (Debian/Ubuntu package `mesa-vulkan-drivers`), then check with \
+                     `vulkaninfo --summary`",
+                    backend_names(backends)
+                ),
             };
             return Err(Error::NoAdapter { detail });
         };
@@ -153,9 +169,10 @@ impl Engine {
         // error when the engine is made.
         super::kernels::device_caps::switch("RESNET_TIMESTAMPS")?;
         let submit_env = super::kernels::device_caps::switch("RESNET_SUBMIT_GROUPS")?;
-        let submit_groups = opts.submit_groups.unwrap_or_else(|| {
-            caps.device_type != wgpu::DeviceType::Cpu && submit_env != Some(false)
-        });
+        let submit_groups = opts
+            .submit_groups
+            .or(submit_env)
+            .unwrap_or(caps.device_type != wgpu::DeviceType::Cpu);
         let uncaptured = Arc::new(Mutex::new(Vec::new()));
         let sink = uncaptured.clone();
         device.on_uncaptured_error(Arc::new(move |e: wgpu::Error| {

@@ -48,7 +48,9 @@ pub fn router(state: Arc<ServerState>) -> Router {
             .route(&format!("{base}/config"), get(model_config))
             .route(&format!("{base}/infer"), post(infer));
     }
-    r.fallback(no_route).with_state(state)
+    r.fallback(no_route)
+        .method_not_allowed_fallback(wrong_method)
+        .with_state(state)
 }
 
 /// The metrics port's only route.
@@ -56,6 +58,7 @@ pub fn metrics_router(state: Arc<ServerState>) -> Router {
     Router::new()
         .route("/metrics", get(metrics))
         .fallback(no_route)
+        .method_not_allowed_fallback(wrong_method)
         .with_state(state)
 }
 
@@ -71,6 +74,17 @@ fn json_response(status: u16, v: &Value) -> Response {
 
 fn error_response(e: &ApiError) -> Response {
     json_response(e.http_status(), &json!({"error": e.message}))
+}
+
+/// A route asked with the other method: 405 with a JSON error, like every other failure.
+async fn wrong_method(method: axum::http::Method, uri: axum::http::Uri) -> Response {
+    json_response(
+        405,
+        &json!({"error": format!(
+            "{method} {}: wrong method; expected POST for .../infer and GET for every other route",
+            uri.path()
+        )}),
+    )
 }
 
 async fn no_route(uri: axum::http::Uri) -> Response {

@@ -18,6 +18,7 @@ pub mod config;
 pub mod error;
 pub mod grpc;
 pub mod grpc_codec;
+pub mod grpc_limit;
 pub mod http;
 pub mod metadata;
 pub mod metrics;
@@ -152,7 +153,11 @@ pub async fn serve(opts: ServeOptions, engine_opts: EngineOptions) -> Result<(),
                 .map_err(|e| format!("metrics server: {e}"))
         }));
     }
-    let grpc_svc = grpc::server(state.clone(), opts.max_body_bytes);
+    let grpc_svc = grpc_limit::SizeLimited::new(
+        grpc::server(state.clone(), opts.max_body_bytes),
+        state.clone(),
+        opts.max_body_bytes,
+    );
     let stop = stopped();
     servers.push(tokio::spawn(async move {
         tonic::transport::Server::builder()

@@ -141,6 +141,22 @@ def run():
         except grpc.RpcError as e:
             check(e.code() == grpc.StatusCode.INVALID_ARGUMENT and "do not decode" in e.details(),
                   f"gRPC undecodable request: {e.code()} {e.details()}")
+        # A message over --max-body-bytes: RESOURCE_EXHAUSTED (as HTTP's 413), counted.
+        def too_large_count():
+            c = http.client.HTTPConnection(host, int(port), timeout=30)
+            c.request("GET", "/metrics")
+            text = c.getresponse().read().decode()
+            c.close()
+            key = 'nv_inference_request_failure{model="",version="1",reason="too_large"} '
+            return sum(int(l[len(key):]) for l in text.splitlines() if l.startswith(key))
+        before = too_large_count()
+        try:
+            raw(b"\x00" * (a.max_body + 1), timeout=30)
+            check(False, "gRPC: a message over the limit answered")
+        except grpc.RpcError as e:
+            check(e.code() == grpc.StatusCode.RESOURCE_EXHAUSTED and "--max-body-bytes" in e.details(),
+                  f"gRPC message over the limit: {e.code()} {e.details()}")
+        check(too_large_count() == before + 1, "gRPC message over the limit: not counted")
     try:
         g.get_inference_statistics(a.model)
         check(False, "gRPC: ModelStatistics answered")

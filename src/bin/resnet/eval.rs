@@ -101,8 +101,9 @@ fn truths(
     }
     if known.is_empty() {
         return Err(Error::InvalidInput(format!(
-            "no image could be given a true class with --labels-from {:?} (see the messages above)",
-            from
+            "no image could be given a true class with --labels-from {} (see the messages above)",
+            from.to_possible_value()
+                .map_or_else(|| format!("{from:?}"), |v| v.get_name().to_string())
         )));
     }
     Ok((known, skipped))

@@ -6,6 +6,7 @@ mod checks;
 mod classify;
 mod eval;
 mod images;
+mod pipe;
 mod profile;
 mod serve;
 mod tune;
@@ -146,8 +147,8 @@ struct VerifyArgs {
     #[arg(long, default_value_t = 7)]
     seed: u64,
     /// Timed runs of each engine, interleaved (GPU, CPU, GPU, ...); the times are medians.
-    #[arg(long, default_value_t = 3, value_parser = clap::value_parser!(u32).range(1..))]
-    runs: u32,
+    #[arg(long, default_value_t = 3, value_parser = at_least_one)]
+    runs: usize,
     /// Print one JSON object.
     #[arg(long)]
     json: bool,
@@ -258,10 +259,12 @@ fn info(cli: &Cli, a: &InfoArgs) -> Result<()> {
     if caps.subgroups && caps.device_type == wgpu::DeviceType::Cpu {
         println!(
             "wide GEMM blocks:   {}",
-            if caps.wide_blocks {
-                "on (128/256 channels per workgroup where they fit; RESNET_WIDE_BLOCKS=0 turns them off)"
-            } else {
-                "off (they do not pay on this driver; RESNET_WIDE_BLOCKS=1 turns them on)"
+            match (caps.wide_blocks, std::env::var("RESNET_WIDE_BLOCKS").is_ok()) {
+                (true, true) => "on (128/256 channels per workgroup where they fit; RESNET_WIDE_BLOCKS=1)",
+                (false, true) => "off (RESNET_WIDE_BLOCKS=0)",
+                (true, false) =>
+                    "on (128/256 channels per workgroup where they fit; RESNET_WIDE_BLOCKS=0 turns them off)",
+                (false, false) => "off (they do not pay on this driver; RESNET_WIDE_BLOCKS=1 turns them on)",
             }
         );
     }
@@ -281,7 +284,7 @@ fn info(cli: &Cli, a: &InfoArgs) -> Result<()> {
         let m = model.memory(a.input.batch, h, w)?;
         let mib = |b: u64| b as f64 / (1 << 20) as f64;
         println!(
-            "memory of {arch} batch {} {h}x{w} ({:?}):",
+            "memory of {arch} batch {} {h}x{w} ({}):",
             a.input.batch, a.precision
         );
         println!(
@@ -289,7 +292,7 @@ fn info(cli: &Cli, a: &InfoArgs) -> Result<()> {
             mib(m.weights)
         );
         println!(
-            "  one workspace                    {:.2} MiB ({} images per chunk, {} chunk(s) per call)",
+            "  one workspace                    {:.2} MiB ({} image(s) per chunk, {} chunk(s) per call)",
             mib(m.workspace),
             m.chunk,
             m.chunks
@@ -348,7 +351,8 @@ fn verify(cli: &Cli, a: &VerifyArgs) -> Result<()> {
     if a.json {
         let obj = serde_json::json!({
             "arch": arch.name(), "adapter": e.adapter_info().name, "batch": a.input.batch, "height": h, "width": w,
-            "unfused": a.model.unfused,
+            "unfused": a.model.unfused, "precision": a.model.precision.to_string(),
+            "weights": a.model.weights.to_string(), "seed": a.seed,
             "max_abs_err": c.max_abs_err, "max_rel_err": c.max_rel_err, "max_abs_logit": c.max_abs_ref,
             "top1_agreement": c.top1_agreement, "gpu_ms": gpu_ms, "cpu_ms": cpu_ms,
             "runs": a.runs,
@@ -389,6 +393,9 @@ fn logits(cli: &Cli, a: &LogitsArgs) -> Result<()> {
             (m.graph, m.softmax)
         }
         (None, Some(arch)) => {
+            if a.weights.is_none() {
+                eprintln!("note: no --weights: random:1 weights, not a trained model's");
+            }
             let weights = a.weights.clone().unwrap_or(Weights::Random(1));
             (resnet_wgpu::load_graph(arch, &weights, opts)?, false)
         }
@@ -448,6 +455,9 @@ fn nhwc_to_nchw_tensor(t: Tensor, channels: usize) -> Result<Tensor> {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    if !matches!(cli.command, Command::Serve(_)) {
+        pipe::end_quietly_when_stdout_closes();
+    }
     let r = match &cli.command {
         Command::Info(a) => info(&cli, a),
         Command::Verify(a) => verify(&cli, a),

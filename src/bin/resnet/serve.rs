@@ -109,7 +109,7 @@ impl ServeArgs {
 }
 
 pub fn run(cli: &crate::Cli, a: &ServeArgs) -> Result<()> {
-    let models = a.specs().map_err(Error::InvalidInput)?;
+    let models = a.specs().map_err(Error::Serve)?;
     let opts = ServeOptions {
         host: a.host,
         http_port: a.http_port,
@@ -127,10 +127,10 @@ pub fn run(cli: &crate::Cli, a: &ServeArgs) -> Result<()> {
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
-        .map_err(|e| Error::InvalidInput(format!("starting the async runtime: {e}")))?;
+        .map_err(|e| Error::Serve(format!("starting the async runtime: {e}")))?;
     let result = runtime.block_on(resnet_wgpu::serve::serve(opts, engine));
     // `serve` returns once its requests are answered or the grace period is over: a blocking
     // task still running then (a model still loading, its warm-up) does not hold the exit.
     runtime.shutdown_timeout(Duration::from_secs(1));
-    result.map_err(Error::InvalidInput)
+    result.map_err(Error::Serve)
 }

@@ -414,6 +414,16 @@ impl Precision {
     }
 }
 
+impl std::fmt::Display for Precision {
+    /// `f32` or `f16`, as `--precision` takes it.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Precision::F32 => "f32",
+            Precision::F16 => "f16",
+        })
+    }
+}
+
 impl std::str::FromStr for Precision {
     type Err = crate::Error;
     fn from_str(s: &str) -> crate::Result<Self> {

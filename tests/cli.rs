@@ -122,6 +122,16 @@ fn bad_arguments_are_one_line_errors() {
     // (args, text the error must contain, exit code: 2 for clap's usage errors)
     let weights_only = dir.join("w.safetensors");
     let weights_only = format!("x={}", weights_only.to_str().expect("utf-8 path"));
+    let serve_weights_only = [
+        "serve",
+        "--http-port",
+        "0",
+        "--grpc-port",
+        "0",
+        "--no-metrics-port",
+        "--model",
+        &weights_only,
+    ];
     let cases: [(&[&str], &str, i32); 12] = [
         (
             &["info", "--arch", "resnet20", "--batch", "0"],
@@ -187,16 +197,7 @@ fn bad_arguments_are_one_line_errors() {
         ),
         // serve says how to name a safetensors file's architecture in its own terms, once.
         (
-            &[
-                "serve",
-                "--http-port",
-                "0",
-                "--grpc-port",
-                "0",
-                "--no-metrics-port",
-                "--model",
-                &weights_only,
-            ],
+            &serve_weights_only,
             "error: serve: model `x`: invalid input: ",
             1,
         ),
@@ -226,19 +227,7 @@ fn bad_arguments_are_one_line_errors() {
             "{args:?}: {err}"
         );
     }
-    let err = common::cli::error_of(
-        &[
-            "serve",
-            "--http-port",
-            "0",
-            "--grpc-port",
-            "0",
-            "--no-metrics-port",
-            "--model",
-            &weights_only,
-        ],
-        &[],
-    );
+    let err = common::cli::error_of(&serve_weights_only, &[]);
     assert!(
         err.contains("--model NAME=FILE:A") && err.contains("config.json"),
         "{err}"

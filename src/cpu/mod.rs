@@ -1,6 +1,11 @@
 //! The CPU reference: every op as plain loops over NHWC tensors, and a runner for a whole
 //! [`Graph`]. It is the oracle of the tests and of `resnet verify`, so it favours code anyone
 //! can check by eye over speed (the conv splits its output rows across threads, nothing more).
+//!
+//! The op functions take slices of the lengths their shapes imply and panic on others, as
+//! slice indexing does; [`run`] takes a graph that [`Graph::validate`] accepts. [`CpuModel`]
+//! checks both (the graph when it is made, each input when it runs), so it is the entry point
+//! for graphs and inputs from outside.
 
 mod model;
 

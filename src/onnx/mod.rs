@@ -76,7 +76,8 @@ pub fn from_bytes(bytes: &[u8], opts: BuildOptions) -> Result<OnnxModel> {
 }
 
 /// `exp` of each row minus its max, normalised: the softmax an ONNX model with
-/// [`OnnxModel::softmax`] applies to its `[N, classes]` logits.
+/// [`OnnxModel::softmax`] applies to its `[N, classes]` logits (rows of `classes` values, at
+/// least 1; a last row cut short is normalised on its own, and a row with a NaN is all NaN).
 pub fn softmax_rows(logits: &[f32], classes: usize) -> Vec<f32> {
     let mut out = Vec::with_capacity(logits.len());
     for row in logits.chunks(classes.max(1)) {

@@ -115,11 +115,53 @@ fn edited_graphs_are_refused_with_the_layer_named() {
         );
     }
 
+    // A graph that is only its input: its output is the NCHW input, no layer's.
+    for msg in refusals(&Graph::new("empty", 3)) {
+        assert!(msg.contains("output is value 0"), "{msg}");
+    }
+
+    // Only the layout op reads the NCHW input.
+    let mut reads_nchw = resnet20();
+    reads_nchw.segments[0].nodes[1].inputs[0] = 0;
+    for msg in refusals(&reads_nchw) {
+        assert!(
+            msg.contains("`conv1` (conv) reads value 0, the NCHW input"),
+            "{msg}"
+        );
+    }
+
     let mut read_later = resnet20();
     let last = read_later.value_channels.len() - 1;
     read_later.segments[0].nodes[1].inputs[0] = last;
     for msg in refusals(&read_later) {
         assert!(msg.contains(&format!("reads value {last}")), "{msg}");
+    }
+}
+
+/// A classifier that reads a feature map instead of the pooled vector is refused when the
+/// input's sizes are known (the graph itself is consistent: 64 channels in, 10 out).
+#[test]
+fn a_linear_layer_on_an_unpooled_map_is_refused_at_run_time() {
+    let mut g = resnet20();
+    let pool_input = g
+        .nodes()
+        .find(|n| n.name == "avgpool")
+        .map(|n| n.inputs[0])
+        .unwrap_or_else(|| panic!("no avgpool"));
+    g.segments
+        .iter_mut()
+        .flat_map(|s| s.nodes.iter_mut())
+        .find(|n| n.name == "linear")
+        .unwrap_or_else(|| panic!("no linear"))
+        .inputs[0] = pool_input;
+    let gpu = Model::new(engine(), g.clone()).unwrap_or_else(|e| panic!("{e}"));
+    let cpu = CpuModel::new(g).unwrap_or_else(|e| panic!("{e}"));
+    for (which, r) in [("gpu", gpu.infer(&input(1))), ("cpu", cpu.infer(&input(1)))] {
+        let msg = r.err().map(|e| e.to_string()).unwrap_or_default();
+        assert!(
+            msg.contains("`linear` (linear) reads a 8x8 map") && msg.contains("expected 1x1"),
+            "{which}: {msg}"
+        );
     }
 }
 

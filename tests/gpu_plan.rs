@@ -185,6 +185,15 @@ fn gpu_calls_are_submitted_in_growing_groups() {
     let (mode, cpu) = groups("cpu", None);
     assert!(mode.contains("one per call"), "{mode}");
     assert_eq!(cpu.len(), 1, "{cpu:?}");
+    // `1` turns groups on where the default is off.
+    let (mode, forced) = groups("cpu", Some("1"));
+    assert!(mode.contains("growing groups"), "{mode}");
+    assert!(forced.len() >= 2, "{forced:?}");
+    assert_eq!(
+        forced.iter().sum::<usize>(),
+        cpu[0],
+        "{forced:?} vs {cpu:?}"
+    );
 }
 
 /// Winograd's tiled GEMM (a tune candidate on GPUs, not the heuristic's choice) in whole

@@ -129,10 +129,16 @@ impl Engine {
                     " whose name contains `{name}`; found: {}",
                     all_names.join(", ")
                 ),
-                _ => format!(
+                // Mesa's drivers only help where Vulkan or GL is among the backends asked for.
+                _ if backends.intersects(wgpu::Backends::VULKAN | wgpu::Backends::GL) => format!(
                     " for backends {}. On Linux without a GPU install Mesa's software Vulkan \
                      driver (Debian/Ubuntu package `mesa-vulkan-drivers`), then check with \
                      `vulkaninfo --summary`",
+                    backend_names(backends)
+                ),
+                _ => format!(
+                    " for backends {}; expected one with a driver on this machine (without \
+                     --backend and WGPU_BACKEND every backend is tried)",
                     backend_names(backends)
                 ),
             };

@@ -430,11 +430,18 @@ impl Graph {
                     }
                 }
                 Op::GlobalAvgPool => Shape { c: x.c, h: 1, w: 1 },
-                Op::Linear { out_f, .. } => Shape {
+                Op::Linear { out_f, .. } if x.h * x.w == 1 => Shape {
                     c: *out_f,
                     h: 1,
                     w: 1,
                 },
+                Op::Linear { .. } => {
+                    return Err(Error::InvalidInput(format!(
+                        "{}: layer `{}` (linear) reads a {}x{} map for input {h}x{w}; expected \
+                         1x1 (pooled)",
+                        self.name, node.name, x.h, x.w
+                    )))
+                }
                 Op::ShortcutA(s) => {
                     let (oh, ow) = s.out_hw(x.h, x.w);
                     Shape {

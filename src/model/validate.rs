@@ -1,8 +1,9 @@
 //! [`Graph::check_input`] (an input's shape, length and values) and [`Graph::validate`] (the
-//! checks a graph needs before it runs, for graphs built or edited by hand: the architecture
-//! builder and the ONNX importer produce valid ones). Every value is defined once, by the input
-//! or by one node, before any node reads it; every op's channel counts agree with the values it
-//! reads and writes; every weight and bias vector has the length its op implies (a conv
+//! checks a graph needs before it runs, run whenever a model is made from one: graphs built or
+//! edited by hand, and weights the loaders did not check, such as an ONNX file's conv and
+//! linear initializers). Every value is defined once, by the input or by one node, before any
+//! node reads it; only the input layout op reads the NCHW input, and the output is a node's;
+//! every op's channel counts agree with the values it reads and writes; every weight and bias vector has the length its op implies (a conv
 //! `KH·KW·(Cin/G)·Cout` weights and `Cout` biases, a linear layer `in·out` and `out`, an affine
 //! op one scale and shift per channel) and holds finite values only. Inputs and weights must be
 //! finite because the WGSL kernels may assume there are no NaNs and infinities: a NaN would give
@@ -102,6 +103,15 @@ impl Graph {
                 ));
             }
             for &v in &node.inputs {
+                // Value 0 is NCHW; every other op reads NHWC, so only the layout op may read it.
+                if v == 0 && !matches!(node.op, Op::InputToNhwc) {
+                    return fail(format!(
+                        "layer `{}` ({}) reads value 0, the NCHW input; expected only the input \
+                         layout op to read it",
+                        node.name,
+                        node.op.kind()
+                    ));
+                }
                 if v >= values || !defined[v] {
                     return fail(format!(
                         "layer `{}` reads value {v}, which {}; expected a value defined before \
@@ -131,7 +141,7 @@ impl Graph {
                 .or_else(|e| fail(format!("layer `{}`: {e}", node.name)))?;
             defined[node.output] = true;
         }
-        if self.output >= values || !defined[self.output] {
+        if self.output == 0 || self.output >= values || !defined[self.output] {
             return fail(format!(
                 "the output is value {}, which no layer writes; expected one of the {values} \
                  values a layer defines",
@@ -182,7 +192,13 @@ impl Graph {
                         self.value_channels[r],
                     )?;
                 }
-                values("weight", weight, conv.weight_len())?;
+                let len = [conv.kernel[1], conv.group_in_c(), conv.out_c]
+                    .iter()
+                    .try_fold(conv.kernel[0], |a, &d| a.checked_mul(d))
+                    .ok_or_else(|| {
+                        format!("{conv:?} has more weights than fit in memory; expected fewer")
+                    })?;
+                values("weight", weight, len)?;
                 values("bias", bias, conv.out_c)?;
             }
             Op::Affine { scale, shift, .. } => {

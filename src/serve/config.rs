@@ -123,6 +123,12 @@ pub fn parse_model_arg(arg: &str) -> Result<(String, PathBuf, Option<Architectur
     }
     if let Some((file, arch)) = rest.rsplit_once(':') {
         match Architecture::parse(arch) {
+            Ok(_) if is_onnx(file) => {
+                return Err(format!(
+                    "--model `{arg}`: an ONNX file holds its own architecture; expected \
+                     NAME=FILE.onnx without `:{arch}`"
+                ))
+            }
             Ok(a) => return Ok((name.to_string(), PathBuf::from(file), Some(a))),
             // After a model file's name the `:` can only introduce an architecture.
             Err(e) if has_model_extension(file) => return Err(format!("--model `{arg}`: {e}")),
@@ -130,6 +136,11 @@ pub fn parse_model_arg(arg: &str) -> Result<(String, PathBuf, Option<Architectur
         }
     }
     Ok((name.to_string(), PathBuf::from(rest), None))
+}
+
+/// Whether `file` ends in `.onnx` (any case).
+pub fn is_onnx(file: &str) -> bool {
+    file.to_ascii_lowercase().ends_with(".onnx")
 }
 
 /// Whether `file` ends in `.onnx` or `.safetensors` (any case).
@@ -192,6 +203,9 @@ mod tests {
         assert!(parse_model_arg("nofile").is_err());
         assert!(parse_model_arg("bad name=x.onnx").is_err());
         assert!(parse_model_arg("x=").is_err());
+        // An ONNX file holds its own architecture.
+        let e = parse_model_arg("r=/m/r20.onnx:resnet20").expect_err("an ONNX file's arch");
+        assert!(e.contains("without `:resnet20`"), "{e}");
         // After a model file's name, `:` introduces an architecture, which must exist.
         let e = parse_model_arg("r=/m/w.safetensors:bogus").expect_err("unknown architecture");
         assert!(e.contains("bogus") && e.contains("resnet50"), "{e}");

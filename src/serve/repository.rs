@@ -86,6 +86,13 @@ fn read_folder(name: &str, dir: &Path, defaults: &ModelSettings) -> Result<Model
         .map(Architecture::parse)
         .transpose()
         .map_err(|e| format!("{}: {e}", at("arch")))?;
+    if arch.is_some() && super::config::is_onnx(&file.to_string_lossy()) {
+        return Err(format!(
+            "{}: {} holds its own architecture; expected no \"arch\" with an ONNX file",
+            at("arch"),
+            file.display()
+        ));
+    }
     let precision = match &cfg.precision {
         Some(p) => p.parse().map_err(|e| format!("{}: {e}", at("precision")))?,
         None => defaults.precision,
@@ -177,6 +184,18 @@ mod tests {
         assert_eq!(specs[1].settings.max_batch_size, 4);
         assert!(!specs[1].settings.dynamic_batching);
         assert!(specs[1].arch.is_some());
+
+        // "arch" beside an ONNX file is refused, naming the config and the key.
+        std::fs::write(a.join("config.json"), br#"{"arch": "resnet20"}"#)
+            .unwrap_or_else(|e| panic!("{e}"));
+        let err = read_repository(&root, &ModelSettings::default())
+            .err()
+            .unwrap_or_default();
+        assert!(
+            err.contains("config.json (arch)") && err.contains("m.onnx holds its own"),
+            "{err}"
+        );
+        std::fs::remove_file(a.join("config.json")).unwrap_or_else(|e| panic!("{e}"));
 
         std::fs::write(b.join("config.json"), br#"{"max_batch": 4}"#)
             .unwrap_or_else(|e| panic!("{e}"));

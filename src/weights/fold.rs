@@ -36,7 +36,7 @@ impl BatchNorm {
         if let Some(c) = self.var.iter().position(|&v| v as f64 + self.eps <= 0.0) {
             return Err(format!(
                 "batch norm `{name}`: running_var[{c}] + eps = {} + {} is not positive; \
-                 expected a variance of at least 0",
+                 expected running_var + eps > 0",
                 self.var[c], self.eps
             ));
         }

@@ -13,12 +13,14 @@ pub mod layout;
 pub mod linear;
 pub mod pipelines;
 pub mod pool;
+mod precision;
 pub mod shader_files;
 pub mod shaders;
 pub mod split_k;
 pub mod winograd;
 
 pub use pipelines::{Pipeline, Pipelines};
+pub use precision::Precision;
 pub use shaders::{OutputView, WeightView};
 
 /// How a binding is used.
@@ -392,48 +394,6 @@ impl Kernel {
     pub fn label(self) -> String {
         let (file, entry) = self.entry();
         format!("{file}:{entry}")
-    }
-}
-
-/// Storage precision of activations and conv weights (arithmetic is f32 either way).
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
-pub enum Precision {
-    #[default]
-    F32,
-    /// f16 storage; needs the adapter's `SHADER_F16`.
-    F16,
-}
-
-impl Precision {
-    /// Bytes of one stored activation.
-    pub fn bytes(self) -> usize {
-        match self {
-            Precision::F32 => 4,
-            Precision::F16 => 2,
-        }
-    }
-}
-
-impl std::fmt::Display for Precision {
-    /// `f32` or `f16`, as `--precision` takes it.
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(match self {
-            Precision::F32 => "f32",
-            Precision::F16 => "f16",
-        })
-    }
-}
-
-impl std::str::FromStr for Precision {
-    type Err = crate::Error;
-    fn from_str(s: &str) -> crate::Result<Self> {
-        match s {
-            "f32" => Ok(Precision::F32),
-            "f16" => Ok(Precision::F16),
-            _ => Err(crate::Error::InvalidInput(format!(
-                "precision `{s}`: expected f32 or f16"
-            ))),
-        }
     }
 }
 

@@ -49,7 +49,7 @@ fn max_or_nan(a: f64, b: f64) -> f64 {
 /// tensor's data does not fill its shape (a check must not pass on a cut-short output).
 pub fn compare(got: &Tensor, want: &Tensor) -> Result<Comparison> {
     for (which, t) in [("output", got), ("reference", want)] {
-        if t.shape.iter().try_fold(1usize, |a, &d| a.checked_mul(d)) != Some(t.data.len()) {
+        if !t.fills_shape() {
             return Err(Error::InvalidInput(format!(
                 "comparing logits: the {which} has {} values for shape {:?}",
                 t.data.len(),

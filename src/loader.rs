@@ -110,14 +110,18 @@ impl std::str::FromStr for Weights {
     }
 }
 
+/// Whether `path` names an ONNX file (extension `.onnx`, any case), which holds its own
+/// architecture.
+pub(crate) fn is_onnx(path: &Path) -> bool {
+    path.extension()
+        .is_some_and(|e| e.eq_ignore_ascii_case("onnx"))
+}
+
 /// Builds the graph of `arch` from `weights` (BN folded unless `opts.unfused`).
 pub fn load_graph(arch: Architecture, weights: &Weights, opts: BuildOptions) -> Result<Graph> {
     match weights {
         Weights::File(path) => {
-            let onnx = path
-                .extension()
-                .is_some_and(|e| e.eq_ignore_ascii_case("onnx"));
-            if onnx {
+            if is_onnx(path) {
                 return Err(Error::InvalidInput(format!(
                     "{}: expected safetensors weights, found an ONNX model (which holds its own \
                      architecture: load it with load_model_file, the CLI's --model)",

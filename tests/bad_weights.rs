@@ -68,6 +68,14 @@ fn valid_tensors() -> Vec<Raw> {
         .collect()
 }
 
+/// The tensor `key` of a file being built.
+fn entry<'a>(tensors: &'a mut [Raw], key: &str) -> &'a mut Raw {
+    tensors
+        .iter_mut()
+        .find(|e| e.0 == key)
+        .unwrap_or_else(|| panic!("no tensor {key}"))
+}
+
 fn write(path: &Path, tensors: &[Raw]) {
     let views: Vec<(String, TensorView<'_>)> = tensors
         .iter()
@@ -202,10 +210,7 @@ fn wrong_shape() {
     let dir = TempDir::new("shape");
     let mut t = valid_tensors();
     let key = "res_blocks.0.conv1.weight";
-    let entry = t
-        .iter_mut()
-        .find(|e| e.0 == key)
-        .unwrap_or_else(|| panic!("{key}"));
+    let entry = entry(&mut t, key);
     assert_eq!(entry.2, vec![64, 64, 3, 3]);
     entry.2 = vec![64, 64, 3, 1];
     entry.3.truncate(64 * 64 * 3 * 4);
@@ -262,11 +267,7 @@ fn unexpected_key() {
 fn wrong_dtype() {
     let dir = TempDir::new("dtype");
     let mut t = valid_tensors();
-    let entry = t
-        .iter_mut()
-        .find(|e| e.0 == "conv1.weight")
-        .unwrap_or_else(|| panic!("conv1"));
-    entry.1 = Dtype::I32;
+    entry(&mut t, "conv1.weight").1 = Dtype::I32;
     let (err, msg) = load_err(&dir, "dtype.safetensors", &t);
     assert!(
         matches!(&err, Error::DtypeMismatch { key, found, .. } if key == "conv1.weight" && found == "I32"),
@@ -355,11 +356,7 @@ fn accepted_variants() {
 
 /// Overwrites value `i` of tensor `key` (F32) with `v`.
 fn set_value(tensors: &mut [Raw], key: &str, i: usize, v: f32) {
-    let entry = tensors
-        .iter_mut()
-        .find(|e| e.0 == key)
-        .unwrap_or_else(|| panic!("{key}"));
-    entry.3[4 * i..4 * i + 4].copy_from_slice(&v.to_le_bytes());
+    entry(tensors, key).3[4 * i..4 * i + 4].copy_from_slice(&v.to_le_bytes());
 }
 
 /// A NaN weight or a negative variance would fold into NaN weights: both are refused with

@@ -127,6 +127,16 @@ impl Conv2d {
     pub fn weight_len(&self) -> usize {
         self.kernel[0] * self.kernel[1] * self.group_in_c() * self.out_c
     }
+
+    /// [`Conv2d::weight_len`], or `None` where it overflows `usize` (a conv built by hand).
+    pub fn checked_weight_len(&self) -> Option<usize> {
+        crate::weights::element_count(&[
+            self.kernel[0],
+            self.kernel[1],
+            self.group_in_c(),
+            self.out_c,
+        ])
+    }
 }
 
 /// A pooling window's geometry.

@@ -7,4 +7,3 @@ mod validate;
 
 pub use arch::{build_graph, oihw_to_hwio, Architecture, BuildOptions};
 pub use ir::{Conv2d, Graph, Node, Op, Pool2d, Segment, Shape, ShortcutA, ValueId};
-pub(crate) use validate::first_non_finite;

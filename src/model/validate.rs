@@ -11,23 +11,7 @@
 
 use super::ir::{Graph, Node, Op};
 use crate::error::{Error, Result};
-use crate::weights::Tensor;
-
-/// Index of the first NaN or infinity in `values`, if any. Scans blocks branch-free (the
-/// compiler vectorizes the fold), so checking a batch of images costs about a copy of it.
-pub(crate) fn first_non_finite(values: &[f32]) -> Option<usize> {
-    const BLOCK: usize = 4096;
-    values.chunks(BLOCK).enumerate().find_map(|(b, block)| {
-        if block.iter().fold(true, |ok, v| ok & v.is_finite()) {
-            None
-        } else {
-            block
-                .iter()
-                .position(|v| !v.is_finite())
-                .map(|i| b * BLOCK + i)
-        }
-    })
-}
+use crate::weights::{first_non_finite, Tensor};
 
 impl Graph {
     /// Checks an NCHW input against the graph, values included (NaN and infinities are
@@ -40,8 +24,7 @@ impl Graph {
                 self.name, self.input_channels, s
             )));
         }
-        let expected = s.iter().try_fold(1usize, |a, &d| a.checked_mul(d));
-        if expected != Some(input.data.len()) {
+        if !input.fills_shape() {
             return Err(Error::InvalidInput(format!(
                 "{}: input tensor has {} values for shape {:?}",
                 self.name,
@@ -192,12 +175,9 @@ impl Graph {
                         self.value_channels[r],
                     )?;
                 }
-                let len = [conv.kernel[1], conv.group_in_c(), conv.out_c]
-                    .iter()
-                    .try_fold(conv.kernel[0], |a, &d| a.checked_mul(d))
-                    .ok_or_else(|| {
-                        format!("{conv:?} has more weights than fit in memory; expected fewer")
-                    })?;
+                let len = conv.checked_weight_len().ok_or_else(|| {
+                    format!("{conv:?} has more weights than fit in memory; expected fewer")
+                })?;
                 values("weight", weight, len)?;
                 values("bias", bias, conv.out_c)?;
             }

@@ -56,9 +56,7 @@ pub(crate) fn decode_tensor(t: &TensorProto) -> Result<Const, String> {
     for &d in &t.dims {
         dims.push(usize::try_from(d).map_err(|_| format!("negative dimension in {:?}", t.dims))?);
     }
-    let count = dims
-        .iter()
-        .try_fold(1usize, |a, &d| a.checked_mul(d))
+    let count = crate::weights::element_count(&dims)
         .ok_or_else(|| format!("dimensions {dims:?} overflow"))?;
     let raw = &t.raw_data;
     let dtype = DataType::try_from(t.data_type).unwrap_or(DataType::Undefined);

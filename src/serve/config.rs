@@ -123,7 +123,7 @@ pub fn parse_model_arg(arg: &str) -> Result<(String, PathBuf, Option<Architectur
     }
     if let Some((file, arch)) = rest.rsplit_once(':') {
         match Architecture::parse(arch) {
-            Ok(_) if is_onnx(file) => {
+            Ok(_) if crate::loader::is_onnx(std::path::Path::new(file)) => {
                 return Err(format!(
                     "--model `{arg}`: an ONNX file holds its own architecture; expected \
                      NAME=FILE.onnx without `:{arch}`"
@@ -136,11 +136,6 @@ pub fn parse_model_arg(arg: &str) -> Result<(String, PathBuf, Option<Architectur
         }
     }
     Ok((name.to_string(), PathBuf::from(rest), None))
-}
-
-/// Whether `file` ends in `.onnx` (any case).
-pub fn is_onnx(file: &str) -> bool {
-    file.to_ascii_lowercase().ends_with(".onnx")
 }
 
 /// Whether `file` ends in `.onnx` or `.safetensors` (any case).

@@ -86,7 +86,7 @@ fn read_folder(name: &str, dir: &Path, defaults: &ModelSettings) -> Result<Model
         .map(Architecture::parse)
         .transpose()
         .map_err(|e| format!("{}: {e}", at("arch")))?;
-    if arch.is_some() && super::config::is_onnx(&file.to_string_lossy()) {
+    if arch.is_some() && crate::loader::is_onnx(&file) {
         return Err(format!(
             "{}: {} holds its own architecture; expected no \"arch\" with an ONNX file",
             at("arch"),

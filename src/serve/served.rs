@@ -244,7 +244,7 @@ impl ServedModel {
             }
         };
         self.check_batch(&what, dims[0])?;
-        let count = dims.iter().try_fold(1usize, |a, &d| a.checked_mul(d));
+        let count = crate::weights::element_count(&dims);
         let Data::Fp32(values) = &t.data else {
             return Err(ApiError::bad_request(format!(
                 "{what}: expected FP32 values, found BYTES"
@@ -260,7 +260,7 @@ impl ServedModel {
                 values.len()
             )));
         }
-        if let Some(i) = values.iter().position(|v| !v.is_finite()) {
+        if let Some(i) = crate::weights::first_non_finite(values) {
             return Err(ApiError::bad_request(format!(
                 "{what}: expected finite values, found {} at index {i}",
                 values[i]

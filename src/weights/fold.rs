@@ -26,7 +26,7 @@ impl BatchNorm {
             ("running_var", &self.var),
         ];
         for (what, values) in params {
-            if let Some(c) = values.iter().position(|v| !v.is_finite()) {
+            if let Some(c) = super::first_non_finite(values) {
                 return Err(format!(
                     "batch norm `{name}`: {what}[{c}] is {}; expected a finite value",
                     values[c]

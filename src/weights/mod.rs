@@ -26,7 +26,33 @@ impl AsRef<Tensor> for Tensor {
     }
 }
 
+/// The number of values a tensor of `shape` holds, or `None` where it overflows `usize`.
+pub fn element_count(shape: &[usize]) -> Option<usize> {
+    shape.iter().try_fold(1usize, |a, &d| a.checked_mul(d))
+}
+
+/// Index of the first NaN or infinity in `values`, if any. Scans blocks branch-free (the
+/// compiler vectorizes the fold), so checking a batch of images costs about a copy of it.
+pub fn first_non_finite(values: &[f32]) -> Option<usize> {
+    const BLOCK: usize = 4096;
+    values.chunks(BLOCK).enumerate().find_map(|(b, block)| {
+        if block.iter().fold(true, |ok, v| ok & v.is_finite()) {
+            None
+        } else {
+            block
+                .iter()
+                .position(|v| !v.is_finite())
+                .map(|i| b * BLOCK + i)
+        }
+    })
+}
+
 impl Tensor {
+    /// Whether the data holds exactly the values the shape implies.
+    pub fn fills_shape(&self) -> bool {
+        element_count(&self.shape) == Some(self.data.len())
+    }
+
     /// A tensor of the given shape.
     ///
     /// # Panics
@@ -40,7 +66,7 @@ impl Tensor {
     /// A tensor of the given shape, or an error where `data.len()` is not the product of the
     /// shape.
     pub fn try_new(shape: Vec<usize>, data: Vec<f32>) -> crate::Result<Self> {
-        let len = shape.iter().try_fold(1usize, |a, &d| a.checked_mul(d));
+        let len = element_count(&shape);
         if len != Some(data.len()) {
             return Err(crate::Error::InvalidInput(format!(
                 "tensor of shape {shape:?}: expected {} values, found {}",
@@ -60,9 +86,7 @@ impl Tensor {
                 "input of shape {shape:?}: {why}; expected fewer images or smaller ones"
             ))
         };
-        let n = shape
-            .iter()
-            .try_fold(1usize, |a, &d| a.checked_mul(d))
+        let n = element_count(&shape)
             .filter(|n| n.checked_mul(size_of::<f32>()).is_some())
             .ok_or_else(|| too_large("its size overflows the address space"))?;
         let mut data = Vec::new();

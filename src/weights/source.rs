@@ -74,7 +74,7 @@ impl ParamSource for FileSource {
                 found: t.shape.clone(),
             });
         }
-        if let Some(i) = crate::model::first_non_finite(&t.data) {
+        if let Some(i) = super::first_non_finite(&t.data) {
             return Err(Error::BadFile {
                 path: self.tensors.origin.clone(),
                 reason: format!(

@@ -406,7 +406,7 @@ fn logits(cli: &Cli, a: &LogitsArgs) -> Result<()> {
     };
     check_writable("--output", &a.output)?;
     let mut input = read_tensor(&a.input, &a.tensor)?;
-    if let Some(i) = input.data.iter().position(|v| !v.is_finite()) {
+    if let Some(i) = resnet_wgpu::weights::first_non_finite(&input.data) {
         return Err(Error::InvalidInput(format!(
             "{}: tensor `{}`: expected finite values, found {} at index {i}",
             a.input.display(),

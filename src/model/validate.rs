@@ -3,11 +3,12 @@
 //! edited by hand, and weights the loaders did not check, such as an ONNX file's conv and
 //! linear initializers). Every value is defined once, by the input or by one node, before any
 //! node reads it; only the input layout op reads the NCHW input, and the output is a node's;
-//! every op's channel counts agree with the values it reads and writes; every weight and bias vector has the length its op implies (a conv
-//! `KH·KW·(Cin/G)·Cout` weights and `Cout` biases, a linear layer `in·out` and `out`, an affine
-//! op one scale and shift per channel) and holds finite values only. Inputs and weights must be
-//! finite because the WGSL kernels may assume there are no NaNs and infinities: a NaN would give
-//! the GPU and the CPU reference different, meaningless outputs.
+//! every op's channel counts agree with the values it reads and writes; every weight and bias
+//! vector has the length its op implies (a conv `KH·KW·(Cin/G)·Cout` weights and `Cout` biases,
+//! a linear layer `in·out` and `out`, an affine op one scale and shift per channel) and holds
+//! finite values only. Inputs and weights must be finite because the WGSL kernels may assume
+//! there are no NaNs and infinities: a NaN would give the GPU and the CPU reference different,
+//! meaningless outputs.
 
 use super::ir::{Graph, Node, Op};
 use crate::error::{Error, Result};

@@ -5,7 +5,7 @@
 //! | route                              | answer                                         |
 //! |------------------------------------|------------------------------------------------|
 //! | `GET /v2/health/live`              | 200 while the process runs                     |
-//! | `GET /v2/health/ready`             | 200 once every model is loaded, 503 before and while stopping |
+//! | `GET /v2/health/ready`             | 200 once every model is loaded, else 503       |
 //! | `GET /v2`                          | server metadata                                |
 //! | `GET /v2/models/{name}`            | model metadata                                 |
 //! | `GET /v2/models/{name}/ready`      | 200 or 503                                     |

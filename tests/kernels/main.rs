@@ -10,6 +10,7 @@
 #[path = "../common/mod.rs"]
 mod common;
 mod conv;
+mod lanes;
 mod ops;
 
 use common::{assert_close, engine};

@@ -20,8 +20,8 @@
 //! floats nor 64-bit integers; the engine builds those only on adapters with `SHADER_F16` or
 //! `SHADER_INT64`, which wgpu's GL backend does not offer). The expectation is
 //! checked to be exact (each expected failure must really fail, with the error it names), so
-//! it cannot rot when naga learns a feature or a shader stops needing one. Translation is not execution: only
-//! Vulkan (lavapipe) and, where CI runs it, GL run the kernels.
+//! it cannot rot when naga learns a feature or a shader stops needing one. Translation is not
+//! execution: only Vulkan (lavapipe) and, where CI runs it, GL run the kernels.
 
 use resnet_wgpu::gpu::kernels::shaders::{OutputView, WeightView, FILES};
 use resnet_wgpu::gpu::kernels::Precision;

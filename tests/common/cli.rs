@@ -1,7 +1,7 @@
 //! The `resnet` binary as the CLI tests run it: one runner that sets or removes environment
 //! variables for the run, and the two outcomes the tests check, a success (its stdout) and a
-//! failure (its error lines, or those as one text). Every message names the run as a shell would write it,
-//! `VAR=value resnet args`.
+//! failure (its error lines, or those as one text). Every message names the run as a shell
+//! would write it, `VAR=value resnet args`.
 
 use std::process::{Command, Output};
 

@@ -33,7 +33,8 @@ use resnet_wgpu::{
     about = "ResNet inference on any GPU through wgpu"
 )]
 pub struct Cli {
-    /// Backends to consider (vulkan, metal, dx12, gl; comma-separated). Default: WGPU_BACKEND or all.
+    /// Backends to consider (vulkan, metal, dx12, gl; comma-separated). Default: WGPU_BACKEND
+    /// or all.
     #[arg(long, global = true)]
     backend: Option<String>,
     /// Pick the adapter whose name contains this text. Default: WGPU_ADAPTER_NAME or the best one.

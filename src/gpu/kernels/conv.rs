@@ -155,8 +155,8 @@ pub enum ConvVariant {
     Tiled,
     /// The same over 128 × 128 tiles, 8 × 8 per invocation, for large grids (batches on GPUs).
     Tiled128,
-    /// The 64 × 64 tiles with K split into slices summed by a second pass, for grids too small to fill
-    /// a GPU ([`super::split_k`]).
+    /// The 64 × 64 tiles with K split into slices summed by a second pass, for grids too small
+    /// to fill a GPU ([`super::split_k`]).
     TiledSplitK,
     /// Implicit GEMM with small register tiles, 4 pixels × 8 channels (Cin % 4 == 0; more
     /// invocations for small layers).

@@ -68,8 +68,9 @@ pub fn kernel(variant: ConvVariant, conv: &Conv2d) -> Option<Kernel> {
     })
 }
 
-/// The tiling of a variant of this kernel (workgroups of [`super::conv_sg::WG`] invocations over 16-channel
-/// blocks, whose [`Tile::grid`] is the dispatch's), or `None` for other variants.
+/// The tiling of a variant of this kernel (workgroups of [`super::conv_sg::WG`] invocations
+/// over 16-channel blocks, whose [`Tile::grid`] is the dispatch's), or `None` for other
+/// variants.
 pub fn tile(variant: ConvVariant) -> Option<Tile> {
     match variant {
         ConvVariant::GroupedSubgroup => Some(Tile::C16),

@@ -40,8 +40,8 @@ impl Pipelines {
     /// Parses every kernel file for `precision` (cheap: naga only); kernels that need subgroups
     /// only where the device has `SUBGROUP` (elsewhere [`Pipelines::get`] never sees them: the
     /// variants that use them are not offered, see [`super::conv::DeviceCaps`]). With
-    /// `u64_pairs` (the device's [`super::conv::DeviceCaps::u64_pairs`]) the files that offer them read f32
-    /// weights ([`shaders::WeightView::Pairs`]) and store 8-channel outputs
+    /// `u64_pairs` (the device's [`super::conv::DeviceCaps::u64_pairs`]) the files that offer
+    /// them read f32 weights ([`shaders::WeightView::Pairs`]) and store 8-channel outputs
     /// ([`OutputView::Pairs`]) as u64 pairs.
     pub fn new(device: &wgpu::Device, precision: Precision, u64_pairs: bool) -> Self {
         let subgroups = device.features().contains(wgpu::Features::SUBGROUP);

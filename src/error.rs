@@ -89,6 +89,18 @@ pub enum Error {
     #[error("serve: {0}")]
     Serve(String),
 
+    /// The GPU's output differs from the CPU reference's by more than the tolerance
+    /// (`resnet verify`): `found` and `tolerance` are max |Δ| / max |reference|.
+    #[error(
+        "{what}: the GPU and the CPU reference disagree: max |Δ| / max |logit| is {found:.3e}, \
+         expected at most {tolerance:.1e}"
+    )]
+    Disagreement {
+        what: String,
+        found: f64,
+        tolerance: f64,
+    },
+
     /// A buffer larger than the adapter allows.
     #[error("{what} needs {needed} bytes, more than the adapter's limit of {limit} bytes (try a smaller batch or input)")]
     TooLarge {

@@ -51,11 +51,22 @@ fn bench_peak_json_reports_the_roofline() {
     }
 }
 
+/// In both precisions: the fractions are of the f32 peak, since every kernel multiply-adds in
+/// f32 (f16 is a storage precision).
 #[test]
 fn bench_json_reports_consistent_figures() {
+    bench_figures("f32");
+    if has_f16() {
+        bench_figures("f16");
+    }
+}
+
+fn bench_figures(precision: &str) {
     let (batch, h, w) = (2.0, 48, 40);
     let v = json(&[
         "bench",
+        "--precision",
+        precision,
         "--arch",
         "simple",
         "--batch",
@@ -94,6 +105,7 @@ fn bench_json_reports_consistent_figures() {
     let gflops = positive(&v, "gflops");
     close(gflops, 2.0 * macs * batch / (median / 1e3) / 1e9, "GFLOP/s");
     let conv = positive(&v, "conv_gflops");
+    assert_eq!(v["precision"], precision, "{v}");
     let peak = positive(&v, "f32_gflops");
     close(
         positive(&v, "gflops_fraction_of_peak"),

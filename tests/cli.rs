@@ -1,6 +1,6 @@
 //! The `resnet` binary end to end: `verify --json` reports the documented keys and small
-//! errors, failures exit non-zero with a one-line error, and `logits` writes what the CPU
-//! reference computes for the same weights and input.
+//! errors, `verify` fails above its tolerance, failures exit non-zero with a one-line error,
+//! and `logits` writes what the CPU reference computes for the same weights and input.
 
 mod common;
 
@@ -53,6 +53,69 @@ fn verify_json_reports_small_errors() {
         assert_eq!(v["precision"], "f32", "{v}");
         assert_eq!(v["weights"], "random:1", "{v}");
         assert_eq!(num("seed"), 7.0, "{v}");
+        assert_eq!(
+            num("tolerance"),
+            1e-4,
+            "{args:?}: f32's default tolerance: {v}"
+        );
+        assert_eq!(v["agrees"], true, "{args:?}: {v}");
+    }
+}
+
+/// `verify` fails (exit 1, after its report) when the GPU's error is above `--tolerance`, so
+/// that a script or CI job can rely on its status; the tolerance must be a number above 0.
+#[test]
+fn verify_fails_above_its_tolerance() {
+    let base = ["verify", "--arch", "resnet20", "--runs", "1"];
+    let json = |extra: &[&str]| -> serde_json::Value {
+        let args: Vec<&str> = base.iter().chain(extra).copied().collect();
+        let stdout = ok(&args);
+        serde_json::from_str(stdout.trim()).unwrap_or_else(|e| panic!("{args:?}: {e}\n{stdout}"))
+    };
+    let v = json(&["--json"]);
+    let err = v["max_rel_err"].as_f64().expect("max_rel_err");
+    // Winograd and the kernels' summation orders differ from the reference's.
+    assert!(
+        err > 0.0,
+        "resnet20's GPU logits equal the reference's bit for bit: {v}"
+    );
+    let half = format!("{:e}", err / 2.0);
+    let args: Vec<&str> = base.iter().copied().chain(["--tolerance", &half]).collect();
+    let out = cli::run(&args, &[]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{args:?}: {stderr}");
+    assert!(
+        String::from_utf8_lossy(&out.stdout).contains("max |Δ| / max|logit|"),
+        "{args:?}: the report comes before the error"
+    );
+    assert!(
+        stderr.contains("error: resnet20 batch 1 32x32 f32 on ")
+            && stderr.contains("the GPU and the CPU reference disagree")
+            && stderr.contains(&format!("expected at most {:.1e}", err / 2.0)),
+        "{args:?}: {stderr}"
+    );
+    // The tolerance passes through to the JSON; f16 has its own default.
+    let twice = format!("{:e}", err * 2.0);
+    let v = json(&["--json", "--tolerance", &twice]);
+    assert_eq!(v["agrees"], true, "{v}");
+    assert_eq!(v["tolerance"].as_f64(), Some(err * 2.0), "{v}");
+    if common::engine()
+        .features()
+        .contains(wgpu::Features::SHADER_F16)
+    {
+        let v = json(&["--json", "--precision", "f16"]);
+        assert_eq!(v["tolerance"].as_f64(), Some(2e-2), "{v}");
+    }
+    for bad in ["0", "-1e-4", "nan", "inf", "x"] {
+        let flag = format!("--tolerance={bad}");
+        let args: Vec<&str> = base.iter().copied().chain([flag.as_str()]).collect();
+        let out = cli::run(&args, &[]);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {stderr}");
+        assert!(
+            stderr.contains("--tolerance") && stderr.contains("expected a number above 0"),
+            "{args:?}: {stderr}"
+        );
     }
 }
 

@@ -138,6 +138,27 @@ struct VerifyArgs {
     /// Print one JSON object.
     #[arg(long)]
     json: bool,
+    /// Largest max |Δ| / max |logit| that passes; above it the command fails after its report
+    /// (default 1e-4 in f32, 2e-2 in f16).
+    #[arg(long, value_parser = positive_tolerance)]
+    tolerance: Option<f64>,
+}
+
+/// The network-level tolerances of `verify` (max |Δ| / max |logit|) when `--tolerance` is
+/// not given: f32 networks agree to a few 1e-6 (BENCHMARKS.md), f16 ones to about 1e-3.
+fn default_tolerance(precision: Precision) -> f64 {
+    match precision {
+        Precision::F32 => 1e-4,
+        Precision::F16 => 2e-2,
+    }
+}
+
+/// `--tolerance`: a finite number above 0.
+fn positive_tolerance(s: &str) -> std::result::Result<f64, String> {
+    match s.parse::<f64>() {
+        Ok(v) if v.is_finite() && v > 0.0 => Ok(v),
+        _ => Err(format!("`{s}`: expected a number above 0, such as 1e-4")),
+    }
 }
 
 #[derive(Args)]
@@ -217,6 +238,11 @@ fn verify(cli: &Cli, a: &VerifyArgs) -> Result<()> {
     let (gpu_ms, cpu_ms) = (median(&gpu_times), median(&cpu_times));
     let reference = reference.expect("runs >= 1");
     let c = compare(&logits, &reference)?;
+    let tolerance = a
+        .tolerance
+        .unwrap_or_else(|| default_tolerance(a.model.precision));
+    // NaN-safe: a NaN error never passes.
+    let agrees = c.max_rel_err <= tolerance;
     if a.json {
         let obj = serde_json::json!({
             "arch": arch.name(), "adapter": e.adapter_info().name, "batch": a.input.batch, "height": h, "width": w,
@@ -224,7 +250,7 @@ fn verify(cli: &Cli, a: &VerifyArgs) -> Result<()> {
             "weights": a.model.weights.to_string(), "seed": a.seed,
             "max_abs_err": c.max_abs_err, "max_rel_err": c.max_rel_err, "max_abs_logit": c.max_abs_ref,
             "top1_agreement": c.top1_agreement, "gpu_ms": gpu_ms, "cpu_ms": cpu_ms,
-            "runs": a.runs,
+            "runs": a.runs, "tolerance": tolerance, "agrees": agrees,
         });
         println!("{obj}");
     } else {
@@ -246,6 +272,18 @@ fn verify(cli: &Cli, a: &VerifyArgs) -> Result<()> {
         let runs = a.runs;
         println!("GPU time             {gpu_ms:.1} ms (median of {runs}, upload + readback)");
         println!("CPU time             {cpu_ms:.1} ms (median of {runs})");
+    }
+    if !agrees {
+        return Err(Error::Disagreement {
+            what: format!(
+                "{arch} batch {} {h}x{w} {} on {}",
+                a.input.batch,
+                a.model.precision,
+                e.adapter_info().name
+            ),
+            found: c.max_rel_err,
+            tolerance,
+        });
     }
     Ok(())
 }

@@ -2,8 +2,9 @@
 //! as a table, and optionally as a bar chart (`--out FILE.svg` or `FILE.html`).
 //!
 //! Per layer: GFLOP/s = FLOPs / time (convs and the classifier), GB/s = ideal bytes / time (see
-//! `resnet_wgpu::gpu::profile`), fraction of peak = GFLOP/s over the f32 (or f16) peak for
-//! layers with FLOPs ("compute"), GB/s over the copy bandwidth for the others ("memory"), and
+//! `resnet_wgpu::gpu::profile`), fraction of peak = GFLOP/s over the f32 FMA peak for layers
+//! with FLOPs ("compute"; f16 models too: their kernels store f16 and multiply-add in f32),
+//! GB/s over the copy bandwidth for the others ("memory"), and
 //! share = time / sum of the layer times. With `--passes`, a layer that runs several kernels
 //! (Winograd's input transform, GEMM and output transform) gets one more row per kernel, each
 //! with its own median time and share; `--json` always lists them.
@@ -129,10 +130,8 @@ pub fn run(engine: &Engine, a: &ProfileArgs) -> Result<()> {
     } else {
         Some(peak::measure(engine, &PeakOptions::default())?)
     };
-    let flop_peak = peak.as_ref().and_then(|p| match a.model.precision {
-        Precision::F32 => Some(p.f32_gflops),
-        Precision::F16 => p.f16_gflops,
-    });
+    // Every kernel multiply-adds in f32, whatever the storage precision.
+    let flop_peak = peak.as_ref().map(|p| p.f32_gflops);
     let options = ModelOptions::from_tune_cache(engine, a.model.precision)?;
     let model = Model::load(engine, arch, &a.model.weights, opts, options)?;
     model.chunk_size(a.input.batch, h, w)?; // the size checks before the allocation

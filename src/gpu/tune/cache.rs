@@ -5,6 +5,8 @@
 //! `{ "<adapter key>": { "<shape key>": "variant" } }`. Shape key:
 //! `cin{C}_cout{K}_k{kh}x{kw}_s{sh}x{sw}_p{top}-{left}-{bottom}-{right}[_g{groups}][_d{dh}x{dw}]_n{batch}_{h}x{w}[_f16]`
 //! (`_f16` for models that store activations and weights in f16, whose kernels differ).
+//! Writers lock `<file>.lock` for their read-change-write and rename a finished file over the
+//! cache, so concurrent `tune` runs keep each other's entries and readers never see a part.
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
@@ -171,15 +173,131 @@ pub(super) fn writable_cache() -> Result<(PathBuf, CacheFile)> {
     Ok((path, cache))
 }
 
-/// Adds `new` to this adapter's entry of the cache (every other entry kept as it was).
+/// Adds `new` to this adapter's entry of the cache (every other entry kept as it was). Safe
+/// against other writers, threads or processes: the read, the change and the write happen
+/// under an exclusive lock of `<cache>.lock`, so no writer's entries are lost; the new
+/// content goes to a file beside the cache that is then renamed over it, so a reader sees
+/// the old file or the new one, never a part.
 pub(super) fn save_choices(engine: &Engine, new: &[(String, ConvVariant)]) -> Result<PathBuf> {
-    let (path, mut cache) = writable_cache()?;
-    let entry = cache.entry(adapter_key(engine)).or_default();
+    let (path, _) = writable_cache()?;
+    let named: Vec<(String, String)> = new
+        .iter()
+        .map(|(k, v)| (k.clone(), v.name().to_string()))
+        .collect();
+    add_entries(&path, &adapter_key(engine), &named)?;
+    Ok(path)
+}
+
+/// Adds `new` (shape key, variant name) to the entry of `adapter` in the cache at `path`,
+/// as [`save_choices`] says.
+fn add_entries(path: &Path, adapter: &str, new: &[(String, String)]) -> Result<()> {
+    let _lock = lock_beside(path)?;
+    let mut cache = read_cache(path)?;
+    let entry = cache.entry(adapter.to_string()).or_default();
     for (k, v) in new {
-        entry.insert(k.clone(), v.name().to_string());
+        entry.insert(k.clone(), v.clone());
     }
     let text =
         serde_json::to_string_pretty(&cache).map_err(|e| Error::InvalidInput(e.to_string()))?;
-    std::fs::write(&path, text).map_err(|e| Error::io(&path, e))?;
-    Ok(path)
+    replace_file(path, text.as_bytes())
+}
+
+/// `<path>.lock`, opened (created if need be) and locked exclusively; the lock ends when the
+/// returned file is dropped.
+fn lock_beside(path: &Path) -> Result<std::fs::File> {
+    let lock_path = with_suffix(path, ".lock");
+    let file = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&lock_path)
+        .map_err(|e| Error::io(&lock_path, e))?;
+    file.lock().map_err(|e| Error::io(&lock_path, e))?;
+    Ok(file)
+}
+
+/// Writes `bytes` to a new file beside `path` (named for this process and thread) and renames
+/// it over `path`; the new file is removed if the write fails.
+fn replace_file(path: &Path, bytes: &[u8]) -> Result<()> {
+    let suffix = format!(
+        ".{}-{:?}.tmp",
+        std::process::id(),
+        std::thread::current().id()
+    );
+    let tmp = with_suffix(path, &suffix.replace(['(', ')'], ""));
+    let written = std::fs::write(&tmp, bytes)
+        .and_then(|()| std::fs::rename(&tmp, path))
+        .map_err(|e| Error::io(path, e));
+    if written.is_err() {
+        let _ = std::fs::remove_file(&tmp);
+    }
+    written
+}
+
+/// `path` with `suffix` appended to its file name.
+fn with_suffix(path: &Path, suffix: &str) -> PathBuf {
+    let mut name = path.file_name().unwrap_or_default().to_os_string();
+    name.push(suffix);
+    path.with_file_name(name)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Writers in several threads, each adding its own keys, while readers read: every read
+    /// is a whole cache, and no writer's keys are lost (nor the entries there before).
+    #[test]
+    fn concurrent_saves_keep_every_entry_and_reads_see_whole_files() {
+        let dir = std::env::temp_dir().join(format!("resnet-tune-cache-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("tune.json");
+        let before: Vec<(String, String)> = (0..2000)
+            .map(|i| (format!("old{i}"), "direct".to_string()))
+            .collect();
+        add_entries(&path, "adapter", &before).unwrap();
+        let done = std::sync::atomic::AtomicBool::new(false);
+        std::thread::scope(|s| {
+            let readers: Vec<_> = (0..2)
+                .map(|_| {
+                    s.spawn(|| {
+                        let mut reads = 0;
+                        while !done.load(std::sync::atomic::Ordering::Relaxed) {
+                            let cache = read_cache(&path).unwrap_or_else(|e| panic!("{e}"));
+                            assert!(cache["adapter"].len() >= 2000, "a read lost entries");
+                            reads += 1;
+                        }
+                        reads
+                    })
+                })
+                .collect();
+            let writers: Vec<_> = (0..6)
+                .map(|t| {
+                    let path = &path;
+                    s.spawn(move || {
+                        for i in 0..15 {
+                            let key = vec![(format!("t{t}k{i}"), "tiled_gemm".to_string())];
+                            add_entries(path, "adapter", &key).unwrap_or_else(|e| panic!("{e}"));
+                        }
+                    })
+                })
+                .collect();
+            for w in writers {
+                w.join().unwrap();
+            }
+            done.store(true, std::sync::atomic::Ordering::Relaxed);
+            for r in readers {
+                assert!(r.join().unwrap() > 0, "a reader never read");
+            }
+        });
+        let cache = read_cache(&path).unwrap();
+        assert_eq!(cache["adapter"].len(), 2000 + 6 * 15);
+        let leftovers: Vec<_> = std::fs::read_dir(&dir)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .filter(|n| n.ends_with(".tmp"))
+            .collect();
+        assert!(leftovers.is_empty(), "temporary files left: {leftovers:?}");
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
 }

@@ -342,3 +342,57 @@ fn a_lost_device_is_an_error_and_a_new_engine_works() {
         .unwrap_or_else(|e| panic!("{e}"));
     assert_close("new engine", &got.data, &want.data, REL);
 }
+
+/// Calls in flight in several threads when the device goes: every call that fails says the
+/// device was lost (not a readback error), none panics or hangs.
+#[test]
+fn calls_in_flight_when_the_device_goes_say_it_was_lost() {
+    let g = graph("resnet20", 19);
+    let lost = Engine::new().unwrap_or_else(|e| panic!("{e}"));
+    let model = Model::new(&lost, g).unwrap_or_else(|e| panic!("{e}"));
+    let x = input(20, 2, 32, 32);
+    model.infer(&x).unwrap_or_else(|e| panic!("{e}"));
+    let started = std::sync::Barrier::new(5);
+    let errors: Vec<Error> = std::thread::scope(|s| {
+        let threads: Vec<_> = (0..4)
+            .map(|_| {
+                let (model, x, started) = (&model, &x, &started);
+                s.spawn(move || {
+                    let mut errors = Vec::new();
+                    started.wait();
+                    // Two calls in flight at a time, until the device is gone.
+                    for _ in 0..200 {
+                        let first = model.submit(x);
+                        let second = model.submit(x);
+                        for call in [first, second] {
+                            if let Err(e) = call.and_then(|p| p.wait()) {
+                                errors.push(e);
+                            }
+                        }
+                        if !errors.is_empty() {
+                            break;
+                        }
+                    }
+                    errors
+                })
+            })
+            .collect();
+        started.wait();
+        std::thread::sleep(std::time::Duration::from_millis(300));
+        lost.destroy_device();
+        threads
+            .into_iter()
+            .flat_map(|t| t.join().unwrap())
+            .collect()
+    });
+    assert!(
+        !errors.is_empty(),
+        "no call failed after the device was destroyed"
+    );
+    for e in &errors {
+        assert!(
+            matches!(e, Error::DeviceLost { .. }),
+            "expected a lost-device error, got {e}"
+        );
+    }
+}

@@ -49,7 +49,8 @@ pub struct Model {
     shapes: Mutex<HashMap<(usize, usize, usize), Arc<Shaped>>>,
     /// Per input size (h, w): what one image needs, for chunking (see [`PerImage`]).
     per_image: Mutex<HashMap<(usize, usize), PerImage>>,
-    /// Bytes of every workspace created and not dropped.
+    /// Bytes of every workspace that exists or is being created: reserved before a workspace
+    /// is made (never past the budget), given back when it is dropped.
     allocated: Arc<AtomicU64>,
     options: ModelOptions,
 }
@@ -204,6 +205,12 @@ impl Model {
         self.lock_shapes().values().map(|s| s.pool.counts().0).sum()
     }
 
+    /// Bytes of the workspaces that exist now, over every shape (at most
+    /// [`ModelOptions::memory_budget`] where one is set, but for a workspace alone).
+    pub fn workspace_bytes(&self) -> u64 {
+        self.allocated.load(Ordering::Relaxed)
+    }
+
     /// Bytes of the weights on the device.
     pub fn weight_bytes(&self) -> u64 {
         self.weight_bytes
@@ -282,8 +289,7 @@ impl Model {
                 .collect();
             for k in idle {
                 if let Some(s) = shapes.remove(&k) {
-                    let freed = s.pool.shrink();
-                    self.allocated.fetch_sub(freed, Ordering::Relaxed);
+                    s.pool.shrink();
                 }
             }
         }
@@ -296,54 +302,81 @@ impl Model {
         self.shapes.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
-    /// A workspace of `shaped` for this call: a free one, a new one while the pool and the
-    /// budget allow, else the next one to come back (polling the device meanwhile, which runs
-    /// the callbacks that return them).
+    /// A workspace of `shaped` for this call: a free one, a new one while the pool's limit and
+    /// the budget allow (its bytes reserved first, so calls in other threads cannot pass the
+    /// budget together), else the next one to come back (polling the device meanwhile, which
+    /// runs the callbacks that return them). Over the budget, the free workspaces of other
+    /// shapes are dropped first; a chunk's workspace always fits the budget (`chunk_size`), so
+    /// the wait ends once enough calls in flight have finished.
     pub(crate) fn lease(&self, shaped: &Shaped) -> Result<Workspace> {
         let bytes = shaped.schedule.workspace_bytes();
         loop {
-            let under_budget = match self.options.memory_budget {
-                None => true,
-                Some(b) => self.allocated.load(Ordering::Relaxed) + bytes <= b,
-            };
-            match shaped.pool.take(under_budget) {
+            match shaped.pool.take(|| self.reserve(bytes)) {
                 Take::Free(ws) => return Ok(ws),
                 Take::Create => {
-                    if !under_budget {
-                        self.release_other_shapes(shaped);
-                    }
                     let made = self.ctx.scoped("allocating a workspace", || {
                         Ok(Workspace::new(
                             &self.ctx.device,
                             &shaped.schedule,
                             &self.resident(),
+                            self.allocated.clone(),
                         ))
                     });
-                    match made {
-                        Ok(ws) => {
-                            self.allocated.fetch_add(ws.bytes, Ordering::Relaxed);
-                            return Ok(ws);
-                        }
-                        Err(e) => {
-                            shaped.pool.forget();
-                            return Err(e);
-                        }
+                    // On an error the workspace made was dropped, giving its bytes back.
+                    return made.inspect_err(|_| shaped.pool.forget());
+                }
+                Take::OverBudget => {
+                    self.release_other_shapes(shaped);
+                    if self.reserve_would_fit(bytes) {
+                        continue;
                     }
+                    self.wait_for_a_return(shaped)?;
                 }
-                Take::Full => {
-                    self.ctx.check_lost()?;
-                    // Wait on a submission known to be queued (see `Pool::oldest_in_flight`).
-                    let _ = match shaped.pool.oldest_in_flight() {
-                        Some(index) => self.ctx.device.poll(wgpu::PollType::Wait {
-                            submission_index: Some(index),
-                            timeout: Some(Duration::from_millis(5)),
-                        }),
-                        None => self.ctx.device.poll(wgpu::PollType::Poll),
-                    };
-                    shaped.pool.wait_for_return(Duration::from_millis(1));
-                }
+                Take::Full => self.wait_for_a_return(shaped)?,
             }
         }
+    }
+
+    /// Reserves `bytes` of the budget if they fit (see [`Model::fits`]).
+    fn reserve(&self, bytes: u64) -> bool {
+        self.allocated
+            .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |used| {
+                self.fits(used, bytes).then_some(used + bytes)
+            })
+            .is_ok()
+    }
+
+    /// Whether `bytes` more would fit the budget now (a hint: [`Model::reserve`] decides).
+    fn reserve_would_fit(&self, bytes: u64) -> bool {
+        self.fits(self.allocated.load(Ordering::Relaxed), bytes)
+    }
+
+    /// Whether a workspace of `bytes` may exist beside `used` reserved bytes: within the
+    /// budget (always without one), or alone, so that a call always runs in the end even
+    /// where a chunk's workspace came out larger than its size was planned from.
+    fn fits(&self, used: u64, bytes: u64) -> bool {
+        let budget = self.options.memory_budget.unwrap_or(u64::MAX);
+        used == 0 || used.checked_add(bytes).is_some_and(|total| total <= budget)
+    }
+
+    /// Waits briefly for a workspace to come back: polls the device on the oldest call in
+    /// flight of `shaped`, else of any shape (whose workspace coming back frees budget).
+    fn wait_for_a_return(&self, shaped: &Shaped) -> Result<()> {
+        self.ctx.check_lost()?;
+        let oldest = shaped.pool.oldest_in_flight().or_else(|| {
+            let shapes: Vec<Arc<Shaped>> = self.lock_shapes().values().cloned().collect();
+            shapes.iter().find_map(|s| s.pool.oldest_in_flight())
+        });
+        // Wait on a submission known to be queued (see `Pool::oldest_in_flight`).
+        let _ = match oldest {
+            Some(index) => self.ctx.device.poll(wgpu::PollType::Wait {
+                submission_index: Some(index),
+                timeout: Some(Duration::from_millis(5)),
+            }),
+            None => self.ctx.device.poll(wgpu::PollType::Poll),
+        };
+        shaped.pool.wait_for_return(Duration::from_millis(1));
+        Ok(())
     }
 
     /// Drops the free workspaces of every other shape (to make room under the budget).
@@ -351,8 +384,7 @@ impl Model {
         let others: Vec<Arc<Shaped>> = self.lock_shapes().values().cloned().collect();
         for s in others {
             if !std::ptr::eq(&*s, keep) {
-                let freed = s.pool.shrink();
-                self.allocated.fetch_sub(freed, Ordering::Relaxed);
+                s.pool.shrink();
             }
         }
     }
@@ -373,8 +405,8 @@ impl Model {
         let submission = match submitted {
             Ok(s) => s,
             Err(e) => {
-                // The workspace may be in an unknown state: let it go.
-                self.allocated.fetch_sub(ws.bytes, Ordering::Relaxed);
+                // The workspace may be in an unknown state: let it go (its bytes with it).
+                drop(ws);
                 shaped.pool.forget();
                 return Err(e);
             }

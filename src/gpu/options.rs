@@ -19,8 +19,10 @@ pub struct ModelOptions {
     /// more concurrent calls of that shape wait for one. At least 1.
     pub workspaces_per_shape: usize,
     /// Bytes that all workspaces together may take (`None`: no limit beyond the per-shape
-    /// count). A batch whose single workspace would not fit is split into chunks that do; a
-    /// budget smaller than one image's workspace is an error when the model runs.
+    /// count), however many threads call at once: a workspace's bytes are reserved before it
+    /// is made, and a call that would pass the budget waits for others' workspaces. A batch
+    /// whose single workspace would not fit is split into chunks that do; a budget smaller
+    /// than one image's workspace is an error when the model runs.
     pub memory_budget: Option<u64>,
     /// Images per chunk at most (`None`: as many as the adapter's binding limit and the
     /// budget allow). Larger batches are split, run and concatenated.

@@ -73,14 +73,22 @@ impl Pending {
 }
 
 fn wait_chunk(ctx: &Context, chunk: &Chunk) -> Result<Vec<f32>> {
-    wait_slot(ctx, chunk).map_err(|e| {
-        // A map or poll that failed because the device is gone says so.
+    wait_slot(ctx, chunk).map_err(|e| lost_or(ctx, e))
+}
+
+/// `e`, or [`Error::DeviceLost`] where the device turns out to be gone: a map or poll that
+/// failed because of that says so. The device-lost callback may still be running in the thread
+/// whose poll failed this call's readback, so the loss is looked for over a short while
+/// (about 100 ms, spent only on a failed call).
+fn lost_or(ctx: &Context, e: Error) -> Error {
+    for _ in 0..20 {
         let _ = ctx.device.poll(wgpu::PollType::Poll);
-        match ctx.check_lost() {
-            Err(lost) => lost,
-            Ok(()) => e,
+        if let Err(lost) = ctx.check_lost() {
+            return lost;
         }
-    })
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    e
 }
 
 fn wait_slot(ctx: &Context, chunk: &Chunk) -> Result<Vec<f32>> {

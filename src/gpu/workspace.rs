@@ -3,11 +3,15 @@
 //! the pool of a shape's workspaces.
 //!
 //! A pool hands out a free workspace, or lets the caller create one while fewer than its limit
-//! exist, or says it is full (the caller then waits for one to come back). A workspace comes
-//! back when its call's readback has been copied out, whichever thread saw the GPU finish.
+//! exist and the model's memory budget can reserve its bytes, or says it is full or over the
+//! budget (the caller then waits for one to come back). A workspace comes back when its call's
+//! readback has been copied out, whichever thread saw the GPU finish. Its bytes stay reserved
+//! on the model's counter until it is dropped, wherever that happens (a pool shrunk, a shape
+//! forgotten, a failed call), so the counter is always the bytes of the workspaces that exist.
 
 use std::collections::VecDeque;
-use std::sync::{Condvar, Mutex, MutexGuard, PoisonError};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
 use super::kernels::{Access, Pipelines};
@@ -22,7 +26,15 @@ pub(crate) struct Workspace {
     pub bind_groups: Vec<wgpu::BindGroup>,
     /// Bytes allocated.
     pub bytes: u64,
+    /// The counter these bytes were reserved on; given back when the workspace is dropped.
+    charged: Arc<AtomicU64>,
     _scratch: [wgpu::Buffer; 2],
+}
+
+impl Drop for Workspace {
+    fn drop(&mut self) {
+        self.charged.fetch_sub(self.bytes, Ordering::Relaxed);
+    }
 }
 
 /// The model-side buffers a workspace's bind groups refer to.
@@ -33,8 +45,15 @@ pub(crate) struct Resident<'a> {
 }
 
 impl Workspace {
-    /// Allocates the buffers of `schedule` and creates the bind group of every step.
-    pub fn new(device: &wgpu::Device, schedule: &Schedule, model: &Resident<'_>) -> Self {
+    /// Allocates the buffers of `schedule` and creates the bind group of every step. The
+    /// caller has reserved [`Schedule::workspace_bytes`] on `charged`; the workspace gives them
+    /// back when it is dropped.
+    pub fn new(
+        device: &wgpu::Device,
+        schedule: &Schedule,
+        model: &Resident<'_>,
+        charged: Arc<AtomicU64>,
+    ) -> Self {
         let mem = &schedule.memory;
         let storage = |label: &str, size: u64, extra: wgpu::BufferUsages| {
             device.create_buffer(&wgpu::BufferDescriptor {
@@ -124,6 +143,7 @@ impl Workspace {
             readback,
             bind_groups,
             bytes: schedule.workspace_bytes(),
+            charged,
             _scratch: scratch,
         }
     }
@@ -138,10 +158,13 @@ impl Workspace {
 pub(crate) enum Take {
     /// A free workspace.
     Free(Workspace),
-    /// Permission to create one (counted as created already; [`Pool::forget`] if that fails).
+    /// Permission to create one (counted as created already, its bytes reserved; [`Pool::forget`]
+    /// if that fails).
     Create,
     /// Every workspace is in use and no more may be created.
     Full,
+    /// None is free and the budget cannot reserve a new one's bytes now.
+    OverBudget,
 }
 
 struct PoolState {
@@ -180,16 +203,19 @@ impl Pool {
         self.state.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
-    /// A free workspace, else permission to create one (`allow_create` and under the limit).
-    pub fn take(&self, allow_create: bool) -> Take {
+    /// A free workspace, else permission to create one while under the limit and `reserve`
+    /// (called only then) reserves its bytes.
+    pub fn take(&self, reserve: impl FnOnce() -> bool) -> Take {
         let mut s = self.lock();
         if let Some(ws) = s.free.pop() {
             Take::Free(ws)
-        } else if s.created < self.limit && (allow_create || s.created == 0) {
+        } else if s.created >= self.limit {
+            Take::Full
+        } else if reserve() {
             s.created += 1;
             Take::Create
         } else {
-            Take::Full
+            Take::OverBudget
         }
     }
 
@@ -231,13 +257,13 @@ impl Pool {
         self.returned.notify_one();
     }
 
-    /// Drops the free workspaces; returns their bytes.
-    pub fn shrink(&self) -> u64 {
+    /// Drops the free workspaces (their bytes go back to the budget).
+    pub fn shrink(&self) {
         let mut s = self.lock();
         let freed: Vec<Workspace> = std::mem::take(&mut s.free);
         s.created -= freed.len();
         drop(s); // the buffers are released outside the lock
-        freed.iter().map(|w| w.bytes).sum()
+        drop(freed);
     }
 
     /// Waits up to `timeout` for a workspace to come back.

@@ -8,8 +8,9 @@
 # summary.md) to RESULTS_DIR:
 #   1. device description (nvidia-smi, `resnet info`); with no GPU adapter it stops here, after
 #      a few seconds, with what it found of the Vulkan setup in run.log;
-#      then `resnet verify` of the architecture at the first batch in f32 and f16 (the GPU's
-#      logits against the CPU reference on this machine);
+#      then `resnet verify` of the architecture at the first two batches in f32 and f16 (the
+#      GPU's logits against the CPU reference on this machine; at batch 8 the plan runs all
+#      three GEMM tilings: split K, 64 × 64 and 128 × 128);
 #   2. torchvision resnet50 in eval mode at batch 1, 8, 64, f32 with TF32 off and f16, timed
 #      with CUDA events after warm-up (GPU time of the forward pass) and end to end (input
 #      upload + forward + logits download, wall clock);
@@ -30,7 +31,9 @@
 #   8. summary.md: one table with both engines and the ratios, the whole-submission line, the
 #      tuned lines and the peer harness's table.
 # Every step has a time limit and the steps share a budget, so that one slow step cannot
-# starve the others; a failed step is reported at the end and the rest still run.
+# starve the others; a failed step is reported at the end and the rest still run. Exit status:
+# 0 when every step passed, 1 when one failed (summary.md is still written), 2 without a GPU
+# adapter. A TERM (the caller's own time limit) still writes summary.md from what finished.
 #
 # Environment:
 #   RESNET_BIN         a prebuilt `resnet` binary (else `cargo build --release`, else
@@ -88,6 +91,101 @@ run() {
     fi
     return "$rc"
 }
+
+# --- summary ------------------------------------------------------------------------------------
+# summary.md from whatever finished, then the failures; at the end of the run or on a TERM.
+summarize() {
+    log "summary"
+    "$python" - "$results" <<'PY' | tee "$results/summary.md"
+import json, os, pathlib, sys
+d = pathlib.Path(sys.argv[1])
+batches = [int(b) for b in os.environ["BATCHES"].split()]
+def load(name):
+    try:
+        return json.loads((d / f"{name}.out").read_text().strip().splitlines()[-1])
+    except Exception:
+        return None
+peak = load("peak") or {}
+torch = {}
+try:
+    lines = [json.loads(l) for l in (d / "torch.out").read_text().splitlines() if l.strip()]
+    head = lines[0]
+    torch = {(l["precision"], l["batch"]): l for l in lines[1:]}
+except Exception:
+    head = {}
+dev = (d / "nvidia-smi.csv").read_text().splitlines()[-1] if (d / "nvidia-smi.csv").exists() else "?"
+print(f"# {os.environ['ARCH']} at {os.environ['SIZE']}x{os.environ['SIZE']} on {dev}\n")
+fmt = lambda v, f="{:.2f}": "–" if v is None else f.format(v)
+print(f"resnet-wgpu peak: f32 {fmt(peak.get('f32_gflops'), '{:.0f}')} GFLOP/s, "
+      f"f16 {fmt(peak.get('f16_gflops'), '{:.0f}')} GFLOP/s, "
+      f"copy {fmt(peak.get('bandwidth_gbs'), '{:.0f}')} GB/s ({peak.get('adapter')})  ")
+print(f"PyTorch {head.get('torch')} / torchvision {head.get('torchvision')}, "
+      f"cudnn.benchmark={head.get('cudnn_benchmark')}, TF32 off\n")
+print("| precision | batch | resnet-wgpu median ms | p90 ms | submit ms | GPU ms | images/s | conv GFLOP/s (% of peak) "
+      "| PyTorch events ms | PyTorch end-to-end ms | images/s | wgpu / PyTorch (end to end) |")
+print("|---|---|---|---|---|---|---|---|---|---|---|---|")
+for prec in ("f32", "f16"):
+    p = peak.get("f32_gflops")  # the kernels multiply-add in f32 in both precisions
+    for batch in batches:
+        w = load(f"wgpu-b{batch}-{prec}") or {}
+        t = torch.get((prec, batch), {})
+        lat, te = w.get("latency_ms_median"), t.get("e2e_ms_median")
+        conv = w.get("conv_gflops")
+        conv_s = "–" if conv is None else (f"{conv:.1f}" + (f" ({conv / p * 100:.0f} %)" if p else ""))
+        print(f"| {prec} | {batch} | {fmt(lat)} | {fmt(w.get('latency_ms_p90'))} | "
+              f"{fmt(w.get('submit_ms_median'), '{:.3f}')} | {fmt(w.get('gpu_ms'))} | "
+              f"{fmt(w.get('images_per_s'), '{:.0f}')} | {conv_s} | {fmt(t.get('events_ms_median'))} | "
+              f"{fmt(te)} | {fmt(t.get('images_per_s'), '{:.0f}')} | "
+              f"{fmt(lat / te if lat and te else None)} |")
+print()
+whole, grouped = load(f"wgpu-b{batches[0]}-f32-whole"), load(f"wgpu-b{batches[0]}-f32")
+if whole and grouped:
+    lw, lg = whole.get("latency_ms_median"), grouped.get("latency_ms_median")
+    print(f"f32 batch {batches[0]}, each call submitted whole (RESNET_SUBMIT_GROUPS=0): median "
+          f"{fmt(lw)} ms, submit {fmt(whole.get('submit_ms_median'), '{:.3f}')} ms; by default "
+          f"({grouped.get('submissions_per_chunk')} submission(s) per chunk) {fmt(lg)} ms "
+          f"(groups / whole {fmt(lg / lw if lg and lw else None)})  ")
+for prec, batch in [("f32", b) for b in sorted({batches[0], batches[-1]})] + [("f16", batches[0])]:
+    tuned, plain = load(f"wgpu-b{batch}-{prec}-tuned"), load(f"wgpu-b{batch}-{prec}")
+    if tuned:
+        lat, base = tuned.get("latency_ms_median"), (plain or {}).get("latency_ms_median")
+        print(f"{prec} batch {batch} with `resnet tune`'s kernels (tune.json): median "
+              f"{fmt(lat)} ms, p90 {fmt(tuned.get('latency_ms_p90'))} ms, GPU {fmt(tuned.get('gpu_ms'))} ms, "
+              f"{fmt(tuned.get('images_per_s'), '{:.0f}')} images/s; heuristic {fmt(base)} ms "
+              f"(tuned / heuristic {fmt(lat / base if lat and base else None)})  ")
+for prec, batch, name in [("f32", b, f"tune-b{b}") for b in sorted({batches[0], batches[-1]})] + [
+        ("f16", batches[0], f"tune-b{batches[0]}-f16")]:
+    t = d / f"{name}.out"
+    line = next((l for l in (t.read_text().splitlines() if t.exists() else [])
+                 if "shapes differ from the heuristic" in l), None)
+    if line:
+        print(f"`resnet tune` {prec} batch {batch}, per distinct conv shape: {line}  ")
+for i, batch in enumerate(batches[:2]):
+    for prec in ("f32", "f16"):
+        v = load(f"verify-{prec}" if i == 0 else f"verify-b{batch}-{prec}")
+        if v:
+            print(f"`resnet verify` {prec}, batch {batch}: max |Δ| / max |logit| "
+                  f"{fmt(v.get('max_rel_err'), '{:.1e}')}, top-1 agreement "
+                  f"{fmt(v.get('top1_agreement'), '{:.2f}')}, within {v.get('tolerance')}: "
+                  f"{v.get('agrees')} (GPU against the CPU reference)  ")
+peer = d / f"peer-burn-b{batches[0]}.out"
+if peer.exists() and peer.read_text().strip():
+    print(f"\nPeer harness (peers/burn), batch {batches[0]} f32, end to end:\n\n```")
+    print(peer.read_text().rstrip())
+    print("```")
+peer = d / f"peer-onnx-b{batches[0]}.out"
+if peer.exists() and peer.read_text().strip():
+    print(f"\nPeer harness (peers/onnx), batch {batches[0]} f32, end to end:\n")
+    print("\n".join(l for l in peer.read_text().splitlines() if l.startswith("|")))
+PY
+    if [ "${#failures[@]}" -gt 0 ]; then
+        log "failures"
+        printf '%s\n' "${failures[@]}" | tee -a "$results/run.log"
+    fi
+    echo "results in $results"
+}
+trap 'echo "stopped by TERM" | tee -a "$results/run.log"; failures+=("stopped by TERM")
+      summarize; exit 1' TERM
 
 log "device"
 if command -v nvidia-smi >/dev/null 2>&1; then
@@ -186,10 +284,15 @@ if [ "$wgpu_ok" -ne 1 ]; then
     printf '%s\n' "${failures[@]}" | tee -a "$results/run.log"
     exit 2
 fi
-for prec in f32 f16; do
-    log "resnet verify $arch batch ${batches[0]} $prec (GPU against the CPU reference)"
-    run "verify-$prec" 90 "$bin" verify --arch "$arch" --batch "${batches[0]}" --height "$size" \
-        --width "$size" --precision "$prec" --runs 1 --json && cat "$results/verify-$prec.out"
+# The first batch's verify files keep their names (verify-PREC), the summary reads them.
+for batch in "${batches[@]:0:2}"; do
+    for prec in f32 f16; do
+        name="verify-$prec"
+        [ "$batch" != "${batches[0]}" ] && name="verify-b$batch-$prec"
+        log "resnet verify $arch batch $batch $prec (GPU against the CPU reference)"
+        run "$name" 90 "$bin" verify --arch "$arch" --batch "$batch" --height "$size" \
+            --width "$size" --precision "$prec" --runs 1 --json && cat "$results/$name.out"
+    done
 done
 
 # --- PyTorch ------------------------------------------------------------------------------------
@@ -243,8 +346,10 @@ run torch 150 "$python" "$results/torch_bench.py" && cat "$results/torch.out"
 # The tune cache of this run only: absent until step 7, so steps 3-6 run the heuristic.
 export RESNET_TUNE_CACHE="$results/tune.json"
 rm -f "$RESNET_TUNE_CACHE"
-# Timed runs of `resnet bench` at a batch: fewer for the large ones.
+# Timed runs of `resnet bench` at a batch: fewer for the large ones; untimed ones before them,
+# about half a second of work on a GPU, so that its clocks have risen (a fresh process each).
 bench_iters() { echo $(($1 >= 64 ? 20 : 50)); }
+bench_warmup() { echo $(($1 >= 64 ? 20 : ($1 >= 8 ? 100 : 200))); }
 if [ "$wgpu_ok" -eq 1 ]; then
     log "resnet bench --peak"
     run peak 30 "$bin" bench --peak --json && cat "$results/peak.out"
@@ -253,7 +358,8 @@ if [ "$wgpu_ok" -eq 1 ]; then
             log "resnet bench $arch batch $batch $prec"
             run "wgpu-b$batch-$prec" 45 "$bin" bench --arch "$arch" --batch "$batch" \
                 --height "$size" --width "$size" --precision "$prec" \
-                --iters "$(bench_iters "$batch")" --warmup 5 --no-peak --json &&
+                --iters "$(bench_iters "$batch")" --warmup "$(bench_warmup "$batch")" \
+                --no-peak --json &&
                 cat "$results/wgpu-b$batch-$prec.out"
         done
     done
@@ -261,7 +367,8 @@ if [ "$wgpu_ok" -eq 1 ]; then
     log "resnet bench $arch batch $first f32, each call submitted whole"
     RESNET_SUBMIT_GROUPS=0 run "wgpu-b$first-f32-whole" 45 "$bin" bench --arch "$arch" \
         --batch "$first" --height "$size" --width "$size" --iters "$(bench_iters "$first")" \
-        --warmup 5 --no-peak --json && cat "$results/wgpu-b$first-f32-whole.out"
+        --warmup "$(bench_warmup "$first")" --no-peak --json &&
+        cat "$results/wgpu-b$first-f32-whole.out"
     log "resnet profile $arch batch $first (table and HTML chart)"
     run "profile-b$first" 60 "$bin" profile --arch "$arch" --batch "$first" --runs 5 \
         --height "$size" --width "$size" --out "$results/profile-$arch-b$first.html" &&
@@ -297,8 +404,9 @@ if [ "$wgpu_ok" -eq 1 ]; then
             --height "$size" --width "$size"; then
             cat "$results/tune-b$batch.out"
             run "wgpu-b$batch-f32-tuned" 45 "$bin" bench --arch "$arch" --batch "$batch" \
-                --height "$size" --width "$size" --iters "$(bench_iters "$batch")" --warmup 5 \
-                --no-peak --json && cat "$results/wgpu-b$batch-f32-tuned.out"
+                --height "$size" --width "$size" --iters "$(bench_iters "$batch")" \
+                --warmup "$(bench_warmup "$batch")" --no-peak --json &&
+                cat "$results/wgpu-b$batch-f32-tuned.out"
             run "profile-b$batch-tuned" 60 "$bin" profile --arch "$arch" --batch "$batch" \
                 --runs 3 --no-peak --height "$size" --width "$size" --json
         fi
@@ -309,95 +417,11 @@ if [ "$wgpu_ok" -eq 1 ]; then
         cat "$results/tune-b$first-f16.out"
         run "wgpu-b$first-f16-tuned" 45 "$bin" bench --arch "$arch" --batch "$first" \
             --height "$size" --width "$size" --precision f16 --iters "$(bench_iters "$first")" \
-            --warmup 5 --no-peak --json && cat "$results/wgpu-b$first-f16-tuned.out"
+            --warmup "$(bench_warmup "$first")" --no-peak --json &&
+            cat "$results/wgpu-b$first-f16-tuned.out"
     fi
 fi
 
-# --- summary ------------------------------------------------------------------------------------
-log "summary"
-"$python" - "$results" <<'PY' | tee "$results/summary.md"
-import json, os, pathlib, sys
-d = pathlib.Path(sys.argv[1])
-batches = [int(b) for b in os.environ["BATCHES"].split()]
-def load(name):
-    try:
-        return json.loads((d / f"{name}.out").read_text().strip().splitlines()[-1])
-    except Exception:
-        return None
-peak = load("peak") or {}
-torch = {}
-try:
-    lines = [json.loads(l) for l in (d / "torch.out").read_text().splitlines() if l.strip()]
-    head = lines[0]
-    torch = {(l["precision"], l["batch"]): l for l in lines[1:]}
-except Exception:
-    head = {}
-dev = (d / "nvidia-smi.csv").read_text().splitlines()[-1] if (d / "nvidia-smi.csv").exists() else "?"
-print(f"# {os.environ['ARCH']} at {os.environ['SIZE']}x{os.environ['SIZE']} on {dev}\n")
-fmt = lambda v, f="{:.2f}": "–" if v is None else f.format(v)
-print(f"resnet-wgpu peak: f32 {fmt(peak.get('f32_gflops'), '{:.0f}')} GFLOP/s, "
-      f"f16 {fmt(peak.get('f16_gflops'), '{:.0f}')} GFLOP/s, "
-      f"copy {fmt(peak.get('bandwidth_gbs'), '{:.0f}')} GB/s ({peak.get('adapter')})  ")
-print(f"PyTorch {head.get('torch')} / torchvision {head.get('torchvision')}, "
-      f"cudnn.benchmark={head.get('cudnn_benchmark')}, TF32 off\n")
-print("| precision | batch | resnet-wgpu median ms | p90 ms | submit ms | GPU ms | images/s | conv GFLOP/s (% of peak) "
-      "| PyTorch events ms | PyTorch end-to-end ms | images/s | wgpu / PyTorch (end to end) |")
-print("|---|---|---|---|---|---|---|---|---|---|---|---|")
-for prec in ("f32", "f16"):
-    p = peak.get("f32_gflops")  # the kernels multiply-add in f32 in both precisions
-    for batch in batches:
-        w = load(f"wgpu-b{batch}-{prec}") or {}
-        t = torch.get((prec, batch), {})
-        lat, te = w.get("latency_ms_median"), t.get("e2e_ms_median")
-        conv = w.get("conv_gflops")
-        conv_s = "–" if conv is None else (f"{conv:.1f}" + (f" ({conv / p * 100:.0f} %)" if p else ""))
-        print(f"| {prec} | {batch} | {fmt(lat)} | {fmt(w.get('latency_ms_p90'))} | "
-              f"{fmt(w.get('submit_ms_median'), '{:.3f}')} | {fmt(w.get('gpu_ms'))} | "
-              f"{fmt(w.get('images_per_s'), '{:.0f}')} | {conv_s} | {fmt(t.get('events_ms_median'))} | "
-              f"{fmt(te)} | {fmt(t.get('images_per_s'), '{:.0f}')} | "
-              f"{fmt(lat / te if lat and te else None)} |")
-print()
-whole, grouped = load(f"wgpu-b{batches[0]}-f32-whole"), load(f"wgpu-b{batches[0]}-f32")
-if whole and grouped:
-    lw, lg = whole.get("latency_ms_median"), grouped.get("latency_ms_median")
-    print(f"f32 batch {batches[0]}, each call submitted whole (RESNET_SUBMIT_GROUPS=0): median "
-          f"{fmt(lw)} ms, submit {fmt(whole.get('submit_ms_median'), '{:.3f}')} ms; by default "
-          f"({grouped.get('submissions_per_chunk')} submission(s) per chunk) {fmt(lg)} ms "
-          f"(groups / whole {fmt(lg / lw if lg and lw else None)})  ")
-for prec, batch in [("f32", b) for b in sorted({batches[0], batches[-1]})] + [("f16", batches[0])]:
-    tuned, plain = load(f"wgpu-b{batch}-{prec}-tuned"), load(f"wgpu-b{batch}-{prec}")
-    if tuned:
-        lat, base = tuned.get("latency_ms_median"), (plain or {}).get("latency_ms_median")
-        print(f"{prec} batch {batch} with `resnet tune`'s kernels (tune.json): median "
-              f"{fmt(lat)} ms, p90 {fmt(tuned.get('latency_ms_p90'))} ms, GPU {fmt(tuned.get('gpu_ms'))} ms, "
-              f"{fmt(tuned.get('images_per_s'), '{:.0f}')} images/s; heuristic {fmt(base)} ms "
-              f"(tuned / heuristic {fmt(lat / base if lat and base else None)})  ")
-for prec, batch, name in [("f32", b, f"tune-b{b}") for b in sorted({batches[0], batches[-1]})] + [
-        ("f16", batches[0], f"tune-b{batches[0]}-f16")]:
-    t = d / f"{name}.out"
-    line = next((l for l in (t.read_text().splitlines() if t.exists() else [])
-                 if "shapes differ from the heuristic" in l), None)
-    if line:
-        print(f"`resnet tune` {prec} batch {batch}, per distinct conv shape: {line}  ")
-for prec in ("f32", "f16"):
-    v = load(f"verify-{prec}")
-    if v:
-        print(f"`resnet verify` {prec}, batch {batches[0]}: max |Δ| / max |logit| "
-              f"{fmt(v.get('max_rel_err'), '{:.1e}')}, top-1 agreement "
-              f"{fmt(v.get('top1_agreement'), '{:.2f}')} (GPU against the CPU reference)  ")
-peer = d / f"peer-burn-b{batches[0]}.out"
-if peer.exists() and peer.read_text().strip():
-    print(f"\nPeer harness (peers/burn), batch {batches[0]} f32, end to end:\n\n```")
-    print(peer.read_text().rstrip())
-    print("```")
-peer = d / f"peer-onnx-b{batches[0]}.out"
-if peer.exists() and peer.read_text().strip():
-    print(f"\nPeer harness (peers/onnx), batch {batches[0]} f32, end to end:\n")
-    print("\n".join(l for l in peer.read_text().splitlines() if l.startswith("|")))
-PY
-
-if [ "${#failures[@]}" -gt 0 ]; then
-    log "failures"
-    printf '%s\n' "${failures[@]}" | tee -a "$results/run.log"
-fi
-echo "results in $results"
+summarize
+trap - TERM
+[ "${#failures[@]}" -eq 0 ]

@@ -430,6 +430,9 @@ impl Model {
                     }),
                 };
                 pool.put_submitted(ws, ticket);
+                // The pool goes before the result is seen: where the model has forgotten the
+                // shape, that drops the workspace (and its bytes) before `wait` returns.
+                drop(pool);
                 sink.set(out);
             });
         Ok(Chunk { slot, submission })

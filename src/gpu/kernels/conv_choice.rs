@@ -102,7 +102,9 @@ pub const FEW_PIXELS: usize = 4;
 /// The workgroup-memory tiles on GPUs for `conv` (Cin % 4 == 0, the stem's padded RGB
 /// included) over `m` output pixels: 64 × 64 with K split where its grid is small
 /// ([`split_k::pays`]: resnet50 at batch 1), else 128 × 128 where that grid still has
-/// [`split_k::TARGET_WORKGROUPS`] workgroups (batches) and Cin % 8 == 0, else 64 × 64.
+/// [`split_k::TARGET_WORKGROUPS`] workgroups (batches), Cin % 8 == 0 and its 128-channel
+/// blocks pad Cout no more than 64-channel ones (a 64-channel layer would compute as many
+/// padding channels as real ones), else 64 × 64.
 /// Chosen by workgroup counts alone: no GPU has timed them yet (`resnet tune` does, per
 /// adapter, with Winograd's tiled GEMM among the candidates).
 ///
@@ -112,7 +114,10 @@ pub fn gpu_tiles(conv: &Conv2d, m: usize) -> ConvVariant {
     let large = conv.out_c.div_ceil(128) * m.div_ceil(128);
     if super::split_k::pays(conv, m) {
         ConvVariant::TiledSplitK
-    } else if large >= super::split_k::TARGET_WORKGROUPS && conv.in_c.is_multiple_of(8) {
+    } else if large >= super::split_k::TARGET_WORKGROUPS
+        && conv.in_c.is_multiple_of(8)
+        && conv.out_c.div_ceil(128) * 128 <= conv.out_c.div_ceil(64) * 64
+    {
         ConvVariant::Tiled128
     } else {
         ConvVariant::Tiled
@@ -261,7 +266,9 @@ mod tests {
         assert_eq!(choose(&c3(512), 64, (7, 7), gpu), ConvVariant::Tiled);
         // The channel-parallel tile is for CPU adapters' lanes only.
         assert_ne!(choose(&c3(512), 1, (1, 1), gpu), ConvVariant::ChannelLanes);
-        assert_eq!(choose(&c3(64), 64, (56, 56), gpu), ConvVariant::Tiled128);
+        // 64 output channels: half of a 128-channel block would be padding.
+        assert_eq!(choose(&c3(64), 64, (56, 56), gpu), ConvVariant::Tiled);
+        assert_eq!(choose(&c3(128), 64, (28, 28), gpu), ConvVariant::Tiled128);
         assert_eq!(choose(&pw, 64, (14, 14), gpu), ConvVariant::Tiled);
         let expand14 = Conv2d::square(256, 1024, 1, 1, 0);
         assert_eq!(choose(&expand14, 64, (14, 14), gpu), ConvVariant::Tiled128);

@@ -217,7 +217,12 @@ impl Pipelines {
                 entry_point: Some(entry),
                 compilation_options: wgpu::PipelineCompilationOptions {
                     constants: &constants,
-                    ..Default::default()
+                    // No kernel reads workgroup memory it has not written: the tiles' K loop
+                    // (`tile_loop.wgsl`) stores a whole chunk, padding included, before the
+                    // barrier that precedes its reads, and the pooled classifiers read back
+                    // only the means they stored. So the zeroing WebGPU does by default (a
+                    // pass over 16 KiB per workgroup of a tile) would be work for nothing.
+                    zero_initialize_workgroup_memory: false,
                 },
                 cache: None,
             });

@@ -16,12 +16,7 @@ use resnet_wgpu::{
 };
 
 fn resnet20() -> Graph {
-    load_graph(
-        Architecture::Cifar(20),
-        &Weights::Random(3),
-        BuildOptions::default(),
-    )
-    .unwrap_or_else(|e| panic!("{e}"))
+    common::random_graph(Architecture::Cifar(20), 3)
 }
 
 fn input(n: usize) -> Tensor {

@@ -11,16 +11,10 @@ use std::sync::Barrier;
 use common::engine;
 use resnet_wgpu::gpu::ConvVariant;
 use resnet_wgpu::weights::random_input;
-use resnet_wgpu::Weights;
-use resnet_wgpu::{load_graph, Architecture, BuildOptions, Graph, Model, ModelOptions, Tensor};
+use resnet_wgpu::{Architecture, Graph, Model, ModelOptions, Tensor};
 
 fn resnet20() -> Graph {
-    load_graph(
-        Architecture::Cifar(20),
-        &Weights::Random(3),
-        BuildOptions::default(),
-    )
-    .unwrap_or_else(|e| panic!("{e}"))
+    common::random_graph(Architecture::Cifar(20), 3)
 }
 
 fn input(seed: u64, n: usize, side: usize) -> Tensor {

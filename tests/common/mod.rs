@@ -15,6 +15,16 @@ use resnet_wgpu::gpu::kernels::conv::ConvVariant;
 use resnet_wgpu::gpu::Precision;
 use resnet_wgpu::{Engine, Graph, Model, ModelOptions};
 
+/// The graph of `arch` with seeded random weights (the default build options).
+pub fn random_graph(arch: resnet_wgpu::Architecture, seed: u64) -> Graph {
+    resnet_wgpu::load_graph(
+        arch,
+        &resnet_wgpu::Weights::Random(seed),
+        resnet_wgpu::BuildOptions::default(),
+    )
+    .unwrap_or_else(|e| panic!("{arch}: {e}"))
+}
+
 /// The engine shared by every test of a binary. Without an adapter every GPU test fails with
 /// a message that says how to get one.
 pub fn engine() -> &'static Engine {

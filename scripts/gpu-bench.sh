@@ -65,6 +65,16 @@ python="${PYTHON:-python3}"
 arch="${ARCH:-resnet50}"
 size="${SIZE:-224}"
 read -r -a batches <<<"${BATCHES:-1 8 64}"
+if [ "${#batches[@]}" -eq 0 ]; then
+    echo "BATCHES: expected batch sizes such as \"1 8 64\", found none" >&2
+    exit 1
+fi
+for b in "${batches[@]}"; do
+    if ! [[ "$b" =~ ^[1-9][0-9]*$ ]]; then
+        echo "BATCHES: expected positive whole numbers separated by spaces, found \"$b\"" >&2
+        exit 1
+    fi
+done
 export ARCH="$arch" SIZE="$size" BATCHES="${batches[*]}"
 failures=()
 
@@ -83,8 +93,13 @@ run() {
     fi
     [ "$secs" -gt "$left" ] && secs=$left
     local start=$SECONDS
-    timeout "$secs" "$@" >"$results/$name.out" 2>"$results/$name.err"
+    # In the background and waited for, so that a TERM reaches the trap at once (bash defers a
+    # trap until a foreground command ends), which stops the step first.
+    timeout "$secs" "$@" >"$results/$name.out" 2>"$results/$name.err" &
+    step=$!
+    wait "$step"
     local rc=$?
+    step=
     printf '%s: exit %d after %ds\n' "$name" "$rc" "$((SECONDS - start))" | tee -a "$results/run.log"
     if [ "$rc" -ne 0 ]; then
         failures+=("$name (exit $rc: $(tail -n 1 "$results/$name.err"))")
@@ -184,7 +199,9 @@ PY
     fi
     echo "results in $results"
 }
-trap 'echo "stopped by TERM" | tee -a "$results/run.log"; failures+=("stopped by TERM")
+step=""
+trap '[ -n "$step" ] && kill -TERM "$step" 2>/dev/null
+      echo "stopped by TERM" | tee -a "$results/run.log"; failures+=("stopped by TERM")
       summarize; exit 1' TERM
 
 log "device"

@@ -93,7 +93,7 @@ pub enum Error {
     /// (`resnet verify`): `found` and `tolerance` are max |Δ| / max |reference|.
     #[error(
         "{what}: the GPU and the CPU reference disagree: max |Δ| / max |logit| is {found:.3e}, \
-         expected at most {tolerance:.1e}"
+         expected at most {tolerance:e}"
     )]
     Disagreement {
         what: String,

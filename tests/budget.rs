@@ -93,8 +93,16 @@ fn threads_of_one_shape_share_a_budget_of_one_workspace() {
         peak <= budget,
         "workspaces took {peak} bytes, over the budget of {budget}"
     );
-    assert_eq!(model.workspace_count(), 1, "workspaces left");
-    assert_eq!(model.workspace_bytes(), one.workspace);
+    assert_eq!(
+        model.workspace_count(),
+        1,
+        "workspaces left under the budget {budget}"
+    );
+    assert_eq!(
+        model.workspace_bytes(),
+        one.workspace,
+        "bytes of the one workspace"
+    );
 }
 
 #[test]
@@ -138,7 +146,11 @@ fn forgotten_plans_give_their_workspace_bytes_back() {
     let x = input(9, 2, 32);
     let before = model.infer(&x).unwrap_or_else(|e| panic!("{e}"));
     let one = model.workspace_bytes();
-    assert!(one > 0 && model.workspace_count() == 1);
+    let count = model.workspace_count();
+    assert!(
+        one > 0 && count == 1,
+        "{one} bytes in {count} workspaces after one call"
+    );
     // A call still in flight when the plans are dropped gives its bytes back once it is done.
     let pending = model.submit(&x).unwrap_or_else(|e| panic!("{e}"));
     model.force_variant(ConvVariant::Direct);
@@ -150,5 +162,57 @@ fn forgotten_plans_give_their_workspace_bytes_back() {
         "bytes of dropped workspaces still counted"
     );
     model.infer(&x).unwrap_or_else(|e| panic!("{e}"));
-    assert!(model.workspace_bytes() > 0 && model.workspace_count() == 1);
+    let (bytes, count) = (model.workspace_bytes(), model.workspace_count());
+    assert!(
+        bytes > 0 && count == 1,
+        "{bytes} bytes in {count} workspaces after a new call"
+    );
+}
+
+/// A call of one shape is not starved by a thread that keeps calling another, under a budget
+/// with room for one workspace of either: it is served while the other thread still runs.
+#[test]
+fn a_shape_that_keeps_running_does_not_starve_another() {
+    let probe = Model::new(engine(), resnet20()).unwrap_or_else(|e| panic!("{e}"));
+    let [a, b] = [32, 40].map(|side| {
+        probe
+            .memory(1, side, side)
+            .unwrap_or_else(|e| panic!("{e}"))
+            .workspace
+    });
+    let budget = a.max(b) + a.min(b) / 2;
+    let model = budgeted(budget);
+    let (looping, other) = (input(21, 1, 32), input(22, 1, 40));
+    let want = probe.infer(&other).unwrap_or_else(|e| panic!("{e}"));
+    // A few calls of the loop pass while the other shape is planned; unfairly served, the
+    // other call waited for seconds (hundreds of calls of the loop).
+    const CAP: usize = 300;
+    let served = AtomicBool::new(false);
+    let (calls_before, got) = std::thread::scope(|s| {
+        let looper = s.spawn(|| {
+            let mut calls = 0;
+            while !served.load(Ordering::Relaxed) && calls < CAP {
+                model.infer(&looping).unwrap_or_else(|e| panic!("{e}"));
+                calls += 1;
+            }
+            calls
+        });
+        // Let the loop start, then call the other shape once.
+        while model.workspace_count() == 0 {
+            std::thread::yield_now();
+        }
+        let got = model.infer(&other).unwrap_or_else(|e| panic!("{e}"));
+        served.store(true, Ordering::Relaxed);
+        (looper.join().unwrap(), got)
+    });
+    assert!(
+        calls_before < CAP,
+        "the 40x40 call was served only after the 32x32 loop ended ({CAP} calls)"
+    );
+    assert_eq!(got.data, want.data);
+    assert!(
+        model.workspace_bytes() <= budget,
+        "{} > {budget}",
+        model.workspace_bytes()
+    );
 }

@@ -91,7 +91,7 @@ fn verify_fails_above_its_tolerance() {
     assert!(
         stderr.contains("error: resnet20 batch 1 32x32 f32 on ")
             && stderr.contains("the GPU and the CPU reference disagree")
-            && stderr.contains(&format!("expected at most {:.1e}", err / 2.0)),
+            && stderr.contains(&format!("expected at most {half}")),
         "{args:?}: {stderr}"
     );
     // The tolerance passes through to the JSON; f16 has its own default.

@@ -90,7 +90,7 @@ fn the_gpu_plan_picks_tiles_by_grid_size() {
     ];
     let kernel = kernels_as_gpu(&resnet20);
     assert_eq!(kernel("conv1"), "ConvTiled");
-    // 16 channels: a grid of 392 workgroups, but a 128-channel block would be 7/8 padding
+    // 16 channels: a grid of 512 workgroups, but a 128-channel block would be 7/8 padding
     // (the 128 × 128 tile's choice is in `conv_choice`'s unit test, its output in the kernel
     // tests).
     assert_eq!(kernel("layer1.0.conv1"), "ConvTiled");

@@ -5,15 +5,15 @@
 //!
 //! A call ([`Model::submit`]) splits its batch into chunks that fit the adapter's binding
 //! limit and the memory budget, and for each chunk takes a workspace (waiting, while polling
-//! the device, when the shape's pool is full), writes the input, records, submits and maps
-//! the readback with a callback that copies the logits out and returns the workspace.
-//! [`Pending::wait`] then waits for that call's submissions only. `Model` is `Send + Sync`:
-//! any number of threads may share one and get exactly the results of serial calls.
+//! the device, when the shape's pool is full or the budget has no room: `lease`), writes the
+//! input, records, submits and maps the readback with a callback that copies the logits out
+//! and returns the workspace. [`Pending::wait`] then waits for that call's submissions only.
+//! `Model` is `Send + Sync`: any number of threads may share one and get exactly the results
+//! of serial calls.
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
-use std::time::Duration;
 
 use super::context::{Context, Engine};
 use super::kernels::conv::ConvVariant;
@@ -22,13 +22,15 @@ use super::memory_plan::MemoryPlan;
 use super::options::ModelOptions;
 use super::pending::{copy_mapped, decode, Chunk, Pending, Slot};
 use super::schedule::{self, Schedule};
-use super::workspace::{Pool, Resident, Take, Workspace};
+use super::workspace::{Pool, Resident, Workspace};
 use crate::error::{Error, Result};
 use crate::model::Graph;
 use crate::weights::Tensor;
 
+mod lease;
 mod record;
 mod sizing;
+use lease::BudgetQueue;
 use sizing::PerImage;
 
 /// A network on the GPU, ready to run at any batch size and input size it can take, from any
@@ -52,6 +54,8 @@ pub struct Model {
     /// Bytes of every workspace that exists or is being created: reserved before a workspace
     /// is made (never past the budget), given back when it is dropped.
     allocated: Arc<AtomicU64>,
+    /// The calls waiting for room under the budget, served in turn (see `lease`).
+    budget_queue: BudgetQueue,
     options: ModelOptions,
 }
 
@@ -61,7 +65,7 @@ const MAX_SHAPES: usize = 16;
 /// What one (batch, height, width) shares between calls.
 pub(crate) struct Shaped {
     pub schedule: Schedule,
-    pool: Arc<Pool>,
+    pub(super) pool: Arc<Pool>,
 }
 
 impl Model {
@@ -116,6 +120,7 @@ impl Model {
             shapes: Mutex::new(HashMap::new()),
             per_image: Mutex::new(HashMap::new()),
             allocated: Arc::new(AtomicU64::new(0)),
+            budget_queue: BudgetQueue::default(),
             options,
         })
     }
@@ -205,8 +210,10 @@ impl Model {
         self.lock_shapes().values().map(|s| s.pool.counts().0).sum()
     }
 
-    /// Bytes of the workspaces that exist now, over every shape (at most
-    /// [`ModelOptions::memory_budget`] where one is set, but for a workspace alone).
+    /// Bytes of the workspaces that exist now, over every shape, and of those being made (at
+    /// most [`ModelOptions::memory_budget`] where one is set, but for a workspace alone). A
+    /// workspace of a call in flight counts until the call is done, also after
+    /// [`Model::force_variant`] (when [`Model::workspace_count`] no longer sees it).
     pub fn workspace_bytes(&self) -> u64 {
         self.allocated.load(Ordering::Relaxed)
     }
@@ -302,93 +309,6 @@ impl Model {
         self.shapes.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
-    /// A workspace of `shaped` for this call: a free one, a new one while the pool's limit and
-    /// the budget allow (its bytes reserved first, so calls in other threads cannot pass the
-    /// budget together), else the next one to come back (polling the device meanwhile, which
-    /// runs the callbacks that return them). Over the budget, the free workspaces of other
-    /// shapes are dropped first; a chunk's workspace always fits the budget (`chunk_size`), so
-    /// the wait ends once enough calls in flight have finished.
-    pub(crate) fn lease(&self, shaped: &Shaped) -> Result<Workspace> {
-        let bytes = shaped.schedule.workspace_bytes();
-        loop {
-            match shaped.pool.take(|| self.reserve(bytes)) {
-                Take::Free(ws) => return Ok(ws),
-                Take::Create => {
-                    let made = self.ctx.scoped("allocating a workspace", || {
-                        Ok(Workspace::new(
-                            &self.ctx.device,
-                            &shaped.schedule,
-                            &self.resident(),
-                            self.allocated.clone(),
-                        ))
-                    });
-                    // On an error the workspace made was dropped, giving its bytes back.
-                    return made.inspect_err(|_| shaped.pool.forget());
-                }
-                Take::OverBudget => {
-                    self.release_other_shapes(shaped);
-                    if self.reserve_would_fit(bytes) {
-                        continue;
-                    }
-                    self.wait_for_a_return(shaped)?;
-                }
-                Take::Full => self.wait_for_a_return(shaped)?,
-            }
-        }
-    }
-
-    /// Reserves `bytes` of the budget if they fit (see [`Model::fits`]).
-    fn reserve(&self, bytes: u64) -> bool {
-        self.allocated
-            .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |used| {
-                self.fits(used, bytes).then_some(used + bytes)
-            })
-            .is_ok()
-    }
-
-    /// Whether `bytes` more would fit the budget now (a hint: [`Model::reserve`] decides).
-    fn reserve_would_fit(&self, bytes: u64) -> bool {
-        self.fits(self.allocated.load(Ordering::Relaxed), bytes)
-    }
-
-    /// Whether a workspace of `bytes` may exist beside `used` reserved bytes: within the
-    /// budget (always without one), or alone, so that a call always runs in the end even
-    /// where a chunk's workspace came out larger than its size was planned from.
-    fn fits(&self, used: u64, bytes: u64) -> bool {
-        let budget = self.options.memory_budget.unwrap_or(u64::MAX);
-        used == 0 || used.checked_add(bytes).is_some_and(|total| total <= budget)
-    }
-
-    /// Waits briefly for a workspace to come back: polls the device on the oldest call in
-    /// flight of `shaped`, else of any shape (whose workspace coming back frees budget).
-    fn wait_for_a_return(&self, shaped: &Shaped) -> Result<()> {
-        self.ctx.check_lost()?;
-        let oldest = shaped.pool.oldest_in_flight().or_else(|| {
-            let shapes: Vec<Arc<Shaped>> = self.lock_shapes().values().cloned().collect();
-            shapes.iter().find_map(|s| s.pool.oldest_in_flight())
-        });
-        // Wait on a submission known to be queued (see `Pool::oldest_in_flight`).
-        let _ = match oldest {
-            Some(index) => self.ctx.device.poll(wgpu::PollType::Wait {
-                submission_index: Some(index),
-                timeout: Some(Duration::from_millis(5)),
-            }),
-            None => self.ctx.device.poll(wgpu::PollType::Poll),
-        };
-        shaped.pool.wait_for_return(Duration::from_millis(1));
-        Ok(())
-    }
-
-    /// Drops the free workspaces of every other shape (to make room under the budget).
-    fn release_other_shapes(&self, keep: &Shaped) {
-        let others: Vec<Arc<Shaped>> = self.lock_shapes().values().cloned().collect();
-        for s in others {
-            if !std::ptr::eq(&*s, keep) {
-                s.pool.shrink();
-            }
-        }
-    }
-
     pub(crate) fn resident(&self) -> Resident<'_> {
         Resident {
             weights: &self.weights,
@@ -447,10 +367,11 @@ impl Model {
         f: impl FnOnce(&Schedule, &Workspace) -> Result<T>,
     ) -> Result<T> {
         let shaped = self.shaped(n, h, w)?;
-        let ws = self.lease(&shaped)?;
-        let out = f(&shaped.schedule, &ws);
-        shaped.pool.put(ws);
-        out
+        let leased = lease::PutBack {
+            pool: &shaped.pool,
+            ws: Some(self.lease(&shaped)?),
+        };
+        f(&shaped.schedule, leased.ws.as_ref().expect("leased"))
     }
 
     /// The engine context.

@@ -20,7 +20,8 @@ pub struct ModelOptions {
     pub workspaces_per_shape: usize,
     /// Bytes that all workspaces together may take (`None`: no limit beyond the per-shape
     /// count), however many threads call at once: a workspace's bytes are reserved before it
-    /// is made, and a call that would pass the budget waits for others' workspaces. A batch
+    /// is made, and a call that would pass the budget waits, in turn with other such calls,
+    /// until calls in flight give back enough room. A batch
     /// whose single workspace would not fit is split into chunks that do; a budget smaller
     /// than one image's workspace is an error when the model runs.
     pub memory_budget: Option<u64>,

@@ -77,11 +77,11 @@ fn wait_chunk(ctx: &Context, chunk: &Chunk) -> Result<Vec<f32>> {
 }
 
 /// `e`, or [`Error::DeviceLost`] where the device turns out to be gone: a map or poll that
-/// failed because of that says so. The device-lost callback may still be running in the thread
-/// whose poll failed this call's readback, so the loss is looked for over a short while
-/// (about 100 ms, spent only on a failed call).
+/// failed because of that says so. wgpu reports the loss at the first poll that finds the
+/// queue drained, after the readbacks of the calls in flight have failed, so the loss is
+/// looked for over a while (up to about 2 s, spent only on a failed call).
 fn lost_or(ctx: &Context, e: Error) -> Error {
-    for _ in 0..20 {
+    for _ in 0..400 {
         let _ = ctx.device.poll(wgpu::PollType::Poll);
         if let Err(lost) = ctx.check_lost() {
             return lost;

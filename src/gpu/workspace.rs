@@ -204,8 +204,14 @@ impl Pool {
     }
 
     /// A free workspace, else permission to create one while under the limit and `reserve`
-    /// (called only then) reserves its bytes.
-    pub fn take(&self, reserve: impl FnOnce() -> bool) -> Take {
+    /// (called only then) reserves its bytes. Where the call may not use workspaces now
+    /// (`may_use` false: others wait for room under the budget), the free ones are dropped,
+    /// giving their bytes back, and the answer is [`Take::OverBudget`].
+    pub fn take(&self, may_use: bool, reserve: impl FnOnce() -> bool) -> Take {
+        if !may_use {
+            self.shrink();
+            return Take::OverBudget;
+        }
         let mut s = self.lock();
         if let Some(ws) = s.free.pop() {
             Take::Free(ws)

@@ -250,6 +250,7 @@ mod tests {
     #[test]
     fn concurrent_saves_keep_every_entry_and_reads_see_whole_files() {
         let dir = std::env::temp_dir().join(format!("resnet-tune-cache-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir); // a crashed run's files, under a reused pid
         std::fs::create_dir_all(&dir).unwrap();
         let path = dir.join("tune.json");
         let before: Vec<(String, String)> = (0..2000)

@@ -24,16 +24,41 @@ pub(crate) struct Workspace {
     pub readback: wgpu::Buffer,
     /// One bind group per step of the schedule, in step order.
     pub bind_groups: Vec<wgpu::BindGroup>,
-    /// Bytes allocated.
-    pub bytes: u64,
-    /// The counter these bytes were reserved on; given back when the workspace is dropped.
-    charged: Arc<AtomicU64>,
+    /// Its bytes, reserved on the model's counter until the workspace is dropped.
+    _charge: Charge,
     _scratch: [wgpu::Buffer; 2],
 }
 
-impl Drop for Workspace {
+/// Bytes reserved on a model's workspace counter (`Model::workspace_bytes`), given back when
+/// the charge is dropped: with the workspace it was moved into, or before one was made.
+pub(crate) struct Charge {
+    counter: Arc<AtomicU64>,
+    bytes: u64,
+}
+
+impl Charge {
+    /// Reserves `bytes` on `counter` where `fits(used)` says they fit beside the `used` bytes
+    /// (one atomic step, so that callers in other threads cannot pass a budget together).
+    pub fn reserve(
+        counter: &Arc<AtomicU64>,
+        bytes: u64,
+        fits: impl Fn(u64) -> bool,
+    ) -> Option<Self> {
+        counter
+            .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |used| {
+                fits(used).then_some(used + bytes)
+            })
+            .ok()
+            .map(|_| Charge {
+                counter: counter.clone(),
+                bytes,
+            })
+    }
+}
+
+impl Drop for Charge {
     fn drop(&mut self) {
-        self.charged.fetch_sub(self.bytes, Ordering::Relaxed);
+        self.counter.fetch_sub(self.bytes, Ordering::Relaxed);
     }
 }
 
@@ -45,14 +70,13 @@ pub(crate) struct Resident<'a> {
 }
 
 impl Workspace {
-    /// Allocates the buffers of `schedule` and creates the bind group of every step. The
-    /// caller has reserved [`Schedule::workspace_bytes`] on `charged`; the workspace gives them
-    /// back when it is dropped.
+    /// Allocates the buffers of `schedule` and creates the bind group of every step; `charge`
+    /// holds [`Schedule::workspace_bytes`] until the workspace is dropped.
     pub fn new(
         device: &wgpu::Device,
         schedule: &Schedule,
         model: &Resident<'_>,
-        charged: Arc<AtomicU64>,
+        charge: Charge,
     ) -> Self {
         let mem = &schedule.memory;
         let storage = |label: &str, size: u64, extra: wgpu::BufferUsages| {
@@ -142,8 +166,7 @@ impl Workspace {
             activations,
             readback,
             bind_groups,
-            bytes: schedule.workspace_bytes(),
-            charged,
+            _charge: charge,
             _scratch: scratch,
         }
     }
@@ -158,9 +181,9 @@ impl Workspace {
 pub(crate) enum Take {
     /// A free workspace.
     Free(Workspace),
-    /// Permission to create one (counted as created already, its bytes reserved; [`Pool::forget`]
-    /// if that fails).
-    Create,
+    /// Permission to create one, counted as created already ([`Pool::forget`] if that fails),
+    /// with its bytes reserved.
+    Create(Charge),
     /// Every workspace is in use and no more may be created.
     Full,
     /// None is free and the budget cannot reserve a new one's bytes now.
@@ -207,7 +230,7 @@ impl Pool {
     /// (called only then) reserves its bytes. Where the call may not use workspaces now
     /// (`may_use` false: others wait for room under the budget), the free ones are dropped,
     /// giving their bytes back, and the answer is [`Take::OverBudget`].
-    pub fn take(&self, may_use: bool, reserve: impl FnOnce() -> bool) -> Take {
+    pub fn take(&self, may_use: bool, reserve: impl FnOnce() -> Option<Charge>) -> Take {
         if !may_use {
             self.shrink();
             return Take::OverBudget;
@@ -217,9 +240,9 @@ impl Pool {
             Take::Free(ws)
         } else if s.created >= self.limit {
             Take::Full
-        } else if reserve() {
+        } else if let Some(charge) = reserve() {
             s.created += 1;
-            Take::Create
+            Take::Create(charge)
         } else {
             Take::OverBudget
         }

@@ -16,8 +16,7 @@ use std::time::Duration;
 
 use super::{Model, Shaped};
 use crate::error::Result;
-use crate::gpu::schedule::Schedule;
-use crate::gpu::workspace::{Pool, Take, Workspace};
+use crate::gpu::workspace::{Charge, Pool, Take, Workspace};
 
 /// The calls waiting for room under the budget, in arrival order: (ticket, their shape's pool,
 /// by address).
@@ -66,19 +65,16 @@ fn address(pool: &Pool) -> usize {
     pool as *const Pool as usize
 }
 
-/// A reservation not yet turned into a workspace: given back (bytes and pool slot) if the
-/// workspace is never made, a panic included.
-struct Reserved<'a> {
-    allocated: &'a AtomicU64,
+/// A pool slot counted for a workspace being made: given back if the workspace is never made
+/// (an error or a panic). The reserved bytes are the [`Charge`]'s, which give themselves back.
+struct Slot<'a> {
     pool: &'a Pool,
-    bytes: u64,
-    armed: bool,
+    made: bool,
 }
 
-impl Drop for Reserved<'_> {
+impl Drop for Slot<'_> {
     fn drop(&mut self) {
-        if self.armed {
-            self.allocated.fetch_sub(self.bytes, Ordering::Relaxed);
+        if !self.made {
             self.pool.forget();
         }
     }
@@ -107,7 +103,7 @@ impl Model {
             let may_use = self.budget_queue.may_use(ticket, &shaped.pool);
             match shaped.pool.take(may_use, || self.reserve(bytes)) {
                 Take::Free(ws) => break Ok(ws),
-                Take::Create => break self.create(shaped, bytes),
+                Take::Create(charge) => break self.create(shaped, charge),
                 Take::OverBudget => {
                     if ticket.is_none() {
                         ticket = Some(self.budget_queue.join(&shaped.pool));
@@ -135,40 +131,28 @@ impl Model {
         leased
     }
 
-    /// Makes the workspace whose `bytes` and pool slot [`Pool::take`] reserved.
-    fn create(&self, shaped: &Shaped, bytes: u64) -> Result<Workspace> {
-        let mut reserved = Reserved {
-            allocated: &self.allocated,
+    /// Makes the workspace whose pool slot and bytes (`charge`) [`Pool::take`] reserved.
+    fn create(&self, shaped: &Shaped, charge: Charge) -> Result<Workspace> {
+        let mut slot = Slot {
             pool: &shaped.pool,
-            bytes,
-            armed: true,
+            made: false,
         };
-        let schedule: &Schedule = &shaped.schedule;
         let made = self.ctx.scoped("allocating a workspace", || {
-            let ws = Workspace::new(
+            Ok(Workspace::new(
                 &self.ctx.device,
-                schedule,
+                &shaped.schedule,
                 &self.resident(),
-                self.allocated.clone(),
-            );
-            // The workspace holds the bytes now, and gives them back when dropped.
-            reserved.armed = false;
-            Ok(ws)
+                charge,
+            ))
         });
-        if made.is_err() {
-            // The workspace made was dropped (its bytes with it); its slot goes too.
-            shaped.pool.forget();
-        }
+        // On an error the workspace made was dropped, its charge with it.
+        slot.made = made.is_ok();
         made
     }
 
     /// Reserves `bytes` of the budget if they fit (see [`Model::fits`]).
-    fn reserve(&self, bytes: u64) -> bool {
-        self.allocated
-            .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |used| {
-                self.fits(used, bytes).then_some(used + bytes)
-            })
-            .is_ok()
+    fn reserve(&self, bytes: u64) -> Option<Charge> {
+        Charge::reserve(&self.allocated, bytes, |used| self.fits(used, bytes))
     }
 
     /// Whether `bytes` more would fit the budget now (a hint: [`Model::reserve`] decides).

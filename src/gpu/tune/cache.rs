@@ -144,10 +144,17 @@ pub fn load_choices(engine: &Engine) -> Result<Choices> {
         .collect()
 }
 
-/// The cache's path and content, checked before `tune` spends its time and again before it
-/// writes: a file (or none yet) in a folder that exists or can be created, whose content (if
-/// any) is a cache.
-pub(super) fn writable_cache() -> Result<(PathBuf, CacheFile)> {
+/// The cache's path, checked before `tune` spends its time: a file (or none yet) in a folder
+/// that exists or can be created, whose content (if any) is a cache. (The writer reads the
+/// content again under its lock.)
+pub(super) fn writable_cache() -> Result<PathBuf> {
+    let path = writable_path()?;
+    read_cache(&path)?;
+    Ok(path)
+}
+
+/// The cache's path, where it is not a directory, with its folder created.
+fn writable_path() -> Result<PathBuf> {
     let path = cache_path().ok_or_else(|| {
         Error::InvalidInput(
             "tune cache: no path; expected RESNET_TUNE_CACHE, XDG_CACHE_HOME or HOME to be set"
@@ -169,8 +176,7 @@ pub(super) fn writable_cache() -> Result<(PathBuf, CacheFile)> {
             ))
         })?;
     }
-    let cache = read_cache(&path)?;
-    Ok((path, cache))
+    Ok(path)
 }
 
 /// Adds `new` to this adapter's entry of the cache (every other entry kept as it was). Safe
@@ -179,7 +185,7 @@ pub(super) fn writable_cache() -> Result<(PathBuf, CacheFile)> {
 /// content goes to a file beside the cache that is then renamed over it, so a reader sees
 /// the old file or the new one, never a part.
 pub(super) fn save_choices(engine: &Engine, new: &[(String, ConvVariant)]) -> Result<PathBuf> {
-    let (path, _) = writable_cache()?;
+    let path = writable_path()?;
     let named: Vec<(String, String)> = new
         .iter()
         .map(|(k, v)| (k.clone(), v.name().to_string()))

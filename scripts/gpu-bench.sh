@@ -139,8 +139,8 @@ print(f"PyTorch {head.get('torch')} / torchvision {head.get('torchvision')}, "
 print("| precision | batch | resnet-wgpu median ms | p90 ms | submit ms | GPU ms | images/s | conv GFLOP/s (% of peak) "
       "| PyTorch events ms | PyTorch end-to-end ms | images/s | wgpu / PyTorch (end to end) |")
 print("|---|---|---|---|---|---|---|---|---|---|---|---|")
+p = peak.get("f32_gflops")  # the kernels multiply-add in f32 in both precisions
 for prec in ("f32", "f16"):
-    p = peak.get("f32_gflops")  # the kernels multiply-add in f32 in both precisions
     for batch in batches:
         w = load(f"wgpu-b{batch}-{prec}") or {}
         t = torch.get((prec, batch), {})

@@ -150,7 +150,11 @@ pub fn run(engine: &Engine, a: &BenchArgs) -> Result<()> {
     let model = Model::load(engine, arch, &a.weights, opts, options)?;
     model.chunk_size(a.batch, h, w)?; // the size checks before the allocation
     let input = random_images(7, [a.batch, 3, h, w])?;
-    for _ in 0..a.warmup {
+    if a.warmup > 0 {
+        // The first inference compiles the kernels.
+        crate::first_run::first_inference(engine, || model.infer(&input))?;
+    }
+    for _ in 1..a.warmup {
         model.infer(&input)?;
     }
     let (mut latencies, mut submits) = (Vec::with_capacity(a.iters), Vec::with_capacity(a.iters));

@@ -5,6 +5,7 @@ mod chart;
 mod checks;
 mod classify;
 mod eval;
+mod first_run;
 mod images;
 mod info;
 mod pipe;
@@ -222,7 +223,8 @@ fn verify(cli: &Cli, a: &VerifyArgs) -> Result<()> {
     // fails here, not after filling the host's memory).
     gpu.chunk_size(a.input.batch, h, w)?;
     let input = random_images(a.seed, [a.input.batch, 3, h, w])?;
-    let mut logits = gpu.infer(&input)?; // builds the plan and warms up
+    // Builds the plan (compiling the kernels) and warms up.
+    let mut logits = first_run::first_inference(&e, || gpu.infer(&input))?;
     let cpu = CpuModel::new(graph)?;
     let mut reference = None;
     let (mut gpu_times, mut cpu_times) = (Vec::new(), Vec::new());
@@ -326,7 +328,7 @@ fn logits(cli: &Cli, a: &LogitsArgs) -> Result<()> {
     }
     let e = engine(cli)?;
     let model = Model::with_options(&e, graph, ModelOptions::from_tune_cache(&e, a.precision)?)?;
-    let out = model.infer(&input)?;
+    let out = first_run::first_inference(&e, || model.infer(&input))?;
     write_safetensors(&a.output, &[("logits", &out)])?;
     eprintln!("wrote logits {:?} to {}", out.shape, a.output.display());
     if softmax {

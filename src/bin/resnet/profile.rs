@@ -136,7 +136,8 @@ pub fn run(engine: &Engine, a: &ProfileArgs) -> Result<()> {
     let model = Model::load(engine, arch, &a.model.weights, opts, options)?;
     model.chunk_size(a.input.batch, h, w)?; // the size checks before the allocation
     let input = random_images(7, [a.input.batch, 3, h, w])?;
-    model.infer(&input)?; // warm-up: plan, pipelines, first-touch of the buffers
+    // Warm-up: plan, pipelines, first-touch of the buffers.
+    crate::first_run::first_inference(engine, || model.infer(&input))?;
     let profile = model.profile(&input, a.runs)?;
     let rows = rows(&profile, flop_peak, peak.as_ref());
     let total_ms = profile.total_seconds() * 1e3;

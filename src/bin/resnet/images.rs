@@ -209,7 +209,13 @@ pub fn run_images(
         }
         !b.paths.is_empty()
     });
+    // Ends with the first batch's result, which waits for the kernels' compile.
+    let mut slow_start = Some(crate::first_run::SlowStart::watch(engine, {
+        let bar = bar.clone();
+        move || bar.suspend(crate::first_run::print_note)
+    }));
     for (b, out) in model.infer_stream(batches, IN_FLIGHT) {
+        slow_start.take();
         for (_, e) in &b.skipped {
             bar.suspend(|| eprintln!("skipped: {e}"));
         }

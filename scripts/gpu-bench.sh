@@ -175,9 +175,9 @@ for prec, batch, name in [("f32", b, f"tune-b{b}") for b in sorted({batches[0], 
                  if "shapes differ from the heuristic" in l), None)
     if line:
         print(f"`resnet tune` {prec} batch {batch}, per distinct conv shape: {line}  ")
-for i, batch in enumerate(batches[:2]):
+for batch in batches[:2]:
     for prec in ("f32", "f16"):
-        v = load(f"verify-{prec}" if i == 0 else f"verify-b{batch}-{prec}")
+        v = load(f"verify-b{batch}-{prec}")
         if v:
             print(f"`resnet verify` {prec}, batch {batch}: max |Δ| / max |logit| "
                   f"{fmt(v.get('max_rel_err'), '{:.1e}')}, top-1 agreement "
@@ -301,11 +301,9 @@ if [ "$wgpu_ok" -ne 1 ]; then
     printf '%s\n' "${failures[@]}" | tee -a "$results/run.log"
     exit 2
 fi
-# The first batch's verify files keep their names (verify-PREC), the summary reads them.
 for batch in "${batches[@]:0:2}"; do
     for prec in f32 f16; do
-        name="verify-$prec"
-        [ "$batch" != "${batches[0]}" ] && name="verify-b$batch-$prec"
+        name="verify-b$batch-$prec"
         log "resnet verify $arch batch $batch $prec (GPU against the CPU reference)"
         run "$name" 90 "$bin" verify --arch "$arch" --batch "$batch" --height "$size" \
             --width "$size" --precision "$prec" --runs 1 --json && cat "$results/$name.out"

@@ -65,7 +65,7 @@ const MAX_SHAPES: usize = 16;
 /// What one (batch, height, width) shares between calls.
 pub(crate) struct Shaped {
     pub schedule: Schedule,
-    pub(super) pool: Arc<Pool>,
+    pool: Arc<Pool>,
 }
 
 impl Model {

@@ -21,9 +21,9 @@ pub struct ModelOptions {
     /// Bytes that all workspaces together may take (`None`: no limit beyond the per-shape
     /// count), however many threads call at once: a workspace's bytes are reserved before it
     /// is made, and a call that would pass the budget waits, in turn with other such calls,
-    /// until calls in flight give back enough room. A batch
-    /// whose single workspace would not fit is split into chunks that do; a budget smaller
-    /// than one image's workspace is an error when the model runs.
+    /// until calls in flight give back enough room. A batch whose single workspace would not
+    /// fit is split into chunks that do; a budget smaller than one image's workspace is an
+    /// error when the model runs.
     pub memory_budget: Option<u64>,
     /// Images per chunk at most (`None`: as many as the adapter's binding limit and the
     /// budget allow). Larger batches are split, run and concatenated.

@@ -20,6 +20,11 @@ pub struct EngineOptions {
     /// or all at once (`Some(false)`). Default: `RESNET_SUBMIT_GROUPS` (`1` or `0`) where set,
     /// else in groups on every adapter but CPU ones ([`Engine::submits_in_groups`]).
     pub submit_groups: Option<bool>,
+    /// On lavapipe, compile a workspace's kernels before its first call on helper devices
+    /// beside this one, one per core (`Some(true)`), or let the first call compile them one
+    /// after another (`Some(false)`). Default: `RESNET_COMPILE_HELPERS` (`1` or `0`) where set,
+    /// else on. See `kernels/compile_spread.rs`.
+    pub compile_helpers: Option<bool>,
 }
 
 /// The device, its queue and what the adapter can do. Cheap to clone.
@@ -49,6 +54,9 @@ pub(crate) struct Context {
     /// blocks the host in a submission while an earlier one runs, which would make every call
     /// synchronous there.
     pub submit_groups: bool,
+    /// Whether lavapipe's compiles are spread over helper devices
+    /// ([`EngineOptions::compile_helpers`]).
+    pub compile_helpers: bool,
     /// Pipelines per precision (f32, f16), created on first use.
     pub pipelines: [std::sync::OnceLock<Arc<super::kernels::Pipelines>>; 2],
 }
@@ -174,6 +182,12 @@ impl Engine {
         // Read where passes are timed (`timer.rs`); checked here so that a bad value is an
         // error when the engine is made.
         super::kernels::device_caps::switch("RESNET_TIMESTAMPS")?;
+        let compile_helpers = opts
+            .compile_helpers
+            .or(super::kernels::device_caps::switch(
+                "RESNET_COMPILE_HELPERS",
+            )?)
+            .unwrap_or(true);
         let submit_env = super::kernels::device_caps::switch("RESNET_SUBMIT_GROUPS")?;
         let submit_groups = opts
             .submit_groups
@@ -204,6 +218,7 @@ impl Engine {
                 features,
                 caps,
                 submit_groups,
+                compile_helpers,
                 uncaptured,
                 lost,
                 pipelines: Default::default(),
@@ -267,6 +282,15 @@ impl Engine {
     #[doc(hidden)]
     pub fn destroy_device(&self) {
         self.ctx.device.destroy();
+    }
+
+    /// What spreading lavapipe's compiles over helper devices did so far for this engine's
+    /// models of `precision` ([`EngineOptions::compile_helpers`]): `None` where it does not
+    /// apply (an adapter other than lavapipe, or helpers turned off) or before the first
+    /// model of that precision.
+    pub fn compile_spread(&self, precision: super::Precision) -> Option<super::SpreadStats> {
+        let index = (precision == super::Precision::F16) as usize;
+        self.ctx.pipelines[index].get()?.spread_stats()
     }
 
     /// A one-line description: `name (backend, type, driver)`.
@@ -334,8 +358,20 @@ impl Context {
     pub(crate) fn pipelines(&self, precision: super::Precision) -> Arc<super::kernels::Pipelines> {
         self.pipelines[(precision == super::Precision::F16) as usize]
             .get_or_init(|| {
-                let pipelines =
-                    super::kernels::Pipelines::new(&self.device, precision, self.caps.u64_pairs);
+                let u64_pairs = self.caps.u64_pairs;
+                let spread = match self.compile_helpers {
+                    true => super::kernels::Spread::new(
+                        &self.adapter,
+                        &self.queue,
+                        self.features,
+                        &self.limits,
+                        precision,
+                        u64_pairs,
+                    ),
+                    false => None,
+                };
+                let pipelines = super::kernels::Pipelines::new(&self.device, precision, u64_pairs)
+                    .spreading(spread);
                 if self.info.backend == wgpu::Backend::Gl {
                     pipelines.compile_all();
                 }

@@ -19,7 +19,7 @@ mod workspace;
 pub use context::{Engine, EngineOptions};
 pub use executor::Model;
 pub use kernels::conv::ConvVariant;
-pub use kernels::Precision;
+pub use kernels::{Precision, SpreadStats};
 pub use options::{Compile, MemoryReport, ModelOptions};
 pub use pending::Pending;
 pub use stream::InferStream;

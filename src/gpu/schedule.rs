@@ -50,6 +50,9 @@ pub(crate) struct Schedule {
     pub memory: MemoryPlan,
     pub segments: Vec<Vec<Step>>,
     pub params: Vec<wgpu::Buffer>,
+    /// The contents of each of `params` (lavapipe compiles a kernel for the values of its
+    /// parameters: [`super::kernels::Pipelines::dispatch_first`]).
+    pub param_bytes: Vec<Vec<u8>>,
     /// Bytes of the two scratch buffers, [`Res::WinogradV`] and [`Res::Products`] (16 when
     /// unused).
     pub scratch_bytes: [u64; 2],
@@ -321,8 +324,9 @@ pub(crate) fn steps(
     memory: &MemoryPlan,
     variants: &[Option<ConvVariant>],
     pairs: bool,
-) -> (Vec<Vec<Step>>, Vec<wgpu::Buffer>) {
+) -> (Vec<Vec<Step>>, Vec<wgpu::Buffer>, Vec<Vec<u8>>) {
     let mut params = Vec::new();
+    let mut param_bytes = Vec::new();
     let mut segments = Vec::new();
     let mut index = 0;
     let rgb = crate::model::passes::padded_input(graph)
@@ -344,6 +348,7 @@ pub(crate) fn steps(
                         usage: wgpu::BufferUsages::UNIFORM,
                     }),
                 );
+                param_bytes.push(l.params);
                 out.push(Step {
                     node: i,
                     kernel: l.kernel,
@@ -356,7 +361,7 @@ pub(crate) fn steps(
         }
         segments.push(out);
     }
-    (segments, params)
+    (segments, params, param_bytes)
 }
 
 /// Builds the schedule (the memory plan comes first; see the module docs). `pairs`: the
@@ -370,11 +375,12 @@ pub(crate) fn build(
     pairs: bool,
 ) -> Schedule {
     let scratch_bytes = scratch_bytes(graph, &memory, variants);
-    let (segments, params) = steps(device, graph, &memory, variants, pairs);
+    let (segments, params, param_bytes) = steps(device, graph, &memory, variants, pairs);
     Schedule {
         memory,
         segments,
         params,
+        param_bytes,
         scratch_bytes,
     }
 }

@@ -136,6 +136,12 @@ impl Workspace {
         model
             .pipelines
             .compile(schedule.steps().map(|step| (step.kernel, step.write)));
+        // Where the driver compiles at the first dispatch of each launch, that happens now on
+        // every core instead of one launch at a time in the first call.
+        model.pipelines.dispatch_first(schedule.steps().map(|step| {
+            let params = schedule.param_bytes[step.params].as_slice();
+            (step.kernel, step.write, params)
+        }));
         let bind_groups = schedule
             .steps()
             .map(|step| {

@@ -2,6 +2,7 @@
 //! order inputs, weights, output, params), its parameter struct and its grid. Kernels build
 //! their pipelines once and only describe dispatches; the executor records and submits.
 
+mod compile_spread;
 pub mod conv;
 pub mod conv_choice;
 pub mod conv_grouped_sg;
@@ -9,6 +10,7 @@ pub mod conv_sg;
 pub mod conv_strip;
 pub mod device_caps;
 pub mod eltwise;
+mod helper_start;
 pub mod layout;
 pub mod linear;
 pub mod pipelines;
@@ -19,6 +21,8 @@ pub mod shaders;
 pub mod split_k;
 pub mod winograd;
 
+pub(crate) use compile_spread::Spread;
+pub use compile_spread::SpreadStats;
 pub use pipelines::{Pipeline, Pipelines};
 pub use precision::Precision;
 pub use shaders::{OutputView, WeightView};

@@ -1,10 +1,12 @@
-//! The pipelines of one device and precision: every kernel file parsed once, each
-//! (kernel, write form) pipeline compiled on first use.
+//! The pipelines of one device and precision: each kernel file parsed at the first use of one
+//! of its kernels, each (kernel, write form) pipeline compiled on first use.
 
 use std::collections::{HashMap, HashSet};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::OnceLock;
 
+use super::compile_spread::{FirstLaunch, Spread};
+use super::shaders::ShaderFile;
 use super::{shaders, Access, Kernel, OutputView, Precision, WriteForm};
 
 /// A kernel's pipeline and bind group layout.
@@ -13,9 +15,9 @@ pub struct Pipeline {
     pub layout: wgpu::BindGroupLayout,
 }
 
-/// The pipelines of one device and precision, each compiled on first use: a driver that
-/// compiles at pipeline creation (lavapipe JIT-compiles every entry point through LLVM, seconds
-/// for the large subgroup GEMMs) then spends that time only on the kernels a model runs.
+/// The pipelines of one device and precision, each compiled on first use: a driver spends
+/// its compile time (lavapipe's LLVM runs at a pipeline's first dispatch, seconds to minutes
+/// for the large subgroup GEMMs) only on the kernels a model runs.
 ///
 /// A kernel with the fused write step ([`Kernel::has_write_step`]) has a pipeline per
 /// [`WriteForm`] its file offers: a residual add that a conv does not have then costs nothing,
@@ -23,22 +25,31 @@ pub struct Pipeline {
 /// still cost their masked loads and both paths on CPU drivers.
 pub struct Pipelines {
     device: wgpu::Device,
+    precision: Precision,
+    /// How the files that offer both read their weights.
+    weights: shaders::WeightView,
     /// Whether the files that offer them read weights as u64 pairs.
     u64_pairs: bool,
     /// Per kernel (by discriminant): whether its module has the u64-pairs output view, found
     /// once here so that [`Pipelines::get`], called for every dispatch recorded, only indexes.
     output_pairs: Vec<bool>,
-    /// The module of each file and output view (only the scalar view for files without a
-    /// write step; u64 pairs only in a u64-pairs build of a file that offers them).
-    modules: HashMap<(&'static str, OutputView), wgpu::ShaderModule>,
+    /// The file of each module (by file name and output view: only the scalar view for files
+    /// without a write step; u64 pairs only in a u64-pairs build of a file that offers them),
+    /// and the module once a kernel of it is first used.
+    modules:
+        HashMap<(&'static str, OutputView), (&'static ShaderFile, OnceLock<wgpu::ShaderModule>)>,
     /// Six cells per kernel (one per [`WriteForm`]), indexed by its discriminant
     /// (`Kernel::ALL` lists each once).
     cells: Vec<[OnceLock<Pipeline>; 6]>,
+    /// Where the driver compiles at first dispatch: dispatching the kernels once, spread over
+    /// several queues, before a workspace's first call ([`Spread`]).
+    spread: Option<Spread>,
 }
 
 impl Pipelines {
-    /// Parses every kernel file for `precision` (cheap: naga only); kernels that need subgroups
-    /// only where the device has `SUBGROUP` (elsewhere [`Pipelines::get`] never sees them: the
+    /// The pipelines of `precision` on `device`, none made yet; a file's module is parsed
+    /// and checked at the first use of one of its kernels. Kernels that need subgroups only
+    /// where the device has `SUBGROUP` (elsewhere [`Pipelines::get`] never sees them: the
     /// variants that use them are not offered, see [`super::conv::DeviceCaps`]). With
     /// `u64_pairs` (the device's [`super::conv::DeviceCaps::u64_pairs`]) the files that offer
     /// them read f32 weights ([`shaders::WeightView::Pairs`]) and store 8-channel outputs
@@ -52,15 +63,9 @@ impl Pipelines {
             .filter(|f| (subgroups || !f.subgroups) && f.built_in(precision, u64_pairs))
         {
             for &view in file.views() {
-                if file.output_view(precision, view, u64_pairs) != view {
-                    continue;
+                if file.output_view(precision, view, u64_pairs) == view {
+                    modules.insert((file.name, view), (file, OnceLock::new()));
                 }
-                let src = file.assemble_with(precision, view, weights);
-                let module = device.create_shader_module(wgpu::ShaderModuleDescriptor {
-                    label: Some(file.name),
-                    source: wgpu::ShaderSource::Wgsl(src.into()),
-                });
-                modules.insert((file.name, view), module);
             }
         }
         let mut output_pairs = vec![false; Kernel::ALL.len()];
@@ -69,11 +74,30 @@ impl Pipelines {
         }
         Pipelines {
             device: device.clone(),
+            precision,
+            weights,
             u64_pairs: weights == shaders::WeightView::Pairs,
             output_pairs,
             modules,
             cells: Kernel::ALL.iter().map(|_| Default::default()).collect(),
+            spread: None,
         }
+    }
+
+    /// These pipelines, dispatched once on several queues after [`Pipelines::compile`] makes
+    /// them (where `spread` is `Some`).
+    pub(crate) fn spreading(self, spread: Option<Spread>) -> Self {
+        Pipelines { spread, ..self }
+    }
+
+    /// What spreading the first dispatches did so far, where they are spread.
+    pub(crate) fn spread_stats(&self) -> Option<super::SpreadStats> {
+        self.spread.as_ref().map(Spread::stats)
+    }
+
+    /// The device the pipelines are made on.
+    pub(crate) fn device(&self) -> &wgpu::Device {
+        &self.device
     }
 
     /// The pipeline of `k` whose write step has the form `form` (kernels without a write step
@@ -131,6 +155,30 @@ impl Pipelines {
         });
     }
 
+    /// Where the driver compiles a kernel at its first dispatch for the parameter values it
+    /// meets (lavapipe), dispatches each of `launches` (kernel, write form, parameter bytes)
+    /// once with no workgroups, spread over several queues ([`Spread`]), so that a call's
+    /// first run finds them compiled; elsewhere does nothing. Their pipelines are made here
+    /// if they are not yet.
+    pub(crate) fn dispatch_first<'a>(
+        &self,
+        launches: impl IntoIterator<Item = (Kernel, WriteForm, &'a [u8])>,
+    ) {
+        let Some(spread) = &self.spread else {
+            return;
+        };
+        let launches: Vec<FirstLaunch> = launches
+            .into_iter()
+            .map(|(kernel, form, params)| FirstLaunch {
+                kernel,
+                form: self.form_of(kernel, form),
+                params: params.to_vec(),
+            })
+            .collect();
+        self.compile(launches.iter().map(|l| (l.kernel, l.form)));
+        spread.run(self, launches);
+    }
+
     /// Compiles every kernel this device can run now (what [`Pipelines::get`] would do on
     /// first use), in every write form whose module this build has; kernels offered only in
     /// u64-pairs builds only in those.
@@ -155,10 +203,18 @@ impl Pipelines {
 
     fn create(&self, k: Kernel, form: WriteForm) -> Pipeline {
         let (file, entry) = k.entry();
-        let module = self
+        let (source, module) = self
             .modules
             .get(&(file, form.view))
             .expect("a kernel that needs subgroups runs only where the device has them");
+        let module = module.get_or_init(|| {
+            let src = source.assemble_with(self.precision, form.view, self.weights);
+            self.device
+                .create_shader_module(wgpu::ShaderModuleDescriptor {
+                    label: Some(file),
+                    source: wgpu::ShaderSource::Wgsl(src.into()),
+                })
+        });
         let mut label = k.label();
         if form.residual {
             label.push_str("+residual");

@@ -284,6 +284,13 @@ impl Engine {
         self.ctx.device.destroy();
     }
 
+    /// Whether this engine's models compile their kernels on helper devices too before their
+    /// first call ([`EngineOptions::compile_helpers`]): `None` on adapters other than
+    /// lavapipe, where that does not apply.
+    pub fn compile_helpers(&self) -> Option<bool> {
+        super::kernels::spreads_compiles(&self.ctx.info).then_some(self.ctx.compile_helpers)
+    }
+
     /// What spreading lavapipe's compiles over helper devices did so far for this engine's
     /// models of `precision` ([`EngineOptions::compile_helpers`]): `None` where it does not
     /// apply (an adapter other than lavapipe, or helpers turned off) or before the first

@@ -97,9 +97,12 @@ fn wait_slot(ctx: &Context, chunk: &Chunk) -> Result<Vec<f32>> {
             return r;
         }
         ctx.check_lost()?;
+        // No timeout: a wait that timed out just as another thread's poll retired this
+        // submission would find the queue empty with the fence short of it, which trips an
+        // assertion in wgpu-core 30. A lost device ends the wait with an error.
         let poll = ctx.device.poll(wgpu::PollType::Wait {
             submission_index: Some(chunk.submission.clone()),
-            timeout: Some(Duration::from_millis(200)),
+            timeout: None,
         });
         match poll {
             Ok(_) | Err(wgpu::PollError::Timeout) => {}

@@ -107,6 +107,17 @@ pub fn info(cli: &Cli, a: &InfoArgs) -> Result<()> {
             "one per call"
         }
     );
+    if let Some(helpers) = e.compile_helpers() {
+        println!(
+            "compile helpers:    {}",
+            if helpers {
+                "on (a model's first launches compile on every core; RESNET_COMPILE_HELPERS=0 \
+                 turns them off)"
+            } else {
+                "off (a model's first call compiles its launches one after another)"
+            }
+        );
+    }
     if let Some(arch) = a.arch {
         let (h, w) = a.input.hw(arch);
         let graph = resnet_wgpu::load_graph(arch, &a.weights, BuildOptions::default())?;

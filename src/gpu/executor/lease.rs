@@ -168,8 +168,14 @@ impl Model {
         used == 0 || used.checked_add(bytes).is_some_and(|total| total <= budget)
     }
 
-    /// Waits briefly for a workspace to come back: polls the device on the oldest call in
-    /// flight of `shaped`, else of any shape (whose workspace coming back frees budget).
+    /// Waits for a workspace to come back: until the oldest call in flight of `shaped`, else
+    /// of any shape (whose workspace coming back frees budget), has finished on the device,
+    /// and its callback has given its workspace back; with no call in flight, polls once and
+    /// waits up to a millisecond. The wait in the poll has no timeout: one that timed out just
+    /// as another thread's poll retired the submission it waited on would find the queue
+    /// empty with the fence short of that submission, which trips an assertion in wgpu-core
+    /// 30 (seen under many callers once lavapipe's compile dispatches,
+    /// `kernels/compile_spread.rs`, polled beside them).
     fn wait_for_a_return(&self, shaped: &Shaped) -> Result<()> {
         self.ctx.check_lost()?;
         let oldest = shaped.pool.oldest_in_flight().or_else(|| {
@@ -180,7 +186,7 @@ impl Model {
         let _ = match oldest {
             Some(index) => self.ctx.device.poll(wgpu::PollType::Wait {
                 submission_index: Some(index),
-                timeout: Some(Duration::from_millis(5)),
+                timeout: None,
             }),
             None => self.ctx.device.poll(wgpu::PollType::Poll),
         };

@@ -89,9 +89,7 @@ impl Spread {
         precision: Precision,
         u64_pairs: bool,
     ) -> Option<Self> {
-        let info = adapter.get_info();
-        let lavapipe = info.backend == wgpu::Backend::Vulkan && info.name.contains("llvmpipe");
-        lavapipe.then(|| Spread {
+        applies(&adapter.get_info()).then(|| Spread {
             adapter: adapter.clone(),
             queue: queue.clone(),
             features,
@@ -196,6 +194,11 @@ impl Spread {
             queue,
         ))
     }
+}
+
+/// Whether compiles are spread on the adapter of `info`: on lavapipe (Vulkan on llvmpipe).
+pub(crate) fn applies(info: &wgpu::AdapterInfo) -> bool {
+    info.backend == wgpu::Backend::Vulkan && info.name.contains("llvmpipe")
 }
 
 /// `launches` in groups of one pipeline each, the groups whose kernels compile longest first.

@@ -21,8 +21,8 @@ pub mod shaders;
 pub mod split_k;
 pub mod winograd;
 
-pub(crate) use compile_spread::Spread;
 pub use compile_spread::SpreadStats;
+pub(crate) use compile_spread::{applies as spreads_compiles, Spread};
 pub use pipelines::{Pipeline, Pipelines};
 pub use precision::Precision;
 pub use shaders::{OutputView, WeightView};

@@ -20,10 +20,11 @@ pub struct EngineOptions {
     /// or all at once (`Some(false)`). Default: `RESNET_SUBMIT_GROUPS` (`1` or `0`) where set,
     /// else in groups on every adapter but CPU ones ([`Engine::submits_in_groups`]).
     pub submit_groups: Option<bool>,
-    /// On lavapipe, compile a workspace's kernels before its first call on helper devices
-    /// beside this one, one per core (`Some(true)`), or let the first call compile them one
-    /// after another (`Some(false)`). Default: `RESNET_COMPILE_HELPERS` (`1` or `0`) where set,
-    /// else on. See `kernels/compile_spread.rs`.
+    /// On lavapipe, compile a workspace's launches before its first call, with helper devices
+    /// beside this one taking part (one per further core, started once a launch takes over a
+    /// second to compile) (`Some(true)`), or let the first call compile them one after
+    /// another (`Some(false)`). Default: `RESNET_COMPILE_HELPERS` (`1` or `0`) where set, else
+    /// on. See `kernels/compile_spread.rs`.
     pub compile_helpers: Option<bool>,
 }
 

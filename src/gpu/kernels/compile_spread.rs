@@ -138,8 +138,11 @@ impl Spread {
                     })
                 })
                 .collect();
+            // Finished on the way out, a panic included: a helper still waiting to start
+            // would otherwise keep the scope from ending.
+            let finished = progress.finish_on_drop();
             let own = drain(own, &self.queue, &todo, &next, Some(&progress));
-            progress.finish();
+            drop(finished);
             let outcomes: Vec<Helper> = spawned
                 .into_iter()
                 .map(|h| h.join().unwrap_or(Helper::Failed))

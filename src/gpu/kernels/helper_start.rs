@@ -48,6 +48,11 @@ impl Progress {
         self.changed.notify_all();
     }
 
+    /// A guard that calls [`Progress::finish`] when dropped.
+    pub(super) fn finish_on_drop(&self) -> Finished<'_> {
+        Finished(self)
+    }
+
     /// Blocks until a launch has run longer than `start_after` (true) or the queue has
     /// finished (false).
     pub(super) fn wait_for_slow_launch(&self) -> bool {
@@ -73,6 +78,15 @@ impl Progress {
     }
 }
 
+/// Finishes its [`Progress`] when dropped.
+pub(super) struct Finished<'a>(&'a Progress);
+
+impl Drop for Finished<'_> {
+    fn drop(&mut self) {
+        self.0.finish();
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -88,6 +102,19 @@ mod tests {
                 progress.end();
             }
             progress.finish();
+            assert!(!helper.join().unwrap());
+        });
+        // The queue's thread panics between launches: the guard still releases the helper.
+        let progress = Progress::new(Duration::from_secs(60));
+        std::thread::scope(|s| {
+            let helper = s.spawn(|| progress.wait_for_slow_launch());
+            let queue = s.spawn(|| {
+                let _finished = progress.finish_on_drop();
+                progress.begin();
+                progress.end();
+                panic!("a queue that fails");
+            });
+            assert!(queue.join().is_err());
             assert!(!helper.join().unwrap());
         });
         // A launch runs past the delay: the helper starts, and not before the delay.

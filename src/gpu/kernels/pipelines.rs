@@ -158,8 +158,9 @@ impl Pipelines {
     /// Where the driver compiles a kernel at its first dispatch for the parameter values it
     /// meets (lavapipe), dispatches each of `launches` (kernel, write form, parameter bytes)
     /// once with no workgroups, spread over several queues ([`Spread`]), so that a call's
-    /// first run finds them compiled; elsewhere does nothing. Their pipelines are made here
-    /// if they are not yet.
+    /// first run finds them compiled; elsewhere does nothing. The caller makes their
+    /// pipelines first, on every core ([`Pipelines::compile`]; one still missing is made when
+    /// its launch is dispatched).
     pub(crate) fn dispatch_first<'a>(
         &self,
         launches: impl IntoIterator<Item = (Kernel, WriteForm, &'a [u8])>,
@@ -175,7 +176,6 @@ impl Pipelines {
                 params: params.to_vec(),
             })
             .collect();
-        self.compile(launches.iter().map(|l| (l.kernel, l.form)));
         spread.run(self, launches);
     }
 

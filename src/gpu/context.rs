@@ -58,6 +58,8 @@ pub(crate) struct Context {
     /// Whether lavapipe's compiles are spread over helper devices
     /// ([`EngineOptions::compile_helpers`]).
     pub compile_helpers: bool,
+    /// The backends the engine was asked to consider (`--backend`, `WGPU_BACKEND`, else all).
+    pub requested: wgpu::Backends,
     /// Pipelines per precision (f32, f16), created on first use.
     pub pipelines: [std::sync::OnceLock<Arc<super::kernels::Pipelines>>; 2],
 }
@@ -220,6 +222,7 @@ impl Engine {
                 caps,
                 submit_groups,
                 compile_helpers,
+                requested: backends,
                 uncaptured,
                 lost,
                 pipelines: Default::default(),
@@ -239,6 +242,19 @@ impl Engine {
     /// The adapter's description (name, backend, driver, device type).
     pub fn adapter_info(&self) -> &wgpu::AdapterInfo {
         &self.ctx.info
+    }
+
+    /// A note for the user where the engine runs on a CPU adapter through wgpu's GL backend
+    /// although Vulkan was asked for (no Vulkan driver on the machine): the same cores run the
+    /// engine about 2.2x faster through Mesa's Vulkan driver. `None` elsewhere.
+    pub fn backend_note(&self) -> Option<String> {
+        let info = &self.ctx.info;
+        super::backend_note::slower_backend_note(
+            &info.name,
+            info.backend,
+            info.device_type,
+            self.ctx.requested,
+        )
     }
 
     /// The limits the device was created with (the adapter's own).

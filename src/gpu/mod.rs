@@ -1,6 +1,7 @@
 //! Everything that touches wgpu: the context, the kernels (one Rust file per WGSL file) and
 //! the executor (memory plan → schedule → workspaces → submit/wait).
 
+mod backend_note;
 pub mod context;
 pub mod executor;
 pub mod kernels;

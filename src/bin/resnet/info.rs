@@ -74,8 +74,11 @@ pub fn info(cli: &Cli, a: &InfoArgs) -> Result<()> {
     let caps = e.conv_caps();
     println!(
         "kernel plan:        {}",
-        match caps.device_type {
-            wgpu::DeviceType::Cpu => "CPU adapter (subgroup GEMMs, Winograd)",
+        match (caps.device_type, caps.subgroups) {
+            (wgpu::DeviceType::Cpu, true) => "CPU adapter (subgroup GEMMs, Winograd)",
+            (wgpu::DeviceType::Cpu, false) => {
+                "CPU adapter without subgroups (1x1 GEMM, Winograd F(2,3), vec4 direct convs)"
+            }
             _ => "GPU (workgroup-memory tiles, split K)",
         }
     );

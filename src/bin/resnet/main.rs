@@ -202,11 +202,15 @@ struct LogitsArgs {
 }
 
 pub fn engine(cli: &Cli) -> Result<Engine> {
-    Engine::with_options(&EngineOptions {
+    let engine = Engine::with_options(&EngineOptions {
         backend: cli.backend.clone(),
         adapter_name: cli.adapter.clone(),
         ..Default::default()
-    })
+    })?;
+    if let Some(note) = engine.backend_note() {
+        eprintln!("{note}");
+    }
+    Ok(engine)
 }
 
 fn verify(cli: &Cli, a: &VerifyArgs) -> Result<()> {

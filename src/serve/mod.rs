@@ -172,6 +172,9 @@ pub async fn serve(opts: ServeOptions, engine_opts: EngineOptions) -> Result<(),
     let specs = opts.models.clone();
     let loading = tokio::task::spawn_blocking(move || -> Result<Vec<served::Loaded>, String> {
         let engine = Engine::with_options(&engine_opts).map_err(|e| e.to_string())?;
+        if let Some(note) = engine.backend_note() {
+            eprintln!("{note}");
+        }
         specs.iter().map(|s| served::load(&engine, s)).collect()
     });
     let loaded = tokio::select! {

@@ -90,7 +90,10 @@ pub fn load(engine: &Engine, spec: &ModelSpec) -> Result<Loaded, String> {
         .unwrap_or((crop, crop));
     // One inference per batch size the batcher runs: every buffer and pipeline is made.
     let c = graph.input_channels;
-    for n in super::batcher::buckets(spec.settings.max_batch_size) {
+    let buckets = super::batcher::buckets(spec.settings.max_batch_size);
+    let started = Instant::now();
+    eprintln!("{}", warm_up_note(&spec.name, &buckets, (h, w), engine));
+    for &n in &buckets {
         // Sizes first, then an allocation that fails as an error (a max_batch_size far too
         // large for the host or the device stops the start-up with its reason, not an abort).
         let warm_up = |e: &dyn std::fmt::Display| {
@@ -104,6 +107,11 @@ pub fn load(engine: &Engine, spec: &ModelSpec) -> Result<Loaded, String> {
             .infer(&warm)
             .map_err(|e| at(&format!("warm-up inference of batch {n} at {h}x{w}: {e}")))?;
     }
+    eprintln!(
+        "model `{}`: warmed up in {:.1} s",
+        spec.name,
+        started.elapsed().as_secs_f64()
+    );
     Ok(Loaded {
         info: ModelInfo {
             name: spec.name.clone(),
@@ -118,6 +126,25 @@ pub fn load(engine: &Engine, spec: &ModelSpec) -> Result<Loaded, String> {
         preprocess,
         runner: ModelRunner::new(model),
     })
+}
+
+/// What the server says on stderr before warming `name` up at the `buckets` batch sizes of
+/// `h × w` images: the warm-up makes every pipeline, and a CPU driver such as lavapipe compiles
+/// them with LLVM the first time on a machine, minutes for a large model, during which the
+/// server answers live but not ready.
+fn warm_up_note(name: &str, buckets: &[usize], (h, w): (usize, usize), engine: &Engine) -> String {
+    let sizes: Vec<String> = buckets.iter().map(usize::to_string).collect();
+    let mut note = format!(
+        "model `{name}`: warming up at batch sizes {} of {h}x{w}",
+        sizes.join(", ")
+    );
+    if engine.adapter_info().device_type == wgpu::DeviceType::Cpu {
+        note.push_str(
+            "; the first start on a machine with a CPU driver such as lavapipe compiles the \
+             kernels for minutes (its shader cache keeps them for later starts)",
+        );
+    }
+    note
 }
 
 impl ServedModel {
@@ -335,5 +362,21 @@ impl ServedModel {
     /// Requests waiting in this model's queue.
     pub fn pending(&self) -> u64 {
         self.metrics.pending.load(Relaxed)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_warm_up_note_names_the_sizes_and_on_cpu_drivers_the_compiles() {
+        let engine = Engine::new().unwrap_or_else(|e| panic!("this test needs a GPU adapter: {e}"));
+        let buckets = super::super::batcher::buckets(32);
+        let note = warm_up_note("r50", &buckets, (224, 224), &engine);
+        let sizes = "model `r50`: warming up at batch sizes 1, 2, 4, 8, 16, 32 of 224x224";
+        assert!(note.starts_with(sizes), "{note}");
+        let cpu = engine.adapter_info().device_type == wgpu::DeviceType::Cpu;
+        assert_eq!(note.contains("compiles the kernels"), cpu, "{note}");
     }
 }

@@ -51,12 +51,17 @@ fn field<'a>(stdout: &'a str, key: &str) -> &'a str {
         .unwrap_or_else(|| panic!("no `{key}:` line in\n{stdout}"))
 }
 
+/// Whether `resnet info`'s stdout names a CPU adapter reached through GL (llvmpipe).
+fn on_gl_cpu(stdout: &str) -> bool {
+    field(stdout, "backend") == "Gl" && field(stdout, "type") == "Cpu"
+}
+
 const NOTE: &str = "mesa-vulkan-drivers";
 
 #[test]
 fn a_cpu_adapter_on_gl_without_vulkan_is_noted() {
     let (stdout, stderr) = info(&[], true);
-    let gl_cpu = field(&stdout, "backend") == "Gl" && field(&stdout, "type") == "Cpu";
+    let gl_cpu = on_gl_cpu(&stdout);
     if engine().adapter_info().device_type == wgpu::DeviceType::Cpu {
         assert!(
             gl_cpu,
@@ -79,7 +84,7 @@ fn a_cpu_adapter_on_gl_without_vulkan_is_noted() {
     }
     // The machine's own adapter, Vulkan visible: a note only if that is llvmpipe on GL.
     let (stdout, stderr) = info(&[], false);
-    let gl_cpu = field(&stdout, "backend") == "Gl" && field(&stdout, "type") == "Cpu";
+    let gl_cpu = on_gl_cpu(&stdout);
     assert_eq!(
         stderr.contains(NOTE),
         gl_cpu,

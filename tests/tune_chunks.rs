@@ -11,7 +11,7 @@ mod common;
 use std::collections::BTreeMap;
 
 use resnet_wgpu::gpu::kernels::conv::ConvVariant;
-use resnet_wgpu::gpu::tune::{adapter_key, tune};
+use resnet_wgpu::gpu::tune::{adapter_key, tune, TuneProgress};
 use resnet_wgpu::gpu::Precision;
 use resnet_wgpu::model::ir::{GraphBuilder, Op};
 use resnet_wgpu::model::Conv2d;
@@ -52,10 +52,38 @@ fn a_batch_that_runs_in_chunks_is_tuned_at_its_chunk_size() {
     let dir = tempfile::tempdir().expect("temp dir");
     let cache = dir.path().join("tune.json");
     std::env::set_var("RESNET_TUNE_CACHE", &cache);
-    let layers =
-        tune(&engine, &graph, 2, side, side, 1, Precision::F32).expect("tuning a chunked batch");
+    // What the tune reported as it went: (index, total, layer, fastest) of each shape measured.
+    let mut measured = Vec::new();
+    let mut report = |step: TuneProgress<'_>| {
+        if let TuneProgress::Measured {
+            index,
+            total,
+            layer,
+            fastest,
+            ..
+        } = step
+        {
+            measured.push((index, total, layer.to_string(), fastest));
+        }
+    };
+    let layers = tune(
+        &engine,
+        &graph,
+        2,
+        side,
+        side,
+        1,
+        Precision::F32,
+        &mut report,
+    )
+    .expect("tuning a chunked batch");
     assert_eq!(layers.len(), 1);
     let layer = &layers[0];
+    assert_eq!(
+        measured,
+        [(0, 1, layer.layer().to_string(), layer.fastest)],
+        "the progress reported"
+    );
     assert_eq!(layer.batch, 1);
     assert!(
         layer.key.ends_with(&format!("_n1_{side}x{side}")),

@@ -209,22 +209,28 @@ fn tune_rows(cache: &Path, timestamps: bool, precision: &str) -> (String, Vec<Ro
             Some(if timestamps { "1" } else { "0" }),
         ),
     ];
-    let stdout = common::cli::stdout_of(
-        &[
-            "tune",
-            "--arch",
-            "simple",
-            "--height",
-            "16",
-            "--width",
-            "16",
-            "--iters",
-            "2",
-            "--precision",
-            precision,
-        ],
-        &env,
+    let args = [
+        "tune",
+        "--arch",
+        "simple",
+        "--height",
+        "16",
+        "--width",
+        "16",
+        "--iters",
+        "2",
+        "--precision",
+        precision,
+    ];
+    let out = common::cli::run(&args, &env);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        out.status.success(),
+        "{} failed ({}):\n{stderr}",
+        common::cli::shell(&args, &env),
+        out.status
     );
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
     let rows = parse_rows(&stdout);
     // The simple network: the stem and one 3×3 shape shared by both convs of its blocks.
     assert_eq!(rows.len(), 2, "one row per distinct conv shape:\n{stdout}");
@@ -290,7 +296,55 @@ fn tune_rows(cache: &Path, timestamps: bool, precision: &str) -> (String, Vec<Ro
             row.layer
         );
     }
+    check_progress(&stderr, &stdout, &rows);
     (stdout, rows)
+}
+
+/// The progress lines `resnet tune` printed on stderr as it went: per row, in table order, the
+/// shape's start and then its fastest candidate timed alone, with the time the table prints
+/// for it; then the network search's line where the table has a search.
+fn check_progress(stderr: &str, stdout: &str, rows: &[Row]) {
+    let lines: Vec<&str> = stderr.lines().filter(|l| l.starts_with("tune: ")).collect();
+    let total = rows.len();
+    let searched = stdout.lines().any(|l| l.starts_with("network search of "));
+    assert_eq!(
+        lines.len(),
+        2 * total + usize::from(searched),
+        "progress lines:\n{stderr}"
+    );
+    for (i, row) in rows.iter().enumerate() {
+        let head = format!("tune: shape {} of {total}: {}", i + 1, row.layer);
+        let started = lines[2 * i];
+        let rest = started.strip_prefix(&head).unwrap_or("?");
+        assert!(
+            (rest.starts_with(',') || rest.starts_with(" and "))
+                && rest.ends_with(&format!(", {} candidates", row.candidates.len())),
+            "`{started}` should announce row {} ({} candidates):\n{stderr}",
+            i + 1,
+            row.candidates.len()
+        );
+        // A verified candidate timed in every round, with the least time the table prints (the
+        // times are rounded to 1e-4 ms there: on a tie, either).
+        let timed: Vec<&Cand> = row
+            .candidates
+            .iter()
+            .filter(|c| !c.unusable && !c.pruned)
+            .collect();
+        let least = timed.iter().map(|c| c.ms).fold(f64::INFINITY, f64::min);
+        let done = lines[2 * i + 1];
+        assert!(
+            timed.iter().any(|c| c.ms == least
+                && done.starts_with(&format!("{head}: fastest {} {:.4} ms (", c.name, c.ms))),
+            "`{done}` should name row {}'s fastest candidate ({least:.4} ms):\n{stderr}",
+            i + 1
+        );
+    }
+    if searched {
+        assert!(
+            lines[2 * total].starts_with("tune: network search: "),
+            "{stderr}"
+        );
+    }
 }
 
 #[test]

@@ -2,10 +2,11 @@
 //! the model's `--precision`), verifies each against the CPU reference, and caches, of the
 //! contenders that the timings alone pick, the baseline (the heuristic's variant where usable)
 //! unless another runs the shape's layers faster in the whole network by over a margin.
+//! Each step is reported on stderr as it starts and ends: on a CPU driver a tune lasts minutes.
 
 use clap::Args;
 use resnet_wgpu::gpu::kernels::Precision;
-use resnet_wgpu::gpu::tune::{cache_path, tune, LayerTuning};
+use resnet_wgpu::gpu::tune::{cache_path, tune, LayerTuning, TuneProgress};
 use resnet_wgpu::Result;
 
 use crate::{engine, Cli, ModelArgs};
@@ -34,7 +35,8 @@ pub fn run(cli: &Cli, a: &TuneArgs) -> Result<()> {
     let graph = resnet_wgpu::load_graph(arch, &a.model.weights, a.model.options())?;
     let e = engine(cli)?;
     let precision = a.model.precision;
-    let layers = tune(&e, &graph, a.batch, h, w, a.iters, precision)?;
+    let mut report = |step: TuneProgress<'_>| eprintln!("{}", progress_line(step));
+    let layers = tune(&e, &graph, a.batch, h, w, a.iters, precision, &mut report)?;
     println!(
         "{:<28} {:<14} {:<14} candidates (median ms of the conv, rel. error vs CPU)",
         "layer", "chosen", "heuristic"
@@ -115,6 +117,48 @@ pub fn run(cli: &Cli, a: &TuneArgs) -> Result<()> {
         println!("{} shapes cached in {}{f16}", layers.len(), p.display());
     }
     Ok(())
+}
+
+/// One step of the tune as a line for stderr, `tune: ` first.
+fn progress_line(step: TuneProgress<'_>) -> String {
+    match step {
+        TuneProgress::Shape {
+            index,
+            total,
+            layer,
+            layers,
+            candidates,
+        } => {
+            let others = match layers {
+                1 => String::new(),
+                2 => " and 1 more layer".to_string(),
+                n => format!(" and {} more layers", n - 1),
+            };
+            format!(
+                "tune: shape {} of {total}: {layer}{others}, {candidates} candidates",
+                index + 1
+            )
+        }
+        TuneProgress::Measured {
+            index,
+            total,
+            layer,
+            fastest,
+            ms,
+            seconds,
+        } => format!(
+            "tune: shape {} of {total}: {layer}: fastest {} {ms:.4} ms ({seconds:.1} s)",
+            index + 1,
+            fastest.name()
+        ),
+        TuneProgress::Search {
+            shapes,
+            networks,
+            rounds,
+        } => format!(
+            "tune: network search: {shapes} shapes with several contenders, {networks} networks, {rounds} rounds"
+        ),
+    }
 }
 
 /// The chosen kernels' summed time against the heuristic's over the distinct shapes (each

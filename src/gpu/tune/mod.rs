@@ -12,11 +12,13 @@
 //!
 //! The cache file and its keys live in `cache.rs`; how a layer's candidates are measured and
 //! which one is fastest (a candidate that fails on the driver is reported, not fatal) in
-//! `candidates.rs`; the network search in `network.rs`.
+//! `candidates.rs`; the network search in `network.rs`; what a tune reports as it goes in
+//! `progress.rs`.
 
 mod cache;
 mod candidates;
 mod network;
+mod progress;
 
 use std::collections::HashMap;
 use std::time::Instant;
@@ -26,6 +28,7 @@ pub use candidates::{tolerance, Candidate, PRUNE_FACTOR, TUNE_TOLERANCE, TUNE_TO
 pub use network::{
     Contender, NetworkSearch, CONTENDER_SLACK, MAX_CONTENDERS, NETWORK_MARGIN, ROUNDS_PER_ITER,
 };
+pub use progress::TuneProgress;
 
 use super::context::Engine;
 use super::executor::Model;
@@ -186,6 +189,9 @@ fn layer_cases(
 /// Everything runs in `precision`, whose kernels and speeds differ: f16 choices are keyed
 /// apart (`_f16`), and f16 candidates must match the f32 CPU reference within
 /// [`TUNE_TOLERANCE_F16`] instead of [`TUNE_TOLERANCE`].
+///
+/// `progress` hears each step as it starts or ends ([`TuneProgress`]).
+#[allow(clippy::too_many_arguments)]
 pub fn tune(
     engine: &Engine,
     graph: &Graph,
@@ -194,6 +200,7 @@ pub fn tune(
     w: usize,
     iters: usize,
     precision: Precision,
+    progress: &mut dyn FnMut(TuneProgress<'_>),
 ) -> Result<Vec<LayerTuning>> {
     // A cache that could not be written, or would be lost, fails now rather than after the
     // timing.
@@ -209,7 +216,10 @@ pub fn tune(
         (batch, variants)
     };
     let mut out = Vec::new();
-    for case in layer_cases(graph, batch, h, w, precision)? {
+    let cases = layer_cases(graph, batch, h, w, precision)?;
+    let total = cases.len();
+    for (index, case) in cases.into_iter().enumerate() {
+        let start = Instant::now();
         let input = case.input();
         let LayerCase {
             key,
@@ -225,9 +235,17 @@ pub fn tune(
         // every candidate alike instead of whichever ran during the slow spell. The layer's
         // candidates are all loaded at once meanwhile (each a one-conv network and one
         // workspace).
-        let variants = ConvVariant::ALL
+        let variants: Vec<ConvVariant> = ConvVariant::ALL
             .into_iter()
-            .filter(|v| v.runs_on(&conv, engine.conv_caps().for_precision(precision)));
+            .filter(|v| v.runs_on(&conv, engine.conv_caps().for_precision(precision)))
+            .collect();
+        progress(TuneProgress::Shape {
+            index,
+            total,
+            layer,
+            layers: layers.len(),
+            candidates: variants.len(),
+        });
         let candidates = measure_candidates(
             variants,
             iters.max(1),
@@ -262,6 +280,18 @@ pub fn tune(
             during: format!("tuning layer `{layer}`"),
             message: "the network has no conv variant for it".into(),
         })?;
+        let ms = candidates
+            .iter()
+            .find(|c| c.variant == best)
+            .map_or(f64::NAN, |c| c.ms);
+        progress(TuneProgress::Measured {
+            index,
+            total,
+            layer,
+            fastest: best,
+            ms,
+            seconds: start.elapsed().as_secs_f64(),
+        });
         out.push(LayerTuning {
             key,
             batch,
@@ -273,7 +303,15 @@ pub fn tune(
             network: None,
         });
     }
-    search_choices(engine, graph, (batch, h, w), precision, iters, &mut out)?;
+    search_choices(
+        engine,
+        graph,
+        (batch, h, w),
+        precision,
+        iters,
+        &mut out,
+        progress,
+    )?;
     let new: Vec<(String, ConvVariant)> = out.iter().map(|l| (l.key.clone(), l.chosen)).collect();
     save_choices(engine, &new)?;
     Ok(out)
@@ -289,6 +327,7 @@ fn search_choices(
     precision: Precision,
     rounds: usize,
     tunings: &mut [LayerTuning],
+    progress: &mut dyn FnMut(TuneProgress<'_>),
 ) -> Result<()> {
     let shapes: Vec<SearchShape> = tunings
         .iter()
@@ -299,6 +338,14 @@ fn search_choices(
             contenders: contenders(&l.candidates, l.heuristic),
         })
         .collect();
+    let networks = shapes.iter().map(|s| s.contenders.len()).max().unwrap_or(0);
+    if networks > 1 {
+        progress(TuneProgress::Search {
+            shapes: shapes.iter().filter(|s| s.contenders.len() > 1).count(),
+            networks,
+            rounds: (rounds * ROUNDS_PER_ITER).max(1),
+        });
+    }
     let found = search_in_network(
         engine,
         graph,

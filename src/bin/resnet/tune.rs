@@ -156,7 +156,8 @@ fn progress_line(step: TuneProgress<'_>) -> String {
             networks,
             rounds,
         } => format!(
-            "tune: network search: {shapes} shapes with several contenders, {networks} networks, {rounds} rounds"
+            "tune: network search: {shapes} shape{} with several contenders, {networks} networks, {rounds} rounds",
+            if shapes == 1 { "" } else { "s" }
         ),
     }
 }

@@ -280,19 +280,7 @@ pub fn tune(
             during: format!("tuning layer `{layer}`"),
             message: "the network has no conv variant for it".into(),
         })?;
-        let ms = candidates
-            .iter()
-            .find(|c| c.variant == best)
-            .map_or(f64::NAN, |c| c.ms);
-        progress(TuneProgress::Measured {
-            index,
-            total,
-            layer,
-            fastest: best,
-            ms,
-            seconds: start.elapsed().as_secs_f64(),
-        });
-        out.push(LayerTuning {
+        let tuning = LayerTuning {
             key,
             batch,
             layers,
@@ -301,7 +289,16 @@ pub fn tune(
             heuristic,
             candidates,
             network: None,
+        };
+        progress(TuneProgress::Measured {
+            index,
+            total,
+            layer: tuning.layer(),
+            fastest: best,
+            ms: tuning.ms_of(best).unwrap_or(f64::NAN),
+            seconds: start.elapsed().as_secs_f64(),
         });
+        out.push(tuning);
     }
     search_choices(
         engine,
@@ -338,14 +335,6 @@ fn search_choices(
             contenders: contenders(&l.candidates, l.heuristic),
         })
         .collect();
-    let networks = shapes.iter().map(|s| s.contenders.len()).max().unwrap_or(0);
-    if networks > 1 {
-        progress(TuneProgress::Search {
-            shapes: shapes.iter().filter(|s| s.contenders.len() > 1).count(),
-            networks,
-            rounds: (rounds * ROUNDS_PER_ITER).max(1),
-        });
-    }
     let found = search_in_network(
         engine,
         graph,
@@ -353,6 +342,7 @@ fn search_choices(
         precision,
         &shapes,
         rounds * ROUNDS_PER_ITER,
+        progress,
     )?;
     for (l, s) in tunings.iter_mut().zip(&shapes) {
         l.chosen = s.contenders.first().copied().unwrap_or(l.fastest);

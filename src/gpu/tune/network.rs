@@ -43,7 +43,7 @@ use super::super::kernels::Precision;
 use super::super::options::ModelOptions;
 use super::super::profile::median;
 use super::candidates::rotation;
-use super::{Candidate, Choices};
+use super::{Candidate, Choices, TuneProgress};
 use crate::error::Result;
 use crate::model::Graph;
 use crate::weights::{random_input, Tensor};
@@ -219,7 +219,7 @@ fn layer_ms(model: &Model, input: &Tensor) -> Result<HashMap<String, f64>> {
 /// Searches the contenders of `shapes` in the network `graph` at `batch × h × w` in
 /// `precision`, profiling every network in each of `rounds` rotating rounds (the caller passes
 /// [`ROUNDS_PER_ITER`] × `--iters`). Returns the shapes that had more than one contender; none
-/// when no shape had.
+/// when no shape had. Tells `progress` when it starts.
 pub(super) fn search_in_network(
     engine: &Engine,
     graph: &Graph,
@@ -227,11 +227,18 @@ pub(super) fn search_in_network(
     precision: Precision,
     shapes: &[SearchShape],
     rounds: usize,
+    progress: &mut dyn FnMut(TuneProgress<'_>),
 ) -> Result<HashMap<String, NetworkSearch>> {
     let n = shapes.iter().map(|s| s.contenders.len()).max().unwrap_or(0);
     if n < 2 {
         return Ok(HashMap::new());
     }
+    let rounds = rounds.max(1);
+    progress(TuneProgress::Search {
+        shapes: shapes.iter().filter(|s| s.contenders.len() > 1).count(),
+        networks: n,
+        rounds,
+    });
     let len = batch * graph.input_channels * h * w;
     let input = Tensor::new(
         vec![batch, graph.input_channels, h, w],
@@ -250,7 +257,7 @@ pub(super) fn search_in_network(
         nets.push(net);
     }
     let mut runs = vec![Vec::new(); n];
-    for round in 0..rounds.max(1) {
+    for round in 0..rounds {
         for j in rotation(n, round) {
             runs[j].push(layer_ms(&nets[j], &input)?);
         }

@@ -270,6 +270,7 @@ fn bad_arguments_are_one_line_errors() {
         "RESNET_SUBGROUPS",
         "RESNET_SUBMIT_GROUPS",
         "RESNET_TIMESTAMPS",
+        "RESNET_LOOP_BOUNDING",
     ] {
         let err = common::cli::error_of(&["info"], &[(var, Some("off"))]);
         assert!(

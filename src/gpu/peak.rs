@@ -16,7 +16,7 @@ use bytemuck::{Pod, Zeroable};
 use wgpu::util::DeviceExt;
 
 use super::context::{Context, Engine};
-use super::kernels::grid_1d;
+use super::kernels::{grid_1d, shader_module};
 use super::timer::{PassTimer, Timing};
 use crate::error::Result;
 
@@ -172,12 +172,7 @@ fn fma_gflops(
     source: &str,
     opts: &PeakOptions,
 ) -> Result<f64> {
-    let module = ctx
-        .device
-        .create_shader_module(wgpu::ShaderModuleDescriptor {
-            label: Some("peak FMA probe"),
-            source: wgpu::ShaderSource::Wgsl(source.into()),
-        });
+    let module = shader_module::create(&ctx.device, "peak FMA probe", source.to_string());
     let workgroups = fma_workgroups(ctx);
     let invocations = workgroups * 256;
     let out = ctx.device.create_buffer(&wgpu::BufferDescriptor {
@@ -304,10 +299,7 @@ fn copy_pipeline(
     per_thread: u32,
 ) -> (wgpu::ComputePipeline, wgpu::BindGroup, [wgpu::Buffer; 3]) {
     let device = &ctx.device;
-    let module = device.create_shader_module(wgpu::ShaderModuleDescriptor {
-        label: Some("peak copy probe"),
-        source: wgpu::ShaderSource::Wgsl(PEAK_WGSL.into()),
-    });
+    let module = shader_module::create(device, "peak copy probe", PEAK_WGSL.to_string());
     let pipeline = device.create_compute_pipeline(&wgpu::ComputePipelineDescriptor {
         label: Some("copy"),
         layout: None,

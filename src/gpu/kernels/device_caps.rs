@@ -2,7 +2,8 @@
 //! usable subgroups, u64 pairs, whether the subgroup GEMMs' wide channel blocks pay, and the
 //! threads a CPU adapter runs workgroups on. Read once per device from the adapter, its
 //! enabled features and the environment (`RESNET_SUBGROUPS=0`, `RESNET_U64_PAIRS=0`,
-//! `RESNET_WIDE_BLOCKS`, `LP_NUM_THREADS`, `RESNET_DEVICE_TYPE`).
+//! `RESNET_WIDE_BLOCKS`, `LP_NUM_THREADS`, `RESNET_DEVICE_TYPE`; `RESNET_LOOP_BOUNDING` is
+//! only checked here).
 
 /// What a device offers that the choice of conv variant depends on.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -76,6 +77,8 @@ impl DeviceCaps {
             }
             Err(_) => info.device_type,
         };
+        // Read again at each shader module (`shader_module::loop_bounding`); refused here.
+        switch("RESNET_LOOP_BOUNDING")?;
         let wide_blocks = switch("RESNET_WIDE_BLOCKS")?
             .unwrap_or_else(|| wide_blocks_pay(&info.name, &info.driver_info));
         Ok(DeviceCaps {
@@ -94,8 +97,9 @@ impl DeviceCaps {
 }
 
 /// An on/off environment variable (`RESNET_SUBGROUPS`, `RESNET_U64_PAIRS`, `RESNET_WIDE_BLOCKS`,
-/// `RESNET_SUBMIT_GROUPS`, `RESNET_TIMESTAMPS`): `None` where unset, `0` off, `1` on, and any
-/// other value an error naming it (rather than a value such as `off` silently meaning on).
+/// `RESNET_SUBMIT_GROUPS`, `RESNET_TIMESTAMPS`, `RESNET_LOOP_BOUNDING`): `None` where unset, `0`
+/// off, `1` on, and any other value an error naming it (rather than a value such as `off`
+/// silently meaning on).
 pub(crate) fn switch(var: &str) -> crate::Result<Option<bool>> {
     match std::env::var(var).as_deref() {
         Err(_) => Ok(None),

@@ -17,6 +17,7 @@ pub mod pipelines;
 pub mod pool;
 mod precision;
 pub mod shader_files;
+pub mod shader_module;
 pub mod shaders;
 pub mod split_k;
 pub mod winograd;

@@ -209,11 +209,7 @@ impl Pipelines {
             .expect("a kernel that needs subgroups runs only where the device has them");
         let module = module.get_or_init(|| {
             let src = source.assemble_with(self.precision, form.view, self.weights);
-            self.device
-                .create_shader_module(wgpu::ShaderModuleDescriptor {
-                    label: Some(file),
-                    source: wgpu::ShaderSource::Wgsl(src.into()),
-                })
+            super::shader_module::create(&self.device, file, src)
         });
         let mut label = k.label();
         if form.residual {

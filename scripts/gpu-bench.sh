@@ -18,7 +18,9 @@
 #   4. `resnet bench --arch resnet50` at batch 1, 8, 64 in f32 and f16 (end to end: upload,
 #      GPU, logits readback; median and p90);
 #      The first batch in f32 also runs with RESNET_SUBMIT_GROUPS=0 (each call submitted whole
-#      instead of in groups as it is recorded): what the grouped submissions gain;
+#      instead of in groups as it is recorded): what the grouped submissions gain; the first
+#      and the last batch in f32 also run with RESNET_LOOP_BOUNDING=1 (wgpu's loop counter in
+#      every shader loop, which the engine leaves out): what leaving it out gains;
 #   5. `resnet profile --arch resnet50` at batch 1 and 64 (per-layer table + SVG/HTML chart);
 #   6. with PEER_BURN_BIN, the peer harness (peers/burn) at the first batch: burn's wgpu backend
 #      and ours on the same seeded resnet18 and resnet50, end to end, in one run; with
@@ -160,6 +162,14 @@ if whole and grouped:
           f"{fmt(lw)} ms, submit {fmt(whole.get('submit_ms_median'), '{:.3f}')} ms; by default "
           f"({grouped.get('submissions_per_chunk')} submission(s) per chunk) {fmt(lg)} ms "
           f"(groups / whole {fmt(lg / lw if lg and lw else None)})  ")
+for batch in sorted({batches[0], batches[-1]}):
+    bounded, plain = load(f"wgpu-b{batch}-f32-bounded"), load(f"wgpu-b{batch}-f32")
+    if bounded and plain:
+        lb, lp = bounded.get("latency_ms_median"), plain.get("latency_ms_median")
+        print(f"f32 batch {batch} with wgpu's loop counter (RESNET_LOOP_BOUNDING=1): median "
+              f"{fmt(lb)} ms, GPU {fmt(bounded.get('gpu_ms'))} ms; without it (the default) "
+              f"{fmt(lp)} ms, GPU {fmt(plain.get('gpu_ms'))} ms "
+              f"(without / with {fmt(lp / lb if lp and lb else None)})  ")
 for prec, batch in [("f32", b) for b in sorted({batches[0], batches[-1]})] + [("f16", batches[0])]:
     tuned, plain = load(f"wgpu-b{batch}-{prec}-tuned"), load(f"wgpu-b{batch}-{prec}")
     if tuned:
@@ -384,6 +394,13 @@ if [ "$wgpu_ok" -eq 1 ]; then
         --batch "$first" --height "$size" --width "$size" --iters "$(bench_iters "$first")" \
         --warmup "$(bench_warmup "$first")" --no-peak --json &&
         cat "$results/wgpu-b$first-f32-whole.out"
+    for batch in $(printf '%s\n' "$first" "$last" | sort -un); do
+        log "resnet bench $arch batch $batch f32 with wgpu's loop counter"
+        RESNET_LOOP_BOUNDING=1 run "wgpu-b$batch-f32-bounded" 45 "$bin" bench --arch "$arch" \
+            --batch "$batch" --height "$size" --width "$size" --iters "$(bench_iters "$batch")" \
+            --warmup "$(bench_warmup "$batch")" --no-peak --json &&
+            cat "$results/wgpu-b$batch-f32-bounded.out"
+    done
     log "resnet profile $arch batch $first (table and HTML chart)"
     run "profile-b$first" 60 "$bin" profile --arch "$arch" --batch "$first" --runs 5 \
         --height "$size" --width "$size" --out "$results/profile-$arch-b$first.html" &&

@@ -155,21 +155,23 @@ for prec in ("f32", "f16"):
               f"{fmt(te)} | {fmt(t.get('images_per_s'), '{:.0f}')} | "
               f"{fmt(lat / te if lat and te else None)} |")
 print()
-whole, grouped = load(f"wgpu-b{batches[0]}-f32-whole"), load(f"wgpu-b{batches[0]}-f32")
-if whole and grouped:
-    lw, lg = whole.get("latency_ms_median"), grouped.get("latency_ms_median")
-    print(f"f32 batch {batches[0]}, each call submitted whole (RESNET_SUBMIT_GROUPS=0): median "
-          f"{fmt(lw)} ms, submit {fmt(whole.get('submit_ms_median'), '{:.3f}')} ms; by default "
-          f"({grouped.get('submissions_per_chunk')} submission(s) per chunk) {fmt(lg)} ms "
-          f"(groups / whole {fmt(lg / lw if lg and lw else None)})  ")
+def against_default(batch, name, setting, detail, label):
+    """The f32 bench at `batch` run with `setting` (results `name`) beside the default run:
+    both medians, `detail` of each run, and default / setting."""
+    other, plain = load(name), load(f"wgpu-b{batch}-f32")
+    if other and plain:
+        lo, lp = other.get("latency_ms_median"), plain.get("latency_ms_median")
+        print(f"f32 batch {batch}, {setting}: median {fmt(lo)} ms, {detail(other)}; by default "
+              f"{fmt(lp)} ms, {detail(plain)} ({label} {fmt(lp / lo if lp and lo else None)})  ")
+against_default(batches[0], f"wgpu-b{batches[0]}-f32-whole",
+                "each call submitted whole (RESNET_SUBMIT_GROUPS=0)",
+                lambda r: f"submit {fmt(r.get('submit_ms_median'), '{:.3f}')} ms, "
+                          f"{r.get('submissions_per_chunk')} submission(s) per chunk",
+                "groups / whole")
 for batch in sorted({batches[0], batches[-1]}):
-    bounded, plain = load(f"wgpu-b{batch}-f32-bounded"), load(f"wgpu-b{batch}-f32")
-    if bounded and plain:
-        lb, lp = bounded.get("latency_ms_median"), plain.get("latency_ms_median")
-        print(f"f32 batch {batch} with wgpu's loop counter (RESNET_LOOP_BOUNDING=1): median "
-              f"{fmt(lb)} ms, GPU {fmt(bounded.get('gpu_ms'))} ms; without it (the default) "
-              f"{fmt(lp)} ms, GPU {fmt(plain.get('gpu_ms'))} ms "
-              f"(without / with {fmt(lp / lb if lp and lb else None)})  ")
+    against_default(batch, f"wgpu-b{batch}-f32-bounded",
+                    "with wgpu's loop counter (RESNET_LOOP_BOUNDING=1)",
+                    lambda r: f"GPU {fmt(r.get('gpu_ms'))} ms", "without / with")
 for prec, batch in [("f32", b) for b in sorted({batches[0], batches[-1]})] + [("f16", batches[0])]:
     tuned, plain = load(f"wgpu-b{batch}-{prec}-tuned"), load(f"wgpu-b{batch}-{prec}")
     if tuned:

@@ -2,7 +2,8 @@
 //! the device's storage-binding limit at the whole batch, under it per image). The executor
 //! picks a chunk's kernels by the chunk's size, so tune must tune and key the layer at that
 //! size: checked through the key, the tuning's batch, and a model's lookup (tune's choice, then
-//! a cache rewritten by hand).
+//! a cache rewritten by hand). The progress tune reports names the layer and its fastest
+//! candidate.
 //!
 //! One test in this file: it sets `RESNET_TUNE_CACHE` for its own process.
 

@@ -182,9 +182,11 @@ impl Engine {
                 reason: e.to_string(),
             })?;
         let caps = super::kernels::conv::DeviceCaps::new(&info, features)?;
-        // Read where passes are timed (`timer.rs`); checked here so that a bad value is an
-        // error when the engine is made.
+        // Read where passes are timed (`timer.rs`) and where shader modules are made
+        // (`shader_module.rs`); checked here so that a bad value is an error when the engine
+        // is made.
         super::kernels::device_caps::switch("RESNET_TIMESTAMPS")?;
+        super::kernels::device_caps::switch("RESNET_LOOP_BOUNDING")?;
         let compile_helpers = opts
             .compile_helpers
             .or(super::kernels::device_caps::switch(

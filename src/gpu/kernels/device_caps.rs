@@ -2,8 +2,7 @@
 //! usable subgroups, u64 pairs, whether the subgroup GEMMs' wide channel blocks pay, and the
 //! threads a CPU adapter runs workgroups on. Read once per device from the adapter, its
 //! enabled features and the environment (`RESNET_SUBGROUPS=0`, `RESNET_U64_PAIRS=0`,
-//! `RESNET_WIDE_BLOCKS`, `LP_NUM_THREADS`, `RESNET_DEVICE_TYPE`; `RESNET_LOOP_BOUNDING` is
-//! only checked here).
+//! `RESNET_WIDE_BLOCKS`, `LP_NUM_THREADS`, `RESNET_DEVICE_TYPE`).
 
 /// What a device offers that the choice of conv variant depends on.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -77,8 +76,6 @@ impl DeviceCaps {
             }
             Err(_) => info.device_type,
         };
-        // Read again at each shader module (`shader_module::loop_bounding`); refused here.
-        switch("RESNET_LOOP_BOUNDING")?;
         let wide_blocks = switch("RESNET_WIDE_BLOCKS")?
             .unwrap_or_else(|| wide_blocks_pay(&info.name, &info.driver_info));
         Ok(DeviceCaps {

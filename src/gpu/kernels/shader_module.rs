@@ -13,8 +13,8 @@
 //! rounds), and a first run's compiles as long (BENCHMARKS.md, thirty-fourth round).
 //!
 //! The other checks stay: index clamps on fixed-size arrays and guards on integer division.
-//! `RESNET_LOOP_BOUNDING=1` keeps wgpu's counter (`scripts/gpu-bench.sh` times both);
-//! [`super::device_caps::DeviceCaps::new`] refuses any value but `0` or `1`.
+//! `RESNET_LOOP_BOUNDING=1` keeps wgpu's counter (`scripts/gpu-bench.sh` times both); making
+//! an engine refuses any value but `0` or `1`, as for the other switches.
 
 /// Whether `RESNET_LOOP_BOUNDING=1` asks for wgpu's loop counter (read at each module, so that
 /// the compile helpers' modules are the same as the model's and share the driver's cache).

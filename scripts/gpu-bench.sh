@@ -20,7 +20,9 @@
 #      The first batch in f32 also runs with RESNET_SUBMIT_GROUPS=0 (each call submitted whole
 #      instead of in groups as it is recorded): what the grouped submissions gain; the first
 #      and the last batch in f32 also run with RESNET_LOOP_BOUNDING=1 (wgpu's loop counter in
-#      every shader loop, which the engine leaves out): what leaving it out gains;
+#      every shader loop, which the engine leaves out): what leaving it out gains; and with
+#      RESNET_TILE_SWIZZLE=0 (the tiles' A columns without the swizzle against workgroup
+#      memory's bank conflicts): what the swizzle gains;
 #   5. `resnet profile --arch resnet50` at batch 1 and 64 (per-layer table + SVG/HTML chart);
 #   6. with PEER_BURN_BIN, the peer harness (peers/burn) at the first batch: burn's wgpu backend
 #      and ours on the same seeded resnet18 and resnet50, end to end, in one run; with
@@ -168,10 +170,13 @@ against_default(batches[0], f"wgpu-b{batches[0]}-f32-whole",
                 lambda r: f"submit {fmt(r.get('submit_ms_median'), '{:.3f}')} ms, "
                           f"{r.get('submissions_per_chunk')} submission(s) per chunk",
                 "groups / whole")
-for batch in sorted({batches[0], batches[-1]}):
-    against_default(batch, f"wgpu-b{batch}-f32-bounded",
-                    "with wgpu's loop counter (RESNET_LOOP_BOUNDING=1)",
-                    lambda r: f"GPU {fmt(r.get('gpu_ms'))} ms", "without / with")
+for tag, setting, label in [
+        ("bounded", "with wgpu's loop counter (RESNET_LOOP_BOUNDING=1)", "without / with"),
+        ("unswizzled", "the tiles' A columns left in place (RESNET_TILE_SWIZZLE=0)",
+         "swizzled / unswizzled")]:
+    for batch in sorted({batches[0], batches[-1]}):
+        against_default(batch, f"wgpu-b{batch}-f32-{tag}", setting,
+                        lambda r: f"GPU {fmt(r.get('gpu_ms'))} ms", label)
 for prec, batch in [("f32", b) for b in sorted({batches[0], batches[-1]})] + [("f16", batches[0])]:
     tuned, plain = load(f"wgpu-b{batch}-{prec}-tuned"), load(f"wgpu-b{batch}-{prec}")
     if tuned:
@@ -396,12 +401,18 @@ if [ "$wgpu_ok" -eq 1 ]; then
         --batch "$first" --height "$size" --width "$size" --iters "$(bench_iters "$first")" \
         --warmup "$(bench_warmup "$first")" --no-peak --json &&
         cat "$results/wgpu-b$first-f32-whole.out"
-    for batch in $(printf '%s\n' "$first" "$last" | sort -un); do
-        log "resnet bench $arch batch $batch f32 with wgpu's loop counter"
-        RESNET_LOOP_BOUNDING=1 run "wgpu-b$batch-f32-bounded" 45 "$bin" bench --arch "$arch" \
-            --batch "$batch" --height "$size" --width "$size" --iters "$(bench_iters "$batch")" \
-            --warmup "$(bench_warmup "$batch")" --no-peak --json &&
-            cat "$results/wgpu-b$batch-f32-bounded.out"
+    # Settings timed against the default at the first and the last batch in f32 (tag, the
+    # variable, what it changes).
+    for setting in "bounded RESNET_LOOP_BOUNDING=1 wgpu's loop counter" \
+        "unswizzled RESNET_TILE_SWIZZLE=0 the tiles' A columns left in place"; do
+        read -r tag assign what <<<"$setting"
+        for batch in $(printf '%s\n' "$first" "$last" | sort -un); do
+            log "resnet bench $arch batch $batch f32 with $what ($assign)"
+            run "wgpu-b$batch-f32-$tag" 45 env "$assign" "$bin" bench --arch "$arch" \
+                --batch "$batch" --height "$size" --width "$size" \
+                --iters "$(bench_iters "$batch")" --warmup "$(bench_warmup "$batch")" \
+                --no-peak --json && cat "$results/wgpu-b$batch-f32-$tag.out"
+        done
     done
     log "resnet profile $arch batch $first (table and HTML chart)"
     run "profile-b$first" 60 "$bin" profile --arch "$arch" --batch "$first" --runs 5 \

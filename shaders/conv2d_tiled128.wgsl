@@ -16,8 +16,8 @@
 // Weights: HWIO, Cout padded to 16, as vec4. Grid: x = 128-channel tiles, (y, z) = 128-pixel
 // tiles. Workgroup memory: 2 x (8 x 128 + 8 x 128) f32 = 16 KiB, WebGPU's default limit.
 
-// a_tile[b][k][px / 4][px % 4] and b_tile[b][k][c4]: buffer b, 8 k-rows of 128 pixels / 32
-// vec4 (staged by the piece tiled_stage).
+// a_tile[b][k][a_col(k, px / 4)][px % 4] and b_tile[b][k][c4]: buffer b, 8 k-rows of 128
+// pixels / 32 vec4 (staged by the piece tiled_stage, which defines the column swizzle a_col).
 var<workgroup> a_tile: array<vec4<f32>, 512>;
 var<workgroup> b_tile: array<vec4<f32>, 512>;
 const TILE_PX: u32 = 128u;
@@ -46,16 +46,21 @@ fn mac_px4(r: array<vec4<f32>, 4>, a: vec4<f32>, b: vec4<f32>) -> array<vec4<f32
 // is the piece tile_loop).
 fn mac_chunk(r: Block, cur: u32, lid: vec3<u32>) -> Block {
     var o = r;
-    for (var k = 0u; k < 8u; k++) {
-        let row = cur + k * 32u;
-        let a_lo = a_tile[row + lid.y];
-        let a_hi = a_tile[row + 16u + lid.y];
-        let b0 = b_tile[row + lid.x];
-        let b1 = b_tile[row + 16u + lid.x];
-        o.lo0 = mac_px4(o.lo0, a_lo, b0);
-        o.lo1 = mac_px4(o.lo1, a_lo, b1);
-        o.hi0 = mac_px4(o.hi0, a_hi, b0);
-        o.hi1 = mac_px4(o.hi1, a_hi, b1);
+    // k-rows 4q.. share their columns of A (tiled_stage's a_col).
+    for (var q = 0u; q < 2u; q++) {
+        let lo = a_col(4u * q, lid.y);
+        let hi = a_col(4u * q, 16u + lid.y);
+        for (var j = 0u; j < 4u; j++) {
+            let row = cur + (4u * q + j) * 32u;
+            let a_lo = a_tile[row + lo];
+            let a_hi = a_tile[row + hi];
+            let b0 = b_tile[row + lid.x];
+            let b1 = b_tile[row + 16u + lid.x];
+            o.lo0 = mac_px4(o.lo0, a_lo, b0);
+            o.lo1 = mac_px4(o.lo1, a_lo, b1);
+            o.hi0 = mac_px4(o.hi0, a_hi, b0);
+            o.hi1 = mac_px4(o.hi1, a_hi, b1);
+        }
     }
     return o;
 }

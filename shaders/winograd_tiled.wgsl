@@ -19,8 +19,12 @@ fn chunks() -> u32 {
     return (p.in_c4 * 4u + CHUNK - 1u) / CHUNK;
 }
 
+// Nothing to place: `stage` finds its row of V from the chunk.
+fn seek(l: ptr<function, Loader>, li: u32, kc: u32) {}
+
 // Chunk kc of the tile at vec4 column c4_base, for invocation li whose loader is l.
-fn stage(l: Loader, li: u32, c4_base: u32, kc: u32) -> Staged {
+fn stage(lp: ptr<function, Loader>, li: u32, c4_base: u32, kc: u32) -> Staged {
+    let l = *lp;
     let k0 = kc * CHUNK;
     let c = k0 / 4u + li % (CHUNK / 4u);
     var xv = vec4<f32>(0.0);

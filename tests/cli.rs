@@ -271,6 +271,7 @@ fn bad_arguments_are_one_line_errors() {
         "RESNET_SUBMIT_GROUPS",
         "RESNET_TIMESTAMPS",
         "RESNET_LOOP_BOUNDING",
+        "RESNET_TILE_SWIZZLE",
     ] {
         let err = common::cli::error_of(&["info"], &[(var, Some("off"))]);
         assert!(

@@ -58,6 +58,18 @@ fn the_gpu_plan_agrees_with_the_cpu_reference() {
     let v = json_as_gpu(&BATCH64_VERIFY);
     assert!(num(&v, "max_rel_err") <= 1e-4, "{v}");
     assert_eq!(num(&v, "top1_agreement"), 1.0, "{v}");
+    // The tiles without their column swizzle (`RESNET_TILE_SWIZZLE=0`, which the GPU script
+    // times against the default) store and read A in the same places.
+    let args = [&["verify"][..], &NET, &["--runs", "1", "--json"]].concat();
+    let unswizzled = [
+        (DEVICE_TYPE, Some("gpu")),
+        ("RESNET_TILE_SWIZZLE", Some("0")),
+    ];
+    let stdout = cli::stdout_of(&args, &unswizzled);
+    let v: Value = serde_json::from_str(stdout.trim())
+        .unwrap_or_else(|e| panic!("verify without the swizzle: not JSON ({e}): {stdout}"));
+    assert!(num(&v, "max_rel_err") <= 1e-4, "without the swizzle: {v}");
+    assert_eq!(num(&v, "top1_agreement"), 1.0, "without the swizzle: {v}");
 }
 
 // resnet20 at batch 64: stage 1 (64 × 32² pixels, 16 channels) makes 1024 tiles of 64 × 64

@@ -1,5 +1,6 @@
 // Piece: the double-buffered K loop of the workgroup-memory GEMM tiles (after tiled_stage, a
-// loads piece that defines `Loader` and `stage`, and a tile shape that defines the buffers,
+// loads piece that defines `Loader`, `seek` (place a loader at a chunk) and `stage` (load a
+// chunk, moving the loader on to the next), and a tile shape that defines the buffers,
 // CHUNK, `Block`, `zero_block` and `mac_chunk`: the piece tiled64, or conv2d_tiled128.wgsl's
 // own). K runs in chunks of CHUNK through two workgroup-memory buffers of 256 vec4 each
 // (`a_tile`, `b_tile`): while the invocations multiply chunk k from one, they hold chunk
@@ -15,14 +16,16 @@ fn tile_sums(lid: vec3<u32>, li: u32, l: Loader, c4_base: u32, first: u32, end: 
     if (first >= end) {
         return r;
     }
-    store_staged(0u, li, stage(l, li, c4_base, first));
+    var at = l;
+    seek(&at, li, first);
+    store_staged(0u, li, stage(&at, li, c4_base, first));
     workgroupBarrier();
     for (var kc = first; kc < end; kc++) {
         let cur = ((kc - first) % 2u) * 256u;
         let more = kc + 1u < end;
         var next = Staged(vec4<f32>(0.0), vec4<f32>(0.0));
         if (more) {
-            next = stage(l, li, c4_base, kc + 1u);
+            next = stage(&at, li, c4_base, kc + 1u);
         }
         r = mac_chunk(r, cur, lid);
         if (more) {

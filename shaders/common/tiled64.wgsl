@@ -20,13 +20,18 @@ fn zero_block() -> Block {
 // r + the products of the chunk in the buffer at `cur` for invocation lid's block.
 fn mac_chunk(r: Block, cur: u32, lid: vec3<u32>) -> Block {
     var o = r;
-    for (var k = 0u; k < 16u; k++) {
-        let a = a_tile[cur + k * 16u + lid.y];
-        let b = b_tile[cur + k * 16u + lid.x];
-        o.a0 = fma(vec4<f32>(a.x), b, o.a0);
-        o.a1 = fma(vec4<f32>(a.y), b, o.a1);
-        o.a2 = fma(vec4<f32>(a.z), b, o.a2);
-        o.a3 = fma(vec4<f32>(a.w), b, o.a3);
+    // k-rows 4q.. share their column of A (tiled_stage's a_col).
+    for (var q = 0u; q < 4u; q++) {
+        let col = a_col(4u * q, lid.y);
+        for (var j = 0u; j < 4u; j++) {
+            let k = 4u * q + j;
+            let a = a_tile[cur + k * 16u + col];
+            let b = b_tile[cur + k * 16u + lid.x];
+            o.a0 = fma(vec4<f32>(a.x), b, o.a0);
+            o.a1 = fma(vec4<f32>(a.y), b, o.a1);
+            o.a2 = fma(vec4<f32>(a.z), b, o.a2);
+            o.a3 = fma(vec4<f32>(a.w), b, o.a3);
+        }
     }
     return o;
 }

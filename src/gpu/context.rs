@@ -182,11 +182,12 @@ impl Engine {
                 reason: e.to_string(),
             })?;
         let caps = super::kernels::conv::DeviceCaps::new(&info, features)?;
-        // Read where passes are timed (`timer.rs`) and where shader modules are made
-        // (`shader_module.rs`); checked here so that a bad value is an error when the engine
-        // is made.
+        // Read where passes are timed (`timer.rs`), where shader modules are made
+        // (`shader_module.rs`) and where pipelines are (`pipelines.rs`); checked here so that
+        // a bad value is an error when the engine is made.
         super::kernels::device_caps::switch("RESNET_TIMESTAMPS")?;
         super::kernels::device_caps::switch("RESNET_LOOP_BOUNDING")?;
+        super::kernels::device_caps::switch("RESNET_TILE_SWIZZLE")?;
         let compile_helpers = opts
             .compile_helpers
             .or(super::kernels::device_caps::switch(

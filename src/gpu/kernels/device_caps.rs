@@ -94,9 +94,9 @@ impl DeviceCaps {
 }
 
 /// An on/off environment variable (`RESNET_SUBGROUPS`, `RESNET_U64_PAIRS`, `RESNET_WIDE_BLOCKS`,
-/// `RESNET_SUBMIT_GROUPS`, `RESNET_TIMESTAMPS`, `RESNET_LOOP_BOUNDING`): `None` where unset, `0`
-/// off, `1` on, and any other value an error naming it (rather than a value such as `off`
-/// silently meaning on).
+/// `RESNET_SUBMIT_GROUPS`, `RESNET_TIMESTAMPS`, `RESNET_LOOP_BOUNDING`, `RESNET_TILE_SWIZZLE`):
+/// `None` where unset, `0` off, `1` on, and any other value an error naming it (rather than a
+/// value such as `off` silently meaning on).
 pub(crate) fn switch(var: &str) -> crate::Result<Option<bool>> {
     match std::env::var(var).as_deref() {
         Err(_) => Ok(None),

@@ -381,6 +381,13 @@ impl Kernel {
         }
     }
 
+    /// Whether the kernel's module stages workgroup-memory tiles (the piece `tiled_stage`,
+    /// whose pipeline constant `a_swizzle` it then has).
+    pub fn stages_tiles(self) -> bool {
+        shaders::file(self.entry().0)
+            .is_some_and(|f| f.pieces.contains(&shaders::Piece::TiledStage))
+    }
+
     /// Whether the kernel is offered only in u64-pairs builds: the subgroup GEMMs' wider
     /// channel blocks (see [`conv::ConvVariant::needs_u64_pairs`]) and the kernels of the
     /// files that exist only there ([`shaders::ShaderFile::pairs_only`]).

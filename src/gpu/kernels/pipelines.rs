@@ -256,10 +256,7 @@ impl Pipelines {
                 bind_group_layouts: &[Some(&layout)],
                 immediate_size: 0,
             });
-        let mut constants: Vec<(&str, f64)> = k.constants().to_vec();
-        if k.has_write_step() {
-            constants.push(("has_residual", if form.residual { 1.0 } else { 0.0 }));
-        }
+        let constants = pipeline_constants(k, form, tile_swizzle());
         let pipeline = self
             .device
             .create_compute_pipeline(&wgpu::ComputePipelineDescriptor {
@@ -279,5 +276,69 @@ impl Pipelines {
                 cache: None,
             });
         Pipeline { pipeline, layout }
+    }
+}
+
+/// The pipeline constants of kernel `k`'s pipeline for write form `form`: the kernel's own
+/// ([`Kernel::constants`]), the write step's `has_residual`, and `a_swizzle` false where the
+/// kernel stages tiles and `swizzle` is off (a constant its module lacks would be an error).
+fn pipeline_constants(k: Kernel, form: WriteForm, swizzle: bool) -> Vec<(&'static str, f64)> {
+    let mut constants = k.constants().to_vec();
+    if k.has_write_step() {
+        constants.push(("has_residual", if form.residual { 1.0 } else { 0.0 }));
+    }
+    if k.stages_tiles() && !swizzle {
+        constants.push(("a_swizzle", 0.0));
+    }
+    constants
+}
+
+/// Whether the workgroup-memory tiles store A with `tiled_stage.wgsl`'s column swizzle
+/// (`a_col`, against bank conflicts on GPUs): yes unless `RESNET_TILE_SWIZZLE=0`, which
+/// `scripts/gpu-bench.sh` sets to time the tiles without it. Read for each pipeline; making an
+/// engine refuses any value but `0` or `1`.
+pub fn tile_swizzle() -> bool {
+    super::device_caps::switch("RESNET_TILE_SWIZZLE")
+        .ok()
+        .flatten()
+        .unwrap_or(true)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::shaders::WeightView;
+    use super::*;
+
+    #[test]
+    fn the_swizzle_switch_reaches_exactly_the_tiles() {
+        let form = WriteForm {
+            residual: true,
+            view: OutputView::Vec4,
+        };
+        let has_swizzle_off =
+            |k, swizzle| pipeline_constants(k, form, swizzle).contains(&("a_swizzle", 0.0));
+        for k in [
+            Kernel::ConvTiled,
+            Kernel::ConvTiledPartial,
+            Kernel::ConvTiled128,
+            Kernel::WinogradGemmTiled,
+        ] {
+            assert!(k.stages_tiles(), "{k:?}");
+            assert!(
+                has_swizzle_off(k, false) && !has_swizzle_off(k, true),
+                "{k:?}"
+            );
+        }
+        // Exactly the modules that declare the constant get it (a constant a module lacks is an
+        // error when the pipeline is made): split K's reduce shares conv2d_tiled.wgsl's.
+        for k in Kernel::ALL {
+            let file = shaders::file(k.entry().0).expect("every kernel has a file");
+            let src = file.assemble_with(Precision::F32, OutputView::Vec4, WeightView::Vec4);
+            let declares = src.contains("override a_swizzle");
+            assert_eq!(k.stages_tiles(), declares, "{k:?}");
+            assert_eq!(has_swizzle_off(k, false), declares, "{k:?}");
+        }
+        assert!(Kernel::SplitKReduce.stages_tiles() && !Kernel::ConvSubgroup14C256.stages_tiles());
+        assert!(pipeline_constants(Kernel::ConvTiled, form, false).contains(&("has_residual", 1.0)));
     }
 }

@@ -6,8 +6,9 @@
 # Needs: Linux, an NVIDIA GPU and driver, python3 with torch + torchvision (CUDA). Runs within
 # about 8 minutes (BUDGET_S) and writes everything (raw JSON, logs, the profile chart,
 # summary.md) to RESULTS_DIR:
-#   1. device description (nvidia-smi, `resnet info`); with no GPU adapter it stops here, after
-#      a few seconds, with what it found of the Vulkan setup in run.log;
+#   1. device description (nvidia-smi, `resnet info`, whose cooperative-matrix line the summary
+#      repeats); with no GPU adapter it stops here, after a few seconds, with what it found of
+#      the Vulkan setup in run.log;
 #      then `resnet verify` of the architecture at the first two batches in f32 and f16 (the
 #      GPU's logits against the CPU reference on this machine; at batch 8 the plan runs all
 #      three GEMM tilings: split K, 64 × 64 and 128 × 128);
@@ -139,7 +140,10 @@ print(f"resnet-wgpu peak: f32 {fmt(peak.get('f32_gflops'), '{:.0f}')} GFLOP/s, "
       f"f16 {fmt(peak.get('f16_gflops'), '{:.0f}')} GFLOP/s, "
       f"copy {fmt(peak.get('bandwidth_gbs'), '{:.0f}')} GB/s ({peak.get('adapter')})  ")
 print(f"PyTorch {head.get('torch')} / torchvision {head.get('torchvision')}, "
-      f"cudnn.benchmark={head.get('cudnn_benchmark')}, TF32 off\n")
+      f"cudnn.benchmark={head.get('cudnn_benchmark')}, TF32 off  ")
+info = (d / "info.out").read_text() if (d / "info.out").exists() else ""
+coop = [l for l in info.splitlines() if l.startswith("cooperative matrices:")]
+print(f"{coop[0] if coop else 'cooperative matrices: ?'} (`resnet info`)\n")
 print("| precision | batch | resnet-wgpu median ms | p90 ms | submit ms | GPU ms | images/s | conv GFLOP/s (% of peak) "
       "| PyTorch events ms | PyTorch end-to-end ms | images/s | wgpu / PyTorch (end to end) |")
 print("|---|---|---|---|---|---|---|---|---|---|---|---|")

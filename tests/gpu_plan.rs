@@ -158,6 +158,19 @@ fn info_names_the_plan() {
     let unset = plan(None);
     let on_cpu = engine().adapter_info().device_type == wgpu::DeviceType::Cpu;
     assert_eq!(unset.contains("CPU adapter"), on_cpu, "{unset}");
+    // The cooperative matrices the adapter offers (for a GPU run to report), or none.
+    let stdout = cli::stdout_of(&["info"], &env(None, None));
+    let coop = stdout
+        .lines()
+        .find_map(|l| l.strip_prefix("cooperative matrices: "))
+        .unwrap_or_else(|| panic!("no cooperative matrices line in {stdout}"));
+    let offered = engine().cooperative_matrices();
+    assert_eq!(coop == "none", offered.is_empty(), "{coop}: {offered:?}");
+    assert_eq!(
+        coop.matches(" -> ").count(),
+        offered.len(),
+        "{coop}: {offered:?}"
+    );
 }
 
 /// On GPUs a call goes to the queue in groups as it is recorded, each at least twice the one

@@ -287,6 +287,15 @@ impl Engine {
         self.ctx.adapter.features()
     }
 
+    /// The cooperative-matrix shapes and types the adapter offers (wgpu's experimental
+    /// `EXPERIMENTAL_COOPERATIVE_MATRIX`: tensor cores on NVIDIA GPUs through Vulkan's
+    /// `VK_KHR_cooperative_matrix`, simdgroup matrices on Apple GPUs); empty where it has none.
+    /// The engine does not use them yet: `resnet info` lists them so that a GPU run tells
+    /// which a kernel could use.
+    pub fn cooperative_matrices(&self) -> Vec<wgpu::CooperativeMatrixProperties> {
+        self.ctx.adapter.cooperative_matrix_properties()
+    }
+
     /// The wgpu device (for callers that record their own work).
     pub fn device(&self) -> &wgpu::Device {
         &self.ctx.device

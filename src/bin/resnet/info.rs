@@ -71,6 +71,10 @@ pub fn info(cli: &Cli, a: &InfoArgs) -> Result<()> {
     } else {
         println!("subgroup sizes:     none (no SUBGROUP feature)");
     }
+    println!(
+        "cooperative matrices: {}",
+        cooperative_matrices(&e.cooperative_matrices())
+    );
     let caps = e.conv_caps();
     println!(
         "kernel plan:        {}",
@@ -161,4 +165,58 @@ pub fn info(cli: &Cli, a: &InfoArgs) -> Result<()> {
         );
     }
     Ok(())
+}
+
+/// The adapter's cooperative-matrix configurations as `MxNxK A/B type -> C type`, comma
+/// separated, or `none`; with a reminder that the engine does not use them yet.
+fn cooperative_matrices(list: &[wgpu::CooperativeMatrixProperties]) -> String {
+    if list.is_empty() {
+        return "none".to_string();
+    }
+    let shapes: Vec<String> = list
+        .iter()
+        .map(|c| {
+            format!(
+                "{}x{}x{} {:?} -> {:?}{}",
+                c.m_size,
+                c.n_size,
+                c.k_size,
+                c.ab_type,
+                c.cr_type,
+                if c.saturating_accumulation {
+                    " (saturating)"
+                } else {
+                    ""
+                }
+            )
+        })
+        .collect();
+    format!("{} (not used by the engine yet)", shapes.join(", "))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::cooperative_matrices;
+    use wgpu::{CooperativeMatrixProperties, CooperativeScalarType};
+
+    #[test]
+    fn cooperative_matrices_are_listed_by_shape_and_types() {
+        assert_eq!(cooperative_matrices(&[]), "none");
+        let shape = |m, ab_type, saturating_accumulation| CooperativeMatrixProperties {
+            m_size: m,
+            n_size: m,
+            k_size: m,
+            ab_type,
+            cr_type: CooperativeScalarType::F32,
+            saturating_accumulation,
+        };
+        let list = [
+            shape(16, CooperativeScalarType::F16, false),
+            shape(8, CooperativeScalarType::F32, true),
+        ];
+        assert_eq!(
+            cooperative_matrices(&list),
+            "16x16x16 F16 -> F32, 8x8x8 F32 -> F32 (saturating) (not used by the engine yet)"
+        );
+    }
 }

@@ -47,8 +47,9 @@ pub struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Print the adapter, backend, driver, limits, features and subgroup sizes; with --arch,
-    /// the model's device memory (weights, one workspace, liveness peak, chunks) for --batch.
+    /// Print the adapter, backend, driver, limits, features, subgroup sizes, cooperative
+    /// matrices and kernel plan; with --arch, the model's device memory (weights, one
+    /// workspace, liveness peak, chunks) for --batch.
     Info(info::InfoArgs),
     /// Run GPU and CPU reference on a seeded input and compare the logits.
     Verify(VerifyArgs),

@@ -33,8 +33,9 @@
 #      GEMM among them, the leading ones then searched in the whole network; the choices in
 #      tune.json), then each batch's bench and profile again with the tuned kernels: what the
 #      heuristic leaves on the table; then the same tune and bench at the first batch in f16;
-#   8. summary.md: one table with both engines and the ratios, the whole-submission line, the
-#      tuned lines and the peer harness's table.
+#   8. summary.md: one table with both engines and the ratios (and the GPU time between
+#      dispatches: what launches and barriers cost), the whole-submission line, the tuned lines
+#      and the peer harness's table.
 # Every step has a time limit and the steps share a budget, so that one slow step cannot
 # starve the others; a failed step is reported at the end and the rest still run. Exit status:
 # 0 when every step passed, 1 when one failed (summary.md is still written), 2 without a GPU
@@ -144,9 +145,10 @@ print(f"PyTorch {head.get('torch')} / torchvision {head.get('torchvision')}, "
 info = (d / "info.out").read_text() if (d / "info.out").exists() else ""
 coop = [l for l in info.splitlines() if l.startswith("cooperative matrices:")]
 print(f"{coop[0] if coop else 'cooperative matrices: ?'} (`resnet info`)\n")
-print("| precision | batch | resnet-wgpu median ms | p90 ms | submit ms | GPU ms | images/s | conv GFLOP/s (% of peak) "
+print("| precision | batch | resnet-wgpu median ms | p90 ms | submit ms | GPU ms | GPU ms between dispatches "
+      "| images/s | conv GFLOP/s (% of peak) "
       "| PyTorch events ms | PyTorch end-to-end ms | images/s | wgpu / PyTorch (end to end) |")
-print("|---|---|---|---|---|---|---|---|---|---|---|---|")
+print("|---|---|---|---|---|---|---|---|---|---|---|---|---|")
 p = peak.get("f32_gflops")  # the kernels multiply-add in f32 in both precisions
 for prec in ("f32", "f16"):
     for batch in batches:
@@ -157,6 +159,7 @@ for prec in ("f32", "f16"):
         conv_s = "–" if conv is None else (f"{conv:.1f}" + (f" ({conv / p * 100:.0f} %)" if p else ""))
         print(f"| {prec} | {batch} | {fmt(lat)} | {fmt(w.get('latency_ms_p90'))} | "
               f"{fmt(w.get('submit_ms_median'), '{:.3f}')} | {fmt(w.get('gpu_ms'))} | "
+              f"{fmt(w.get('gpu_gaps_ms'))} | "
               f"{fmt(w.get('images_per_s'), '{:.0f}')} | {conv_s} | {fmt(t.get('events_ms_median'))} | "
               f"{fmt(te)} | {fmt(t.get('images_per_s'), '{:.0f}')} | "
               f"{fmt(lat / te if lat and te else None)} |")

@@ -117,8 +117,15 @@ fn bench_figures(precision: &str) {
         conv / peak,
         "conv fraction",
     );
-    // The convs are part of the GPU time.
+    // The convs are part of the GPU time; the span reaches from the first dispatch to the
+    // last (checked against the passes in `profile_times_every_layer_and_draws_them`).
     assert!(positive(&v, "conv_gpu_ms") <= positive(&v, "gpu_ms"), "{v}");
+    if v["layer_timing"] == "timestamps" {
+        assert!(
+            positive(&v, "gpu_span_ms") > 0.0 && v["gpu_gaps_ms"].is_f64(),
+            "{v}"
+        );
+    }
 }
 
 fn temp_file(name: &str) -> PathBuf {
@@ -170,6 +177,7 @@ fn profile_times_every_layer_and_draws_them() {
     }
     close(ms, positive(&v, "total_ms"), "total");
     assert!((share - 1.0).abs() < 1e-9, "shares sum to {share}");
+    check_span(&v, layers);
     let text = std::fs::read_to_string(&svg).unwrap_or_else(|e| panic!("{}: {e}", svg.display()));
     let _ = std::fs::remove_file(&svg);
     assert!(
@@ -179,6 +187,34 @@ fn profile_times_every_layer_and_draws_them() {
     );
     for n in &got {
         assert!(text.contains(n), "the chart does not name layer `{n}`");
+    }
+}
+
+/// With timestamps, the span from the first dispatch's start to the last one's end covers
+/// every pass, and the time between dispatches is a number; where the adapter is a CPU one
+/// (lavapipe runs its passes one after another) it is not negative. Without timestamps both
+/// are null.
+fn check_span(v: &Value, layers: &[Value]) {
+    if v["timing"] != "timestamps" {
+        assert!(v["span_ms"].is_null() && v["gaps_ms"].is_null(), "{v}");
+        return;
+    }
+    let span = positive(v, "span_ms");
+    for p in layers
+        .iter()
+        .flat_map(|l| l["passes"].as_array().into_iter().flatten())
+    {
+        assert!(span >= positive(p, "ms"), "span {span} ms < a pass: {p}");
+    }
+    let gaps = v["gaps_ms"]
+        .as_f64()
+        .unwrap_or_else(|| panic!("no gaps_ms in {v}"));
+    assert!(gaps < span, "gaps {gaps} ms of a span of {span} ms");
+    if common::engine().adapter_info().device_type == wgpu::DeviceType::Cpu {
+        assert!(
+            gaps >= -1e-6,
+            "passes that ran one after another overlap by {gaps} ms"
+        );
     }
 }
 

@@ -135,7 +135,7 @@ fn time_pass(
     ctx.wait("running a peak probe")?;
     let wall = start.elapsed().as_secs_f64();
     match timer {
-        Some(t) => Ok(t.read(ctx, 1)?.first().copied().unwrap_or(wall)),
+        Some(t) => Ok(t.read(ctx, 1)?.seconds.first().copied().unwrap_or(wall)),
         None => Ok(wall),
     }
 }

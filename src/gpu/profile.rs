@@ -5,7 +5,9 @@
 //! and timed by wall clock around submit-and-wait, which adds the submit latency to each layer.
 //! Dispatches of the same graph node (a layer that needs several kernels, such as Winograd's
 //! input transform, GEMM and output transform) are summed into the layer's time, and each is
-//! also kept as one of the layer's [`PassTime`]s.
+//! also kept as one of the layer's [`PassTime`]s. With timestamps a run also gives its span,
+//! from the first dispatch's start to the last one's end; the span less the run's dispatch
+//! times is the time between dispatches (barriers, launches), what fewer passes would save.
 //!
 //! Work per layer, for a batch of N:
 //! - FLOPs: conv 2·N·OH·OW·KH·KW·Cin·Cout, linear 2·N·in·out, every other op 0;
@@ -17,7 +19,7 @@ use std::time::Instant;
 use super::executor::Model;
 use super::pending::read_buffer;
 use super::schedule::Schedule;
-use super::timer::{PassTimer, Timing};
+use super::timer::{PassTimer, PassTimes, Timing};
 use super::workspace::Workspace;
 use crate::error::{Error, Result};
 use crate::model::{Op, Shape};
@@ -64,6 +66,13 @@ pub struct Profile {
     pub runs: usize,
     pub timing: Timing,
     pub layers: Vec<LayerTime>,
+    /// With timestamps, the median over runs of the seconds from the first dispatch's start
+    /// to the last one's end ([`super::timer::PassTimes::span`]); `None` without them.
+    pub span_seconds: Option<f64>,
+    /// With timestamps, the median over runs of that span less the run's dispatch times: the
+    /// time between dispatches (barriers, launches) where they run one after another,
+    /// negative where a device overlaps them; `None` without timestamps.
+    pub gap_seconds: Option<f64>,
 }
 
 impl Profile {
@@ -115,15 +124,24 @@ impl Model {
                 "profiling a batch of {n} that runs in chunks of {chunk}: profile a batch that fits"
             )));
         }
-        let (layers, timing) = self.with_workspace(n, h, w, |plan, ws| {
+        let (layers, timing, span) = self.with_workspace(n, h, w, |plan, ws| {
             let mut layers = self.layers(plan)?;
             let mut timing = Timing::Timestamps;
             let slots = self.dispatch_layers(plan, &layers);
             let mut samples: Vec<Vec<f64>> = vec![Vec::new(); layers.len()];
             let mut pass_samples: Vec<Vec<f64>> = vec![Vec::new(); slots.len()];
+            let (mut spans, mut gaps) = (Vec::new(), Vec::new());
             for _ in 0..runs.max(1) {
                 let (times, how) = self.time_dispatches(plan, ws, input)?;
                 timing = how;
+                let times = match times {
+                    DispatchTimes::Timestamps(t) => {
+                        spans.push(t.span);
+                        gaps.push(t.span - t.seconds.iter().sum::<f64>());
+                        t.seconds
+                    }
+                    DispatchTimes::Each(seconds) => seconds,
+                };
                 let mut per_layer = vec![0.0; layers.len()];
                 for ((&slot, t), pass) in slots.iter().zip(times).zip(&mut pass_samples) {
                     per_layer[slot] += t;
@@ -142,7 +160,8 @@ impl Model {
                     seconds: median(s),
                 });
             }
-            Ok((layers, timing))
+            let span = (!spans.is_empty()).then(|| (median(&spans), median(&gaps)));
+            Ok((layers, timing, span))
         })?;
         Ok(Profile {
             batch: n,
@@ -151,6 +170,8 @@ impl Model {
             runs: runs.max(1),
             timing,
             layers,
+            span_seconds: span.map(|s| s.0),
+            gap_seconds: span.map(|s| s.1),
         })
     }
 
@@ -216,7 +237,7 @@ impl Model {
         plan: &Schedule,
         ws: &Workspace,
         input: &Tensor,
-    ) -> Result<(Vec<f64>, Timing)> {
+    ) -> Result<(DispatchTimes, Timing)> {
         let ctx = self.ctx().clone();
         let count = plan.steps().count();
         ctx.scoped("profiling", || match PassTimer::new(&ctx, count)? {
@@ -226,7 +247,8 @@ impl Model {
                 ctx.queue.submit(cmds);
                 let bytes = plan.memory.output_bytes();
                 read_buffer(&ctx, &ws.readback, bytes, "reading back the logits")?;
-                Ok((timer.read(&ctx, count as u32)?, Timing::Timestamps))
+                let times = timer.read(&ctx, count as u32)?;
+                Ok((DispatchTimes::Timestamps(times), Timing::Timestamps))
             }
             None => {
                 // record() writes the input; its command buffers are dropped unsubmitted and
@@ -244,10 +266,17 @@ impl Model {
                     ctx.wait("profiling a layer")?;
                     times.push(start.elapsed().as_secs_f64());
                 }
-                Ok((times, Timing::SubmitAndWait))
+                Ok((DispatchTimes::Each(times), Timing::SubmitAndWait))
             }
         })
     }
+}
+
+/// One run's dispatch times: from timestamps (with the run's span), or each dispatch
+/// submitted and waited for alone.
+pub(crate) enum DispatchTimes {
+    Timestamps(PassTimes),
+    Each(Vec<f64>),
 }
 
 #[cfg(test)]

@@ -99,8 +99,8 @@ impl PassTimer {
         enc.finish()
     }
 
-    /// Seconds of each of the first `passes` passes (waits for the GPU).
-    pub fn read(&self, ctx: &Context, passes: u32) -> Result<Vec<f64>> {
+    /// The first `passes` passes' times (waits for the GPU).
+    pub fn read(&self, ctx: &Context, passes: u32) -> Result<PassTimes> {
         let n = passes.clamp(1, self.passes);
         let bytes =
             super::pending::read_buffer(ctx, &self.readback, 16 * n as u64, "reading timestamps")?;
@@ -108,11 +108,60 @@ impl PassTimer {
             .chunks_exact(8)
             .map(|c| u64::from_le_bytes([c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7]]))
             .collect();
-        let period_ns = ctx.queue.get_timestamp_period() as f64;
-        Ok(ticks
-            .chunks_exact(2)
+        Ok(PassTimes::from_ticks(
+            &ticks,
+            ctx.queue.get_timestamp_period() as f64,
+        ))
+    }
+}
+
+/// What a run's timestamps say: each pass's seconds, and the seconds from the first pass's
+/// start to the last one's end (its `span`). Where passes run one after another, span − the
+/// sum of the passes is the time between them (barriers, launches); a GPU that overlaps
+/// independent passes can make it negative.
+#[derive(Clone, Debug, PartialEq)]
+pub struct PassTimes {
+    pub seconds: Vec<f64>,
+    pub span: f64,
+}
+
+impl PassTimes {
+    /// From begin/end tick pairs, `period_ns` nanoseconds per tick.
+    pub fn from_ticks(ticks: &[u64], period_ns: f64) -> Self {
+        let to_s = |t: u64| t as f64 * period_ns * 1e-9;
+        let pairs = ticks.chunks_exact(2);
+        let first = pairs.clone().map(|p| p[0]).min().unwrap_or(0);
+        let last = pairs.clone().map(|p| p[1]).max().unwrap_or(0);
+        PassTimes {
             // Clocks that are not monotonic across a very short pass can go backwards: count 0.
-            .map(|p| p[1].saturating_sub(p[0]) as f64 * period_ns * 1e-9)
-            .collect())
+            seconds: pairs.map(|p| to_s(p[1].saturating_sub(p[0]))).collect(),
+            span: to_s(last.saturating_sub(first)),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::PassTimes;
+
+    #[test]
+    fn span_runs_from_the_first_start_to_the_last_end() {
+        // Three passes at 10 ns a tick: [100, 150], [160, 200], [205, 300].
+        let t = PassTimes::from_ticks(&[100, 150, 160, 200, 205, 300], 10.0);
+        let ns = |s: f64| (s * 1e9).round();
+        assert_eq!(
+            t.seconds.iter().map(|&s| ns(s)).collect::<Vec<_>>(),
+            [500.0, 400.0, 950.0]
+        );
+        assert_eq!(ns(t.span), 2000.0);
+        // A pass whose end reads before its start counts 0; overlapping passes make the span
+        // shorter than their sum.
+        let t = PassTimes::from_ticks(&[100, 90, 100, 300, 150, 250], 1.0);
+        assert_eq!(
+            t.seconds.iter().map(|&s| ns(s)).collect::<Vec<_>>(),
+            [0.0, 200.0, 100.0]
+        );
+        assert_eq!(ns(t.span), 200.0);
+        assert_eq!(PassTimes::from_ticks(&[], 1.0).span, 0.0);
     }
 }

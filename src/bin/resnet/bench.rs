@@ -200,6 +200,8 @@ pub fn run(engine: &Engine, a: &BenchArgs) -> Result<()> {
             "gflops_fraction_of_peak": fraction(gflops),
             "conv_gflops": conv_gflops, "conv_fraction_of_peak": fraction(conv_gflops),
             "conv_gpu_ms": conv_s * 1e3, "gpu_ms": profile.total_seconds() * 1e3,
+            "gpu_span_ms": profile.span_seconds.map(|s| s * 1e3),
+            "gpu_gaps_ms": profile.gap_seconds.map(|s| s * 1e3),
             "layer_timing": profile.timing.name(), "profile_runs": profile.runs,
         });
         if let (Value::Object(o), Value::Object(e)) = (&mut obj, extra) {
@@ -262,6 +264,14 @@ pub fn run(engine: &Engine, a: &BenchArgs) -> Result<()> {
         "GPU total   {:.2} ms (sum of all layers)",
         profile.total_seconds() * 1e3
     );
+    if let (Some(span), Some(gaps)) = (profile.span_seconds, profile.gap_seconds) {
+        println!(
+            "GPU span    {:.2} ms from the first dispatch's start to the last one's end, {:.2} ms \
+             of it between dispatches",
+            span * 1e3,
+            gaps * 1e3
+        );
+    }
     Ok(())
 }
 

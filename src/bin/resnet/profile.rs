@@ -162,6 +162,14 @@ pub fn run(engine: &Engine, a: &ProfileArgs) -> Result<()> {
     if let Some(p) = &peak {
         header.push(describe_peak(p));
     }
+    let span_ms = profile.span_seconds.map(|s| s * 1e3);
+    let gaps_ms = profile.gap_seconds.map(|s| s * 1e3);
+    if let (Some(span), Some(gaps)) = (span_ms, gaps_ms) {
+        header.push(format!(
+            "span: {span:.2} ms from the first dispatch's start to the last one's end, {gaps:.2} \
+             ms of it outside the layers (between dispatches)"
+        ));
+    }
     if a.json {
         let layers: Vec<_> = rows
             .iter()
@@ -177,6 +185,7 @@ pub fn run(engine: &Engine, a: &ProfileArgs) -> Result<()> {
             "arch": arch.name(), "batch": a.input.batch, "height": h, "width": w,
             "precision": precision_name(a.model.precision), "adapter": engine.adapter_info().name,
             "timing": profile.timing.name(), "runs": profile.runs, "total_ms": total_ms,
+            "span_ms": span_ms, "gaps_ms": gaps_ms,
             "f32_gflops": peak.as_ref().map(|p| p.f32_gflops),
             "f16_gflops": peak.as_ref().and_then(|p| p.f16_gflops),
             "bandwidth_gbs": peak.as_ref().map(|p| p.bandwidth_gbs),

@@ -132,15 +132,16 @@ impl Model {
             let mut pass_samples: Vec<Vec<f64>> = vec![Vec::new(); slots.len()];
             let (mut spans, mut gaps) = (Vec::new(), Vec::new());
             for _ in 0..runs.max(1) {
-                let (times, how) = self.time_dispatches(plan, ws, input)?;
-                timing = how;
-                let times = match times {
+                let times = match self.time_dispatches(plan, ws, input)? {
                     DispatchTimes::Timestamps(t) => {
                         spans.push(t.span);
                         gaps.push(t.span - t.seconds.iter().sum::<f64>());
                         t.seconds
                     }
-                    DispatchTimes::Each(seconds) => seconds,
+                    DispatchTimes::Each(seconds) => {
+                        timing = Timing::SubmitAndWait;
+                        seconds
+                    }
                 };
                 let mut per_layer = vec![0.0; layers.len()];
                 for ((&slot, t), pass) in slots.iter().zip(times).zip(&mut pass_samples) {
@@ -231,13 +232,13 @@ impl Model {
             .collect()
     }
 
-    /// Seconds of every dispatch of one run, in order.
+    /// Times every dispatch of one run, in order.
     pub(crate) fn time_dispatches(
         &self,
         plan: &Schedule,
         ws: &Workspace,
         input: &Tensor,
-    ) -> Result<(DispatchTimes, Timing)> {
+    ) -> Result<DispatchTimes> {
         let ctx = self.ctx().clone();
         let count = plan.steps().count();
         ctx.scoped("profiling", || match PassTimer::new(&ctx, count)? {
@@ -247,8 +248,7 @@ impl Model {
                 ctx.queue.submit(cmds);
                 let bytes = plan.memory.output_bytes();
                 read_buffer(&ctx, &ws.readback, bytes, "reading back the logits")?;
-                let times = timer.read(&ctx, count as u32)?;
-                Ok((DispatchTimes::Timestamps(times), Timing::Timestamps))
+                Ok(DispatchTimes::Timestamps(timer.read(&ctx, count as u32)?))
             }
             None => {
                 // record() writes the input; its command buffers are dropped unsubmitted and
@@ -266,14 +266,14 @@ impl Model {
                     ctx.wait("profiling a layer")?;
                     times.push(start.elapsed().as_secs_f64());
                 }
-                Ok((DispatchTimes::Each(times), Timing::SubmitAndWait))
+                Ok(DispatchTimes::Each(times))
             }
         })
     }
 }
 
-/// One run's dispatch times: from timestamps (with the run's span), or each dispatch
-/// submitted and waited for alone.
+/// One run's dispatch times, in order: from timestamps (with the run's span), or by wall
+/// clock with each dispatch submitted and waited for alone.
 pub(crate) enum DispatchTimes {
     Timestamps(PassTimes),
     Each(Vec<f64>),

@@ -185,9 +185,9 @@ impl Engine {
         // Read where passes are timed (`timer.rs`), where shader modules are made
         // (`shader_module.rs`) and where pipelines are (`pipelines.rs`); checked here so that
         // a bad value is an error when the engine is made.
-        super::kernels::device_caps::switch("RESNET_TIMESTAMPS")?;
-        super::kernels::device_caps::switch("RESNET_LOOP_BOUNDING")?;
-        super::kernels::device_caps::switch("RESNET_TILE_SWIZZLE")?;
+        for var in super::kernels::device_caps::READ_WHERE_USED {
+            super::kernels::device_caps::switch(var)?;
+        }
         let compile_helpers = opts
             .compile_helpers
             .or(super::kernels::device_caps::switch(

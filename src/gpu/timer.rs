@@ -29,8 +29,8 @@ impl Timing {
 /// Whether passes are timed by timestamp queries: the device has them and `RESNET_TIMESTAMPS`
 /// is not `0`.
 pub(crate) fn timestamps_enabled(features: wgpu::Features) -> bool {
-    let disabled = std::env::var("RESNET_TIMESTAMPS").is_ok_and(|v| v == "0");
-    !disabled && features.contains(wgpu::Features::TIMESTAMP_QUERY)
+    super::kernels::device_caps::switch_or("RESNET_TIMESTAMPS", true)
+        && features.contains(wgpu::Features::TIMESTAMP_QUERY)
 }
 
 /// A query set for `passes` timed passes and the buffers to read it back.

@@ -108,6 +108,21 @@ pub(crate) fn switch(var: &str) -> crate::Result<Option<bool>> {
     }
 }
 
+/// The switches read where they are used (timing, shader modules, pipelines) rather than into
+/// [`DeviceCaps`]; making an engine checks their values first, so that a bad one is an error
+/// then, and [`switch_or`] reads them afterwards.
+pub(crate) const READ_WHERE_USED: [&str; 3] = [
+    "RESNET_TIMESTAMPS",
+    "RESNET_LOOP_BOUNDING",
+    "RESNET_TILE_SWIZZLE",
+];
+
+/// The value of switch `var`, one of [`READ_WHERE_USED`], or `default` where it is unset (its
+/// value was checked when the engine was made).
+pub(crate) fn switch_or(var: &str, default: bool) -> bool {
+    switch(var).ok().flatten().unwrap_or(default)
+}
+
 /// Whether the subgroup GEMMs' wide channel blocks pay on the adapter called `name` whose
 /// driver says `driver_info`: not on llvmpipe from Mesa 25 on (measured on 25.0.7; 22.3.6
 /// gains from them, and the releases between were not measured, so they keep them).

@@ -298,10 +298,7 @@ fn pipeline_constants(k: Kernel, form: WriteForm, swizzle: bool) -> Vec<(&'stati
 /// `scripts/gpu-bench.sh` sets to time the tiles without it. Read for each pipeline; making an
 /// engine refuses any value but `0` or `1`.
 pub fn tile_swizzle() -> bool {
-    super::device_caps::switch("RESNET_TILE_SWIZZLE")
-        .ok()
-        .flatten()
-        .unwrap_or(true)
+    super::device_caps::switch_or("RESNET_TILE_SWIZZLE", true)
 }
 
 #[cfg(test)]

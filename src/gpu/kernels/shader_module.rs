@@ -19,10 +19,7 @@
 /// Whether `RESNET_LOOP_BOUNDING=1` asks for wgpu's loop counter (read at each module, so that
 /// the compile helpers' modules are the same as the model's and share the driver's cache).
 pub fn loop_bounding() -> bool {
-    super::device_caps::switch("RESNET_LOOP_BOUNDING")
-        .ok()
-        .flatten()
-        .unwrap_or(false)
+    super::device_caps::switch_or("RESNET_LOOP_BOUNDING", false)
 }
 
 /// The module of `source` (WGSL written in this repository) on `device`, labelled `label`.
